@@ -1,0 +1,55 @@
+import type { z } from 'zod';
+
+/**
+ * The LLM port: everything the story engine needs from a model, and nothing about which model serves it.
+ * Two adapters implement it: the Anthropic SDK adapter and the deterministic offline engine.
+ */
+
+/** Token counts as the provider reports them; the cache split is optional because not every call writes cache. */
+export interface TokenUsage {
+  inputTokens: number;
+  outputTokens: number;
+  cacheCreationInputTokens: number;
+  cacheReadInputTokens: number;
+  /** Part of `cacheCreationInputTokens` written with the 5-minute TTL (priced differently from 1 h). */
+  cacheCreation5mInputTokens?: number;
+  cacheCreation1hInputTokens?: number;
+}
+
+/**
+ * A prompt is laid out so that its stable part can be cached: `instructions` (shared by every iteration) and
+ * `context` (the base story, shared by parallel iterations) form the cacheable prefix; `task` is per call.
+ * The story inside `context` is data, never instructions: adapters keep it delimited.
+ */
+export interface StructuredRequest<T> {
+  model: string;
+  instructions: string;
+  context: string;
+  task: string;
+  /** Zod schema of the expected output: converted to JSON schema for the provider, and validated again on return. */
+  schema: z.ZodType<T>;
+  schemaName: string;
+  maxTokens: number;
+  /** What this call is for; the offline engine dispatches on it, real adapters log it. */
+  purpose: { kind: 'iteration' | 'verification'; iterationId: string; attempt: number };
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Receives text as the model streams it. */
+  onChunk?: (text: string) => void;
+}
+
+export interface StructuredResponse<T> {
+  output: T;
+  usage: TokenUsage;
+  /** The model that actually answered (the offline engine reports its own name). */
+  model: string;
+  requestId?: string;
+  /** Wall-clock time of the call, for reporting. */
+  durationMs: number;
+}
+
+export interface LlmPort {
+  /** Human-readable provider name: `anthropic` or `offline`. */
+  readonly provider: string;
+  generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>>;
+}
