@@ -1,0 +1,77 @@
+#!/usr/bin/env node
+import type { AddressInfo } from 'node:net';
+import { parseArgs } from 'node:util';
+import { CosmosClient } from '@azure/cosmos';
+import { createHttpServer } from '@vercel/cosmosdb-server';
+import { createLogger } from '../../shared/logger';
+import { readSnapshotFile, restoreSnapshot, takeSnapshot, writeSnapshotFile } from './cosmos-snapshot';
+
+/**
+ * A Cosmos DB endpoint for local use: `@vercel/cosmosdb-server` over plain HTTP, its contents restored from
+ * `--snapshot FILE` at start and saved there shortly after every write and at shutdown.
+ * Prints `{"event":"cosmos-ready","endpoint":...}` on stdout once it serves.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      port: { type: 'string', default: '8081' },
+      snapshot: { type: 'string' },
+      'debounce-ms': { type: 'string', default: '300' },
+    },
+  });
+  const logger = createLogger('cosmos-emulator', process.env.LOG_LEVEL ?? 'info');
+  const server = createHttpServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(values.port), '127.0.0.1', () => resolve());
+  });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const client = new CosmosClient({ endpoint, key: 'local-emulator', connectionPolicy: { enableEndpointDiscovery: false } });
+
+  const snapshotFile = values.snapshot;
+  let saving: Promise<void> = Promise.resolve();
+  let timer: NodeJS.Timeout | undefined;
+  const save = (): Promise<void> => {
+    if (!snapshotFile) return Promise.resolve();
+    saving = saving
+      .then(async () => writeSnapshotFile(snapshotFile, await takeSnapshot(client)))
+      .catch((error: unknown) => logger.error({ err: error }, 'snapshot failed'));
+    return saving;
+  };
+
+  if (snapshotFile) {
+    const snapshot = readSnapshotFile(snapshotFile);
+    if (snapshot) logger.info({ items: await restoreSnapshot(client, snapshot), file: snapshotFile }, 'restored snapshot');
+    const debounceMs = Number(values['debounce-ms']);
+    server.on('request', (req) => {
+      const isRead = req.method === 'GET' || req.headers['x-ms-documentdb-isquery'] === 'true';
+      if (isRead) return;
+      // Wait until the write is answered, then coalesce bursts of writes into one snapshot.
+      req.on('end', () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => void save(), debounceMs);
+      });
+    });
+  }
+
+  process.stdout.write(`${JSON.stringify({ event: 'cosmos-ready', endpoint, pid: process.pid })}\n`);
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    clearTimeout(timer);
+    void save().finally(() => {
+      server.closeAllConnections();
+      server.close(() => process.exit(0));
+    });
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  if (process.connected) process.on('disconnect', stop);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

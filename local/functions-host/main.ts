@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { createLogger } from '../../shared/logger';
+import { applyLocalSettings } from '../local-settings';
+import { BlobTriggerExtension } from './blob-trigger';
+import { startFunctionsHost } from './host';
+import { TimerTriggerExtension } from './timer-trigger';
+
+/**
+ * The local Functions host as a process: `node dist/local/functions-host/main.js [--script-root DIR]
+ * [--main GLOB] [--port N]`. Prints one JSON line `{"event":"host-ready",...}` on stdout when it serves.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      'script-root': { type: 'string', default: process.cwd() },
+      main: { type: 'string' },
+      port: { type: 'string', default: process.env.FUNCTIONS_HTTP_PORT ?? '7071' },
+    },
+  });
+  const scriptRoot = values['script-root'];
+  applyLocalSettings(scriptRoot);
+  const logger = createLogger('functions-host', process.env.LOG_LEVEL ?? 'info');
+  const hostId = process.env.AzureFunctionsHostId ?? process.env.WEBSITE_SITE_NAME ?? 'local-functions-host';
+
+  const host = await startFunctionsHost({
+    scriptRoot,
+    main: values.main,
+    port: Number(values.port),
+    logger,
+    extensions: () => [
+      new TimerTriggerExtension(logger),
+      new BlobTriggerExtension({
+        logger,
+        hostId,
+        pollIntervalMs: Number(process.env.LOCAL_BLOB_POLL_MS ?? 1000),
+        claimTimeoutMs: 60_000,
+        maxAttempts: 5,
+      }),
+    ],
+  });
+  process.stdout.write(
+    `${JSON.stringify({ event: 'host-ready', url: host.url, pid: process.pid, functions: host.functionNames, routes: host.routes })}\n`,
+  );
+
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping host');
+    host.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'host did not stop cleanly');
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  // Started by the local stack over IPC: leave with it, even if it was killed outright.
+  if (process.connected) process.on('disconnect', () => stop('parent exited'));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,170 @@
+#!/usr/bin/env node
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { z } from 'zod';
+import { applyLocalSettings } from './local-settings';
+import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
+
+/**
+ * `npm start`: the emulators and the local Functions host on one machine, on embedded defaults.
+ * `--emulators-only` (for users running `func start` themselves) and `--host-only` (against running emulators
+ * or real Azure) start one half. Ports and the data folder can be moved with environment variables.
+ */
+const portsSchema = z.object({
+  FUNCTIONS_HTTP_PORT: z.coerce.number().int().min(0).max(65535).default(7071),
+  AZURITE_BLOB_PORT: z.coerce.number().int().min(1).max(65535).default(10000),
+  AZURITE_QUEUE_PORT: z.coerce.number().int().min(1).max(65535).default(10001),
+  AZURITE_TABLE_PORT: z.coerce.number().int().min(1).max(65535).default(10002),
+  COSMOS_EMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(8081),
+  LOCAL_DATA_DIR: z.string().min(1).default('.local-data'),
+});
+
+const accountSchema = z.object({ name: z.string().regex(/^[a-z0-9]{3,24}$/), key: z.string().min(20) });
+
+const repoRoot = path.resolve(__dirname, '..', '..');
+const distRoot = path.resolve(__dirname, '..');
+
+/**
+ * The local storage account: a key generated once per data folder, so no storage key lives in the code and
+ * each developer's emulator data is bound to its own key.
+ */
+function localStorageAccount(dataDir: string): z.infer<typeof accountSchema> {
+  const file = path.join(dataDir, 'storage-account.json');
+  if (existsSync(file)) return accountSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
+  const account = { name: 'localstack', key: randomBytes(32).toString('base64') };
+  mkdirSync(dataDir, { recursive: true });
+  writeFileSync(file, JSON.stringify(account), { mode: 0o600 });
+  return account;
+}
+
+function storageConnectionString(account: z.infer<typeof accountSchema>, ports: z.infer<typeof portsSchema>): string {
+  const base = 'http://127.0.0.1';
+  return [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${account.name}`,
+    `AccountKey=${account.key}`,
+    `BlobEndpoint=${base}:${ports.AZURITE_BLOB_PORT}/${account.name}`,
+    `QueueEndpoint=${base}:${ports.AZURITE_QUEUE_PORT}/${account.name}`,
+    `TableEndpoint=${base}:${ports.AZURITE_TABLE_PORT}/${account.name}`,
+  ].join(';');
+}
+
+/**
+ * With `--host-only`, the settings of emulators a `--emulators-only` stack started, for whatever the
+ * environment and local.settings.json leave unset: so the two halves find each other with no copying.
+ */
+function runningEmulatorSettings(dataDir: string): Record<string, string> {
+  const file = path.join(dataDir, 'emulators.json');
+  if (!existsSync(file)) return {};
+  const saved = z.record(z.string(), z.string()).parse(JSON.parse(readFileSync(file, 'utf8')));
+  return Object.fromEntries(Object.entries(saved).filter(([key]) => process.env[key] === undefined));
+}
+
+async function main(): Promise<void> {
+  const startedAt = performance.now();
+  const { values } = parseArgs({
+    options: { 'emulators-only': { type: 'boolean', default: false }, 'host-only': { type: 'boolean', default: false } },
+  });
+  applyLocalSettings(repoRoot);
+  const ports = portsSchema.parse(process.env);
+  const dataDir = path.resolve(repoRoot, ports.LOCAL_DATA_DIR);
+  const startEmulators = !values['host-only'];
+  const startHost = !values['emulators-only'];
+  const running: ManagedProcess[] = [];
+
+  let stopping = false;
+  const stopAll = async (exitCode: number): Promise<never> => {
+    stopping = true;
+    // Host first (it may still be writing), then the emulators, which save their data on the way out.
+    for (const child of [...running].reverse()) await child.stop();
+    process.exit(exitCode);
+  };
+  process.on('SIGINT', () => void stopAll(0));
+  process.on('SIGTERM', () => void stopAll(0));
+
+  const emulatorEnv: Record<string, string> = {};
+  try {
+    if (startEmulators) {
+      const account = localStorageAccount(dataDir);
+      for (const port of [ports.AZURITE_BLOB_PORT, ports.AZURITE_QUEUE_PORT, ports.AZURITE_TABLE_PORT, ports.COSMOS_EMULATOR_PORT]) {
+        await assertPortFree(port);
+      }
+      const azurite = startNodeProcess({
+        name: 'azurite',
+        script: path.join(distRoot, 'local', 'emulators', 'azurite-main.js'),
+        args: [
+          '--location', path.join(dataDir, 'azurite'),
+          '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose',
+          '--blobPort', String(ports.AZURITE_BLOB_PORT),
+          '--queuePort', String(ports.AZURITE_QUEUE_PORT),
+          '--tablePort', String(ports.AZURITE_TABLE_PORT),
+        ],
+        env: { ...process.env, AZURITE_ACCOUNTS: `${account.name}:${account.key}` },
+      });
+      running.push(azurite);
+      const cosmos = startNodeProcess({
+        name: 'cosmos',
+        script: path.join(distRoot, 'local', 'emulators', 'cosmos-main.js'),
+        args: ['--port', String(ports.COSMOS_EMULATOR_PORT), '--snapshot', path.join(dataDir, 'cosmos', 'snapshot.json')],
+        readyEvent: 'cosmos-ready',
+      });
+      running.push(cosmos);
+      await Promise.all([
+        waitForPort(ports.AZURITE_BLOB_PORT),
+        waitForPort(ports.AZURITE_QUEUE_PORT),
+        waitForPort(ports.AZURITE_TABLE_PORT),
+        cosmos.readyLine,
+      ]);
+      emulatorEnv.AzureWebJobsStorage = storageConnectionString(account, ports);
+      emulatorEnv.COSMOS_ENDPOINT = `http://127.0.0.1:${ports.COSMOS_EMULATOR_PORT}`;
+      emulatorEnv.COSMOS_KEY = 'local-emulator';
+      writeFileSync(path.join(dataDir, 'emulators.json'), JSON.stringify(emulatorEnv), { mode: 0o600 });
+    } else {
+      Object.assign(emulatorEnv, runningEmulatorSettings(dataDir));
+    }
+
+    let hostUrl: string | undefined;
+    if (startHost) {
+      if (ports.FUNCTIONS_HTTP_PORT !== 0) await assertPortFree(ports.FUNCTIONS_HTTP_PORT);
+      const host = startNodeProcess({
+        name: 'host',
+        script: path.join(distRoot, 'local', 'functions-host', 'main.js'),
+        args: ['--script-root', repoRoot, '--port', String(ports.FUNCTIONS_HTTP_PORT)],
+        env: { ...process.env, ...emulatorEnv },
+        readyEvent: 'host-ready',
+      });
+      running.push(host);
+      const ready = await host.readyLine;
+      hostUrl = typeof ready.url === 'string' ? ready.url : undefined;
+    }
+
+    const seconds = ((performance.now() - startedAt) / 1000).toFixed(1);
+    const lines = [
+      '',
+      `user-story-agent local stack ready in ${seconds}s`,
+      hostUrl ? `  Service:      ${hostUrl}   (health: ${hostUrl}/health, readiness: ${hostUrl}/ready)` : undefined,
+      startEmulators ? `  Blob/Queue/Table (Azurite): 127.0.0.1:${ports.AZURITE_BLOB_PORT}/${ports.AZURITE_QUEUE_PORT}/${ports.AZURITE_TABLE_PORT}, data in ${path.join(dataDir, 'azurite')}` : undefined,
+      startEmulators ? `  Cosmos DB (emulator):       ${emulatorEnv.COSMOS_ENDPOINT}, snapshot in ${path.join(dataDir, 'cosmos')}` : undefined,
+      startEmulators && !startHost ? `  For func start, set in local.settings.json: AzureWebJobsStorage, COSMOS_ENDPOINT=${emulatorEnv.COSMOS_ENDPOINT}, COSMOS_KEY=local-emulator (storage connection string: ${path.join(dataDir, 'storage-account.json')}; see README)` : undefined,
+      '  Stop with Ctrl-C (data is kept; `npm run reset` wipes it).',
+      '',
+    ].filter((line): line is string => line !== undefined);
+    process.stdout.write(`${lines.join('\n')}\n`);
+    process.stdout.write(`${JSON.stringify({ event: 'stack-ready', url: hostUrl, seconds: Number(seconds), pid: process.pid, children: running.map((child) => child.child.pid) })}\n`);
+
+    for (const child of running) {
+      child.child.once('exit', (code, signal) => {
+        if (stopping) return;
+        process.stderr.write(`${child.name} exited unexpectedly (${signal ?? code}); stopping the stack.\n`);
+        void stopAll(1);
+      });
+    }
+  } catch (error: unknown) {
+    process.stderr.write(`The local stack could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    await stopAll(1);
+  }
+}
+
+void main();
