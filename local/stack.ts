@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { requireNode22 } from './require-node';
 import { z } from 'zod';
 import { applyLocalSettings } from './local-settings';
 import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
@@ -63,6 +64,7 @@ function runningEmulatorSettings(dataDir: string): Record<string, string> {
 }
 
 async function main(): Promise<void> {
+  requireNode22();
   const startedAt = performance.now();
   const { values } = parseArgs({
     options: { 'emulators-only': { type: 'boolean', default: false }, 'host-only': { type: 'boolean', default: false } },

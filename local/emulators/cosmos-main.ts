@@ -69,6 +69,8 @@ async function main(): Promise<void> {
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
   if (process.connected) process.on('disconnect', stop);
+  // The channel only watches the parent; it must not keep this process alive on its own.
+  process.channel?.unref();
 }
 
 main().catch((error: unknown) => {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
+import { requireNode22 } from '../require-node';
 import { createLogger } from '../../shared/logger';
 import { applyLocalSettings } from '../local-settings';
 import { BlobTriggerExtension } from './blob-trigger';
@@ -11,6 +12,7 @@ import { TimerTriggerExtension } from './timer-trigger';
  * [--main GLOB] [--port N]`. Prints one JSON line `{"event":"host-ready",...}` on stdout when it serves.
  */
 async function main(): Promise<void> {
+  requireNode22();
   const { values } = parseArgs({
     options: {
       'script-root': { type: 'string', default: process.cwd() },
@@ -60,6 +62,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => stop('SIGTERM'));
   // Started by the local stack over IPC: leave with it, even if it was killed outright.
   if (process.connected) process.on('disconnect', () => stop('parent exited'));
+  // The channel only watches the parent; it must not keep this process alive on its own.
+  process.channel?.unref();
 }
 
 main().catch((error: unknown) => {
