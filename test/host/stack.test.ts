@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import readline from 'node:readline';
+import { CosmosClient } from '@azure/cosmos';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { distRoot, freePort, startAzurite, startCosmos, startHost, tempDir } from '../support/local-services';
+
+interface StackReady {
+  url: string;
+  seconds: number;
+  children: number[];
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startStack(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ready: StackReady; output: string[] }> {
+  const output: string[] = [];
+  const child = spawn(process.execPath, [path.join(distRoot, 'local', 'stack.js')], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const ready = await new Promise<StackReady>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`stack exited with ${code}:\n${output.join('\n')}`)));
+    for (const stream of [child.stdout, child.stderr]) {
+      readline.createInterface({ input: stream }).on('line', (line) => {
+        output.push(line);
+        if (line.startsWith('{"event":"stack-ready"')) resolve(JSON.parse(line) as StackReady);
+      });
+    }
+  });
+  return { child, ready, output };
+}
+
+async function stopStack(child: ChildProcess): Promise<void> {
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGINT');
+  await exited;
+}
+
+function cosmosClient(endpoint: string): CosmosClient {
+  return new CosmosClient({ endpoint, key: 'local-emulator', connectionPolicy: { enableEndpointDiscovery: false } });
+}
+
+describe('npm start stack', () => {
+  it('serves health, reaches Cosmos and Blob through the SDKs, stops without orphans and keeps data', async () => {
+    const dataDir = tempDir('stack');
+    const ports = {
+      FUNCTIONS_HTTP_PORT: String(await freePort()),
+      AZURITE_BLOB_PORT: String(await freePort()),
+      AZURITE_QUEUE_PORT: String(await freePort()),
+      AZURITE_TABLE_PORT: String(await freePort()),
+      COSMOS_EMULATOR_PORT: String(await freePort()),
+      LOCAL_DATA_DIR: dataDir,
+      LOG_LEVEL: 'warn',
+    };
+    const first = await startStack(ports);
+    expect(first.ready.seconds).toBeLessThan(30);
+    expect((await fetch(`${first.ready.url}/health`)).status).toBe(200);
+    const readiness = await fetch(`${first.ready.url}/ready`);
+    expect(readiness.status).toBe(200);
+
+    const settings = JSON.parse(readFileSync(path.join(dataDir, 'emulators.json'), 'utf8')) as Record<string, string>;
+    const cosmos = cosmosClient(String(settings.COSMOS_ENDPOINT));
+    const { database } = await cosmos.databases.createIfNotExists({ id: 'stack-test' });
+    const { container } = await database.containers.createIfNotExists({ id: 'items', partitionKey: { paths: ['/tenantId'] } });
+    await container.items.upsert({ id: 'kept', tenantId: 't1', note: 'written before the stop' });
+    const blobs = BlobServiceClient.fromConnectionString(String(settings.AzureWebJobsStorage)).getContainerClient('kept');
+    await blobs.createIfNotExists();
+    await blobs.getBlockBlobClient('note.txt').upload('blob before the stop', 20);
+
+    const pids = [first.child.pid ?? 0, ...first.ready.children];
+    await stopStack(first.child);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(pids.filter(isAlive)).toEqual([]);
+
+    const second = await startStack(ports);
+    try {
+      const { resource } = await cosmosClient(String(settings.COSMOS_ENDPOINT))
+        .database('stack-test')
+        .container('items')
+        .item('kept', 't1')
+        .read<{ note: string }>();
+      expect(resource?.note).toBe('written before the stop');
+      const blob = await blobs.getBlockBlobClient('note.txt').downloadToBuffer();
+      expect(blob.toString('utf8')).toBe('blob before the stop');
+    } finally {
+      await stopStack(second.child);
+    }
+  });
+
+  it('reports 503 on /ready while Cosmos is down and 200 once it is back', async () => {
+    const azurite = await startAzurite();
+    const cosmosPort = await freePort();
+    let cosmos = await startCosmos(cosmosPort);
+    const host = await startHost({
+      env: {
+        AzureWebJobsStorage: azurite.connectionString,
+        COSMOS_ENDPOINT: cosmos.endpoint,
+        COSMOS_KEY: 'local-emulator',
+        READY_CHECK_TIMEOUT_MS: '1000',
+      },
+    });
+    try {
+      expect((await fetch(`${host.url}/ready`)).status).toBe(200);
+      cosmos.process.child.kill('SIGKILL');
+      await new Promise((resolve) => cosmos.process.child.once('exit', resolve));
+      const down = await fetch(`${host.url}/ready`);
+      expect(down.status).toBe(503);
+      const report = (await down.json()) as { status: string; checks: Record<string, { status: string }> };
+      expect(report.status).toBe('unavailable');
+      expect(report.checks.cosmos?.status).toBe('error');
+      expect(report.checks.storage?.status).toBe('ok');
+
+      cosmos = await startCosmos(cosmosPort);
+      expect((await fetch(`${host.url}/ready`)).status).toBe(200);
+    } finally {
+      await host.process.stop();
+      await cosmos.process.stop();
+      await azurite.stop();
+    }
+  });
+});

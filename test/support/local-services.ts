@@ -1,0 +1,104 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { startNodeProcess, waitForPort, type ManagedProcess } from '../../local/processes';
+
+/** Black-box test helpers: real emulator and host processes on free ports, output kept for failure reports. */
+export const repoRoot = path.resolve(__dirname, '..', '..');
+export const distRoot = path.join(repoRoot, 'dist');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(path.join(os.tmpdir(), `usa-${prefix}-`));
+}
+
+export interface StartedProcess extends ManagedProcess {
+  output: string[];
+}
+
+export function startQuiet(options: Parameters<typeof startNodeProcess>[0]): StartedProcess {
+  const output: string[] = [];
+  const started = startNodeProcess({ ...options, output: (line) => output.push(line) });
+  return Object.assign(started, { output });
+}
+
+/** An Azurite instance for one test file: its own ports and a random account key, in memory unless a folder is given. */
+export interface Azurite {
+  connectionString: string;
+  process: StartedProcess;
+  stop(): Promise<void>;
+}
+
+export async function startAzurite(location?: string): Promise<Azurite> {
+  const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
+  const account = 'testaccount';
+  const key = randomBytes(32).toString('base64');
+  const proc = startQuiet({
+    name: 'azurite',
+    script: path.join(distRoot, 'local', 'emulators', 'azurite-main.js'),
+    args: [
+      ...(location ? ['--location', location] : ['--inMemoryPersistence']),
+      '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose',
+      '--blobPort', String(blobPort), '--queuePort', String(queuePort), '--tablePort', String(tablePort),
+    ],
+    env: { ...process.env, AZURITE_ACCOUNTS: `${account}:${key}` },
+  });
+  await Promise.all([waitForPort(blobPort), waitForPort(queuePort), waitForPort(tablePort)]);
+  const connectionString = [
+    'DefaultEndpointsProtocol=http',
+    `AccountName=${account}`,
+    `AccountKey=${key}`,
+    `BlobEndpoint=http://127.0.0.1:${blobPort}/${account}`,
+    `QueueEndpoint=http://127.0.0.1:${queuePort}/${account}`,
+    `TableEndpoint=http://127.0.0.1:${tablePort}/${account}`,
+  ].join(';');
+  return { connectionString, process: proc, stop: () => proc.stop() };
+}
+
+/** A Cosmos emulator process (optionally snapshotting to a file), on the given or a free port. */
+export async function startCosmos(port?: number, snapshot?: string): Promise<{ endpoint: string; process: StartedProcess }> {
+  const proc = startQuiet({
+    name: 'cosmos',
+    script: path.join(distRoot, 'local', 'emulators', 'cosmos-main.js'),
+    args: ['--port', String(port ?? (await freePort())), ...(snapshot ? ['--snapshot', snapshot] : [])],
+    readyEvent: 'cosmos-ready',
+  });
+  const ready = await proc.readyLine;
+  return { endpoint: String(ready.endpoint), process: proc };
+}
+
+/** A local Functions host process serving an app from `dist/` (the project's app unless `main` says otherwise). */
+export async function startHost(options: {
+  env: NodeJS.ProcessEnv;
+  main?: string;
+  port?: number;
+}): Promise<{ url: string; process: StartedProcess }> {
+  const proc = startQuiet({
+    name: 'host',
+    script: path.join(distRoot, 'local', 'functions-host', 'main.js'),
+    args: [
+      '--script-root', repoRoot,
+      '--port', String(options.port ?? (await freePort())),
+      ...(options.main ? ['--main', options.main] : []),
+    ],
+    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },
+    readyEvent: 'host-ready',
+  });
+  const ready = await proc.readyLine.catch((error: unknown) => {
+    throw new Error(`${String(error)}\n${proc.output.join('\n')}`);
+  });
+  return { url: String(ready.url), process: proc };
+}
