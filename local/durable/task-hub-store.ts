@@ -1,0 +1,557 @@
+/**
+ * Persistence of one task hub in Azure Table storage (Azurite locally). Everything about an instance lives in
+ * one partition (`PartitionKey` = instance id) so that a step commits atomically in one entity-group
+ * transaction: its new history, the activities and timers it schedules, the inbox messages it consumed and
+ * the instance row, whose ETag proves the step still holds the instance's lease.
+ *
+ * Row keys: `state` (instance row), `h|<generation>|<seq>` (history), `m|<visibleAt>|<seq>|<uuid>` (inbox;
+ * timers are messages visible from their fire time), `a|<generation>|<taskId>` (activity work items, leased by
+ * the worker running them), `o|<uuid>` (outbox towards other instances).
+ */
+import { randomUUID } from 'node:crypto';
+import { RestError, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
+import { z } from 'zod';
+import { historyEventSchema, type HistoryEvent } from './history';
+import { instanceMessageSchema, outboxItemSchema, type InstanceMessage, type OutboxItem } from './messages';
+import { retryOptionsSchema } from './orchestrator-state';
+
+export const runtimeStatuses = [
+  'Pending',
+  'Running',
+  'Completed',
+  'ContinuedAsNew',
+  'Failed',
+  'Terminated',
+  'Suspended',
+] as const;
+export type RuntimeStatus = (typeof runtimeStatuses)[number];
+
+export function isTerminal(status: RuntimeStatus): boolean {
+  return status === 'Completed' || status === 'Failed' || status === 'Terminated';
+}
+
+/** A retryable activity or sub-orchestration between its attempts. */
+export const retryStateSchema = z.object({
+  kind: z.enum(['activity', 'subOrchestration']),
+  name: z.string(),
+  input: z.string(),
+  options: retryOptionsSchema,
+  attempt: z.number().int(),
+  firstAttemptAt: z.string(),
+  childInstanceId: z.string().optional(),
+});
+export type RetryState = z.infer<typeof retryStateSchema>;
+
+/** Bookkeeping the runtime needs to mirror the library's task-id sequence across replays. */
+export const engineStateSchema = z.object({
+  nextId: z.number().int(),
+  actionCount: z.number().int(),
+  /** Keyed by the id of the attempt or retry timer currently outstanding. */
+  retries: z.record(z.string(), retryStateSchema),
+});
+export type EngineState = z.infer<typeof engineStateSchema>;
+
+const stateRowSchema = z.object({
+  partitionKey: z.string(),
+  etag: z.string(),
+  Name: z.string(),
+  RuntimeStatus: z.enum(runtimeStatuses),
+  Input: z.string(),
+  Output: z.string(),
+  CustomStatus: z.string(),
+  CreatedTime: z.string(),
+  LastUpdatedTime: z.string(),
+  Generation: z.number().int(),
+  ExecutionId: z.string(),
+  HistoryLength: z.number().int(),
+  Engine: z.string(),
+  LeaseOwner: z.string(),
+  LeaseUntil: z.string(),
+  ParentInstanceId: z.string(),
+  ParentGeneration: z.number().int(),
+  ParentTaskId: z.number().int(),
+});
+
+/** The instance row as the runtime uses it. */
+export interface InstanceState {
+  instanceId: string;
+  etag: string;
+  name: string;
+  runtimeStatus: RuntimeStatus;
+  /** JSON text, '' when absent. */
+  input: string;
+  output: string;
+  customStatus: string;
+  createdTime: string;
+  lastUpdatedTime: string;
+  generation: number;
+  executionId: string;
+  historyLength: number;
+  engine: EngineState;
+  leaseOwner: string;
+  leaseUntil: string;
+  parent?: { instanceId: string; generation: number; taskId: number } | undefined;
+}
+
+export interface InboxMessage {
+  rowKey: string;
+  id: string;
+  generation: number;
+  message: InstanceMessage;
+}
+
+export interface ActivityWorkItem {
+  instanceId: string;
+  rowKey: string;
+  etag: string;
+  generation: number;
+  taskId: number;
+  name: string;
+  /** JSON text of the activity's input. */
+  input: string;
+  leaseOwner: string;
+  leaseUntil: string;
+  dequeueCount: number;
+}
+
+export interface StoredOutboxItem {
+  instanceId: string;
+  rowKey: string;
+  item: OutboxItem;
+}
+
+const inboxRowSchema = z.object({
+  rowKey: z.string(),
+  Body: z.string(),
+  Generation: z.number().int(),
+});
+
+const activityRowSchema = z.object({
+  partitionKey: z.string(),
+  rowKey: z.string(),
+  etag: z.string(),
+  Name: z.string(),
+  Input: z.string(),
+  Generation: z.number().int(),
+  TaskId: z.number().int(),
+  LeaseOwner: z.string(),
+  LeaseUntil: z.string(),
+  DequeueCount: z.number().int(),
+});
+
+const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+export const historyPrefix = (generation: number): string => `h|${pad(generation, 6)}|`;
+export const activityRowKey = (generation: number, taskId: number): string =>
+  `a|${pad(generation, 6)}|${pad(taskId, 8)}`;
+const STATE = 'state';
+/** `~` sorts after every ISO timestamp, so `m|~` bounds the inbox range. */
+const INBOX_END = 'm|~';
+
+let messageSeq = 0;
+/** Row key of an inbox message: ordered by visibility time, then by creation order in this process. */
+export function inboxRowKey(visibleAt: Date): string {
+  messageSeq = (messageSeq + 1) % 1_000_000;
+  return `m|${visibleAt.toISOString()}|${pad(messageSeq, 6)}|${randomUUID()}`;
+}
+
+function odata(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/** True for the errors that mean "someone else changed it first" (412) or "already exists" (409). */
+export function isConflict(error: unknown): boolean {
+  return error instanceof RestError && (error.statusCode === 412 || error.statusCode === 409);
+}
+
+function isNotFound(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 404;
+}
+
+/** Entity-group transactions hold at most 100 operations. */
+const MAX_BATCH = 100;
+
+export class TaskHubStore {
+  readonly table: TableClient;
+
+  constructor(connectionString: string, taskHubName: string) {
+    this.table = TableClient.fromConnectionString(connectionString, `${taskHubName}Instances`, {
+      allowInsecureConnection: true,
+    });
+  }
+
+  async ensure(): Promise<void> {
+    try {
+      await this.table.createTable();
+    } catch (error: unknown) {
+      if (!isConflict(error)) throw error;
+    }
+  }
+
+  /** The instance row and its inbox, in one query. */
+  async readInstanceAndInbox(
+    instanceId: string,
+  ): Promise<{ state: InstanceState | undefined; inbox: InboxMessage[] }> {
+    const filter =
+      `PartitionKey eq ${odata(instanceId)} and ` +
+      `(RowKey eq '${STATE}' or (RowKey ge 'm|' and RowKey lt ${odata(INBOX_END)}))`;
+    let state: InstanceState | undefined;
+    const inbox: InboxMessage[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
+      if (entity.rowKey === STATE) state = toState(entity);
+      else inbox.push(toInbox(entity));
+    }
+    return { state, inbox };
+  }
+
+  async readInstance(instanceId: string): Promise<InstanceState | undefined> {
+    try {
+      return toState(await this.table.getEntity(instanceId, STATE));
+    } catch (error: unknown) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async readHistory(instanceId: string, generation: number, length: number): Promise<HistoryEvent[]> {
+    const prefix = historyPrefix(generation);
+    const filter =
+      `PartitionKey eq ${odata(instanceId)} and RowKey ge ${odata(prefix)} and ` +
+      `RowKey lt ${odata(`${prefix}~`)}`;
+    const events: HistoryEvent[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
+      events.push(historyEventSchema.parse(JSON.parse(z.string().parse(entity['Event']))));
+    }
+    // Rows beyond the committed length belong to a step whose final transaction never landed.
+    return events.slice(0, length);
+  }
+
+  /** Takes the instance's lease; returns the row's new ETag, or undefined when another worker holds it. */
+  async claim(state: InstanceState, owner: string, leaseMs: number, now: Date): Promise<string | undefined> {
+    if (state.leaseOwner !== '' && state.leaseOwner !== owner && state.leaseUntil > now.toISOString()) {
+      return undefined;
+    }
+    try {
+      const result = await this.table.updateEntity(
+        {
+          partitionKey: state.instanceId,
+          rowKey: STATE,
+          LeaseOwner: owner,
+          LeaseUntil: new Date(now.getTime() + leaseMs).toISOString(),
+        },
+        'Merge',
+        { etag: state.etag },
+      );
+      return result.etag;
+    } catch (error: unknown) {
+      if (isConflict(error) || isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Commits a step. `writes` go first (idempotent upserts with deterministic keys, split into batches when
+   * more than one transaction is needed); the last transaction carries the deletes and the instance row with
+   * the lease ETag, so the step either lands as a whole from the reader's point of view or not at all.
+   * Returns false when the lease was lost.
+   */
+  async commit(
+    instanceId: string,
+    writes: TableEntity[],
+    deletes: string[],
+    state: InstanceState,
+    leaseEtag: string,
+  ): Promise<boolean> {
+    const upserts: TransactionAction[] = writes.map((e) => ['upsert', { ...e, partitionKey: instanceId }, 'Replace']);
+    const removals: TransactionAction[] = deletes.map((rowKey) => ['delete', { partitionKey: instanceId, rowKey }]);
+    const final: TransactionAction = [
+      'update',
+      fromState(state),
+      'Replace',
+      { etag: leaseEtag },
+    ];
+    const tail = [...upserts, ...removals];
+    // Everything that fits rides in the final transaction; the rest goes ahead of it.
+    const room = MAX_BATCH - 1;
+    const head = tail.length > room ? tail.splice(0, tail.length - room) : [];
+    for (let i = 0; i < head.length; i += MAX_BATCH) {
+      await this.table.submitTransaction(head.slice(i, i + MAX_BATCH));
+    }
+    try {
+      await this.table.submitTransaction([...tail, final]);
+      return true;
+    } catch (error: unknown) {
+      if (isConflict(error) || isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Releases a lease without other changes (a step that found nothing to do). */
+  async release(state: InstanceState, leaseEtag: string): Promise<void> {
+    try {
+      await this.table.updateEntity(
+        { partitionKey: state.instanceId, rowKey: STATE, LeaseOwner: '', LeaseUntil: '' },
+        'Merge',
+        { etag: leaseEtag },
+      );
+    } catch (error: unknown) {
+      if (!isConflict(error) && !isNotFound(error)) throw error;
+    }
+  }
+
+  async deleteRows(instanceId: string, rowKeys: string[]): Promise<void> {
+    for (let i = 0; i < rowKeys.length; i += MAX_BATCH) {
+      const batch: TransactionAction[] = rowKeys
+        .slice(i, i + MAX_BATCH)
+        .map((rowKey) => ['delete', { partitionKey: instanceId, rowKey }]);
+      try {
+        await this.table.submitTransaction(batch);
+      } catch (error: unknown) {
+        // A row already gone (deleted by a concurrent worker) fails the batch: fall back to one by one.
+        if (!isNotFound(error)) throw error;
+        for (const [, entity] of batch) {
+          await this.table.deleteEntity(instanceId, entity.rowKey).catch((e: unknown) => {
+            if (!isNotFound(e)) throw e;
+          });
+        }
+      }
+    }
+  }
+
+  /** Puts a message in an instance's inbox. */
+  async send(instanceId: string, generation: number, message: InstanceMessage, visibleAt = new Date()): Promise<void> {
+    await this.table.createEntity(inboxEntity(instanceId, generation, message, visibleAt));
+  }
+
+  /**
+   * Creates (or re-creates, once finished) an instance and its start message in one transaction. Returns
+   * false when a live instance with that id exists.
+   */
+  async createInstance(init: {
+    instanceId: string;
+    name: string;
+    input: string;
+    now: Date;
+    parent?: InstanceState['parent'];
+  }): Promise<boolean> {
+    const existing = await this.readInstance(init.instanceId);
+    if (existing !== undefined && !isTerminal(existing.runtimeStatus)) return false;
+    if (existing !== undefined) await this.purge(init.instanceId);
+    const generation = 0;
+    const state: InstanceState = {
+      instanceId: init.instanceId,
+      etag: '*',
+      name: init.name,
+      runtimeStatus: 'Pending',
+      input: init.input,
+      output: '',
+      customStatus: '',
+      createdTime: init.now.toISOString(),
+      lastUpdatedTime: init.now.toISOString(),
+      generation,
+      executionId: randomUUID(),
+      historyLength: 0,
+      engine: { nextId: 0, actionCount: 0, retries: {} },
+      leaseOwner: '',
+      leaseUntil: '',
+      parent: init.parent,
+    };
+    try {
+      await this.table.submitTransaction([
+        ['create', fromState(state)],
+        ['create', inboxEntity(init.instanceId, generation, { type: 'start' }, init.now)],
+      ]);
+      return true;
+    } catch (error: unknown) {
+      if (isConflict(error)) return false;
+      throw error;
+    }
+  }
+
+  /** Deletes every row of an instance; returns whether it existed. */
+  async purge(instanceId: string): Promise<boolean> {
+    const keys: string[] = [];
+    const filter = `PartitionKey eq ${odata(instanceId)}`;
+    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ['RowKey'] } })) {
+      if (entity.rowKey !== undefined) keys.push(entity.rowKey);
+    }
+    await this.deleteRows(instanceId, keys);
+    return keys.includes(STATE);
+  }
+
+  async listInstances(): Promise<InstanceState[]> {
+    const filter = `RowKey eq '${STATE}'`;
+    const states: InstanceState[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) states.push(toState(entity));
+    return states;
+  }
+
+  /** Instances with at least one inbox message visible at `now` (any worker's). */
+  async findInstancesWithWork(now: Date): Promise<string[]> {
+    const filter = `RowKey ge 'm|' and RowKey le ${odata(`m|${now.toISOString()}~`)}`;
+    const ids = new Set<string>();
+    for await (const entity of this.table.listEntities({
+      queryOptions: { filter, select: ['PartitionKey'] },
+    })) {
+      if (entity.partitionKey !== undefined) ids.add(entity.partitionKey);
+    }
+    return [...ids];
+  }
+
+  /** Activity work items whose lease is free or expired. */
+  async findActivities(now: Date): Promise<ActivityWorkItem[]> {
+    const filter = `RowKey ge 'a|' and RowKey lt 'a|~' and LeaseUntil lt ${odata(now.toISOString())}`;
+    const items: ActivityWorkItem[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) items.push(toActivity(entity));
+    return items;
+  }
+
+  async readActivity(instanceId: string, rowKey: string): Promise<ActivityWorkItem | undefined> {
+    try {
+      return toActivity(await this.table.getEntity(instanceId, rowKey));
+    } catch (error: unknown) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** Leases an activity work item (or extends our lease); returns the new ETag or undefined when lost. */
+  async leaseActivity(item: ActivityWorkItem, owner: string, until: Date, countDequeue: boolean): Promise<string | undefined> {
+    try {
+      const result = await this.table.updateEntity(
+        {
+          partitionKey: item.instanceId,
+          rowKey: item.rowKey,
+          LeaseOwner: owner,
+          LeaseUntil: until.toISOString(),
+          DequeueCount: item.dequeueCount + (countDequeue ? 1 : 0),
+        },
+        'Merge',
+        { etag: item.etag },
+      );
+      return result.etag;
+    } catch (error: unknown) {
+      if (isConflict(error) || isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Removes the work item and posts its result to the instance's inbox in one transaction, so a result is
+   * delivered exactly once even when two workers ran the activity (only the lease holder's commit lands).
+   */
+  async completeActivity(item: ActivityWorkItem, etag: string, message: InstanceMessage): Promise<boolean> {
+    try {
+      await this.table.submitTransaction([
+        // A far-future lease hides the row from every worker until the housekeeping delete below.
+        ['update', { partitionKey: item.instanceId, rowKey: item.rowKey, LeaseUntil: '9999' }, 'Merge', { etag }],
+        ['create', inboxEntity(item.instanceId, item.generation, message, new Date())],
+      ]);
+    } catch (error: unknown) {
+      if (isConflict(error) || isNotFound(error)) return false;
+      throw error;
+    }
+    await this.deleteRows(item.instanceId, [item.rowKey]);
+    return true;
+  }
+
+  async findOutbox(): Promise<StoredOutboxItem[]> {
+    const filter = `RowKey ge 'o|' and RowKey lt 'o|~'`;
+    const items: StoredOutboxItem[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
+      items.push({
+        instanceId: z.string().parse(entity.partitionKey),
+        rowKey: z.string().parse(entity.rowKey),
+        item: outboxItemSchema.parse(JSON.parse(z.string().parse(entity['Body']))),
+      });
+    }
+    return items;
+  }
+}
+
+export function inboxEntity(
+  instanceId: string,
+  generation: number,
+  message: InstanceMessage,
+  visibleAt: Date,
+): TableEntity<{ Body: string; Generation: number }> {
+  return {
+    partitionKey: instanceId,
+    rowKey: inboxRowKey(visibleAt),
+    Body: JSON.stringify(message),
+    Generation: generation,
+  };
+}
+
+function toState(entity: Record<string, unknown>): InstanceState {
+  const row = stateRowSchema.parse(entity);
+  return {
+    instanceId: row.partitionKey,
+    etag: row.etag,
+    name: row.Name,
+    runtimeStatus: row.RuntimeStatus,
+    input: row.Input,
+    output: row.Output,
+    customStatus: row.CustomStatus,
+    createdTime: row.CreatedTime,
+    lastUpdatedTime: row.LastUpdatedTime,
+    generation: row.Generation,
+    executionId: row.ExecutionId,
+    historyLength: row.HistoryLength,
+    engine: engineStateSchema.parse(JSON.parse(row.Engine)),
+    leaseOwner: row.LeaseOwner,
+    leaseUntil: row.LeaseUntil,
+    parent:
+      row.ParentInstanceId === ''
+        ? undefined
+        : { instanceId: row.ParentInstanceId, generation: row.ParentGeneration, taskId: row.ParentTaskId },
+  };
+}
+
+export function fromState(state: InstanceState): TableEntity {
+  return {
+    partitionKey: state.instanceId,
+    rowKey: STATE,
+    Name: state.name,
+    RuntimeStatus: state.runtimeStatus,
+    Input: state.input,
+    Output: state.output,
+    CustomStatus: state.customStatus,
+    CreatedTime: state.createdTime,
+    LastUpdatedTime: state.lastUpdatedTime,
+    Generation: state.generation,
+    ExecutionId: state.executionId,
+    HistoryLength: state.historyLength,
+    Engine: JSON.stringify(state.engine),
+    LeaseOwner: state.leaseOwner,
+    LeaseUntil: state.leaseUntil,
+    ParentInstanceId: state.parent?.instanceId ?? '',
+    ParentGeneration: state.parent?.generation ?? 0,
+    ParentTaskId: state.parent?.taskId ?? 0,
+  };
+}
+
+function toInbox(entity: Record<string, unknown>): InboxMessage {
+  const row = inboxRowSchema.parse(entity);
+  return {
+    rowKey: row.rowKey,
+    id: row.rowKey,
+    generation: row.Generation,
+    message: instanceMessageSchema.parse(JSON.parse(row.Body)),
+  };
+}
+
+function toActivity(entity: Record<string, unknown>): ActivityWorkItem {
+  const row = activityRowSchema.parse(entity);
+  return {
+    instanceId: row.partitionKey,
+    rowKey: row.rowKey,
+    etag: row.etag,
+    generation: row.Generation,
+    taskId: row.TaskId,
+    name: row.Name,
+    input: row.Input,
+    leaseOwner: row.LeaseOwner,
+    leaseUntil: row.LeaseUntil,
+    dequeueCount: row.DequeueCount,
+  };
+}
