@@ -24,6 +24,7 @@ import {
 import {
   activityRowKey,
   historyPrefix,
+  historyRows,
   inboxEntity,
   isTerminal,
   type ActivityWorkItem,
@@ -135,8 +136,7 @@ export class DurableRuntime {
       for (const instanceId of await this.store.findInstancesWithWork(now)) this.wake(instanceId);
       for (const item of await this.store.findActivities(now)) {
         if (this.activeActivities.has(activityKey(item))) continue;
-        const etag = await this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), true);
-        if (etag !== undefined) this.runActivity(item, etag);
+        if (await this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), item.etag)) this.runActivity(item);
       }
       for (const stored of await this.store.findOutbox()) await this.deliver(stored);
     } catch (error: unknown) {
@@ -166,8 +166,7 @@ export class DurableRuntime {
 
     const history = await this.loadHistory(state);
     const plan = await this.plan(state, history, visible, inbox, now);
-    const committed = await this.store.commit(instanceId, plan.writes, plan.deletes, plan.next, leaseEtag);
-    if (!committed) {
+    if (!(await this.store.commit(instanceId, plan.writes, plan.deletes, plan.next, leaseEtag))) {
       this.history.delete(instanceId);
       return;
     }
@@ -200,15 +199,19 @@ export class DurableRuntime {
     now: Date,
   ): Promise<StepPlan> {
     const engine: EngineState = structuredClone(state.engine);
+    // The step keeps the lease (see `TaskHubStore.claim`); `finish` gives it up.
     const next: InstanceState = {
       ...state,
       engine,
-      leaseOwner: '',
-      leaseUntil: '',
+      leaseOwner: this.options.workerId,
+      leaseUntil: this.leaseEnd().toISOString(),
       lastUpdatedTime: now.toISOString(),
     };
     const plan: StepPlan = { newEvents: [], writes: [], deletes: [], outbox: [], activities: [], timers: [], next };
     const applied = new Set(history.map((e) => e.MessageId).filter((id) => id !== undefined));
+    // A task's result counts once, even if a redone step let its work run twice.
+    const resultTypes: number[] = [EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed];
+    const finishedTasks = new Set(history.filter((e) => resultTypes.includes(e.EventType)).map((e) => e['TaskScheduledId']));
     // Retry bookkeeping hands out task ids while the library processes these events, before the orchestrator
     // resumes; putting them first keeps our id sequence and the library's in step.
     const idConsuming: HistoryEvent[] = [];
@@ -226,6 +229,11 @@ export class DurableRuntime {
         plan.deletes.push(inboxMessage.rowKey);
         continue;
       }
+      if ('taskId' in message && finishedTasks.has(message.taskId)) {
+        plan.deletes.push(inboxMessage.rowKey);
+        continue;
+      }
+      if ('taskId' in message) finishedTasks.add(message.taskId);
       const tagged = (event: HistoryEvent): HistoryEvent => ({ ...event, MessageId: inboxMessage.id });
       if (message.type === 'terminate') {
         terminateReason = message.reason;
@@ -369,11 +377,7 @@ export class DurableRuntime {
 
   /** Appends events to the current generation's history rows. */
   private appendHistory(plan: StepPlan, state: InstanceState, events: HistoryEvent[]): void {
-    const prefix = historyPrefix(state.generation);
-    events.forEach((event, i) => {
-      const seq = state.historyLength + i;
-      plan.writes.push({ partitionKey: state.instanceId, rowKey: `${prefix}${String(seq).padStart(8, '0')}`, Event: JSON.stringify(event) });
-    });
+    plan.writes.push(...historyRows(state.instanceId, state.generation, state.historyLength, events));
     plan.newEvents.push(...events);
     if (plan.next.generation === state.generation) plan.next.historyLength = state.historyLength + events.length;
   }
@@ -387,6 +391,8 @@ export class DurableRuntime {
     result: { output: string } | { failed: string },
   ): void {
     this.appendHistory(plan, state, events);
+    plan.next.leaseOwner = '';
+    plan.next.leaseUntil = '';
     plan.activities = [];
     plan.timers = [];
     plan.writes = plan.writes.filter((row) => !String(row.rowKey).startsWith('a|') && !String(row.rowKey).startsWith('m|'));
@@ -548,7 +554,7 @@ export class DurableRuntime {
   }
 
   private afterCommit(instanceId: string, plan: StepPlan): void {
-    for (const item of plan.activities) this.runActivity(item, undefined);
+    for (const item of plan.activities) this.runActivity(item);
     for (const fireAt of plan.timers) {
       const timer = setTimeout(() => {
         this.timers.delete(timer);
@@ -569,9 +575,7 @@ export class DurableRuntime {
 
   private async deleteGeneration(instanceId: string, generation: number): Promise<void> {
     try {
-      const old = await this.store.readHistory(instanceId, generation, Number.MAX_SAFE_INTEGER);
-      const prefix = historyPrefix(generation);
-      await this.store.deleteRows(instanceId, old.map((_, i) => `${prefix}${String(i).padStart(8, '0')}`));
+      await this.store.deleteRows(instanceId, await this.store.rowKeysWithPrefix(instanceId, historyPrefix(generation)));
     } catch (error: unknown) {
       this.options.logger.warn({ err: error, instanceId }, 'could not delete the history of a previous generation');
     }
@@ -601,27 +605,15 @@ export class DurableRuntime {
     this.wake(item.instanceId);
   }
 
-  /** Runs an activity under its lease and posts the result; `etag` is unknown for items this worker wrote. */
-  private runActivity(item: ActivityWorkItem, knownEtag: string | undefined): void {
+  /** Runs an activity, renewing its lease while it runs, and posts the result. */
+  private runActivity(item: ActivityWorkItem): void {
     const key = activityKey(item);
     if (this.activeActivities.has(key)) return;
     this.activeActivities.add(key);
-    let etag = knownEtag;
-    let lost = false;
-    const currentEtag = async (): Promise<string | undefined> => {
-      if (etag !== undefined) return etag;
-      const row = await this.store.readActivity(item.instanceId, item.rowKey);
-      if (row?.leaseOwner !== this.options.workerId) return undefined;
-      return row.etag;
-    };
-    const renew = setInterval(() => {
-      void (async () => {
-        const held = await currentEtag();
-        etag = held === undefined ? undefined : await this.store.leaseActivity({ ...item, etag: held }, this.options.workerId, this.leaseEnd(), false);
-        if (etag === undefined) lost = true;
-      })().catch(() => undefined);
-    }, Math.max(50, Math.floor(this.options.leaseMs / 3)));
-
+    const renew = setInterval(
+      () => void this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), undefined).catch(() => false),
+      Math.max(50, Math.floor(this.options.leaseMs / 3)),
+    );
     void (async () => {
       let message: InstanceMessage;
       try {
@@ -637,8 +629,7 @@ export class DurableRuntime {
       } finally {
         clearInterval(renew);
       }
-      const held = lost ? undefined : await currentEtag();
-      if (held !== undefined && (await this.store.completeActivity(item, held, message))) this.wake(item.instanceId);
+      if (await this.store.completeActivity(item, message)) this.wake(item.instanceId);
     })()
       .catch((error: unknown) => this.options.logger.error({ err: error, activity: item.name }, 'activity completion failed'))
       .finally(() => this.activeActivities.delete(key));

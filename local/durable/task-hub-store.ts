@@ -154,6 +154,38 @@ export function inboxRowKey(visibleAt: Date): string {
   return `m|${visibleAt.toISOString()}|${pad(messageSeq, 6)}|${randomUUID()}`;
 }
 
+const historyChunkSchema = z.array(historyEventSchema);
+
+/**
+ * History rows of one step: events are stored in chunks (one row per step, split only when a chunk would pass
+ * the 64 KiB limit of a string property), which keeps the number of rows a commit writes small.
+ */
+export function historyRows(instanceId: string, generation: number, firstSeq: number, events: HistoryEvent[]): TableEntity[] {
+  const rows: TableEntity[] = [];
+  let chunk: HistoryEvent[] = [];
+  let size = 0;
+  let seq = firstSeq;
+  const flush = (): void => {
+    if (chunk.length === 0) return;
+    rows.push({ partitionKey: instanceId, rowKey: `${historyPrefix(generation)}${pad(seq, 8)}`, Events: JSON.stringify(chunk) });
+    seq += chunk.length;
+    chunk = [];
+    size = 0;
+  };
+  for (const event of events) {
+    const length = JSON.stringify(event).length;
+    if (size + length > 30_000) flush();
+    chunk.push(event);
+    size += length;
+  }
+  flush();
+  return rows;
+}
+
+function prefixFilter(instanceId: string, prefix: string): string {
+  return `PartitionKey eq ${odata(instanceId)} and RowKey ge ${odata(prefix)} and RowKey lt ${odata(`${prefix}~`)}`;
+}
+
 function odata(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;
 }
@@ -213,23 +245,32 @@ export class TaskHubStore {
   }
 
   async readHistory(instanceId: string, generation: number, length: number): Promise<HistoryEvent[]> {
-    const prefix = historyPrefix(generation);
-    const filter =
-      `PartitionKey eq ${odata(instanceId)} and RowKey ge ${odata(prefix)} and ` +
-      `RowKey lt ${odata(`${prefix}~`)}`;
     const events: HistoryEvent[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
-      events.push(historyEventSchema.parse(JSON.parse(z.string().parse(entity['Event']))));
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: prefixFilter(instanceId, historyPrefix(generation)) } })) {
+      events.push(...historyChunkSchema.parse(JSON.parse(z.string().parse(entity['Events']))));
     }
     // Rows beyond the committed length belong to a step whose final transaction never landed.
     return events.slice(0, length);
   }
 
-  /** Takes the instance's lease; returns the row's new ETag, or undefined when another worker holds it. */
-  async claim(state: InstanceState, owner: string, leaseMs: number, now: Date): Promise<string | undefined> {
-    if (state.leaseOwner !== '' && state.leaseOwner !== owner && state.leaseUntil > now.toISOString()) {
-      return undefined;
+  /** Row keys of an instance starting with `prefix` (e.g. a previous generation's history). */
+  async rowKeysWithPrefix(instanceId: string, prefix: string): Promise<string[]> {
+    const keys: string[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: prefixFilter(instanceId, prefix), select: ['RowKey'] } })) {
+      if (entity.rowKey !== undefined) keys.push(entity.rowKey);
     }
+    return keys;
+  }
+
+  /**
+   * Takes the instance's lease; returns the ETag that proves it, or undefined when another worker holds it.
+   * A lease this worker still holds for at least half its length is used as it is: steps keep the lease, so
+   * consecutive steps of a busy instance cost no extra round trip.
+   */
+  async claim(state: InstanceState, owner: string, leaseMs: number, now: Date): Promise<string | undefined> {
+    const remaining = state.leaseUntil === '' ? 0 : Date.parse(state.leaseUntil) - now.getTime();
+    if (state.leaseOwner === owner && remaining > leaseMs / 2) return state.etag;
+    if (state.leaseOwner !== '' && state.leaseOwner !== owner && remaining > 0) return undefined;
     try {
       const result = await this.table.updateEntity(
         {
@@ -405,53 +446,46 @@ export class TaskHubStore {
     return items;
   }
 
-  async readActivity(instanceId: string, rowKey: string): Promise<ActivityWorkItem | undefined> {
+  /**
+   * Leases an activity work item. With `etag` (from a query) only one of several competing workers wins;
+   * without, it extends the caller's running lease.
+   */
+  async leaseActivity(item: ActivityWorkItem, owner: string, until: Date, etag: string | undefined): Promise<boolean> {
     try {
-      return toActivity(await this.table.getEntity(instanceId, rowKey));
-    } catch (error: unknown) {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    }
-  }
-
-  /** Leases an activity work item (or extends our lease); returns the new ETag or undefined when lost. */
-  async leaseActivity(item: ActivityWorkItem, owner: string, until: Date, countDequeue: boolean): Promise<string | undefined> {
-    try {
-      const result = await this.table.updateEntity(
+      await this.table.updateEntity(
         {
           partitionKey: item.instanceId,
           rowKey: item.rowKey,
           LeaseOwner: owner,
           LeaseUntil: until.toISOString(),
-          DequeueCount: item.dequeueCount + (countDequeue ? 1 : 0),
+          DequeueCount: item.dequeueCount + (etag === undefined ? 0 : 1),
         },
         'Merge',
-        { etag: item.etag },
+        { etag: etag ?? '*' },
       );
-      return result.etag;
+      return true;
     } catch (error: unknown) {
-      if (isConflict(error) || isNotFound(error)) return undefined;
+      if (isConflict(error) || isNotFound(error)) return false;
       throw error;
     }
   }
 
   /**
-   * Removes the work item and posts its result to the instance's inbox in one transaction, so a result is
-   * delivered exactly once even when two workers ran the activity (only the lease holder's commit lands).
+   * Deletes the work item and posts its result to the instance's inbox in one transaction. The delete fails
+   * when the row is gone, so when two workers ran the same activity (an expired lease), only the first
+   * result is delivered.
    */
-  async completeActivity(item: ActivityWorkItem, etag: string, message: InstanceMessage): Promise<boolean> {
+  async completeActivity(item: ActivityWorkItem, message: InstanceMessage): Promise<boolean> {
     try {
       await this.table.submitTransaction([
-        // A far-future lease hides the row from every worker until the housekeeping delete below.
-        ['update', { partitionKey: item.instanceId, rowKey: item.rowKey, LeaseUntil: '9999' }, 'Merge', { etag }],
+        ['delete', { partitionKey: item.instanceId, rowKey: item.rowKey }],
         ['create', inboxEntity(item.instanceId, item.generation, message, new Date())],
       ]);
+      return true;
     } catch (error: unknown) {
       if (isConflict(error) || isNotFound(error)) return false;
       throw error;
     }
-    await this.deleteRows(item.instanceId, [item.rowKey]);
-    return true;
   }
 
   async findOutbox(): Promise<StoredOutboxItem[]> {
