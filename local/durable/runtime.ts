@@ -22,6 +22,10 @@ import {
   type RetryOptions,
 } from './orchestrator-state';
 import {
+  ACTIVITY,
+  INBOX,
+  OUTBOX,
+  visibleBound,
   activityRowKey,
   historyPrefix,
   historyRows,
@@ -57,12 +61,18 @@ interface CachedHistory {
   events: HistoryEvent[];
 }
 
+/** An activity result of this process, not yet applied to its instance. */
+interface LocalResult {
+  item: ActivityWorkItem;
+  message: InstanceMessage;
+}
+
 /** Everything a step decides, before it is committed. */
 interface StepPlan {
   newEvents: HistoryEvent[];
   writes: TableEntity[];
   deletes: string[];
-  outbox: OutboxItem[];
+  outbox: StoredOutboxItem[];
   activities: ActivityWorkItem[];
   timers: Date[];
   next: InstanceState;
@@ -74,6 +84,7 @@ export class DurableRuntime {
   private readonly running = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private readonly activeActivities = new Set<string>();
+  private readonly localResults = new Map<string, LocalResult[]>();
   private readonly history = new Map<string, CachedHistory>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -98,6 +109,9 @@ export class DurableRuntime {
     this.timers.clear();
     await this.polling;
     await Promise.allSettled([...this.running.values()]);
+    // Results that no step will apply any more are parked in the inbox for whoever runs the instance next.
+    for (const [instanceId, results] of this.localResults) await this.postResults(instanceId, results);
+    this.localResults.clear();
   }
 
   /** Runs a step for the instance now, or right after the one in progress. */
@@ -131,14 +145,14 @@ export class DurableRuntime {
   }
 
   private async poll(): Promise<void> {
-    const now = new Date();
     try {
-      for (const instanceId of await this.store.findInstancesWithWork(now)) this.wake(instanceId);
-      for (const item of await this.store.findActivities(now)) {
+      const work = await this.store.findWork(new Date());
+      for (const instanceId of work.instances) this.wake(instanceId);
+      for (const item of work.activities) {
         if (this.activeActivities.has(activityKey(item))) continue;
         if (await this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), item.etag)) this.runActivity(item);
       }
-      for (const stored of await this.store.findOutbox()) await this.deliver(stored);
+      for (const stored of work.outbox) await this.deliver(stored);
     } catch (error: unknown) {
       this.options.logger.warn({ err: error }, 'durable poll failed');
     }
@@ -148,27 +162,53 @@ export class DurableRuntime {
     return new Date(Date.now() + this.options.leaseMs);
   }
 
+  /**
+   * One step of an instance. Results of activities this process just ran are applied straight from memory
+   * (their work item's delete rides in the step's transaction, which guards against applying them twice);
+   * if the step cannot apply them, they go the slow way, through the inbox.
+   */
   private async step(instanceId: string): Promise<void> {
+    const local = this.localResults.get(instanceId) ?? [];
+    this.localResults.delete(instanceId);
+    try {
+      if (!(await this.stepWith(instanceId, local)) && local.length > 0) await this.postResults(instanceId, local);
+    } catch (error: unknown) {
+      if (local.length > 0) await this.postResults(instanceId, local);
+      throw error;
+    }
+  }
+
+  private async postResults(instanceId: string, results: LocalResult[]): Promise<void> {
+    for (const { item, message } of results) await this.store.completeActivity(item, message);
+    this.dirty.add(instanceId);
+  }
+
+  /** Returns whether the local results were applied. */
+  private async stepWith(instanceId: string, local: LocalResult[]): Promise<boolean> {
     const now = new Date();
     const { state, inbox } = await this.store.readInstanceAndInbox(instanceId);
-    if (state === undefined) return;
-    const visibleBound = `m|${now.toISOString()}~`;
-    const visible = inbox.filter((m) => m.rowKey <= visibleBound);
-    if (visible.length === 0) return;
+    if (state === undefined) return false;
+    const bound = visibleBound(now);
+    const visible: InboxMessage[] = [
+      ...inbox.filter((m) => m.rowKey <= bound),
+      ...local.map(({ item, message }) => ({ rowKey: item.rowKey, id: item.rowKey, generation: item.generation, message })),
+    ];
+    if (visible.length === 0) return false;
     const leaseEtag = await this.store.claim(state, this.options.workerId, this.options.leaseMs, now);
-    if (leaseEtag === undefined) return;
-
-    if (isTerminal(state.runtimeStatus)) {
-      await this.store.deleteRows(instanceId, visible.map((m) => m.rowKey));
-      await this.store.release(state, leaseEtag);
-      return;
+    if (leaseEtag === undefined || isTerminal(state.runtimeStatus)) {
+      if (leaseEtag !== undefined) {
+        await this.store.deleteRows(instanceId, visible.map((m) => m.rowKey));
+        await this.store.release(state, leaseEtag);
+        return true;
+      }
+      return false;
     }
 
     const history = await this.loadHistory(state);
     const plan = await this.plan(state, history, visible, inbox, now);
     if (!(await this.store.commit(instanceId, plan.writes, plan.deletes, plan.next, leaseEtag))) {
       this.history.delete(instanceId);
-      return;
+      return false;
     }
     this.history.set(instanceId, {
       executionId: plan.next.executionId,
@@ -176,6 +216,10 @@ export class DurableRuntime {
       events: plan.next.generation === state.generation ? [...history, ...plan.newEvents] : [],
     });
     this.afterCommit(instanceId, plan);
+    // A suspended or terminated instance leaves some results unconsumed: they wait in the inbox.
+    const unconsumed = local.filter((result) => !plan.deletes.includes(result.item.rowKey));
+    if (unconsumed.length > 0) await this.postResults(instanceId, unconsumed);
+    return true;
   }
 
   private async loadHistory(state: InstanceState): Promise<HistoryEvent[]> {
@@ -395,7 +439,7 @@ export class DurableRuntime {
     plan.next.leaseUntil = '';
     plan.activities = [];
     plan.timers = [];
-    plan.writes = plan.writes.filter((row) => !String(row.rowKey).startsWith('a|') && !String(row.rowKey).startsWith('m|'));
+    plan.writes = plan.writes.filter((row) => !String(row.rowKey).startsWith(ACTIVITY) && !String(row.rowKey).startsWith(INBOX));
     for (const m of inbox) if (!plan.deletes.includes(m.rowKey)) plan.deletes.push(m.rowKey);
     const parent = state.parent;
     if (parent !== undefined) {
@@ -512,8 +556,9 @@ export class DurableRuntime {
   }
 
   private planOutbox(plan: StepPlan, state: InstanceState, item: OutboxItem): void {
-    plan.outbox.push(item);
-    plan.writes.push({ partitionKey: state.instanceId, rowKey: `o|${randomUUID()}`, Body: JSON.stringify(item) });
+    const rowKey = `${OUTBOX}${randomUUID()}`;
+    plan.outbox.push({ instanceId: state.instanceId, rowKey, item });
+    plan.writes.push({ partitionKey: state.instanceId, rowKey, Body: JSON.stringify(item) });
   }
 
   private executionStarted(state: InstanceState, now: Date): HistoryEvent {
@@ -562,8 +607,8 @@ export class DurableRuntime {
       }, Math.max(0, fireAt.getTime() - Date.now()) + 5);
       this.timers.add(timer);
     }
-    if (plan.outbox.length > 0) {
-      void this.deliverOutboxOf(instanceId).catch((error: unknown) =>
+    for (const stored of plan.outbox) {
+      void this.deliver(stored).catch((error: unknown) =>
         this.options.logger.warn({ err: error, instanceId }, 'outbox delivery failed; the poller will retry'),
       );
     }
@@ -578,12 +623,6 @@ export class DurableRuntime {
       await this.store.deleteRows(instanceId, await this.store.rowKeysWithPrefix(instanceId, historyPrefix(generation)));
     } catch (error: unknown) {
       this.options.logger.warn({ err: error, instanceId }, 'could not delete the history of a previous generation');
-    }
-  }
-
-  private async deliverOutboxOf(instanceId: string): Promise<void> {
-    for (const stored of await this.store.findOutbox()) {
-      if (stored.instanceId === instanceId) await this.deliver(stored);
     }
   }
 
@@ -629,7 +668,10 @@ export class DurableRuntime {
       } finally {
         clearInterval(renew);
       }
-      if (await this.store.completeActivity(item, message)) this.wake(item.instanceId);
+      const results = this.localResults.get(item.instanceId) ?? [];
+      results.push({ item, message });
+      this.localResults.set(item.instanceId, results);
+      this.wake(item.instanceId);
     })()
       .catch((error: unknown) => this.options.logger.error({ err: error, activity: item.name }, 'activity completion failed'))
       .finally(() => this.activeActivities.delete(key));

@@ -4,9 +4,10 @@
  * transaction: its new history, the activities and timers it schedules, the inbox messages it consumed and
  * the instance row, whose ETag proves the step still holds the instance's lease.
  *
- * Row keys: `state` (instance row), `h|<generation>|<seq>` (history), `m|<visibleAt>|<seq>|<uuid>` (inbox;
- * timers are messages visible from their fire time), `a|<generation>|<taskId>` (activity work items, leased by
- * the worker running them), `o|<uuid>` (outbox towards other instances).
+ * Row keys: `state` (instance row), `h|<generation>|<firstSeq>` (history chunks), and work rows under `w|`, so
+ * one range query finds all of them: `w|m|<visibleAt>|<seq>|<uuid>` (inbox; timers are messages visible from
+ * their fire time), `w|a|<generation>|<taskId>` (activity work items, leased by the worker running them),
+ * `w|o|<uuid>` (outbox towards other instances).
  */
 import { randomUUID } from 'node:crypto';
 import { RestError, TableClient, type TableEntity, type TransactionAction } from '@azure/data-tables';
@@ -142,16 +143,24 @@ const activityRowSchema = z.object({
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
 export const historyPrefix = (generation: number): string => `h|${pad(generation, 6)}|`;
 export const activityRowKey = (generation: number, taskId: number): string =>
-  `a|${pad(generation, 6)}|${pad(taskId, 8)}`;
+  `${ACTIVITY}${pad(generation, 6)}|${pad(taskId, 8)}`;
 const STATE = 'state';
-/** `~` sorts after every ISO timestamp, so `m|~` bounds the inbox range. */
-const INBOX_END = 'm|~';
+export const INBOX = 'w|m|';
+export const ACTIVITY = 'w|a|';
+export const OUTBOX = 'w|o|';
+/** `~` sorts after every character used in row keys, so `<prefix>~` bounds a prefix range. */
+const end = (prefix: string): string => `${prefix}~`;
+
+/** Inbox row keys up to this bound are visible at `now`. */
+export function visibleBound(now: Date): string {
+  return end(`${INBOX}${now.toISOString()}`);
+}
 
 let messageSeq = 0;
 /** Row key of an inbox message: ordered by visibility time, then by creation order in this process. */
 export function inboxRowKey(visibleAt: Date): string {
   messageSeq = (messageSeq + 1) % 1_000_000;
-  return `m|${visibleAt.toISOString()}|${pad(messageSeq, 6)}|${randomUUID()}`;
+  return `${INBOX}${visibleAt.toISOString()}|${pad(messageSeq, 6)}|${randomUUID()}`;
 }
 
 const historyChunkSchema = z.array(historyEventSchema);
@@ -225,7 +234,7 @@ export class TaskHubStore {
   ): Promise<{ state: InstanceState | undefined; inbox: InboxMessage[] }> {
     const filter =
       `PartitionKey eq ${odata(instanceId)} and ` +
-      `(RowKey eq '${STATE}' or (RowKey ge 'm|' and RowKey lt ${odata(INBOX_END)}))`;
+      `(RowKey eq '${STATE}' or (RowKey ge ${odata(INBOX)} and RowKey lt ${odata(end(INBOX))}))`;
     let state: InstanceState | undefined;
     const inbox: InboxMessage[] = [];
     for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
@@ -426,24 +435,30 @@ export class TaskHubStore {
     return states;
   }
 
-  /** Instances with at least one inbox message visible at `now` (any worker's). */
-  async findInstancesWithWork(now: Date): Promise<string[]> {
-    const filter = `RowKey ge 'm|' and RowKey le ${odata(`m|${now.toISOString()}~`)}`;
-    const ids = new Set<string>();
-    for await (const entity of this.table.listEntities({
-      queryOptions: { filter, select: ['PartitionKey'] },
-    })) {
-      if (entity.partitionKey !== undefined) ids.add(entity.partitionKey);
+  /**
+   * All work of the task hub in one range query (every worker's): instances with an inbox message visible at
+   * `now`, activity work items whose lease is free or expired, and outbox items not yet delivered.
+   */
+  async findWork(now: Date): Promise<{ instances: string[]; activities: ActivityWorkItem[]; outbox: StoredOutboxItem[] }> {
+    const filter = `RowKey ge 'w|' and RowKey lt 'w|~'`;
+    const instances = new Set<string>();
+    const activities: ActivityWorkItem[] = [];
+    const outbox: StoredOutboxItem[] = [];
+    const bound = visibleBound(now);
+    const nowText = now.toISOString();
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
+      const rowKey = z.string().parse(entity.rowKey);
+      const instanceId = z.string().parse(entity.partitionKey);
+      if (rowKey.startsWith(INBOX)) {
+        if (rowKey <= bound) instances.add(instanceId);
+      } else if (rowKey.startsWith(ACTIVITY)) {
+        const item = toActivity(entity);
+        if (item.leaseUntil < nowText) activities.push(item);
+      } else if (rowKey.startsWith(OUTBOX)) {
+        outbox.push({ instanceId, rowKey, item: outboxItemSchema.parse(JSON.parse(z.string().parse(entity['Body']))) });
+      }
     }
-    return [...ids];
-  }
-
-  /** Activity work items whose lease is free or expired. */
-  async findActivities(now: Date): Promise<ActivityWorkItem[]> {
-    const filter = `RowKey ge 'a|' and RowKey lt 'a|~' and LeaseUntil lt ${odata(now.toISOString())}`;
-    const items: ActivityWorkItem[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) items.push(toActivity(entity));
-    return items;
+    return { instances: [...instances], activities, outbox };
   }
 
   /**
@@ -486,19 +501,6 @@ export class TaskHubStore {
       if (isConflict(error) || isNotFound(error)) return false;
       throw error;
     }
-  }
-
-  async findOutbox(): Promise<StoredOutboxItem[]> {
-    const filter = `RowKey ge 'o|' and RowKey lt 'o|~'`;
-    const items: StoredOutboxItem[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) {
-      items.push({
-        instanceId: z.string().parse(entity.partitionKey),
-        rowKey: z.string().parse(entity.rowKey),
-        item: outboxItemSchema.parse(JSON.parse(z.string().parse(entity['Body']))),
-      });
-    }
-    return items;
   }
 }
 
