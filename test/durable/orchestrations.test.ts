@@ -70,6 +70,19 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     expect(delays).toEqual([200, 400]);
   });
 
+  it('keeps task ids in step when a retried activity runs alongside others', async () => {
+    const id = await startOrchestration(rpc, 'retryInFanOut', { run: `fanretry-${Date.now()}`, failures: 2 });
+    const status = await waitForStatus(rpc, id, undefined, 15_000);
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: { results: [3, 10, 12], after: 14 } });
+  });
+
+  it('fails the orchestration with the last error once the retry attempts are used up', async () => {
+    const id = await startOrchestration(rpc, 'retryInFanOut', { run: `exhausted-${Date.now()}`, failures: 5 });
+    const status = await waitForStatus(rpc, id, undefined, 15_000);
+    expect(status.runtimeStatus).toBe('Failed');
+    expect(String(status.output)).toContain("Activity function 'flaky' failed: flaky failure 3");
+  });
+
   it('fails the orchestration with the activity error in the status', async () => {
     const id = await startOrchestration(rpc, 'failing', 'disk on fire');
     const status = await waitForStatus(rpc, id);

@@ -100,3 +100,12 @@ df.app.orchestration('stampFanOut', function* (context: OrchestrationContext) {
   const count = z.number().int().parse(context.df.getInput());
   return yield context.df.Task.all(Array.from({ length: count }, () => stamp()));
 });
+
+/** A retried activity among plain ones: retry timers and new attempts take task ids while others complete. */
+df.app.orchestration('retryInFanOut', function* (context: OrchestrationContext) {
+  const input = z.object({ run: z.string(), failures: z.number() }).parse(context.df.getInput());
+  const options = new df.RetryOptions(100, 3);
+  const results: unknown = yield context.df.Task.all([flaky(input).withRetry(options), double(5), double(6)]);
+  const after: unknown = yield double(7);
+  return { results, after };
+});
