@@ -24,8 +24,19 @@ async function startAzurite(): Promise<{ connectionString: string; stop(): Promi
   const azurite = startNodeProcess({
     name: 'azurite',
     script: path.join(repoRoot, 'dist', 'local', 'emulators', 'azurite-main.js'),
-    args: ['--inMemoryPersistence', '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose',
-      '--blobPort', String(blobPort), '--queuePort', String(queuePort), '--tablePort', String(tablePort)],
+    args: [
+      '--inMemoryPersistence',
+      '--silent',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--loose',
+      '--blobPort',
+      String(blobPort),
+      '--queuePort',
+      String(queuePort),
+      '--tablePort',
+      String(tablePort),
+    ],
     env: { ...process.env, AZURITE_ACCOUNTS: `bench:${key}` },
     output: () => undefined,
   });
@@ -68,7 +79,12 @@ async function main(): Promise<void> {
 
     const gaps: number[] = [];
     for (let run = 0; run < 5; run++) {
-      const status = await waitForStatus(rpc, await startOrchestration(rpc, 'stampChain', 20), undefined, 60_000);
+      const status = await waitForStatus(
+        rpc,
+        await startOrchestration(rpc, 'stampChain', 20),
+        undefined,
+        60_000,
+      );
       const stamps = stampsSchema.parse(status.output);
       for (let i = 1; i < stamps.length; i++) {
         const previous = stamps[i - 1];
@@ -80,7 +96,9 @@ async function main(): Promise<void> {
 
     const instances = 20;
     const started = performance.now();
-    const ids = await Promise.all(Array.from({ length: instances }, () => startOrchestration(rpc, 'stampFanOut', 12)));
+    const ids = await Promise.all(
+      Array.from({ length: instances }, () => startOrchestration(rpc, 'stampFanOut', 12)),
+    );
     for (const id of ids) await waitForStatus(rpc, id, undefined, 120_000);
     const seconds = (performance.now() - started) / 1000;
 
@@ -90,7 +108,11 @@ async function main(): Promise<void> {
         median: Number(percentile(gaps, 50).toFixed(1)),
         p95: Number(percentile(gaps, 95).toFixed(1)),
       },
-      fanOut12: { instances, seconds: Number(seconds.toFixed(2)), instancesPerSecond: Number((instances / seconds).toFixed(1)) },
+      fanOut12: {
+        instances,
+        seconds: Number(seconds.toFixed(2)),
+        instancesPerSecond: Number((instances / seconds).toFixed(1)),
+      },
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   } finally {

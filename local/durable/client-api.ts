@@ -17,7 +17,9 @@ import { isTerminal, runtimeStatuses, type InstanceState, type TaskHubStore } fr
 export const RPC_PREFIX = '/durabletask/';
 export const WEBHOOK_PREFIX = '/runtime/webhooks/durabletask/';
 
-const eventTypeNames = new Map<number, string>(Object.entries(EventType).map(([name, value]) => [value, name]));
+const eventTypeNames = new Map<number, string>(
+  Object.entries(EventType).map(([name, value]) => [value, name]),
+);
 
 const listQuerySchema = z.object({
   runtimeStatus: z
@@ -87,14 +89,19 @@ export class DurableClientApi {
   private async route(method: string, url: URL, body: string): Promise<Reply> {
     const prefix = [RPC_PREFIX, WEBHOOK_PREFIX].find((p) => url.pathname.startsWith(p));
     if (prefix === undefined) return { status: 404, body: { message: 'not a durable task path' } };
-    const parts = url.pathname.slice(prefix.length).split('/').filter((p) => p !== '').map(decodeURIComponent);
+    const parts = url.pathname
+      .slice(prefix.length)
+      .split('/')
+      .filter((p) => p !== '')
+      .map(decodeURIComponent);
     const [resource, first, action, extra] = parts;
     const query = url.searchParams;
 
     if (resource === 'orchestrators' && method === 'POST' && first !== undefined) {
       return this.start(first, action ?? randomUUID().replace(/-/g, ''), body);
     }
-    if (resource === 'entities') return { status: 501, body: 'Durable entities are not supported by the local durable runtime.' };
+    if (resource === 'entities')
+      return { status: 501, body: 'Durable entities are not supported by the local durable runtime.' };
     if (resource !== 'instances') return { status: 404, body: { message: 'unknown durable task resource' } };
 
     if (first === undefined) {
@@ -131,8 +138,14 @@ export class DurableClientApi {
 
   private async start(name: string, instanceId: string, body: string): Promise<Reply> {
     if (body !== '' && !isJson(body)) return { status: 400, body: 'The request body must be JSON.' };
-    const created = await this.options.store.createInstance({ instanceId, name, input: body, now: new Date() });
-    if (!created) return { status: 409, body: `An instance with ID '${instanceId}' already exists and is running.` };
+    const created = await this.options.store.createInstance({
+      instanceId,
+      name,
+      input: body,
+      now: new Date(),
+    });
+    if (!created)
+      return { status: 409, body: `An instance with ID '${instanceId}' already exists and is running.` };
     this.options.wake(instanceId);
     return { status: 202, body: { id: instanceId, ...this.managementUrls(instanceId) } };
   }

@@ -51,5 +51,11 @@ export function historyEvent(
   fields: Record<string, unknown> = {},
   eventId = -1,
 ): HistoryEvent {
-  return { EventType: type, EventId: eventId, Timestamp: timestamp.toISOString(), IsPlayed: false, ...fields };
+  return {
+    EventType: type,
+    EventId: eventId,
+    Timestamp: timestamp.toISOString(),
+    IsPlayed: false,
+    ...fields,
+  };
 }

@@ -7,7 +7,13 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/logger';
-import type { BindingInfo, FunctionInvoker, HostExtension, RegisteredFunction, TypedData } from '../functions-host/extension';
+import type {
+  BindingInfo,
+  FunctionInvoker,
+  HostExtension,
+  RegisteredFunction,
+  TypedData,
+} from '../functions-host/extension';
 import { DurableClientApi, RPC_PREFIX, WEBHOOK_PREFIX, managementUrlTemplates } from './client-api';
 import { DurableRuntime } from './runtime';
 import { TaskHubStore } from './task-hub-store';
@@ -47,7 +53,9 @@ export { WEBHOOK_PREFIX };
 /** Creates the local durable runtime extension for the local Functions host. */
 export function createDurableExtension(options: DurableExtensionOptions): DurableExtension {
   if (!/^[A-Za-z][A-Za-z0-9]{2,49}$/.test(options.taskHubName)) {
-    throw new Error(`Task hub name "${options.taskHubName}" must be 3-50 letters or digits, starting with a letter.`);
+    throw new Error(
+      `Task hub name "${options.taskHubName}" must be 3-50 letters or digits, starting with a letter.`,
+    );
   }
   const store = new TaskHubStore(options.storageConnectionString, options.taskHubName);
   const runtime = new DurableRuntime(store, {
@@ -98,7 +106,10 @@ export function createDurableExtension(options: DurableExtensionOptions): Durabl
       await store.ensure();
       port = await clientApi.listen();
       runtime.start(invoker);
-      options.logger.info({ rpcBaseUrl: `${rpcOrigin()}${RPC_PREFIX}`, taskHub: options.taskHubName }, 'durable runtime started');
+      options.logger.info(
+        { rpcBaseUrl: `${rpcOrigin()}${RPC_PREFIX}`, taskHub: options.taskHubName },
+        'durable runtime started',
+      );
     },
     async stop(): Promise<void> {
       await clientApi.close();

@@ -9,7 +9,13 @@ describe('orchestrator state', () => {
       actions: [
         [
           activity('a'),
-          { actionType: ActionType.WhenAll, compoundActions: [activity('b'), { actionType: ActionType.WhenAny, compoundActions: [activity('c'), activity('d')] }] },
+          {
+            actionType: ActionType.WhenAll,
+            compoundActions: [
+              activity('b'),
+              { actionType: ActionType.WhenAny, compoundActions: [activity('c'), activity('d')] },
+            ],
+          },
           activity('e'),
         ],
       ],
@@ -26,7 +32,12 @@ describe('orchestrator state', () => {
   });
 
   it('computes Durable Task retry delays: exponential backoff capped at the maximum interval', () => {
-    const options = { firstRetryIntervalInMilliseconds: 100, maxNumberOfAttempts: 5, backoffCoefficient: 3, maxRetryIntervalInMilliseconds: 1000 };
+    const options = {
+      firstRetryIntervalInMilliseconds: 100,
+      maxNumberOfAttempts: 5,
+      backoffCoefficient: 3,
+      maxRetryIntervalInMilliseconds: 1000,
+    };
     expect([1, 2, 3, 4].map((attempt) => retryDelayMs(options, attempt))).toEqual([100, 300, 900, 1000]);
     expect(retryDelayMs({ firstRetryIntervalInMilliseconds: 250, maxNumberOfAttempts: 3 }, 3)).toBe(250);
   });

@@ -50,7 +50,10 @@ const actionSchema: z.ZodType<Action> = z.lazy(() =>
     functionName: z.string().optional(),
     input: z.unknown().optional(),
     retryOptions: retryOptionsSchema.optional(),
-    instanceId: z.string().nullish().transform((v) => v ?? undefined),
+    instanceId: z
+      .string()
+      .nullish()
+      .transform((v) => v ?? undefined),
     fireAt: z.string().optional(),
     isCanceled: z.boolean().optional(),
     externalEventName: z.string().optional(),
@@ -90,7 +93,10 @@ export function flattenActions(state: OrchestratorState): Action[] {
  * this splits it back into the user's error message and the state it had reached. durable-functions 3.x puts
  * `false` before the marker (it passes a flag where the error belongs), so the state's `error` is preferred.
  */
-export function parseOrchestratorFailure(errorMessage: string): { message: string; state?: OrchestratorState } {
+export function parseOrchestratorFailure(errorMessage: string): {
+  message: string;
+  state?: OrchestratorState;
+} {
   const marker = '$OutOfProcData$:';
   const at = errorMessage.indexOf(marker);
   if (at < 0) return { message: errorMessage };

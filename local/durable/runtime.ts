@@ -129,7 +129,10 @@ export class DurableRuntime {
         } while (this.dirty.has(instanceId) && !this.stopped);
       } catch (error: unknown) {
         this.history.delete(instanceId);
-        this.options.logger.error({ err: error, instanceId }, 'orchestration step failed; it will be retried');
+        this.options.logger.error(
+          { err: error, instanceId },
+          'orchestration step failed; it will be retried',
+        );
       } finally {
         this.running.delete(instanceId);
       }
@@ -150,7 +153,8 @@ export class DurableRuntime {
       for (const instanceId of work.instances) this.wake(instanceId);
       for (const item of work.activities) {
         if (this.activeActivities.has(activityKey(item))) continue;
-        if (await this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), item.etag)) this.runActivity(item);
+        if (await this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), item.etag))
+          this.runActivity(item);
       }
       for (const stored of work.outbox) await this.deliver(stored);
     } catch (error: unknown) {
@@ -171,7 +175,8 @@ export class DurableRuntime {
     const local = this.localResults.get(instanceId) ?? [];
     this.localResults.delete(instanceId);
     try {
-      if (!(await this.stepWith(instanceId, local)) && local.length > 0) await this.postResults(instanceId, local);
+      if (!(await this.stepWith(instanceId, local)) && local.length > 0)
+        await this.postResults(instanceId, local);
     } catch (error: unknown) {
       if (local.length > 0) await this.postResults(instanceId, local);
       throw error;
@@ -191,13 +196,21 @@ export class DurableRuntime {
     const bound = visibleBound(now);
     const visible: InboxMessage[] = [
       ...inbox.filter((m) => m.rowKey <= bound),
-      ...local.map(({ item, message }) => ({ rowKey: item.rowKey, id: item.rowKey, generation: item.generation, message })),
+      ...local.map(({ item, message }) => ({
+        rowKey: item.rowKey,
+        id: item.rowKey,
+        generation: item.generation,
+        message,
+      })),
     ];
     if (visible.length === 0) return false;
     const leaseEtag = await this.store.claim(state, this.options.workerId, this.options.leaseMs, now);
     if (leaseEtag === undefined || isTerminal(state.runtimeStatus)) {
       if (leaseEtag !== undefined) {
-        await this.store.deleteRows(instanceId, visible.map((m) => m.rowKey));
+        await this.store.deleteRows(
+          instanceId,
+          visible.map((m) => m.rowKey),
+        );
         await this.store.release(state, leaseEtag);
         return true;
       }
@@ -251,11 +264,26 @@ export class DurableRuntime {
       leaseUntil: this.leaseEnd().toISOString(),
       lastUpdatedTime: now.toISOString(),
     };
-    const plan: StepPlan = { newEvents: [], writes: [], deletes: [], outbox: [], activities: [], timers: [], next };
+    const plan: StepPlan = {
+      newEvents: [],
+      writes: [],
+      deletes: [],
+      outbox: [],
+      activities: [],
+      timers: [],
+      next,
+    };
     const applied = new Set(history.map((e) => e.MessageId).filter((id) => id !== undefined));
     // A task's result counts once, even if a redone step let its work run twice.
-    const resultTypes: number[] = [EventType.TaskCompleted, EventType.TaskFailed, EventType.SubOrchestrationInstanceCompleted, EventType.SubOrchestrationInstanceFailed];
-    const finishedTasks = new Set(history.filter((e) => resultTypes.includes(e.EventType)).map((e) => e['TaskScheduledId']));
+    const resultTypes: number[] = [
+      EventType.TaskCompleted,
+      EventType.TaskFailed,
+      EventType.SubOrchestrationInstanceCompleted,
+      EventType.SubOrchestrationInstanceFailed,
+    ];
+    const finishedTasks = new Set(
+      history.filter((e) => resultTypes.includes(e.EventType)).map((e) => e['TaskScheduledId']),
+    );
     // Retry bookkeeping hands out task ids while the library processes these events, before the orchestrator
     // resumes; putting them first keeps our id sequence and the library's in step.
     const idConsuming: HistoryEvent[] = [];
@@ -304,20 +332,32 @@ export class DurableRuntime {
           }
           break;
         case 'eventRaised':
-          others.push(tagged(historyEvent(EventType.EventRaised, now, { Name: message.name, Input: message.input })));
+          others.push(
+            tagged(historyEvent(EventType.EventRaised, now, { Name: message.name, Input: message.input })),
+          );
           break;
         case 'taskCompleted':
         case 'subCompleted': {
           delete engine.retries[String(message.taskId)];
-          const type = message.type === 'taskCompleted' ? EventType.TaskCompleted : EventType.SubOrchestrationInstanceCompleted;
-          others.push(tagged(historyEvent(type, now, { TaskScheduledId: message.taskId, Result: message.result })));
+          const type =
+            message.type === 'taskCompleted'
+              ? EventType.TaskCompleted
+              : EventType.SubOrchestrationInstanceCompleted;
+          others.push(
+            tagged(historyEvent(type, now, { TaskScheduledId: message.taskId, Result: message.result })),
+          );
           break;
         }
         case 'taskFailed':
         case 'subFailed': {
-          const type = message.type === 'taskFailed' ? EventType.TaskFailed : EventType.SubOrchestrationInstanceFailed;
+          const type =
+            message.type === 'taskFailed' ? EventType.TaskFailed : EventType.SubOrchestrationInstanceFailed;
           const event = tagged(
-            historyEvent(type, now, { TaskScheduledId: message.taskId, Reason: message.reason, Details: message.details }),
+            historyEvent(type, now, {
+              TaskScheduledId: message.taskId,
+              Reason: message.reason,
+              Details: message.details,
+            }),
           );
           const retry = engine.retries[String(message.taskId)];
           delete engine.retries[String(message.taskId)];
@@ -330,12 +370,16 @@ export class DurableRuntime {
           const timerId = engine.nextId++;
           const fireAt = new Date(now.getTime() + retryDelayMs(retry.options, retry.attempt));
           engine.retries[String(timerId)] = retry;
-          scheduled.push(historyEvent(EventType.TimerCreated, now, { FireAt: fireAt.toISOString() }, timerId));
+          scheduled.push(
+            historyEvent(EventType.TimerCreated, now, { FireAt: fireAt.toISOString() }, timerId),
+          );
           this.planTimer(plan, state, timerId, fireAt);
           break;
         }
         case 'timerFired': {
-          const event = tagged(historyEvent(EventType.TimerFired, now, { TimerId: message.timerId, FireAt: message.fireAt }));
+          const event = tagged(
+            historyEvent(EventType.TimerFired, now, { TimerId: message.timerId, FireAt: message.fireAt }),
+          );
           const retry = engine.retries[String(message.timerId)];
           delete engine.retries[String(message.timerId)];
           if (retry === undefined || retry.attempt >= retry.options.maxNumberOfAttempts) {
@@ -372,7 +416,8 @@ export class DurableRuntime {
     const outcome = await this.replay(state, [...history.map(played), started, ...episode]);
     const events: HistoryEvent[] = [started, ...episode, ...scheduled];
     const customStatus = outcome.state?.customStatus;
-    next.customStatus = customStatus === undefined || customStatus === null ? '' : JSON.stringify(customStatus);
+    next.customStatus =
+      customStatus === undefined || customStatus === null ? '' : JSON.stringify(customStatus);
 
     let failure = outcome.failure;
     let continueInput: string | undefined;
@@ -396,7 +441,9 @@ export class DurableRuntime {
       const message = `Orchestrator function '${state.name}' failed: ${failure}`;
       next.runtimeStatus = 'Failed';
       next.output = JSON.stringify(message);
-      events.push(historyEvent(EventType.ExecutionCompleted, now, { OrchestrationStatus: 'Failed', Result: message }));
+      events.push(
+        historyEvent(EventType.ExecutionCompleted, now, { OrchestrationStatus: 'Failed', Result: message }),
+      );
       this.finish(plan, state, inbox, events, { failed: message });
     } else if (continueInput !== undefined) {
       this.appendHistory(plan, state, events);
@@ -411,7 +458,12 @@ export class DurableRuntime {
     } else if (outcome.state?.isDone === true) {
       next.runtimeStatus = 'Completed';
       next.output = JSON.stringify(outcome.state.output ?? null);
-      events.push(historyEvent(EventType.ExecutionCompleted, now, { OrchestrationStatus: 'Completed', Result: next.output }));
+      events.push(
+        historyEvent(EventType.ExecutionCompleted, now, {
+          OrchestrationStatus: 'Completed',
+          Result: next.output,
+        }),
+      );
       this.finish(plan, state, inbox, events, { output: next.output });
     } else {
       this.appendHistory(plan, state, events);
@@ -423,7 +475,8 @@ export class DurableRuntime {
   private appendHistory(plan: StepPlan, state: InstanceState, events: HistoryEvent[]): void {
     plan.writes.push(...historyRows(state.instanceId, state.generation, state.historyLength, events));
     plan.newEvents.push(...events);
-    if (plan.next.generation === state.generation) plan.next.historyLength = state.historyLength + events.length;
+    if (plan.next.generation === state.generation)
+      plan.next.historyLength = state.historyLength + events.length;
   }
 
   /** Ends the instance: final history, inbox cleared, parent told. */
@@ -439,7 +492,9 @@ export class DurableRuntime {
     plan.next.leaseUntil = '';
     plan.activities = [];
     plan.timers = [];
-    plan.writes = plan.writes.filter((row) => !String(row.rowKey).startsWith(ACTIVITY) && !String(row.rowKey).startsWith(INBOX));
+    plan.writes = plan.writes.filter(
+      (row) => !String(row.rowKey).startsWith(ACTIVITY) && !String(row.rowKey).startsWith(INBOX),
+    );
     for (const m of inbox) if (!plan.deletes.includes(m.rowKey)) plan.deletes.push(m.rowKey);
     const parent = state.parent;
     if (parent !== undefined) {
@@ -447,7 +502,12 @@ export class DurableRuntime {
         'output' in result
           ? { type: 'subCompleted', taskId: parent.taskId, result: result.output }
           : { type: 'subFailed', taskId: parent.taskId, reason: result.failed, details: '' };
-      this.planOutbox(plan, state, { kind: 'message', instanceId: parent.instanceId, generation: parent.generation, message });
+      this.planOutbox(plan, state, {
+        kind: 'message',
+        instanceId: parent.instanceId,
+        generation: parent.generation,
+        message,
+      });
     }
   }
 
@@ -485,7 +545,10 @@ export class DurableRuntime {
         const id = engine.nextId++;
         const fireAt = new Date(action.fireAt ?? now.toISOString());
         if (action.isCanceled !== true) this.planTimer(plan, state, id, fireAt);
-        return { kind: 'event', event: historyEvent(EventType.TimerCreated, now, { FireAt: fireAt.toISOString() }, id) };
+        return {
+          kind: 'event',
+          event: historyEvent(EventType.TimerCreated, now, { FireAt: fireAt.toISOString() }, id),
+        };
       }
       case ActionType.WaitForExternalEvent:
       case ActionType.ReleaseEntities:
@@ -501,7 +564,13 @@ export class DurableRuntime {
   }
 
   /** Schedules one attempt of an activity or sub-orchestration under task id `id`. */
-  private planAttempt(plan: StepPlan, state: InstanceState, id: number, attempt: RetryState, now: Date): HistoryEvent {
+  private planAttempt(
+    plan: StepPlan,
+    state: InstanceState,
+    id: number,
+    attempt: RetryState,
+    now: Date,
+  ): HistoryEvent {
     if (attempt.kind === 'activity') {
       const rowKey = activityRowKey(state.generation, id);
       // Written already leased to this worker, which runs it right after the commit.
@@ -567,7 +636,9 @@ export class DurableRuntime {
       Input: state.input === '' ? undefined : state.input,
       OrchestrationInstance: { InstanceId: state.instanceId, ExecutionId: state.executionId },
       ParentInstance:
-        state.parent === undefined ? undefined : { OrchestrationInstance: { InstanceId: state.parent.instanceId } },
+        state.parent === undefined
+          ? undefined
+          : { OrchestrationInstance: { InstanceId: state.parent.instanceId } },
     });
   }
 
@@ -576,7 +647,8 @@ export class DurableRuntime {
     events: HistoryEvent[],
   ): Promise<{ state?: OrchestratorState; failure?: string }> {
     const invoker = this.requireInvoker();
-    if (invoker.get(state.name) === undefined) return { failure: `no orchestrator function named '${state.name}' is registered` };
+    if (invoker.get(state.name) === undefined)
+      return { failure: `no orchestrator function named '${state.name}' is registered` };
     const binding = {
       history: events,
       input: state.input === '' ? undefined : (JSON.parse(state.input) as unknown),
@@ -590,7 +662,8 @@ export class DurableRuntime {
     try {
       const result = await invoker.invoke(state.name, { triggerData: { json: JSON.stringify(binding) } });
       const parsed = orchestratorStateSchema.safeParse(result.returnValue);
-      if (!parsed.success) return { failure: `the orchestrator returned an unexpected state: ${parsed.error.message}` };
+      if (!parsed.success)
+        return { failure: `the orchestrator returned an unexpected state: ${parsed.error.message}` };
       return { state: parsed.data };
     } catch (error: unknown) {
       const { message, state: failedState } = parseOrchestratorFailure(errorMessage(error));
@@ -601,10 +674,13 @@ export class DurableRuntime {
   private afterCommit(instanceId: string, plan: StepPlan): void {
     for (const item of plan.activities) this.runActivity(item);
     for (const fireAt of plan.timers) {
-      const timer = setTimeout(() => {
-        this.timers.delete(timer);
-        this.wake(instanceId);
-      }, Math.max(0, fireAt.getTime() - Date.now()) + 5);
+      const timer = setTimeout(
+        () => {
+          this.timers.delete(timer);
+          this.wake(instanceId);
+        },
+        Math.max(0, fireAt.getTime() - Date.now()) + 5,
+      );
       this.timers.add(timer);
     }
     for (const stored of plan.outbox) {
@@ -620,9 +696,15 @@ export class DurableRuntime {
 
   private async deleteGeneration(instanceId: string, generation: number): Promise<void> {
     try {
-      await this.store.deleteRows(instanceId, await this.store.rowKeysWithPrefix(instanceId, historyPrefix(generation)));
+      await this.store.deleteRows(
+        instanceId,
+        await this.store.rowKeysWithPrefix(instanceId, historyPrefix(generation)),
+      );
     } catch (error: unknown) {
-      this.options.logger.warn({ err: error, instanceId }, 'could not delete the history of a previous generation');
+      this.options.logger.warn(
+        { err: error, instanceId },
+        'could not delete the history of a previous generation',
+      );
     }
   }
 
@@ -635,7 +717,11 @@ export class DurableRuntime {
         name: item.name,
         input: item.input,
         now: new Date(),
-        parent: { instanceId: item.parentInstanceId, generation: item.parentGeneration, taskId: item.parentTaskId },
+        parent: {
+          instanceId: item.parentInstanceId,
+          generation: item.parentGeneration,
+          taskId: item.parentTaskId,
+        },
       });
     } else {
       await this.store.send(item.instanceId, item.generation, item.message);
@@ -650,20 +736,30 @@ export class DurableRuntime {
     if (this.activeActivities.has(key)) return;
     this.activeActivities.add(key);
     const renew = setInterval(
-      () => void this.store.leaseActivity(item, this.options.workerId, this.leaseEnd(), undefined).catch(() => false),
+      () =>
+        void this.store
+          .leaseActivity(item, this.options.workerId, this.leaseEnd(), undefined)
+          .catch(() => false),
       Math.max(50, Math.floor(this.options.leaseMs / 3)),
     );
     void (async () => {
       let message: InstanceMessage;
       try {
         const result = await this.requireInvoker().invoke(item.name, { triggerData: { json: item.input } });
-        message = { type: 'taskCompleted', taskId: item.taskId, result: JSON.stringify(result.returnValue ?? null) };
+        message = {
+          type: 'taskCompleted',
+          taskId: item.taskId,
+          result: JSON.stringify(result.returnValue ?? null),
+        };
       } catch (error: unknown) {
         message = {
           type: 'taskFailed',
           taskId: item.taskId,
           reason: `Activity function '${item.name}' failed: ${errorMessage(error)}`,
-          details: JSON.stringify({ Message: errorMessage(error), StackTrace: error instanceof Error ? (error.stack ?? '') : '' }),
+          details: JSON.stringify({
+            Message: errorMessage(error),
+            StackTrace: error instanceof Error ? (error.stack ?? '') : '',
+          }),
         };
       } finally {
         clearInterval(renew);
@@ -673,7 +769,9 @@ export class DurableRuntime {
       this.localResults.set(item.instanceId, results);
       this.wake(item.instanceId);
     })()
-      .catch((error: unknown) => this.options.logger.error({ err: error, activity: item.name }, 'activity completion failed'))
+      .catch((error: unknown) =>
+        this.options.logger.error({ err: error, activity: item.name }, 'activity completion failed'),
+      )
       .finally(() => this.activeActivities.delete(key));
   }
 

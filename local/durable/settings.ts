@@ -17,7 +17,9 @@ const durableSettingsSchema = z.object({
 export function durableOptionsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): DurableExtensionOptions {
   const parsed = durableSettingsSchema.safeParse(env);
   if (!parsed.success) {
-    throw new Error(`Invalid durable runtime settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new Error(
+      `Invalid durable runtime settings: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   }
   const s = parsed.data;
   return {
@@ -34,7 +36,11 @@ export function durableOptionsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): D
 /** True when the app registered anything the durable runtime serves, so apps without it need no storage. */
 export function usesDurable(functions: Iterable<RegisteredFunction>): boolean {
   for (const fn of functions) {
-    if (Object.values(fn.bindings).some((b) => ['orchestrationTrigger', 'activityTrigger', 'durableClient'].includes(b.type))) {
+    if (
+      Object.values(fn.bindings).some((b) =>
+        ['orchestrationTrigger', 'activityTrigger', 'durableClient'].includes(b.type),
+      )
+    ) {
       return true;
     }
   }

@@ -169,14 +169,23 @@ const historyChunkSchema = z.array(historyEventSchema);
  * History rows of one step: events are stored in chunks (one row per step, split only when a chunk would pass
  * the 64 KiB limit of a string property), which keeps the number of rows a commit writes small.
  */
-export function historyRows(instanceId: string, generation: number, firstSeq: number, events: HistoryEvent[]): TableEntity[] {
+export function historyRows(
+  instanceId: string,
+  generation: number,
+  firstSeq: number,
+  events: HistoryEvent[],
+): TableEntity[] {
   const rows: TableEntity[] = [];
   let chunk: HistoryEvent[] = [];
   let size = 0;
   let seq = firstSeq;
   const flush = (): void => {
     if (chunk.length === 0) return;
-    rows.push({ partitionKey: instanceId, rowKey: `${historyPrefix(generation)}${pad(seq, 8)}`, Events: JSON.stringify(chunk) });
+    rows.push({
+      partitionKey: instanceId,
+      rowKey: `${historyPrefix(generation)}${pad(seq, 8)}`,
+      Events: JSON.stringify(chunk),
+    });
     seq += chunk.length;
     chunk = [];
     size = 0;
@@ -255,7 +264,9 @@ export class TaskHubStore {
 
   async readHistory(instanceId: string, generation: number, length: number): Promise<HistoryEvent[]> {
     const events: HistoryEvent[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter: prefixFilter(instanceId, historyPrefix(generation)) } })) {
+    for await (const entity of this.table.listEntities({
+      queryOptions: { filter: prefixFilter(instanceId, historyPrefix(generation)) },
+    })) {
       events.push(...historyChunkSchema.parse(JSON.parse(z.string().parse(entity['Events']))));
     }
     // Rows beyond the committed length belong to a step whose final transaction never landed.
@@ -265,7 +276,9 @@ export class TaskHubStore {
   /** Row keys of an instance starting with `prefix` (e.g. a previous generation's history). */
   async rowKeysWithPrefix(instanceId: string, prefix: string): Promise<string[]> {
     const keys: string[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter: prefixFilter(instanceId, prefix), select: ['RowKey'] } })) {
+    for await (const entity of this.table.listEntities({
+      queryOptions: { filter: prefixFilter(instanceId, prefix), select: ['RowKey'] },
+    })) {
       if (entity.rowKey !== undefined) keys.push(entity.rowKey);
     }
     return keys;
@@ -311,14 +324,16 @@ export class TaskHubStore {
     state: InstanceState,
     leaseEtag: string,
   ): Promise<boolean> {
-    const upserts: TransactionAction[] = writes.map((e) => ['upsert', { ...e, partitionKey: instanceId }, 'Replace']);
-    const removals: TransactionAction[] = deletes.map((rowKey) => ['delete', { partitionKey: instanceId, rowKey }]);
-    const final: TransactionAction = [
-      'update',
-      fromState(state),
+    const upserts: TransactionAction[] = writes.map((e) => [
+      'upsert',
+      { ...e, partitionKey: instanceId },
       'Replace',
-      { etag: leaseEtag },
-    ];
+    ]);
+    const removals: TransactionAction[] = deletes.map((rowKey) => [
+      'delete',
+      { partitionKey: instanceId, rowKey },
+    ]);
+    const final: TransactionAction = ['update', fromState(state), 'Replace', { etag: leaseEtag }];
     const tail = [...upserts, ...removals];
     // Everything that fits rides in the final transaction; the rest goes ahead of it.
     const room = MAX_BATCH - 1;
@@ -368,7 +383,12 @@ export class TaskHubStore {
   }
 
   /** Puts a message in an instance's inbox. */
-  async send(instanceId: string, generation: number, message: InstanceMessage, visibleAt = new Date()): Promise<void> {
+  async send(
+    instanceId: string,
+    generation: number,
+    message: InstanceMessage,
+    visibleAt = new Date(),
+  ): Promise<void> {
     await this.table.createEntity(inboxEntity(instanceId, generation, message, visibleAt));
   }
 
@@ -431,7 +451,8 @@ export class TaskHubStore {
   async listInstances(): Promise<InstanceState[]> {
     const filter = `RowKey eq '${STATE}'`;
     const states: InstanceState[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter } })) states.push(toState(entity));
+    for await (const entity of this.table.listEntities({ queryOptions: { filter } }))
+      states.push(toState(entity));
     return states;
   }
 
@@ -439,7 +460,9 @@ export class TaskHubStore {
    * All work of the task hub in one range query (every worker's): instances with an inbox message visible at
    * `now`, activity work items whose lease is free or expired, and outbox items not yet delivered.
    */
-  async findWork(now: Date): Promise<{ instances: string[]; activities: ActivityWorkItem[]; outbox: StoredOutboxItem[] }> {
+  async findWork(
+    now: Date,
+  ): Promise<{ instances: string[]; activities: ActivityWorkItem[]; outbox: StoredOutboxItem[] }> {
     const filter = `RowKey ge 'w|' and RowKey lt 'w|~'`;
     const instances = new Set<string>();
     const activities: ActivityWorkItem[] = [];
@@ -455,7 +478,11 @@ export class TaskHubStore {
         const item = toActivity(entity);
         if (item.leaseUntil < nowText) activities.push(item);
       } else if (rowKey.startsWith(OUTBOX)) {
-        outbox.push({ instanceId, rowKey, item: outboxItemSchema.parse(JSON.parse(z.string().parse(entity['Body']))) });
+        outbox.push({
+          instanceId,
+          rowKey,
+          item: outboxItemSchema.parse(JSON.parse(z.string().parse(entity['Body']))),
+        });
       }
     }
     return { instances: [...instances], activities, outbox };
@@ -465,7 +492,12 @@ export class TaskHubStore {
    * Leases an activity work item. With `etag` (from a query) only one of several competing workers wins;
    * without, it extends the caller's running lease.
    */
-  async leaseActivity(item: ActivityWorkItem, owner: string, until: Date, etag: string | undefined): Promise<boolean> {
+  async leaseActivity(
+    item: ActivityWorkItem,
+    owner: string,
+    until: Date,
+    etag: string | undefined,
+  ): Promise<boolean> {
     try {
       await this.table.updateEntity(
         {

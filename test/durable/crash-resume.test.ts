@@ -1,7 +1,13 @@
 import { TableClient } from '@azure/data-tables';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../support/local-services';
-import { getStatus, startDurableHost, startOrchestration, waitForStatus, type DurableHost } from '../support/durable';
+import {
+  getStatus,
+  startDurableHost,
+  startOrchestration,
+  waitForStatus,
+  type DurableHost,
+} from '../support/durable';
 
 let azurite: Azurite;
 const hosts: DurableHost[] = [];
@@ -17,7 +23,9 @@ afterAll(async () => {
 
 /** How many times each activity key completed, from the rows the test app's activities write. */
 async function completions(run: string): Promise<Map<string, number>> {
-  const table = TableClient.fromConnectionString(azurite.connectionString, 'durableTestExecutions', { allowInsecureConnection: true });
+  const table = TableClient.fromConnectionString(azurite.connectionString, 'durableTestExecutions', {
+    allowInsecureConnection: true,
+  });
   const counts = new Map<string, number>();
   for await (const row of table.listEntities({ queryOptions: { filter: `PartitionKey eq '${run}'` } })) {
     const key = String(row['Key']);
@@ -33,7 +41,9 @@ describe('local durable runtime: crash resume', () => {
     const first = await startDurableHost(options);
     hosts.push(first);
     const ids = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => startOrchestration(first.rpcBaseUrl, 'slowChain', { run, steps: 5, ms: 250 }, `${run}-${i}`)),
+      Array.from({ length: 10 }, (_, i) =>
+        startOrchestration(first.rpcBaseUrl, 'slowChain', { run, steps: 5, ms: 250 }, `${run}-${i}`),
+      ),
     );
 
     // Let a good part of the work happen, then note which activity results the instances had already applied.
@@ -41,7 +51,9 @@ describe('local durable runtime: crash resume', () => {
     const applied: string[] = [];
     for (const id of ids) {
       const history = (await getStatus(first.rpcBaseUrl, id, true)).historyEvents ?? [];
-      const scheduled = new Map(history.filter((e) => e['EventType'] === 'TaskScheduled').map((e) => [e['EventId'], e['Input']]));
+      const scheduled = new Map(
+        history.filter((e) => e['EventType'] === 'TaskScheduled').map((e) => [e['EventId'], e['Input']]),
+      );
       for (const done of history.filter((e) => e['EventType'] === 'TaskCompleted')) {
         const input = JSON.parse(String(scheduled.get(done['TaskScheduledId']))) as { key: string };
         applied.push(input.key);

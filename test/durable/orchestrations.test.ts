@@ -1,6 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../support/local-services';
-import { getStatus, post, startDurableHost, startOrchestration, statusSchema, waitForStatus, type DurableHost } from '../support/durable';
+import {
+  getStatus,
+  post,
+  startDurableHost,
+  startOrchestration,
+  statusSchema,
+  waitForStatus,
+  type DurableHost,
+} from '../support/durable';
 
 let azurite: Azurite;
 let host: DurableHost;
@@ -21,14 +29,19 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
   it('runs an activity chain and reports its output', async () => {
     const id = await startOrchestration(rpc, 'chain', 3);
     const status = await waitForStatus(rpc, id);
-    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: [6, 12, 24], input: 3, name: 'chain' });
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: [6, 12, 24],
+      input: 3,
+      name: 'chain',
+    });
   });
 
   it('fans out 12 activities and fans in their results', async () => {
     const id = await startOrchestration(rpc, 'fanOut', 12);
     const status = await waitForStatus(rpc, id);
     expect(status.runtimeStatus).toBe('Completed');
-    expect(status.output).toBe(2 * (11 * 12) / 2);
+    expect(status.output).toBe((2 * (11 * 12)) / 2);
   });
 
   it('waits on a durable timer', async () => {
@@ -43,9 +56,14 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
   it('lets an external event win a race against a timer', async () => {
     const id = await startOrchestration(rpc, 'approvalOrTimeout', { timeoutMs: 10_000 });
     await waitForStatus(rpc, id, (s) => s.runtimeStatus === 'Running');
-    expect((await post(new URL(`instances/${id}/raiseEvent/approval`, rpc), { user: 'ana' })).status).toBe(202);
+    expect((await post(new URL(`instances/${id}/raiseEvent/approval`, rpc), { user: 'ana' })).status).toBe(
+      202,
+    );
     const status = await waitForStatus(rpc, id, undefined, 5_000);
-    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: { outcome: 'approved', by: { user: 'ana' } } });
+    expect(status).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { outcome: 'approved', by: { user: 'ana' } },
+    });
   });
 
   it('lets the timer win when no event comes', async () => {
@@ -66,7 +84,9 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     // Retry timers wait 200 ms, then 400 ms (coefficient 2).
     const timers = history.filter((e) => e['EventType'] === 'TimerCreated');
     const failed = history.filter((e) => e['EventType'] === 'TaskFailed');
-    const delays = timers.map((t, i) => Date.parse(String(t['FireAt'])) - Date.parse(String(failed[i]?.['Timestamp'])));
+    const delays = timers.map(
+      (t, i) => Date.parse(String(t['FireAt'])) - Date.parse(String(failed[i]?.['Timestamp'])),
+    );
     expect(delays).toEqual([200, 400]);
   });
 
@@ -77,7 +97,10 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
   });
 
   it('fails the orchestration with the last error once the retry attempts are used up', async () => {
-    const id = await startOrchestration(rpc, 'retryInFanOut', { run: `exhausted-${Date.now()}`, failures: 5 });
+    const id = await startOrchestration(rpc, 'retryInFanOut', {
+      run: `exhausted-${Date.now()}`,
+      failures: 5,
+    });
     const status = await waitForStatus(rpc, id, undefined, 15_000);
     expect(status.runtimeStatus).toBe('Failed');
     expect(String(status.output)).toContain("Activity function 'flaky' failed: flaky failure 3");
@@ -87,7 +110,9 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     const id = await startOrchestration(rpc, 'failing', 'disk on fire');
     const status = await waitForStatus(rpc, id);
     expect(status.runtimeStatus).toBe('Failed');
-    expect(String(status.output)).toMatch(/^Orchestrator function 'failing' failed: Activity function 'fail' failed: boom: disk on fire/);
+    expect(String(status.output)).toMatch(
+      /^Orchestrator function 'failing' failed: Activity function 'fail' failed: boom: disk on fire/,
+    );
   });
 
   it('shows custom status to the client and terminates a running instance', async () => {
@@ -115,14 +140,23 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
   it('runs sub-orchestrations and continue-as-new', async () => {
     const parent = await startOrchestration(rpc, 'parent', 1);
     const counter = await startOrchestration(rpc, 'countUp', 0);
-    expect(await waitForStatus(rpc, parent)).toMatchObject({ runtimeStatus: 'Completed', output: { fromChild: [2, 4, 8] } });
-    expect(await waitForStatus(rpc, counter)).toMatchObject({ runtimeStatus: 'Completed', output: 3, input: 3 });
+    expect(await waitForStatus(rpc, parent)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { fromChild: [2, 4, 8] },
+    });
+    expect(await waitForStatus(rpc, counter)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: 3,
+      input: 3,
+    });
   });
 
   it('lists instances with filters and purges finished ones', async () => {
     const id = await startOrchestration(rpc, 'chain', 1, `purge-me-${Date.now()}`);
     await waitForStatus(rpc, id);
-    const listed = statusSchema.array().parse(await (await fetch(new URL('instances/?runtimeStatus=Completed', rpc))).json());
+    const listed = statusSchema
+      .array()
+      .parse(await (await fetch(new URL('instances/?runtimeStatus=Completed', rpc))).json());
     expect(listed.map((s) => s.instanceId)).toContain(id);
     expect(listed.every((s) => s.runtimeStatus === 'Completed')).toBe(true);
     const purge = await fetch(new URL(`instances/${id}`, rpc), { method: 'DELETE' });
@@ -134,13 +168,20 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     const started = await post(`${host.url}/orchestrations/waiter`, 'x');
     expect(started.status).toBe(202);
     const { id } = (await started.json()) as { id: string };
-    const other = ((await (await post(`${host.url}/orchestrations/waiter`, 'y')).json()) as { id: string }).id;
+    const other = ((await (await post(`${host.url}/orchestrations/waiter`, 'y')).json()) as { id: string })
+      .id;
     await waitForStatus(rpc, id, (s) => s.customStatus !== null);
     const viaClient = statusSchema.parse(await (await fetch(`${host.url}/orchestrations/${id}`)).json());
     expect(viaClient).toMatchObject({ instanceId: id, name: 'waiter', runtimeStatus: 'Running', input: 'x' });
     expect((await post(`${host.url}/orchestrations/${id}/events/go`, { ok: true })).status).toBe(202);
     expect((await post(`${host.url}/orchestrations/${other}/terminate`)).status).toBe(202);
-    expect(await waitForStatus(rpc, id)).toMatchObject({ runtimeStatus: 'Completed', output: { go: { ok: true } } });
-    expect(await waitForStatus(rpc, other)).toMatchObject({ runtimeStatus: 'Terminated', output: 'stopped by test' });
+    expect(await waitForStatus(rpc, id)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { go: { ok: true } },
+    });
+    expect(await waitForStatus(rpc, other)).toMatchObject({
+      runtimeStatus: 'Terminated',
+      output: 'stopped by test',
+    });
   });
 });

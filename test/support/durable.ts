@@ -45,17 +45,34 @@ export const statusSchema = z.object({
 export type Status = z.infer<typeof statusSchema>;
 
 /** Starts an orchestration through the client API; returns its instance id. */
-export async function startOrchestration(rpcBaseUrl: string, name: string, input: unknown, instanceId?: string): Promise<string> {
-  const response = await fetch(new URL(`orchestrators/${name}${instanceId ? `/${instanceId}` : ''}`, rpcBaseUrl), {
-    method: 'POST',
-    body: JSON.stringify(input),
-  });
+export async function startOrchestration(
+  rpcBaseUrl: string,
+  name: string,
+  input: unknown,
+  instanceId?: string,
+): Promise<string> {
+  const response = await fetch(
+    new URL(`orchestrators/${name}${instanceId ? `/${instanceId}` : ''}`, rpcBaseUrl),
+    {
+      method: 'POST',
+      body: JSON.stringify(input),
+    },
+  );
   if (response.status !== 202) throw new Error(`start ${name}: ${response.status} ${await response.text()}`);
   return z.object({ id: z.string() }).parse(await response.json()).id;
 }
 
-export async function getStatus(rpcBaseUrl: string, instanceId: string, showHistory = false): Promise<Status> {
-  const response = await fetch(new URL(`instances/${instanceId}${showHistory ? '?showHistory=true&showHistoryOutput=true' : ''}`, rpcBaseUrl));
+export async function getStatus(
+  rpcBaseUrl: string,
+  instanceId: string,
+  showHistory = false,
+): Promise<Status> {
+  const response = await fetch(
+    new URL(
+      `instances/${instanceId}${showHistory ? '?showHistory=true&showHistoryOutput=true' : ''}`,
+      rpcBaseUrl,
+    ),
+  );
   return statusSchema.parse(await response.json());
 }
 
@@ -72,7 +89,8 @@ export async function waitForStatus(
   for (;;) {
     const status = await getStatus(rpcBaseUrl, instanceId);
     if (accept(status)) return status;
-    if (Date.now() > deadline) throw new Error(`instance ${instanceId} still ${status.runtimeStatus} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`instance ${instanceId} still ${status.runtimeStatus} after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }

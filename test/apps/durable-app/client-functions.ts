@@ -10,7 +10,9 @@ app.http('orchestrations-post', {
   extraInputs: [client],
   handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     const text = await request.text();
-    const id = await df.getClient(context).startNew(request.params.name ?? '', text === '' ? {} : { input: JSON.parse(text) as unknown });
+    const id = await df
+      .getClient(context)
+      .startNew(request.params.name ?? '', text === '' ? {} : { input: JSON.parse(text) as unknown });
     return { status: 202, jsonBody: { id } };
   },
 });
@@ -30,7 +32,9 @@ app.http('orchestrations-events-post', {
   methods: ['POST'],
   extraInputs: [client],
   handler: async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
-    await df.getClient(context).raiseEvent(request.params.id ?? '', request.params.event ?? '', await request.json());
+    await df
+      .getClient(context)
+      .raiseEvent(request.params.id ?? '', request.params.event ?? '', await request.json());
     return { status: 202 };
   },
 });

@@ -11,7 +11,9 @@ function executionsTable(): Promise<TableClient> {
   table ??= (async () => {
     const connection = process.env.AzureWebJobsStorage;
     if (!connection) throw new Error('AzureWebJobsStorage is not set');
-    const client = TableClient.fromConnectionString(connection, 'durableTestExecutions', { allowInsecureConnection: true });
+    const client = TableClient.fromConnectionString(connection, 'durableTestExecutions', {
+      allowInsecureConnection: true,
+    });
     await client.createTable().catch((error: unknown) => {
       if (!(error instanceof RestError && error.statusCode === 409)) throw error;
     });
@@ -20,9 +22,19 @@ function executionsTable(): Promise<TableClient> {
   return table;
 }
 
-export async function recordExecution(run: string, key: string, fields: Record<string, string | number> = {}): Promise<void> {
+export async function recordExecution(
+  run: string,
+  key: string,
+  fields: Record<string, string | number> = {},
+): Promise<void> {
   const client = await executionsTable();
-  await client.createEntity({ partitionKey: run, rowKey: `${key}|${randomUUID()}`, Key: key, Pid: process.pid, ...fields });
+  await client.createEntity({
+    partitionKey: run,
+    rowKey: `${key}|${randomUUID()}`,
+    Key: key,
+    Pid: process.pid,
+    ...fields,
+  });
 }
 
 export async function countExecutions(run: string, key: string): Promise<number> {

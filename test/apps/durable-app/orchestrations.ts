@@ -16,7 +16,9 @@ export const chain = df.app.orchestration('chain', function* (context: Orchestra
 
 df.app.orchestration('fanOut', function* (context: OrchestrationContext) {
   const count = z.number().int().parse(context.df.getInput());
-  const results = z.array(z.number()).parse(yield context.df.Task.all(Array.from({ length: count }, (_, i) => double(i))));
+  const results = z
+    .array(z.number())
+    .parse(yield context.df.Task.all(Array.from({ length: count }, (_, i) => double(i))));
   return results.reduce((sum, n) => sum + n, 0);
 });
 
@@ -43,7 +45,10 @@ df.app.orchestration('approvalOrTimeout', function* (context: OrchestrationConte
 df.app.orchestration('retrying', function* (context: OrchestrationContext) {
   const options = new df.RetryOptions(200, 4);
   options.backoffCoefficient = 2;
-  return yield flaky(z.object({ run: z.string(), failures: z.number() }).parse(context.df.getInput())).withRetry(options);
+  const attempt: unknown = yield flaky(
+    z.object({ run: z.string(), failures: z.number() }).parse(context.df.getInput()),
+  ).withRetry(options);
+  return attempt;
 });
 
 df.app.orchestration('failing', function* (context: OrchestrationContext) {
@@ -98,7 +103,8 @@ df.app.orchestration('stampChain', function* (context: OrchestrationContext) {
 
 df.app.orchestration('stampFanOut', function* (context: OrchestrationContext) {
   const count = z.number().int().parse(context.df.getInput());
-  return yield context.df.Task.all(Array.from({ length: count }, () => stamp()));
+  const stamps: unknown = yield context.df.Task.all(Array.from({ length: count }, () => stamp()));
+  return stamps;
 });
 
 /** A retried activity among plain ones: retry timers and new attempts take task ids while others complete. */
