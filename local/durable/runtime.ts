@@ -192,7 +192,14 @@ export class DurableRuntime {
   private async stepWith(instanceId: string, local: LocalResult[]): Promise<boolean> {
     const now = new Date();
     const { state, inbox } = await this.store.readInstanceAndInbox(instanceId);
-    if (state === undefined) return false;
+    if (state === undefined) {
+      // Messages for a purged instance: nobody will ever read them.
+      await this.store.deleteRows(
+        instanceId,
+        [...inbox, ...local.map(({ item }) => item)].map((m) => m.rowKey),
+      );
+      return true;
+    }
     const bound = visibleBound(now);
     const visible: InboxMessage[] = [
       ...inbox.filter((m) => m.rowKey <= bound),
@@ -219,6 +226,14 @@ export class DurableRuntime {
 
     const history = await this.loadHistory(state);
     const plan = await this.plan(state, history, visible, inbox, now);
+    // Nothing to apply (a suspended instance's waiting messages): leave the row alone.
+    if (
+      plan.writes.length === 0 &&
+      plan.deletes.length === 0 &&
+      plan.next.runtimeStatus === state.runtimeStatus
+    ) {
+      return local.length === 0;
+    }
     if (!(await this.store.commit(instanceId, plan.writes, plan.deletes, plan.next, leaseEtag))) {
       this.history.delete(instanceId);
       return false;
@@ -712,17 +727,22 @@ export class DurableRuntime {
   private async deliver(stored: StoredOutboxItem): Promise<void> {
     const { item } = stored;
     if (item.kind === 'createChild') {
-      await this.store.createInstance({
-        instanceId: item.instanceId,
-        name: item.name,
-        input: item.input,
-        now: new Date(),
-        parent: {
-          instanceId: item.parentInstanceId,
-          generation: item.parentGeneration,
-          taskId: item.parentTaskId,
-        },
-      });
+      const existing = await this.store.readInstance(item.instanceId);
+      const parent = existing?.parent;
+      // Delivered before (the poller can race the in-process delivery): never start the same attempt twice.
+      const delivered = parent?.instanceId === item.parentInstanceId && parent.taskId === item.parentTaskId;
+      if (!delivered)
+        await this.store.createInstance({
+          instanceId: item.instanceId,
+          name: item.name,
+          input: item.input,
+          now: new Date(),
+          parent: {
+            instanceId: item.parentInstanceId,
+            generation: item.parentGeneration,
+            taskId: item.parentTaskId,
+          },
+        });
     } else {
       await this.store.send(item.instanceId, item.generation, item.message);
     }
