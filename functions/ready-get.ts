@@ -15,7 +15,11 @@ export async function readyGet(): Promise<HttpResponseInit> {
     },
     config.READY_CHECK_TIMEOUT_MS,
   );
-  return { status: report.status === 'ok' ? 200 : 503, jsonBody: report, headers: { 'cache-control': 'no-store' } };
+  return {
+    status: report.status === 'ok' ? 200 : 503,
+    jsonBody: report,
+    headers: { 'cache-control': 'no-store' },
+  };
 }
 
 app.http('ready-get', { route: 'ready', methods: ['GET'], authLevel: 'anonymous', handler: readyGet });
