@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import type { TokenUsage } from '../llm/port.js';
-import { iterationIdSchema } from './catalog.js';
-import { changeSchema, findingSchema, rejectedChangeSchema } from './patch.js';
+import type { TokenUsage } from '../llm/port';
+import { iterationIdSchema } from './catalog';
+import { changeSchema, findingSchema, rejectedChangeSchema } from './patch';
 
 /**
  * Usage as jobs report it. `costMicroUsd` is the exact integer sum; `costUsd` is derived from it for display,

@@ -1,7 +1,7 @@
-import { catalogIndex } from './catalog.js';
-import type { IterationResult } from './iteration-result.js';
-import { applyChanges } from './patch.js';
-import type { Story } from './story.js';
+import { catalogIndex } from './catalog';
+import type { IterationResult } from './iteration-result';
+import { applyChanges } from './patch';
+import type { Story } from './story';
 
 export interface MergeOutcome {
   story: Story;

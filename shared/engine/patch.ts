@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { getIteration, sectionNameSchema, type IterationId, type SectionName } from './catalog.js';
-import { itemId, normalizeText, type NoteItem, type Story, type StoryItem } from './story.js';
+import { getIteration, sectionNameSchema, type IterationId, type SectionName } from './catalog';
+import { itemId, normalizeText, type NoteItem, type Story, type StoryItem } from './story';
 
 /**
  * One edit an iteration proposes, as the model writes it. Every field is required and plain (no unions or

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import { AppError } from '../errors.js';
-import type { StructuredRequest } from '../llm/port.js';
-import { getIteration, iterationCatalog, iterationIdSchema, type IterationId } from './catalog.js';
-import { iterationOutputSchema, type IterationOutput } from './patch.js';
-import { storySchema, type Story } from './story.js';
+import { AppError } from '../errors';
+import type { StructuredRequest } from '../llm/port';
+import { getIteration, iterationCatalog, iterationIdSchema, type IterationId } from './catalog';
+import { iterationOutputSchema, type IterationOutput } from './patch';
+import { storySchema, type Story } from './story';
 
 /** What the judge returns; `passed` is decided by the runner from the score, so the model cannot overrule it. */
 export const verificationOutputSchema = z.object({

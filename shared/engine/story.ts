@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
-import { AppError } from '../errors.js';
-import { productTypeSchema, type ProductType, type SectionName } from './catalog.js';
+import { AppError } from '../errors';
+import { productTypeSchema, type ProductType, type SectionName } from './catalog';
 
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
 export const authorSchema = z.string().min(1);
@@ -85,7 +85,7 @@ function splitFrontMatter(text: string): { fields: Record<string, string>; body:
 }
 
 const statementPattern =
-  /\bAs an? ([^,\n]+?)(?:,\s*|\s+)I (?:want|need|would like|wish)(?: to)? ([\s\S]+?)(?:,?\s+so that ([\s\S]+?))?(?:[.!](?=\s|$)|\n\s*\n|$)/i;
+  /\bAs an? ([^,\n]+?)(?:,\s*|\s+)I (?:want|need|would like|wish) ([\s\S]+?)(?:,?\s+so that ([\s\S]+?))?(?:[.!](?=\s|$)|\n\s*\n|$)/i;
 
 /** Reads "As a ..., I want ... so that ..." from the text; empty parts are left for validation to flag. */
 export function parseStatement(text: string): Statement {
@@ -244,7 +244,7 @@ function capitalize(text: string): string {
 
 /** A short title from the statement, e.g. "Transfer money to another account". */
 export function storyTitle(story: Story): string {
-  const want = story.statement.iWant.replace(/[.!]+$/, '');
+  const want = story.statement.iWant.replace(/^to\s+/i, '').replace(/[.!]+$/, '');
   const title = want.length > 80 ? `${want.slice(0, 77).replace(/\s+\S*$/, '')}...` : want;
   return capitalize(title) || 'User story';
 }

@@ -1,7 +1,7 @@
-import { getIteration, type IterationId, type SectionName } from '../catalog.js';
-import type { Finding, IterationOutput, Patch } from '../patch.js';
-import type { Story } from '../story.js';
-import { joinList, storyFacts, type StoryFacts } from './story-facts.js';
+import { getIteration, type IterationId, type SectionName } from '../catalog';
+import type { Finding, IterationOutput, Patch } from '../patch';
+import type { Story } from '../story';
+import { joinList, storyFacts, type StoryFacts } from './story-facts';
 
 /** Phrases derived once per story so every rule words things the same way. */
 interface Words {
@@ -30,7 +30,7 @@ function words(story: Story): Words {
     facts,
     story,
     role: facts.role,
-    aRole: `${/^[aeiou]/i.test(facts.role) ? 'an' : 'a'} ${facts.role}`,
+    aRole: `${/^[aeiou]/i.test(facts.role) && !/^(us|uni|eu|one)/i.test(facts.role) ? 'an' : 'a'} ${facts.role}`,
     roles: `${facts.role}s`,
     actions: joinList(facts.verbs, 'or'),
     verb: facts.verbs[0] ?? 'use',
@@ -69,7 +69,12 @@ type Rule = (w: Words, draft: Draft) => void;
 
 const userRoles: Rule = (w, d) => {
   const signedIn = w.api ? 'authenticated' : 'signed-in';
-  d.outcome(
+  const signingIn = w.facts.mentions.has('passwordReset') || w.facts.verbs.some((verb) => /^(log|sign) in$/.test(verb));
+  if (signingIn) {
+    d.outcome(
+      `${capitalize(w.aRole)} who is not signed in can ${w.actions} ${w.theObject}, but only for the account they prove they own (through its email address or credentials).`,
+    );
+  } else d.outcome(
     `Only ${signedIn === 'authenticated' ? 'an' : 'a'} ${signedIn} ${w.role} can ${w.actions} ${w.theObject}; ${
       w.api
         ? 'a request without valid credentials is refused with 401 and changes nothing'
@@ -94,7 +99,9 @@ const userRoles: Rule = (w, d) => {
 };
 
 const interactiveElements: Rule = (w, d) => {
-  const labels = w.facts.verbs.map((verb) => `"${capitalize(verb)} ${w.facts.object}"`);
+  const actions =
+    w.facts.features.length > 1 ? w.facts.features : w.facts.verbs.map((verb) => `${verb} ${w.facts.object}`);
+  const labels = actions.map((action) => `"${capitalize(action)}"`);
   d.add(
     'behaviour',
     `The ${w.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`,
@@ -367,7 +374,9 @@ const localeFormatting: Rule = (w, d) => {
     );
   }
   d.system(
-    `${capitalize(w.theObject)} is stored and exchanged in locale-neutral form: UTC ISO 8601 timestamps, ISO 4217 currency codes and unformatted decimal amounts.`,
+    m.has('money')
+      ? `Dates and amounts related to ${w.theObject} are stored and exchanged in locale-neutral form (UTC ISO 8601 timestamps, ISO 4217 currency codes, unformatted decimals) and formatted only for display.`
+      : `Dates and numbers related to ${w.theObject} are stored and exchanged in locale-neutral form (UTC ISO 8601 timestamps, unformatted numbers) and formatted only for display.`,
   );
   if (m.has('money')) {
     d.outcome(

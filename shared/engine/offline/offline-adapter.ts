@@ -1,8 +1,8 @@
-import { AppError } from '../../errors.js';
-import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port.js';
-import { decodeEngineText, type EngineRequest } from '../prompts.js';
-import { offlineIteration } from './iteration-rules.js';
-import { offlineVerification } from './verification-rules.js';
+import { AppError } from '../../errors';
+import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
+import { decodeEngineText, type EngineRequest } from '../prompts';
+import { offlineIteration } from './iteration-rules';
+import { offlineVerification } from './verification-rules';
 
 /** The offline engine's model name: never a Claude id, so its output cannot be mistaken for Claude's. */
 export const offlineModel = 'user-story-agent-offline-1';

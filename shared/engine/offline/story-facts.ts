@@ -1,4 +1,4 @@
-import type { Story } from '../story.js';
+import type { Story } from '../story';
 
 /**
  * What the offline engine knows about a story: its actor, actions, objects and benefit, extracted with small
@@ -266,7 +266,7 @@ export function storyFacts(story: Story): StoryFacts {
   const fallbackRole = knownRoles.find((role) => new RegExp(`\\b${role}s?\\b`, 'i').test(text)) ?? 'user';
   const role = statedRole || fallbackRole;
 
-  const want = story.statement.iWant.replace(/^(be able to|to)\s+/i, '');
+  const want = story.statement.iWant.replace(/^(?:to\s+)?(?:be able to\s+)?/i, '');
   const { groups, subject } = readGroups(want, hasStatement);
   const first = groups[0];
   const pronounTarget = readGroups(roleTail, false).subject.at(-1) ?? readGroups(roleTail, true).groups[0]?.direct[0];
@@ -282,7 +282,7 @@ export function storyFacts(story: Story): StoryFacts {
       `${joinList(group.verbs, 'or')} ${group.direct.map(resolve)[0] ?? group.indirect.flat()[0] ?? ''}`.trim(),
     );
   const allVerbs = hasStatement ? (first?.verbs ?? []) : groups.map((group) => group.verbs[0] ?? '');
-  const stated = toThirdPerson(story.statement.iWant);
+  const stated = toThirdPerson(want);
   const goal = !hasStatement
     ? joinList(features, 'and')
     : first?.direct[0] !== undefined && pronounObjects.has(first.direct[0])

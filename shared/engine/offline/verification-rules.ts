@@ -1,8 +1,8 @@
-import { getIteration, type IterationId } from '../catalog.js';
-import type { IterationOutput } from '../patch.js';
-import type { VerificationOutput } from '../prompts.js';
-import { normalizeText, type Story } from '../story.js';
-import { storyFacts } from './story-facts.js';
+import { getIteration, type IterationId } from '../catalog';
+import type { IterationOutput } from '../patch';
+import type { VerificationOutput } from '../prompts';
+import { normalizeText, type Story } from '../story';
+import { storyFacts } from './story-facts';
 
 const vagueInCriteria = /\b(fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(ly)?|everything|etc)\b/i;
 
