@@ -32,6 +32,16 @@ export const configSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   READY_CHECK_TIMEOUT_MS: integerFromString(2000, 100, 30_000),
+  /** `offline` or `anthropic`; unset means anthropic when `ANTHROPIC_API_KEY` is set (see `resolveLlmProvider`). */
+  LLM_PROVIDER: optionalString.pipe(z.enum(['offline', 'anthropic']).optional()),
+  ANTHROPIC_API_KEY: optionalString,
+  /** Any Messages-API-compatible server, e.g. the local one in `local/messages-api/`. */
+  ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
+  ANTHROPIC_TIMEOUT_MS: integerFromString(120_000, 1_000, 600_000),
+  /** Retries after the first attempt, for 429/529/5xx and connection failures only. */
+  ANTHROPIC_MAX_RETRIES: integerFromString(3, 0, 10),
+  /** Added to every offline-engine call so demos and tests can watch and cancel work in progress. */
+  OFFLINE_LATENCY_MS: integerFromString(0, 0, 600_000),
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -63,6 +73,11 @@ let cached: AppConfig | undefined;
 export function getConfig(): AppConfig {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** Which LLM adapter to build: the explicit `LLM_PROVIDER`, else anthropic when an API key is set, else offline. */
+export function resolveLlmProvider(config: AppConfig): 'offline' | 'anthropic' {
+  return config.LLM_PROVIDER ?? (config.ANTHROPIC_API_KEY === undefined ? 'offline' : 'anthropic');
 }
 
 /** The blob/queue/table connection string the app uses for its own data (uploads). */
