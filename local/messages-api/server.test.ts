@@ -264,6 +264,13 @@ describe('local Messages API server', () => {
     const response = await post(server, body({ output_config: { format: { type: 'json_schema', schema } } }));
     const message = messageSchema.parse(await response.json());
     const output: unknown = JSON.parse(message.content[0]?.text ?? '');
-    expect(output).toEqual({ kind: 'add', items: [{ id: expect.any(String) }], done: false });
+    const shaped = z
+      .strictObject({
+        kind: z.literal('add'),
+        items: z.array(z.strictObject({ id: z.string() })).length(1),
+        done: z.literal(false),
+      })
+      .safeParse(output);
+    expect(shaped.success).toBe(true);
   });
 });
