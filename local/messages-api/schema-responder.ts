@@ -17,21 +17,16 @@ function instanceOf(node: unknown, root: Record<string, unknown>, depth: number)
   if (depth > 32 || !isRecord(node)) return null;
   const ref = node.$ref;
   if (typeof ref === 'string') return instanceOf(resolveRef(ref, root), root, depth + 1);
-  if (Array.isArray(node.enum)) return node.enum[0] ?? null;
+  const choices = listOf(node.enum);
+  if (choices) return choices[0] ?? null;
   if ('const' in node) return node.const;
-  const variants = Array.isArray(node.anyOf)
-    ? node.anyOf
-    : Array.isArray(node.allOf)
-      ? node.allOf
-      : undefined;
+  const variants = listOf(node.anyOf) ?? listOf(node.allOf);
   if (variants) return instanceOf(variants[0], root, depth + 1);
-  const type = Array.isArray(node.type) ? node.type[0] : node.type;
+  const type = listOf(node.type)?.[0] ?? node.type;
   switch (type) {
     case 'object': {
       const properties = isRecord(node.properties) ? node.properties : {};
-      const required = Array.isArray(node.required)
-        ? node.required.filter((key) => typeof key === 'string')
-        : [];
+      const required = (listOf(node.required) ?? []).filter((key) => typeof key === 'string');
       return Object.fromEntries(
         required
           .filter((key) => typeof key === 'string')
@@ -56,6 +51,10 @@ function resolveRef(ref: string, root: Record<string, unknown>): unknown {
   let node: unknown = root;
   for (const part of ref.replace(/^#\//, '').split('/')) node = isRecord(node) ? node[part] : undefined;
   return node;
+}
+
+function listOf(value: unknown): unknown[] | undefined {
+  return Array.isArray(value) ? value : undefined;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -285,7 +285,7 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
       model: params.model,
       stop_sequence: null,
     };
-    const headers = { 'request-id': requestId, ...limitHeaders };
+    const headers = { 'request-id': requestId, ...rateLimitHeaders() };
 
     if (!params.stream) {
       await wait(startDelay + latency.perOutputTokenMs * outputTokens, signal);

@@ -35,6 +35,8 @@ export interface AnthropicAdapterOptions {
    * only to measure what caching saves.
    */
   promptCaching?: boolean;
+  /** Back-off when the server names no wait: `initialMs` doubling per retry up to `maxMs`, minus up to 25% jitter. */
+  backoff?: { initialMs: number; maxMs: number };
   onAttempt?: (event: LlmAttemptEvent) => void;
 }
 
@@ -50,8 +52,7 @@ const SPEND_LIMIT_ERROR_CODES = new Set([
   'linked_organization_spend_limit_reached',
 ]);
 
-const MAX_BACKOFF_MS = 8_000;
-const INITIAL_BACKOFF_MS = 500;
+const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
 
 /**
  * Builds the Anthropic implementation of the LLM port on `@anthropic-ai/sdk`.
@@ -78,6 +79,7 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
   });
   const promptCaching = options.promptCaching ?? true;
   const report = options.onAttempt ?? (() => undefined);
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
 
   return {
     provider: 'anthropic',
@@ -112,7 +114,7 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
             ...(failure?.status === undefined ? {} : { status: failure.status }),
             ...(failure?.requestId === undefined ? {} : { requestId: failure.requestId }),
           };
-          const delayMs = failure?.retry ? retryDelayMs(failure.headers, attempt) : undefined;
+          const delayMs = failure?.retry ? retryDelayMs(failure.headers, attempt, backoff) : undefined;
           if (delayMs === undefined || attempt > options.maxRetries || Date.now() + delayMs >= deadline) {
             report({ ...event, outcome: 'failure' });
             throw error;
@@ -330,11 +332,15 @@ function retryAfterHeaderMs(headers: Headers): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-function retryDelayMs(headers: Headers | undefined, attempt: number): number {
+function retryDelayMs(
+  headers: Headers | undefined,
+  attempt: number,
+  backoff: { initialMs: number; maxMs: number },
+): number {
   const asked = headers ? retryAfterHeaderMs(headers) : undefined;
   if (asked !== undefined) return asked;
-  const backoff = Math.min(INITIAL_BACKOFF_MS * 2 ** (attempt - 1), MAX_BACKOFF_MS);
-  return backoff * (1 - Math.random() * 0.25);
+  const delay = Math.min(backoff.initialMs * 2 ** (attempt - 1), backoff.maxMs);
+  return delay * (1 - Math.random() * 0.25);
 }
 
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
