@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issuerConfigSchema } from './auth/issuer-config';
 
 /**
  * Every setting the app reads, with its built-in default (the embedded local stack) where one is safe.
@@ -9,6 +10,22 @@ const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+
+/** A JSON array in a string setting (app settings are strings), parsed and then validated by `items`. */
+const jsonArray = <T extends z.ZodType>(items: T) =>
+  z
+    .string()
+    .default('[]')
+    .transform((text, context): unknown => {
+      if (text.trim() === '') return [];
+      try {
+        return JSON.parse(text);
+      } catch {
+        context.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(items));
 
 const integerFromString = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -32,6 +49,31 @@ export const configSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   READY_CHECK_TIMEOUT_MS: integerFromString(2000, 100, 30_000),
+  AUTH_ISSUERS: jsonArray(issuerConfigSchema),
+  AUTH_DEV_ISSUER_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
+});
+
+/** Rules across keys, which `parseConfig` applies after each key's own schema. */
+const checkedConfigSchema = configSchema.superRefine((config, context) => {
+  if (config.NODE_ENV !== 'production') return;
+  if (config.AUTH_DEV_ISSUER_URL !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['AUTH_DEV_ISSUER_URL'],
+      message: 'must not be set when NODE_ENV is production: the local development issuer signs any token',
+    });
+  }
+  // Signing keys fetched over plain HTTP could be swapped by anyone on the path.
+  config.AUTH_ISSUERS.forEach((issuer, index) => {
+    if (!(issuer.jwksUri ?? issuer.issuer).startsWith('https://')) {
+      context.addIssue({
+        code: 'custom',
+        path: ['AUTH_ISSUERS', index],
+        message: 'jwksUri (or, without it, issuer) must be an https URL when NODE_ENV is production',
+      });
+    }
+  });
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -48,7 +90,7 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined>): AppConfig {
   const picked: Record<string, string | undefined> = {};
   for (const key of Object.keys(configSchema.shape)) picked[key] = env[key];
-  const result = configSchema.safeParse(picked);
+  const result = checkedConfigSchema.safeParse(picked);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
