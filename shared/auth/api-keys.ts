@@ -84,7 +84,11 @@ export function parseApiKey(plaintext: string): { keyId: string; secret: string 
 }
 
 /** True when `secret` matches `storedHash`, compared in constant time. */
-export function verifyApiKeySecret(secret: string, storedHash: string, options: ApiKeyHashOptions = {}): boolean {
+export function verifyApiKeySecret(
+  secret: string,
+  storedHash: string,
+  options: ApiKeyHashOptions = {},
+): boolean {
   const separator = storedHash.indexOf(':');
   const scheme = storedHash.slice(0, separator);
   if (scheme !== 'sha256' && scheme !== 'hmac-sha256') return false;
@@ -128,7 +132,10 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
   function touchIfDue(record: ApiKeyRecord, at: Date): void {
     const atMs = at.getTime();
     const stored = record.lastUsedAt === undefined ? Number.NaN : Date.parse(record.lastUsedAt);
-    const last = Math.max(Number.isFinite(stored) ? stored : -Infinity, touchedAt.get(record.keyId) ?? -Infinity);
+    const last = Math.max(
+      Number.isFinite(stored) ? stored : -Infinity,
+      touchedAt.get(record.keyId) ?? -Infinity,
+    );
     if (atMs - last < throttleMs) return;
     if (touchedAt.size >= maxRememberedTouches) {
       for (const [keyId, touched] of touchedAt) if (atMs - touched >= throttleMs) touchedAt.delete(keyId);

@@ -8,7 +8,16 @@ import type { Principal } from './principal';
  * Request headers as either the Fetch API's `Headers` (what `HttpRequest.headers` is) or a plain map, whose
  * names are matched case-insensitively.
  */
-export type HeaderSource = { get(name: string): string | null } | Record<string, string | string[] | undefined>;
+export type HeaderSource = FetchHeaders | Record<string, string | string[] | undefined>;
+
+/** The part of the Fetch API's `Headers` the authenticator reads. */
+export interface FetchHeaders {
+  get(name: string): string | null;
+}
+
+function isFetchHeaders(headers: HeaderSource): headers is FetchHeaders {
+  return typeof headers.get === 'function';
+}
 
 /** Dependencies of {@link createAuthenticator}; everything but `issuers` and `apiKeys` has a default. */
 export interface AuthenticatorOptions {
@@ -40,7 +49,7 @@ export interface Authenticator {
 }
 
 function header(headers: HeaderSource, name: string): string | undefined {
-  if (typeof headers.get === 'function') return headers.get(name) ?? undefined;
+  if (isFetchHeaders(headers)) return headers.get(name) ?? undefined;
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() !== name) continue;
     return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;

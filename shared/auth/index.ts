@@ -16,14 +16,15 @@ export {
   type ApiKeyStore,
   type GeneratedApiKey,
 } from './api-keys';
-export { createAuthenticator, type Authenticator, type AuthenticatorOptions, type HeaderSource } from './authenticator';
-export { authFailure, type AuthFailureReason } from './failures';
 export {
-  DEV_ISSUER_AUDIENCE,
-  issuerConfigSchema,
-  trustedIssuers,
-  type IssuerConfig,
-} from './issuer-config';
+  createAuthenticator,
+  type Authenticator,
+  type AuthenticatorOptions,
+  type FetchHeaders,
+  type HeaderSource,
+} from './authenticator';
+export { authFailure, type AuthFailureReason } from './failures';
+export { DEV_ISSUER_AUDIENCE, issuerConfigSchema, trustedIssuers, type IssuerConfig } from './issuer-config';
 export {
   ALLOWED_ALGORITHMS,
   MAX_CLOCK_SKEW_SECONDS,
