@@ -55,3 +55,46 @@ describe('config', () => {
     expect(documented).toEqual(settingKeys);
   });
 });
+
+describe('auth settings', () => {
+  const issuer = { issuer: 'https://login.example.com/t1/v2.0', audience: 'api://usa' };
+
+  it('parses AUTH_ISSUERS from JSON and defaults it to no issuers', () => {
+    expect(parseConfig({}).AUTH_ISSUERS).toEqual([]);
+    expect(parseConfig({ AUTH_ISSUERS: JSON.stringify([issuer]) }).AUTH_ISSUERS).toEqual([issuer]);
+  });
+
+  it('rejects AUTH_ISSUERS that is not JSON or lacks an audience', () => {
+    expect(() => parseConfig({ AUTH_ISSUERS: '[{' })).toThrow(/AUTH_ISSUERS: not valid JSON/);
+    expect(() => parseConfig({ AUTH_ISSUERS: JSON.stringify([{ issuer: issuer.issuer }]) })).toThrow(
+      /AUTH_ISSUERS\.0\.audience/,
+    );
+  });
+
+  it('refuses the development issuer in production, at load time', () => {
+    const env = { NODE_ENV: 'production', AUTH_DEV_ISSUER_URL: 'http://127.0.0.1:7079' };
+    expect(() => parseConfig(env)).toThrow(ConfigError);
+    expect(() => parseConfig(env)).toThrow(
+      /AUTH_DEV_ISSUER_URL: must not be set when NODE_ENV is production/,
+    );
+    expect(parseConfig({ ...env, NODE_ENV: 'development' }).AUTH_DEV_ISSUER_URL).toBe(
+      'http://127.0.0.1:7079',
+    );
+  });
+
+  it('requires signing keys over https in production', () => {
+    const plain = JSON.stringify([{ ...issuer, jwksUri: 'http://keys.example.com/jwks' }]);
+    expect(() => parseConfig({ NODE_ENV: 'production', AUTH_ISSUERS: plain })).toThrow(
+      /AUTH_ISSUERS\.0: .*https/,
+    );
+    expect(
+      parseConfig({ NODE_ENV: 'production', AUTH_ISSUERS: JSON.stringify([issuer]) }).AUTH_ISSUERS,
+    ).toHaveLength(1);
+  });
+
+  it('accepts a pepper of 32+ characters and refuses a short one', () => {
+    expect(parseConfig({ API_KEY_PEPPER: 'p'.repeat(32) }).API_KEY_PEPPER).toHaveLength(32);
+    expect(() => parseConfig({ API_KEY_PEPPER: 'short' })).toThrow(/API_KEY_PEPPER/);
+    expect(parseConfig({ API_KEY_PEPPER: '' }).API_KEY_PEPPER).toBeUndefined();
+  });
+});
