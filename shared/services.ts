@@ -1,3 +1,6 @@
+import { ApiKeyRepository } from './auth/api-key-repository';
+import { createAuthenticator, type Authenticator } from './auth/authenticator';
+import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, type AppConfig } from './config';
@@ -20,6 +23,8 @@ export interface Services {
   config: AppConfig;
   logger: Logger;
   store: CosmosStore;
+  apiKeys: ApiKeyRepository;
+  authenticator: Authenticator;
   plans: PlanRepository;
   tenants: TenantRepository;
   jobsRepository: JobRepository;
@@ -51,10 +56,18 @@ async function build(config: AppConfig): Promise<Services> {
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
   const llm = createLlm(config);
+  const apiKeys = new ApiKeyRepository(store);
+  const authenticator = createAuthenticator({
+    issuers: trustedIssuers(config),
+    apiKeys,
+    apiKeyPepper: config.API_KEY_PEPPER,
+  });
   return {
     config,
     logger,
     store,
+    apiKeys,
+    authenticator,
     plans,
     tenants,
     jobsRepository,
