@@ -1,7 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { authFailure } from './failures';
-import type { AuthLogger } from './jwt-verifier';
+import { authFailure, defaultAuthLogger, type AuthLogger } from './failures';
 import type { Principal } from './principal';
 
 /** Every API key starts with this, which is how a bearer credential is told apart from a JWT. */
@@ -106,7 +105,7 @@ export interface ApiKeyAuthenticatorOptions extends ApiKeyHashOptions {
   now?: () => Date;
   /** Minimum interval between two last-used writes for one key, in milliseconds (default 5 minutes). */
   lastUsedThrottleMs?: number;
-  /** Receives failed last-used writes, which never fail the request. */
+  /** Receives failed last-used writes, which never fail the request; defaults to the `auth` logger. */
   logger?: AuthLogger;
 }
 
@@ -127,6 +126,7 @@ const maxRememberedTouches = 10_000;
 export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): ApiKeyAuthenticator {
   const now = options.now ?? (() => new Date());
   const throttleMs = options.lastUsedThrottleMs ?? 5 * 60_000;
+  const logger = options.logger ?? defaultAuthLogger();
   const touchedAt = new Map<string, number>();
 
   function touchIfDue(record: ApiKeyRecord, at: Date): void {
@@ -144,7 +144,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
     void Promise.resolve()
       .then(() => options.store.touchLastUsed(record.keyId, record.tenantId, at.toISOString()))
       .catch((error: unknown) => {
-        options.logger?.warn(
+        logger.warn(
           { keyId: record.keyId, error: error instanceof Error ? error.message : String(error) },
           'could not record API key last use',
         );

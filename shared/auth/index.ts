@@ -23,13 +23,12 @@ export {
   type FetchHeaders,
   type HeaderSource,
 } from './authenticator';
-export { authFailure, type AuthFailureReason } from './failures';
+export { authFailure, type AuthFailureReason, type AuthLogger } from './failures';
 export { DEV_ISSUER_AUDIENCE, issuerConfigSchema, trustedIssuers, type IssuerConfig } from './issuer-config';
 export {
   ALLOWED_ALGORITHMS,
   MAX_CLOCK_SKEW_SECONDS,
   createJwtVerifier,
-  type AuthLogger,
   type FetchLike,
   type JwtVerifier,
   type JwtVerifierOptions,
