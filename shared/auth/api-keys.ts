@@ -71,6 +71,34 @@ export function generateApiKey(options: ApiKeyHashOptions = {}): GeneratedApiKey
   };
 }
 
+/** A new key for its owner: the record to store and the plaintext to show exactly once. */
+export function issueApiKey(
+  owner: { tenantId: string; userId: string },
+  input: { name: string; expiresAt?: string | undefined },
+  options: ApiKeyHashOptions & { now?: Date } = {},
+): { plaintext: string; record: ApiKeyRecord } {
+  const { plaintext, keyId, hash } = generateApiKey(options);
+  const record: ApiKeyRecord = {
+    keyId,
+    tenantId: owner.tenantId,
+    userId: owner.userId,
+    name: input.name,
+    hash,
+    createdAt: (options.now ?? new Date()).toISOString(),
+  };
+  if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
+  return { plaintext, record };
+}
+
+/** A key as its owner may see it when listing keys: everything but the hash. */
+export type ApiKeyView = Omit<ApiKeyRecord, 'hash'>;
+
+/** Strips the hash, which never leaves the service. */
+export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
+  const { hash: _hash, ...view } = record;
+  return view;
+}
+
 /** Splits `usa_<keyId>_<secret>`; `undefined` when the text is not a well-formed key. */
 export function parseApiKey(plaintext: string): { keyId: string; secret: string } | undefined {
   if (!plaintext.startsWith(API_KEY_PREFIX)) return undefined;

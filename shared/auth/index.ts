@@ -7,13 +7,16 @@ export {
   apiKeyRecordSchema,
   createApiKeyAuthenticator,
   generateApiKey,
+  issueApiKey,
   parseApiKey,
+  toApiKeyView,
   verifyApiKeySecret,
   type ApiKeyAuthenticator,
   type ApiKeyAuthenticatorOptions,
   type ApiKeyHashOptions,
   type ApiKeyRecord,
   type ApiKeyStore,
+  type ApiKeyView,
   type GeneratedApiKey,
 } from './api-keys';
 export {

@@ -13,7 +13,7 @@ import type { IssuerConfig } from './issuer-config';
 import type { Principal } from './principal';
 
 /** The only signature algorithms accepted; symmetric and unsecured tokens can never verify. */
-export const ALLOWED_ALGORITHMS = ['RS256', 'PS256', 'ES256'];
+export const ALLOWED_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'PS256', 'ES256']);
 
 /** The largest clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. */
 export const MAX_CLOCK_SKEW_SECONDS = 60;
@@ -210,7 +210,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         ({ payload } = await jwtVerify(token, keySet, {
           issuer: config.issuer,
           audience: config.audiences,
-          algorithms: ALLOWED_ALGORITHMS,
+          algorithms: [...ALLOWED_ALGORITHMS],
           requiredClaims: ['exp', 'sub'],
           clockTolerance: MAX_CLOCK_SKEW_SECONDS,
           currentDate: now(),
