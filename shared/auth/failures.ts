@@ -44,3 +44,12 @@ export function defaultAuthLogger(): AuthLogger {
   defaultLogger ??= createLogger('auth');
   return defaultLogger;
 }
+
+/**
+ * The `WWW-Authenticate` value for a 401 (RFC 6750, section 3): a bare challenge when no credential was sent,
+ * `error="invalid_token"` when one was refused, so clients know whether to ask for a token or a new one.
+ */
+export function wwwAuthenticateFor(error: AppError): string {
+  const reason = error.details?.reason;
+  return reason === undefined || reason === 'missing_credential' ? 'Bearer' : 'Bearer error="invalid_token"';
+}

@@ -26,7 +26,7 @@ export {
   type FetchHeaders,
   type HeaderSource,
 } from './authenticator';
-export { authFailure, type AuthFailureReason, type AuthLogger } from './failures';
+export { authFailure, wwwAuthenticateFor, type AuthFailureReason, type AuthLogger } from './failures';
 export { DEV_ISSUER_AUDIENCE, issuerConfigSchema, trustedIssuers, type IssuerConfig } from './issuer-config';
 export {
   ALLOWED_ALGORITHMS,
