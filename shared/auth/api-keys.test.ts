@@ -2,8 +2,11 @@ import { describe, expect, it, vi } from 'vitest';
 import { AppError } from '../errors';
 import {
   createApiKeyAuthenticator,
+  apiKeyRecordSchema,
   generateApiKey,
+  issueApiKey,
   parseApiKey,
+  toApiKeyView,
   verifyApiKeySecret,
   type ApiKeyRecord,
   type ApiKeyStore,
@@ -105,6 +108,29 @@ describe('API key format', () => {
       true,
     );
     expect(verifyApiKeySecret(parseApiKey(peppered.plaintext)?.secret ?? '', peppered.hash)).toBe(false);
+  });
+});
+
+describe('issuing API keys', () => {
+  it('builds a valid record for the owner that authenticates, and a view without the hash', async () => {
+    const now = new Date('2026-06-01T10:00:00.000Z');
+    const { plaintext, record } = issueApiKey(
+      { tenantId: 't1', userId: 'u1' },
+      { name: 'ci', expiresAt: '2026-07-01T00:00:00.000Z' },
+      { pepper, now },
+    );
+    expect(apiKeyRecordSchema.parse(record)).toEqual(record);
+    expect(record).toMatchObject({ tenantId: 't1', userId: 'u1', name: 'ci', createdAt: now.toISOString() });
+    expect(JSON.stringify(record)).not.toContain(plaintext.slice(-43));
+    expect(toApiKeyView(record)).not.toHaveProperty('hash');
+    expect(toApiKeyView(record)).toMatchObject({
+      keyId: record.keyId,
+      expiresAt: '2026-07-01T00:00:00.000Z',
+    });
+
+    const { store, authenticator } = setup({ pepper });
+    store.add(record);
+    await expect(authenticator.authenticate(plaintext)).resolves.toMatchObject({ keyId: record.keyId });
   });
 });
 

@@ -1,7 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { authFailure } from './failures';
-import type { AuthLogger } from './jwt-verifier';
+import { authFailure, defaultAuthLogger, type AuthLogger } from './failures';
 import type { Principal } from './principal';
 
 /** Every API key starts with this, which is how a bearer credential is told apart from a JWT. */
@@ -72,6 +71,34 @@ export function generateApiKey(options: ApiKeyHashOptions = {}): GeneratedApiKey
   };
 }
 
+/** A new key for its owner: the record to store and the plaintext to show exactly once. */
+export function issueApiKey(
+  owner: { tenantId: string; userId: string },
+  input: { name: string; expiresAt?: string | undefined },
+  options: ApiKeyHashOptions & { now?: Date } = {},
+): { plaintext: string; record: ApiKeyRecord } {
+  const { plaintext, keyId, hash } = generateApiKey(options);
+  const record: ApiKeyRecord = {
+    keyId,
+    tenantId: owner.tenantId,
+    userId: owner.userId,
+    name: input.name,
+    hash,
+    createdAt: (options.now ?? new Date()).toISOString(),
+  };
+  if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
+  return { plaintext, record };
+}
+
+/** A key as its owner may see it when listing keys: everything but the hash. */
+export type ApiKeyView = Omit<ApiKeyRecord, 'hash'>;
+
+/** Strips the hash, which never leaves the service. */
+export function toApiKeyView(record: ApiKeyRecord): ApiKeyView {
+  const { hash: _hash, ...view } = record;
+  return view;
+}
+
 /** Splits `usa_<keyId>_<secret>`; `undefined` when the text is not a well-formed key. */
 export function parseApiKey(plaintext: string): { keyId: string; secret: string } | undefined {
   if (!plaintext.startsWith(API_KEY_PREFIX)) return undefined;
@@ -106,7 +133,7 @@ export interface ApiKeyAuthenticatorOptions extends ApiKeyHashOptions {
   now?: () => Date;
   /** Minimum interval between two last-used writes for one key, in milliseconds (default 5 minutes). */
   lastUsedThrottleMs?: number;
-  /** Receives failed last-used writes, which never fail the request. */
+  /** Receives failed last-used writes, which never fail the request; defaults to the `auth` logger. */
   logger?: AuthLogger;
 }
 
@@ -127,6 +154,7 @@ const maxRememberedTouches = 10_000;
 export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): ApiKeyAuthenticator {
   const now = options.now ?? (() => new Date());
   const throttleMs = options.lastUsedThrottleMs ?? 5 * 60_000;
+  const logger = options.logger ?? defaultAuthLogger();
   const touchedAt = new Map<string, number>();
 
   function touchIfDue(record: ApiKeyRecord, at: Date): void {
@@ -144,7 +172,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
     void Promise.resolve()
       .then(() => options.store.touchLastUsed(record.keyId, record.tenantId, at.toISOString()))
       .catch((error: unknown) => {
-        options.logger?.warn(
+        logger.warn(
           { keyId: record.keyId, error: error instanceof Error ? error.message : String(error) },
           'could not record API key last use',
         );

@@ -1,7 +1,7 @@
 import { API_KEY_PREFIX, createApiKeyAuthenticator, type ApiKeyStore } from './api-keys';
-import { authFailure } from './failures';
+import { authFailure, type AuthLogger } from './failures';
 import type { IssuerConfig } from './issuer-config';
-import { createJwtVerifier, type AuthLogger, type FetchLike } from './jwt-verifier';
+import { createJwtVerifier, type FetchLike } from './jwt-verifier';
 import type { Principal } from './principal';
 
 /**

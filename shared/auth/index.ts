@@ -7,13 +7,16 @@ export {
   apiKeyRecordSchema,
   createApiKeyAuthenticator,
   generateApiKey,
+  issueApiKey,
   parseApiKey,
+  toApiKeyView,
   verifyApiKeySecret,
   type ApiKeyAuthenticator,
   type ApiKeyAuthenticatorOptions,
   type ApiKeyHashOptions,
   type ApiKeyRecord,
   type ApiKeyStore,
+  type ApiKeyView,
   type GeneratedApiKey,
 } from './api-keys';
 export {
@@ -23,13 +26,12 @@ export {
   type FetchHeaders,
   type HeaderSource,
 } from './authenticator';
-export { authFailure, type AuthFailureReason } from './failures';
+export { authFailure, wwwAuthenticateFor, type AuthFailureReason, type AuthLogger } from './failures';
 export { DEV_ISSUER_AUDIENCE, issuerConfigSchema, trustedIssuers, type IssuerConfig } from './issuer-config';
 export {
   ALLOWED_ALGORITHMS,
   MAX_CLOCK_SKEW_SECONDS,
   createJwtVerifier,
-  type AuthLogger,
   type FetchLike,
   type JwtVerifier,
   type JwtVerifierOptions,

@@ -138,7 +138,7 @@ function freshVerifier(overrides: Partial<JwtVerifierOptions> = {}) {
   issuer.jwksRequests = 0;
   issuer.discoveryRequests = 0;
   issuer.discoveryIssuer = undefined;
-  return createJwtVerifier({ issuers: [issuer.config()], ...overrides });
+  return createJwtVerifier({ issuers: [issuer.config()], logger: { warn: vi.fn() }, ...overrides });
 }
 
 describe('JWT verification', () => {
@@ -293,11 +293,27 @@ describe('JWT verification', () => {
     expect(issuer.discoveryRequests).toBe(2);
   });
 
-  it('refuses with 401 when the issuer cannot be reached, and uses the injected fetch', async () => {
+  it('refuses with 401 and logs when the issuer cannot be reached, and uses the injected fetch', async () => {
     const fetch = vi.fn(() => Promise.reject(new TypeError('fetch failed')));
-    const verifier = freshVerifier({ fetch });
-    const error = await refusal(verifier.verify(await token(issuer, rsa)));
+    const logger = { warn: vi.fn() };
+    const verifier = freshVerifier({ fetch, logger });
+    const jwt = await token(issuer, rsa);
+    const error = await refusal(verifier.verify(jwt));
     expect(error.details).toEqual({ reason: 'issuer_unavailable' });
     expect(fetch).toHaveBeenCalledOnce();
+    expect(logger.warn).toHaveBeenCalledWith(
+      expect.objectContaining({ issuer: issuer.url }),
+      expect.any(String),
+    );
+    expect(JSON.stringify(logger.warn.mock.calls)).not.toContain(jwt);
+  });
+
+  it('accepts every audience configured for one issuer', async () => {
+    const verifier = freshVerifier({
+      issuers: [issuer.config(), { ...issuer.config(), audience: 'api://second-app' }],
+    });
+    await expect(verifier.verify(await token(issuer, rsa))).resolves.toMatchObject({ userId: 'user-1' });
+    const second = await token(issuer, rsa, { aud: 'api://second-app' });
+    await expect(verifier.verify(second)).resolves.toMatchObject({ userId: 'user-1' });
   });
 });

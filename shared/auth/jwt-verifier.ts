@@ -8,23 +8,18 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { z } from 'zod';
-import { authFailure, type AuthFailureReason } from './failures';
+import { authFailure, defaultAuthLogger, type AuthFailureReason, type AuthLogger } from './failures';
 import type { IssuerConfig } from './issuer-config';
 import type { Principal } from './principal';
 
 /** The only signature algorithms accepted; symmetric and unsecured tokens can never verify. */
-export const ALLOWED_ALGORITHMS = ['RS256', 'PS256', 'ES256'];
+export const ALLOWED_ALGORITHMS: readonly string[] = Object.freeze(['RS256', 'PS256', 'ES256']);
 
 /** The largest clock skew tolerated on `exp`, `nbf` and `iat`, in seconds. */
 export const MAX_CLOCK_SKEW_SECONDS = 60;
 
 /** The subset of `fetch` the verifier needs; injectable so tests and proxies can supply their own. */
 export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
-
-/** Receives operational warnings (an issuer that cannot be reached); a pino logger fits. */
-export interface AuthLogger {
-  warn(details: Record<string, unknown>, message: string): void;
-}
 
 /** Options of {@link createJwtVerifier}. */
 export interface JwtVerifierOptions {
@@ -41,6 +36,7 @@ export interface JwtVerifierOptions {
    * stream of forged `kid`s must not turn into a stream of requests to the issuer.
    */
   jwksRefreshCooldownMs?: number;
+  /** Defaults to the `auth` structured logger. */
   logger?: AuthLogger;
 }
 
@@ -88,6 +84,31 @@ function principalFromClaims(payload: JWTPayload): Principal {
   };
 }
 
+/** An issuer with every audience configured for it (one issuer may serve several app registrations). */
+interface TrustedIssuer {
+  issuer: string;
+  audiences: string[];
+  jwksUri: string | undefined;
+}
+
+function byIssuer(configs: IssuerConfig[]): Map<string, TrustedIssuer> {
+  const issuers = new Map<string, TrustedIssuer>();
+  for (const config of configs) {
+    const known = issuers.get(config.issuer);
+    if (known === undefined) {
+      issuers.set(config.issuer, {
+        issuer: config.issuer,
+        audiences: [config.audience],
+        jwksUri: config.jwksUri,
+      });
+    } else {
+      known.audiences.push(config.audience);
+      known.jwksUri ??= config.jwksUri;
+    }
+  }
+  return issuers;
+}
+
 /** Translates jose's errors into reason codes; anything that is not a jose error means the issuer failed. */
 function reasonFor(error: unknown): AuthFailureReason {
   if (error instanceof errors.JWTExpired) return 'token_expired';
@@ -117,7 +138,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const now = options.now ?? (() => new Date());
   const httpTimeoutMs = options.httpTimeoutMs ?? 5000;
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
-  const issuers = new Map(options.issuers.map((config) => [config.issuer, config]));
+  const logger = options.logger ?? defaultAuthLogger();
+  const issuers = byIssuer(options.issuers);
   const keySets = new Map<string, Promise<JWTVerifyGetKey>>();
 
   function remoteKeySet(jwksUri: string): JWTVerifyGetKey {
@@ -135,7 +157,10 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
       headers: { accept: 'application/json' },
       signal: AbortSignal.timeout(httpTimeoutMs),
     });
-    if (response.status !== 200) throw new Error(`discovery answered ${response.status}`);
+    if (response.status !== 200) {
+      await response.body?.cancel();
+      throw new Error(`discovery answered ${response.status}`);
+    }
     const document = discoverySchema.safeParse(await response.json());
     if (!document.success) throw new Error('discovery document lacks issuer or jwks_uri');
     // Section 4.3: a document naming another issuer must not be used, or one issuer could vouch for another.
@@ -143,7 +168,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return document.data.jwks_uri;
   }
 
-  function keySetFor(config: IssuerConfig): Promise<JWTVerifyGetKey> {
+  function keySetFor(config: TrustedIssuer): Promise<JWTVerifyGetKey> {
     let keySet = keySets.get(config.issuer);
     if (keySet === undefined) {
       keySet =
@@ -160,7 +185,7 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   function refuse(error: unknown, issuer: string): never {
     const reason = reasonFor(error);
     if (reason === 'issuer_unavailable') {
-      options.logger?.warn(
+      logger.warn(
         { issuer, error: error instanceof Error ? error.message : String(error) },
         'token issuer keys unavailable',
       );
@@ -184,8 +209,8 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
         const keySet = await keySetFor(config);
         ({ payload } = await jwtVerify(token, keySet, {
           issuer: config.issuer,
-          audience: config.audience,
-          algorithms: ALLOWED_ALGORITHMS,
+          audience: config.audiences,
+          algorithms: [...ALLOWED_ALGORITHMS],
           requiredClaims: ['exp', 'sub'],
           clockTolerance: MAX_CLOCK_SKEW_SECONDS,
           currentDate: now(),
