@@ -1,9 +1,4 @@
-import '../shared/app-setup';
-import { app, type HttpResponseInit } from '@azure/functions';
+import { routes } from '../shared/api/routes';
+import { registerRoute } from '../shared/http/route';
 
-/** Liveness: answers as long as the worker runs, without touching any dependency. */
-export function healthGet(): HttpResponseInit {
-  return { status: 200, jsonBody: { status: 'ok' } };
-}
-
-app.http('health-get', { route: 'health', methods: ['GET'], authLevel: 'anonymous', handler: healthGet });
+registerRoute(routes.health, async () => ({ status: 200, body: { status: 'ok' } }));

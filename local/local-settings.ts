@@ -11,11 +11,15 @@ const localSettingsSchema = z.looseObject({
  * Applies `local.settings.json` `Values` to the environment without overriding variables already set, the
  * precedence `func start` uses: environment > local.settings.json > built-in defaults.
  */
-export function applyLocalSettings(scriptRoot: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+export function applyLocalSettings(
+  scriptRoot: string,
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
   const file = path.join(scriptRoot, 'local.settings.json');
   if (!existsSync(file)) return undefined;
   const settings = localSettingsSchema.parse(JSON.parse(readFileSync(file, 'utf8')));
-  if (settings.IsEncrypted) throw new Error('local.settings.json is encrypted; the local host reads plain settings only.');
+  if (settings.IsEncrypted)
+    throw new Error('local.settings.json is encrypted; the local host reads plain settings only.');
   for (const [key, value] of Object.entries(settings.Values ?? {})) {
     if (env[key] === undefined) env[key] = String(value);
   }

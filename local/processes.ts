@@ -42,7 +42,12 @@ export function startNodeProcess(options: StartOptions): ManagedProcess {
       if (options.readyEvent && line.startsWith('{') && line.includes(options.readyEvent)) {
         try {
           const parsed: unknown = JSON.parse(line);
-          if (typeof parsed === 'object' && parsed !== null && 'event' in parsed && parsed.event === options.readyEvent) {
+          if (
+            typeof parsed === 'object' &&
+            parsed !== null &&
+            'event' in parsed &&
+            parsed.event === options.readyEvent
+          ) {
             resolveReady(Object.fromEntries(Object.entries(parsed)));
           }
         } catch {
@@ -54,7 +59,9 @@ export function startNodeProcess(options: StartOptions): ManagedProcess {
   };
   forward(child.stdout);
   forward(child.stderr);
-  child.once('exit', (code, signal) => rejectReady(new Error(`${options.name} exited (${signal ?? code}) before it was ready`)));
+  child.once('exit', (code, signal) =>
+    rejectReady(new Error(`${options.name} exited (${signal ?? code}) before it was ready`)),
+  );
   child.once('error', (error) => rejectReady(error));
   if (!options.readyEvent) resolveReady({});
 

@@ -40,7 +40,10 @@ function localStorageAccount(dataDir: string): z.infer<typeof accountSchema> {
   return account;
 }
 
-function storageConnectionString(account: z.infer<typeof accountSchema>, ports: z.infer<typeof portsSchema>): string {
+function storageConnectionString(
+  account: z.infer<typeof accountSchema>,
+  ports: z.infer<typeof portsSchema>,
+): string {
   const base = 'http://127.0.0.1';
   return [
     'DefaultEndpointsProtocol=http',
@@ -67,7 +70,10 @@ async function main(): Promise<void> {
   requireNode22();
   const startedAt = performance.now();
   const { values } = parseArgs({
-    options: { 'emulators-only': { type: 'boolean', default: false }, 'host-only': { type: 'boolean', default: false } },
+    options: {
+      'emulators-only': { type: 'boolean', default: false },
+      'host-only': { type: 'boolean', default: false },
+    },
   });
   applyLocalSettings(repoRoot);
   const ports = portsSchema.parse(process.env);
@@ -90,18 +96,30 @@ async function main(): Promise<void> {
   try {
     if (startEmulators) {
       const account = localStorageAccount(dataDir);
-      for (const port of [ports.AZURITE_BLOB_PORT, ports.AZURITE_QUEUE_PORT, ports.AZURITE_TABLE_PORT, ports.COSMOS_EMULATOR_PORT]) {
+      for (const port of [
+        ports.AZURITE_BLOB_PORT,
+        ports.AZURITE_QUEUE_PORT,
+        ports.AZURITE_TABLE_PORT,
+        ports.COSMOS_EMULATOR_PORT,
+      ]) {
         await assertPortFree(port);
       }
       const azurite = startNodeProcess({
         name: 'azurite',
         script: path.join(distRoot, 'local', 'emulators', 'azurite-main.js'),
         args: [
-          '--location', path.join(dataDir, 'azurite'),
-          '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose',
-          '--blobPort', String(ports.AZURITE_BLOB_PORT),
-          '--queuePort', String(ports.AZURITE_QUEUE_PORT),
-          '--tablePort', String(ports.AZURITE_TABLE_PORT),
+          '--location',
+          path.join(dataDir, 'azurite'),
+          '--silent',
+          '--skipApiVersionCheck',
+          '--disableTelemetry',
+          '--loose',
+          '--blobPort',
+          String(ports.AZURITE_BLOB_PORT),
+          '--queuePort',
+          String(ports.AZURITE_QUEUE_PORT),
+          '--tablePort',
+          String(ports.AZURITE_TABLE_PORT),
         ],
         env: { ...process.env, AZURITE_ACCOUNTS: `${account.name}:${account.key}` },
       });
@@ -109,7 +127,12 @@ async function main(): Promise<void> {
       const cosmos = startNodeProcess({
         name: 'cosmos',
         script: path.join(distRoot, 'local', 'emulators', 'cosmos-main.js'),
-        args: ['--port', String(ports.COSMOS_EMULATOR_PORT), '--snapshot', path.join(dataDir, 'cosmos', 'snapshot.json')],
+        args: [
+          '--port',
+          String(ports.COSMOS_EMULATOR_PORT),
+          '--snapshot',
+          path.join(dataDir, 'cosmos', 'snapshot.json'),
+        ],
         readyEvent: 'cosmos-ready',
       });
       running.push(cosmos);
@@ -146,15 +169,25 @@ async function main(): Promise<void> {
     const lines = [
       '',
       `user-story-agent local stack ready in ${seconds}s`,
-      hostUrl ? `  Service:      ${hostUrl}   (health: ${hostUrl}/health, readiness: ${hostUrl}/ready)` : undefined,
-      startEmulators ? `  Blob/Queue/Table (Azurite): 127.0.0.1:${ports.AZURITE_BLOB_PORT}/${ports.AZURITE_QUEUE_PORT}/${ports.AZURITE_TABLE_PORT}, data in ${path.join(dataDir, 'azurite')}` : undefined,
-      startEmulators ? `  Cosmos DB (emulator):       ${emulatorEnv.COSMOS_ENDPOINT}, snapshot in ${path.join(dataDir, 'cosmos')}` : undefined,
-      startEmulators && !startHost ? `  For func start, set in local.settings.json: AzureWebJobsStorage, COSMOS_ENDPOINT=${emulatorEnv.COSMOS_ENDPOINT}, COSMOS_KEY=local-emulator (storage connection string: ${path.join(dataDir, 'storage-account.json')}; see README)` : undefined,
+      hostUrl
+        ? `  Service:      ${hostUrl}   (health: ${hostUrl}/health, readiness: ${hostUrl}/ready)`
+        : undefined,
+      startEmulators
+        ? `  Blob/Queue/Table (Azurite): 127.0.0.1:${ports.AZURITE_BLOB_PORT}/${ports.AZURITE_QUEUE_PORT}/${ports.AZURITE_TABLE_PORT}, data in ${path.join(dataDir, 'azurite')}`
+        : undefined,
+      startEmulators
+        ? `  Cosmos DB (emulator):       ${emulatorEnv.COSMOS_ENDPOINT}, snapshot in ${path.join(dataDir, 'cosmos')}`
+        : undefined,
+      startEmulators && !startHost
+        ? `  For func start, set in local.settings.json: AzureWebJobsStorage, COSMOS_ENDPOINT=${emulatorEnv.COSMOS_ENDPOINT}, COSMOS_KEY=local-emulator (storage connection string: ${path.join(dataDir, 'storage-account.json')}; see README)`
+        : undefined,
       '  Stop with Ctrl-C (data is kept; `npm run reset` wipes it).',
       '',
     ].filter((line): line is string => line !== undefined);
     process.stdout.write(`${lines.join('\n')}\n`);
-    process.stdout.write(`${JSON.stringify({ event: 'stack-ready', url: hostUrl, seconds: Number(seconds), pid: process.pid, children: running.map((child) => child.child.pid) })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ event: 'stack-ready', url: hostUrl, seconds: Number(seconds), pid: process.pid, children: running.map((child) => child.child.pid) })}\n`,
+    );
 
     for (const child of running) {
       child.child.once('exit', (code, signal) => {
@@ -164,7 +197,9 @@ async function main(): Promise<void> {
       });
     }
   } catch (error: unknown) {
-    process.stderr.write(`The local stack could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.stderr.write(
+      `The local stack could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+    );
     await stopAll(1);
   }
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { issuerConfigSchema } from './auth/issuer-config';
 
 /**
  * Every setting the app reads, with its built-in default (the embedded local stack) where one is safe.
@@ -9,6 +10,22 @@ const optionalString = z
   .string()
   .optional()
   .transform((value) => (value === undefined || value.trim() === '' ? undefined : value));
+
+/** A JSON array in a string setting (app settings are strings), parsed and then validated by `items`. */
+const jsonArray = <T extends z.ZodType>(items: T) =>
+  z
+    .string()
+    .default('[]')
+    .transform((text, context): unknown => {
+      if (text.trim() === '') return [];
+      try {
+        return JSON.parse(text);
+      } catch {
+        context.addIssue({ code: 'custom', message: 'not valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(z.array(items));
 
 const integerFromString = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
@@ -32,6 +49,51 @@ export const configSchema = z.object({
     .default('false')
     .transform((value) => value === 'true'),
   READY_CHECK_TIMEOUT_MS: integerFromString(2000, 100, 30_000),
+  /** `offline` or `anthropic`; unset means anthropic when `ANTHROPIC_API_KEY` is set (see `resolveLlmProvider`). */
+  LLM_PROVIDER: optionalString.pipe(z.enum(['offline', 'anthropic']).optional()),
+  ANTHROPIC_API_KEY: optionalString,
+  /** Any Messages-API-compatible server, e.g. the local one in `local/messages-api/`. */
+  ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
+  ANTHROPIC_TIMEOUT_MS: integerFromString(120_000, 1_000, 600_000),
+  /** Retries after the first attempt, for 429/529/5xx and connection failures only. */
+  ANTHROPIC_MAX_RETRIES: integerFromString(3, 0, 10),
+  /** Added to every offline-engine call so demos and tests can watch and cancel work in progress. */
+  OFFLINE_LATENCY_MS: integerFromString(0, 0, 600_000),
+  /** Plan of a tenant seen for the first time. */
+  DEFAULT_PLAN: z.string().min(1).default('free'),
+  /** Interactive mode: how long a job waits for each approval before it fails with `approval_timeout`. */
+  APPROVAL_TIMEOUT_SECONDS: integerFromString(86_400, 10, 7 * 86_400),
+  /** How often a running iteration checks its job's cancel flag (and aborts its LLM call). */
+  CANCEL_POLL_MS: integerFromString(500, 50, 10_000),
+  /** Largest request body accepted before parsing; the plan's story limit applies on top. */
+  MAX_REQUEST_BODY_BYTES: integerFromString(262_144, 1_024, 10_485_760),
+  /** Browser origins allowed to call the API (comma-separated, or `*`), e.g. OpenWebUI for user-added tool servers. */
+  CORS_ALLOWED_ORIGINS: z.string().default(''),
+  AUTH_ISSUERS: jsonArray(issuerConfigSchema),
+  AUTH_DEV_ISSUER_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
+});
+
+/** Rules across keys, which `parseConfig` applies after each key's own schema. */
+const checkedConfigSchema = configSchema.superRefine((config, context) => {
+  if (config.NODE_ENV !== 'production') return;
+  if (config.AUTH_DEV_ISSUER_URL !== undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['AUTH_DEV_ISSUER_URL'],
+      message: 'must not be set when NODE_ENV is production: the local development issuer signs any token',
+    });
+  }
+  // Signing keys fetched over plain HTTP could be swapped by anyone on the path.
+  config.AUTH_ISSUERS.forEach((issuer, index) => {
+    if (!(issuer.jwksUri ?? issuer.issuer).startsWith('https://')) {
+      context.addIssue({
+        code: 'custom',
+        path: ['AUTH_ISSUERS', index],
+        message: 'jwksUri (or, without it, issuer) must be an https URL when NODE_ENV is production',
+      });
+    }
+  });
 });
 
 export type AppConfig = z.infer<typeof configSchema>;
@@ -48,7 +110,7 @@ export class ConfigError extends Error {
 export function parseConfig(env: Record<string, string | undefined>): AppConfig {
   const picked: Record<string, string | undefined> = {};
   for (const key of Object.keys(configSchema.shape)) picked[key] = env[key];
-  const result = configSchema.safeParse(picked);
+  const result = checkedConfigSchema.safeParse(picked);
   if (!result.success) {
     throw new ConfigError(
       result.error.issues.map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`),
@@ -63,6 +125,11 @@ let cached: AppConfig | undefined;
 export function getConfig(): AppConfig {
   cached ??= parseConfig(process.env);
   return cached;
+}
+
+/** Which LLM adapter to build: the explicit `LLM_PROVIDER`, else anthropic when an API key is set, else offline. */
+export function resolveLlmProvider(config: AppConfig): 'offline' | 'anthropic' {
+  return config.LLM_PROVIDER ?? (config.ANTHROPIC_API_KEY === undefined ? 'offline' : 'anthropic');
 }
 
 /** The blob/queue/table connection string the app uses for its own data (uploads). */

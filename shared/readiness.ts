@@ -46,9 +46,14 @@ function describeFailure(error: unknown): string {
 }
 
 /** Runs every probe in parallel. */
-export async function checkReadiness(probes: Record<string, Probe>, timeoutMs: number): Promise<ReadinessReport> {
+export async function checkReadiness(
+  probes: Record<string, Probe>,
+  timeoutMs: number,
+): Promise<ReadinessReport> {
   const names = Object.keys(probes);
-  const results = await Promise.all(names.map((name) => runProbe(probes[name] ?? (() => Promise.resolve()), timeoutMs)));
+  const results = await Promise.all(
+    names.map((name) => runProbe(probes[name] ?? (() => Promise.resolve()), timeoutMs)),
+  );
   const checks: Record<string, CheckResult> = {};
   names.forEach((name, index) => {
     const result = results[index];

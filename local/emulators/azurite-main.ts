@@ -8,6 +8,12 @@ import path from 'node:path';
 if (process.connected) process.on('disconnect', () => process.exit(0));
 // The channel only watches the parent; it must not keep this process alive on its own.
 process.channel?.unref();
-const azuriteMain = path.join(path.dirname(require.resolve('azurite/package.json')), 'dist', 'src', 'azurite.js');
+const azuriteMain = path.join(
+  path.dirname(require.resolve('azurite/package.json')),
+  'dist',
+  'src',
+  'azurite.js',
+);
 process.argv = [process.argv[0] ?? 'node', azuriteMain, ...process.argv.slice(2)];
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- Azurite's CLI is a script, loaded as such
 require(azuriteMain);

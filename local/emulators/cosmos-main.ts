@@ -26,7 +26,11 @@ async function main(): Promise<void> {
     server.listen(Number(values.port), '127.0.0.1', () => resolve());
   });
   const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  const client = new CosmosClient({ endpoint, key: 'local-emulator', connectionPolicy: { enableEndpointDiscovery: false } });
+  const client = new CosmosClient({
+    endpoint,
+    key: 'local-emulator',
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
 
   const snapshotFile = values.snapshot;
   let saving: Promise<void> = Promise.resolve();
@@ -41,7 +45,11 @@ async function main(): Promise<void> {
 
   if (snapshotFile) {
     const snapshot = readSnapshotFile(snapshotFile);
-    if (snapshot) logger.info({ items: await restoreSnapshot(client, snapshot), file: snapshotFile }, 'restored snapshot');
+    if (snapshot)
+      logger.info(
+        { items: await restoreSnapshot(client, snapshot), file: snapshotFile },
+        'restored snapshot',
+      );
     const debounceMs = Number(values['debounce-ms']);
     server.on('request', (req) => {
       const isRead = req.method === 'GET' || req.headers['x-ms-documentdb-isquery'] === 'true';

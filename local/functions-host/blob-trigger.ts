@@ -63,7 +63,12 @@ export class BlobTriggerExtension implements HostExtension {
       .map((fn) => {
         const service = BlobServiceClient.fromConnectionString(storageConnectionFor(fn.trigger.connection));
         const path = parseBlobPath(resolveSettingReferences(String(fn.trigger.path)));
-        return { fn, path, blobs: service.getContainerClient(path.container), receipts: service.getContainerClient(receiptsContainer) };
+        return {
+          fn,
+          path,
+          blobs: service.getContainerClient(path.container),
+          receipts: service.getContainerClient(receiptsContainer),
+        };
       });
     if (watches.length === 0) return;
     for (const watch of watches) {
@@ -110,7 +115,9 @@ export class BlobTriggerExtension implements HostExtension {
       path.names.forEach((name, index) => {
         params[name] = match[index + 1] ?? '';
       });
-      const work = this.run(invoker, fn, blobs, blob.name, params, receipt).finally(() => this.inFlight.delete(work));
+      const work = this.run(invoker, fn, blobs, blob.name, params, receipt).finally(() =>
+        this.inFlight.delete(work),
+      );
       this.inFlight.add(work);
     }
   }
@@ -122,7 +129,8 @@ export class BlobTriggerExtension implements HostExtension {
       await receipt.upload('', 0, { metadata, conditions: { ifNoneMatch: '*' } });
       return true;
     } catch (error: unknown) {
-      if (!(error instanceof RestError) || (error.statusCode !== 409 && error.statusCode !== 412)) throw error;
+      if (!(error instanceof RestError) || (error.statusCode !== 409 && error.statusCode !== 412))
+        throw error;
     }
     const existing = await receipt.getProperties();
     const status = existing.metadata?.status as ReceiptStatus | undefined;
@@ -153,7 +161,13 @@ export class BlobTriggerExtension implements HostExtension {
         const triggerMetadata: Record<string, { string?: string; json?: string }> = {
           BlobTrigger: { string: `${blobs.containerName}/${name}` },
           Uri: { string: blob.url },
-          Properties: { json: JSON.stringify({ ContentType: properties.contentType, Length: properties.contentLength, ETag: properties.etag }) },
+          Properties: {
+            json: JSON.stringify({
+              ContentType: properties.contentType,
+              Length: properties.contentLength,
+              ETag: properties.etag,
+            }),
+          },
           Metadata: { json: JSON.stringify(properties.metadata ?? {}) },
         };
         for (const [key, value] of Object.entries(params)) triggerMetadata[key] = { string: value };
@@ -161,10 +175,16 @@ export class BlobTriggerExtension implements HostExtension {
         await receipt.setMetadata({ status: 'done', completedat: new Date().toISOString() });
         return;
       } catch (error: unknown) {
-        this.options.logger.warn({ err: error, functionName: fn.name, blob: name, attempt }, 'blob trigger attempt failed');
+        this.options.logger.warn(
+          { err: error, functionName: fn.name, blob: name, attempt },
+          'blob trigger attempt failed',
+        );
       }
     }
     await receipt.setMetadata({ status: 'poisoned', completedat: new Date().toISOString() });
-    this.options.logger.error({ functionName: fn.name, blob: name }, 'blob trigger gave up after all attempts');
+    this.options.logger.error(
+      { functionName: fn.name, blob: name },
+      'blob trigger gave up after all attempts',
+    );
   }
 }

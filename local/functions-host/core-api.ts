@@ -80,7 +80,8 @@ export class AppRegistry {
   coreModule(): Record<string, unknown> {
     return {
       Disposable,
-      registerFunction: (metadata: unknown, callback: FunctionCallback) => this.registerFunction(metadata, callback),
+      registerFunction: (metadata: unknown, callback: FunctionCallback) =>
+        this.registerFunction(metadata, callback),
       registerHook: (name: HookName, callback: HookCallback) => this.registerHook(name, callback),
       setProgrammingModel: (model: ProgrammingModel) => {
         this.programmingModel = model;
@@ -100,7 +101,13 @@ export class AppRegistry {
     );
     if (!triggerEntry) throw new Error(`Function "${metadata.name}" has no trigger binding.`);
     const [triggerName, trigger] = triggerEntry;
-    this.functions.set(metadata.name, { name: metadata.name, bindings: metadata.bindings, triggerName, trigger, callback });
+    this.functions.set(metadata.name, {
+      name: metadata.name,
+      bindings: metadata.bindings,
+      triggerName,
+      trigger,
+      callback,
+    });
     return new Disposable(() => this.functions.delete(metadata.name));
   }
 
@@ -125,6 +132,7 @@ export function installCoreModule(registry: AppRegistry): void {
   if (installedModule) throw new Error('@azure/functions-core is already provided in this process.');
   installedModule = registry.coreModule();
   const provided = installedModule;
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- re-bound to each module below via call()
   const originalRequire = Module.prototype.require;
   const patched = function (this: NodeJS.Module, id: string): unknown {
     if (id === '@azure/functions-core') return provided;

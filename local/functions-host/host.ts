@@ -50,11 +50,14 @@ const workerLevels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'erro
 
 /** Resolves the app's entry files the way the Node worker does: the `main` glob against the script root. */
 export function resolveEntryFiles(scriptRoot: string, mainGlob?: string): string[] {
-  const main = mainGlob ?? packageJsonSchema.parse(JSON.parse(readFileSync(path.join(scriptRoot, 'package.json'), 'utf8'))).main;
+  const main =
+    mainGlob ??
+    packageJsonSchema.parse(JSON.parse(readFileSync(path.join(scriptRoot, 'package.json'), 'utf8'))).main;
   const files = globSync(main, { cwd: scriptRoot })
     .map((file) => path.resolve(scriptRoot, file))
     .sort();
-  if (files.length === 0) throw new Error(`No entry files match "${main}" under ${scriptRoot}. Did you run the build?`);
+  if (files.length === 0)
+    throw new Error(`No entry files match "${main}" under ${scriptRoot}. Did you run the build?`);
   return files;
 }
 
@@ -64,7 +67,9 @@ export function resolveEntryFiles(scriptRoot: string, mainGlob?: string): string
  */
 export async function startFunctionsHost(options: FunctionsHostOptions): Promise<RunningHost> {
   const { logger } = options;
-  const hostJson = hostJsonSchema.parse(JSON.parse(readFileSync(path.join(options.scriptRoot, 'host.json'), 'utf8')));
+  const hostJson = hostJsonSchema.parse(
+    JSON.parse(readFileSync(path.join(options.scriptRoot, 'host.json'), 'utf8')),
+  );
   const routePrefix = hostJson.extensions?.http?.routePrefix ?? 'api';
 
   const registry = new AppRegistry((level, category, message) => {
@@ -72,7 +77,10 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     if (pinoLevel) logger[pinoLevel]({ category }, message);
   });
   installCoreModule(registry);
-  for (const file of resolveEntryFiles(options.scriptRoot, options.main)) require(file);
+  for (const file of resolveEntryFiles(options.scriptRoot, options.main)) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports -- entry files are loaded by path, as the worker does
+    require(file);
+  }
 
   const model = registry.programmingModel;
   if (!model) throw new Error('The app did not load @azure/functions: no programming model was registered.');
@@ -88,7 +96,10 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
   const served = new Set(['httpTrigger', ...extensions.flatMap((extension) => extension.triggerTypes)]);
   for (const fn of invoker.list()) {
     if (!served.has(fn.trigger.type)) {
-      logger.warn({ functionName: fn.name, trigger: fn.trigger.type }, 'no local trigger serves this function');
+      logger.warn(
+        { functionName: fn.name, trigger: fn.trigger.type },
+        'no local trigger serves this function',
+      );
     }
   }
 

@@ -27,19 +27,32 @@ const hopByHopHeaders = new Set([
   'upgrade',
 ]);
 
-function problem(res: http.ServerResponse, status: number, code: string, title: string, detail: string): void {
+function problem(
+  res: http.ServerResponse,
+  status: number,
+  code: string,
+  title: string,
+  detail: string,
+): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
   const body = JSON.stringify({ type: `about:blank`, title, status, detail, code, instance: res.req.url });
-  res.writeHead(status, { 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body) });
+  res.writeHead(status, {
+    'content-type': 'application/problem+json',
+    'content-length': Buffer.byteLength(body),
+  });
   res.end(body);
 }
 
 /** The route an HTTP function answers at, as `func start` computes it. */
-export function routeOf(fn: RegisteredFunction, routePrefix: string): { template: string; methods: string[] } {
-  const route = typeof fn.trigger.route === 'string' && fn.trigger.route.length > 0 ? fn.trigger.route : fn.name;
+export function routeOf(
+  fn: RegisteredFunction,
+  routePrefix: string,
+): { template: string; methods: string[] } {
+  const route =
+    typeof fn.trigger.route === 'string' && fn.trigger.route.length > 0 ? fn.trigger.route : fn.name;
   const methods = Array.isArray(fn.trigger.methods)
     ? fn.trigger.methods.filter((method): method is string => typeof method === 'string')
     : ['GET', 'POST'];
@@ -87,9 +100,11 @@ export class FunctionsHttpServer {
 
   /** Routes in the order they are matched, for the start-up banner. */
   describeRoutes(): { template: string; methods: string[]; functionName: string }[] {
-    return this.routes
-      .list()
-      .map((route) => ({ template: route.template, methods: [...route.methods], functionName: route.target.name }));
+    return this.routes.list().map((route) => ({
+      template: route.template,
+      methods: [...route.methods],
+      functionName: route.target.name,
+    }));
   }
 
   async listen(): Promise<number> {
@@ -120,7 +135,13 @@ export class FunctionsHttpServer {
       return;
     }
     if (matched === 'method_not_allowed') {
-      problem(res, 405, 'method_not_allowed', 'Method Not Allowed', `${method} is not allowed on ${url.pathname}.`);
+      problem(
+        res,
+        405,
+        'method_not_allowed',
+        'Method Not Allowed',
+        `${method} is not allowed on ${url.pathname}.`,
+      );
       return;
     }
     const fn = matched.target;
@@ -132,7 +153,15 @@ export class FunctionsHttpServer {
       Query: { json: JSON.stringify(query) },
     };
     for (const [name, value] of Object.entries(matched.params)) triggerMetadata[name] = { string: value };
-    const rpcHttp = { method, url: url.toString(), headers, query, params: matched.params, identities: [], cookies: [] };
+    const rpcHttp = {
+      method,
+      url: url.toString(),
+      headers,
+      query,
+      params: matched.params,
+      identities: [],
+      cookies: [],
+    };
 
     if (this.options.streamingUri) {
       await this.dispatchStreaming(req, res, fn, invocationId, url, rpcHttp, triggerMetadata);
@@ -172,7 +201,8 @@ export class FunctionsHttpServer {
       proxyRes.pipe(res);
     });
     proxyReq.on('error', (error) => {
-      if (!res.writableEnded) this.options.logger.debug({ err: error, invocationId }, 'proxy connection ended');
+      if (!res.writableEnded)
+        this.options.logger.debug({ err: error, invocationId }, 'proxy connection ended');
       if (!res.headersSent) problem(res, 502, 'internal', 'Bad Gateway', 'The function did not answer.');
       else res.destroy();
     });
@@ -191,7 +221,13 @@ export class FunctionsHttpServer {
     } catch (error: unknown) {
       this.options.logger.error({ err: error, functionName: fn.name, invocationId }, 'function failed');
       proxyReq.destroy();
-      problem(res, 500, 'internal', 'Internal Server Error', `Function ${fn.name} failed (invocation ${invocationId}).`);
+      problem(
+        res,
+        500,
+        'internal',
+        'Internal Server Error',
+        `Function ${fn.name} failed (invocation ${invocationId}).`,
+      );
     }
   }
 
@@ -208,13 +244,22 @@ export class FunctionsHttpServer {
     try {
       const result = await this.options.invoker.invoke(
         fn.name,
-        { triggerData: { http: { ...rpcHttp, body: { bytes: body }, rawBody: { bytes: body } } }, triggerMetadata },
+        {
+          triggerData: { http: { ...rpcHttp, body: { bytes: body }, rawBody: { bytes: body } } },
+          triggerMetadata,
+        },
         invocationId,
       );
       returned = result.returnValue;
     } catch (error: unknown) {
       this.options.logger.error({ err: error, functionName: fn.name, invocationId }, 'function failed');
-      problem(res, 500, 'internal', 'Internal Server Error', `Function ${fn.name} failed (invocation ${invocationId}).`);
+      problem(
+        res,
+        500,
+        'internal',
+        'Internal Server Error',
+        `Function ${fn.name} failed (invocation ${invocationId}).`,
+      );
       return;
     }
     writeRpcHttpResponse(res, returned);

@@ -62,7 +62,11 @@ export class Invoker implements FunctionInvoker {
     return this.appHookData;
   }
 
-  async invoke(functionName: string, request: InvokeRequest, invocationId: string = randomUUID()): Promise<InvokeResult> {
+  async invoke(
+    functionName: string,
+    request: InvokeRequest,
+    invocationId: string = randomUUID(),
+  ): Promise<InvokeResult> {
     const fn = this.registry.functions.get(functionName);
     if (!fn) throw new Error(`No function named "${functionName}" is registered.`);
     const model = this.registry.programmingModel;
@@ -77,7 +81,8 @@ export class Invoker implements FunctionInvoker {
         triggerMetadata: request.triggerMetadata ?? {},
       },
       metadata: { name: fn.name, bindings: fn.bindings },
-      log: (level, category, message) => this.logger(level, category, message, { functionName, invocationId }),
+      log: (level, category, message) =>
+        this.logger(level, category, message, { functionName, invocationId }),
     };
     const invocationModel = model.getInvocationModel(coreCtx);
     const { context, inputs } = await invocationModel.getArguments();
@@ -102,10 +107,21 @@ export class Invoker implements FunctionInvoker {
       error = caught;
     }
 
-    const post = { hookData, appHookData: this.appHookData, invocationContext: context, inputs: pre.inputs, result, error };
+    const post = {
+      hookData,
+      appHookData: this.appHookData,
+      invocationContext: context,
+      inputs: pre.inputs,
+      result,
+      error,
+    };
     coreCtx.state = 'postInvocationHooks';
     for (const hook of this.registry.hooks.postInvocation) await hook(post);
-    if (post.error !== undefined && post.error !== null) throw post.error;
+    if (post.error !== undefined && post.error !== null) {
+      throw post.error instanceof Error
+        ? post.error
+        : new Error('The invocation failed.', { cause: post.error });
+    }
 
     const response = await invocationModel.getResponse(context, post.result);
     const outputs: Record<string, unknown> = {};
@@ -122,9 +138,13 @@ export class Invoker implements FunctionInvoker {
         data.push({ name: bindingName, data: given });
         continue;
       }
-      const provider = this.extensions.find((extension) => extension.inputBindingTypes?.includes(binding.type));
+      const provider = this.extensions.find((extension) =>
+        extension.inputBindingTypes?.includes(binding.type),
+      );
       if (!provider?.inputBindingData) {
-        throw new Error(`No local provider for input binding type "${binding.type}" of function "${fn.name}".`);
+        throw new Error(
+          `No local provider for input binding type "${binding.type}" of function "${fn.name}".`,
+        );
       }
       data.push({ name: bindingName, data: provider.inputBindingData(describe(fn), bindingName, binding) });
     }

@@ -47,7 +47,13 @@ export function compileRoute<T>(template: string, methods: string[], target: T):
   const precedence = segments.map((segment) =>
     segment.kind === 'literal' ? 3 : segment.kind === 'param' ? (segment.constraint ? 2 : 1) : 0,
   );
-  return { template, methods: new Set(methods.map((method) => method.toUpperCase())), target, segments, precedence };
+  return {
+    template,
+    methods: new Set(methods.map((method) => method.toUpperCase())),
+    target,
+    segments,
+    precedence,
+  };
 }
 
 function comparePrecedence(a: number[], b: number[]): number {

@@ -13,7 +13,8 @@ export function parseSchedule(expression: string): Schedule {
   const timeSpan = /^(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})$/.exec(expression.trim());
   if (timeSpan) {
     const [, days = '0', hours = '0', minutes = '0', seconds = '0'] = timeSpan;
-    const periodMs = (((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
+    const periodMs =
+      (((Number(days) * 24 + Number(hours)) * 60 + Number(minutes)) * 60 + Number(seconds)) * 1000;
     if (periodMs <= 0) throw new Error(`Timer period "${expression}" must be positive.`);
     return { next: (from) => new Date(from.getTime() + periodMs) };
   }
@@ -46,7 +47,11 @@ export class TimerTriggerExtension implements HostExtension {
         const next = schedule.next(due);
         const payload = {
           Schedule: { AdjustForDST: true },
-          ScheduleStatus: { Last: (last ?? due).toISOString(), Next: next.toISOString(), LastUpdated: new Date().toISOString() },
+          ScheduleStatus: {
+            Last: (last ?? due).toISOString(),
+            Next: next.toISOString(),
+            LastUpdated: new Date().toISOString(),
+          },
           IsPastDue: isPastDue,
         };
         last = due;
@@ -55,12 +60,15 @@ export class TimerTriggerExtension implements HostExtension {
       const arm = (from: Date): void => {
         if (this.stopped) return;
         const due = schedule.next(from);
-        const timer = setTimeout(() => {
-          this.timers.delete(timer);
-          const lateMs = Date.now() - due.getTime();
-          run(due, lateMs > 1000);
-          arm(due);
-        }, Math.max(0, due.getTime() - Date.now()));
+        const timer = setTimeout(
+          () => {
+            this.timers.delete(timer);
+            const lateMs = Date.now() - due.getTime();
+            run(due, lateMs > 1000);
+            arm(due);
+          },
+          Math.max(0, due.getTime() - Date.now()),
+        );
         this.timers.add(timer);
       };
       if (fn.trigger.runOnStartup === true) run(new Date(), false);

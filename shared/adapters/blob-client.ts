@@ -4,7 +4,8 @@ import { storageConnectionString, type AppConfig } from '../config';
 
 /** One Blob service client per process: keyless by account URL when configured, else the connection string. */
 export function createBlobServiceClient(config: AppConfig): BlobServiceClient {
-  if (config.STORAGE_ACCOUNT_URL) return new BlobServiceClient(config.STORAGE_ACCOUNT_URL, new DefaultAzureCredential());
+  if (config.STORAGE_ACCOUNT_URL)
+    return new BlobServiceClient(config.STORAGE_ACCOUNT_URL, new DefaultAzureCredential());
   return BlobServiceClient.fromConnectionString(storageConnectionString(config));
 }
 

@@ -10,7 +10,9 @@ import type { AppConfig } from '../config';
  */
 export function createCosmosClient(config: AppConfig): CosmosClient {
   const isPlainHttp = config.COSMOS_ENDPOINT.startsWith('http://');
-  const auth = config.COSMOS_KEY ? { key: config.COSMOS_KEY } : { aadCredentials: new DefaultAzureCredential() };
+  const auth = config.COSMOS_KEY
+    ? { key: config.COSMOS_KEY }
+    : { aadCredentials: new DefaultAzureCredential() };
   return new CosmosClient({
     endpoint: config.COSMOS_ENDPOINT,
     ...auth,

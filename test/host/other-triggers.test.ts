@@ -16,7 +16,11 @@ async function observed(kind: string): Promise<Record<string, unknown>[]> {
   return found;
 }
 
-async function until<T>(probe: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 15_000): Promise<T> {
+async function until<T>(
+  probe: () => Promise<T>,
+  accept: (value: T) => boolean,
+  timeoutMs = 15_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await probe();
@@ -43,10 +47,17 @@ describe('local Functions host: timer and blob triggers', () => {
   it('runs a timer function on its schedule', async () => {
     const host = await startHost({
       main: 'dist/test/apps/basic-app/*.js',
-      env: { AzureWebJobsStorage: azurite.connectionString, TEST_TIMER_SCHEDULE: '*/1 * * * * *', LOCAL_BLOB_POLL_MS: '200' },
+      env: {
+        AzureWebJobsStorage: azurite.connectionString,
+        TEST_TIMER_SCHEDULE: '*/1 * * * * *',
+        LOCAL_BLOB_POLL_MS: '200',
+      },
     });
     try {
-      const ticks = await until(() => observed('tick'), (found) => found.length >= 3);
+      const ticks = await until(
+        () => observed('tick'),
+        (found) => found.length >= 3,
+      );
       expect(ticks.length).toBeGreaterThanOrEqual(3);
       const times = ticks.map((tick) => Date.parse(String(tick.at))).sort((a, b) => a - b);
       // Every second, on the second: consecutive runs about a second apart, not a burst.
@@ -59,10 +70,17 @@ describe('local Functions host: timer and blob triggers', () => {
   });
 
   it('fires a blob trigger exactly once per new blob, also across a host restart', async () => {
-    const env = { AzureWebJobsStorage: azurite.connectionString, TEST_TIMER_SCHEDULE: '0 0 0 1 1 *', LOCAL_BLOB_POLL_MS: '200' };
+    const env = {
+      AzureWebJobsStorage: azurite.connectionString,
+      TEST_TIMER_SCHEDULE: '0 0 0 1 1 *',
+      LOCAL_BLOB_POLL_MS: '200',
+    };
     const first = await startHost({ main: 'dist/test/apps/basic-app/*.js', env });
     await incoming.getBlockBlobClient('first.txt').upload('first content', 13);
-    const afterFirst = await until(() => observed('blob'), (found) => found.length >= 1);
+    const afterFirst = await until(
+      () => observed('blob'),
+      (found) => found.length >= 1,
+    );
     expect(afterFirst).toHaveLength(1);
     expect(afterFirst[0]).toMatchObject({ name: 'first.txt', content: 'first content' });
     await sleep(1000); // several more polls: still once
@@ -72,7 +90,10 @@ describe('local Functions host: timer and blob triggers', () => {
     const second = await startHost({ main: 'dist/test/apps/basic-app/*.js', env });
     try {
       await incoming.getBlockBlobClient('second.txt').upload('second content', 14);
-      const afterRestart = await until(() => observed('blob'), (found) => found.length >= 2);
+      const afterRestart = await until(
+        () => observed('blob'),
+        (found) => found.length >= 2,
+      );
       await sleep(1000);
       const all = await observed('blob');
       expect(all).toHaveLength(2);

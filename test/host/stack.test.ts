@@ -22,7 +22,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
-async function startStack(env: NodeJS.ProcessEnv): Promise<{ child: ChildProcess; ready: StackReady; output: string[] }> {
+async function startStack(
+  env: NodeJS.ProcessEnv,
+): Promise<{ child: ChildProcess; ready: StackReady; output: string[] }> {
   const output: string[] = [];
   const child = spawn(process.execPath, [path.join(distRoot, 'local', 'stack.js')], {
     env: { ...process.env, ...env },
@@ -47,7 +49,11 @@ async function stopStack(child: ChildProcess): Promise<void> {
 }
 
 function cosmosClient(endpoint: string): CosmosClient {
-  return new CosmosClient({ endpoint, key: 'local-emulator', connectionPolicy: { enableEndpointDiscovery: false } });
+  return new CosmosClient({
+    endpoint,
+    key: 'local-emulator',
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
 }
 
 describe('npm start stack', () => {
@@ -68,12 +74,20 @@ describe('npm start stack', () => {
     const readiness = await fetch(`${first.ready.url}/ready`);
     expect(readiness.status).toBe(200);
 
-    const settings = JSON.parse(readFileSync(path.join(dataDir, 'emulators.json'), 'utf8')) as Record<string, string>;
+    const settings = JSON.parse(readFileSync(path.join(dataDir, 'emulators.json'), 'utf8')) as Record<
+      string,
+      string
+    >;
     const cosmos = cosmosClient(String(settings.COSMOS_ENDPOINT));
     const { database } = await cosmos.databases.createIfNotExists({ id: 'stack-test' });
-    const { container } = await database.containers.createIfNotExists({ id: 'items', partitionKey: { paths: ['/tenantId'] } });
+    const { container } = await database.containers.createIfNotExists({
+      id: 'items',
+      partitionKey: { paths: ['/tenantId'] },
+    });
     await container.items.upsert({ id: 'kept', tenantId: 't1', note: 'written before the stop' });
-    const blobs = BlobServiceClient.fromConnectionString(String(settings.AzureWebJobsStorage)).getContainerClient('kept');
+    const blobs = BlobServiceClient.fromConnectionString(
+      String(settings.AzureWebJobsStorage),
+    ).getContainerClient('kept');
     await blobs.createIfNotExists();
     await blobs.getBlockBlobClient('note.txt').upload('blob before the stop', 20);
 

@@ -51,8 +51,16 @@ export async function startAzurite(location?: string): Promise<Azurite> {
     script: path.join(distRoot, 'local', 'emulators', 'azurite-main.js'),
     args: [
       ...(location ? ['--location', location] : ['--inMemoryPersistence']),
-      '--silent', '--skipApiVersionCheck', '--disableTelemetry', '--loose',
-      '--blobPort', String(blobPort), '--queuePort', String(queuePort), '--tablePort', String(tablePort),
+      '--silent',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--loose',
+      '--blobPort',
+      String(blobPort),
+      '--queuePort',
+      String(queuePort),
+      '--tablePort',
+      String(tablePort),
     ],
     env: { ...process.env, AZURITE_ACCOUNTS: `${account}:${key}` },
   });
@@ -69,7 +77,10 @@ export async function startAzurite(location?: string): Promise<Azurite> {
 }
 
 /** A Cosmos emulator process (optionally snapshotting to a file), on the given or a free port. */
-export async function startCosmos(port?: number, snapshot?: string): Promise<{ endpoint: string; process: StartedProcess }> {
+export async function startCosmos(
+  port?: number,
+  snapshot?: string,
+): Promise<{ endpoint: string; process: StartedProcess }> {
   const proc = startQuiet({
     name: 'cosmos',
     script: path.join(distRoot, 'local', 'emulators', 'cosmos-main.js'),
@@ -90,8 +101,10 @@ export async function startHost(options: {
     name: 'host',
     script: path.join(distRoot, 'local', 'functions-host', 'main.js'),
     args: [
-      '--script-root', repoRoot,
-      '--port', String(options.port ?? (await freePort())),
+      '--script-root',
+      repoRoot,
+      '--port',
+      String(options.port ?? (await freePort())),
       ...(options.main ? ['--main', options.main] : []),
     ],
     env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },

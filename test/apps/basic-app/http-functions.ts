@@ -50,7 +50,10 @@ app.http('throws', {
 app.http('hooked', {
   route: 'hooked',
   methods: ['GET'],
-  handler: (_request, context) => ({ status: 200, jsonBody: { seenByPreHook: context.extraInputs.get('preHookMark') ?? null } }),
+  handler: (_request, context) => ({
+    status: 200,
+    jsonBody: { seenByPreHook: context.extraInputs.get('preHookMark') ?? null },
+  }),
 });
 
 app.hook.preInvocation((context) => {
@@ -61,7 +64,11 @@ app.hook.preInvocation((context) => {
 });
 
 app.hook.postInvocation((context) => {
-  if (context.invocationContext.functionName === 'hooked' && typeof context.result === 'object' && context.result !== null) {
+  if (
+    context.invocationContext.functionName === 'hooked' &&
+    typeof context.result === 'object' &&
+    context.result !== null
+  ) {
     context.result = { ...context.result, headers: { 'x-post-hook': String(context.hookData.startedBy) } };
   }
 });

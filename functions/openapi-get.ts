@@ -1,0 +1,11 @@
+import { buildOpenApiDocument, documentedRoutes } from '../shared/api/openapi';
+import { registerRoute } from '../shared/http/route';
+
+const spec = documentedRoutes.find((route) => route.operationId === 'getOpenApiDocument');
+if (!spec) throw new Error('The OpenAPI route is not documented.');
+
+registerRoute(spec, async ({ request }) => ({
+  status: 200,
+  body: buildOpenApiDocument(new URL(request.url).origin),
+  headers: { 'cache-control': 'no-cache' },
+}));

@@ -1,0 +1,102 @@
+import * as df from 'durable-functions';
+import type { OrchestrationContext, Task } from 'durable-functions';
+import { approvalApply } from '../activities/approval-apply';
+import { approvalAwait } from '../activities/approval-await';
+import { iterationRun } from '../activities/iteration-run';
+import { jobFinish } from '../activities/job-finish';
+import { jobStart } from '../activities/job-start';
+import type { JobError } from '../shared/jobs/job';
+import {
+  approvalEventName,
+  approvalEventSchema,
+  cancelEventName,
+  iterationRunOutputSchema,
+  jobOrchestrationInputSchema,
+  jobOrchestratorName,
+  jobStartOutputSchema,
+  type JobFinishInput,
+  type JobOrchestrationInput,
+  type JobRef,
+} from '../shared/jobs/orchestration-contract';
+
+/** Transient LLM failures (the activity throws only for those) are retried with exponential backoff. */
+const iterationRetry = new df.RetryOptions(2_000, 3);
+iterationRetry.backoffCoefficient = 2;
+iterationRetry.maxRetryIntervalInMilliseconds = 30_000;
+
+type Outcome = Pick<JobFinishInput, 'outcome' | 'error'>;
+
+function failureOf(task: Task): JobError {
+  const cause = task.result;
+  const message = cause instanceof Error ? cause.message : 'An iteration failed after every retry.';
+  return { code: 'upstream_unavailable', message, retryable: true };
+}
+
+/** Workflow and individual modes: every iteration on the original story at once, merged in catalog order. */
+function* runParallel(context: OrchestrationContext, input: JobOrchestrationInput, ref: JobRef, cancel: Task): Generator<Task, Outcome, unknown> {
+  const runs = input.iterations.map((iterationId) => iterationRun({ ...ref, iterationId, base: 'original' }).withRetry(iterationRetry));
+  const all = context.df.Task.all(runs);
+  const first = yield context.df.Task.any([all, cancel]);
+  if (first === cancel) return { outcome: 'cancelled' };
+  if (all.isFaulted) return { outcome: 'failed', error: failureOf(all) };
+  const outputs = runs.map((run) => iterationRunOutputSchema.parse(run.result));
+  if (outputs.some((output) => output.outcome === 'cancelled')) return { outcome: 'cancelled' };
+  const failed = outputs.find((output) => output.outcome === 'failed');
+  if (failed) {
+    return { outcome: 'failed', error: failed.error ?? { code: 'internal', message: `${failed.iterationId} failed.`, retryable: false } };
+  }
+  return { outcome: 'completed' };
+}
+
+/** Interactive mode: one iteration at a time, each applied only once the caller approves it. */
+function* runInteractive(context: OrchestrationContext, input: JobOrchestrationInput, ref: JobRef, cancel: Task): Generator<Task, Outcome, unknown> {
+  for (const iterationId of input.iterations) {
+    const run = iterationRun({ ...ref, iterationId, base: 'working' }).withRetry(iterationRetry);
+    const first = yield context.df.Task.any([run, cancel]);
+    if (first === cancel) return { outcome: 'cancelled' };
+    if (run.isFaulted) return { outcome: 'failed', error: failureOf(run) };
+    const output = iterationRunOutputSchema.parse(run.result);
+    if (output.outcome === 'cancelled') return { outcome: 'cancelled' };
+    if (output.outcome === 'failed') {
+      return { outcome: 'failed', error: output.error ?? { code: 'internal', message: `${iterationId} failed.`, retryable: false } };
+    }
+
+    yield approvalAwait({ ...ref, iterationId });
+    const deadline = new Date(context.df.currentUtcDateTime.getTime() + input.approvalTimeoutSeconds * 1000);
+    const timeout = context.df.createTimer(deadline);
+    const approval = context.df.waitForExternalEvent(approvalEventName);
+    const decided = yield context.df.Task.any([approval, cancel, timeout]);
+    if (decided === cancel) return { outcome: 'cancelled' };
+    if (decided === timeout) {
+      return {
+        outcome: 'failed',
+        error: { code: 'approval_timeout', message: `No decision on ${iterationId} within ${input.approvalTimeoutSeconds} s.`, retryable: false },
+      };
+    }
+    timeout.cancel();
+    const event = approvalEventSchema.parse(approval.result);
+    yield approvalApply({ ...ref, iterationId, decision: event.decision, editedStory: event.story });
+    if (event.decision === 'stop') break;
+  }
+  return { outcome: 'completed' };
+}
+
+/**
+ * One job: start, run its iterations (raced against a cancel event), finish. Deterministic: all I/O happens in
+ * activities, time comes from the orchestration context.
+ */
+df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationContext): Generator<Task, string, unknown> {
+  const input = jobOrchestrationInputSchema.parse(context.df.getInput());
+  const ref: JobRef = { jobId: input.jobId, tenantId: input.tenantId };
+  const merge = input.mode === 'interactive' ? 'approved' : 'all';
+
+  const started = jobStartOutputSchema.parse(yield jobStart(ref));
+  if (!started.proceed) {
+    yield jobFinish({ ...ref, merge, outcome: 'cancelled' });
+    return 'cancelled';
+  }
+  const cancel = context.df.waitForExternalEvent(cancelEventName);
+  const result = input.mode === 'interactive' ? yield* runInteractive(context, input, ref, cancel) : yield* runParallel(context, input, ref, cancel);
+  yield jobFinish({ ...ref, merge, ...result });
+  return result.outcome;
+});

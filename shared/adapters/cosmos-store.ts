@@ -1,0 +1,192 @@
+import type { Container, CosmosClient, Database, SqlParameter } from '@azure/cosmos';
+import { z } from 'zod';
+import { AppError } from '../errors';
+
+/**
+ * The one place the app talks to Cosmos DB. Every container is partitioned by `/tenantId`; every query must
+ * filter on the tenant in its SQL (the partition-key option alone is not a security boundary, and the local
+ * emulator ignores it), which `query` enforces. Cosmos errors become `AppError`s here.
+ */
+export const containerNames = ['tenants', 'jobs', 'usage', 'apiKeys'] as const;
+export type ContainerName = (typeof containerNames)[number];
+
+/** Partition for documents that belong to no tenant (plans, key lookups). */
+export const platformPartition = '_platform';
+
+export interface Versioned<T> {
+  document: T;
+  etag: string;
+}
+
+function statusOf(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = 'code' in error ? error.code : undefined;
+  if (typeof code === 'number') return code;
+  const statusCode = 'statusCode' in error ? error.statusCode : undefined;
+  return typeof statusCode === 'number' ? statusCode : undefined;
+}
+
+/** Translates a Cosmos SDK failure into the project's vocabulary, without leaking its message. */
+export function translateCosmosError(error: unknown, what: string): AppError {
+  const status = statusOf(error);
+  if (status === 404) return new AppError('not_found', `${what} was not found.`, { cause: error });
+  if (status === 409) return new AppError('conflict', `${what} already exists.`, { cause: error });
+  if (status === 412) return new AppError('conflict', `${what} was changed concurrently.`, { cause: error });
+  if (status === 429) {
+    return new AppError('upstream_unavailable', 'The database is busy; retry shortly.', { cause: error, retryAfterSeconds: 1 });
+  }
+  return new AppError('upstream_unavailable', 'The database is unavailable; retry shortly.', { cause: error });
+}
+
+export function isPreconditionFailure(error: unknown): boolean {
+  return error instanceof AppError && error.code === 'conflict' && statusOf(error.cause) === 412;
+}
+
+export function isAlreadyExists(error: unknown): boolean {
+  return error instanceof AppError && error.code === 'conflict' && statusOf(error.cause) === 409;
+}
+
+const tenantFilter = /\bc\.tenantId\s*=\s*@tenantId\b/;
+
+export class CosmosStore {
+  private readonly database: Database;
+
+  constructor(client: CosmosClient, databaseId: string) {
+    this.database = client.database(databaseId);
+  }
+
+  /** Creates the database and containers if they are missing; safe to call from every instance at start-up. */
+  static async initialize(client: CosmosClient, databaseId: string): Promise<CosmosStore> {
+    try {
+      const { database } = await client.databases.createIfNotExists({ id: databaseId });
+      for (const id of containerNames) {
+        await database.containers.createIfNotExists({ id, partitionKey: { paths: ['/tenantId'] } });
+      }
+    } catch (error: unknown) {
+      throw translateCosmosError(error, 'The database');
+    }
+    return new CosmosStore(client, databaseId);
+  }
+
+  private container(name: ContainerName): Container {
+    return this.database.container(name);
+  }
+
+  async read<T>(name: ContainerName, id: string, tenantId: string, schema: z.ZodType<T>): Promise<Versioned<T> | undefined> {
+    try {
+      const response = await this.container(name).item(id, tenantId).read<Record<string, unknown>>();
+      if (response.statusCode === 404 || response.resource === undefined) return undefined;
+      return { document: schema.parse(response.resource), etag: response.etag };
+    } catch (error: unknown) {
+      if (statusOf(error) === 404) return undefined;
+      if (error instanceof z.ZodError) throw error;
+      throw translateCosmosError(error, 'The document');
+    }
+  }
+
+  /** Creates a document; `conflict` (409) if one with the same id exists in the partition. */
+  async create<T extends { id: string; tenantId: string }>(name: ContainerName, document: T): Promise<Versioned<T>> {
+    try {
+      const response = await this.container(name).items.create(document);
+      return { document, etag: response.etag };
+    } catch (error: unknown) {
+      throw translateCosmosError(error, 'The document');
+    }
+  }
+
+  /** Replaces a document only if it is still at `etag`; `conflict` (412) otherwise. */
+  async replace<T extends { id: string; tenantId: string }>(name: ContainerName, document: T, etag: string): Promise<Versioned<T>> {
+    try {
+      const response = await this.container(name)
+        .item(document.id, document.tenantId)
+        .replace(document, { accessCondition: { type: 'IfMatch', condition: etag } });
+      return { document, etag: response.etag };
+    } catch (error: unknown) {
+      throw translateCosmosError(error, 'The document');
+    }
+  }
+
+  async upsert<T extends { id: string; tenantId: string }>(name: ContainerName, document: T): Promise<Versioned<T>> {
+    try {
+      const response = await this.container(name).items.upsert(document);
+      return { document, etag: response.etag };
+    } catch (error: unknown) {
+      throw translateCosmosError(error, 'The document');
+    }
+  }
+
+  async delete(name: ContainerName, id: string, tenantId: string): Promise<void> {
+    try {
+      await this.container(name).item(id, tenantId).delete();
+    } catch (error: unknown) {
+      if (statusOf(error) === 404) return;
+      throw translateCosmosError(error, 'The document');
+    }
+  }
+
+  /**
+   * Read-modify-write with optimistic concurrency: re-reads and re-applies `change` when another writer got
+   * there first. `change` returns undefined to leave the document as it is.
+   */
+  async update<T extends { id: string; tenantId: string }>(
+    name: ContainerName,
+    id: string,
+    tenantId: string,
+    schema: z.ZodType<T>,
+    change: (current: T) => T | undefined,
+    attempts = 10,
+  ): Promise<T | undefined> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.read(name, id, tenantId, schema);
+      if (!current) return undefined;
+      const next = change(current.document);
+      if (next === undefined) return current.document;
+      try {
+        return (await this.replace(name, next, current.etag)).document;
+      } catch (error: unknown) {
+        if (!isPreconditionFailure(error) || attempt >= attempts) throw error;
+      }
+    }
+  }
+
+  /**
+   * One page of a tenant-scoped query. The SQL must contain `c.tenantId = @tenantId`: this is checked, so no
+   * code path can forget the tenant filter.
+   */
+  async query<T>(
+    name: ContainerName,
+    sql: string,
+    parameters: { tenantId: string } & Record<string, string | number | boolean | null | string[]>,
+    schema: z.ZodType<T>,
+    page: { maxItems?: number; continuationToken?: string } = {},
+  ): Promise<{ items: T[]; continuationToken: string | undefined }> {
+    if (!tenantFilter.test(sql)) throw new Error(`Query on ${name} does not filter on c.tenantId = @tenantId.`);
+    const sqlParameters: SqlParameter[] = Object.entries(parameters).map(([key, value]) => ({ name: `@${key}`, value }));
+    try {
+      const iterator = this.container(name).items.query<unknown>(
+        { query: sql, parameters: sqlParameters },
+        { maxItemCount: page.maxItems ?? 100, continuationToken: page.continuationToken, partitionKey: parameters.tenantId },
+      );
+      const response = await iterator.fetchNext();
+      return { items: response.resources.map((item) => schema.parse(item)), continuationToken: response.continuationToken };
+    } catch (error: unknown) {
+      if (error instanceof z.ZodError) throw error;
+      throw translateCosmosError(error, 'The query');
+    }
+  }
+
+  /** Every row of a tenant-scoped query, page by page. */
+  async *queryAll<T>(
+    name: ContainerName,
+    sql: string,
+    parameters: { tenantId: string } & Record<string, string | number | boolean | null | string[]>,
+    schema: z.ZodType<T>,
+  ): AsyncGenerator<T> {
+    let continuationToken: string | undefined;
+    do {
+      const page = await this.query(name, sql, parameters, schema, { continuationToken, maxItems: 500 });
+      yield* page.items;
+      continuationToken = page.continuationToken;
+    } while (continuationToken);
+  }
+}

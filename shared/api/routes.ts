@@ -1,0 +1,251 @@
+import { z } from 'zod';
+import { apiKeyRecordSchema } from '../auth/api-keys';
+import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
+import { usageSchema } from '../engine/iteration-result';
+import type { RouteSpec } from '../http/route';
+import { jobViewSchema } from '../jobs/job';
+import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
+
+/**
+ * Every HTTP route of the API, as data: function files register them, the OpenAPI document is generated from
+ * them, so the published contract and the validation are the same zod schemas.
+ */
+export const problemSchema = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string().describe('Stable machine-readable error code, e.g. validation_failed, not_found, quota_exceeded.'),
+    instance: z.string(),
+    correlationId: z.string(),
+  })
+  .describe('RFC 9457 problem details.');
+
+const jobIdParams = z.object({ jobId: z.string().min(1).max(100).describe('The job id returned when the job was created.') });
+
+export const iterationDescriptionSchema = z.object({
+  id: iterationIdSchema,
+  name: z.string(),
+  category: z.string(),
+  description: z.string(),
+  sections: z.array(sectionNameSchema),
+  productTypes: z.array(productTypeSchema),
+});
+
+export const jobListSchema = z.object({
+  items: z.array(jobViewSchema),
+  nextCursor: z.string().optional().describe('Pass as `cursor` to get the next page; absent on the last page.'),
+});
+
+export const runBodySchema = createJobBodySchema.extend({
+  waitSeconds: z.coerce.number().int().min(0).max(200).default(100).describe('How long to wait for the job to finish (max 200).'),
+});
+
+export const workflowRunBodySchema = runBodySchema.omit({ mode: true, iterations: true });
+
+export const usageSummarySchema = z.object({
+  today: usageSchema.extend({ calls: z.number().int(), day: z.string() }),
+  month: usageSchema.extend({ calls: z.number().int(), month: z.string() }),
+});
+
+export const createApiKeyBodySchema = z.object({
+  name: z.string().trim().min(1).max(100).describe('A label to recognise the key by.'),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (ISO 8601).'),
+});
+
+export const apiKeyViewSchema = apiKeyRecordSchema.omit({ hash: true });
+export const createdApiKeySchema = apiKeyViewSchema.extend({
+  key: z.string().describe('The key itself. Shown once: store it now, it cannot be retrieved again.'),
+});
+
+const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((status) => [status, { description: 'Error (problem+json).', schema: problemSchema, contentType: 'application/problem+json' }]));
+
+const jobTag = ['Jobs'];
+
+export const routes = {
+  health: {
+    functionName: 'health-get',
+    operationId: 'getHealth',
+    method: 'GET',
+    path: '/health',
+    summary: 'Liveness',
+    description: 'Answers 200 while the service runs; touches no dependency.',
+    tags: ['Operations'],
+    auth: 'none',
+    responses: { 200: { description: 'Alive.', schema: z.object({ status: z.literal('ok') }) } },
+  },
+  ready: {
+    functionName: 'ready-get',
+    operationId: 'getReadiness',
+    method: 'GET',
+    path: '/ready',
+    summary: 'Readiness',
+    description: 'Checks Cosmos DB and Storage; 200 when both answer, 503 with per-check detail otherwise.',
+    tags: ['Operations'],
+    auth: 'none',
+    responses: { 200: { description: 'Ready.' }, 503: { description: 'A dependency is down.' } },
+  },
+  listIterations: {
+    functionName: 'iterations-list',
+    operationId: 'listIterations',
+    method: 'GET',
+    path: '/api/v1/iterations',
+    summary: 'List the iteration catalog',
+    description: 'The iterations the service can run over a story, in workflow order; filter with productType to get only those that apply.',
+    tags: ['Iterations'],
+    auth: 'user',
+    query: z.object({ productType: productTypeSchema.optional().describe('web, mobile-native, mobile-web, desktop or api.') }),
+    responses: { 200: { description: 'The catalog.', schema: z.object({ items: z.array(iterationDescriptionSchema) }) }, ...errors(400, 401) },
+  },
+  createJob: {
+    functionName: 'jobs-create',
+    operationId: 'createJob',
+    method: 'POST',
+    path: '/api/v1/jobs',
+    summary: 'Start enhancing a user story',
+    description:
+      'Creates a job that runs iterations over the story in the background and answers 202 at once; follow it with getJob or the stream. Send an Idempotency-Key header to make retries safe.',
+    tags: jobTag,
+    auth: 'user',
+    body: createJobBodySchema,
+    headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
+    durableClient: true,
+    responses: { 202: { description: 'Accepted; the job runs.', schema: jobViewSchema }, ...errors(400, 401, 413, 415, 422, 429, 503) },
+  },
+  listJobs: {
+    functionName: 'jobs-list',
+    operationId: 'listJobs',
+    method: 'GET',
+    path: '/api/v1/jobs',
+    summary: 'List my jobs',
+    description: 'The caller’s jobs, newest first, a page at a time.',
+    tags: jobTag,
+    auth: 'user',
+    query: listJobsQuerySchema,
+    responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401) },
+  },
+  getJob: {
+    functionName: 'jobs-get',
+    operationId: 'getJob',
+    method: 'GET',
+    path: '/api/v1/jobs/{jobId}',
+    summary: 'Get a job',
+    description: 'One job with its progress, and once finished its enhanced story (result.story, markdown) and per-iteration results.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    responses: { 200: { description: 'The job.', schema: jobViewSchema }, ...errors(401, 404) },
+  },
+  cancelJob: {
+    functionName: 'jobs-cancel',
+    operationId: 'cancelJob',
+    method: 'DELETE',
+    path: '/api/v1/jobs/{jobId}',
+    summary: 'Cancel a job',
+    description: 'Stops a queued or running job; finished iterations are kept. Cancelling twice is harmless; a finished job answers 409.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    durableClient: true,
+    responses: { 202: { description: 'Cancellation requested.', schema: jobViewSchema }, ...errors(401, 404, 409) },
+  },
+  approveJob: {
+    functionName: 'jobs-approve',
+    operationId: 'approveJobStep',
+    method: 'POST',
+    path: '/api/v1/jobs/{jobId}/approval',
+    summary: 'Decide on an interactive step',
+    description:
+      'Interactive mode: continue (apply the iteration awaiting approval and run the next), skip (discard it and run the next) or stop; optionally send an edited story (markdown) to continue from.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    body: approvalBodySchema,
+    durableClient: true,
+    responses: { 202: { description: 'Decision passed on.', schema: jobViewSchema }, ...errors(400, 401, 404, 409, 415) },
+  },
+  runIterations: {
+    functionName: 'iterations-run',
+    operationId: 'runIterations',
+    method: 'POST',
+    path: '/api/v1/iterations/run',
+    summary: 'Run chosen iterations and wait',
+    description:
+      'Runs the chosen iterations over the story and waits up to waitSeconds: 200 with the finished job (result.story holds the enhanced story), or 202 with the job and its links if it is still running.',
+    tags: ['Iterations'],
+    auth: 'user',
+    body: runBodySchema,
+    durableClient: true,
+    responses: {
+      200: { description: 'Finished.', schema: jobViewSchema },
+      202: { description: 'Still running; poll getJob.', schema: jobViewSchema },
+      ...errors(400, 401, 413, 415, 422, 429, 503),
+    },
+  },
+  runWorkflow: {
+    functionName: 'workflow-run',
+    operationId: 'runWorkflow',
+    method: 'POST',
+    path: '/api/v1/workflow/run',
+    summary: 'Run the full workflow and wait',
+    description:
+      'Runs every iteration that applies to productType (as many as the plan allows) and waits up to waitSeconds: 200 with the finished job (result.story holds the enhanced story), or 202 with the job if still running.',
+    tags: ['Iterations'],
+    auth: 'user',
+    body: workflowRunBodySchema,
+    durableClient: true,
+    responses: {
+      200: { description: 'Finished.', schema: jobViewSchema },
+      202: { description: 'Still running; poll getJob.', schema: jobViewSchema },
+      ...errors(400, 401, 413, 415, 422, 429, 503),
+    },
+  },
+  getUsage: {
+    functionName: 'usage-get',
+    operationId: 'getMyUsage',
+    method: 'GET',
+    path: '/api/v1/usage',
+    summary: 'My usage',
+    description: 'Tokens and cost of the caller’s LLM calls today and this month (UTC).',
+    tags: ['Usage'],
+    auth: 'user',
+    responses: { 200: { description: 'Usage.', schema: usageSummarySchema }, ...errors(401) },
+  },
+  createApiKey: {
+    functionName: 'api-keys-create',
+    operationId: 'createApiKey',
+    method: 'POST',
+    path: '/api/v1/api-keys',
+    summary: 'Create an API key',
+    description: 'Creates a key for CI and scripts, acting as the signed-in user. The key is shown once. Needs a bearer token, not another API key.',
+    tags: ['API keys'],
+    auth: 'jwt',
+    body: createApiKeyBodySchema,
+    responses: { 201: { description: 'Created.', schema: createdApiKeySchema }, ...errors(400, 401, 403, 415) },
+  },
+  listApiKeys: {
+    functionName: 'api-keys-list',
+    operationId: 'listApiKeys',
+    method: 'GET',
+    path: '/api/v1/api-keys',
+    summary: 'List my API keys',
+    description: 'The caller’s keys (never the key itself), revoked ones included.',
+    tags: ['API keys'],
+    auth: 'jwt',
+    responses: { 200: { description: 'Keys.', schema: z.object({ items: z.array(apiKeyViewSchema) }) }, ...errors(401, 403) },
+  },
+  revokeApiKey: {
+    functionName: 'api-keys-revoke',
+    operationId: 'revokeApiKey',
+    method: 'DELETE',
+    path: '/api/v1/api-keys/{keyId}',
+    summary: 'Revoke an API key',
+    description: 'The key stops working at once. Revoking twice is harmless.',
+    tags: ['API keys'],
+    auth: 'jwt',
+    params: z.object({ keyId: z.string().min(1).max(100) }),
+    responses: { 200: { description: 'Revoked.', schema: apiKeyViewSchema }, ...errors(401, 403, 404) },
+  },
+} satisfies Record<string, RouteSpec>;

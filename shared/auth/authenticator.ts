@@ -1,0 +1,94 @@
+import { API_KEY_PREFIX, createApiKeyAuthenticator, type ApiKeyStore } from './api-keys';
+import { authFailure, type AuthLogger } from './failures';
+import type { IssuerConfig } from './issuer-config';
+import { createJwtVerifier, type FetchLike } from './jwt-verifier';
+import type { Principal } from './principal';
+
+/**
+ * Request headers as either the Fetch API's `Headers` (what `HttpRequest.headers` is) or a plain map, whose
+ * names are matched case-insensitively.
+ */
+export type HeaderSource = FetchHeaders | Record<string, string | string[] | undefined>;
+
+/** The part of the Fetch API's `Headers` the authenticator reads. */
+export interface FetchHeaders {
+  get(name: string): string | null;
+}
+
+function isFetchHeaders(headers: HeaderSource): headers is FetchHeaders {
+  return typeof headers.get === 'function';
+}
+
+/** Dependencies of {@link createAuthenticator}; everything but `issuers` and `apiKeys` has a default. */
+export interface AuthenticatorOptions {
+  /** Trusted JWT issuers, usually `trustedIssuers(config)`. */
+  issuers: IssuerConfig[];
+  apiKeys: ApiKeyStore;
+  /** `API_KEY_PEPPER`, when configured. */
+  apiKeyPepper?: string | undefined;
+  now?: () => Date;
+  /** Used for OpenID discovery and JWKS requests. */
+  fetch?: FetchLike;
+  /** Deadline of each discovery or JWKS request, in milliseconds (default 5000). */
+  httpTimeoutMs?: number;
+  /** Minimum time between JWKS refreshes caused by an unknown `kid`, in milliseconds (default 30000). */
+  jwksRefreshCooldownMs?: number;
+  /** Minimum interval between two last-used writes for one API key, in milliseconds (default 5 minutes). */
+  apiKeyLastUsedThrottleMs?: number;
+  logger?: AuthLogger;
+}
+
+/** Establishes who is calling from a request's headers. */
+export interface Authenticator {
+  /**
+   * The caller, from `Authorization: Bearer <JWT or usa_ key>` or else `x-api-key: usa_...`. Rejects with
+   * `AppError('unauthenticated')` (401, reason code in `details.reason`) for a missing or refused credential;
+   * a failing key store's own error passes through.
+   */
+  authenticate(headers: HeaderSource): Promise<Principal>;
+}
+
+function header(headers: HeaderSource, name: string): string | undefined {
+  if (isFetchHeaders(headers)) return headers.get(name) ?? undefined;
+  for (const [key, value] of Object.entries(headers)) {
+    if (key.toLowerCase() !== name) continue;
+    return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;
+  }
+  return undefined;
+}
+
+/** The credential a request carries; a non-bearer `Authorization` does not hide an `x-api-key`. */
+function credentialOf(headers: HeaderSource): string {
+  const authorization = header(headers, 'authorization')?.trim();
+  const bearer = authorization === undefined ? undefined : /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
+  if (bearer !== undefined) return bearer;
+  const apiKey = header(headers, 'x-api-key')?.trim();
+  if (apiKey !== undefined && apiKey !== '') {
+    if (!apiKey.startsWith(API_KEY_PREFIX)) throw authFailure('malformed_api_key');
+    return apiKey;
+  }
+  throw authFailure(authorization ? 'unsupported_scheme' : 'missing_credential');
+}
+
+/**
+ * Builds the service's authenticator: JWTs from the trusted issuers and `usa_` API keys from the store.
+ * Build it once per process (it caches discovery documents and signing keys).
+ */
+export function createAuthenticator(options: AuthenticatorOptions): Authenticator {
+  const jwt = createJwtVerifier(options);
+  const apiKeys = createApiKeyAuthenticator({
+    store: options.apiKeys,
+    pepper: options.apiKeyPepper,
+    now: options.now,
+    lastUsedThrottleMs: options.apiKeyLastUsedThrottleMs,
+    logger: options.logger,
+  });
+  return {
+    async authenticate(headers) {
+      const credential = credentialOf(headers);
+      return credential.startsWith(API_KEY_PREFIX)
+        ? await apiKeys.authenticate(credential)
+        : await jwt.verify(credential);
+    },
+  };
+}

@@ -1,0 +1,85 @@
+import { z } from 'zod';
+import type { TokenUsage } from '../llm/port';
+import { iterationIdSchema } from './catalog';
+import { changeSchema, findingSchema, rejectedChangeSchema } from './patch';
+
+/**
+ * Usage as jobs report it. `costMicroUsd` is the exact integer sum; `costUsd` is derived from it for display,
+ * so sums never accumulate floating-point drift.
+ */
+export const usageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadInputTokens: z.number().int().nonnegative(),
+  cacheCreationInputTokens: z.number().int().nonnegative(),
+  costMicroUsd: z.number().int().nonnegative(),
+  costUsd: z.number().nonnegative(),
+});
+export type Usage = z.infer<typeof usageSchema>;
+
+export const verificationSchema = z.object({
+  score: z.number().min(0).max(1),
+  passed: z.boolean(),
+  issues: z.array(z.string()),
+});
+export type Verification = z.infer<typeof verificationSchema>;
+
+/** One iteration's outcome, as stored in a job's `result.iterations` (see the API contract). */
+export const iterationResultSchema = z.object({
+  id: iterationIdSchema,
+  status: z.enum(['applied', 'skipped', 'failed']),
+  summary: z.string(),
+  changes: z.array(changeSchema),
+  /** Proposed edits that failed validation or no longer fitted when merged: reported, never applied. */
+  rejected: z.array(rejectedChangeSchema),
+  findings: z.array(findingSchema),
+  usage: usageSchema,
+  durationMs: z.number().int().nonnegative(),
+  /** The model that answered (the offline engine reports its own name). */
+  model: z.string(),
+  /** Iteration calls made: 2 when a failed verification triggered the retry. */
+  attempts: z.number().int().nonnegative(),
+  verification: verificationSchema.optional(),
+  error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
+});
+export type IterationResult = z.infer<typeof iterationResultSchema>;
+
+export function emptyUsage(): Usage {
+  return {
+    inputTokens: 0,
+    outputTokens: 0,
+    cacheReadInputTokens: 0,
+    cacheCreationInputTokens: 0,
+    costMicroUsd: 0,
+    costUsd: 0,
+  };
+}
+
+/** Adds one LLM call's tokens and its cost in micro-dollars. */
+export function addCall(usage: Usage, tokens: TokenUsage, costMicroUsd: number): Usage {
+  return addUsage(usage, {
+    inputTokens: tokens.inputTokens,
+    outputTokens: tokens.outputTokens,
+    cacheReadInputTokens: tokens.cacheReadInputTokens,
+    cacheCreationInputTokens: tokens.cacheCreationInputTokens,
+    costMicroUsd,
+    costUsd: 0,
+  });
+}
+
+export function addUsage(a: Usage, b: Usage): Usage {
+  const costMicroUsd = a.costMicroUsd + b.costMicroUsd;
+  return {
+    inputTokens: a.inputTokens + b.inputTokens,
+    outputTokens: a.outputTokens + b.outputTokens,
+    cacheReadInputTokens: a.cacheReadInputTokens + b.cacheReadInputTokens,
+    cacheCreationInputTokens: a.cacheCreationInputTokens + b.cacheCreationInputTokens,
+    costMicroUsd,
+    costUsd: costMicroUsd / 1_000_000,
+  };
+}
+
+/** Job usage: the sum over its iterations. */
+export function sumUsage(results: readonly { usage: Usage }[]): Usage {
+  return results.reduce((total, result) => addUsage(total, result.usage), emptyUsage());
+}

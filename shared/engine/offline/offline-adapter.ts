@@ -1,0 +1,103 @@
+import { AppError } from '../../errors';
+import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
+import { decodeEngineText, type EngineRequest } from '../prompts';
+import { offlineIteration } from './iteration-rules';
+import { offlineVerification } from './verification-rules';
+
+/** The offline engine's model name: never a Claude id, so its output cannot be mistaken for Claude's. */
+export const offlineModel = 'user-story-agent-offline-1';
+
+/**
+ * Answers a decoded engine request with the offline rules, as the JSON text a model would return. Shared by
+ * the offline adapter and the local Messages API server's responder.
+ */
+export function answerEngineRequest(request: EngineRequest): string {
+  if (request.purpose === 'iteration') {
+    return JSON.stringify(offlineIteration(request.story, request.iterationId, request.feedback));
+  }
+  if (!request.proposal) {
+    throw new AppError('validation_failed', 'A verification request needs the proposed output.');
+  }
+  return JSON.stringify(offlineVerification(request.story, request.iterationId, request.proposal));
+}
+
+/** Roughly four characters per token, the usual rule of thumb for English prose and JSON. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+function cancelled(signal: AbortSignal): AppError {
+  return new AppError('cancelled', 'The LLM call was cancelled.', { cause: signal.reason });
+}
+
+function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) {
+      reject(cancelled(signal));
+      return;
+    }
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      if (signal) reject(cancelled(signal));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export interface OfflineAdapterOptions {
+  /** `OFFLINE_LATENCY_MS`: how long each call takes, spread over the streamed chunks. */
+  latencyMs?: number;
+  /** How many chunks the answer is streamed in. */
+  chunks?: number;
+}
+
+/**
+ * The offline engine as an `LlmPort`: deterministic, rule-based answers decoded from the prompt text alone
+ * (as a model would see it), streamed in chunks, validated against the request's schema like a real answer.
+ */
+export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPort {
+  const latencyMs = Math.max(0, options.latencyMs ?? 0);
+  const chunkCount = Math.max(1, options.chunks ?? 8);
+  return {
+    provider: 'offline',
+    async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
+      const started = performance.now();
+      const { signal } = request;
+      if (signal?.aborted) throw cancelled(signal);
+      const prompt = `${request.instructions}\n\n${request.context}\n\n${request.task}`;
+      const text = answerEngineRequest(decodeEngineText(prompt));
+
+      const timeoutMs = request.timeoutMs;
+      const timesOut = timeoutMs !== undefined && latencyMs > timeoutMs;
+      const budget = timesOut ? timeoutMs : latencyMs;
+      const size = Math.ceil(text.length / chunkCount);
+      for (let offset = 0; offset < text.length; offset += size) {
+        if (budget > 0) await sleep(budget / chunkCount, signal);
+        if (timesOut && offset + size >= text.length) {
+          throw new AppError('upstream_timeout', `The offline engine did not answer within ${timeoutMs} ms.`);
+        }
+        request.onChunk?.(text.slice(offset, offset + size));
+      }
+
+      const parsed = request.schema.safeParse(JSON.parse(text));
+      if (!parsed.success) {
+        throw new AppError('llm_output_invalid', `Offline output does not match ${request.schemaName}.`);
+      }
+      return {
+        output: parsed.data,
+        model: offlineModel,
+        usage: {
+          inputTokens: estimateTokens(prompt),
+          outputTokens: estimateTokens(text),
+          cacheCreationInputTokens: 0,
+          cacheReadInputTokens: 0,
+        },
+        durationMs: Math.round(performance.now() - started),
+      };
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { z } from 'zod';
+import { getIteration, sectionNameSchema, type IterationId, type SectionName } from './catalog';
+import { itemId, normalizeText, type NoteItem, type Story, type StoryItem } from './story';
+
+/**
+ * One edit an iteration proposes, as the model writes it. Every field is required and plain (no unions or
+ * nullables) so the JSON schema passes structured-output validation; unused fields are empty strings.
+ */
+export const patchSchema = z.object({
+  op: z.enum(['add', 'replace', 'remove']),
+  section: sectionNameSchema,
+  target: z.string().describe('Id of the item to replace or remove; empty string for add.'),
+  text: z.string().describe('The new item text; empty string for remove.'),
+  topic: z.string().describe('Topic heading for implementationNotes items; empty string otherwise.'),
+});
+export type Patch = z.infer<typeof patchSchema>;
+
+export const findingKinds = [
+  'missing_benefit',
+  'missing_role',
+  'multiple_features',
+  'vague_term',
+  'no_acceptance_criteria',
+  'other',
+] as const;
+
+/** A defect in the story itself, reported rather than silently fixed. */
+export const findingSchema = z.object({
+  kind: z.enum(findingKinds),
+  detail: z.string(),
+});
+export type Finding = z.infer<typeof findingSchema>;
+
+/** What an iteration call returns: the LLM output contract. */
+export const iterationOutputSchema = z.object({
+  summary: z.string().describe('One or two sentences on what this iteration added or changed.'),
+  patches: z.array(patchSchema),
+  findings: z.array(findingSchema).describe('Defects in the story itself; empty when there are none.'),
+});
+export type IterationOutput = z.infer<typeof iterationOutputSchema>;
+
+/** A validated edit with its resolved item id, as reported in an iteration result's `changes`. */
+export const changeSchema = z.object({
+  op: z.enum(['add', 'replace', 'remove']),
+  section: sectionNameSchema,
+  itemId: z.string(),
+  text: z.string(),
+  topic: z.string().optional(),
+  previousText: z.string().optional(),
+});
+export type Change = z.infer<typeof changeSchema>;
+
+export const rejectionReasons = ['wrong_section', 'unknown_target', 'duplicate', 'empty_text', 'conflict'] as const;
+
+export const rejectedChangeSchema = z.object({
+  op: z.enum(['add', 'replace', 'remove']),
+  section: z.string(),
+  target: z.string(),
+  text: z.string(),
+  reason: z.enum(rejectionReasons),
+  detail: z.string(),
+});
+export type RejectedChange = z.infer<typeof rejectedChangeSchema>;
+
+export interface PatchValidation {
+  changes: Change[];
+  rejected: RejectedChange[];
+}
+
+function sectionItems(story: Story, section: SectionName): readonly (StoryItem | NoteItem)[] {
+  return story[section];
+}
+
+function reject(patch: Patch, reason: RejectedChange['reason'], detail: string): RejectedChange {
+  return { op: patch.op, section: patch.section, target: patch.target, text: patch.text, reason, detail };
+}
+
+/**
+ * Checks an iteration's patches against the story it was run on. Invalid ones are returned as `rejected` with
+ * a reason (never applied); valid ones become `changes` with deterministic ids.
+ */
+export function validatePatches(story: Story, iterationId: IterationId, patches: readonly Patch[]): PatchValidation {
+  const definition = getIteration(iterationId);
+  const changes: Change[] = [];
+  const rejected: RejectedChange[] = [];
+  const touchedTargets = new Set<string>();
+  const textsBySection = new Map<SectionName, Set<string>>();
+  const texts = (section: SectionName): Set<string> => {
+    let set = textsBySection.get(section);
+    if (!set) {
+      set = new Set(sectionItems(story, section).map((item) => normalizeText(item.text)));
+      textsBySection.set(section, set);
+    }
+    return set;
+  };
+
+  for (const patch of patches) {
+    if (!definition.sections.includes(patch.section)) {
+      rejected.push(
+        reject(patch, 'wrong_section', `${iterationId} may change ${definition.sections.join(', ')} only.`),
+      );
+      continue;
+    }
+    const text = patch.text.replace(/\s+/g, ' ').trim();
+    const topic = patch.section === 'implementationNotes' ? patch.topic.trim() || definition.name : undefined;
+    if (patch.op !== 'remove' && text === '') {
+      rejected.push(reject(patch, 'empty_text', `${patch.op} needs a non-empty text.`));
+      continue;
+    }
+    if (patch.op !== 'remove' && texts(patch.section).has(normalizeText(text))) {
+      rejected.push(reject(patch, 'duplicate', `${patch.section} already has this item.`));
+      continue;
+    }
+    if (patch.op === 'add') {
+      texts(patch.section).add(normalizeText(text));
+      changes.push({ op: 'add', section: patch.section, itemId: itemId(patch.section, iterationId, text), text, topic });
+      continue;
+    }
+    const target = sectionItems(story, patch.section).find((item) => item.id === patch.target);
+    if (!target) {
+      rejected.push(reject(patch, 'unknown_target', `No item ${patch.target} in ${patch.section}.`));
+      continue;
+    }
+    if (touchedTargets.has(target.id)) {
+      rejected.push(reject(patch, 'duplicate', `${target.id} is already changed by this iteration.`));
+      continue;
+    }
+    touchedTargets.add(target.id);
+    if (patch.op === 'replace') texts(patch.section).add(normalizeText(text));
+    changes.push({
+      op: patch.op,
+      section: patch.section,
+      itemId: target.id,
+      text: patch.op === 'replace' ? text : target.text,
+      topic,
+      previousText: target.text,
+    });
+  }
+  return { changes, rejected };
+}
+
+export interface ApplyOutcome {
+  story: Story;
+  applied: Change[];
+  conflicts: RejectedChange[];
+}
+
+function conflict(change: Change, detail: string): RejectedChange {
+  return {
+    op: change.op,
+    section: change.section,
+    target: change.op === 'add' ? '' : change.itemId,
+    text: change.text,
+    reason: 'conflict',
+    detail,
+  };
+}
+
+/**
+ * Applies validated changes to a story (which may have moved on since they were validated, when parallel
+ * results are merged). Changes that no longer fit become `conflict` rejections. Pure: the input is not mutated.
+ */
+export function applyChanges(story: Story, author: IterationId, changes: readonly Change[]): ApplyOutcome {
+  const next = structuredClone(story);
+  const applied: Change[] = [];
+  const conflicts: RejectedChange[] = [];
+  for (const change of changes) {
+    const items: (StoryItem | NoteItem)[] = next[change.section];
+    const duplicate = items.some(
+      (item) => item.id !== change.itemId && normalizeText(item.text) === normalizeText(change.text),
+    );
+    if (change.op === 'add') {
+      if (duplicate || items.some((item) => item.id === change.itemId)) {
+        conflicts.push(conflict(change, `An earlier iteration already added this to ${change.section}.`));
+        continue;
+      }
+      const item: StoryItem = { id: change.itemId, text: change.text, addedBy: author, changedBy: [] };
+      if (change.section === 'implementationNotes') {
+        next.implementationNotes.push({ ...item, topic: change.topic ?? getIteration(author).name });
+      } else {
+        next[change.section].push(item);
+      }
+      applied.push(change);
+      continue;
+    }
+    const index = items.findIndex((item) => item.id === change.itemId);
+    const current = items[index];
+    if (!current || current.text !== change.previousText) {
+      conflicts.push(conflict(change, `An earlier iteration already changed or removed ${change.itemId}.`));
+      continue;
+    }
+    if (change.op === 'remove') {
+      items.splice(index, 1);
+    } else if (duplicate) {
+      conflicts.push(conflict(change, `An earlier iteration already added this to ${change.section}.`));
+      continue;
+    } else {
+      current.text = change.text;
+      current.changedBy.push(author);
+    }
+    applied.push(change);
+  }
+  return { story: next, applied, conflicts };
+}

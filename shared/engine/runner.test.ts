@@ -1,0 +1,220 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../errors';
+import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
+import { sampleStory } from './fixtures/sample-stories';
+import { createOfflineAdapter } from './offline/offline-adapter';
+import { runIteration, runWorkflow } from './runner';
+import { parseStory } from './story';
+
+const offline = createOfflineAdapter();
+const appointment = parseStory(sampleStory('appointment-booking.md'));
+
+interface Recorded {
+  kind: string;
+  iterationId: string;
+  attempt: number;
+  model: string;
+  task: string;
+  context: string;
+}
+
+/** Wraps a port, recording every request; `answer` may replace the inner port's answer for some calls. */
+function recording(
+  inner: LlmPort,
+  answer?: (request: StructuredRequest<unknown>) => unknown,
+  delayMs?: (request: StructuredRequest<unknown>) => number,
+): LlmPort & { calls: Recorded[] } {
+  const calls: Recorded[] = [];
+  return {
+    provider: 'test',
+    calls,
+    async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
+      const { kind, iterationId, attempt } = request.purpose;
+      calls.push({ kind, iterationId, attempt, model: request.model, task: request.task, context: request.context });
+      const wait = delayMs?.(request) ?? 0;
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      const replaced = answer?.(request);
+      const response = await inner.generate(request);
+      return replaced === undefined ? response : { ...response, output: request.schema.parse(replaced) };
+    },
+  };
+}
+
+describe('runIteration', () => {
+  it('retries once with the judge issues as feedback when verification fails', async () => {
+    const port = recording(offline, (request) =>
+      request.purpose.kind === 'iteration' && request.purpose.attempt === 1
+        ? {
+            summary: 'weak',
+            patches: [{ op: 'add', section: 'outcomeCriteria', target: '', text: 'It works well.', topic: '' }],
+            findings: [],
+          }
+        : undefined,
+    );
+    const result = await runIteration({ llm: port, story: appointment, iterationId: 'security', verify: true });
+    expect(port.calls.map((c) => `${c.kind}:${c.attempt}`)).toEqual([
+      'iteration:1',
+      'verification:1',
+      'iteration:2',
+      'verification:2',
+    ]);
+    const retryTask = port.calls[2]?.task ?? '';
+    expect(retryTask).toContain('<verification_feedback');
+    expect(retryTask).toContain('Only 1 acceptance criteria proposed');
+    expect(retryTask).toContain('Not specific to the story');
+    expect(result.attempts).toBe(2);
+    expect(result.verification).toMatchObject({ passed: true, score: 1 });
+    expect(result.changes.map((c) => c.text)).not.toContain('It works well.');
+    expect(result.changes.map((c) => c.text).join('\n')).toContain('Reviewer: Only 1 acceptance criteria proposed');
+  });
+
+  it('verifies once and keeps the first answer when it passes', async () => {
+    const port = recording(offline);
+    const result = await runIteration({ llm: port, story: appointment, iterationId: 'analytics', verify: true });
+    expect(port.calls.map((c) => c.kind)).toEqual(['iteration', 'verification']);
+    expect(result.verification).toEqual({ score: 1, passed: true, issues: [] });
+    expect(result.attempts).toBe(1);
+  });
+
+  it('skips an iteration that does not apply to the product type without calling the model', async () => {
+    const port = recording(offline);
+    const result = await runIteration({ llm: port, story: appointment, iterationId: 'responsive-native' });
+    expect(result.status).toBe('skipped');
+    expect(port.calls).toEqual([]);
+  });
+
+  it('uses current models by default, cheaper ones where they suffice, and honours overrides', async () => {
+    const port = recording(offline);
+    await runWorkflow({ llm: port, story: appointment, iterations: ['user-roles', 'analytics'] });
+    await runWorkflow({
+      llm: port,
+      story: appointment,
+      iterations: ['user-roles', 'analytics'],
+      models: { model: 'claude-opus-5-5', perIteration: { analytics: 'claude-haiku-5-5' } },
+    });
+    expect(port.calls.map((c) => `${c.iterationId}=${c.model}`)).toEqual([
+      'user-roles=claude-sonnet-5-5',
+      'analytics=claude-haiku-5-5',
+      'user-roles=claude-opus-5-5',
+      'analytics=claude-haiku-5-5',
+    ]);
+  });
+
+  it('prices every call in integer micro-dollars with the model that answered', async () => {
+    const priced: LlmPort = {
+      provider: 'test',
+      async generate<T>(request: StructuredRequest<T>) {
+        const response = await offline.generate(request);
+        return {
+          ...response,
+          model: 'claude-sonnet-5-5',
+          usage: { inputTokens: 1_000, outputTokens: 500, cacheReadInputTokens: 2_000, cacheCreationInputTokens: 0 },
+        };
+      },
+    };
+    const now = () => new Date('2026-11-22T12:00:00Z');
+    const { iterations, usage } = await runWorkflow({ llm: priced, story: appointment, iterations: ['security', 'validation'], now });
+    // 1,000 x $2 + 500 x $10 + 2,000 x $0.10 per million tokens = 7,200 micro-dollars per call.
+    expect(iterations.map((r) => r.usage.costMicroUsd)).toEqual([7_200, 7_200]);
+    expect(iterations[0]?.usage.costUsd).toBe(0.0072);
+    expect(usage).toEqual({
+      inputTokens: 2_000,
+      outputTokens: 1_000,
+      cacheReadInputTokens: 4_000,
+      cacheCreationInputTokens: 0,
+      costMicroUsd: 14_400,
+      costUsd: 0.0144,
+    });
+  });
+
+  it('fails the iteration instead of billing $0 when the answering model has no price', async () => {
+    const unpriced: LlmPort = {
+      provider: 'test',
+      async generate<T>(request: StructuredRequest<T>) {
+        return { ...(await offline.generate(request)), model: 'claude-unknown-9' };
+      },
+    };
+    const result = await runIteration({ llm: unpriced, story: appointment, iterationId: 'security' });
+    expect(result.status).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'internal' });
+  });
+
+  it('reports an LLM failure as a failed result and keeps the other iterations', async () => {
+    const flaky: LlmPort = {
+      provider: 'test',
+      generate<T>(request: StructuredRequest<T>) {
+        if (request.purpose.iterationId === 'performance') {
+          return Promise.reject(new AppError('upstream_unavailable', 'overloaded'));
+        }
+        return offline.generate(request);
+      },
+    };
+    const { iterations } = await runWorkflow({ llm: flaky, story: appointment, iterations: ['performance', 'security'] });
+    expect(iterations.map((r) => [r.id, r.status])).toEqual([
+      ['performance', 'failed'],
+      ['security', 'applied'],
+    ]);
+    expect(iterations[0]?.error).toEqual({ code: 'upstream_unavailable', message: 'overloaded', retryable: true });
+  });
+});
+
+describe('runWorkflow', () => {
+  it('gives the same story in parallel whatever order the calls complete in', async () => {
+    const forward = recording(offline, undefined, (r) => (r.purpose.iterationId.length % 5) * 4);
+    const backward = recording(offline, undefined, (r) => 20 - (r.purpose.iterationId.length % 5) * 4);
+    const a = await runWorkflow({ llm: forward, story: appointment, verify: true });
+    const b = await runWorkflow({ llm: backward, story: appointment, verify: true, concurrency: 3 });
+    expect(b.story).toEqual(a.story);
+    expect(b.markdown).toBe(a.markdown);
+    expect(b.iterations.map((r) => r.changes)).toEqual(a.iterations.map((r) => r.changes));
+    expect(new Set(forward.calls.filter((c) => c.kind === 'iteration').map((c) => c.context)).size).toBe(1);
+  });
+
+  it('runs sequentially on the previous output, asking for approval after each iteration', async () => {
+    const port = recording(offline);
+    const decisions = ['continue', 'skip', 'stop'] as const;
+    const asked: string[] = [];
+    const { iterations, story } = await runWorkflow({
+      llm: port,
+      story: appointment,
+      strategy: 'sequential',
+      iterations: ['analytics', 'user-roles', 'security', 'validation'],
+      approve: ({ result, index }) => {
+        asked.push(result.id);
+        return Promise.resolve(decisions[index] ?? 'continue');
+      },
+    });
+    expect(asked).toEqual(['user-roles', 'validation', 'security']);
+    expect(iterations.map((r) => [r.id, r.status])).toEqual([
+      ['user-roles', 'applied'],
+      ['validation', 'skipped'],
+      ['security', 'skipped'],
+      ['analytics', 'skipped'],
+    ]);
+    expect(port.calls[1]?.context).toContain('user-roles');
+    expect(new Set(story.outcomeCriteria.map((item) => item.addedBy))).toEqual(new Set(['user-roles']));
+  });
+
+  it('reports start, progress and completion of each iteration', async () => {
+    const events: string[] = [];
+    await runWorkflow({
+      llm: offline,
+      story: appointment,
+      iterations: ['security', 'validation'],
+      onEvent: (event) => events.push(`${event.type}:${event.iteration}`),
+    });
+    expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual(['iteration:start:validation', 'iteration:start:security']);
+    expect(events.filter((e) => e.startsWith('iteration:complete'))).toHaveLength(2);
+    expect(events).toContain('iteration:progress:security');
+  });
+
+  it('stops with AppError(cancelled) when aborted while offline calls are in progress', async () => {
+    const controller = new AbortController();
+    const started = performance.now();
+    setTimeout(() => controller.abort(), 30);
+    await expect(
+      runWorkflow({ llm: createOfflineAdapter({ latencyMs: 10_000 }), story: appointment, signal: controller.signal }),
+    ).rejects.toMatchObject({ code: 'cancelled' });
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});

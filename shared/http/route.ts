@@ -1,0 +1,201 @@
+import '../app-setup';
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import * as df from 'durable-functions';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal';
+import { getConfig } from '../config';
+import { AppError, toAppError } from '../errors';
+import { getServices, type Services } from '../services';
+import { problemResponse } from './problem';
+
+/**
+ * The one HTTP wrapper: every HTTP function is declared as a `RouteSpec` (which also feeds the OpenAPI
+ * document) and a handler that receives validated, typed input. The wrapper authenticates, enforces body
+ * size and media type before parsing, validates params/query/body with zod, maps errors to problem+json,
+ * puts a correlation id on every response and log line, and answers CORS preflights.
+ */
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+export type RouteAuth = 'none' | 'user' | 'jwt';
+
+type AnyObject = z.ZodObject<z.ZodRawShape>;
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+  contentType?: string;
+}
+
+export interface RouteSpec<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B extends AnyObject = AnyObject> {
+  /** Function name (`<resource>-<verb>`), also the file name. */
+  functionName: string;
+  /** OpenAPI operationId: OpenWebUI turns each operation into a tool by this name. */
+  operationId: string;
+  method: HttpMethod;
+  /** Path as clients see it, with `{param}` placeholders, e.g. `/api/v1/jobs/{jobId}`. */
+  path: string;
+  summary: string;
+  description: string;
+  tags: string[];
+  auth: RouteAuth;
+  params?: P;
+  query?: Q;
+  body?: B;
+  /** Extra request headers worth documenting (e.g. `Idempotency-Key`). */
+  headers?: AnyObject;
+  responses: Record<number, ResponseSpec>;
+  /** Adds the durable client input binding so the handler can start and signal orchestrations. */
+  durableClient?: boolean;
+}
+
+export interface HandlerInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+  principal: Principal;
+  request: HttpRequest;
+  context: InvocationContext;
+  correlationId: string;
+  /** The process's services, built on first use (routes without auth may never need them). */
+  services: () => Promise<Services>;
+}
+
+export interface ApiResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** A pre-built response (e.g. a stream) passed through as is, with the wrapper's headers added. */
+  raw?: HttpResponseInit;
+}
+
+const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
+/** The principal of routes without authentication: carries no identity and no rights. */
+const anonymous: Principal = { userId: '', tenantId: '', roles: [], adminTenantIds: [], via: 'jwt' };
+
+function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
+  const origin = request.headers.get('origin');
+  if (!origin || allowed.trim() === '') return {};
+  const origins = allowed.split(',').map((entry) => entry.trim());
+  if (!origins.includes('*') && !origins.includes(origin)) return {};
+  return {
+    'access-control-allow-origin': origins.includes('*') ? '*' : origin,
+    'access-control-allow-headers': 'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id',
+    'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
+    'access-control-expose-headers': 'location, retry-after, x-correlation-id, x-usage-cost-usd, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens',
+    'access-control-max-age': '600',
+    vary: 'Origin',
+  };
+}
+
+function describeZodError(error: z.ZodError, where: string): string {
+  return error.issues
+    .slice(0, 10)
+    .map((issue) => `${[where, ...issue.path.map(String)].join('.')}: ${issue.message}`)
+    .join('; ');
+}
+
+function parsePart<T extends AnyObject>(schema: T | undefined, value: unknown, where: string): z.infer<T> {
+  if (!schema) return {} as z.infer<T>;
+  const result = schema.safeParse(value);
+  if (!result.success) throw new AppError('validation_failed', describeZodError(result.error, where));
+  return result.data;
+}
+
+/** Reads at most `limit` bytes of body, refusing more with 413 before anything is parsed. */
+async function readLimitedBody(request: HttpRequest, limit: number): Promise<string> {
+  const declared = Number(request.headers.get('content-length') ?? NaN);
+  if (Number.isFinite(declared) && declared > limit) {
+    throw new AppError('payload_too_large', `The request body is ${declared} bytes; at most ${limit} are accepted.`);
+  }
+  if (!request.body) return '';
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel();
+      throw new AppError('payload_too_large', `The request body exceeds ${limit} bytes.`);
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function parseBody<B extends AnyObject>(spec: RouteSpec<AnyObject, AnyObject, B>, request: HttpRequest, limit: number): Promise<z.infer<B>> {
+  if (!spec.body) return {} as z.infer<B>;
+  const contentType = request.headers.get('content-type') ?? '';
+  const text = await readLimitedBody(request, limit);
+  if (text.trim() === '' && spec.method !== 'POST' && spec.method !== 'PUT' && spec.method !== 'PATCH') return parsePart(spec.body, {}, 'body');
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
+    throw new AppError('unsupported_media_type', 'The request body must be application/json.');
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new AppError('validation_failed', 'The request body is not valid JSON.');
+  }
+  return parsePart(spec.body, json, 'body');
+}
+
+/** Wraps a typed handler into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
+export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
+  spec: RouteSpec<P, Q, B>,
+  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<ApiResponse>,
+): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
+  return async (request, context) => {
+    const given = request.headers.get('x-correlation-id');
+    const correlationId = given && correlationIdPattern.test(given) ? given : context.invocationId;
+    const instance = new URL(request.url).pathname;
+    let cors: Record<string, string> = {};
+    try {
+      const config = getConfig();
+      cors = corsHeaders(request, config.CORS_ALLOWED_ORIGINS);
+      const baseHeaders = { 'x-correlation-id': correlationId, ...cors };
+      if (request.method === 'OPTIONS') return { status: 204, headers: baseHeaders };
+
+      let principal = anonymous;
+      if (spec.auth !== 'none') {
+        principal = await (await getServices()).authenticator.authenticate(request.headers);
+        if (spec.auth === 'jwt' && principal.via !== 'jwt') {
+          throw new AppError('forbidden', 'This operation needs a signed-in user (a bearer token), not an API key.');
+        }
+      }
+      const params = parsePart(spec.params, request.params, 'path');
+      const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
+      const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
+      const result = await handler({ params, query, body, principal, request, context, correlationId, services: getServices });
+      if (result.raw) return { ...result.raw, headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) } };
+      return {
+        status: result.status,
+        headers: { 'content-type': 'application/json', ...baseHeaders, ...result.headers },
+        ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }),
+      };
+    } catch (caught: unknown) {
+      const error = caught instanceof z.ZodError ? new AppError('internal', 'Stored data failed validation.', { cause: caught }) : toAppError(caught);
+      if (error.status >= 500) {
+        context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
+      } else {
+        context.log(`[${correlationId}] ${spec.operationId} answered ${error.status} ${error.code}`);
+      }
+      const response = problemResponse(error, instance, correlationId);
+      return { ...response, headers: { ...(response.headers as Record<string, string>), 'x-correlation-id': correlationId, ...cors } };
+    }
+  };
+}
+
+/** Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding. */
+export function registerRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
+  spec: RouteSpec<P, Q, B>,
+  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<ApiResponse>,
+): void {
+  app.http(spec.functionName, {
+    route: spec.path.replace(/^\//, ''),
+    methods: [spec.method, 'OPTIONS'],
+    authLevel: 'anonymous',
+    extraInputs: spec.durableClient ? [df.input.durableClient()] : [],
+    handler: wrapRoute(spec, handler),
+  });
+}

@@ -1,0 +1,196 @@
+import { catalogIndex } from '../engine/catalog';
+import { applyIterationResult, mergeIterationResults } from '../engine/merge';
+import { runIteration } from '../engine/runner';
+import { parseStory, renderMarkdown, storySchema, type Story } from '../engine/story';
+import { AppError, toAppError } from '../errors';
+import type { LlmPort } from '../llm/port';
+import { finishedStatuses, type JobDocument } from './job';
+import type { JobRepository } from './job-repository';
+import type {
+  ApprovalStepInput,
+  IterationRunInput,
+  IterationRunOutput,
+  JobFinishInput,
+  JobRef,
+  JobStartOutput,
+} from './orchestration-contract';
+import { recordingLlm, type UsageRepository } from './usage-records';
+
+export interface JobExecutionOptions {
+  jobs: JobRepository;
+  usage: UsageRepository;
+  llm: LlmPort;
+  /** How often a running iteration checks whether its job was cancelled. */
+  cancelPollMs: number;
+  llmTimeoutMs?: number;
+  now?: () => Date;
+}
+
+/**
+ * The work behind each job activity. Every step is idempotent: an activity re-run after a crash or retry
+ * overwrites its own results and usage records instead of adding new ones.
+ */
+export class JobExecution {
+  private readonly now: () => Date;
+
+  constructor(private readonly options: JobExecutionOptions) {
+    this.now = options.now ?? (() => new Date());
+  }
+
+  private async load(ref: JobRef): Promise<JobDocument> {
+    const job = await this.options.jobs.find(ref.tenantId, ref.jobId);
+    if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
+    return job;
+  }
+
+  /** Marks the job running; a job cancelled while queued does not start at all. */
+  async start(ref: JobRef): Promise<JobStartOutput> {
+    const job = await this.options.jobs.update(ref.tenantId, ref.jobId, (current) => {
+      if (current.cancelRequested || finishedStatuses.has(current.status) || current.status === 'running') return undefined;
+      return { ...current, status: 'running', startedAt: current.startedAt ?? this.now().toISOString() };
+    });
+    if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
+    return { proceed: !job.cancelRequested && !finishedStatuses.has(job.status) };
+  }
+
+  private baseStory(job: JobDocument, base: IterationRunInput['base']): Story {
+    if (base === 'working' && job.workingStory !== undefined) return storySchema.parse(job.workingStory);
+    return parseStory(job.story, { productType: job.productType });
+  }
+
+  /**
+   * Runs one iteration through the LLM, recording every call's usage, and checkpoints its result. The call is
+   * aborted as soon as the job's cancel flag is seen. Transient LLM failures throw (the orchestrator's retry
+   * policy runs the activity again); permanent ones are returned as `failed`.
+   */
+  async runIteration(input: IterationRunInput): Promise<IterationRunOutput> {
+    const job = await this.load(input);
+    if (job.cancelRequested) return { iterationId: input.iterationId, outcome: 'cancelled' };
+    await this.options.jobs.update(input.tenantId, input.jobId, (current) =>
+      current.progress.current === input.iterationId ? undefined : { ...current, progress: { ...current.progress, current: input.iterationId } },
+    );
+
+    const controller = new AbortController();
+    const watcher = setInterval(() => {
+      this.options.jobs.find(input.tenantId, input.jobId).then(
+        (current) => {
+          if (current?.cancelRequested) controller.abort(new AppError('cancelled', 'The job was cancelled.'));
+        },
+        () => undefined,
+      );
+    }, this.options.cancelPollMs);
+    try {
+      const llm = recordingLlm(this.options.llm, this.options.usage, {
+        tenantId: job.tenantId,
+        userId: job.userId,
+        jobId: job.id,
+        now: this.now,
+      });
+      const result = await runIteration({
+        story: this.baseStory(job, input.base),
+        iterationId: input.iterationId,
+        llm,
+        verify: job.options.verify,
+        models: job.options.model ? { model: job.options.model } : {},
+        signal: controller.signal,
+        timeoutMs: this.options.llmTimeoutMs,
+        now: this.now,
+      });
+      if (result.status === 'failed' && result.error?.retryable) {
+        throw new AppError('upstream_unavailable', result.error.message, { retryable: true });
+      }
+      await this.options.jobs.saveIterationResult(input.tenantId, input.jobId, result);
+      // Counted from the stored results, not incremented, so a re-run activity cannot count itself twice.
+      const completed = (await this.options.jobs.iterationResults(input.tenantId, input.jobId)).length;
+      await this.options.jobs.update(input.tenantId, input.jobId, (current) =>
+        current.progress.completed >= completed
+          ? undefined
+          : { ...current, progress: { ...current.progress, completed: Math.min(current.progress.total, completed) } },
+      );
+      return {
+        iterationId: input.iterationId,
+        outcome: result.status,
+        ...(result.error ? { error: result.error } : {}),
+      };
+    } catch (error: unknown) {
+      const appError = toAppError(error);
+      if (appError.code === 'cancelled') return { iterationId: input.iterationId, outcome: 'cancelled' };
+      throw appError;
+    } finally {
+      clearInterval(watcher);
+    }
+  }
+
+  /** Interactive mode: shows the story as it would be with this iteration applied, and waits for a decision. */
+  async awaitApproval(input: ApprovalStepInput): Promise<void> {
+    const job = await this.load(input);
+    const result = (await this.options.jobs.iterationResults(input.tenantId, input.jobId)).find((item) => item.id === input.iterationId);
+    const working = this.baseStory(job, 'working');
+    const preview = result ? applyIterationResult(working, result).story : working;
+    await this.options.jobs.update(input.tenantId, input.jobId, (current) => ({
+      ...current,
+      status: 'awaiting_approval',
+      awaitingApproval: { iteration: input.iterationId, since: this.now().toISOString() },
+      result: { story: renderMarkdown(preview), iterations: current.result?.iterations ?? [] },
+    }));
+  }
+
+  /** Interactive mode: applies (continue), discards (skip) or stops after the decision on one iteration. */
+  async applyApproval(input: ApprovalStepInput): Promise<void> {
+    const job = await this.load(input);
+    const results = await this.options.jobs.iterationResults(input.tenantId, input.jobId);
+    const result = results.find((item) => item.id === input.iterationId);
+    let working = this.baseStory(job, 'working');
+    if (input.editedStory !== undefined) {
+      working = parseStory(input.editedStory, { productType: job.productType });
+    } else if (result && input.decision === 'continue') {
+      const step = applyIterationResult(working, result);
+      working = step.story;
+      await this.options.jobs.saveIterationResult(input.tenantId, input.jobId, step.result);
+    }
+    if (result && input.decision !== 'continue') {
+      await this.options.jobs.saveIterationResult(input.tenantId, input.jobId, {
+        ...result,
+        status: 'skipped',
+        changes: [],
+        summary: `Skipped on request. ${result.summary}`,
+      });
+    }
+    await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
+      const { awaitingApproval: _awaiting, ...rest } = current;
+      return { ...rest, status: 'running', workingStory: working };
+    });
+  }
+
+  /** Final state: merges (workflow) or takes the approved story (interactive), totals usage from the call records. */
+  async finish(input: JobFinishInput): Promise<void> {
+    const job = await this.load(input);
+    const results = await this.options.jobs.iterationResults(input.tenantId, input.jobId);
+    let story: Story;
+    let iterations = results;
+    if (input.merge === 'all') {
+      const merged = mergeIterationResults(this.baseStory(job, 'original'), results);
+      story = merged.story;
+      iterations = merged.results;
+    } else {
+      story = this.baseStory(job, 'working');
+    }
+    const usage = await this.options.usage.jobTotals(input.tenantId, input.jobId);
+    await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
+      if (finishedStatuses.has(current.status)) return undefined;
+      const { awaitingApproval: _awaiting, ...rest } = current;
+      return {
+        ...rest,
+        status: input.outcome,
+        completedAt: this.now().toISOString(),
+        usage,
+        progress: { ...current.progress, current: null, completed: iterations.filter((result) => result.status !== 'failed').length },
+        result: {
+          story: renderMarkdown(story),
+          iterations: [...iterations].sort((a, b) => catalogIndex(a.id) - catalogIndex(b.id)),
+        },
+        ...(input.error ? { error: input.error } : {}),
+      };
+    });
+  }
+}

@@ -1,0 +1,257 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { isAlreadyExists } from '../adapters/cosmos-store';
+import { applicableIterations, catalogIndex, iterationIdSchema, productTypeSchema, type IterationId } from '../engine/catalog';
+import { emptyUsage } from '../engine/iteration-result';
+import { AppError } from '../errors';
+import type { PlanRepository } from '../plans/plan-repository';
+import type { TenantRepository } from '../tenants/tenant-repository';
+import { finishedStatuses, instanceIdFor, jobModeSchema, jobOptionsSchema, jobStatusSchema, type JobDocument } from './job';
+import type { JobRepository } from './job-repository';
+import {
+  approvalEventName,
+  cancelEventName,
+  type ApprovalEvent,
+  type JobOrchestrationInput,
+} from './orchestration-contract';
+
+/** The request body of `POST /api/v1/jobs` (and the run endpoints). Unknown fields are ignored (OpenWebUI). */
+export const createJobBodySchema = z.object({
+  story: z.string().min(1, 'story must not be empty'),
+  productType: productTypeSchema.default('web'),
+  mode: jobModeSchema.default('workflow'),
+  iterations: z.array(iterationIdSchema).min(1).max(12).optional(),
+  uploads: z.array(z.string().min(1).max(100)).max(20).default([]),
+  options: jobOptionsSchema.default({ verify: false }),
+});
+export type CreateJobBody = z.infer<typeof createJobBodySchema>;
+
+export const listJobsQuerySchema = z.object({
+  status: jobStatusSchema.optional(),
+  limit: z.coerce.number().int().min(1).max(100).default(20),
+  cursor: z.string().max(4000).optional(),
+});
+export type ListJobsQuery = z.infer<typeof listJobsQuerySchema>;
+
+export const approvalBodySchema = z.object({
+  decision: z.enum(['continue', 'skip', 'stop']),
+  story: z.string().min(1).optional(),
+});
+
+/** Who is asking: every job belongs to one user of one tenant. */
+export interface Caller {
+  tenantId: string;
+  userId: string;
+}
+
+/** How the service drives orchestrations; the durable client implements it in function files. */
+export interface JobOrchestrations {
+  start(instanceId: string, input: JobOrchestrationInput): Promise<void>;
+  raise(instanceId: string, eventName: string, data: unknown): Promise<void>;
+}
+
+export interface JobServiceOptions {
+  jobs: JobRepository;
+  tenants: TenantRepository;
+  plans: PlanRepository;
+  approvalTimeoutSeconds: number;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+function sha256(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** Canonical JSON (sorted keys) so that the same body always hashes the same, whatever the key order. */
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value).filter(([, entry]) => entry !== undefined);
+    return `{${entries
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, entry]) => `${JSON.stringify(key)}:${canonical(entry)}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(value);
+}
+
+export class JobService {
+  private readonly now: () => Date;
+  private readonly newId: () => string;
+
+  constructor(private readonly options: JobServiceOptions) {
+    this.now = options.now ?? (() => new Date());
+    this.newId = options.newId ?? (() => randomUUID());
+  }
+
+  /**
+   * Validates the body against the caller's plan, honours `Idempotency-Key` (same key and body: the same job;
+   * same key, other body: 422), writes the job and starts its orchestration.
+   */
+  async create(caller: Caller, body: CreateJobBody, orchestrations: JobOrchestrations, idempotencyKey?: string): Promise<JobDocument> {
+    const tenant = await this.options.tenants.ensure(caller.tenantId);
+    const plan = await this.options.plans.get(tenant.planId);
+    const storyBytes = Buffer.byteLength(body.story, 'utf8');
+    if (storyBytes > plan.limits.maxStoryBytes) {
+      throw new AppError(
+        'payload_too_large',
+        `The story is ${storyBytes} bytes; the ${plan.name} plan allows at most ${plan.limits.maxStoryBytes}.`,
+      );
+    }
+    const iterations = this.chooseIterations(body, plan.limits.maxIterations, plan.name);
+
+    let jobId = this.newId();
+    if (idempotencyKey !== undefined) {
+      const claimed = await this.claimIdempotencyKey(caller, idempotencyKey, body, jobId);
+      if (claimed.existing) return claimed.existing;
+      jobId = claimed.jobId;
+    }
+
+    const job: JobDocument = {
+      id: jobId,
+      tenantId: caller.tenantId,
+      userId: caller.userId,
+      type: 'job',
+      status: 'queued',
+      mode: body.mode,
+      productType: body.productType,
+      iterations,
+      story: body.story,
+      options: body.options,
+      uploads: body.uploads,
+      progress: { completed: 0, total: iterations.length, current: null },
+      createdAt: this.now().toISOString(),
+      usage: emptyUsage(),
+      cancelRequested: false,
+      instanceId: instanceIdFor(jobId),
+    };
+    try {
+      await this.options.jobs.create(job);
+    } catch (error: unknown) {
+      // A retry of an idempotent request whose first attempt stopped after writing the job: continue with it.
+      if (!isAlreadyExists(error)) throw error;
+      const existing = await this.options.jobs.find(caller.tenantId, jobId);
+      if (existing && existing.status !== 'queued') return existing;
+    }
+    await orchestrations.start(job.instanceId, {
+      jobId,
+      tenantId: caller.tenantId,
+      mode: job.mode,
+      iterations,
+      approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
+    });
+    return job;
+  }
+
+  private chooseIterations(body: CreateJobBody, maxIterations: number, planName: string): IterationId[] {
+    const applicable = applicableIterations(body.productType).map((definition) => definition.id);
+    if (body.mode === 'individual' && !body.iterations) {
+      throw new AppError('validation_failed', 'iterations: required in individual mode.');
+    }
+    if (body.mode === 'workflow' && !body.iterations) return applicable.slice(0, maxIterations);
+    const chosen = [...new Set(body.iterations ?? applicable)].sort((a, b) => catalogIndex(a) - catalogIndex(b));
+    const notApplicable = chosen.filter((id) => !applicable.includes(id));
+    if (notApplicable.length > 0) {
+      throw new AppError(
+        'validation_failed',
+        `iterations: ${notApplicable.join(', ')} do not apply to ${body.productType} products.`,
+      );
+    }
+    if (body.mode === 'interactive' && !body.iterations) return chosen.slice(0, maxIterations);
+    if (chosen.length > maxIterations) {
+      throw new AppError(
+        'payload_too_large',
+        `The job asks for ${chosen.length} iterations; the ${planName} plan allows at most ${maxIterations} per job.`,
+      );
+    }
+    return chosen;
+  }
+
+  private async claimIdempotencyKey(
+    caller: Caller,
+    key: string,
+    body: CreateJobBody,
+    jobId: string,
+  ): Promise<{ jobId: string; existing?: JobDocument }> {
+    const id = `idempotency:${sha256(`${caller.userId}\n${key}`)}`;
+    const bodyHash = sha256(canonical(body));
+    try {
+      await this.options.jobs.createIdempotency({
+        id,
+        tenantId: caller.tenantId,
+        type: 'idempotency',
+        userId: caller.userId,
+        jobId,
+        bodyHash,
+        createdAt: this.now().toISOString(),
+      });
+      return { jobId };
+    } catch (error: unknown) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+    const record = await this.options.jobs.findIdempotency(caller.tenantId, id);
+    if (!record) throw new AppError('conflict', 'The idempotency key is being claimed concurrently; retry.');
+    if (record.bodyHash !== bodyHash) {
+      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+    }
+    const existing = await this.waitForJob(caller.tenantId, record.jobId);
+    return existing ? { jobId: record.jobId, existing } : { jobId: record.jobId };
+  }
+
+  /** The concurrent first request may still be writing the job: give it a moment before taking over. */
+  private async waitForJob(tenantId: string, jobId: string): Promise<JobDocument | undefined> {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const job = await this.options.jobs.find(tenantId, jobId);
+      if (job) return job;
+      await new Promise((resolve) => setTimeout(resolve, 50 * (attempt + 1)));
+    }
+    return undefined;
+  }
+
+  /** The caller's job; another user's or tenant's job is indistinguishable from a missing one. */
+  async get(caller: Caller, jobId: string): Promise<JobDocument> {
+    const job = await this.options.jobs.find(caller.tenantId, jobId);
+    if (!job || job.userId !== caller.userId) throw new AppError('not_found', `Job ${jobId} was not found.`);
+    return job;
+  }
+
+  async list(caller: Caller, query: ListJobsQuery) {
+    return this.options.jobs.listForUser(caller.tenantId, caller.userId, query);
+  }
+
+  /** Requests cancellation; repeated cancels are harmless, a finished job answers `job_finished`. */
+  async cancel(caller: Caller, jobId: string, orchestrations: JobOrchestrations): Promise<JobDocument> {
+    const job = await this.get(caller, jobId);
+    if (job.status === 'cancelled') return job;
+    if (finishedStatuses.has(job.status)) {
+      throw new AppError('job_finished', `Job ${jobId} already ${job.status}; there is nothing to cancel.`);
+    }
+    const updated = await this.options.jobs.update(caller.tenantId, jobId, (current) =>
+      current.cancelRequested || finishedStatuses.has(current.status) ? undefined : { ...current, cancelRequested: true },
+    );
+    await orchestrations.raise(job.instanceId, cancelEventName, {});
+    return updated ?? job;
+  }
+
+  /** Interactive mode: passes the caller's decision on the iteration awaiting approval to the orchestration. */
+  async approve(caller: Caller, jobId: string, approval: ApprovalEvent, orchestrations: JobOrchestrations): Promise<JobDocument> {
+    const job = await this.get(caller, jobId);
+    if (job.mode !== 'interactive') throw new AppError('conflict', `Job ${jobId} is not interactive.`);
+    if (job.status !== 'awaiting_approval') {
+      throw new AppError('conflict', `Job ${jobId} is ${job.status}, not awaiting approval.`);
+    }
+    await orchestrations.raise(job.instanceId, approvalEventName, approval);
+    return job;
+  }
+
+  /** Polls until the job finishes or `waitSeconds` pass (sync run endpoints; OpenWebUI cannot stream tools). */
+  async waitForFinish(caller: Caller, jobId: string, waitSeconds: number): Promise<JobDocument> {
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
+      const job = await this.get(caller, jobId);
+      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline) return job;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}

@@ -1,0 +1,23 @@
+import type { InvocationContext } from '@azure/functions';
+import type { ApiResponse } from '../http/route';
+import type { Services } from '../services';
+import { durableOrchestrations } from './durable-orchestrations';
+import { finishedStatuses, toJobView } from './job';
+import type { Caller, CreateJobBody } from './job-service';
+
+/** The sync run endpoints: create the job, wait up to `waitSeconds`, answer 200 when finished, else 202. */
+export async function runAndWait(
+  services: Services,
+  caller: Caller,
+  body: CreateJobBody & { waitSeconds: number },
+  context: InvocationContext,
+  idempotencyKey: string | undefined,
+): Promise<ApiResponse> {
+  const { waitSeconds, ...jobBody } = body;
+  const created = await services.jobs.create(caller, jobBody, durableOrchestrations(context), idempotencyKey);
+  const job = await services.jobs.waitForFinish(caller, created.id, waitSeconds);
+  const view = toJobView(job);
+  return finishedStatuses.has(job.status)
+    ? { status: 200, body: view }
+    : { status: 202, body: view, headers: { location: view.links.self } };
+}

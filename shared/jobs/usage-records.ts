@@ -1,0 +1,120 @@
+import { z } from 'zod';
+import type { CosmosStore } from '../adapters/cosmos-store';
+import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
+import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
+import { costMicroUsd } from '../llm/pricing';
+
+/**
+ * One record per LLM call, with an id derived from (job, iteration, purpose, attempt): a replayed, retried or
+ * re-run activity writes the same id again, so a call is never counted twice. Every total (job, day, month,
+ * export) is a sum of these records.
+ */
+export const usageRecordSchema = z.object({
+  id: z.string(),
+  tenantId: z.string(),
+  userId: z.string(),
+  type: z.literal('usage'),
+  jobId: z.string(),
+  iterationId: z.string(),
+  purpose: z.enum(['iteration', 'verification']),
+  attempt: z.number().int().positive(),
+  model: z.string(),
+  provider: z.string(),
+  at: z.string(),
+  /** `YYYY-MM-DD` (UTC), for daily totals. */
+  day: z.string(),
+  /** `YYYY-MM` (UTC), for monthly totals. */
+  month: z.string(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheCreationInputTokens: z.number().int().nonnegative(),
+  cacheReadInputTokens: z.number().int().nonnegative(),
+  costMicroUsd: z.number().int().nonnegative(),
+});
+export type UsageRecord = z.infer<typeof usageRecordSchema>;
+
+export function usageRecordId(jobId: string, iterationId: string, purpose: string, attempt: number): string {
+  return `usage:${jobId}:${iterationId}:${purpose}:${attempt}`;
+}
+
+export class UsageRepository {
+  constructor(private readonly store: CosmosStore) {}
+
+  async record(record: UsageRecord): Promise<void> {
+    await this.store.upsert('usage', record);
+  }
+
+  /** The job's usage: the sum of its call records, in exact micro-dollars. */
+  async jobTotals(tenantId: string, jobId: string): Promise<Usage> {
+    let usage = emptyUsage();
+    for await (const record of this.store.queryAll(
+      'usage',
+      "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'usage' AND c.jobId = @jobId",
+      { tenantId, jobId },
+      usageRecordSchema,
+    )) {
+      usage = addCall(usage, record, record.costMicroUsd);
+    }
+    return usage;
+  }
+
+  /** A user's usage between two days (inclusive, `YYYY-MM-DD`). */
+  async userTotals(tenantId: string, userId: string, fromDay: string, toDay: string): Promise<Usage & { calls: number }> {
+    let usage = emptyUsage();
+    let calls = 0;
+    for await (const record of this.store.queryAll(
+      'usage',
+      "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'usage' AND c.userId = @userId AND c.day >= @fromDay AND c.day <= @toDay",
+      { tenantId, userId, fromDay, toDay },
+      usageRecordSchema,
+    )) {
+      usage = addCall(usage, record, record.costMicroUsd);
+      calls++;
+    }
+    return { ...usage, calls };
+  }
+}
+
+export interface UsageContext {
+  tenantId: string;
+  userId: string;
+  jobId: string;
+  now?: () => Date;
+}
+
+/**
+ * Wraps an LLM port so that every answered call is priced and recorded before the engine sees the answer.
+ * A call that fails records nothing here (the provider bills nothing for a failed request).
+ */
+export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: UsageContext): LlmPort {
+  const now = context.now ?? (() => new Date());
+  return {
+    provider: llm.provider,
+    async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
+      const at = now();
+      const response = await llm.generate(request);
+      const iso = at.toISOString();
+      await usage.record({
+        id: usageRecordId(context.jobId, request.purpose.iterationId, request.purpose.kind, request.purpose.attempt),
+        tenantId: context.tenantId,
+        userId: context.userId,
+        type: 'usage',
+        jobId: context.jobId,
+        iterationId: request.purpose.iterationId,
+        purpose: request.purpose.kind,
+        attempt: request.purpose.attempt,
+        model: response.model,
+        provider: llm.provider,
+        at: iso,
+        day: iso.slice(0, 10),
+        month: iso.slice(0, 7),
+        inputTokens: response.usage.inputTokens,
+        outputTokens: response.usage.outputTokens,
+        cacheCreationInputTokens: response.usage.cacheCreationInputTokens,
+        cacheReadInputTokens: response.usage.cacheReadInputTokens,
+        costMicroUsd: costMicroUsd(response.model, response.usage, at),
+      });
+      return response;
+    },
+  };
+}

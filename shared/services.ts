@@ -1,0 +1,96 @@
+import { ApiKeyRepository } from './auth/api-key-repository';
+import { createAuthenticator, type Authenticator } from './auth/authenticator';
+import { trustedIssuers } from './auth/issuer-config';
+import { getCosmosClient } from './adapters/cosmos-client';
+import { CosmosStore } from './adapters/cosmos-store';
+import { getConfig, resolveLlmProvider, type AppConfig } from './config';
+import { createOfflineAdapter } from './engine/offline/offline-adapter';
+import { JobExecution } from './jobs/job-execution';
+import { JobRepository } from './jobs/job-repository';
+import { JobService } from './jobs/job-service';
+import { UsageRepository } from './jobs/usage-records';
+import { createAnthropicAdapter } from './llm/anthropic-adapter';
+import type { LlmPort } from './llm/port';
+import { createLogger, type Logger } from './logger';
+import { PlanRepository } from './plans/plan-repository';
+import { TenantRepository } from './tenants/tenant-repository';
+
+/**
+ * The composition root: every long-lived dependency is built once per process, on first use, from the one
+ * config. Function files and activities ask for it and never construct clients themselves.
+ */
+export interface Services {
+  config: AppConfig;
+  logger: Logger;
+  store: CosmosStore;
+  apiKeys: ApiKeyRepository;
+  authenticator: Authenticator;
+  plans: PlanRepository;
+  tenants: TenantRepository;
+  jobsRepository: JobRepository;
+  usage: UsageRepository;
+  llm: LlmPort;
+  jobs: JobService;
+  execution: JobExecution;
+}
+
+export function createLlm(config: AppConfig): LlmPort {
+  if (resolveLlmProvider(config) === 'offline') return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
+  if (!config.ANTHROPIC_API_KEY) {
+    throw new Error('LLM_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.');
+  }
+  return createAnthropicAdapter({
+    apiKey: config.ANTHROPIC_API_KEY,
+    ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
+    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    maxRetries: config.ANTHROPIC_MAX_RETRIES,
+  });
+}
+
+async function build(config: AppConfig): Promise<Services> {
+  const logger = createLogger('user-story-agent', config.LOG_LEVEL);
+  const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
+  const plans = new PlanRepository(store);
+  await plans.seedDefaults();
+  const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
+  const jobsRepository = new JobRepository(store);
+  const usage = new UsageRepository(store);
+  const llm = createLlm(config);
+  const apiKeys = new ApiKeyRepository(store);
+  const authenticator = createAuthenticator({
+    issuers: trustedIssuers(config),
+    apiKeys,
+    apiKeyPepper: config.API_KEY_PEPPER,
+  });
+  return {
+    config,
+    logger,
+    store,
+    apiKeys,
+    authenticator,
+    plans,
+    tenants,
+    jobsRepository,
+    usage,
+    llm,
+    jobs: new JobService({ jobs: jobsRepository, tenants, plans, approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS }),
+    execution: new JobExecution({
+      jobs: jobsRepository,
+      usage,
+      llm,
+      cancelPollMs: config.CANCEL_POLL_MS,
+      llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    }),
+  };
+}
+
+let building: Promise<Services> | undefined;
+
+/** The process's services; a failed start-up (e.g. Cosmos down) is retried on the next call, not cached. */
+export function getServices(): Promise<Services> {
+  building ??= build(getConfig()).catch((error: unknown) => {
+    building = undefined;
+    throw error;
+  });
+  return building;
+}
