@@ -48,6 +48,7 @@ export interface DurableExtension extends HostExtension {
   readonly clientApi: DurableClientApi;
 }
 
+/** Path prefix of the public durable webhooks, for hosts that forward them to `clientApi.handle`. */
 export { WEBHOOK_PREFIX };
 
 /** Creates the local durable runtime extension for the local Functions host. */

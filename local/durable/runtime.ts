@@ -48,6 +48,7 @@ const MAXIMUM_SHORT_TIMER_DURATION = '36500.00:00:00';
 const LONG_RUNNING_TIMER_INTERVAL = '3.00:00:00';
 const SCHEMA_V3 = 2;
 
+/** Identity, lease length, poll interval and logger of one runtime. */
 export interface RuntimeOptions {
   workerId: string;
   leaseMs: number;
@@ -79,6 +80,7 @@ interface StepPlan {
   oldGenerationToDelete?: number;
 }
 
+/** Runs orchestration steps and activities of one task hub in this process. */
 export class DurableRuntime {
   private invoker: FunctionInvoker | undefined;
   private readonly running = new Map<string, Promise<void>>();

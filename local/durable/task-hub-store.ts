@@ -16,6 +16,7 @@ import { historyEventSchema, type HistoryEvent } from './history';
 import { instanceMessageSchema, outboxItemSchema, type InstanceMessage, type OutboxItem } from './messages';
 import { retryOptionsSchema } from './orchestrator-state';
 
+/** `OrchestrationRuntimeStatus` values the status API reports. */
 export const runtimeStatuses = [
   'Pending',
   'Running',
@@ -25,8 +26,10 @@ export const runtimeStatuses = [
   'Terminated',
   'Suspended',
 ] as const;
+/** An instance's runtime status. */
 export type RuntimeStatus = (typeof runtimeStatuses)[number];
 
+/** Completed, failed and terminated instances take no more work. */
 export function isTerminal(status: RuntimeStatus): boolean {
   return status === 'Completed' || status === 'Failed' || status === 'Terminated';
 }
@@ -41,6 +44,7 @@ export const retryStateSchema = z.object({
   firstAttemptAt: z.string(),
   childInstanceId: z.string().optional(),
 });
+/** A retryable call between attempts. */
 export type RetryState = z.infer<typeof retryStateSchema>;
 
 /** Bookkeeping the runtime needs to mirror the library's task-id sequence across replays. */
@@ -50,6 +54,7 @@ export const engineStateSchema = z.object({
   /** Keyed by the id of the attempt or retry timer currently outstanding. */
   retries: z.record(z.string(), retryStateSchema),
 });
+/** The runtime's bookkeeping for one execution. */
 export type EngineState = z.infer<typeof engineStateSchema>;
 
 const stateRowSchema = z.object({
@@ -94,6 +99,7 @@ export interface InstanceState {
   parent?: { instanceId: string; generation: number; taskId: number } | undefined;
 }
 
+/** An inbox row, decoded. */
 export interface InboxMessage {
   rowKey: string;
   id: string;
@@ -101,6 +107,7 @@ export interface InboxMessage {
   message: InstanceMessage;
 }
 
+/** An activity work item row, decoded. */
 export interface ActivityWorkItem {
   instanceId: string;
   rowKey: string;
@@ -115,6 +122,7 @@ export interface ActivityWorkItem {
   dequeueCount: number;
 }
 
+/** An outbox row, decoded. */
 export interface StoredOutboxItem {
   instanceId: string;
   rowKey: string;
@@ -141,10 +149,13 @@ const activityRowSchema = z.object({
 });
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+/** Row key prefix of a generation's history chunks. */
 export const historyPrefix = (generation: number): string => `h|${pad(generation, 6)}|`;
+/** Row key of an activity work item: one per execution and task id, so a redone step rewrites it. */
 export const activityRowKey = (generation: number, taskId: number): string =>
   `${ACTIVITY}${pad(generation, 6)}|${pad(taskId, 8)}`;
 const STATE = 'state';
+/** Row key prefixes of work rows. */
 export const INBOX = 'w|m|';
 export const ACTIVITY = 'w|a|';
 export const OUTBOX = 'w|o|';
@@ -158,7 +169,7 @@ export function visibleBound(now: Date): string {
 
 let messageSeq = 0;
 /** Row key of an inbox message: ordered by visibility time, then by creation order in this process. */
-export function inboxRowKey(visibleAt: Date): string {
+function inboxRowKey(visibleAt: Date): string {
   messageSeq = (messageSeq + 1) % 1_000_000;
   return `${INBOX}${visibleAt.toISOString()}|${pad(messageSeq, 6)}|${randomUUID()}`;
 }
@@ -220,6 +231,7 @@ function isNotFound(error: unknown): boolean {
 /** Entity-group transactions hold at most 100 operations. */
 const MAX_BATCH = 100;
 
+/** Table storage of one task hub. */
 export class TaskHubStore {
   readonly table: TableClient;
 
@@ -536,6 +548,7 @@ export class TaskHubStore {
   }
 }
 
+/** The row of an inbox message, visible from `visibleAt`. */
 export function inboxEntity(
   instanceId: string,
   generation: number,
@@ -575,7 +588,7 @@ function toState(entity: Record<string, unknown>): InstanceState {
   };
 }
 
-export function fromState(state: InstanceState): TableEntity {
+function fromState(state: InstanceState): TableEntity {
   return {
     partitionKey: state.instanceId,
     rowKey: STATE,
