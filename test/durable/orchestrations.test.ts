@@ -44,6 +44,12 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     expect(status.output).toBe((2 * (11 * 12)) / 2);
   });
 
+  it('fans out more activities than one storage transaction holds', async () => {
+    const id = await startOrchestration(rpc, 'fanOut', 150);
+    const status = await waitForStatus(rpc, id, undefined, 30_000);
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 149 * 150 });
+  });
+
   it('waits on a durable timer', async () => {
     const started = Date.now();
     const id = await startOrchestration(rpc, 'timer', 700);
