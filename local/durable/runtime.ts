@@ -30,6 +30,8 @@ import {
   historyPrefix,
   historyRows,
   inboxEntity,
+  isTooLarge,
+  textProperties,
   isTerminal,
   type ActivityWorkItem,
   type EngineState,
@@ -186,7 +188,19 @@ export class DurableRuntime {
   }
 
   private async postResults(instanceId: string, results: LocalResult[]): Promise<void> {
-    for (const { item, message } of results) await this.store.completeActivity(item, message);
+    for (const { item, message } of results) {
+      await this.store.completeActivity(item, message).catch((error: unknown) => {
+        if (!isTooLarge(error) || !('taskId' in message)) throw error;
+        // A result storage refuses would be retried forever: the activity fails instead.
+        const reason = `Activity function '${item.name}' failed: its result is too large for the local task hub (${errorMessage(error)}); pass large payloads by reference`;
+        return this.store.completeActivity(item, {
+          type: 'taskFailed',
+          taskId: message.taskId,
+          reason,
+          details: '',
+        });
+      });
+    }
     this.dirty.add(instanceId);
   }
 
@@ -236,7 +250,7 @@ export class DurableRuntime {
     ) {
       return local.length === 0;
     }
-    if (!(await this.store.commit(instanceId, plan.writes, plan.deletes, plan.next, leaseEtag))) {
+    if (!(await this.commitOrFail(state, plan, leaseEtag))) {
       this.history.delete(instanceId);
       return false;
     }
@@ -250,6 +264,38 @@ export class DurableRuntime {
     const unconsumed = local.filter((result) => !plan.deletes.includes(result.item.rowKey));
     if (unconsumed.length > 0) await this.postResults(instanceId, unconsumed);
     return true;
+  }
+
+  /**
+   * Commits a step; a step storage refuses outright (a payload beyond Table storage's limits) would fail on
+   * every retry, so the instance fails instead, with the reason in its status.
+   */
+  private async commitOrFail(state: InstanceState, plan: StepPlan, leaseEtag: string): Promise<boolean> {
+    try {
+      return await this.store.commit(state.instanceId, plan.writes, plan.deletes, plan.next, leaseEtag);
+    } catch (error: unknown) {
+      if (!isTooLarge(error)) throw error;
+      const message = `Orchestrator function '${state.name}' failed: the local task hub could not store this step (${errorMessage(error)}); pass large payloads by reference`;
+      this.options.logger.error({ err: error, instanceId: state.instanceId }, message);
+      const failed: InstanceState = {
+        ...plan.next,
+        generation: state.generation,
+        executionId: state.executionId,
+        input: state.input,
+        historyLength: state.historyLength,
+        runtimeStatus: 'Failed',
+        output: JSON.stringify(message),
+        customStatus: '',
+        leaseOwner: '',
+        leaseUntil: '',
+      };
+      plan.newEvents = [];
+      plan.activities = [];
+      plan.timers = [];
+      plan.outbox = [];
+      plan.oldGenerationToDelete = undefined;
+      return this.store.commit(state.instanceId, [], plan.deletes, failed, leaseEtag);
+    }
   }
 
   private async loadHistory(state: InstanceState): Promise<HistoryEvent[]> {
@@ -596,7 +642,7 @@ export class DurableRuntime {
         partitionKey: state.instanceId,
         rowKey,
         Name: attempt.name,
-        Input: attempt.input,
+        ...textProperties('Input', attempt.input),
         Generation: state.generation,
         TaskId: id,
         LeaseOwner: this.options.workerId,
@@ -644,7 +690,11 @@ export class DurableRuntime {
   private planOutbox(plan: StepPlan, state: InstanceState, item: OutboxItem): void {
     const rowKey = `${OUTBOX}${randomUUID()}`;
     plan.outbox.push({ instanceId: state.instanceId, rowKey, item });
-    plan.writes.push({ partitionKey: state.instanceId, rowKey, Body: JSON.stringify(item) });
+    plan.writes.push({
+      partitionKey: state.instanceId,
+      rowKey,
+      ...textProperties('Body', JSON.stringify(item)),
+    });
   }
 
   private executionStarted(state: InstanceState, now: Date): HistoryEvent {

@@ -50,6 +50,19 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 149 * 150 });
   });
 
+  it('stores payloads larger than one table property, and fails cleanly beyond what an entity holds', async () => {
+    const big = await startOrchestration(rpc, 'bigPayload', { size: 200_000 });
+    const status = await waitForStatus(rpc, big, undefined, 30_000);
+    expect(status.runtimeStatus).toBe('Completed');
+    expect(status.output).toBe('x'.repeat(200_000));
+    expect(status.customStatus).toEqual({ length: 200_000 });
+
+    const huge = await startOrchestration(rpc, 'bigPayload', { size: 2_000_000 });
+    const failed = await waitForStatus(rpc, huge, undefined, 30_000);
+    expect(failed.runtimeStatus).toBe('Failed');
+    expect(String(failed.output)).toContain('pass large payloads by reference');
+  });
+
   it('waits on a durable timer', async () => {
     const started = Date.now();
     const id = await startOrchestration(rpc, 'timer', 700);
