@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { requireNode22 } from '../require-node';
 import { createLogger } from '../../shared/logger';
 import { applyLocalSettings } from '../local-settings';
+import { createDurableExtension } from '../durable';
+import { durableOptionsFromEnv, usesDurable } from '../durable/settings';
 import { BlobTriggerExtension } from './blob-trigger';
 import { startFunctionsHost } from './host';
 import { TimerTriggerExtension } from './timer-trigger';
@@ -30,7 +32,8 @@ async function main(): Promise<void> {
     main: values.main,
     port: Number(values.port),
     logger,
-    extensions: () => [
+    extensions: (registry) => [
+      ...(usesDurable(registry.functions.values()) ? [createDurableExtension(durableOptionsFromEnv(process.env, logger))] : []),
       new TimerTriggerExtension(logger),
       new BlobTriggerExtension({
         logger,
