@@ -6,5 +6,9 @@ registerRoute(routes.createApiKey, async ({ body, principal, services }) => {
   const { apiKeys, config } = await services();
   const { plaintext, record } = issueApiKey(principal, body, { pepper: config.API_KEY_PEPPER });
   await apiKeys.create(record);
-  return { status: 201, body: { ...toApiKeyView(record), key: plaintext }, headers: { 'cache-control': 'no-store' } };
+  return {
+    status: 201,
+    body: { ...toApiKeyView(record), key: plaintext },
+    headers: { 'cache-control': 'no-store' },
+  };
 });

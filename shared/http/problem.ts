@@ -47,6 +47,7 @@ export function problemResponse(error: AppError, instance: string, correlationId
   };
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
   if (status === 401) headers['www-authenticate'] = wwwAuthenticateFor(error);
-  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+  if (error.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
   return { status, headers, body: JSON.stringify(body) };
 }

@@ -28,7 +28,14 @@ export class TenantRepository {
     const existing = await this.find(tenantId);
     if (existing) return existing;
     const at = this.now().toISOString();
-    const tenant: Tenant = { id: tenantId, tenantId, type: 'tenant', planId: this.defaultPlanId, createdAt: at, updatedAt: at };
+    const tenant: Tenant = {
+      id: tenantId,
+      tenantId,
+      type: 'tenant',
+      planId: this.defaultPlanId,
+      createdAt: at,
+      updatedAt: at,
+    };
     try {
       await this.store.create('tenants', tenant);
       return tenant;
@@ -42,11 +49,17 @@ export class TenantRepository {
 
   async changePlan(tenantId: string, planId: string): Promise<Tenant> {
     await this.ensure(tenantId);
-    const updated = await this.store.update('tenants', tenantId, tenantId, tenantDocumentSchema, (tenant) => ({
-      ...tenant,
-      planId,
-      updatedAt: this.now().toISOString(),
-    }));
+    const updated = await this.store.update(
+      'tenants',
+      tenantId,
+      tenantId,
+      tenantDocumentSchema,
+      (tenant) => ({
+        ...tenant,
+        planId,
+        updatedAt: this.now().toISOString(),
+      }),
+    );
     if (!updated) throw new Error(`Tenant ${tenantId} vanished while its plan was changed.`);
     return updated;
   }
