@@ -25,7 +25,8 @@ function run(args: string[], options: { stdin?: string; env?: Record<string, str
       process.execPath,
       [cli, ...args],
       { cwd: root, env: { ...process.env, ANTHROPIC_API_KEY: '', LLM_PROVIDER: '', ...options.env } },
-      (error, stdout, stderr) => done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
     );
     child.stdin?.end(options.stdin ?? '');
   });
@@ -33,7 +34,12 @@ function run(args: string[], options: { stdin?: string; env?: Record<string, str
 
 beforeAll(() => {
   // `npm test` builds first; a direct `vitest run` on a fresh checkout builds here.
-  if (!existsSync(cli)) execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'], { cwd: root });
+  if (!existsSync(cli))
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: root },
+    );
 }, 120_000);
 
 const jsonOutputSchema = z.object({
@@ -62,9 +68,12 @@ describe('user-story-agent enhance', () => {
   });
 
   it('reads stdin, writes markdown, and prints one line per finished iteration when stderr is not a terminal', async () => {
-    const result = await run(['enhance', '-', '--mode', 'individual', '--iterations', 'security,validation'], {
-      stdin: readFileSync(join(stories, 'bank-transfer.md'), 'utf8'),
-    });
+    const result = await run(
+      ['enhance', '-', '--mode', 'individual', '--iterations', 'security,validation'],
+      {
+        stdin: readFileSync(join(stories, 'bank-transfer.md'), 'utf8'),
+      },
+    );
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('## Outcome acceptance criteria');
     expect(result.stdout).toContain('> As a bank customer, I want to transfer money to another account.');
@@ -88,7 +97,9 @@ describe('user-story-agent enhance', () => {
     ]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe('');
-    const written = z.object({ structured: z.object({ productType: z.string() }) }).parse(JSON.parse(readFileSync(out, 'utf8')));
+    const written = z
+      .object({ structured: z.object({ productType: z.string() }) })
+      .parse(JSON.parse(readFileSync(out, 'utf8')));
     expect(written.structured.productType).toBe('api');
   });
 
@@ -121,7 +132,11 @@ describe('user-story-agent enhance', () => {
 
   it('exits 1 and reports the failed iterations when the LLM is unreachable', async () => {
     const result = await run(['enhance', join(stories, 'login-web.md'), '--iterations', 'security'], {
-      env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: 'http://127.0.0.1:9', ANTHROPIC_MAX_RETRIES: '0' },
+      env: {
+        ANTHROPIC_API_KEY: 'test',
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+        ANTHROPIC_MAX_RETRIES: '0',
+      },
     });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/security failed: /);
@@ -136,9 +151,12 @@ describe('user-story-agent enhance against a Messages API server', () => {
   afterAll(() => server.close());
 
   it('uses the anthropic provider when ANTHROPIC_API_KEY is set, honouring ANTHROPIC_BASE_URL', async () => {
-    const result = await run(['enhance', join(stories, 'profile-photo.md'), '--format', 'json', '--iterations', 'security'], {
-      env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url },
-    });
+    const result = await run(
+      ['enhance', join(stories, 'profile-photo.md'), '--format', 'json', '--iterations', 'security'],
+      {
+        env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url },
+      },
+    );
     expect(result.code).toBe(0);
     const output = jsonOutputSchema.parse(JSON.parse(result.stdout));
     expect(output.iterations[0]?.model).toBe('claude-sonnet-5-5');
@@ -154,7 +172,17 @@ describe('user-story-agent iterations', () => {
     expect(all.code).toBe(0);
     expect(all.stdout.trim().split('\n')).toHaveLength(12);
     expect(api.code).toBe(0);
-    const ids = z.array(z.object({ id: z.string() })).parse(JSON.parse(api.stdout)).map((row) => row.id);
-    expect(ids).toEqual(['user-roles', 'validation', 'performance', 'security', 'locale-formatting', 'analytics']);
+    const ids = z
+      .array(z.object({ id: z.string() }))
+      .parse(JSON.parse(api.stdout))
+      .map((row) => row.id);
+    expect(ids).toEqual([
+      'user-roles',
+      'validation',
+      'performance',
+      'security',
+      'locale-formatting',
+      'analytics',
+    ]);
   });
 });

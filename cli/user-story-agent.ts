@@ -77,7 +77,8 @@ async function readStory(file: string): Promise<string> {
   }
   if (process.stdin.isTTY) throw new UsageError('no story given: pass a FILE or pipe the story on stdin');
   const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  for await (const chunk of process.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
   return Buffer.concat(chunks).toString('utf8');
 }
 
@@ -127,7 +128,12 @@ function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: ()
     };
   }
   const multibar = new MultiBar(
-    { stream: process.stderr, format: '{iteration} |{bar}| {state}', hideCursor: true, clearOnComplete: false },
+    {
+      stream: process.stderr,
+      format: '{iteration} |{bar}| {state}',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     Presets.shades_classic,
   );
   const bars = new Map<IterationId, { bar: SingleBar; chars: number }>();
@@ -153,13 +159,17 @@ function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: ()
 }
 
 /** Interactive mode asks on the terminal; without one (piped input, CI) every iteration is applied. */
-function approver(canAsk: boolean): ((step: { result: IterationResult }) => Promise<ApprovalDecision>) | undefined {
+function approver(
+  canAsk: boolean,
+): ((step: { result: IterationResult }) => Promise<ApprovalDecision>) | undefined {
   if (!canAsk) return undefined;
   return async ({ result }) => {
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     try {
       for (const change of result.changes) process.stderr.write(`  + [${change.section}] ${change.text}\n`);
-      const answer = (await rl.question(`Apply ${result.id}? [Y]es / [s]kip / [q]uit: `)).trim().toLowerCase();
+      const answer = (await rl.question(`Apply ${result.id}? [Y]es / [s]kip / [q]uit: `))
+        .trim()
+        .toLowerCase();
       return answer.startsWith('s') ? 'skip' : answer.startsWith('q') ? 'stop' : 'continue';
     } finally {
       rl.close();
@@ -230,7 +240,9 @@ function listIterations(options: z.infer<typeof listOptionsSchema>): number {
   }
   const width = Math.max(...list.map((definition) => definition.id.length));
   for (const definition of list) {
-    process.stdout.write(`${definition.id.padEnd(width)}  ${definition.category.padEnd(10)}  ${definition.description}\n`);
+    process.stdout.write(
+      `${definition.id.padEnd(width)}  ${definition.category.padEnd(10)}  ${definition.description}\n`,
+    );
   }
   return exitCodes.ok;
 }
@@ -256,7 +268,9 @@ function program(setExit: (code: number) => void): Command {
     )
     .option('--iterations <ids>', 'comma-separated iteration ids')
     .option('--verify', 'judge each iteration and retry once when it fails')
-    .addOption(new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'))
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
+    )
     .option('--output <file>', 'write the result to FILE instead of stdout')
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
     .action(async (file: unknown, options: unknown) =>

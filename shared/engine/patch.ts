@@ -50,7 +50,13 @@ export const changeSchema = z.object({
 });
 export type Change = z.infer<typeof changeSchema>;
 
-export const rejectionReasons = ['wrong_section', 'unknown_target', 'duplicate', 'empty_text', 'conflict'] as const;
+export const rejectionReasons = [
+  'wrong_section',
+  'unknown_target',
+  'duplicate',
+  'empty_text',
+  'conflict',
+] as const;
 
 export const rejectedChangeSchema = z.object({
   op: z.enum(['add', 'replace', 'remove']),
@@ -79,7 +85,11 @@ function reject(patch: Patch, reason: RejectedChange['reason'], detail: string):
  * Checks an iteration's patches against the story it was run on. Invalid ones are returned as `rejected` with
  * a reason (never applied); valid ones become `changes` with deterministic ids.
  */
-export function validatePatches(story: Story, iterationId: IterationId, patches: readonly Patch[]): PatchValidation {
+export function validatePatches(
+  story: Story,
+  iterationId: IterationId,
+  patches: readonly Patch[],
+): PatchValidation {
   const definition = getIteration(iterationId);
   const changes: Change[] = [];
   const rejected: RejectedChange[] = [];
@@ -113,7 +123,13 @@ export function validatePatches(story: Story, iterationId: IterationId, patches:
     }
     if (patch.op === 'add') {
       texts(patch.section).add(normalizeText(text));
-      changes.push({ op: 'add', section: patch.section, itemId: itemId(patch.section, iterationId, text), text, topic });
+      changes.push({
+        op: 'add',
+        section: patch.section,
+        itemId: itemId(patch.section, iterationId, text),
+        text,
+        topic,
+      });
       continue;
     }
     const target = sectionItems(story, patch.section).find((item) => item.id === patch.target);

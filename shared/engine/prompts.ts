@@ -52,10 +52,7 @@ When asked to verify, judge the proposed patches of one iteration against the st
 
 /** Encodes data so it can never contain a tag: `<`, `>` and `&` become JSON unicode escapes. */
 function encodeData(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026');
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
 /** The cacheable context part of a prompt: the base story as delimited data. */
@@ -132,7 +129,9 @@ export interface VerificationPromptInput {
 }
 
 /** Builds the judge request for one iteration's proposal; it shares the instructions and story prefix. */
-export function buildVerificationRequest(input: VerificationPromptInput): StructuredRequest<VerificationOutput> {
+export function buildVerificationRequest(
+  input: VerificationPromptInput,
+): StructuredRequest<VerificationOutput> {
   const definition = getIteration(input.iterationId);
   return {
     model: input.model,
@@ -182,7 +181,8 @@ function parseTagged<T>(text: string, tag: string, schema: z.ZodType<T>): T | un
     throw new AppError('validation_failed', `The <${tag}> block is not JSON.`, { cause: error });
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new AppError('validation_failed', `The <${tag}> block does not match its schema.`);
+  if (!parsed.success)
+    throw new AppError('validation_failed', `The <${tag}> block does not match its schema.`);
   return parsed.data;
 }
 
@@ -222,7 +222,9 @@ export function decodeEngineRequest(params: unknown): EngineRequest {
   if (!parsed.success) throw new AppError('validation_failed', 'Not Messages API parameters.');
   const parts = [
     parsed.data.system === undefined ? '' : contentText(parsed.data.system),
-    ...parsed.data.messages.filter((message) => message.role === 'user').map((message) => contentText(message.content)),
+    ...parsed.data.messages
+      .filter((message) => message.role === 'user')
+      .map((message) => contentText(message.content)),
   ];
   return decodeEngineText(parts.join('\n'));
 }

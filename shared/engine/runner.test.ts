@@ -30,7 +30,14 @@ function recording(
     calls,
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const { kind, iterationId, attempt } = request.purpose;
-      calls.push({ kind, iterationId, attempt, model: request.model, task: request.task, context: request.context });
+      calls.push({
+        kind,
+        iterationId,
+        attempt,
+        model: request.model,
+        task: request.task,
+        context: request.context,
+      });
       const wait = delayMs?.(request) ?? 0;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const replaced = answer?.(request);
@@ -46,12 +53,19 @@ describe('runIteration', () => {
       request.purpose.kind === 'iteration' && request.purpose.attempt === 1
         ? {
             summary: 'weak',
-            patches: [{ op: 'add', section: 'outcomeCriteria', target: '', text: 'It works well.', topic: '' }],
+            patches: [
+              { op: 'add', section: 'outcomeCriteria', target: '', text: 'It works well.', topic: '' },
+            ],
             findings: [],
           }
         : undefined,
     );
-    const result = await runIteration({ llm: port, story: appointment, iterationId: 'security', verify: true });
+    const result = await runIteration({
+      llm: port,
+      story: appointment,
+      iterationId: 'security',
+      verify: true,
+    });
     expect(port.calls.map((c) => `${c.kind}:${c.attempt}`)).toEqual([
       'iteration:1',
       'verification:1',
@@ -65,12 +79,19 @@ describe('runIteration', () => {
     expect(result.attempts).toBe(2);
     expect(result.verification).toMatchObject({ passed: true, score: 1 });
     expect(result.changes.map((c) => c.text)).not.toContain('It works well.');
-    expect(result.changes.map((c) => c.text).join('\n')).toContain('Reviewer: Only 1 acceptance criteria proposed');
+    expect(result.changes.map((c) => c.text).join('\n')).toContain(
+      'Reviewer: Only 1 acceptance criteria proposed',
+    );
   });
 
   it('verifies once and keeps the first answer when it passes', async () => {
     const port = recording(offline);
-    const result = await runIteration({ llm: port, story: appointment, iterationId: 'analytics', verify: true });
+    const result = await runIteration({
+      llm: port,
+      story: appointment,
+      iterationId: 'analytics',
+      verify: true,
+    });
     expect(port.calls.map((c) => c.kind)).toEqual(['iteration', 'verification']);
     expect(result.verification).toEqual({ score: 1, passed: true, issues: [] });
     expect(result.attempts).toBe(1);
@@ -108,12 +129,22 @@ describe('runIteration', () => {
         return {
           ...response,
           model: 'claude-sonnet-5-5',
-          usage: { inputTokens: 1_000, outputTokens: 500, cacheReadInputTokens: 2_000, cacheCreationInputTokens: 0 },
+          usage: {
+            inputTokens: 1_000,
+            outputTokens: 500,
+            cacheReadInputTokens: 2_000,
+            cacheCreationInputTokens: 0,
+          },
         };
       },
     };
     const now = () => new Date('2026-11-22T12:00:00Z');
-    const { iterations, usage } = await runWorkflow({ llm: priced, story: appointment, iterations: ['security', 'validation'], now });
+    const { iterations, usage } = await runWorkflow({
+      llm: priced,
+      story: appointment,
+      iterations: ['security', 'validation'],
+      now,
+    });
     // 1,000 x $2 + 500 x $10 + 2,000 x $0.10 per million tokens = 7,200 micro-dollars per call.
     expect(iterations.map((r) => r.usage.costMicroUsd)).toEqual([7_200, 7_200]);
     expect(iterations[0]?.usage.costUsd).toBe(0.0072);
@@ -149,12 +180,20 @@ describe('runIteration', () => {
         return offline.generate(request);
       },
     };
-    const { iterations } = await runWorkflow({ llm: flaky, story: appointment, iterations: ['performance', 'security'] });
+    const { iterations } = await runWorkflow({
+      llm: flaky,
+      story: appointment,
+      iterations: ['performance', 'security'],
+    });
     expect(iterations.map((r) => [r.id, r.status])).toEqual([
       ['performance', 'failed'],
       ['security', 'applied'],
     ]);
-    expect(iterations[0]?.error).toEqual({ code: 'upstream_unavailable', message: 'overloaded', retryable: true });
+    expect(iterations[0]?.error).toEqual({
+      code: 'upstream_unavailable',
+      message: 'overloaded',
+      retryable: true,
+    });
   });
 });
 
@@ -203,7 +242,10 @@ describe('runWorkflow', () => {
       iterations: ['security', 'validation'],
       onEvent: (event) => events.push(`${event.type}:${event.iteration}`),
     });
-    expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual(['iteration:start:validation', 'iteration:start:security']);
+    expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual([
+      'iteration:start:validation',
+      'iteration:start:security',
+    ]);
     expect(events.filter((e) => e.startsWith('iteration:complete'))).toHaveLength(2);
     expect(events).toContain('iteration:progress:security');
   });
@@ -213,7 +255,11 @@ describe('runWorkflow', () => {
     const started = performance.now();
     setTimeout(() => controller.abort(), 30);
     await expect(
-      runWorkflow({ llm: createOfflineAdapter({ latencyMs: 10_000 }), story: appointment, signal: controller.signal }),
+      runWorkflow({
+        llm: createOfflineAdapter({ latencyMs: 10_000 }),
+        story: appointment,
+        signal: controller.signal,
+      }),
     ).rejects.toMatchObject({ code: 'cancelled' });
     expect(performance.now() - started).toBeLessThan(1_000);
   });

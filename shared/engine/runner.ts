@@ -97,7 +97,9 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
     return response.output;
   };
 
-  const attempt = async (feedback: readonly string[]): Promise<{ output: IterationOutput } & PatchValidation> => {
+  const attempt = async (
+    feedback: readonly string[],
+  ): Promise<{ output: IterationOutput } & PatchValidation> => {
     throwIfCancelled(signal);
     attempts += 1;
     const at = now();
@@ -178,7 +180,13 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
 export type WorkflowEvent =
   | { type: 'iteration:start'; iteration: IterationId; index: number; total: number }
   | { type: 'iteration:progress'; iteration: IterationId; chunk: string }
-  | { type: 'iteration:complete'; iteration: IterationId; index: number; total: number; result: IterationResult };
+  | {
+      type: 'iteration:complete';
+      iteration: IterationId;
+      index: number;
+      total: number;
+      result: IterationResult;
+    };
 
 /** The interactive decision after each iteration (sequential strategy only). */
 export type ApprovalDecision = 'continue' | 'skip' | 'stop';
@@ -197,7 +205,12 @@ export interface RunWorkflowInput extends CallOptions {
   concurrency?: number;
   onEvent?: (event: WorkflowEvent) => void;
   /** Sequential only: asked after each iteration, before its changes are applied. */
-  approve?: (step: { result: IterationResult; story: Story; index: number; total: number }) => Promise<ApprovalDecision>;
+  approve?: (step: {
+    result: IterationResult;
+    story: Story;
+    index: number;
+    total: number;
+  }) => Promise<ApprovalDecision>;
 }
 
 export interface WorkflowResult {
@@ -267,7 +280,12 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
       story = step.story;
       results.push(step.result);
     } else {
-      results.push({ ...result, status: 'skipped', changes: [], summary: `Skipped on request. ${result.summary}` });
+      results.push({
+        ...result,
+        status: 'skipped',
+        changes: [],
+        summary: `Skipped on request. ${result.summary}`,
+      });
       stopped = decision === 'stop';
     }
   }

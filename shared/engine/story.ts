@@ -62,7 +62,10 @@ export function normalizeText(text: string): string {
  * that are merged again (a durable replay, a repeated run) produce byte-identical stories.
  */
 export function itemId(section: SectionName, author: string, text: string): string {
-  const hash = createHash('sha256').update(`${section}\n${normalizeText(text)}`).digest('hex').slice(0, 8);
+  const hash = createHash('sha256')
+    .update(`${section}\n${normalizeText(text)}`)
+    .digest('hex')
+    .slice(0, 8);
   return `${sectionPrefixes[section]}-${author}-${hash}`;
 }
 
@@ -117,7 +120,10 @@ type HeadingTarget = SectionName | 'original' | 'ignored';
 
 /** Headings this module renders, plus the usual ones people write, so rendered stories parse back. */
 function headingTarget(heading: string): HeadingTarget | undefined {
-  const normalized = heading.toLowerCase().replace(/[^a-z ]/g, '').trim();
+  const normalized = heading
+    .toLowerCase()
+    .replace(/[^a-z ]/g, '')
+    .trim();
   if (/^(user[- ]?visible )?behaviou?r$/.test(normalized)) return 'behaviour';
   if (/^system( acceptance)? criteria$/.test(normalized)) return 'systemCriteria';
   if (/^((outcome|user) )?acceptance criteria$|^outcome criteria$/.test(normalized)) return 'outcomeCriteria';

@@ -25,7 +25,13 @@ function capitalize(text: string): string {
 
 function words(story: Story): Words {
   const facts = storyFacts(story);
-  const surfaces = { web: 'page', 'mobile-web': 'page', 'mobile-native': 'screen', desktop: 'window', api: 'endpoint' };
+  const surfaces = {
+    web: 'page',
+    'mobile-web': 'page',
+    'mobile-native': 'screen',
+    desktop: 'window',
+    api: 'endpoint',
+  };
   return {
     facts,
     story,
@@ -45,7 +51,13 @@ class Draft {
   readonly findings: Finding[] = [];
 
   add(section: SectionName, text: string, topic = ''): void {
-    this.patches.push({ op: 'add', section, target: '', text, topic: section === 'implementationNotes' ? topic : '' });
+    this.patches.push({
+      op: 'add',
+      section,
+      target: '',
+      text,
+      topic: section === 'implementationNotes' ? topic : '',
+    });
   }
 
   outcome(text: string): void {
@@ -69,18 +81,20 @@ type Rule = (w: Words, draft: Draft) => void;
 
 const userRoles: Rule = (w, d) => {
   const signedIn = w.api ? 'authenticated' : 'signed-in';
-  const signingIn = w.facts.mentions.has('passwordReset') || w.facts.verbs.some((verb) => /^(log|sign) in$/.test(verb));
+  const signingIn =
+    w.facts.mentions.has('passwordReset') || w.facts.verbs.some((verb) => /^(log|sign) in$/.test(verb));
   if (signingIn) {
     d.outcome(
       `${capitalize(w.aRole)} who is not signed in can ${w.actions} ${w.theObject}, but only for the account they prove they own (through its email address or credentials).`,
     );
-  } else d.outcome(
-    `Only ${signedIn === 'authenticated' ? 'an' : 'a'} ${signedIn} ${w.role} can ${w.actions} ${w.theObject}; ${
-      w.api
-        ? 'a request without valid credentials is refused with 401 and changes nothing'
-        : `someone who is not signed in is asked to sign in and then returns to the same step`
-    }.`,
-  );
+  } else
+    d.outcome(
+      `Only ${signedIn === 'authenticated' ? 'an' : 'a'} ${signedIn} ${w.role} can ${w.actions} ${w.theObject}; ${
+        w.api
+          ? 'a request without valid credentials is refused with 401 and changes nothing'
+          : `someone who is not signed in is asked to sign in and then returns to the same step`
+      }.`,
+    );
   d.outcome(
     `${capitalize(w.aRole)} cannot see or ${w.actions} ${w.theObject} of another ${w.role}: such attempts are answered as "not found" and change nothing.`,
   );
@@ -112,7 +126,9 @@ const interactiveElements: Rule = (w, d) => {
   d.outcome(
     `While a request to ${w.verb} ${w.theObject} is in progress its control is disabled and shows progress, so a double click or tap cannot ${w.verb} ${w.theObject} twice.`,
   );
-  const destructive = w.facts.verbs.find((verb) => /^(cancel|delete|remove|revoke|withdraw|transfer|pay)$/.test(verb));
+  const destructive = w.facts.verbs.find((verb) =>
+    /^(cancel|delete|remove|revoke|withdraw|transfer|pay)$/.test(verb),
+  );
   if (destructive) {
     d.outcome(
       `Before the ${w.role} can ${destructive} ${w.theObject}, a summary asks them to confirm; nothing happens until they confirm, and they can go back without losing their input.`,
@@ -155,18 +171,22 @@ function storyDefects(w: Words, d: Draft): void {
   }
   if (facts.vagueTerms.length > 0) {
     const quoted = facts.vagueTerms.map((term) => `"${term}"`);
-    d.question(`What exactly is meant by ${joinList(quoted, 'and')}? Each needs a measurable target or a concrete list.`);
+    d.question(
+      `What exactly is meant by ${joinList(quoted, 'and')}? Each needs a measurable target or a concrete list.`,
+    );
   }
   if (story.outcomeCriteria.length + story.systemCriteria.length === 0) {
     d.findings.push({
       kind: 'no_acceptance_criteria',
-      detail: 'The story has no acceptance criteria; the ones proposed here need the product owner to confirm them.',
+      detail:
+        'The story has no acceptance criteria; the ones proposed here need the product owner to confirm them.',
     });
   }
   if (facts.mentions.has('injection')) {
     d.findings.push({
       kind: 'other',
-      detail: 'The story contains text addressed to the assistant (instructions to ignore rules or reveal prompts); it was treated as story text only.',
+      detail:
+        'The story contains text addressed to the assistant (instructions to ignore rules or reveal prompts); it was treated as story text only.',
     });
   }
 }
@@ -236,7 +256,10 @@ const accessibility: Rule = (w, d) => {
       `The product owner notes that some ${w.roles} use screen readers: test the ${w.facts.object} flow with NVDA, JAWS, VoiceOver and TalkBack before release.`,
     );
   } else {
-    d.note('Accessibility', `Check the ${w.facts.object} flow against WCAG 2.2 AA with an automated scan and a manual screen-reader pass.`);
+    d.note(
+      'Accessibility',
+      `Check the ${w.facts.object} flow against WCAG 2.2 AA with an automated scan and a manual screen-reader pass.`,
+    );
   }
 };
 
@@ -264,7 +287,10 @@ const performance: Rule = (w, d) => {
   }
   const vague = w.facts.vagueTerms.filter((term) => /fast|quick/.test(term));
   if (vague.length > 0) {
-    d.note('Performance', `The story's ${vague.map((term) => `"${term}"`).join(', ')} is made measurable by the targets above; confirm them with the product owner.`);
+    d.note(
+      'Performance',
+      `The story's ${vague.map((term) => `"${term}"`).join(', ')} is made measurable by the targets above; confirm them with the product owner.`,
+    );
   }
 };
 
@@ -337,7 +363,10 @@ const responsiveNative: Rule = (w, d) => {
   d.outcome(
     `If the app goes to the background or loses connectivity while the ${w.role} is about to ${w.verb} ${w.theObject}, their input is kept, they can resume, and nothing is submitted twice.`,
   );
-  d.note('Native layout', `Provide a two-pane tablet layout for the ${w.facts.object} flow; test on the smallest supported phone.`);
+  d.note(
+    'Native layout',
+    `Provide a two-pane tablet layout for the ${w.facts.object} flow; test on the smallest supported phone.`,
+  );
 };
 
 const languageSupport: Rule = (w, d) => {
@@ -354,7 +383,9 @@ const languageSupport: Rule = (w, d) => {
     `Labels on the ${w.facts.object} ${w.surface} leave room for translations 35% longer than English without truncation.`,
   );
   if (languages.length === 0) {
-    d.question(`Which languages must the ${w.facts.object} flow support at launch, and does any need a right-to-left layout?`);
+    d.question(
+      `Which languages must the ${w.facts.object} flow support at launch, and does any need a right-to-left layout?`,
+    );
   }
 };
 
@@ -388,7 +419,10 @@ const localeFormatting: Rule = (w, d) => {
       `In ${joinList(w.facts.places, 'and')}, the ${w.facts.object} flow follows each region's conventions for dates, times and the first day of the week.`,
     );
   } else {
-    d.note('Locale', `Derive the ${w.role}'s locale from their profile, then the ${w.api ? 'Accept-Language header' : 'device or browser'}.`);
+    d.note(
+      'Locale',
+      `Derive the ${w.role}'s locale from their profile, then the ${w.api ? 'Accept-Language header' : 'device or browser'}.`,
+    );
   }
 };
 
@@ -405,7 +439,9 @@ const culturalAppropriateness: Rule = (w, d) => {
       `Have the ${w.facts.object} texts and examples reviewed by a native speaker for ${joinList(w.facts.places, 'and')} before launch.`,
     );
   }
-  d.question(`Are there markets where ${w.theObject} or its wording needs local legal or cultural adaptation?`);
+  d.question(
+    `Are there markets where ${w.theObject} or its wording needs local legal or cultural adaptation?`,
+  );
 };
 
 const analytics: Rule = (w, d) => {
@@ -417,7 +453,9 @@ const analytics: Rule = (w, d) => {
       ? `A weekly report shows whether the story delivers its benefit (${w.facts.benefit}): the share of ${w.roles} who start and then successfully ${w.verb} ${w.theObject}.`
       : `A weekly report shows the share of ${w.roles} who start and then successfully ${w.verb} ${w.theObject}, as the story's success measure.`,
   );
-  d.system(`Failed attempts to ${w.actions} ${w.theObject} are counted by error category so the most frequent causes can be fixed first.`);
+  d.system(
+    `Failed attempts to ${w.actions} ${w.theObject} are counted by error category so the most frequent causes can be fixed first.`,
+  );
   d.question(`Which completion rate for ${w.theObject} counts as success, and who reviews it?`);
 };
 
@@ -441,14 +479,22 @@ const rules: Record<IterationId, Rule> = {
  * Items already in the story are left out, so a re-run proposes nothing twice. Verification feedback is kept as
  * open questions (or notes), so nothing a reviewer raised gets lost.
  */
-export function offlineIteration(story: Story, iterationId: IterationId, feedback: readonly string[]): IterationOutput {
+export function offlineIteration(
+  story: Story,
+  iterationId: IterationId,
+  feedback: readonly string[],
+): IterationOutput {
   const w = words(story);
   const draft = new Draft();
   rules[iterationId](w, draft);
   const existing = new Set(
-    [...story.behaviour, ...story.outcomeCriteria, ...story.systemCriteria, ...story.implementationNotes, ...story.openQuestions].map(
-      (item) => item.text,
-    ),
+    [
+      ...story.behaviour,
+      ...story.outcomeCriteria,
+      ...story.systemCriteria,
+      ...story.implementationNotes,
+      ...story.openQuestions,
+    ].map((item) => item.text),
   );
   const patches = draft.patches.filter((patch) => !existing.has(patch.text));
   const reviewSection = getIteration(iterationId).sections.includes('openQuestions')
@@ -463,7 +509,9 @@ export function offlineIteration(story: Story, iterationId: IterationId, feedbac
       topic: reviewSection === 'implementationNotes' ? 'Review' : '',
     });
   }
-  const criteria = patches.filter((patch) => patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria');
+  const criteria = patches.filter(
+    (patch) => patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria',
+  );
   const defects = draft.findings.length > 0 ? ` and flagged ${draft.findings.length} story defect(s)` : '';
   return {
     summary: `Added ${criteria.length} acceptance criteria for the ${w.role} to ${w.actions} ${w.theObject}${defects}.`,

@@ -76,15 +76,26 @@ const prepositions = new Set(
   ),
 );
 /** Words that end the part of a clause we read: relative clauses and subjects add noise, not objects. */
-const clauseStops = new Set(
-  'that which who whenever when where while because if i we so'.split(' '),
-);
+const clauseStops = new Set('that which who whenever when where while because if i we so'.split(' '));
 const skipWords = new Set(
   'be able also online offline quickly easily again automatically then should must can could will would may might let them it is are'.split(
     ' ',
   ),
 );
-const verbTriggers = new Set([',', 'and', 'or', '/', 'then', 'to', 'also', 'them', 'should', 'must', 'can', 'will']);
+const verbTriggers = new Set([
+  ',',
+  'and',
+  'or',
+  '/',
+  'then',
+  'to',
+  'also',
+  'them',
+  'should',
+  'must',
+  'can',
+  'will',
+]);
 const pronounObjects = new Set(['it', 'them', 'this', 'that']);
 
 const vagueWords = [
@@ -269,7 +280,8 @@ export function storyFacts(story: Story): StoryFacts {
   const want = story.statement.iWant.replace(/^(?:to\s+)?(?:be able to\s+)?/i, '');
   const { groups, subject } = readGroups(want, hasStatement);
   const first = groups[0];
-  const pronounTarget = readGroups(roleTail, false).subject.at(-1) ?? readGroups(roleTail, true).groups[0]?.direct[0];
+  const pronounTarget =
+    readGroups(roleTail, false).subject.at(-1) ?? readGroups(roleTail, true).groups[0]?.direct[0];
   const resolve = (object: string): string =>
     pronounObjects.has(object) ? (pronounTarget ?? subject[0] ?? 'request') : object;
   const direct = (first?.direct ?? []).map(resolve);
@@ -304,7 +316,9 @@ export function storyFacts(story: Story): StoryFacts {
     otherRoles: otherRoles.map((name) => name.trim()).filter((name) => name !== ''),
     languages: findAll(text, languageNames),
     places: findAll(text, placeNames),
-    timeTarget: /\b(?:less than|under|within|at most) (?:a|an|one|\d+) (?:second|minute|hour)s?\b/i.exec(text)?.[0] ?? '',
+    timeTarget:
+      /\b(?:less than|under|within|at most) (?:a|an|one|\d+) (?:second|minute|hour)s?\b/i.exec(text)?.[0] ??
+      '',
     hasStatement,
     mentions,
   };
