@@ -255,10 +255,15 @@ export function storyTitle(story: Story): string {
   return capitalize(title) || 'User story';
 }
 
+/** "a" or "an" by sound, close enough for role names ("an accountant", "a user"). */
+export function indefiniteArticle(word: string): 'a' | 'an' {
+  return /^[aeiou]/i.test(word) && !/^(us|uni|eu|one)/i.test(word) ? 'an' : 'a';
+}
+
 function renderStatement(statement: Statement): string {
   if (statement.asA === '') return `${capitalize(statement.iWant)}.`;
   const benefit = statement.soThat === '' ? '' : `, **so that** ${statement.soThat}`;
-  return `**As a** ${statement.asA}, **I want** ${statement.iWant}${benefit}.`;
+  return `**As ${indefiniteArticle(statement.asA)}** ${statement.asA}, **I want** ${statement.iWant}${benefit}.`;
 }
 
 function renderList(items: readonly StoryItem[], checkbox: boolean): string[] {
