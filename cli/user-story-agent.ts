@@ -203,8 +203,9 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     onEvent:
       progress?.onEvent ??
       ((event) => {
+        // Interactive results are proposals until approved, so say so rather than "applied".
         if (event.type === 'iteration:complete') {
-          process.stderr.write(`${event.iteration}: ${describeResult(event.result)}\n`);
+          process.stderr.write(`${event.iteration}: ${event.result.changes.length} changes proposed\n`);
         }
       }),
     approve: approver(canAsk),

@@ -33,8 +33,7 @@ export const iterationIds = [
 export const iterationIdSchema = z.enum(iterationIds);
 export type IterationId = z.infer<typeof iterationIdSchema>;
 
-export const iterationCategories = ['core', 'quality', 'responsive', 'i18n', 'insights'] as const;
-export type IterationCategory = (typeof iterationCategories)[number];
+export type IterationCategory = 'core' | 'quality' | 'responsive' | 'i18n' | 'insights';
 
 /** Current models only: `claude-sonnet-4-5` retires on 2026-11-30 and must never be a default. */
 export const defaultModels = {

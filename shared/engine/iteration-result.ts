@@ -67,7 +67,7 @@ export function addCall(usage: Usage, tokens: TokenUsage, costMicroUsd: number):
   });
 }
 
-export function addUsage(a: Usage, b: Usage): Usage {
+function addUsage(a: Usage, b: Usage): Usage {
   const costMicroUsd = a.costMicroUsd + b.costMicroUsd;
   return {
     inputTokens: a.inputTokens + b.inputTokens,

@@ -56,7 +56,7 @@ function encodeData(value: unknown): string {
 }
 
 /** The cacheable context part of a prompt: the base story as delimited data. */
-export function storyContext(story: Story): string {
+function storyContext(story: Story): string {
   return `<story_data format="json">\n${encodeData(story)}\n</story_data>`;
 }
 

@@ -4,7 +4,7 @@ import { AppError } from '../errors';
 import { productTypeSchema, type ProductType, type SectionName } from './catalog';
 
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
-export const authorSchema = z.string().min(1);
+const authorSchema = z.string().min(1);
 
 export const storyItemSchema = z.object({
   id: z.string().min(1),
@@ -91,7 +91,7 @@ const statementPattern =
   /\bAs an? ([^,\n]+?)(?:,\s*|\s+)I (?:want|need|would like|wish) ([\s\S]+?)(?:,?\s+so that ([\s\S]+?))?(?:[.!](?=\s|$)|\n\s*\n|$)/i;
 
 /** Reads "As a ..., I want ... so that ..." from the text; empty parts are left for validation to flag. */
-export function parseStatement(text: string): Statement {
+function parseStatement(text: string): Statement {
   const match = statementPattern.exec(text);
   if (match) {
     return {

@@ -8,7 +8,7 @@ const vagueInCriteria =
   /\b(fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(ly)?|everything|etc)\b/i;
 
 /** Words that make a criterion specific to this story: its role, actions and objects. */
-export function storyKeywords(story: Story): string[] {
+function storyKeywords(story: Story): string[] {
   const facts = storyFacts(story);
   const words = [facts.role, ...facts.verbs, facts.object]
     .join(' ')
