@@ -203,6 +203,12 @@ export interface RunWorkflowInput extends CallOptions {
   verify?: boolean;
   /** Parallel calls in flight at once; default: all. */
   concurrency?: number;
+  /**
+   * Parallel only (default true): per model, start one call first and the others once it streams its first
+   * text. A prompt prefix is cached only after a response to it has started, so launching every call at once
+   * would make all of them pay for the shared instructions and story; warming costs one time-to-first-token.
+   */
+  warmCache?: boolean;
   onEvent?: (event: WorkflowEvent) => void;
   /** Sequential only: asked after each iteration, before its changes are applied. */
   approve?: (step: {
@@ -235,13 +241,21 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   const plan = planIterations(input.story, input.iterations);
   const total = plan.length;
   const emit = input.onEvent ?? (() => undefined);
-  const run = (story: Story, iterationId: IterationId, index: number): Promise<IterationResult> => {
+  const run = (
+    story: Story,
+    iterationId: IterationId,
+    index: number,
+    onFirstChunk: () => void = () => undefined,
+  ): Promise<IterationResult> => {
     emit({ type: 'iteration:start', iteration: iterationId, index, total });
     return runIteration({
       ...input,
       story,
       iterationId,
-      onChunk: (chunk) => emit({ type: 'iteration:progress', iteration: iterationId, chunk }),
+      onChunk: (chunk) => {
+        onFirstChunk();
+        emit({ type: 'iteration:progress', iteration: iterationId, chunk });
+      },
     }).then((result) => {
       emit({ type: 'iteration:complete', iteration: iterationId, index, total, result });
       return result;
@@ -249,13 +263,21 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   };
 
   if ((input.strategy ?? 'parallel') === 'parallel') {
+    const warm = input.warmCache === false ? undefined : cacheWarmers(plan, input.models);
     const results: IterationResult[] = new Array<IterationResult>(total);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < total) {
         const index = next++;
         const iterationId = plan[index];
-        if (iterationId !== undefined) results[index] = await run(input.story, iterationId, index);
+        if (iterationId === undefined) continue;
+        const warmer = warm?.get(iterationModel(iterationId, input.models));
+        if (warmer?.leader === iterationId) {
+          results[index] = await run(input.story, iterationId, index, warmer.open).finally(warmer.open);
+        } else {
+          await warmer?.ready;
+          results[index] = await run(input.story, iterationId, index);
+        }
       }
     };
     const width = Math.max(1, Math.min(total, input.concurrency ?? total));
@@ -290,6 +312,30 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
     }
   }
   return finish(story, results);
+}
+
+interface CacheWarmer {
+  leader: IterationId;
+  ready: Promise<void>;
+  open: () => void;
+}
+
+/** One gate per model: its first iteration opens it on its first streamed text (or when it ends). */
+function cacheWarmers(
+  plan: readonly IterationId[],
+  models: ModelSelection | undefined,
+): Map<string, CacheWarmer> {
+  const warmers = new Map<string, CacheWarmer>();
+  for (const iterationId of plan) {
+    const model = iterationModel(iterationId, models);
+    if (warmers.has(model)) continue;
+    let open = (): void => undefined;
+    const ready = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    warmers.set(model, { leader: iterationId, ready, open });
+  }
+  return warmers;
 }
 
 function finish(story: Story, iterations: IterationResult[]): WorkflowResult {
