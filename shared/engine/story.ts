@@ -90,8 +90,12 @@ function splitFrontMatter(text: string): { fields: Record<string, string>; body:
 const statementPattern =
   /\bAs an? ([^,\n]+?)(?:,\s*|\s+)I (?:want|need|would like|wish) ([\s\S]+?)(?:,?\s+so that ([\s\S]+?))?(?:[.!](?=\s|$)|\n\s*\n|$)/i;
 
+/** The statement opens a story; looking further only costs time on hostile 50 KB inputs. */
+const statementSearchChars = 4_000;
+
 /** Reads "As a ..., I want ... so that ..." from the text; empty parts are left for validation to flag. */
-function parseStatement(text: string): Statement {
+function parseStatement(fullText: string): Statement {
+  const text = fullText.slice(0, statementSearchChars);
   const match = statementPattern.exec(text);
   if (match) {
     return {
@@ -101,7 +105,9 @@ function parseStatement(text: string): Statement {
     };
   }
   const firstSentence = /^\s*([\s\S]+?)(?:[.!?](?=\s|$)|\n\s*\n|$)/.exec(stripMarkdown(text));
-  return { asA: '', iWant: collapse(firstSentence?.[1] ?? ''), soThat: '' };
+  // Without a statement the first sentence stands in for "I want"; a run-on one is cut to a readable length.
+  const want = collapse(firstSentence?.[1] ?? '');
+  return { asA: '', iWant: want.length > 300 ? want.slice(0, 300).replace(/\s+\S*$/, '') : want, soThat: '' };
 }
 
 function collapse(text: string): string {

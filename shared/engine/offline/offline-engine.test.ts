@@ -169,3 +169,14 @@ describe('offline adapter', () => {
     });
   });
 });
+
+describe('offline engine on hostile input', () => {
+  it('parses and enhances a 50 KB story built to make regular expressions backtrack within a second', async () => {
+    const text = `As a ${'reset As a user '.repeat(3_000)}`.slice(0, 50_000);
+    const started = performance.now();
+    const story = parseStory(text);
+    const { iterations } = await runWorkflow({ llm, story });
+    expect(iterations.every((result) => result.status !== 'failed')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});

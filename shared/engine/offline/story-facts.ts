@@ -51,7 +51,7 @@ const topicPatterns: Record<Topic, RegExp> = {
   money: /\b(money|transfer|pay|payment|card|balance|amount|price|invoice|refund|points|basket)\b/i,
   payment: /\b(pay|payment|card|apple pay|google pay|checkout)\b/i,
   credentials: /\b(log ?in|sign in|password|email)\b/i,
-  passwordReset: /\b(forgot|reset)\b[\s\S]*\bpassword\b|\bpassword\b[\s\S]*\breset\b/i,
+  passwordReset: /\b(forgot|reset)\b[^.\n]{0,80}\bpassword\b|\bpassword\b[^.\n]{0,80}\breset\b/i,
   upload: /\b(upload|photo|image|picture|camera|gallery|attachment)\b/i,
   schedule: /\b(appointment|booking|book|schedule|slot|opening hours|calendar)\b/i,
   search: /\b(search|filter|keyword|find)\b/i,
