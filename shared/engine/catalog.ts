@@ -16,6 +16,7 @@ export const sectionNames = [
 export const sectionNameSchema = z.enum(sectionNames);
 export type SectionName = z.infer<typeof sectionNameSchema>;
 
+/** Iteration ids in catalog (workflow) order. */
 export const iterationIds = [
   'user-roles',
   'interactive-elements',
@@ -41,6 +42,7 @@ export const defaultModels = {
   economy: 'claude-haiku-5-5',
 } as const;
 
+/** One catalog entry: what an iteration is, what it may change and where it applies. */
 export interface IterationDefinition {
   id: IterationId;
   name: string;

@@ -17,6 +17,7 @@ export const usageSchema = z.object({
 });
 export type Usage = z.infer<typeof usageSchema>;
 
+/** The judge's verdict on one iteration: `passed` when the score reaches the runner's threshold. */
 export const verificationSchema = z.object({
   score: z.number().min(0).max(1),
   passed: z.boolean(),
@@ -44,6 +45,7 @@ export const iterationResultSchema = z.object({
 });
 export type IterationResult = z.infer<typeof iterationResultSchema>;
 
+/** Zero usage, the start of every sum. */
 export function emptyUsage(): Usage {
   return {
     inputTokens: 0,

@@ -47,6 +47,7 @@ interface CallOptions {
   timeoutMs?: number;
 }
 
+/** One iteration on one story; `story` is the base the changes are validated against. */
 export interface RunIterationInput extends CallOptions {
   story: Story;
   iterationId: IterationId;
@@ -191,6 +192,7 @@ export type WorkflowEvent =
 /** The interactive decision after each iteration (sequential strategy only). */
 export type ApprovalDecision = 'continue' | 'skip' | 'stop';
 
+/** Several iterations on one story, in parallel (workflow) or one after another (interactive). */
 export interface RunWorkflowInput extends CallOptions {
   story: Story;
   /** Defaults to every iteration applicable to the story's product type. Run and merged in catalog order. */
@@ -219,6 +221,7 @@ export interface RunWorkflowInput extends CallOptions {
   }) => Promise<ApprovalDecision>;
 }
 
+/** What a job stores as `result` and `usage`. */
 export interface WorkflowResult {
   story: Story;
   /** `renderMarkdown(story)`: the job's `result.story`. */

@@ -6,6 +6,7 @@ import { productTypeSchema, type ProductType, type SectionName } from './catalog
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
 const authorSchema = z.string().min(1);
 
+/** One item of a section, traceable to the iteration (or the user) that wrote it. */
 export const storyItemSchema = z.object({
   id: z.string().min(1),
   text: z.string().min(1),
@@ -15,9 +16,11 @@ export const storyItemSchema = z.object({
 });
 export type StoryItem = z.infer<typeof storyItemSchema>;
 
+/** An implementation note, grouped by topic. */
 export const noteItemSchema = storyItemSchema.extend({ topic: z.string().min(1) });
 export type NoteItem = z.infer<typeof noteItemSchema>;
 
+/** "As a ..., I want ..., so that ...", split into its parts. */
 export const statementSchema = z.object({
   /** The role without its article ("bank customer"); empty when the story names none. */
   asA: z.string(),
@@ -27,6 +30,7 @@ export const statementSchema = z.object({
 });
 export type Statement = z.infer<typeof statementSchema>;
 
+/** The structured story: what iterations patch, jobs store and renderers print. */
 export const storySchema = z.object({
   productType: productTypeSchema,
   statement: statementSchema,
@@ -69,6 +73,7 @@ export function itemId(section: SectionName, author: string, text: string): stri
   return `${sectionPrefixes[section]}-${author}-${hash}`;
 }
 
+/** Options for `parseStory`. */
 export interface ParseOptions {
   /** Overrides the front matter's `productType` (an explicit `--product-type` beats the file). */
   productType?: ProductType;
