@@ -25,6 +25,22 @@ export const verificationSchema = z.object({
 });
 export type Verification = z.infer<typeof verificationSchema>;
 
+/** One LLM call, priced when it was made: the unit usage records and audits are built from. */
+export const llmCallSchema = z.object({
+  kind: z.enum(['iteration', 'verification']),
+  attempt: z.number().int().positive(),
+  model: z.string(),
+  requestId: z.string().optional(),
+  at: z.iso.datetime(),
+  durationMs: z.number().int().nonnegative(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadInputTokens: z.number().int().nonnegative(),
+  cacheCreationInputTokens: z.number().int().nonnegative(),
+  costMicroUsd: z.number().int().nonnegative(),
+});
+export type LlmCall = z.infer<typeof llmCallSchema>;
+
 /** One iteration's outcome, as stored in a job's `result.iterations` (see the API contract). */
 export const iterationResultSchema = z.object({
   id: iterationIdSchema,
@@ -40,6 +56,8 @@ export const iterationResultSchema = z.object({
   model: z.string(),
   /** Iteration calls made: 2 when a failed verification triggered the retry. */
   attempts: z.number().int().nonnegative(),
+  /** Every LLM call behind this result, in order; `usage` is their sum. */
+  calls: z.array(llmCallSchema),
   verification: verificationSchema.optional(),
   error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
 });

@@ -147,6 +147,15 @@ describe('runIteration', () => {
     });
     // 1,000 x $2 + 500 x $10 + 2,000 x $0.10 per million tokens = 7,200 micro-dollars per call.
     expect(iterations.map((r) => r.usage.costMicroUsd)).toEqual([7_200, 7_200]);
+    expect(iterations[0]?.calls).toEqual([
+      expect.objectContaining({
+        kind: 'iteration',
+        attempt: 1,
+        model: 'claude-sonnet-5-5',
+        at: '2026-11-22T12:00:00.000Z',
+        costMicroUsd: 7_200,
+      }),
+    ]);
     expect(iterations[0]?.usage.costUsd).toBe(0.0072);
     expect(usage).toEqual({
       inputTokens: 2_000,
@@ -168,6 +177,8 @@ describe('runIteration', () => {
     const result = await runIteration({ llm: unpriced, story: appointment, iterationId: 'security' });
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ code: 'internal' });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.calls).toEqual([expect.objectContaining({ model: 'claude-unknown-9', costMicroUsd: 0 })]);
   });
 
   it('reports an LLM failure as a failed result and keeps the other iterations', async () => {

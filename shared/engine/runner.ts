@@ -7,6 +7,7 @@ import {
   emptyUsage,
   sumUsage,
   type IterationResult,
+  type LlmCall,
   type Usage,
   type Verification,
 } from './iteration-result';
@@ -72,6 +73,7 @@ function baseResult(iterationId: IterationId, summary: string): IterationResult 
     durationMs: 0,
     model: '',
     attempts: 0,
+    calls: [],
   };
 }
 
@@ -93,8 +95,28 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
   let usage: Usage = emptyUsage();
   let model = '';
   let attempts = 0;
-  const account = <T>(response: StructuredResponse<T>, at: Date): T => {
-    usage = addCall(usage, response.usage, price(response.model, response.usage, at));
+  const calls: LlmCall[] = [];
+  const account = <T>(response: StructuredResponse<T>, at: Date, kind: LlmCall['kind']): T => {
+    // Tokens are recorded even when pricing throws, so quotas see them; the iteration then fails.
+    let cost = 0;
+    try {
+      cost = price(response.model, response.usage, at);
+    } finally {
+      usage = addCall(usage, response.usage, cost);
+      calls.push({
+        kind,
+        attempt: attempts,
+        model: response.model,
+        ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+        at: at.toISOString(),
+        durationMs: Math.round(response.durationMs),
+        inputTokens: response.usage.inputTokens,
+        outputTokens: response.usage.outputTokens,
+        cacheReadInputTokens: response.usage.cacheReadInputTokens,
+        cacheCreationInputTokens: response.usage.cacheCreationInputTokens,
+        costMicroUsd: cost,
+      });
+    }
     return response.output;
   };
 
@@ -117,7 +139,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
       }),
     );
     model = response.model;
-    const output = account(response, at);
+    const output = account(response, at, 'iteration');
     return { output, ...validatePatches(story, iterationId, output.patches) };
   };
 
@@ -135,7 +157,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
         timeoutMs: input.timeoutMs,
       }),
     );
-    const { score, issues } = account(response, at);
+    const { score, issues } = account(response, at, 'verification');
     const bounded = Math.min(1, Math.max(0, score));
     return { score: bounded, passed: bounded >= verificationPassScore, issues };
   };
@@ -160,6 +182,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
       durationMs: Math.round(performance.now() - started),
       model,
       attempts,
+      calls,
       ...(verification ? { verification } : {}),
     };
   } catch (thrown: unknown) {
@@ -172,6 +195,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
       durationMs: Math.round(performance.now() - started),
       model,
       attempts,
+      calls,
       error: error.toJSON(),
     };
   }
