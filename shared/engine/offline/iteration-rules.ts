@@ -125,7 +125,21 @@ class Draft {
   question(text: string): void {
     this.add('openQuestions', text);
   }
+
+  replace(section: SectionName, target: string, text: string): void {
+    this.patches.push({ op: 'replace', section, target, text, topic: '' });
+  }
 }
+
+/** How a vague word in an existing criterion becomes something a tester can check. */
+const measurableWording: { pattern: RegExp; wording: (w: Words) => string }[] = [
+  { pattern: /\b(fast|quick(ly)?)\b/i, wording: () => 'within 2 seconds for 95% of requests' },
+  {
+    pattern: /\b(user-friendly|user friendly|intuitive|easy|easily|simple)\b/i,
+    wording: (w) => `so that 4 of 5 first-time ${w.roles} manage it without help in a usability test`,
+  },
+  { pattern: /\beverything\b/i, wording: () => 'covering exactly the items listed in this story, no others' },
+];
 
 type Rule = (w: Words, draft: Draft) => void;
 
@@ -266,6 +280,14 @@ function storyDefects(w: Words, d: Draft): void {
 
 const validation: Rule = (w, d) => {
   storyDefects(w, d);
+  for (const section of ['outcomeCriteria', 'systemCriteria'] as const) {
+    for (const item of w.story[section]) {
+      const rule = measurableWording.find(({ pattern }) => pattern.test(item.text));
+      if (!rule) continue;
+      const quoted = item.text.replace(/[.\s]+$/, '').replace(rule.pattern, '"$&"');
+      d.replace(section, item.id, `${quoted}, measured as: ${rule.wording(w)}.`);
+    }
+  }
   d.outcome(
     w.api
       ? `A request to ${w.doOne} with a required value missing or malformed is refused with 400 and a problem+json body naming the field; nothing is stored.`

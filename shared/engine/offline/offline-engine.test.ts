@@ -180,3 +180,29 @@ describe('offline engine on hostile input', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
   });
 });
+
+describe('offline validation of existing criteria', () => {
+  it('rewrites a vague original criterion into a measurable one and records who changed it', async () => {
+    const story = parseStory(
+      'As a visitor, I want to search products so that I find them.\n\n## Acceptance criteria\n- Search is fast.\n- Results are sorted by relevance.',
+    );
+    const { story: enhanced, iterations } = await runWorkflow({
+      llm,
+      story,
+      iterations: ['validation'],
+      verify: true,
+    });
+    expect(iterations[0]?.changes).toContainEqual(
+      expect.objectContaining({ op: 'replace', previousText: 'Search is fast.' }),
+    );
+    expect(enhanced.outcomeCriteria[0]).toMatchObject({
+      text: 'Search is "fast", measured as: within 2 seconds for 95% of requests.',
+      addedBy: 'original',
+      changedBy: ['validation'],
+    });
+    expect(enhanced.outcomeCriteria[1]).toMatchObject({
+      text: 'Results are sorted by relevance.',
+      changedBy: [],
+    });
+  });
+});
