@@ -163,6 +163,36 @@ describe('user-story-agent enhance against a Messages API server', () => {
     expect(output.usage.costUsd).toBeGreaterThan(0);
     expect(server.stats.requests).toBe(1);
   });
+
+  it('sends every call to the model given with --model', async () => {
+    const result = await run(
+      [
+        'enhance',
+        join(stories, 'profile-photo.md'),
+        '--format',
+        'json',
+        '--iterations',
+        'analytics,security',
+      ],
+      { env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url } },
+    );
+    const withModel = await run(
+      [
+        'enhance',
+        join(stories, 'profile-photo.md'),
+        '--format',
+        'json',
+        '--iterations',
+        'analytics,security',
+        '--model',
+        'claude-opus-5-5',
+      ],
+      { env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url } },
+    );
+    const models = (out: string) => jsonOutputSchema.parse(JSON.parse(out)).iterations.map((i) => i.model);
+    expect(models(result.stdout)).toEqual(['claude-sonnet-5-5', 'claude-haiku-5-5']);
+    expect(models(withModel.stdout)).toEqual(['claude-opus-5-5', 'claude-opus-5-5']);
+  });
 });
 
 describe('user-story-agent iterations', () => {

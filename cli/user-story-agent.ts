@@ -39,6 +39,7 @@ const enhanceOptionsSchema = z.object({
   format: z.enum(['markdown', 'json']),
   output: z.string().optional(),
   provider: z.enum(['offline', 'anthropic']).optional(),
+  model: z.string().min(1).optional(),
 });
 type EnhanceOptions = z.infer<typeof enhanceOptionsSchema>;
 
@@ -200,6 +201,7 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     iterations,
     strategy: interactive ? 'sequential' : 'parallel',
     verify: options.verify === true,
+    models: options.model === undefined ? {} : { model: options.model },
     onEvent:
       progress?.onEvent ??
       ((event) => {
@@ -274,6 +276,7 @@ function program(setExit: (code: number) => void): Command {
     )
     .option('--output <file>', 'write the result to FILE instead of stdout')
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
+    .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
     .action(async (file: unknown, options: unknown) =>
       setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
     );
