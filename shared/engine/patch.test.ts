@@ -40,6 +40,7 @@ function result(id: IterationResult['id'], patches: Patch[]): IterationResult {
     durationMs: 0,
     model: 'test',
     attempts: 1,
+    calls: [],
   };
 }
 

@@ -58,6 +58,7 @@ export const rejectionReasons = [
   'conflict',
 ] as const;
 
+/** A patch that was not applied, and why. */
 export const rejectedChangeSchema = z.object({
   op: z.enum(['add', 'replace', 'remove']),
   section: z.string(),
@@ -68,6 +69,7 @@ export const rejectedChangeSchema = z.object({
 });
 export type RejectedChange = z.infer<typeof rejectedChangeSchema>;
 
+/** Accepted changes (with resolved ids) and rejected patches (with reasons). */
 export interface PatchValidation {
   changes: Change[];
   rejected: RejectedChange[];
@@ -155,6 +157,7 @@ export function validatePatches(
   return { changes, rejected };
 }
 
+/** The story after applying changes, what applied, and what no longer fitted. */
 export interface ApplyOutcome {
   story: Story;
   applied: Change[];

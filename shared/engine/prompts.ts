@@ -56,7 +56,7 @@ function encodeData(value: unknown): string {
 }
 
 /** The cacheable context part of a prompt: the base story as delimited data. */
-export function storyContext(story: Story): string {
+function storyContext(story: Story): string {
   return `<story_data format="json">\n${encodeData(story)}\n</story_data>`;
 }
 
@@ -70,6 +70,7 @@ function header(purpose: 'iteration' | 'verification', iterationId: IterationId,
   return `<engine_request>${encodeData({ purpose, iterationId, attempt })}</engine_request>`;
 }
 
+/** What an iteration prompt is built from. */
 export interface IterationPromptInput {
   story: Story;
   iterationId: IterationId;
@@ -118,6 +119,7 @@ export function buildIterationRequest(input: IterationPromptInput): StructuredRe
   };
 }
 
+/** What a verification (judge) prompt is built from. */
 export interface VerificationPromptInput {
   story: Story;
   iterationId: IterationId;

@@ -147,6 +147,15 @@ describe('runIteration', () => {
     });
     // 1,000 x $2 + 500 x $10 + 2,000 x $0.10 per million tokens = 7,200 micro-dollars per call.
     expect(iterations.map((r) => r.usage.costMicroUsd)).toEqual([7_200, 7_200]);
+    expect(iterations[0]?.calls).toEqual([
+      expect.objectContaining({
+        kind: 'iteration',
+        attempt: 1,
+        model: 'claude-sonnet-5-5',
+        at: '2026-11-22T12:00:00.000Z',
+        costMicroUsd: 7_200,
+      }),
+    ]);
     expect(iterations[0]?.usage.costUsd).toBe(0.0072);
     expect(usage).toEqual({
       inputTokens: 2_000,
@@ -168,6 +177,8 @@ describe('runIteration', () => {
     const result = await runIteration({ llm: unpriced, story: appointment, iterationId: 'security' });
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ code: 'internal' });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.calls).toEqual([expect.objectContaining({ model: 'claude-unknown-9', costMicroUsd: 0 })]);
   });
 
   it('reports an LLM failure as a failed result and keeps the other iterations', async () => {
@@ -262,5 +273,70 @@ describe('runWorkflow', () => {
       }),
     ).rejects.toMatchObject({ code: 'cancelled' });
     expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('runWorkflow cache warm-up', () => {
+  /** Records when each call starts and when it streams its first text; the first text comes after 40 ms. */
+  function timed(): LlmPort & { log: string[] } {
+    const log: string[] = [];
+    return {
+      provider: 'test',
+      log,
+      async generate<T>(request: StructuredRequest<T>) {
+        const id = request.purpose.iterationId;
+        log.push(`start ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        return offline.generate({
+          ...request,
+          onChunk: (chunk) => {
+            if (!log.includes(`text ${id}`)) log.push(`text ${id}`);
+            request.onChunk?.(chunk);
+          },
+        });
+      },
+    };
+  }
+
+  it('starts one call per model first and the others once it streams, so they can read its cached prefix', async () => {
+    const port = timed();
+    await runWorkflow({
+      llm: port,
+      story: appointment,
+      iterations: ['user-roles', 'security', 'analytics', 'locale-formatting'],
+    });
+    // In catalog order, user-roles leads claude-sonnet-5-5 and locale-formatting leads claude-haiku-5-5.
+    expect(port.log.slice(0, 2)).toEqual(['start user-roles', 'start locale-formatting']);
+    expect(port.log.indexOf('start security')).toBeGreaterThan(port.log.indexOf('text user-roles'));
+    expect(port.log.indexOf('start analytics')).toBeGreaterThan(port.log.indexOf('text locale-formatting'));
+  });
+
+  it('launches every call at once when warm-up is off', async () => {
+    const port = timed();
+    await runWorkflow({
+      llm: port,
+      story: appointment,
+      iterations: ['user-roles', 'security'],
+      warmCache: false,
+    });
+    expect(port.log.slice(0, 2)).toEqual(['start user-roles', 'start security']);
+  });
+
+  it('still runs the followers when the leading call fails before streaming', async () => {
+    const failing: LlmPort = {
+      provider: 'test',
+      generate<T>(request: StructuredRequest<T>) {
+        if (request.purpose.iterationId === 'user-roles')
+          return Promise.reject(new AppError('upstream_unavailable', 'down'));
+        return offline.generate(request);
+      },
+    };
+    const { iterations } = await runWorkflow({
+      llm: failing,
+      story: appointment,
+      iterations: ['user-roles', 'security'],
+      concurrency: 1,
+    });
+    expect(iterations.map((r) => r.status)).toEqual(['failed', 'applied']);
   });
 });

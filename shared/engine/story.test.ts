@@ -101,6 +101,15 @@ describe('parseStory / renderMarkdown', () => {
     }
   });
 
+  it('reads Windows line endings and a byte-order mark', () => {
+    const story = parseStory(
+      '\uFEFF---\r\nproductType: desktop\r\n---\r\nAs an accountant, I want to export invoices.\r\n',
+    );
+    expect(story.productType).toBe('desktop');
+    expect(story.statement.asA).toBe('accountant');
+    expect(renderMarkdown(story)).toContain('> As an accountant, I want to export invoices.\n');
+  });
+
   it('lets an explicit product type override the front matter', () => {
     expect(
       parseStory('---\nproductType: web\n---\nAs a user, I want x.', { productType: 'api' }).productType,

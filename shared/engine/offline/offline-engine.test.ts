@@ -169,3 +169,40 @@ describe('offline adapter', () => {
     });
   });
 });
+
+describe('offline engine on hostile input', () => {
+  it('parses and enhances a 50 KB story built to make regular expressions backtrack within a second', async () => {
+    const text = `As a ${'reset As a user '.repeat(3_000)}`.slice(0, 50_000);
+    const started = performance.now();
+    const story = parseStory(text);
+    const { iterations } = await runWorkflow({ llm, story });
+    expect(iterations.every((result) => result.status !== 'failed')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('offline validation of existing criteria', () => {
+  it('rewrites a vague original criterion into a measurable one and records who changed it', async () => {
+    const story = parseStory(
+      'As a visitor, I want to search products so that I find them.\n\n## Acceptance criteria\n- Search is fast.\n- Results are sorted by relevance.',
+    );
+    const { story: enhanced, iterations } = await runWorkflow({
+      llm,
+      story,
+      iterations: ['validation'],
+      verify: true,
+    });
+    expect(iterations[0]?.changes).toContainEqual(
+      expect.objectContaining({ op: 'replace', previousText: 'Search is fast.' }),
+    );
+    expect(enhanced.outcomeCriteria[0]).toMatchObject({
+      text: 'Search is "fast", measured as: within 2 seconds for 95% of requests.',
+      addedBy: 'original',
+      changedBy: ['validation'],
+    });
+    expect(enhanced.outcomeCriteria[1]).toMatchObject({
+      text: 'Results are sorted by relevance.',
+      changedBy: [],
+    });
+  });
+});
