@@ -153,7 +153,10 @@ async function main(): Promise<void> {
       emulatorEnv.COSMOS_ENDPOINT = `http://127.0.0.1:${ports.COSMOS_EMULATOR_PORT}`;
       emulatorEnv.COSMOS_KEY = 'local-emulator';
       // The local identity provider: tokens from `npm run dev:token` are signed by it and trusted by the host.
-      devIssuer = await startDevIssuer({ port: ports.DEV_ISSUER_PORT, dataDir: path.join(dataDir, 'dev-issuer') });
+      devIssuer = await startDevIssuer({
+        port: ports.DEV_ISSUER_PORT,
+        dataDir: path.join(dataDir, 'dev-issuer'),
+      });
       emulatorEnv.AUTH_DEV_ISSUER_URL = devIssuer.url;
       if (ports.LOCAL_MESSAGES_API === 'true') {
         const messagesApi = startNodeProcess({
@@ -206,7 +209,9 @@ async function main(): Promise<void> {
       emulatorEnv.AUTH_DEV_ISSUER_URL
         ? `  Sign-in (dev issuer ${emulatorEnv.AUTH_DEV_ISSUER_URL}): TOKEN=$(npm run -s dev:token -- --user alice --tenant acme), then -H "Authorization: Bearer $TOKEN"`
         : undefined,
-      emulatorEnv.ANTHROPIC_BASE_URL ? `  LLM: Anthropic SDK against the local Messages API at ${emulatorEnv.ANTHROPIC_BASE_URL}` : undefined,
+      emulatorEnv.ANTHROPIC_BASE_URL
+        ? `  LLM: Anthropic SDK against the local Messages API at ${emulatorEnv.ANTHROPIC_BASE_URL}`
+        : undefined,
       '  Stop with Ctrl-C (data is kept; `npm run reset` wipes it).',
       '',
     ].filter((line): line is string => line !== undefined);
