@@ -6,9 +6,11 @@ import {
   type LatencyModel,
   type MessagesApiServer,
 } from '../local/messages-api/server';
-import { planIterations, runIteration, runWorkflow } from '../shared/engine/runner';
+import type { IterationId } from '../shared/engine/catalog';
+import { iterationModel, planIterations, runIteration, runWorkflow } from '../shared/engine/runner';
 import { parseStory, type Story } from '../shared/engine/story';
 import { createAnthropicAdapter, type LlmAttemptEvent } from '../shared/llm/anthropic-adapter';
+import type { LlmPort } from '../shared/llm/port';
 import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
 
 /**
@@ -18,8 +20,8 @@ import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
  * between scenarios.
  *
  * Scenarios: `sequential` (one call at a time, cached prefix), `parallel` (all calls launched together, as
- * `runWorkflow` does today), `parallel-warm` (the first call starts; the rest start when its first text
- * arrives, i.e. once its prefix is in cache), `naive` (parallel, no `cache_control`).
+ * `runWorkflow` does today), `parallel-warm` (per model, the first call starts and the rest start when
+ * its first text arrives, i.e. once its prefix is in that model's cache), `naive` (parallel, no `cache_control`).
  *
  * Run: `npm run build && node dist/bench/llm-caching.js [--stories DIR] [--base-ms N] [--per-token-ms N]`.
  */
@@ -84,18 +86,13 @@ async function runScenario(scenario: Scenario, story: Story, latency: LatencyMod
   try {
     const started = performance.now();
     if (scenario === 'parallel-warm') {
-      const [first, ...rest] = planIterations(story);
-      if (first !== undefined) {
-        let warm: () => void = () => undefined;
-        const prefixCached = new Promise<void>((resolve) => {
-          warm = resolve;
-        });
-        const leader = runIteration({ story, iterationId: first, llm, onChunk: () => warm() });
-        // A failed leader must not leave the others waiting for its first chunk.
-        void leader.finally(() => warm());
-        await prefixCached;
-        await Promise.all([leader, ...rest.map((iterationId) => runIteration({ story, iterationId, llm }))]);
+      // The cache is per model, so each model's first iteration leads and the rest of its group follow.
+      const groups = new Map<string, IterationId[]>();
+      for (const iterationId of planIterations(story)) {
+        const model = iterationModel(iterationId);
+        groups.set(model, [...(groups.get(model) ?? []), iterationId]);
       }
+      await Promise.all([...groups.values()].map((group) => runWarm(story, group, llm)));
     } else {
       await runWorkflow({ story, llm, ...(scenario === 'sequential' ? { concurrency: 1 } : {}) });
     }
@@ -107,6 +104,20 @@ async function runScenario(scenario: Scenario, story: Story, latency: LatencyMod
   } finally {
     await server.close();
   }
+}
+
+/** Starts the first iteration and the others once its first text arrives, i.e. once its prefix is cached. */
+async function runWarm(story: Story, [first, ...rest]: IterationId[], llm: LlmPort): Promise<void> {
+  if (first === undefined) return;
+  let warm: () => void = () => undefined;
+  const prefixCached = new Promise<void>((resolve) => {
+    warm = resolve;
+  });
+  const leader = runIteration({ story, iterationId: first, llm, onChunk: () => warm() });
+  // A failed leader must not leave its followers waiting for a first chunk.
+  void leader.finally(() => warm());
+  await prefixCached;
+  await Promise.all([leader, ...rest.map((iterationId) => runIteration({ story, iterationId, llm }))]);
 }
 
 function readStories(dir: string): { name: string; story: Story }[] {
