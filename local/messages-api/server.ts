@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { isAppError } from '../../shared/errors';
 import { parsePurpose, PURPOSE_HEADER } from '../../shared/llm/prompt-layout';
 import { FAULT_HEADER, faultSchema, parseFaultHeader, type Fault, type FaultInput } from './faults';
 import { countBreakpoints, DEFAULT_MIN_CACHEABLE_TOKENS, estimateTokens, PromptCache } from './prompt-cache';
@@ -259,7 +260,13 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     let text: string;
     try {
       text = await options.responder(params, { purpose, headers: req.headers });
-    } catch {
+    } catch (error: unknown) {
+      // A responder that rejects the request itself (e.g. not an engine prompt) answers 400, which clients
+      // do not retry; anything else is a server fault.
+      if (isAppError(error) && error.status < 500) {
+        finish(400);
+        return sendError(res, 400, 'invalid_request_error', error.message, requestId);
+      }
       finish(500);
       return sendError(res, 500, 'api_error', 'The responder failed.', requestId);
     }

@@ -300,6 +300,18 @@ describe('Anthropic adapter against the local Messages API server', () => {
     }
   });
 
+  it('cancels while waiting to retry, without sending the retry', async () => {
+    server.injectFaults({ kind: 'rate_limit', retryAfterSeconds: 5 });
+    const before = server.stats.received.length;
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 100);
+    const started = performance.now();
+    const error = await failure(adapter().generate(request({ signal: controller.signal })));
+    expect(error.code).toBe('cancelled');
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(requestsSince(before)).toHaveLength(1);
+  });
+
   it('classifies an error event after text was streamed, and does not replay it', async () => {
     server.injectFaults({ kind: 'mid_stream', afterChunks: 2, errorType: 'overloaded_error' });
     const chunks: string[] = [];
