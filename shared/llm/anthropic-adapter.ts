@@ -2,6 +2,7 @@ import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } fr
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import type { z } from 'zod';
+import { resolveLlmProvider, type AppConfig } from '../config';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from './port';
 import { delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
@@ -38,6 +39,26 @@ export interface AnthropicAdapterOptions {
   /** Back-off when the server names no wait: `initialMs` doubling per retry up to `maxMs`, minus up to 25% jitter. */
   backoff?: { initialMs: number; maxMs: number };
   onAttempt?: (event: LlmAttemptEvent) => void;
+}
+
+/**
+ * Adapter options from the app settings (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_TIMEOUT_MS`,
+ * `ANTHROPIC_MAX_RETRIES`). Throws `AppError('internal')` when the settings select another provider or
+ * lack the key, so a composition root fails at start-up rather than on the first call.
+ */
+export function anthropicAdapterOptionsFromConfig(config: AppConfig): AnthropicAdapterOptions {
+  if (resolveLlmProvider(config) !== 'anthropic' || config.ANTHROPIC_API_KEY === undefined) {
+    throw new AppError(
+      'internal',
+      'The anthropic LLM provider needs ANTHROPIC_API_KEY (and LLM_PROVIDER unset or "anthropic").',
+    );
+  }
+  return {
+    apiKey: config.ANTHROPIC_API_KEY,
+    ...(config.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: config.ANTHROPIC_BASE_URL }),
+    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    maxRetries: config.ANTHROPIC_MAX_RETRIES,
+  };
 }
 
 /**
