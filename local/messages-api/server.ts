@@ -329,13 +329,20 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     send('ping', { type: 'ping' });
     const chunks = chunk(text, CHUNK_TOKENS * 4);
     for (const [index, piece] of chunks.entries()) {
-      if (fault?.kind === 'mid_stream' && index === fault.afterChunks) break;
       await wait(latency.perOutputTokenMs * estimateTokens(piece), signal);
+      // The break comes after the wait, so the client has had time to receive the chunks already sent.
+      if ((fault?.kind === 'mid_stream' || fault?.kind === 'drop_connection') && index === fault.afterChunks)
+        break;
       send('content_block_delta', {
         type: 'content_block_delta',
         index: 0,
         delta: { type: 'text_delta', text: piece },
       });
+    }
+    if (fault?.kind === 'drop_connection') {
+      finish(200);
+      res.socket?.destroy();
+      return;
     }
     if (fault?.kind === 'mid_stream') {
       finish(200);

@@ -326,6 +326,48 @@ describe('Anthropic adapter against the local Messages API server', () => {
     expect(requestsSince(before)).toHaveLength(1);
   });
 
+  it('classifies a connection cut mid-stream as upstream_unavailable, without replaying streamed text', async () => {
+    const spaced = await startMessagesApiServer({
+      responder: findingResponder,
+      latency: { baseMs: 0, perOutputTokenMs: 2 },
+    });
+    try {
+      spaced.injectFaults({ kind: 'drop_connection', afterChunks: 3 });
+      const chunks: string[] = [];
+      const error = await failure(
+        adapter({ baseURL: spaced.url }).generate(request({ onChunk: (text) => chunks.push(text) })),
+      );
+      expect(error.code).toBe('upstream_unavailable');
+      expect(chunks).toHaveLength(3);
+      expect(spaced.stats.requests).toBe(1);
+
+      // Cut before any text reached the caller: safe to retry, and the retry succeeds.
+      spaced.injectFaults({ kind: 'drop_connection', afterChunks: 0 });
+      const retried = await adapter({ baseURL: spaced.url }).generate(request());
+      expect(retried.output.criteria.length).toBeGreaterThan(0);
+      expect(spaced.stats.requests).toBe(3);
+    } finally {
+      await spaced.close();
+    }
+  });
+
+  it("passes an error thrown by the caller's onChunk through without retrying", async () => {
+    const before = server.stats.received.length;
+    const bug = new RangeError('progress bar exploded');
+    const error = await failure(
+      adapter().generate(
+        request({
+          onChunk: () => {
+            throw bug;
+          },
+        }),
+      ),
+    );
+    expect(error.code).toBe('internal');
+    expect(error.cause).toBe(bug);
+    expect(requestsSince(before)).toHaveLength(1);
+  });
+
   it('retries an error event that arrives before any text', async () => {
     server.injectFaults({ kind: 'mid_stream', afterChunks: 0, errorType: 'api_error' });
     const before = server.stats.received.length;
