@@ -98,27 +98,27 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
   const queue: Fault[] = [];
   const live = new Set<AbortController>();
   const stats: MessagesApiStats = { requests: 0, byStatus: {}, faultsInjected: 0, received: [] };
-  let window = { startedAt: Date.now(), requests: 0, inputTokens: 0, outputTokens: 0 };
+  let rateWindow = { startedAt: Date.now(), requests: 0, inputTokens: 0, outputTokens: 0 };
 
   const rateLimitHeaders = (): Record<string, string> => {
     const now = Date.now();
-    if (now - window.startedAt >= 60_000)
-      window = { startedAt: now, requests: 0, inputTokens: 0, outputTokens: 0 };
-    const reset = new Date(window.startedAt + 60_000).toISOString();
+    if (now - rateWindow.startedAt >= 60_000)
+      rateWindow = { startedAt: now, requests: 0, inputTokens: 0, outputTokens: 0 };
+    const reset = new Date(rateWindow.startedAt + 60_000).toISOString();
     const entry = (name: string, limit: number, used: number) => ({
       [`anthropic-ratelimit-${name}-limit`]: String(limit),
       [`anthropic-ratelimit-${name}-remaining`]: String(Math.max(0, limit - used)),
       [`anthropic-ratelimit-${name}-reset`]: reset,
     });
     return {
-      ...entry('requests', limits.requestsPerMinute, window.requests),
+      ...entry('requests', limits.requestsPerMinute, rateWindow.requests),
       ...entry(
         'tokens',
         limits.inputTokensPerMinute + limits.outputTokensPerMinute,
-        window.inputTokens + window.outputTokens,
+        rateWindow.inputTokens + rateWindow.outputTokens,
       ),
-      ...entry('input-tokens', limits.inputTokensPerMinute, window.inputTokens),
-      ...entry('output-tokens', limits.outputTokensPerMinute, window.outputTokens),
+      ...entry('input-tokens', limits.inputTokensPerMinute, rateWindow.inputTokens),
+      ...entry('output-tokens', limits.outputTokensPerMinute, rateWindow.outputTokens),
     };
   };
 
@@ -279,10 +279,10 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     const plan = cache.plan(params);
     const usage: WireUsage = { ...plan.usage, output_tokens: outputTokens };
     entry.usage = usage;
-    window.requests += 1;
-    window.inputTokens +=
+    rateWindow.requests += 1;
+    rateWindow.inputTokens +=
       usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
-    window.outputTokens += outputTokens;
+    rateWindow.outputTokens += outputTokens;
 
     const startDelay = latency.baseMs + (fault?.kind === 'slow' ? fault.delayMs : 0);
     const message = {
