@@ -19,17 +19,45 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 describe('authentication over HTTP', () => {
   it('refuses every bad token with 401 unauthenticated and a Bearer challenge', async () => {
     const now = Math.floor(Date.now() / 1000);
-    const claims = { iss: service.issuer.url, aud: 'user-story-agent', sub: 'alice', tid: 'acme', iat: now, exp: now + 600 };
+    const claims = {
+      iss: service.issuer.url,
+      aud: 'user-story-agent',
+      sub: 'alice',
+      tid: 'acme',
+      iat: now,
+      exp: now + 600,
+    };
     const { privateKey: strangerKey } = await generateKeyPair('ES256');
-    const jwks = (await (await fetch(`${service.issuer.url}/.well-known/jwks.json`)).json()) as { keys: unknown[] };
+    const jwks = (await (await fetch(`${service.issuer.url}/.well-known/jwks.json`)).json()) as {
+      keys: unknown[];
+    };
     const publicKeyText = JSON.stringify(jwks.keys[0]);
     const hsHeader = b64({ alg: 'HS256', typ: 'JWT' });
     const hsPayload = b64(claims);
-    const hsSignature = createHmac('sha256', publicKeyText).update(`${hsHeader}.${hsPayload}`).digest('base64url');
+    const hsSignature = createHmac('sha256', publicKeyText)
+      .update(`${hsHeader}.${hsPayload}`)
+      .digest('base64url');
     const tokens: Record<string, string> = {
-      expired: await mintDevToken({ issuer: service.issuer.url, dataDir: service.issuerDir, sub: 'alice', tenantId: 'acme', now: new Date(Date.now() - 2 * 3600_000) }),
-      wrongAudience: await mintDevToken({ issuer: service.issuer.url, dataDir: service.issuerDir, sub: 'alice', tenantId: 'acme', audience: 'another-api' }),
-      wrongIssuer: await mintDevToken({ issuer: 'https://issuer.invalid', dataDir: service.issuerDir, sub: 'alice', tenantId: 'acme' }),
+      expired: await mintDevToken({
+        issuer: service.issuer.url,
+        dataDir: service.issuerDir,
+        sub: 'alice',
+        tenantId: 'acme',
+        now: new Date(Date.now() - 2 * 3600_000),
+      }),
+      wrongAudience: await mintDevToken({
+        issuer: service.issuer.url,
+        dataDir: service.issuerDir,
+        sub: 'alice',
+        tenantId: 'acme',
+        audience: 'another-api',
+      }),
+      wrongIssuer: await mintDevToken({
+        issuer: 'https://issuer.invalid',
+        dataDir: service.issuerDir,
+        sub: 'alice',
+        tenantId: 'acme',
+      }),
       unknownKid: await new SignJWT({ tid: 'acme' })
         .setProtectedHeader({ alg: 'ES256', kid: 'not-a-published-key' })
         .setIssuer(service.issuer.url)
@@ -44,7 +72,11 @@ describe('authentication over HTTP', () => {
     };
     for (const [name, token] of Object.entries(tokens)) {
       const response = await client(service.url, token).get('/api/v1/jobs');
-      expect({ name, status: response.status, code: response.json.code }).toEqual({ name, status: 401, code: 'unauthenticated' });
+      expect({ name, status: response.status, code: response.json.code }).toEqual({
+        name,
+        status: 401,
+        code: 'unauthenticated',
+      });
       expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
     }
     const missing = await client(service.url).get('/api/v1/jobs');
@@ -84,7 +116,10 @@ describe('authentication over HTTP', () => {
 
   it('refuses an API key expiry in the past', async () => {
     const signedIn = client(service.url, await service.token({ sub: 'carol', tenantId: 'acme' }));
-    const response = await signedIn.post('/api/v1/api-keys', { name: 'old', expiresAt: '2020-01-01T00:00:00Z' });
+    const response = await signedIn.post('/api/v1/api-keys', {
+      name: 'old',
+      expiresAt: '2020-01-01T00:00:00Z',
+    });
     expect(response.status).toBe(400);
   });
 });
@@ -93,7 +128,10 @@ describe('OpenAPI document and reference page', () => {
   it('validates as OpenAPI 3.1 and fits OpenWebUI’s tool converter', async () => {
     const response = await fetch(`${service.url}/openapi.json`);
     expect(response.status).toBe(200);
-    const document = (await response.json()) as { openapi: string; paths: Record<string, Record<string, any>> };
+    const document = (await response.json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, any>>;
+    };
     const { Validator } = await import('@seriousme/openapi-schema-validator');
     const result = await new Validator().validate(document);
     expect(result.errors ?? []).toEqual([]);
@@ -117,7 +155,13 @@ describe('OpenAPI document and reference page', () => {
       expect(body).not.toMatch(/"(oneOf|anyOf|allOf)"/);
     }
     const paths = Object.keys(document.paths);
-    for (const route of ['/api/v1/jobs', '/api/v1/jobs/{jobId}', '/api/v1/workflow/run', '/api/v1/iterations/run', '/api/v1/api-keys']) {
+    for (const route of [
+      '/api/v1/jobs',
+      '/api/v1/jobs/{jobId}',
+      '/api/v1/workflow/run',
+      '/api/v1/iterations/run',
+      '/api/v1/api-keys',
+    ]) {
       expect(paths).toContain(route);
     }
   });
@@ -140,7 +184,14 @@ describe('OpenAPI document and reference page', () => {
     expect(all.json.items).toHaveLength(12);
     const forApi = await api.get('/api/v1/iterations?productType=api');
     expect(forApi.json.items.map((item: { id: string }) => item.id)).toEqual(
-      expect.arrayContaining(['user-roles', 'validation', 'performance', 'security', 'analytics', 'locale-formatting']),
+      expect.arrayContaining([
+        'user-roles',
+        'validation',
+        'performance',
+        'security',
+        'analytics',
+        'locale-formatting',
+      ]),
     );
     expect(forApi.json.items.map((item: { id: string }) => item.id)).not.toContain('responsive-web');
   });

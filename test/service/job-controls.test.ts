@@ -1,5 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { client, finished, startService, waitForJob, type Client, type ServiceUnderTest } from '../support/service';
+import {
+  client,
+  finished,
+  startService,
+  waitForJob,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
 
 let service: ServiceUnderTest;
 let alice: Client;
@@ -21,7 +28,11 @@ afterAll(async () => {
 
 describe('job controls', () => {
   it('cancels a job mid-call: the call is aborted, the job ends cancelled, finished iterations are kept', async () => {
-    const created = await alice.post('/api/v1/jobs', { story, mode: 'interactive', iterations: ['user-roles', 'validation'] });
+    const created = await alice.post('/api/v1/jobs', {
+      story,
+      mode: 'interactive',
+      iterations: ['user-roles', 'validation'],
+    });
     const id = created.json.id;
     await waitForJob(alice, id, (job) => job.status === 'awaiting_approval');
     await alice.post(`/api/v1/jobs/${id}/approval`, { decision: 'continue' });
@@ -33,14 +44,23 @@ describe('job controls', () => {
     expect(done.status).toBe('cancelled');
     // Well under the 1.5 s the in-flight call would still have taken.
     expect(Date.now() - cancelledAt).toBeLessThan(1500 + 1000);
-    expect(done.result.iterations.map((iteration: { id: string; status: string }) => [iteration.id, iteration.status])).toEqual([['user-roles', 'applied']]);
+    expect(
+      done.result.iterations.map((iteration: { id: string; status: string }) => [
+        iteration.id,
+        iteration.status,
+      ]),
+    ).toEqual([['user-roles', 'applied']]);
     expect(done.result.story).toContain('bank customer');
 
     expect((await alice.delete(`/api/v1/jobs/${id}`)).status).toBe(202);
   });
 
   it('answers 409 job_finished when cancelling a completed job', async () => {
-    const created = await alice.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
+    const created = await alice.post('/api/v1/jobs', {
+      story,
+      mode: 'individual',
+      iterations: ['validation'],
+    });
     await waitForJob(alice, created.json.id, finished);
     const response = await alice.delete(`/api/v1/jobs/${created.json.id}`);
     expect(response.status).toBe(409);
@@ -51,11 +71,19 @@ describe('job controls', () => {
     const key = `key-${Date.now()}`;
     const body = { story, mode: 'individual', iterations: ['validation'] };
     const first = await alice.post('/api/v1/jobs', body, { 'idempotency-key': key });
-    const again = await alice.post('/api/v1/jobs', { iterations: ['validation'], mode: 'individual', story }, { 'idempotency-key': key });
+    const again = await alice.post(
+      '/api/v1/jobs',
+      { iterations: ['validation'], mode: 'individual', story },
+      { 'idempotency-key': key },
+    );
     expect(first.status).toBe(202);
     expect(again.status).toBe(202);
     expect(again.json.id).toBe(first.json.id);
-    const other = await alice.post('/api/v1/jobs', { ...body, story: `${story} Also exports.` }, { 'idempotency-key': key });
+    const other = await alice.post(
+      '/api/v1/jobs',
+      { ...body, story: `${story} Also exports.` },
+      { 'idempotency-key': key },
+    );
     expect(other.status).toBe(422);
     expect(other.json.code).toBe('idempotency_key_reused');
     // Keys are per user: the same key from another user is a new job.
@@ -65,7 +93,11 @@ describe('job controls', () => {
   });
 
   it('hides another tenant’s and another user’s jobs behind 404 on every job route', async () => {
-    const created = await alice.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
+    const created = await alice.post('/api/v1/jobs', {
+      story,
+      mode: 'individual',
+      iterations: ['validation'],
+    });
     const id = created.json.id;
     for (const intruder of [mallory, bob]) {
       const responses = [
@@ -101,7 +133,9 @@ describe('job controls', () => {
   });
 
   it('answers 415 for a body that is not JSON and 400 for malformed JSON or schema violations', async () => {
-    const notJson = await alice.post('/api/v1/jobs', 'story=hello', { 'content-type': 'application/x-www-form-urlencoded' });
+    const notJson = await alice.post('/api/v1/jobs', 'story=hello', {
+      'content-type': 'application/x-www-form-urlencoded',
+    });
     expect(notJson.status).toBe(415);
     expect(notJson.json.code).toBe('unsupported_media_type');
     const malformed = await alice.post('/api/v1/jobs', '{"story":', { 'content-type': 'application/json' });
@@ -115,19 +149,33 @@ describe('job controls', () => {
   });
 
   it('ignores fields that repeat path or query parameters in a body, as OpenWebUI sends them', async () => {
-    const created = await alice.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
+    const created = await alice.post('/api/v1/jobs', {
+      story,
+      mode: 'individual',
+      iterations: ['validation'],
+    });
     await waitForJob(alice, created.json.id, finished);
-    const response = await alice.post(`/api/v1/jobs/${created.json.id}/approval`, { jobId: created.json.id, decision: 'continue' });
+    const response = await alice.post(`/api/v1/jobs/${created.json.id}/approval`, {
+      jobId: created.json.id,
+      decision: 'continue',
+    });
     expect(response.status).toBe(409);
   });
 
   it('answers every error as problem+json with a correlation id, echoing a caller-supplied one', async () => {
     const response = await fetch(`${service.url}/api/v1/jobs/nope`, {
-      headers: { authorization: `Bearer ${await service.token({ sub: 'alice', tenantId: 'acme' })}`, 'x-correlation-id': 'trace-123' },
+      headers: {
+        authorization: `Bearer ${await service.token({ sub: 'alice', tenantId: 'acme' })}`,
+        'x-correlation-id': 'trace-123',
+      },
     });
     expect(response.status).toBe(404);
     expect(response.headers.get('content-type')).toBe('application/problem+json');
     expect(response.headers.get('x-correlation-id')).toBe('trace-123');
-    expect(await response.json()).toMatchObject({ correlationId: 'trace-123', code: 'not_found', instance: '/api/v1/jobs/nope' });
+    expect(await response.json()).toMatchObject({
+      correlationId: 'trace-123',
+      code: 'not_found',
+      instance: '/api/v1/jobs/nope',
+    });
   });
 });
