@@ -19,6 +19,15 @@ export class TenantRepository {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  private readonly known = new Set<string>();
+
+  /** `ensure`, remembered per process: a tenant is created on first sight without a read on every request. */
+  async ensureKnown(tenantId: string): Promise<void> {
+    if (this.known.has(tenantId)) return;
+    await this.ensure(tenantId);
+    this.known.add(tenantId);
+  }
+
   async find(tenantId: string): Promise<Tenant | undefined> {
     return (await this.store.read('tenants', tenantId, tenantId, tenantDocumentSchema))?.document;
   }
