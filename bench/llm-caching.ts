@@ -6,7 +6,7 @@ import {
   type LatencyModel,
   type MessagesApiServer,
 } from '../local/messages-api/server';
-import { planIterations, runIteration, runWorkflow } from '../shared/engine/runner';
+import { runWorkflow } from '../shared/engine/runner';
 import { parseStory, type Story } from '../shared/engine/story';
 import { createAnthropicAdapter, type LlmAttemptEvent } from '../shared/llm/anthropic-adapter';
 import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
@@ -17,9 +17,10 @@ import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
  * model, 1,024-token minimum cacheable prefix). Per story and scenario a fresh server, so no cache leaks
  * between scenarios.
  *
- * Scenarios: `sequential` (one call at a time, cached prefix), `parallel` (all calls launched together, as
- * `runWorkflow` does today), `parallel-warm` (the first call starts; the rest start when its first text
- * arrives, i.e. once its prefix is in cache), `naive` (parallel, no `cache_control`).
+ * Scenarios (all through `runWorkflow`): `sequential` (one call at a time), `parallel` (the default: per
+ * model, the first call warms the cached prefix and the others start once its first text arrives),
+ * `parallel-cold` (`warmCache: false`: every call launched at once) and `naive` (parallel, no
+ * `cache_control`, so the whole prompt is billed as fresh input on every call).
  *
  * Run: `npm run build && node dist/bench/llm-caching.js [--stories DIR] [--base-ms N] [--per-token-ms N]`.
  */
@@ -33,7 +34,7 @@ interface ScenarioRun {
   inputTokens: number;
 }
 
-type Scenario = 'sequential' | 'parallel' | 'parallel-warm' | 'naive';
+type Scenario = 'sequential' | 'parallel' | 'parallel-cold' | 'naive';
 
 function argument(name: string, fallback: string): string {
   const at = process.argv.indexOf(name);
@@ -83,22 +84,12 @@ async function runScenario(scenario: Scenario, story: Story, latency: LatencyMod
   });
   try {
     const started = performance.now();
-    if (scenario === 'parallel-warm') {
-      const [first, ...rest] = planIterations(story);
-      if (first !== undefined) {
-        let warm: () => void = () => undefined;
-        const prefixCached = new Promise<void>((resolve) => {
-          warm = resolve;
-        });
-        const leader = runIteration({ story, iterationId: first, llm, onChunk: () => warm() });
-        // A failed leader must not leave the others waiting for its first chunk.
-        void leader.finally(() => warm());
-        await prefixCached;
-        await Promise.all([leader, ...rest.map((iterationId) => runIteration({ story, iterationId, llm }))]);
-      }
-    } else {
-      await runWorkflow({ story, llm, ...(scenario === 'sequential' ? { concurrency: 1 } : {}) });
-    }
+    await runWorkflow({
+      story,
+      llm,
+      ...(scenario === 'sequential' ? { concurrency: 1 } : {}),
+      ...(scenario === 'parallel-cold' ? { warmCache: false } : {}),
+    });
     const wallMs = performance.now() - started;
     const failures = events.filter((event) => event.outcome !== 'success');
     if (failures.length > 0)
@@ -127,13 +118,13 @@ async function main(): Promise<void> {
     perOutputTokenMs: Number(argument('--per-token-ms', '1.5')),
   };
   const stories = readStories(dir);
-  const scenarios: Scenario[] = ['sequential', 'parallel', 'parallel-warm', 'naive'];
+  const scenarios: Scenario[] = ['sequential', 'parallel', 'parallel-cold', 'naive'];
   const totals = new Map<Scenario, ScenarioRun[]>(scenarios.map((scenario) => [scenario, []]));
   process.stdout.write(
     `LLM caching benchmark: ${stories.length} stories from ${dir}, latency ${latency.baseMs} ms + ${latency.perOutputTokenMs} ms/output token, model per catalog\n\n`,
   );
   process.stdout.write(
-    'story                      calls  seq wall  par wall  slowest  par/slowest  warm wall  warm/slowest  input $ cached(par)  cached(warm)  naive  saving(warm)\n',
+    'story                      calls  seq wall  par wall  slowest  par/slowest  cold wall  input $ parallel  cold      naive     saving\n',
   );
   for (const { name, story } of stories) {
     const runs = new Map<Scenario, ScenarioRun>();
@@ -144,13 +135,12 @@ async function main(): Promise<void> {
     }
     const seq = runs.get('sequential');
     const par = runs.get('parallel');
-    const warm = runs.get('parallel-warm');
+    const cold = runs.get('parallel-cold');
     const naive = runs.get('naive');
-    if (!seq || !par || !warm || !naive) continue;
+    if (!seq || !par || !cold || !naive) continue;
     const slowestPar = Math.max(...par.callMs);
-    const slowestWarm = Math.max(...warm.callMs);
     process.stdout.write(
-      `${name.padEnd(26)} ${String(par.callMs.length).padStart(5)}  ${fmt(seq.wallMs).padStart(8)}  ${fmt(par.wallMs).padStart(8)}  ${fmt(slowestPar).padStart(7)}  ${ratio(par.wallMs / slowestPar).padStart(11)}  ${fmt(warm.wallMs).padStart(9)}  ${ratio(warm.wallMs / slowestWarm).padStart(12)}  ${microUsdToUsd(par.inputCostMicroUsd).toFixed(6).padStart(19)}  ${microUsdToUsd(warm.inputCostMicroUsd).toFixed(6).padStart(12)}  ${microUsdToUsd(naive.inputCostMicroUsd).toFixed(6)}  ${(100 * (1 - warm.inputCostMicroUsd / naive.inputCostMicroUsd)).toFixed(1).padStart(5)}%\n`,
+      `${name.padEnd(26)} ${String(par.callMs.length).padStart(5)}  ${fmt(seq.wallMs).padStart(8)}  ${fmt(par.wallMs).padStart(8)}  ${fmt(slowestPar).padStart(7)}  ${ratio(par.wallMs / slowestPar).padStart(11)}  ${fmt(cold.wallMs).padStart(9)}  ${microUsdToUsd(par.inputCostMicroUsd).toFixed(6).padStart(16)}  ${microUsdToUsd(cold.inputCostMicroUsd).toFixed(6)}  ${microUsdToUsd(naive.inputCostMicroUsd).toFixed(6)}  ${(100 * (1 - par.inputCostMicroUsd / naive.inputCostMicroUsd)).toFixed(1).padStart(5)}%\n`,
     );
   }
 
@@ -176,7 +166,7 @@ async function main(): Promise<void> {
     );
   }
   const naiveCost = sum('naive', (run) => run.inputCostMicroUsd);
-  for (const scenario of ['parallel', 'parallel-warm'] as const) {
+  for (const scenario of ['parallel', 'parallel-cold'] as const) {
     const wallOverSlowest = ratios(scenario);
     process.stdout.write(
       `  ${scenario}: wall / slowest call median ${ratio(percentile(wallOverSlowest, 50))}, p95 ${ratio(percentile(wallOverSlowest, 95))}, max ${ratio(Math.max(...wallOverSlowest))} (target <= 1.5); sequential / parallel wall ${ratio(sum('sequential', (run) => run.wallMs) / sum(scenario, (run) => run.wallMs))}x; input cost ${(100 * (1 - sum(scenario, (run) => run.inputCostMicroUsd) / naiveCost)).toFixed(1)}% below naive (target >= 60%)\n`,

@@ -5,7 +5,7 @@ import { registerRoute } from '../shared/http/route';
 const spec = documentedRoutes.find((route) => route.operationId === 'getApiReference');
 if (!spec) throw new Error('The API reference route is not documented.');
 
-registerRoute(spec, async () => ({
+registerRoute(spec, () => ({
   status: 200,
   raw: { status: 200, headers: { 'content-type': 'text/html; charset=utf-8' }, body: apiReferencePage() },
 }));

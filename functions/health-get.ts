@@ -1,4 +1,4 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
 
-registerRoute(routes.health, async () => ({ status: 200, body: { status: 'ok' } }));
+registerRoute(routes.health, () => ({ status: 200, body: { status: 'ok' } }));

@@ -2,12 +2,19 @@ import { routes } from '../shared/api/routes';
 import { applicableIterations, iterationCatalog } from '../shared/engine/catalog';
 import { registerRoute } from '../shared/http/route';
 
-registerRoute(routes.listIterations, async ({ query }) => {
+registerRoute(routes.listIterations, ({ query }) => {
   const definitions = query.productType ? applicableIterations(query.productType) : iterationCatalog;
   return {
     status: 200,
     body: {
-      items: definitions.map(({ id, name, category, description, sections, productTypes }) => ({ id, name, category, description, sections, productTypes })),
+      items: definitions.map(({ id, name, category, description, sections, productTypes }) => ({
+        id,
+        name,
+        category,
+        description,
+        sections,
+        productTypes,
+      })),
     },
   };
 });

@@ -5,5 +5,7 @@ import { toJobView } from '../shared/jobs/job';
 
 registerRoute(routes.approveJob, async ({ params, body, principal, context, services }) => ({
   status: 202,
-  body: toJobView(await (await services()).jobs.approve(principal, params.jobId, body, durableOrchestrations(context))),
+  body: toJobView(
+    await (await services()).jobs.approve(principal, params.jobId, body, durableOrchestrations(context)),
+  ),
 }));

@@ -5,5 +5,7 @@ import { toJobView } from '../shared/jobs/job';
 
 registerRoute(routes.cancelJob, async ({ params, principal, context, services }) => ({
   status: 202,
-  body: toJobView(await (await services()).jobs.cancel(principal, params.jobId, durableOrchestrations(context))),
+  body: toJobView(
+    await (await services()).jobs.cancel(principal, params.jobId, durableOrchestrations(context)),
+  ),
 }));

@@ -5,7 +5,9 @@ import { toJobView } from '../shared/jobs/job';
 
 registerRoute(routes.createJob, async ({ body, principal, request, context, services }) => {
   const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
-  const job = await (await services()).jobs.create(principal, body, durableOrchestrations(context), idempotencyKey);
+  const job = await (
+    await services()
+  ).jobs.create(principal, body, durableOrchestrations(context), idempotencyKey);
   const view = toJobView(job);
   return { status: 202, body: view, headers: { location: view.links.self } };
 });

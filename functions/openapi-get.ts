@@ -4,7 +4,7 @@ import { registerRoute } from '../shared/http/route';
 const spec = documentedRoutes.find((route) => route.operationId === 'getOpenApiDocument');
 if (!spec) throw new Error('The OpenAPI route is not documented.');
 
-registerRoute(spec, async ({ request }) => ({
+registerRoute(spec, ({ request }) => ({
   status: 200,
   body: buildOpenApiDocument(new URL(request.url).origin),
   headers: { 'cache-control': 'no-cache' },

@@ -14,5 +14,9 @@ registerRoute(routes.ready, async () => {
     },
     config.READY_CHECK_TIMEOUT_MS,
   );
-  return { status: report.status === 'ok' ? 200 : 503, body: report, headers: { 'cache-control': 'no-store' } };
+  return {
+    status: report.status === 'ok' ? 200 : 503,
+    body: report,
+    headers: { 'cache-control': 'no-store' },
+  };
 });

@@ -3,5 +3,11 @@ import { registerRoute } from '../shared/http/route';
 import { runAndWait } from '../shared/jobs/run-and-wait';
 
 registerRoute(routes.runWorkflow, async ({ body, principal, request, context, services }) =>
-  runAndWait(await services(), principal, { ...body, mode: 'workflow' }, context, request.headers.get('idempotency-key') ?? undefined),
+  runAndWait(
+    await services(),
+    principal,
+    { ...body, mode: 'workflow' },
+    context,
+    request.headers.get('idempotency-key') ?? undefined,
+  ),
 );

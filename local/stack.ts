@@ -5,6 +5,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { requireNode22 } from './require-node';
 import { z } from 'zod';
+import { DEFAULT_DEV_ISSUER_PORT, startDevIssuer, type DevIssuer } from './dev-issuer/dev-issuer';
 import { applyLocalSettings } from './local-settings';
 import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
 
@@ -19,6 +20,10 @@ const portsSchema = z.object({
   AZURITE_QUEUE_PORT: z.coerce.number().int().min(1).max(65535).default(10001),
   AZURITE_TABLE_PORT: z.coerce.number().int().min(1).max(65535).default(10002),
   COSMOS_EMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(8081),
+  DEV_ISSUER_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_DEV_ISSUER_PORT),
+  MESSAGES_API_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+  /** Serve the LLM through the local Messages API server and the real Anthropic SDK instead of in-process. */
+  LOCAL_MESSAGES_API: z.enum(['true', 'false']).default('false'),
   LOCAL_DATA_DIR: z.string().min(1).default('.local-data'),
 });
 
@@ -81,12 +86,14 @@ async function main(): Promise<void> {
   const startEmulators = !values['host-only'];
   const startHost = !values['emulators-only'];
   const running: ManagedProcess[] = [];
+  let devIssuer: DevIssuer | undefined;
 
   let stopping = false;
   const stopAll = async (exitCode: number): Promise<never> => {
     stopping = true;
     // Host first (it may still be writing), then the emulators, which save their data on the way out.
     for (const child of [...running].reverse()) await child.stop();
+    await devIssuer?.close();
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -145,6 +152,24 @@ async function main(): Promise<void> {
       emulatorEnv.AzureWebJobsStorage = storageConnectionString(account, ports);
       emulatorEnv.COSMOS_ENDPOINT = `http://127.0.0.1:${ports.COSMOS_EMULATOR_PORT}`;
       emulatorEnv.COSMOS_KEY = 'local-emulator';
+      // The local identity provider: tokens from `npm run dev:token` are signed by it and trusted by the host.
+      devIssuer = await startDevIssuer({
+        port: ports.DEV_ISSUER_PORT,
+        dataDir: path.join(dataDir, 'dev-issuer'),
+      });
+      emulatorEnv.AUTH_DEV_ISSUER_URL = devIssuer.url;
+      if (ports.LOCAL_MESSAGES_API === 'true') {
+        const messagesApi = startNodeProcess({
+          name: 'messages-api',
+          script: path.join(distRoot, 'local', 'messages-api', 'main.js'),
+          args: ['--port', String(ports.MESSAGES_API_PORT)],
+        });
+        running.push(messagesApi);
+        await waitForPort(ports.MESSAGES_API_PORT);
+        emulatorEnv.LLM_PROVIDER = 'anthropic';
+        emulatorEnv.ANTHROPIC_BASE_URL = `http://127.0.0.1:${ports.MESSAGES_API_PORT}`;
+        emulatorEnv.ANTHROPIC_API_KEY = 'local-messages-api';
+      }
       writeFileSync(path.join(dataDir, 'emulators.json'), JSON.stringify(emulatorEnv), { mode: 0o600 });
     } else {
       Object.assign(emulatorEnv, runningEmulatorSettings(dataDir));
@@ -180,6 +205,12 @@ async function main(): Promise<void> {
         : undefined,
       startEmulators && !startHost
         ? `  For func start, set in local.settings.json: AzureWebJobsStorage, COSMOS_ENDPOINT=${emulatorEnv.COSMOS_ENDPOINT}, COSMOS_KEY=local-emulator (storage connection string: ${path.join(dataDir, 'storage-account.json')}; see README)`
+        : undefined,
+      emulatorEnv.AUTH_DEV_ISSUER_URL
+        ? `  Sign-in (dev issuer ${emulatorEnv.AUTH_DEV_ISSUER_URL}): TOKEN=$(npm run -s dev:token -- --user alice --tenant acme), then -H "Authorization: Bearer $TOKEN"`
+        : undefined,
+      emulatorEnv.ANTHROPIC_BASE_URL
+        ? `  LLM: Anthropic SDK against the local Messages API at ${emulatorEnv.ANTHROPIC_BASE_URL}`
         : undefined,
       '  Stop with Ctrl-C (data is kept; `npm run reset` wipes it).',
       '',

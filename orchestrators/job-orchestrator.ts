@@ -33,8 +33,15 @@ function failureOf(task: Task): JobError {
 }
 
 /** Workflow and individual modes: every iteration on the original story at once, merged in catalog order. */
-function* runParallel(context: OrchestrationContext, input: JobOrchestrationInput, ref: JobRef, cancel: Task): Generator<Task, Outcome, unknown> {
-  const runs = input.iterations.map((iterationId) => iterationRun({ ...ref, iterationId, base: 'original' }).withRetry(iterationRetry));
+function* runParallel(
+  context: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+): Generator<Task, Outcome, unknown> {
+  const runs = input.iterations.map((iterationId) =>
+    iterationRun({ ...ref, iterationId, base: 'original' }).withRetry(iterationRetry),
+  );
   const all = context.df.Task.all(runs);
   const first = yield context.df.Task.any([all, cancel]);
   if (first === cancel) return { outcome: 'cancelled' };
@@ -43,13 +50,21 @@ function* runParallel(context: OrchestrationContext, input: JobOrchestrationInpu
   if (outputs.some((output) => output.outcome === 'cancelled')) return { outcome: 'cancelled' };
   const failed = outputs.find((output) => output.outcome === 'failed');
   if (failed) {
-    return { outcome: 'failed', error: failed.error ?? { code: 'internal', message: `${failed.iterationId} failed.`, retryable: false } };
+    return {
+      outcome: 'failed',
+      error: failed.error ?? { code: 'internal', message: `${failed.iterationId} failed.`, retryable: false },
+    };
   }
   return { outcome: 'completed' };
 }
 
 /** Interactive mode: one iteration at a time, each applied only once the caller approves it. */
-function* runInteractive(context: OrchestrationContext, input: JobOrchestrationInput, ref: JobRef, cancel: Task): Generator<Task, Outcome, unknown> {
+function* runInteractive(
+  context: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+): Generator<Task, Outcome, unknown> {
   for (const iterationId of input.iterations) {
     const run = iterationRun({ ...ref, iterationId, base: 'working' }).withRetry(iterationRetry);
     const first = yield context.df.Task.any([run, cancel]);
@@ -58,7 +73,10 @@ function* runInteractive(context: OrchestrationContext, input: JobOrchestrationI
     const output = iterationRunOutputSchema.parse(run.result);
     if (output.outcome === 'cancelled') return { outcome: 'cancelled' };
     if (output.outcome === 'failed') {
-      return { outcome: 'failed', error: output.error ?? { code: 'internal', message: `${iterationId} failed.`, retryable: false } };
+      return {
+        outcome: 'failed',
+        error: output.error ?? { code: 'internal', message: `${iterationId} failed.`, retryable: false },
+      };
     }
 
     yield approvalAwait({ ...ref, iterationId });
@@ -70,7 +88,11 @@ function* runInteractive(context: OrchestrationContext, input: JobOrchestrationI
     if (decided === timeout) {
       return {
         outcome: 'failed',
-        error: { code: 'approval_timeout', message: `No decision on ${iterationId} within ${input.approvalTimeoutSeconds} s.`, retryable: false },
+        error: {
+          code: 'approval_timeout',
+          message: `No decision on ${iterationId} within ${input.approvalTimeoutSeconds} s.`,
+          retryable: false,
+        },
       };
     }
     timeout.cancel();
@@ -85,7 +107,11 @@ function* runInteractive(context: OrchestrationContext, input: JobOrchestrationI
  * One job: start, run its iterations (raced against a cancel event), finish. Deterministic: all I/O happens in
  * activities, time comes from the orchestration context.
  */
-df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationContext): Generator<Task, string, unknown> {
+df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationContext): Generator<
+  Task,
+  string,
+  unknown
+> {
   const input = jobOrchestrationInputSchema.parse(context.df.getInput());
   const ref: JobRef = { jobId: input.jobId, tenantId: input.tenantId };
   const merge = input.mode === 'interactive' ? 'approved' : 'all';
@@ -96,7 +122,10 @@ df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationConte
     return 'cancelled';
   }
   const cancel = context.df.waitForExternalEvent(cancelEventName);
-  const result = input.mode === 'interactive' ? yield* runInteractive(context, input, ref, cancel) : yield* runParallel(context, input, ref, cancel);
+  const result =
+    input.mode === 'interactive'
+      ? yield* runInteractive(context, input, ref, cancel)
+      : yield* runParallel(context, input, ref, cancel);
   yield jobFinish({ ...ref, merge, ...result });
   return result.outcome;
 });

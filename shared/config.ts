@@ -62,7 +62,7 @@ export const configSchema = z.object({
   /** Plan of a tenant seen for the first time. */
   DEFAULT_PLAN: z.string().min(1).default('free'),
   /** Interactive mode: how long a job waits for each approval before it fails with `approval_timeout`. */
-  APPROVAL_TIMEOUT_SECONDS: integerFromString(86_400, 10, 7 * 86_400),
+  APPROVAL_TIMEOUT_SECONDS: integerFromString(86_400, 1, 7 * 86_400),
   /** How often a running iteration checks its job's cancel flag (and aborts its LLM call). */
   CANCEL_POLL_MS: integerFromString(500, 50, 10_000),
   /** Largest request body accepted before parsing; the plan's story limit applies on top. */

@@ -35,7 +35,8 @@ export interface Services {
 }
 
 export function createLlm(config: AppConfig): LlmPort {
-  if (resolveLlmProvider(config) === 'offline') return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
+  if (resolveLlmProvider(config) === 'offline')
+    return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
   if (!config.ANTHROPIC_API_KEY) {
     throw new Error('LLM_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.');
   }
@@ -73,7 +74,12 @@ async function build(config: AppConfig): Promise<Services> {
     jobsRepository,
     usage,
     llm,
-    jobs: new JobService({ jobs: jobsRepository, tenants, plans, approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS }),
+    jobs: new JobService({
+      jobs: jobsRepository,
+      tenants,
+      plans,
+      approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+    }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,

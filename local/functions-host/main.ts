@@ -33,7 +33,9 @@ async function main(): Promise<void> {
     port: Number(values.port),
     logger,
     extensions: (registry) => [
-      ...(usesDurable(registry.functions.values()) ? [createDurableExtension(durableOptionsFromEnv(process.env, logger))] : []),
+      ...(usesDurable(registry.functions.values())
+        ? [createDurableExtension(durableOptionsFromEnv(process.env, logger))]
+        : []),
       new TimerTriggerExtension(logger),
       new BlobTriggerExtension({
         logger,

@@ -26,6 +26,8 @@ export const faultSchema = z.discriminatedUnion('kind', [
     afterChunks: z.number().int().nonnegative().default(1),
     errorType: z.enum(['overloaded_error', 'api_error']).default('overloaded_error'),
   }),
+  /** 200, then the connection is cut (no error event) after `afterChunks` text deltas. */
+  z.object({ kind: z.literal('drop_connection'), afterChunks: z.number().int().nonnegative().default(1) }),
   /** The response starts `delayMs` later than the latency model says. */
   z.object({ kind: z.literal('slow'), delayMs: z.number().int().nonnegative() }),
   /** 401 whose message repeats the credential it received, like a careless proxy: clients must not leak it. */

@@ -17,7 +17,8 @@ afterAll(async () => {
   await server.close();
 });
 
-const anthropic = () => createAnthropicAdapter({ apiKey: 'test-key', baseURL: server.url, timeoutMs: 10_000, maxRetries: 0 });
+const anthropic = () =>
+  createAnthropicAdapter({ apiKey: 'test-key', baseURL: server.url, timeoutMs: 10_000, maxRetries: 0 });
 
 describe('offline responder behind the local Messages API server', () => {
   it('gives the Anthropic adapter the same story the offline adapter produces, priced and cached', async () => {

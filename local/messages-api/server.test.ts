@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { AppError } from '../../shared/errors';
 import { schemaResponder } from './schema-responder';
 import { startMessagesApiServer, type MessagesApiServer, type MessagesApiServerOptions } from './server';
 
@@ -225,6 +226,22 @@ describe('local Messages API server', () => {
       'error',
     ]);
     expect(errorSchema.parse(events.at(-1)?.data).error.type).toBe('overloaded_error');
+  });
+
+  it('answers 400 when the responder rejects the request and 500 when it fails', async () => {
+    const rejecting = await start({
+      responder: () => Promise.reject(new AppError('validation_failed', 'not an engine request')),
+    });
+    const rejected = await post(rejecting, body());
+    expect(rejected.status).toBe(400);
+    expect(errorSchema.parse(await rejected.json()).error.message).toBe('not an engine request');
+    const failing = await start({ responder: () => Promise.reject(new Error('boom')) });
+    const failed = await post(failing, body());
+    expect(failed.status).toBe(500);
+    expect(errorSchema.parse(await failed.json()).error).toEqual({
+      type: 'api_error',
+      message: 'The responder failed.',
+    });
   });
 
   it('applies the latency model: base delay plus a delay per output token', async () => {

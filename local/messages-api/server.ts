@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { z } from 'zod';
+import { isAppError } from '../../shared/errors';
 import { parsePurpose, PURPOSE_HEADER } from '../../shared/llm/prompt-layout';
 import { FAULT_HEADER, faultSchema, parseFaultHeader, type Fault, type FaultInput } from './faults';
 import { countBreakpoints, DEFAULT_MIN_CACHEABLE_TOKENS, estimateTokens, PromptCache } from './prompt-cache';
@@ -97,27 +98,27 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
   const queue: Fault[] = [];
   const live = new Set<AbortController>();
   const stats: MessagesApiStats = { requests: 0, byStatus: {}, faultsInjected: 0, received: [] };
-  let window = { startedAt: Date.now(), requests: 0, inputTokens: 0, outputTokens: 0 };
+  let rateWindow = { startedAt: Date.now(), requests: 0, inputTokens: 0, outputTokens: 0 };
 
   const rateLimitHeaders = (): Record<string, string> => {
     const now = Date.now();
-    if (now - window.startedAt >= 60_000)
-      window = { startedAt: now, requests: 0, inputTokens: 0, outputTokens: 0 };
-    const reset = new Date(window.startedAt + 60_000).toISOString();
+    if (now - rateWindow.startedAt >= 60_000)
+      rateWindow = { startedAt: now, requests: 0, inputTokens: 0, outputTokens: 0 };
+    const reset = new Date(rateWindow.startedAt + 60_000).toISOString();
     const entry = (name: string, limit: number, used: number) => ({
       [`anthropic-ratelimit-${name}-limit`]: String(limit),
       [`anthropic-ratelimit-${name}-remaining`]: String(Math.max(0, limit - used)),
       [`anthropic-ratelimit-${name}-reset`]: reset,
     });
     return {
-      ...entry('requests', limits.requestsPerMinute, window.requests),
+      ...entry('requests', limits.requestsPerMinute, rateWindow.requests),
       ...entry(
         'tokens',
         limits.inputTokensPerMinute + limits.outputTokensPerMinute,
-        window.inputTokens + window.outputTokens,
+        rateWindow.inputTokens + rateWindow.outputTokens,
       ),
-      ...entry('input-tokens', limits.inputTokensPerMinute, window.inputTokens),
-      ...entry('output-tokens', limits.outputTokensPerMinute, window.outputTokens),
+      ...entry('input-tokens', limits.inputTokensPerMinute, rateWindow.inputTokens),
+      ...entry('output-tokens', limits.outputTokensPerMinute, rateWindow.outputTokens),
     };
   };
 
@@ -259,7 +260,13 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     let text: string;
     try {
       text = await options.responder(params, { purpose, headers: req.headers });
-    } catch {
+    } catch (error: unknown) {
+      // A responder that rejects the request itself (e.g. not an engine prompt) answers 400, which clients
+      // do not retry; anything else is a server fault.
+      if (isAppError(error) && error.status < 500) {
+        finish(400);
+        return sendError(res, 400, 'invalid_request_error', error.message, requestId);
+      }
       finish(500);
       return sendError(res, 500, 'api_error', 'The responder failed.', requestId);
     }
@@ -272,10 +279,10 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     const plan = cache.plan(params);
     const usage: WireUsage = { ...plan.usage, output_tokens: outputTokens };
     entry.usage = usage;
-    window.requests += 1;
-    window.inputTokens +=
+    rateWindow.requests += 1;
+    rateWindow.inputTokens +=
       usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
-    window.outputTokens += outputTokens;
+    rateWindow.outputTokens += outputTokens;
 
     const startDelay = latency.baseMs + (fault?.kind === 'slow' ? fault.delayMs : 0);
     const message = {
@@ -322,13 +329,20 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     send('ping', { type: 'ping' });
     const chunks = chunk(text, CHUNK_TOKENS * 4);
     for (const [index, piece] of chunks.entries()) {
-      if (fault?.kind === 'mid_stream' && index === fault.afterChunks) break;
       await wait(latency.perOutputTokenMs * estimateTokens(piece), signal);
+      // The break comes after the wait, so the client has had time to receive the chunks already sent.
+      if ((fault?.kind === 'mid_stream' || fault?.kind === 'drop_connection') && index === fault.afterChunks)
+        break;
       send('content_block_delta', {
         type: 'content_block_delta',
         index: 0,
         delta: { type: 'text_delta', text: piece },
       });
+    }
+    if (fault?.kind === 'drop_connection') {
+      finish(200);
+      res.socket?.destroy();
+      return;
     }
     if (fault?.kind === 'mid_stream') {
       finish(200);

@@ -14,7 +14,7 @@ const textBlockSchema = z.looseObject({
 
 const otherBlockSchema = z.looseObject({ type: z.string(), cache_control: cacheControlSchema.nullish() });
 
-export const contentBlockSchema = z.union([textBlockSchema, otherBlockSchema]);
+const contentBlockSchema = z.union([textBlockSchema, otherBlockSchema]);
 
 export const messagesRequestSchema = z.looseObject({
   model: z.string().min(1),
@@ -44,7 +44,6 @@ export const messagesRequestSchema = z.looseObject({
 });
 
 export type MessagesRequest = z.infer<typeof messagesRequestSchema>;
-export type ContentBlock = z.infer<typeof contentBlockSchema>;
 
 /** Usage as the Messages API reports it. */
 export interface WireUsage {

@@ -33,9 +33,14 @@ export function translateCosmosError(error: unknown, what: string): AppError {
   if (status === 409) return new AppError('conflict', `${what} already exists.`, { cause: error });
   if (status === 412) return new AppError('conflict', `${what} was changed concurrently.`, { cause: error });
   if (status === 429) {
-    return new AppError('upstream_unavailable', 'The database is busy; retry shortly.', { cause: error, retryAfterSeconds: 1 });
+    return new AppError('upstream_unavailable', 'The database is busy; retry shortly.', {
+      cause: error,
+      retryAfterSeconds: 1,
+    });
   }
-  return new AppError('upstream_unavailable', 'The database is unavailable; retry shortly.', { cause: error });
+  return new AppError('upstream_unavailable', 'The database is unavailable; retry shortly.', {
+    cause: error,
+  });
 }
 
 export function isPreconditionFailure(error: unknown): boolean {
@@ -72,7 +77,12 @@ export class CosmosStore {
     return this.database.container(name);
   }
 
-  async read<T>(name: ContainerName, id: string, tenantId: string, schema: z.ZodType<T>): Promise<Versioned<T> | undefined> {
+  async read<T>(
+    name: ContainerName,
+    id: string,
+    tenantId: string,
+    schema: z.ZodType<T>,
+  ): Promise<Versioned<T> | undefined> {
     try {
       const response = await this.container(name).item(id, tenantId).read<Record<string, unknown>>();
       if (response.statusCode === 404 || response.resource === undefined) return undefined;
@@ -85,7 +95,10 @@ export class CosmosStore {
   }
 
   /** Creates a document; `conflict` (409) if one with the same id exists in the partition. */
-  async create<T extends { id: string; tenantId: string }>(name: ContainerName, document: T): Promise<Versioned<T>> {
+  async create<T extends { id: string; tenantId: string }>(
+    name: ContainerName,
+    document: T,
+  ): Promise<Versioned<T>> {
     try {
       const response = await this.container(name).items.create(document);
       return { document, etag: response.etag };
@@ -95,7 +108,11 @@ export class CosmosStore {
   }
 
   /** Replaces a document only if it is still at `etag`; `conflict` (412) otherwise. */
-  async replace<T extends { id: string; tenantId: string }>(name: ContainerName, document: T, etag: string): Promise<Versioned<T>> {
+  async replace<T extends { id: string; tenantId: string }>(
+    name: ContainerName,
+    document: T,
+    etag: string,
+  ): Promise<Versioned<T>> {
     try {
       const response = await this.container(name)
         .item(document.id, document.tenantId)
@@ -106,7 +123,10 @@ export class CosmosStore {
     }
   }
 
-  async upsert<T extends { id: string; tenantId: string }>(name: ContainerName, document: T): Promise<Versioned<T>> {
+  async upsert<T extends { id: string; tenantId: string }>(
+    name: ContainerName,
+    document: T,
+  ): Promise<Versioned<T>> {
     try {
       const response = await this.container(name).items.upsert(document);
       return { document, etag: response.etag };
@@ -160,15 +180,26 @@ export class CosmosStore {
     schema: z.ZodType<T>,
     page: { maxItems?: number; continuationToken?: string } = {},
   ): Promise<{ items: T[]; continuationToken: string | undefined }> {
-    if (!tenantFilter.test(sql)) throw new Error(`Query on ${name} does not filter on c.tenantId = @tenantId.`);
-    const sqlParameters: SqlParameter[] = Object.entries(parameters).map(([key, value]) => ({ name: `@${key}`, value }));
+    if (!tenantFilter.test(sql))
+      throw new Error(`Query on ${name} does not filter on c.tenantId = @tenantId.`);
+    const sqlParameters: SqlParameter[] = Object.entries(parameters).map(([key, value]) => ({
+      name: `@${key}`,
+      value,
+    }));
     try {
       const iterator = this.container(name).items.query<unknown>(
         { query: sql, parameters: sqlParameters },
-        { maxItemCount: page.maxItems ?? 100, continuationToken: page.continuationToken, partitionKey: parameters.tenantId },
+        {
+          maxItemCount: page.maxItems ?? 100,
+          continuationToken: page.continuationToken,
+          partitionKey: parameters.tenantId,
+        },
       );
       const response = await iterator.fetchNext();
-      return { items: response.resources.map((item) => schema.parse(item)), continuationToken: response.continuationToken };
+      return {
+        items: response.resources.map((item) => schema.parse(item)),
+        continuationToken: response.continuationToken,
+      };
     } catch (error: unknown) {
       if (error instanceof z.ZodError) throw error;
       throw translateCosmosError(error, 'The query');

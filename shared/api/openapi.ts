@@ -31,7 +31,9 @@ const documentationRoutes: RouteSpec[] = [
 export const documentedRoutes: readonly RouteSpec[] = [...Object.values(routes), ...documentationRoutes];
 
 /** The OpenAPI 3.1 document of every route, built from the route specs. */
-export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+export function buildOpenApiDocument(
+  serverUrl?: string,
+): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const registry = new OpenAPIRegistry();
   const bearer = registry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
@@ -51,14 +53,18 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
         ...(spec.params ? { params: spec.params } : {}),
         ...(spec.query ? { query: spec.query } : {}),
         ...(spec.headers ? { headers: spec.headers } : {}),
-        ...(spec.body ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } } : {}),
+        ...(spec.body
+          ? { body: { required: true, content: { 'application/json': { schema: spec.body } } } }
+          : {}),
       },
       responses: Object.fromEntries(
         Object.entries(spec.responses).map(([status, response]) => [
           status,
           {
             description: response.description,
-            ...(response.schema ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } } : {}),
+            ...(response.schema
+              ? { content: { [response.contentType ?? 'application/json']: { schema: response.schema } } }
+              : {}),
           },
         ]),
       ),
@@ -69,7 +75,8 @@ export function buildOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGene
     info: {
       title: 'user-story-agent',
       version: '1.0.0',
-      description: 'Turns a rough user story into a complete, testable specification by running LLM iterations over it.',
+      description:
+        'Turns a rough user story into a complete, testable specification by running LLM iterations over it.',
     },
     ...(serverUrl ? { servers: [{ url: serverUrl }] } : {}),
   });

@@ -16,13 +16,17 @@ export const problemSchema = z
     title: z.string(),
     status: z.number().int(),
     detail: z.string(),
-    code: z.string().describe('Stable machine-readable error code, e.g. validation_failed, not_found, quota_exceeded.'),
+    code: z
+      .string()
+      .describe('Stable machine-readable error code, e.g. validation_failed, not_found, quota_exceeded.'),
     instance: z.string(),
     correlationId: z.string(),
   })
   .describe('RFC 9457 problem details.');
 
-const jobIdParams = z.object({ jobId: z.string().min(1).max(100).describe('The job id returned when the job was created.') });
+const jobIdParams = z.object({
+  jobId: z.string().min(1).max(100).describe('The job id returned when the job was created.'),
+});
 
 export const iterationDescriptionSchema = z.object({
   id: iterationIdSchema,
@@ -35,11 +39,20 @@ export const iterationDescriptionSchema = z.object({
 
 export const jobListSchema = z.object({
   items: z.array(jobViewSchema),
-  nextCursor: z.string().optional().describe('Pass as `cursor` to get the next page; absent on the last page.'),
+  nextCursor: z
+    .string()
+    .optional()
+    .describe('Pass as `cursor` to get the next page; absent on the last page.'),
 });
 
 export const runBodySchema = createJobBodySchema.extend({
-  waitSeconds: z.coerce.number().int().min(0).max(200).default(100).describe('How long to wait for the job to finish (max 200).'),
+  waitSeconds: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(200)
+    .default(100)
+    .describe('How long to wait for the job to finish (max 200).'),
 });
 
 export const workflowRunBodySchema = runBodySchema.omit({ mode: true, iterations: true });
@@ -51,7 +64,11 @@ export const usageSummarySchema = z.object({
 
 export const createApiKeyBodySchema = z.object({
   name: z.string().trim().min(1).max(100).describe('A label to recognise the key by.'),
-  expiresAt: z.iso.datetime({ offset: true }).optional().describe('When the key stops working (ISO 8601).'),
+  expiresAt: z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) > Date.now(), 'must be in the future')
+    .optional()
+    .describe('When the key stops working (ISO 8601, in the future).'),
 });
 
 export const apiKeyViewSchema = apiKeyRecordSchema.omit({ hash: true });
@@ -60,7 +77,16 @@ export const createdApiKeySchema = apiKeyViewSchema.extend({
 });
 
 const errors = (...statuses: number[]) =>
-  Object.fromEntries(statuses.map((status) => [status, { description: 'Error (problem+json).', schema: problemSchema, contentType: 'application/problem+json' }]));
+  Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: 'Error (problem+json).',
+        schema: problemSchema,
+        contentType: 'application/problem+json',
+      },
+    ]),
+  );
 
 const jobTag = ['Jobs'];
 
@@ -93,11 +119,17 @@ export const routes = {
     method: 'GET',
     path: '/api/v1/iterations',
     summary: 'List the iteration catalog',
-    description: 'The iterations the service can run over a story, in workflow order; filter with productType to get only those that apply.',
+    description:
+      'The iterations the service can run over a story, in workflow order; filter with productType to get only those that apply.',
     tags: ['Iterations'],
     auth: 'user',
-    query: z.object({ productType: productTypeSchema.optional().describe('web, mobile-native, mobile-web, desktop or api.') }),
-    responses: { 200: { description: 'The catalog.', schema: z.object({ items: z.array(iterationDescriptionSchema) }) }, ...errors(400, 401) },
+    query: z.object({
+      productType: productTypeSchema.optional().describe('web, mobile-native, mobile-web, desktop or api.'),
+    }),
+    responses: {
+      200: { description: 'The catalog.', schema: z.object({ items: z.array(iterationDescriptionSchema) }) },
+      ...errors(400, 401),
+    },
   },
   createJob: {
     functionName: 'jobs-create',
@@ -112,7 +144,10 @@ export const routes = {
     body: createJobBodySchema,
     headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
     durableClient: true,
-    responses: { 202: { description: 'Accepted; the job runs.', schema: jobViewSchema }, ...errors(400, 401, 413, 415, 422, 429, 503) },
+    responses: {
+      202: { description: 'Accepted; the job runs.', schema: jobViewSchema },
+      ...errors(400, 401, 413, 415, 422, 429, 503),
+    },
   },
   listJobs: {
     functionName: 'jobs-list',
@@ -132,7 +167,8 @@ export const routes = {
     method: 'GET',
     path: '/api/v1/jobs/{jobId}',
     summary: 'Get a job',
-    description: 'One job with its progress, and once finished its enhanced story (result.story, markdown) and per-iteration results.',
+    description:
+      'One job with its progress, and once finished its enhanced story (result.story, markdown) and per-iteration results.',
     tags: jobTag,
     auth: 'user',
     params: jobIdParams,
@@ -144,12 +180,16 @@ export const routes = {
     method: 'DELETE',
     path: '/api/v1/jobs/{jobId}',
     summary: 'Cancel a job',
-    description: 'Stops a queued or running job; finished iterations are kept. Cancelling twice is harmless; a finished job answers 409.',
+    description:
+      'Stops a queued or running job; finished iterations are kept. Cancelling twice is harmless; a finished job answers 409.',
     tags: jobTag,
     auth: 'user',
     params: jobIdParams,
     durableClient: true,
-    responses: { 202: { description: 'Cancellation requested.', schema: jobViewSchema }, ...errors(401, 404, 409) },
+    responses: {
+      202: { description: 'Cancellation requested.', schema: jobViewSchema },
+      ...errors(401, 404, 409),
+    },
   },
   approveJob: {
     functionName: 'jobs-approve',
@@ -164,7 +204,10 @@ export const routes = {
     params: jobIdParams,
     body: approvalBodySchema,
     durableClient: true,
-    responses: { 202: { description: 'Decision passed on.', schema: jobViewSchema }, ...errors(400, 401, 404, 409, 415) },
+    responses: {
+      202: { description: 'Decision passed on.', schema: jobViewSchema },
+      ...errors(400, 401, 404, 409, 415),
+    },
   },
   runIterations: {
     functionName: 'iterations-run',
@@ -219,11 +262,15 @@ export const routes = {
     method: 'POST',
     path: '/api/v1/api-keys',
     summary: 'Create an API key',
-    description: 'Creates a key for CI and scripts, acting as the signed-in user. The key is shown once. Needs a bearer token, not another API key.',
+    description:
+      'Creates a key for CI and scripts, acting as the signed-in user. The key is shown once. Needs a bearer token, not another API key.',
     tags: ['API keys'],
     auth: 'jwt',
     body: createApiKeyBodySchema,
-    responses: { 201: { description: 'Created.', schema: createdApiKeySchema }, ...errors(400, 401, 403, 415) },
+    responses: {
+      201: { description: 'Created.', schema: createdApiKeySchema },
+      ...errors(400, 401, 403, 415),
+    },
   },
   listApiKeys: {
     functionName: 'api-keys-list',
@@ -234,7 +281,10 @@ export const routes = {
     description: 'The caller’s keys (never the key itself), revoked ones included.',
     tags: ['API keys'],
     auth: 'jwt',
-    responses: { 200: { description: 'Keys.', schema: z.object({ items: z.array(apiKeyViewSchema) }) }, ...errors(401, 403) },
+    responses: {
+      200: { description: 'Keys.', schema: z.object({ items: z.array(apiKeyViewSchema) }) },
+      ...errors(401, 403),
+    },
   },
   revokeApiKey: {
     functionName: 'api-keys-revoke',

@@ -15,18 +15,29 @@ const indexDocumentSchema = z.object({
   keyTenantId: z.string(),
 });
 
-const toRecord = ({ id: _id, type: _type, ...record }: z.infer<typeof keyDocumentSchema>): ApiKeyRecord => record;
+const toRecord = ({ id: _id, type: _type, ...record }: z.infer<typeof keyDocumentSchema>): ApiKeyRecord =>
+  record;
 
 export class ApiKeyRepository implements ApiKeyStore {
   constructor(private readonly store: CosmosStore) {}
 
   async create(record: ApiKeyRecord): Promise<void> {
-    await this.store.create('apiKeys', { id: `apikey-index:${record.keyId}`, tenantId: platformPartition, type: 'apiKeyIndex', keyTenantId: record.tenantId });
+    await this.store.create('apiKeys', {
+      id: `apikey-index:${record.keyId}`,
+      tenantId: platformPartition,
+      type: 'apiKeyIndex',
+      keyTenantId: record.tenantId,
+    });
     await this.store.create('apiKeys', { ...record, id: record.keyId, type: 'apiKey' as const });
   }
 
   async findByKeyId(keyId: string): Promise<ApiKeyRecord | undefined> {
-    const index = await this.store.read('apiKeys', `apikey-index:${keyId}`, platformPartition, indexDocumentSchema);
+    const index = await this.store.read(
+      'apiKeys',
+      `apikey-index:${keyId}`,
+      platformPartition,
+      indexDocumentSchema,
+    );
     if (!index) return undefined;
     const found = await this.store.read('apiKeys', keyId, index.document.keyTenantId, keyDocumentSchema);
     return found && toRecord(found.document);
@@ -34,7 +45,9 @@ export class ApiKeyRepository implements ApiKeyStore {
 
   async touchLastUsed(keyId: string, tenantId: string, at: string): Promise<void> {
     await this.store.update('apiKeys', keyId, tenantId, keyDocumentSchema, (current) =>
-      current.lastUsedAt !== undefined && current.lastUsedAt >= at ? undefined : { ...current, lastUsedAt: at },
+      current.lastUsedAt !== undefined && current.lastUsedAt >= at
+        ? undefined
+        : { ...current, lastUsedAt: at },
     );
   }
 
@@ -53,7 +66,12 @@ export class ApiKeyRepository implements ApiKeyStore {
   }
 
   /** Revokes one of the user's keys; undefined when the user has no such key. Revoking twice is harmless. */
-  async revoke(tenantId: string, userId: string, keyId: string, at: string): Promise<ApiKeyRecord | undefined> {
+  async revoke(
+    tenantId: string,
+    userId: string,
+    keyId: string,
+    at: string,
+  ): Promise<ApiKeyRecord | undefined> {
     const current = await this.store.read('apiKeys', keyId, tenantId, keyDocumentSchema);
     if (!current || current.document.userId !== userId) return undefined;
     const updated = await this.store.update('apiKeys', keyId, tenantId, keyDocumentSchema, (document) =>

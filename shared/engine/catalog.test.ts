@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { applicableIterations, iterationCatalog, iterationIds, productTypes } from './catalog';
 
-const ids = (productType: (typeof productTypes)[number]) => applicableIterations(productType).map((it) => it.id);
+const ids = (productType: (typeof productTypes)[number]) =>
+  applicableIterations(productType).map((it) => it.id);
 
 describe('iteration catalog', () => {
   it('lists the twelve iterations in workflow order with their categories', () => {
@@ -37,7 +38,14 @@ describe('iteration catalog', () => {
   });
 
   it('gives api only the iterations that make sense without a UI', () => {
-    expect(ids('api')).toEqual(['user-roles', 'validation', 'performance', 'security', 'locale-formatting', 'analytics']);
+    expect(ids('api')).toEqual([
+      'user-roles',
+      'validation',
+      'performance',
+      'security',
+      'locale-formatting',
+      'analytics',
+    ]);
   });
 
   it('defaults every iteration to a current model, never a retiring one', () => {

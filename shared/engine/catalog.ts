@@ -16,6 +16,7 @@ export const sectionNames = [
 export const sectionNameSchema = z.enum(sectionNames);
 export type SectionName = z.infer<typeof sectionNameSchema>;
 
+/** Iteration ids in catalog (workflow) order. */
 export const iterationIds = [
   'user-roles',
   'interactive-elements',
@@ -33,8 +34,7 @@ export const iterationIds = [
 export const iterationIdSchema = z.enum(iterationIds);
 export type IterationId = z.infer<typeof iterationIdSchema>;
 
-export const iterationCategories = ['core', 'quality', 'responsive', 'i18n', 'insights'] as const;
-export type IterationCategory = (typeof iterationCategories)[number];
+export type IterationCategory = 'core' | 'quality' | 'responsive' | 'i18n' | 'insights';
 
 /** Current models only: `claude-sonnet-4-5` retires on 2026-11-30 and must never be a default. */
 export const defaultModels = {
@@ -42,6 +42,7 @@ export const defaultModels = {
   economy: 'claude-haiku-5-5',
 } as const;
 
+/** One catalog entry: what an iteration is, what it may change and where it applies. */
 export interface IterationDefinition {
   id: IterationId;
   name: string;

@@ -19,6 +19,8 @@ export {
 } from './catalog';
 export {
   iterationResultSchema,
+  llmCallSchema,
+  type LlmCall,
   sumUsage,
   usageSchema,
   verificationSchema,

@@ -17,12 +17,29 @@ export const usageSchema = z.object({
 });
 export type Usage = z.infer<typeof usageSchema>;
 
+/** The judge's verdict on one iteration: `passed` when the score reaches the runner's threshold. */
 export const verificationSchema = z.object({
   score: z.number().min(0).max(1),
   passed: z.boolean(),
   issues: z.array(z.string()),
 });
 export type Verification = z.infer<typeof verificationSchema>;
+
+/** One LLM call, priced when it was made: the unit usage records and audits are built from. */
+export const llmCallSchema = z.object({
+  kind: z.enum(['iteration', 'verification']),
+  attempt: z.number().int().positive(),
+  model: z.string(),
+  requestId: z.string().optional(),
+  at: z.iso.datetime(),
+  durationMs: z.number().int().nonnegative(),
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cacheReadInputTokens: z.number().int().nonnegative(),
+  cacheCreationInputTokens: z.number().int().nonnegative(),
+  costMicroUsd: z.number().int().nonnegative(),
+});
+export type LlmCall = z.infer<typeof llmCallSchema>;
 
 /** One iteration's outcome, as stored in a job's `result.iterations` (see the API contract). */
 export const iterationResultSchema = z.object({
@@ -39,11 +56,14 @@ export const iterationResultSchema = z.object({
   model: z.string(),
   /** Iteration calls made: 2 when a failed verification triggered the retry. */
   attempts: z.number().int().nonnegative(),
+  /** Every LLM call behind this result, in order; `usage` is their sum. */
+  calls: z.array(llmCallSchema),
   verification: verificationSchema.optional(),
   error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
 });
 export type IterationResult = z.infer<typeof iterationResultSchema>;
 
+/** Zero usage, the start of every sum. */
 export function emptyUsage(): Usage {
   return {
     inputTokens: 0,
@@ -67,7 +87,7 @@ export function addCall(usage: Usage, tokens: TokenUsage, costMicroUsd: number):
   });
 }
 
-export function addUsage(a: Usage, b: Usage): Usage {
+function addUsage(a: Usage, b: Usage): Usage {
   const costMicroUsd = a.costMicroUsd + b.costMicroUsd;
   return {
     inputTokens: a.inputTokens + b.inputTokens,

@@ -3,6 +3,7 @@ import type { IterationResult } from './iteration-result';
 import { applyChanges } from './patch';
 import type { Story } from './story';
 
+/** A merged story and the results as they were actually applied. */
 export interface MergeOutcome {
   story: Story;
   /** The results with `changes` narrowed to what was applied and conflicts added to `rejected`. */

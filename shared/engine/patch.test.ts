@@ -19,7 +19,13 @@ const base = parseStory(
 const criterionId = base.outcomeCriteria[0]?.id ?? '';
 const questionId = base.openQuestions[0]?.id ?? '';
 
-const add = (section: Patch['section'], text: string, topic = ''): Patch => ({ op: 'add', section, target: '', text, topic });
+const add = (section: Patch['section'], text: string, topic = ''): Patch => ({
+  op: 'add',
+  section,
+  target: '',
+  text,
+  topic,
+});
 
 function result(id: IterationResult['id'], patches: Patch[]): IterationResult {
   const { changes, rejected } = validatePatches(base, id, patches);
@@ -34,6 +40,7 @@ function result(id: IterationResult['id'], patches: Patch[]): IterationResult {
     durationMs: 0,
     model: 'test',
     attempts: 1,
+    calls: [],
   };
 }
 
@@ -41,7 +48,13 @@ describe('validatePatches', () => {
   it('accepts adds, replaces and removes in allowed sections with deterministic ids', () => {
     const { changes, rejected } = validatePatches(base, 'validation', [
       add('systemCriteria', 'The server rejects a negative amount.'),
-      { op: 'replace', section: 'outcomeCriteria', target: criterionId, text: 'The amount is debited exactly once.', topic: '' },
+      {
+        op: 'replace',
+        section: 'outcomeCriteria',
+        target: criterionId,
+        text: 'The amount is debited exactly once.',
+        topic: '',
+      },
       { op: 'remove', section: 'openQuestions', target: questionId, text: '', topic: '' },
     ]);
     expect(rejected).toEqual([]);
@@ -53,7 +66,9 @@ describe('validatePatches', () => {
   });
 
   it('rejects a section the iteration may not change', () => {
-    const { changes, rejected } = validatePatches(base, 'analytics', [add('behaviour', 'A chart shows transfers.')]);
+    const { changes, rejected } = validatePatches(base, 'analytics', [
+      add('behaviour', 'A chart shows transfers.'),
+    ]);
     expect(changes).toEqual([]);
     expect(rejected.map((r) => r.reason)).toEqual(['wrong_section']);
   });
@@ -72,7 +87,13 @@ describe('validatePatches', () => {
       add('systemCriteria', 'Amounts are validated.'),
       add('systemCriteria', 'Amounts are  validated'),
       { op: 'remove', section: 'openQuestions', target: questionId, text: '', topic: '' },
-      { op: 'replace', section: 'openQuestions', target: questionId, text: 'Which daily limit applies?', topic: '' },
+      {
+        op: 'replace',
+        section: 'openQuestions',
+        target: questionId,
+        text: 'Which daily limit applies?',
+        topic: '',
+      },
     ]);
     expect(changes).toHaveLength(2);
     expect(rejected.map((r) => r.reason)).toEqual(['duplicate', 'duplicate', 'duplicate']);
@@ -88,14 +109,22 @@ describe('merging', () => {
   const results = [
     result('security', [
       add('systemCriteria', 'Transfers above EUR 1,000 need strong customer authentication.'),
-      { op: 'replace', section: 'outcomeCriteria', target: criterionId, text: 'The amount is debited once, after SCA.', topic: '' },
+      {
+        op: 'replace',
+        section: 'outcomeCriteria',
+        target: criterionId,
+        text: 'The amount is debited once, after SCA.',
+        topic: '',
+      },
       add('implementationNotes', 'Use the bank SCA service.', 'Security'),
     ]),
     result('user-roles', [
       add('outcomeCriteria', 'Only the account holder can transfer money.'),
       { op: 'remove', section: 'outcomeCriteria', target: criterionId, text: '', topic: '' },
     ]),
-    result('validation', [add('systemCriteria', 'Transfers above EUR 1,000 need strong customer authentication.')]),
+    result('validation', [
+      add('systemCriteria', 'Transfers above EUR 1,000 need strong customer authentication.'),
+    ]),
   ];
 
   it('applies in catalog order whatever order the results arrive in, identically every time', () => {
@@ -112,7 +141,9 @@ describe('merging', () => {
     const security = merged.find((r) => r.id === 'security');
     expect(security?.rejected.map((r) => r.reason)).toEqual(['conflict', 'conflict']);
     expect(security?.changes.map((c) => c.section)).toEqual(['implementationNotes']);
-    expect(story.outcomeCriteria.map((item) => item.text)).toEqual(['Only the account holder can transfer money.']);
+    expect(story.outcomeCriteria.map((item) => item.text)).toEqual([
+      'Only the account holder can transfer money.',
+    ]);
     expect(story.systemCriteria.map((item) => item.addedBy)).toEqual(['validation']);
     expect(story.implementationNotes).toEqual([
       expect.objectContaining({ topic: 'Security', addedBy: 'security', text: 'Use the bank SCA service.' }),
@@ -121,9 +152,18 @@ describe('merging', () => {
 
   it('records which iteration changed an item and never mutates the base story', () => {
     const snapshot = structuredClone(base);
-    const { story } = applyIterationResult(base, result('validation', [
-      { op: 'replace', section: 'outcomeCriteria', target: criterionId, text: 'Debited exactly once.', topic: '' },
-    ]));
+    const { story } = applyIterationResult(
+      base,
+      result('validation', [
+        {
+          op: 'replace',
+          section: 'outcomeCriteria',
+          target: criterionId,
+          text: 'Debited exactly once.',
+          topic: '',
+        },
+      ]),
+    );
     expect(story.outcomeCriteria[0]).toEqual({
       id: criterionId,
       text: 'Debited exactly once.',

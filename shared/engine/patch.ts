@@ -50,8 +50,15 @@ export const changeSchema = z.object({
 });
 export type Change = z.infer<typeof changeSchema>;
 
-export const rejectionReasons = ['wrong_section', 'unknown_target', 'duplicate', 'empty_text', 'conflict'] as const;
+export const rejectionReasons = [
+  'wrong_section',
+  'unknown_target',
+  'duplicate',
+  'empty_text',
+  'conflict',
+] as const;
 
+/** A patch that was not applied, and why. */
 export const rejectedChangeSchema = z.object({
   op: z.enum(['add', 'replace', 'remove']),
   section: z.string(),
@@ -62,6 +69,7 @@ export const rejectedChangeSchema = z.object({
 });
 export type RejectedChange = z.infer<typeof rejectedChangeSchema>;
 
+/** Accepted changes (with resolved ids) and rejected patches (with reasons). */
 export interface PatchValidation {
   changes: Change[];
   rejected: RejectedChange[];
@@ -79,7 +87,11 @@ function reject(patch: Patch, reason: RejectedChange['reason'], detail: string):
  * Checks an iteration's patches against the story it was run on. Invalid ones are returned as `rejected` with
  * a reason (never applied); valid ones become `changes` with deterministic ids.
  */
-export function validatePatches(story: Story, iterationId: IterationId, patches: readonly Patch[]): PatchValidation {
+export function validatePatches(
+  story: Story,
+  iterationId: IterationId,
+  patches: readonly Patch[],
+): PatchValidation {
   const definition = getIteration(iterationId);
   const changes: Change[] = [];
   const rejected: RejectedChange[] = [];
@@ -113,7 +125,13 @@ export function validatePatches(story: Story, iterationId: IterationId, patches:
     }
     if (patch.op === 'add') {
       texts(patch.section).add(normalizeText(text));
-      changes.push({ op: 'add', section: patch.section, itemId: itemId(patch.section, iterationId, text), text, topic });
+      changes.push({
+        op: 'add',
+        section: patch.section,
+        itemId: itemId(patch.section, iterationId, text),
+        text,
+        topic,
+      });
       continue;
     }
     const target = sectionItems(story, patch.section).find((item) => item.id === patch.target);
@@ -139,6 +157,7 @@ export function validatePatches(story: Story, iterationId: IterationId, patches:
   return { changes, rejected };
 }
 
+/** The story after applying changes, what applied, and what no longer fitted. */
 export interface ApplyOutcome {
   story: Story;
   applied: Change[];

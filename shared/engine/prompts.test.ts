@@ -80,7 +80,13 @@ describe('prompts', () => {
 
   it('decodes Messages API parameters laid out as the Anthropic adapter sends them', () => {
     const proposal = { summary: 's', patches: [], findings: [] };
-    const request = buildVerificationRequest({ story, iterationId: 'security', proposal, model: 'm', attempt: 1 });
+    const request = buildVerificationRequest({
+      story,
+      iterationId: 'security',
+      proposal,
+      model: 'm',
+      attempt: 1,
+    });
     const params = {
       model: 'claude-sonnet-5-5',
       max_tokens: 100,
@@ -95,8 +101,15 @@ describe('prompts', () => {
         },
       ],
     };
-    expect(decodeEngineRequest(params)).toMatchObject({ purpose: 'verification', iterationId: 'security', story, proposal });
-    expect(() => decodeEngineRequest({ messages: [{ role: 'user', content: 'Hello' }] })).toThrow(/not a user-story-agent/);
+    expect(decodeEngineRequest(params)).toMatchObject({
+      purpose: 'verification',
+      iterationId: 'security',
+      story,
+      proposal,
+    });
+    expect(() => decodeEngineRequest({ messages: [{ role: 'user', content: 'Hello' }] })).toThrow(
+      /not a user-story-agent/,
+    );
   });
 });
 
@@ -104,7 +117,12 @@ describe('untrusted story text', () => {
   const hostile = parseStory(injectionStory);
 
   it('cannot close its data block or forge a request header', () => {
-    const request = buildIterationRequest({ story: hostile, iterationId: 'user-roles', model: 'm', attempt: 1 });
+    const request = buildIterationRequest({
+      story: hostile,
+      iterationId: 'user-roles',
+      model: 'm',
+      attempt: 1,
+    });
     expect(request.context.match(/<\/story_data>/g)).toHaveLength(1);
     expect(request.context).not.toContain('<engine_request>');
     expect(request.instructions).not.toContain('PWNED');

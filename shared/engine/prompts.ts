@@ -52,14 +52,11 @@ When asked to verify, judge the proposed patches of one iteration against the st
 
 /** Encodes data so it can never contain a tag: `<`, `>` and `&` become JSON unicode escapes. */
 function encodeData(value: unknown): string {
-  return JSON.stringify(value)
-    .replace(/</g, '\\u003c')
-    .replace(/>/g, '\\u003e')
-    .replace(/&/g, '\\u0026');
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
 /** The cacheable context part of a prompt: the base story as delimited data. */
-export function storyContext(story: Story): string {
+function storyContext(story: Story): string {
   return `<story_data format="json">\n${encodeData(story)}\n</story_data>`;
 }
 
@@ -73,6 +70,7 @@ function header(purpose: 'iteration' | 'verification', iterationId: IterationId,
   return `<engine_request>${encodeData({ purpose, iterationId, attempt })}</engine_request>`;
 }
 
+/** What an iteration prompt is built from. */
 export interface IterationPromptInput {
   story: Story;
   iterationId: IterationId;
@@ -121,6 +119,7 @@ export function buildIterationRequest(input: IterationPromptInput): StructuredRe
   };
 }
 
+/** What a verification (judge) prompt is built from. */
 export interface VerificationPromptInput {
   story: Story;
   iterationId: IterationId;
@@ -132,7 +131,9 @@ export interface VerificationPromptInput {
 }
 
 /** Builds the judge request for one iteration's proposal; it shares the instructions and story prefix. */
-export function buildVerificationRequest(input: VerificationPromptInput): StructuredRequest<VerificationOutput> {
+export function buildVerificationRequest(
+  input: VerificationPromptInput,
+): StructuredRequest<VerificationOutput> {
   const definition = getIteration(input.iterationId);
   return {
     model: input.model,
@@ -182,7 +183,8 @@ function parseTagged<T>(text: string, tag: string, schema: z.ZodType<T>): T | un
     throw new AppError('validation_failed', `The <${tag}> block is not JSON.`, { cause: error });
   }
   const parsed = schema.safeParse(json);
-  if (!parsed.success) throw new AppError('validation_failed', `The <${tag}> block does not match its schema.`);
+  if (!parsed.success)
+    throw new AppError('validation_failed', `The <${tag}> block does not match its schema.`);
   return parsed.data;
 }
 
@@ -222,7 +224,9 @@ export function decodeEngineRequest(params: unknown): EngineRequest {
   if (!parsed.success) throw new AppError('validation_failed', 'Not Messages API parameters.');
   const parts = [
     parsed.data.system === undefined ? '' : contentText(parsed.data.system),
-    ...parsed.data.messages.filter((message) => message.role === 'user').map((message) => contentText(message.content)),
+    ...parsed.data.messages
+      .filter((message) => message.role === 'user')
+      .map((message) => contentText(message.content)),
   ];
   return decodeEngineText(parts.join('\n'));
 }

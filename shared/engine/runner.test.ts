@@ -30,7 +30,14 @@ function recording(
     calls,
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const { kind, iterationId, attempt } = request.purpose;
-      calls.push({ kind, iterationId, attempt, model: request.model, task: request.task, context: request.context });
+      calls.push({
+        kind,
+        iterationId,
+        attempt,
+        model: request.model,
+        task: request.task,
+        context: request.context,
+      });
       const wait = delayMs?.(request) ?? 0;
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       const replaced = answer?.(request);
@@ -46,12 +53,19 @@ describe('runIteration', () => {
       request.purpose.kind === 'iteration' && request.purpose.attempt === 1
         ? {
             summary: 'weak',
-            patches: [{ op: 'add', section: 'outcomeCriteria', target: '', text: 'It works well.', topic: '' }],
+            patches: [
+              { op: 'add', section: 'outcomeCriteria', target: '', text: 'It works well.', topic: '' },
+            ],
             findings: [],
           }
         : undefined,
     );
-    const result = await runIteration({ llm: port, story: appointment, iterationId: 'security', verify: true });
+    const result = await runIteration({
+      llm: port,
+      story: appointment,
+      iterationId: 'security',
+      verify: true,
+    });
     expect(port.calls.map((c) => `${c.kind}:${c.attempt}`)).toEqual([
       'iteration:1',
       'verification:1',
@@ -65,12 +79,19 @@ describe('runIteration', () => {
     expect(result.attempts).toBe(2);
     expect(result.verification).toMatchObject({ passed: true, score: 1 });
     expect(result.changes.map((c) => c.text)).not.toContain('It works well.');
-    expect(result.changes.map((c) => c.text).join('\n')).toContain('Reviewer: Only 1 acceptance criteria proposed');
+    expect(result.changes.map((c) => c.text).join('\n')).toContain(
+      'Reviewer: Only 1 acceptance criteria proposed',
+    );
   });
 
   it('verifies once and keeps the first answer when it passes', async () => {
     const port = recording(offline);
-    const result = await runIteration({ llm: port, story: appointment, iterationId: 'analytics', verify: true });
+    const result = await runIteration({
+      llm: port,
+      story: appointment,
+      iterationId: 'analytics',
+      verify: true,
+    });
     expect(port.calls.map((c) => c.kind)).toEqual(['iteration', 'verification']);
     expect(result.verification).toEqual({ score: 1, passed: true, issues: [] });
     expect(result.attempts).toBe(1);
@@ -108,14 +129,33 @@ describe('runIteration', () => {
         return {
           ...response,
           model: 'claude-sonnet-5-5',
-          usage: { inputTokens: 1_000, outputTokens: 500, cacheReadInputTokens: 2_000, cacheCreationInputTokens: 0 },
+          usage: {
+            inputTokens: 1_000,
+            outputTokens: 500,
+            cacheReadInputTokens: 2_000,
+            cacheCreationInputTokens: 0,
+          },
         };
       },
     };
     const now = () => new Date('2026-11-22T12:00:00Z');
-    const { iterations, usage } = await runWorkflow({ llm: priced, story: appointment, iterations: ['security', 'validation'], now });
+    const { iterations, usage } = await runWorkflow({
+      llm: priced,
+      story: appointment,
+      iterations: ['security', 'validation'],
+      now,
+    });
     // 1,000 x $2 + 500 x $10 + 2,000 x $0.10 per million tokens = 7,200 micro-dollars per call.
     expect(iterations.map((r) => r.usage.costMicroUsd)).toEqual([7_200, 7_200]);
+    expect(iterations[0]?.calls).toEqual([
+      expect.objectContaining({
+        kind: 'iteration',
+        attempt: 1,
+        model: 'claude-sonnet-5-5',
+        at: '2026-11-22T12:00:00.000Z',
+        costMicroUsd: 7_200,
+      }),
+    ]);
     expect(iterations[0]?.usage.costUsd).toBe(0.0072);
     expect(usage).toEqual({
       inputTokens: 2_000,
@@ -137,6 +177,8 @@ describe('runIteration', () => {
     const result = await runIteration({ llm: unpriced, story: appointment, iterationId: 'security' });
     expect(result.status).toBe('failed');
     expect(result.error).toMatchObject({ code: 'internal' });
+    expect(result.usage.inputTokens).toBeGreaterThan(0);
+    expect(result.calls).toEqual([expect.objectContaining({ model: 'claude-unknown-9', costMicroUsd: 0 })]);
   });
 
   it('reports an LLM failure as a failed result and keeps the other iterations', async () => {
@@ -149,12 +191,20 @@ describe('runIteration', () => {
         return offline.generate(request);
       },
     };
-    const { iterations } = await runWorkflow({ llm: flaky, story: appointment, iterations: ['performance', 'security'] });
+    const { iterations } = await runWorkflow({
+      llm: flaky,
+      story: appointment,
+      iterations: ['performance', 'security'],
+    });
     expect(iterations.map((r) => [r.id, r.status])).toEqual([
       ['performance', 'failed'],
       ['security', 'applied'],
     ]);
-    expect(iterations[0]?.error).toEqual({ code: 'upstream_unavailable', message: 'overloaded', retryable: true });
+    expect(iterations[0]?.error).toEqual({
+      code: 'upstream_unavailable',
+      message: 'overloaded',
+      retryable: true,
+    });
   });
 });
 
@@ -203,7 +253,10 @@ describe('runWorkflow', () => {
       iterations: ['security', 'validation'],
       onEvent: (event) => events.push(`${event.type}:${event.iteration}`),
     });
-    expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual(['iteration:start:validation', 'iteration:start:security']);
+    expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual([
+      'iteration:start:validation',
+      'iteration:start:security',
+    ]);
     expect(events.filter((e) => e.startsWith('iteration:complete'))).toHaveLength(2);
     expect(events).toContain('iteration:progress:security');
   });
@@ -213,8 +266,77 @@ describe('runWorkflow', () => {
     const started = performance.now();
     setTimeout(() => controller.abort(), 30);
     await expect(
-      runWorkflow({ llm: createOfflineAdapter({ latencyMs: 10_000 }), story: appointment, signal: controller.signal }),
+      runWorkflow({
+        llm: createOfflineAdapter({ latencyMs: 10_000 }),
+        story: appointment,
+        signal: controller.signal,
+      }),
     ).rejects.toMatchObject({ code: 'cancelled' });
     expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('runWorkflow cache warm-up', () => {
+  /** Records when each call starts and when it streams its first text; the first text comes after 40 ms. */
+  function timed(): LlmPort & { log: string[] } {
+    const log: string[] = [];
+    return {
+      provider: 'test',
+      log,
+      async generate<T>(request: StructuredRequest<T>) {
+        const id = request.purpose.iterationId;
+        log.push(`start ${id}`);
+        await new Promise((resolve) => setTimeout(resolve, 40));
+        return offline.generate({
+          ...request,
+          onChunk: (chunk) => {
+            if (!log.includes(`text ${id}`)) log.push(`text ${id}`);
+            request.onChunk?.(chunk);
+          },
+        });
+      },
+    };
+  }
+
+  it('starts one call per model first and the others once it streams, so they can read its cached prefix', async () => {
+    const port = timed();
+    await runWorkflow({
+      llm: port,
+      story: appointment,
+      iterations: ['user-roles', 'security', 'analytics', 'locale-formatting'],
+    });
+    // In catalog order, user-roles leads claude-sonnet-5-5 and locale-formatting leads claude-haiku-5-5.
+    expect(port.log.slice(0, 2)).toEqual(['start user-roles', 'start locale-formatting']);
+    expect(port.log.indexOf('start security')).toBeGreaterThan(port.log.indexOf('text user-roles'));
+    expect(port.log.indexOf('start analytics')).toBeGreaterThan(port.log.indexOf('text locale-formatting'));
+  });
+
+  it('launches every call at once when warm-up is off', async () => {
+    const port = timed();
+    await runWorkflow({
+      llm: port,
+      story: appointment,
+      iterations: ['user-roles', 'security'],
+      warmCache: false,
+    });
+    expect(port.log.slice(0, 2)).toEqual(['start user-roles', 'start security']);
+  });
+
+  it('still runs the followers when the leading call fails before streaming', async () => {
+    const failing: LlmPort = {
+      provider: 'test',
+      generate<T>(request: StructuredRequest<T>) {
+        if (request.purpose.iterationId === 'user-roles')
+          return Promise.reject(new AppError('upstream_unavailable', 'down'));
+        return offline.generate(request);
+      },
+    };
+    const { iterations } = await runWorkflow({
+      llm: failing,
+      story: appointment,
+      iterations: ['user-roles', 'security'],
+      concurrency: 1,
+    });
+    expect(iterations.map((r) => r.status)).toEqual(['failed', 'applied']);
   });
 });

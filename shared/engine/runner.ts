@@ -7,6 +7,7 @@ import {
   emptyUsage,
   sumUsage,
   type IterationResult,
+  type LlmCall,
   type Usage,
   type Verification,
 } from './iteration-result';
@@ -47,6 +48,7 @@ interface CallOptions {
   timeoutMs?: number;
 }
 
+/** One iteration on one story; `story` is the base the changes are validated against. */
 export interface RunIterationInput extends CallOptions {
   story: Story;
   iterationId: IterationId;
@@ -71,6 +73,7 @@ function baseResult(iterationId: IterationId, summary: string): IterationResult 
     durationMs: 0,
     model: '',
     attempts: 0,
+    calls: [],
   };
 }
 
@@ -92,12 +95,34 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
   let usage: Usage = emptyUsage();
   let model = '';
   let attempts = 0;
-  const account = <T>(response: StructuredResponse<T>, at: Date): T => {
-    usage = addCall(usage, response.usage, price(response.model, response.usage, at));
+  const calls: LlmCall[] = [];
+  const account = <T>(response: StructuredResponse<T>, at: Date, kind: LlmCall['kind']): T => {
+    // Tokens are recorded even when pricing throws, so quotas see them; the iteration then fails.
+    let cost = 0;
+    try {
+      cost = price(response.model, response.usage, at);
+    } finally {
+      usage = addCall(usage, response.usage, cost);
+      calls.push({
+        kind,
+        attempt: attempts,
+        model: response.model,
+        ...(response.requestId === undefined ? {} : { requestId: response.requestId }),
+        at: at.toISOString(),
+        durationMs: Math.round(response.durationMs),
+        inputTokens: response.usage.inputTokens,
+        outputTokens: response.usage.outputTokens,
+        cacheReadInputTokens: response.usage.cacheReadInputTokens,
+        cacheCreationInputTokens: response.usage.cacheCreationInputTokens,
+        costMicroUsd: cost,
+      });
+    }
     return response.output;
   };
 
-  const attempt = async (feedback: readonly string[]): Promise<{ output: IterationOutput } & PatchValidation> => {
+  const attempt = async (
+    feedback: readonly string[],
+  ): Promise<{ output: IterationOutput } & PatchValidation> => {
     throwIfCancelled(signal);
     attempts += 1;
     const at = now();
@@ -114,7 +139,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
       }),
     );
     model = response.model;
-    const output = account(response, at);
+    const output = account(response, at, 'iteration');
     return { output, ...validatePatches(story, iterationId, output.patches) };
   };
 
@@ -132,7 +157,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
         timeoutMs: input.timeoutMs,
       }),
     );
-    const { score, issues } = account(response, at);
+    const { score, issues } = account(response, at, 'verification');
     const bounded = Math.min(1, Math.max(0, score));
     return { score: bounded, passed: bounded >= verificationPassScore, issues };
   };
@@ -157,6 +182,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
       durationMs: Math.round(performance.now() - started),
       model,
       attempts,
+      calls,
       ...(verification ? { verification } : {}),
     };
   } catch (thrown: unknown) {
@@ -169,6 +195,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
       durationMs: Math.round(performance.now() - started),
       model,
       attempts,
+      calls,
       error: error.toJSON(),
     };
   }
@@ -178,11 +205,18 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
 export type WorkflowEvent =
   | { type: 'iteration:start'; iteration: IterationId; index: number; total: number }
   | { type: 'iteration:progress'; iteration: IterationId; chunk: string }
-  | { type: 'iteration:complete'; iteration: IterationId; index: number; total: number; result: IterationResult };
+  | {
+      type: 'iteration:complete';
+      iteration: IterationId;
+      index: number;
+      total: number;
+      result: IterationResult;
+    };
 
 /** The interactive decision after each iteration (sequential strategy only). */
 export type ApprovalDecision = 'continue' | 'skip' | 'stop';
 
+/** Several iterations on one story, in parallel (workflow) or one after another (interactive). */
 export interface RunWorkflowInput extends CallOptions {
   story: Story;
   /** Defaults to every iteration applicable to the story's product type. Run and merged in catalog order. */
@@ -195,11 +229,23 @@ export interface RunWorkflowInput extends CallOptions {
   verify?: boolean;
   /** Parallel calls in flight at once; default: all. */
   concurrency?: number;
+  /**
+   * Parallel only (default true): per model, start one call first and the others once it streams its first
+   * text. A prompt prefix is cached only after a response to it has started, so launching every call at once
+   * would make all of them pay for the shared instructions and story; warming costs one time-to-first-token.
+   */
+  warmCache?: boolean;
   onEvent?: (event: WorkflowEvent) => void;
   /** Sequential only: asked after each iteration, before its changes are applied. */
-  approve?: (step: { result: IterationResult; story: Story; index: number; total: number }) => Promise<ApprovalDecision>;
+  approve?: (step: {
+    result: IterationResult;
+    story: Story;
+    index: number;
+    total: number;
+  }) => Promise<ApprovalDecision>;
 }
 
+/** What a job stores as `result` and `usage`. */
 export interface WorkflowResult {
   story: Story;
   /** `renderMarkdown(story)`: the job's `result.story`. */
@@ -222,13 +268,21 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   const plan = planIterations(input.story, input.iterations);
   const total = plan.length;
   const emit = input.onEvent ?? (() => undefined);
-  const run = (story: Story, iterationId: IterationId, index: number): Promise<IterationResult> => {
+  const run = (
+    story: Story,
+    iterationId: IterationId,
+    index: number,
+    onFirstChunk: () => void = () => undefined,
+  ): Promise<IterationResult> => {
     emit({ type: 'iteration:start', iteration: iterationId, index, total });
     return runIteration({
       ...input,
       story,
       iterationId,
-      onChunk: (chunk) => emit({ type: 'iteration:progress', iteration: iterationId, chunk }),
+      onChunk: (chunk) => {
+        onFirstChunk();
+        emit({ type: 'iteration:progress', iteration: iterationId, chunk });
+      },
     }).then((result) => {
       emit({ type: 'iteration:complete', iteration: iterationId, index, total, result });
       return result;
@@ -236,13 +290,21 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   };
 
   if ((input.strategy ?? 'parallel') === 'parallel') {
+    const warm = input.warmCache === false ? undefined : cacheWarmers(plan, input.models);
     const results: IterationResult[] = new Array<IterationResult>(total);
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < total) {
         const index = next++;
         const iterationId = plan[index];
-        if (iterationId !== undefined) results[index] = await run(input.story, iterationId, index);
+        if (iterationId === undefined) continue;
+        const warmer = warm?.get(iterationModel(iterationId, input.models));
+        if (warmer?.leader === iterationId) {
+          results[index] = await run(input.story, iterationId, index, warmer.open).finally(warmer.open);
+        } else {
+          await warmer?.ready;
+          results[index] = await run(input.story, iterationId, index);
+        }
       }
     };
     const width = Math.max(1, Math.min(total, input.concurrency ?? total));
@@ -267,11 +329,40 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
       story = step.story;
       results.push(step.result);
     } else {
-      results.push({ ...result, status: 'skipped', changes: [], summary: `Skipped on request. ${result.summary}` });
+      results.push({
+        ...result,
+        status: 'skipped',
+        changes: [],
+        summary: `Skipped on request. ${result.summary}`,
+      });
       stopped = decision === 'stop';
     }
   }
   return finish(story, results);
+}
+
+interface CacheWarmer {
+  leader: IterationId;
+  ready: Promise<void>;
+  open: () => void;
+}
+
+/** One gate per model: its first iteration opens it on its first streamed text (or when it ends). */
+function cacheWarmers(
+  plan: readonly IterationId[],
+  models: ModelSelection | undefined,
+): Map<string, CacheWarmer> {
+  const warmers = new Map<string, CacheWarmer>();
+  for (const iterationId of plan) {
+    const model = iterationModel(iterationId, models);
+    if (warmers.has(model)) continue;
+    let open = (): void => undefined;
+    const ready = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    warmers.set(model, { leader: iterationId, ready, open });
+  }
+  return warmers;
 }
 
 function finish(story: Story, iterations: IterationResult[]): WorkflowResult {

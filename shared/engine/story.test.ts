@@ -74,14 +74,21 @@ describe('parseStory / renderMarkdown', () => {
       ['The recipient sees the transfer within a day.', 'original'],
     ]);
     expect(story.openQuestions.map((item) => item.text)).toEqual(['Which limits apply?']);
-    expect(story.implementationNotes.map((note) => [note.topic, note.text])).toEqual([['Constraints', 'PSD2 applies.']]);
-    expect(story.outcomeCriteria[0]?.id).toBe(itemId('outcomeCriteria', 'original', 'The amount is debited once.'));
+    expect(story.implementationNotes.map((note) => [note.topic, note.text])).toEqual([
+      ['Constraints', 'PSD2 applies.'],
+    ]);
+    expect(story.outcomeCriteria[0]?.id).toBe(
+      itemId('outcomeCriteria', 'original', 'The amount is debited once.'),
+    );
   });
 
   it('files product-owner notes under implementation notes with their lead-in as topic', () => {
     const story = parseStory(sampleStories.find((s) => s.name === 'appointment-booking.md')?.text ?? '');
     expect(story.implementationNotes.map((note) => [note.topic, note.text])).toEqual([
-      ['Notes from the product owner', 'Practices in Belgium, the Netherlands and Quebec; French, Dutch and English.'],
+      [
+        'Notes from the product owner',
+        'Practices in Belgium, the Netherlands and Quebec; French, Dutch and English.',
+      ],
       ['Notes from the product owner', 'Some patients use screen readers.'],
     ]);
   });
@@ -94,8 +101,19 @@ describe('parseStory / renderMarkdown', () => {
     }
   });
 
+  it('reads Windows line endings and a byte-order mark', () => {
+    const story = parseStory(
+      '\uFEFF---\r\nproductType: desktop\r\n---\r\nAs an accountant, I want to export invoices.\r\n',
+    );
+    expect(story.productType).toBe('desktop');
+    expect(story.statement.asA).toBe('accountant');
+    expect(renderMarkdown(story)).toContain('> As an accountant, I want to export invoices.\n');
+  });
+
   it('lets an explicit product type override the front matter', () => {
-    expect(parseStory('---\nproductType: web\n---\nAs a user, I want x.', { productType: 'api' }).productType).toBe('api');
+    expect(
+      parseStory('---\nproductType: web\n---\nAs a user, I want x.', { productType: 'api' }).productType,
+    ).toBe('api');
   });
 
   it('rejects an unknown product type and an empty story with validation_failed', () => {

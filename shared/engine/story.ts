@@ -4,8 +4,9 @@ import { AppError } from '../errors';
 import { productTypeSchema, type ProductType, type SectionName } from './catalog';
 
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
-export const authorSchema = z.string().min(1);
+const authorSchema = z.string().min(1);
 
+/** One item of a section, traceable to the iteration (or the user) that wrote it. */
 export const storyItemSchema = z.object({
   id: z.string().min(1),
   text: z.string().min(1),
@@ -15,9 +16,11 @@ export const storyItemSchema = z.object({
 });
 export type StoryItem = z.infer<typeof storyItemSchema>;
 
+/** An implementation note, grouped by topic. */
 export const noteItemSchema = storyItemSchema.extend({ topic: z.string().min(1) });
 export type NoteItem = z.infer<typeof noteItemSchema>;
 
+/** "As a ..., I want ..., so that ...", split into its parts. */
 export const statementSchema = z.object({
   /** The role without its article ("bank customer"); empty when the story names none. */
   asA: z.string(),
@@ -27,6 +30,7 @@ export const statementSchema = z.object({
 });
 export type Statement = z.infer<typeof statementSchema>;
 
+/** The structured story: what iterations patch, jobs store and renderers print. */
 export const storySchema = z.object({
   productType: productTypeSchema,
   statement: statementSchema,
@@ -62,10 +66,14 @@ export function normalizeText(text: string): string {
  * that are merged again (a durable replay, a repeated run) produce byte-identical stories.
  */
 export function itemId(section: SectionName, author: string, text: string): string {
-  const hash = createHash('sha256').update(`${section}\n${normalizeText(text)}`).digest('hex').slice(0, 8);
+  const hash = createHash('sha256')
+    .update(`${section}\n${normalizeText(text)}`)
+    .digest('hex')
+    .slice(0, 8);
   return `${sectionPrefixes[section]}-${author}-${hash}`;
 }
 
+/** Options for `parseStory`. */
 export interface ParseOptions {
   /** Overrides the front matter's `productType` (an explicit `--product-type` beats the file). */
   productType?: ProductType;
@@ -87,8 +95,12 @@ function splitFrontMatter(text: string): { fields: Record<string, string>; body:
 const statementPattern =
   /\bAs an? ([^,\n]+?)(?:,\s*|\s+)I (?:want|need|would like|wish) ([\s\S]+?)(?:,?\s+so that ([\s\S]+?))?(?:[.!](?=\s|$)|\n\s*\n|$)/i;
 
+/** The statement opens a story; looking further only costs time on hostile 50 KB inputs. */
+const statementSearchChars = 4_000;
+
 /** Reads "As a ..., I want ... so that ..." from the text; empty parts are left for validation to flag. */
-export function parseStatement(text: string): Statement {
+function parseStatement(fullText: string): Statement {
+  const text = fullText.slice(0, statementSearchChars);
   const match = statementPattern.exec(text);
   if (match) {
     return {
@@ -98,7 +110,9 @@ export function parseStatement(text: string): Statement {
     };
   }
   const firstSentence = /^\s*([\s\S]+?)(?:[.!?](?=\s|$)|\n\s*\n|$)/.exec(stripMarkdown(text));
-  return { asA: '', iWant: collapse(firstSentence?.[1] ?? ''), soThat: '' };
+  // Without a statement the first sentence stands in for "I want"; a run-on one is cut to a readable length.
+  const want = collapse(firstSentence?.[1] ?? '');
+  return { asA: '', iWant: want.length > 300 ? want.slice(0, 300).replace(/\s+\S*$/, '') : want, soThat: '' };
 }
 
 function collapse(text: string): string {
@@ -117,7 +131,10 @@ type HeadingTarget = SectionName | 'original' | 'ignored';
 
 /** Headings this module renders, plus the usual ones people write, so rendered stories parse back. */
 function headingTarget(heading: string): HeadingTarget | undefined {
-  const normalized = heading.toLowerCase().replace(/[^a-z ]/g, '').trim();
+  const normalized = heading
+    .toLowerCase()
+    .replace(/[^a-z ]/g, '')
+    .trim();
   if (/^(user[- ]?visible )?behaviou?r$/.test(normalized)) return 'behaviour';
   if (/^system( acceptance)? criteria$/.test(normalized)) return 'systemCriteria';
   if (/^((outcome|user) )?acceptance criteria$|^outcome criteria$/.test(normalized)) return 'outcomeCriteria';
@@ -249,10 +266,15 @@ export function storyTitle(story: Story): string {
   return capitalize(title) || 'User story';
 }
 
+/** "a" or "an" by sound, close enough for role names ("an accountant", "a user"). */
+export function indefiniteArticle(word: string): 'a' | 'an' {
+  return /^[aeiou]/i.test(word) && !/^(us|uni|eu|one)/i.test(word) ? 'an' : 'a';
+}
+
 function renderStatement(statement: Statement): string {
   if (statement.asA === '') return `${capitalize(statement.iWant)}.`;
   const benefit = statement.soThat === '' ? '' : `, **so that** ${statement.soThat}`;
-  return `**As a** ${statement.asA}, **I want** ${statement.iWant}${benefit}.`;
+  return `**As ${indefiniteArticle(statement.asA)}** ${statement.asA}, **I want** ${statement.iWant}${benefit}.`;
 }
 
 function renderList(items: readonly StoryItem[], checkbox: boolean): string[] {

@@ -1,4 +1,5 @@
 import type { HttpResponseInit } from '@azure/functions';
+import { wwwAuthenticateFor } from '../auth/failures';
 import { AppError, type ErrorCode } from '../errors';
 
 /** RFC 9457 problem details, with the contract's stable machine-readable `code`. */
@@ -45,7 +46,8 @@ export function problemResponse(error: AppError, instance: string, correlationId
     ...(error.details ?? {}),
   };
   const headers: Record<string, string> = { 'content-type': 'application/problem+json' };
-  if (status === 401) headers['www-authenticate'] = 'Bearer';
-  if (error.retryAfterSeconds !== undefined) headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
+  if (status === 401) headers['www-authenticate'] = wwwAuthenticateFor(error);
+  if (error.retryAfterSeconds !== undefined)
+    headers['retry-after'] = String(Math.max(1, Math.ceil(error.retryAfterSeconds)));
   return { status, headers, body: JSON.stringify(body) };
 }

@@ -25,7 +25,11 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteSpec<P extends AnyObject = AnyObject, Q extends AnyObject = AnyObject, B extends AnyObject = AnyObject> {
+export interface RouteSpec<
+  P extends AnyObject = AnyObject,
+  Q extends AnyObject = AnyObject,
+  B extends AnyObject = AnyObject,
+> {
   /** Function name (`<resource>-<verb>`), also the file name. */
   functionName: string;
   /** OpenAPI operationId: OpenWebUI turns each operation into a tool by this name. */
@@ -71,16 +75,19 @@ const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 /** The principal of routes without authentication: carries no identity and no rights. */
 const anonymous: Principal = { userId: '', tenantId: '', roles: [], adminTenantIds: [], via: 'jwt' };
 
-function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
+/** CORS response headers for the request's origin, if `allowed` (comma-separated, or `*`) lists it. */
+export function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
   const origin = request.headers.get('origin');
   if (!origin || allowed.trim() === '') return {};
   const origins = allowed.split(',').map((entry) => entry.trim());
   if (!origins.includes('*') && !origins.includes(origin)) return {};
   return {
     'access-control-allow-origin': origins.includes('*') ? '*' : origin,
-    'access-control-allow-headers': 'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id',
+    'access-control-allow-headers':
+      'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id',
     'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
-    'access-control-expose-headers': 'location, retry-after, x-correlation-id, x-usage-cost-usd, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens',
+    'access-control-expose-headers':
+      'location, retry-after, x-correlation-id, x-usage-cost-usd, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens',
     'access-control-max-age': '600',
     vary: 'Origin',
   };
@@ -104,10 +111,13 @@ function parsePart<T extends AnyObject>(schema: T | undefined, value: unknown, w
 async function readLimitedBody(request: HttpRequest, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
   if (Number.isFinite(declared) && declared > limit) {
-    throw new AppError('payload_too_large', `The request body is ${declared} bytes; at most ${limit} are accepted.`);
+    throw new AppError(
+      'payload_too_large',
+      `The request body is ${declared} bytes; at most ${limit} are accepted.`,
+    );
   }
   if (!request.body) return '';
-  const reader = request.body.getReader();
+  const reader: ReadableStreamDefaultReader<Uint8Array> = request.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   for (;;) {
@@ -123,11 +133,16 @@ async function readLimitedBody(request: HttpRequest, limit: number): Promise<str
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function parseBody<B extends AnyObject>(spec: RouteSpec<AnyObject, AnyObject, B>, request: HttpRequest, limit: number): Promise<z.infer<B>> {
+async function parseBody<B extends AnyObject>(
+  spec: RouteSpec<AnyObject, AnyObject, B>,
+  request: HttpRequest,
+  limit: number,
+): Promise<z.infer<B>> {
   if (!spec.body) return {} as z.infer<B>;
   const contentType = request.headers.get('content-type') ?? '';
   const text = await readLimitedBody(request, limit);
-  if (text.trim() === '' && spec.method !== 'POST' && spec.method !== 'PUT' && spec.method !== 'PATCH') return parsePart(spec.body, {}, 'body');
+  if (text.trim() === '' && spec.method !== 'POST' && spec.method !== 'PUT' && spec.method !== 'PATCH')
+    return parsePart(spec.body, {}, 'body');
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) {
     throw new AppError('unsupported_media_type', 'The request body must be application/json.');
   }
@@ -143,7 +158,7 @@ async function parseBody<B extends AnyObject>(spec: RouteSpec<AnyObject, AnyObje
 /** Wraps a typed handler into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
 export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
   spec: RouteSpec<P, Q, B>,
-  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<ApiResponse>,
+  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context) => {
     const given = request.headers.get('x-correlation-id');
@@ -158,30 +173,58 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
 
       let principal = anonymous;
       if (spec.auth !== 'none') {
-        principal = await (await getServices()).authenticator.authenticate(request.headers);
+        const services = await getServices();
+        principal = await services.authenticator.authenticate(request.headers);
+        await services.tenants.ensureKnown(principal.tenantId);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
-          throw new AppError('forbidden', 'This operation needs a signed-in user (a bearer token), not an API key.');
+          throw new AppError(
+            'forbidden',
+            'This operation needs a signed-in user (a bearer token), not an API key.',
+          );
         }
       }
       const params = parsePart(spec.params, request.params, 'path');
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
-      const result = await handler({ params, query, body, principal, request, context, correlationId, services: getServices });
-      if (result.raw) return { ...result.raw, headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) } };
+      const result = await handler({
+        params,
+        query,
+        body,
+        principal,
+        request,
+        context,
+        correlationId,
+        services: getServices,
+      });
+      if (result.raw)
+        return {
+          ...result.raw,
+          headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
+        };
       return {
         status: result.status,
         headers: { 'content-type': 'application/json', ...baseHeaders, ...result.headers },
         ...(result.body === undefined ? {} : { body: JSON.stringify(result.body) }),
       };
     } catch (caught: unknown) {
-      const error = caught instanceof z.ZodError ? new AppError('internal', 'Stored data failed validation.', { cause: caught }) : toAppError(caught);
+      const error =
+        caught instanceof z.ZodError
+          ? new AppError('internal', 'Stored data failed validation.', { cause: caught })
+          : toAppError(caught);
       if (error.status >= 500) {
         context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
       } else {
         context.log(`[${correlationId}] ${spec.operationId} answered ${error.status} ${error.code}`);
       }
       const response = problemResponse(error, instance, correlationId);
-      return { ...response, headers: { ...(response.headers as Record<string, string>), 'x-correlation-id': correlationId, ...cors } };
+      return {
+        ...response,
+        headers: {
+          ...(response.headers as Record<string, string>),
+          'x-correlation-id': correlationId,
+          ...cors,
+        },
+      };
     }
   };
 }
@@ -189,7 +232,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
 /** Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding. */
 export function registerRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
   spec: RouteSpec<P, Q, B>,
-  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => Promise<ApiResponse>,
+  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
 ): void {
   app.http(spec.functionName, {
     route: spec.path.replace(/^\//, ''),

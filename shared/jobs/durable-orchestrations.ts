@@ -8,10 +8,14 @@ import { jobOrchestratorName } from './orchestration-contract';
 export function durableOrchestrations(context: InvocationContext): JobOrchestrations {
   const client = df.getClient(context);
   const translate = (error: unknown): AppError =>
-    new AppError('upstream_unavailable', 'The orchestration service did not accept the request; retry shortly.', {
-      cause: error,
-      retryAfterSeconds: 2,
-    });
+    new AppError(
+      'upstream_unavailable',
+      'The orchestration service did not accept the request; retry shortly.',
+      {
+        cause: error,
+        retryAfterSeconds: 2,
+      },
+    );
   return {
     start: async (instanceId, input) => {
       await client.startNew(jobOrchestratorName, { instanceId, input }).catch((error: unknown) => {

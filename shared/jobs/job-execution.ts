@@ -46,7 +46,8 @@ export class JobExecution {
   /** Marks the job running; a job cancelled while queued does not start at all. */
   async start(ref: JobRef): Promise<JobStartOutput> {
     const job = await this.options.jobs.update(ref.tenantId, ref.jobId, (current) => {
-      if (current.cancelRequested || finishedStatuses.has(current.status) || current.status === 'running') return undefined;
+      if (current.cancelRequested || finishedStatuses.has(current.status) || current.status === 'running')
+        return undefined;
       return { ...current, status: 'running', startedAt: current.startedAt ?? this.now().toISOString() };
     });
     if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
@@ -67,7 +68,9 @@ export class JobExecution {
     const job = await this.load(input);
     if (job.cancelRequested) return { iterationId: input.iterationId, outcome: 'cancelled' };
     await this.options.jobs.update(input.tenantId, input.jobId, (current) =>
-      current.progress.current === input.iterationId ? undefined : { ...current, progress: { ...current.progress, current: input.iterationId } },
+      current.progress.current === input.iterationId
+        ? undefined
+        : { ...current, progress: { ...current.progress, current: input.iterationId } },
     );
 
     const controller = new AbortController();
@@ -105,7 +108,10 @@ export class JobExecution {
       await this.options.jobs.update(input.tenantId, input.jobId, (current) =>
         current.progress.completed >= completed
           ? undefined
-          : { ...current, progress: { ...current.progress, completed: Math.min(current.progress.total, completed) } },
+          : {
+              ...current,
+              progress: { ...current.progress, completed: Math.min(current.progress.total, completed) },
+            },
       );
       return {
         iterationId: input.iterationId,
@@ -124,7 +130,9 @@ export class JobExecution {
   /** Interactive mode: shows the story as it would be with this iteration applied, and waits for a decision. */
   async awaitApproval(input: ApprovalStepInput): Promise<void> {
     const job = await this.load(input);
-    const result = (await this.options.jobs.iterationResults(input.tenantId, input.jobId)).find((item) => item.id === input.iterationId);
+    const result = (await this.options.jobs.iterationResults(input.tenantId, input.jobId)).find(
+      (item) => item.id === input.iterationId,
+    );
     const working = this.baseStory(job, 'working');
     const preview = result ? applyIterationResult(working, result).story : working;
     await this.options.jobs.update(input.tenantId, input.jobId, (current) => ({
@@ -184,7 +192,11 @@ export class JobExecution {
         status: input.outcome,
         completedAt: this.now().toISOString(),
         usage,
-        progress: { ...current.progress, current: null, completed: iterations.filter((result) => result.status !== 'failed').length },
+        progress: {
+          ...current.progress,
+          current: null,
+          completed: iterations.filter((result) => result.status !== 'failed').length,
+        },
         result: {
           story: renderMarkdown(story),
           iterations: [...iterations].sort((a, b) => catalogIndex(a.id) - catalogIndex(b.id)),

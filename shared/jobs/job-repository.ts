@@ -29,8 +29,10 @@ export interface JobPage {
   nextCursor: string | undefined;
 }
 
-const encodeCursor = (token: string | undefined) => (token ? Buffer.from(token, 'utf8').toString('base64url') : undefined);
-const decodeCursor = (cursor: string | undefined) => (cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined);
+const encodeCursor = (token: string | undefined) =>
+  token ? Buffer.from(token, 'utf8').toString('base64url') : undefined;
+const decodeCursor = (cursor: string | undefined) =>
+  cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 
 /** Jobs, their iteration results and idempotency keys, all in the `jobs` container under the job's tenant. */
 export class JobRepository {

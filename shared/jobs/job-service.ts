@@ -1,12 +1,25 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { isAlreadyExists } from '../adapters/cosmos-store';
-import { applicableIterations, catalogIndex, iterationIdSchema, productTypeSchema, type IterationId } from '../engine/catalog';
+import {
+  applicableIterations,
+  catalogIndex,
+  iterationIdSchema,
+  productTypeSchema,
+  type IterationId,
+} from '../engine/catalog';
 import { emptyUsage } from '../engine/iteration-result';
 import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { TenantRepository } from '../tenants/tenant-repository';
-import { finishedStatuses, instanceIdFor, jobModeSchema, jobOptionsSchema, jobStatusSchema, type JobDocument } from './job';
+import {
+  finishedStatuses,
+  instanceIdFor,
+  jobModeSchema,
+  jobOptionsSchema,
+  jobStatusSchema,
+  type JobDocument,
+} from './job';
 import type { JobRepository } from './job-repository';
 import {
   approvalEventName,
@@ -89,7 +102,12 @@ export class JobService {
    * Validates the body against the caller's plan, honours `Idempotency-Key` (same key and body: the same job;
    * same key, other body: 422), writes the job and starts its orchestration.
    */
-  async create(caller: Caller, body: CreateJobBody, orchestrations: JobOrchestrations, idempotencyKey?: string): Promise<JobDocument> {
+  async create(
+    caller: Caller,
+    body: CreateJobBody,
+    orchestrations: JobOrchestrations,
+    idempotencyKey?: string,
+  ): Promise<JobDocument> {
     const tenant = await this.options.tenants.ensure(caller.tenantId);
     const plan = await this.options.plans.get(tenant.planId);
     const storyBytes = Buffer.byteLength(body.story, 'utf8');
@@ -150,7 +168,9 @@ export class JobService {
       throw new AppError('validation_failed', 'iterations: required in individual mode.');
     }
     if (body.mode === 'workflow' && !body.iterations) return applicable.slice(0, maxIterations);
-    const chosen = [...new Set(body.iterations ?? applicable)].sort((a, b) => catalogIndex(a) - catalogIndex(b));
+    const chosen = [...new Set(body.iterations ?? applicable)].sort(
+      (a, b) => catalogIndex(a) - catalogIndex(b),
+    );
     const notApplicable = chosen.filter((id) => !applicable.includes(id));
     if (notApplicable.length > 0) {
       throw new AppError(
@@ -193,7 +213,10 @@ export class JobService {
     const record = await this.options.jobs.findIdempotency(caller.tenantId, id);
     if (!record) throw new AppError('conflict', 'The idempotency key is being claimed concurrently; retry.');
     if (record.bodyHash !== bodyHash) {
-      throw new AppError('idempotency_key_reused', 'This Idempotency-Key was used with a different request body.');
+      throw new AppError(
+        'idempotency_key_reused',
+        'This Idempotency-Key was used with a different request body.',
+      );
     }
     const existing = await this.waitForJob(caller.tenantId, record.jobId);
     return existing ? { jobId: record.jobId, existing } : { jobId: record.jobId };
@@ -228,14 +251,21 @@ export class JobService {
       throw new AppError('job_finished', `Job ${jobId} already ${job.status}; there is nothing to cancel.`);
     }
     const updated = await this.options.jobs.update(caller.tenantId, jobId, (current) =>
-      current.cancelRequested || finishedStatuses.has(current.status) ? undefined : { ...current, cancelRequested: true },
+      current.cancelRequested || finishedStatuses.has(current.status)
+        ? undefined
+        : { ...current, cancelRequested: true },
     );
     await orchestrations.raise(job.instanceId, cancelEventName, {});
     return updated ?? job;
   }
 
   /** Interactive mode: passes the caller's decision on the iteration awaiting approval to the orchestration. */
-  async approve(caller: Caller, jobId: string, approval: ApprovalEvent, orchestrations: JobOrchestrations): Promise<JobDocument> {
+  async approve(
+    caller: Caller,
+    jobId: string,
+    approval: ApprovalEvent,
+    orchestrations: JobOrchestrations,
+  ): Promise<JobDocument> {
     const job = await this.get(caller, jobId);
     if (job.mode !== 'interactive') throw new AppError('conflict', `Job ${jobId} is not interactive.`);
     if (job.status !== 'awaiting_approval') {

@@ -2,7 +2,14 @@ import { z } from 'zod';
 import { iterationIdSchema, productTypeSchema } from '../engine/catalog';
 import { iterationResultSchema, usageSchema } from '../engine/iteration-result';
 
-export const jobStatuses = ['queued', 'running', 'awaiting_approval', 'completed', 'failed', 'cancelled'] as const;
+export const jobStatuses = [
+  'queued',
+  'running',
+  'awaiting_approval',
+  'completed',
+  'failed',
+  'cancelled',
+] as const;
 export const jobStatusSchema = z.enum(jobStatuses);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 export const finishedStatuses: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
@@ -62,12 +69,23 @@ export type JobDocument = z.infer<typeof jobDocumentSchema>;
 export const jobViewSchema = jobDocumentSchema
   .omit({ type: true, workingStory: true, cancelRequested: true, instanceId: true })
   .extend({
-    links: z.object({ self: z.string(), stream: z.string(), cancel: z.string(), approval: z.string().optional() }),
+    links: z.object({
+      self: z.string(),
+      stream: z.string(),
+      cancel: z.string(),
+      approval: z.string().optional(),
+    }),
   });
 export type JobView = z.infer<typeof jobViewSchema>;
 
 export function toJobView(job: JobDocument): JobView {
-  const { type: _type, workingStory: _working, cancelRequested: _cancel, instanceId: _instance, ...visible } = job;
+  const {
+    type: _type,
+    workingStory: _working,
+    cancelRequested: _cancel,
+    instanceId: _instance,
+    ...visible
+  } = job;
   const self = `/api/v1/jobs/${job.id}`;
   return {
     ...visible,

@@ -59,7 +59,12 @@ export class UsageRepository {
   }
 
   /** A user's usage between two days (inclusive, `YYYY-MM-DD`). */
-  async userTotals(tenantId: string, userId: string, fromDay: string, toDay: string): Promise<Usage & { calls: number }> {
+  async userTotals(
+    tenantId: string,
+    userId: string,
+    fromDay: string,
+    toDay: string,
+  ): Promise<Usage & { calls: number }> {
     let usage = emptyUsage();
     let calls = 0;
     for await (const record of this.store.queryAll(
@@ -95,7 +100,12 @@ export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: Usag
       const response = await llm.generate(request);
       const iso = at.toISOString();
       await usage.record({
-        id: usageRecordId(context.jobId, request.purpose.iterationId, request.purpose.kind, request.purpose.attempt),
+        id: usageRecordId(
+          context.jobId,
+          request.purpose.iterationId,
+          request.purpose.kind,
+          request.purpose.attempt,
+        ),
         tenantId: context.tenantId,
         userId: context.userId,
         type: 'usage',

@@ -2,6 +2,7 @@ import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } fr
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import type { z } from 'zod';
+import { resolveLlmProvider, type AppConfig } from '../config';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from './port';
 import { delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
@@ -41,6 +42,26 @@ export interface AnthropicAdapterOptions {
 }
 
 /**
+ * Adapter options from the app settings (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_TIMEOUT_MS`,
+ * `ANTHROPIC_MAX_RETRIES`). Throws `AppError('internal')` when the settings select another provider or
+ * lack the key, so a composition root fails at start-up rather than on the first call.
+ */
+export function anthropicAdapterOptionsFromConfig(config: AppConfig): AnthropicAdapterOptions {
+  if (resolveLlmProvider(config) !== 'anthropic' || config.ANTHROPIC_API_KEY === undefined) {
+    throw new AppError(
+      'internal',
+      'The anthropic LLM provider needs ANTHROPIC_API_KEY (and LLM_PROVIDER unset or "anthropic").',
+    );
+  }
+  return {
+    apiKey: config.ANTHROPIC_API_KEY,
+    ...(config.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: config.ANTHROPIC_BASE_URL }),
+    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    maxRetries: config.ANTHROPIC_MAX_RETRIES,
+  };
+}
+
+/**
  * Spend-limit 429s are recognised by the stable `error.details.error_code` Anthropic sends with them (the
  * SDK exposes it as `APIError.errorCode`), or by an error `type` of `billing_error`. Waiting cannot lift a
  * spend limit, so these are never retried, unlike ordinary rate limits. The message text is not matched:
@@ -65,9 +86,10 @@ const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
  * Retries are done here, not by the SDK (`maxRetries: 0`), so the policy is explicit: 429 (except spend
  * limits), 408, 409, 5xx, 529, connection failures and a retryable error arriving mid-stream before any
  * text was passed on are retried, honouring `retry-after-ms`/`retry-after` (else exponential back-off with
- * jitter, 0.5 s doubling to 8 s) and `x-should-retry: false`, within the call's deadline (a wait that would
- * pass the deadline fails the call at once with the last error, its `retryAfterSeconds` set). Everything else fails at
- * once with a project error code.
+ * jitter, 0.5 s doubling to 8 s) and `x-should-retry: false`, within the call's deadline: a wait that would
+ * pass the deadline fails the call at once with the last error (its `retryAfterSeconds` set for 429s).
+ * Everything else fails at once with a project error code. The deadline (`timeoutMs`) covers the whole
+ * call, retries and waits included, and ends it with `upstream_timeout`.
  */
 export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPort {
   const client = new Anthropic({
@@ -129,14 +151,27 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
 
 /** A classified failure of one attempt, with what the retry decision needs. */
 class AttemptFailure extends Error {
+  readonly retry: boolean;
+  readonly status: number | undefined;
+  readonly requestId: string | undefined;
+  readonly headers: Headers | undefined;
+
   constructor(
     readonly error: AppError,
-    readonly retry: boolean,
-    readonly status: number | undefined,
-    readonly requestId: string | undefined,
-    readonly headers: Headers | undefined,
+    facts: { retry?: boolean; status?: number; requestId?: string; headers?: Headers } = {},
   ) {
     super(error.message);
+    this.retry = facts.retry ?? false;
+    this.status = facts.status;
+    this.requestId = facts.requestId;
+    this.headers = facts.headers;
+  }
+}
+
+/** An error thrown by the caller's `onChunk`: the caller's problem, never retried or taken for a network error. */
+class CallbackFailure extends Error {
+  constructor(cause: unknown) {
+    super('onChunk failed', { cause });
   }
 }
 
@@ -200,12 +235,18 @@ async function streamOnce<T>(
     if (request.signal?.aborted) throw new AppError('cancelled', 'The LLM call was cancelled.');
     const stream = client.messages.stream(params, {
       signal: controller.signal,
+      // The SDK's own timeout only covers the wait for response headers; keep it within the call's deadline.
+      timeout: Math.max(1, deadline - Date.now()),
       headers: { [PURPOSE_HEADER]: formatPurpose(request.purpose) },
     });
     for await (const event of stream) {
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
         emittedText = true;
-        request.onChunk?.(event.delta.text);
+        try {
+          request.onChunk?.(event.delta.text);
+        } catch (error: unknown) {
+          throw new CallbackFailure(error);
+        }
       }
     }
     const message = await stream.finalMessage();
@@ -232,38 +273,32 @@ interface ClassifyContext {
 
 /** Translates anything an attempt threw into an `AttemptFailure`: the SDK boundary. */
 function classify(error: unknown, ctx: ClassifyContext): AttemptFailure {
-  if (error instanceof AppError) return new AttemptFailure(error, false, undefined, undefined, undefined);
-  if (ctx.cancelled) {
-    return new AttemptFailure(
-      new AppError('cancelled', 'The LLM call was cancelled.'),
-      false,
-      undefined,
-      undefined,
-      undefined,
-    );
-  }
+  if (error instanceof AppError) return new AttemptFailure(error);
+  if (ctx.cancelled) return new AttemptFailure(new AppError('cancelled', 'The LLM call was cancelled.'));
   if (ctx.timedOut || error instanceof APIConnectionTimeoutError) {
     return new AttemptFailure(
       new AppError('upstream_timeout', 'The LLM call did not finish before its deadline.'),
-      false,
-      undefined,
-      undefined,
-      undefined,
     );
   }
   if (error instanceof APIConnectionError) {
+    // A connection lost after text reached the caller is not replayed: the caller would see it twice.
     return new AttemptFailure(
       new AppError('upstream_unavailable', 'The LLM endpoint could not be reached.'),
-      true,
-      undefined,
-      undefined,
-      undefined,
+      {
+        retry: !ctx.emittedText,
+      },
     );
   }
-  if (!isApiError(error)) {
-    const normalised = toAppError(error);
-    return new AttemptFailure(normalised, false, undefined, undefined, undefined);
+  if (error instanceof CallbackFailure) return new AttemptFailure(toAppError(error.cause));
+  if (isTransportFailure(error)) {
+    return new AttemptFailure(
+      new AppError('upstream_unavailable', 'The connection to the LLM endpoint was lost.'),
+      {
+        retry: !ctx.emittedText,
+      },
+    );
   }
+  if (!isApiError(error)) return new AttemptFailure(toAppError(error));
 
   const status = error.status;
   const requestId = error.requestID ?? undefined;
@@ -282,10 +317,11 @@ function classify(error: unknown, ctx: ClassifyContext): AttemptFailure {
         details,
         ...(retryAfterSeconds === undefined ? {} : { retryAfterSeconds }),
       }),
-      retry,
-      status,
-      requestId,
-      status === undefined ? undefined : error.headers,
+      {
+        retry,
+        ...(status === undefined ? {} : { status, headers: error.headers }),
+        ...(requestId === undefined ? {} : { requestId }),
+      },
     );
   };
 
@@ -310,6 +346,19 @@ function classify(error: unknown, ctx: ClassifyContext): AttemptFailure {
     return make('upstream_unavailable', 'The LLM stream failed.', true);
   }
   return make('llm_request_rejected', 'The LLM provider rejected the request.', false);
+}
+
+/**
+ * fetch reports network failures, including a body cut off mid-stream ("terminated"), as a TypeError; the
+ * SDK's stream helper wraps it in a plain `AnthropicError`, so the cause chain is searched.
+ */
+function isTransportFailure(error: unknown): boolean {
+  for (let current: unknown = error, depth = 0; current instanceof Error && depth < 5; depth++) {
+    if (current instanceof TypeError) return true;
+    if (isApiError(current)) return false;
+    current = current.cause;
+  }
+  return false;
 }
 
 /** `instanceof` alone would type the SDK's generic error as `APIError<any, any, any>`. */

@@ -10,7 +10,7 @@
  */
 
 /** The tag that delimits untrusted story text. */
-export const CONTEXT_TAG = 'user_story';
+const CONTEXT_TAG = 'user_story';
 
 /** Request header carrying `StructuredRequest.purpose` (`kind:iterationId:attempt`); real Anthropic ignores it. */
 export const PURPOSE_HEADER = 'x-user-story-agent-purpose';

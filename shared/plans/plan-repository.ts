@@ -19,7 +19,11 @@ const toDocument = (plan: Plan): PlanDocument => ({
   name: plan.name,
   limits: plan.limits,
 });
-const fromDocument = (document: PlanDocument): Plan => ({ id: document.planId, name: document.name, limits: document.limits });
+const fromDocument = (document: PlanDocument): Plan => ({
+  id: document.planId,
+  name: document.name,
+  limits: document.limits,
+});
 
 /** Plans live in the `tenants` container under the platform partition. */
 export class PlanRepository {

@@ -13,7 +13,9 @@ export const planLimitsSchema = z.object({
 });
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
-export const planIdSchema = z.string().regex(/^[a-z][a-z0-9-]{1,39}$/, 'lowercase letters, digits and dashes');
+export const planIdSchema = z
+  .string()
+  .regex(/^[a-z][a-z0-9-]{1,39}$/, 'lowercase letters, digits and dashes');
 
 export const planSchema = z.object({
   id: planIdSchema,

@@ -19,6 +19,15 @@ export class TenantRepository {
     private readonly now: () => Date = () => new Date(),
   ) {}
 
+  private readonly known = new Set<string>();
+
+  /** `ensure`, remembered per process: a tenant is created on first sight without a read on every request. */
+  async ensureKnown(tenantId: string): Promise<void> {
+    if (this.known.has(tenantId)) return;
+    await this.ensure(tenantId);
+    this.known.add(tenantId);
+  }
+
   async find(tenantId: string): Promise<Tenant | undefined> {
     return (await this.store.read('tenants', tenantId, tenantId, tenantDocumentSchema))?.document;
   }
@@ -28,7 +37,14 @@ export class TenantRepository {
     const existing = await this.find(tenantId);
     if (existing) return existing;
     const at = this.now().toISOString();
-    const tenant: Tenant = { id: tenantId, tenantId, type: 'tenant', planId: this.defaultPlanId, createdAt: at, updatedAt: at };
+    const tenant: Tenant = {
+      id: tenantId,
+      tenantId,
+      type: 'tenant',
+      planId: this.defaultPlanId,
+      createdAt: at,
+      updatedAt: at,
+    };
     try {
       await this.store.create('tenants', tenant);
       return tenant;
@@ -42,11 +58,17 @@ export class TenantRepository {
 
   async changePlan(tenantId: string, planId: string): Promise<Tenant> {
     await this.ensure(tenantId);
-    const updated = await this.store.update('tenants', tenantId, tenantId, tenantDocumentSchema, (tenant) => ({
-      ...tenant,
-      planId,
-      updatedAt: this.now().toISOString(),
-    }));
+    const updated = await this.store.update(
+      'tenants',
+      tenantId,
+      tenantId,
+      tenantDocumentSchema,
+      (tenant) => ({
+        ...tenant,
+        planId,
+        updatedAt: this.now().toISOString(),
+      }),
+    );
     if (!updated) throw new Error(`Tenant ${tenantId} vanished while its plan was changed.`);
     return updated;
   }

@@ -66,6 +66,7 @@ describe('npm start stack', () => {
       AZURITE_TABLE_PORT: String(await freePort()),
       COSMOS_EMULATOR_PORT: String(await freePort()),
       LOCAL_DATA_DIR: dataDir,
+      DURABLE_RPC_PORT: '0',
       LOG_LEVEL: 'warn',
     };
     const first = await startStack(ports);

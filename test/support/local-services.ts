@@ -107,7 +107,7 @@ export async function startHost(options: {
       String(options.port ?? (await freePort())),
       ...(options.main ? ['--main', options.main] : []),
     ],
-    env: { ...process.env, LOG_LEVEL: 'warn', ...options.env },
+    env: { ...process.env, LOG_LEVEL: 'warn', DURABLE_RPC_PORT: '0', ...options.env },
     readyEvent: 'host-ready',
   });
   const ready = await proc.readyLine.catch((error: unknown) => {

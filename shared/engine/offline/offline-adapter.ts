@@ -48,6 +48,7 @@ function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
   });
 }
 
+/** Settings of the offline adapter. */
 export interface OfflineAdapterOptions {
   /** `OFFLINE_LATENCY_MS`: how long each call takes, spread over the streamed chunks. */
   latencyMs?: number;

@@ -30,33 +30,45 @@ describe('offline engine quality bar', () => {
     expect(Object.keys(storyWords).sort()).toEqual(sampleStories.map((s) => s.name));
   });
 
-  it.each(sampleStories)('adds at least two story-specific criteria per applicable iteration on $name', async ({ name, text }) => {
-    const story = parseStory(text);
-    const words = storyWords[name] ?? [];
-    const { iterations } = await runWorkflow({ llm, story });
-    expect(iterations.map((result) => result.id)).toEqual(applicableIterations(story.productType).map((d) => d.id));
-    for (const result of iterations) {
-      const specific = result.changes.filter(
-        (change) =>
-          (change.section === 'outcomeCriteria' || change.section === 'systemCriteria') &&
-          words.some((word) => change.text.toLowerCase().includes(word)),
+  it.each(sampleStories)(
+    'adds at least two story-specific criteria per applicable iteration on $name',
+    async ({ name, text }) => {
+      const story = parseStory(text);
+      const words = storyWords[name] ?? [];
+      const { iterations } = await runWorkflow({ llm, story });
+      expect(iterations.map((result) => result.id)).toEqual(
+        applicableIterations(story.productType).map((d) => d.id),
       );
-      expect(specific.length, `${result.id} on ${name}`).toBeGreaterThanOrEqual(2);
-      expect(result.status).toBe('applied');
-      expect(result.model).toBe(offlineModel);
-      expect(result.rejected).toEqual([]);
-    }
-  });
+      for (const result of iterations) {
+        const specific = result.changes.filter(
+          (change) =>
+            (change.section === 'outcomeCriteria' || change.section === 'systemCriteria') &&
+            words.some((word) => change.text.toLowerCase().includes(word)),
+        );
+        expect(specific.length, `${result.id} on ${name}`).toBeGreaterThanOrEqual(2);
+        expect(result.status).toBe('applied');
+        expect(result.model).toBe(offlineModel);
+        expect(result.rejected).toEqual([]);
+      }
+    },
+  );
 
   it('flags a vague, bundled story without role, benefit or criteria', async () => {
     const story = parseStory(sampleStory('vague-dashboard.md'));
     const { iterations, story: enhanced } = await runWorkflow({ llm, story, iterations: ['validation'] });
     const findings = iterations[0]?.findings ?? [];
     expect(new Set(findings.map((f) => f.kind))).toEqual(
-      new Set(['missing_role', 'missing_benefit', 'multiple_features', 'vague_term', 'no_acceptance_criteria']),
+      new Set([
+        'missing_role',
+        'missing_benefit',
+        'multiple_features',
+        'vague_term',
+        'no_acceptance_criteria',
+      ]),
     );
     const vague = findings.filter((f) => f.kind === 'vague_term').map((f) => f.detail);
-    for (const term of ['fast', 'user-friendly', 'everything']) expect(vague.join(' ')).toContain(`"${term}"`);
+    for (const term of ['fast', 'user-friendly', 'everything'])
+      expect(vague.join(' ')).toContain(`"${term}"`);
     const questions = enhanced.openQuestions.map((q) => q.text).join('\n');
     expect(questions).toContain('"fast", "user-friendly" and "everything"');
     expect(questions).toContain('export reports; manage users');
@@ -65,11 +77,16 @@ describe('offline engine quality bar', () => {
   it('flags the missing benefit and missing criteria of the bank transfer story, and nothing it does not have', async () => {
     const story = parseStory(sampleStory('bank-transfer.md'));
     const { iterations, story: enhanced } = await runWorkflow({ llm, story, iterations: ['validation'] });
-    expect((iterations[0]?.findings ?? []).map((f) => f.kind)).toEqual(['missing_benefit', 'no_acceptance_criteria']);
+    expect((iterations[0]?.findings ?? []).map((f) => f.kind)).toEqual([
+      'missing_benefit',
+      'no_acceptance_criteria',
+    ]);
     expect(enhanced.openQuestions.map((q) => q.text)).toContain(
       'What benefit does the bank customer get when they transfer money to another account? Add a "so that" clause.',
     );
-    expect(enhanced.outcomeCriteria.map((c) => c.text).join('\n')).toMatch(/amount to transfer must be greater than zero/);
+    expect(enhanced.outcomeCriteria.map((c) => c.text).join('\n')).toMatch(
+      /amount to transfer must be greater than zero/,
+    );
   });
 
   it('does not flag a well-formed story as missing its benefit or bundling features', async () => {
@@ -89,8 +106,16 @@ describe('offline engine quality bar', () => {
 
 describe('offline adapter', () => {
   const story = parseStory(sampleStory('profile-photo.md'));
-  const request = (extra: { signal?: AbortSignal; onChunk?: (text: string) => void; timeoutMs?: number } = {}) =>
-    buildIterationRequest({ story, iterationId: 'security', model: 'claude-sonnet-5-5', attempt: 1, ...extra });
+  const request = (
+    extra: { signal?: AbortSignal; onChunk?: (text: string) => void; timeoutMs?: number } = {},
+  ) =>
+    buildIterationRequest({
+      story,
+      iterationId: 'security',
+      model: 'claude-sonnet-5-5',
+      attempt: 1,
+      ...extra,
+    });
 
   it('labels its answers with its own model, streams them and estimates usage at four characters a token', async () => {
     const chunks: string[] = [];
@@ -129,14 +154,55 @@ describe('offline adapter', () => {
   });
 
   it('refuses to start when the signal is already aborted', async () => {
-    await expect(createOfflineAdapter().generate(request({ signal: AbortSignal.abort() }))).rejects.toMatchObject({
+    await expect(
+      createOfflineAdapter().generate(request({ signal: AbortSignal.abort() })),
+    ).rejects.toMatchObject({
       code: 'cancelled',
     });
   });
 
   it('fails with upstream_timeout when its latency exceeds the call timeout', async () => {
-    await expect(createOfflineAdapter({ latencyMs: 5_000 }).generate(request({ timeoutMs: 40 }))).rejects.toMatchObject({
+    await expect(
+      createOfflineAdapter({ latencyMs: 5_000 }).generate(request({ timeoutMs: 40 })),
+    ).rejects.toMatchObject({
       code: 'upstream_timeout',
+    });
+  });
+});
+
+describe('offline engine on hostile input', () => {
+  it('parses and enhances a 50 KB story built to make regular expressions backtrack within a second', async () => {
+    const text = `As a ${'reset As a user '.repeat(3_000)}`.slice(0, 50_000);
+    const started = performance.now();
+    const story = parseStory(text);
+    const { iterations } = await runWorkflow({ llm, story });
+    expect(iterations.every((result) => result.status !== 'failed')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+});
+
+describe('offline validation of existing criteria', () => {
+  it('rewrites a vague original criterion into a measurable one and records who changed it', async () => {
+    const story = parseStory(
+      'As a visitor, I want to search products so that I find them.\n\n## Acceptance criteria\n- Search is fast.\n- Results are sorted by relevance.',
+    );
+    const { story: enhanced, iterations } = await runWorkflow({
+      llm,
+      story,
+      iterations: ['validation'],
+      verify: true,
+    });
+    expect(iterations[0]?.changes).toContainEqual(
+      expect.objectContaining({ op: 'replace', previousText: 'Search is fast.' }),
+    );
+    expect(enhanced.outcomeCriteria[0]).toMatchObject({
+      text: 'Search is "fast", measured as: within 2 seconds for 95% of requests.',
+      addedBy: 'original',
+      changedBy: ['validation'],
+    });
+    expect(enhanced.outcomeCriteria[1]).toMatchObject({
+      text: 'Results are sorted by relevance.',
+      changedBy: [],
     });
   });
 });

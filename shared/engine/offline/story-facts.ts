@@ -11,6 +11,8 @@ export interface StoryFacts {
   verbs: string[];
   /** The main object phrase, e.g. "appointment" or "email and password". */
   object: string;
+  /** The preposition between verb and object when there is no direct object ("pay for the basket"). */
+  objectPreposition: string;
   /** The "I want" clause in the third person ("... with their general practitioner online"). */
   goal: string;
   /** The "so that" clause in the third person; empty when missing. */
@@ -49,7 +51,7 @@ const topicPatterns: Record<Topic, RegExp> = {
   money: /\b(money|transfer|pay|payment|card|balance|amount|price|invoice|refund|points|basket)\b/i,
   payment: /\b(pay|payment|card|apple pay|google pay|checkout)\b/i,
   credentials: /\b(log ?in|sign in|password|email)\b/i,
-  passwordReset: /\b(forgot|reset)\b[\s\S]*\bpassword\b|\bpassword\b[\s\S]*\breset\b/i,
+  passwordReset: /\b(forgot|reset)\b[^.\n]{0,80}\bpassword\b|\bpassword\b[^.\n]{0,80}\breset\b/i,
   upload: /\b(upload|photo|image|picture|camera|gallery|attachment)\b/i,
   schedule: /\b(appointment|booking|book|schedule|slot|opening hours|calendar)\b/i,
   search: /\b(search|filter|keyword|find)\b/i,
@@ -76,15 +78,26 @@ const prepositions = new Set(
   ),
 );
 /** Words that end the part of a clause we read: relative clauses and subjects add noise, not objects. */
-const clauseStops = new Set(
-  'that which who whenever when where while because if i we so'.split(' '),
-);
+const clauseStops = new Set('that which who whenever when where while because if i we so'.split(' '));
 const skipWords = new Set(
   'be able also online offline quickly easily again automatically then should must can could will would may might let them it is are'.split(
     ' ',
   ),
 );
-const verbTriggers = new Set([',', 'and', 'or', '/', 'then', 'to', 'also', 'them', 'should', 'must', 'can', 'will']);
+const verbTriggers = new Set([
+  ',',
+  'and',
+  'or',
+  '/',
+  'then',
+  'to',
+  'also',
+  'them',
+  'should',
+  'must',
+  'can',
+  'will',
+]);
 const pronounObjects = new Set(['it', 'them', 'this', 'that']);
 
 const vagueWords = [
@@ -158,7 +171,7 @@ interface Group {
   verbs: string[];
   direct: string[];
   /** Prepositional objects, grouped by the preposition that introduced them. */
-  indirect: string[][];
+  indirect: { preposition: string; phrases: string[] }[];
 }
 
 function tokenize(text: string): string[] {
@@ -189,8 +202,7 @@ function readGroups(text: string, firstIsVerb: boolean): { groups: Group[]; subj
     if (text === '') return;
     if (!target) subject.push(text);
     else if (!afterPreposition) target.direct.push(text);
-    else if (target.indirect.length === 0) target.indirect.push([text]);
-    else target.indirect[target.indirect.length - 1]?.push(text);
+    else target.indirect.at(-1)?.phrases.push(text);
   };
   for (let index = 0; index < tokens.length; index += 1) {
     const original = tokens[index] ?? '';
@@ -216,7 +228,7 @@ function readGroups(text: string, firstIsVerb: boolean): { groups: Group[]; subj
       current()?.direct.push(token);
     } else if (prepositions.has(token)) {
       endPhrase();
-      if (groups.length > 0) current()?.indirect.push([]);
+      if (groups.length > 0) current()?.indirect.push({ preposition: token, phrases: [] });
       afterPreposition = groups.length > 0;
     } else if (token === ',' || token === 'and' || token === 'or' || token === '/') {
       endPhrase();
@@ -269,17 +281,18 @@ export function storyFacts(story: Story): StoryFacts {
   const want = story.statement.iWant.replace(/^(?:to\s+)?(?:be able to\s+)?/i, '');
   const { groups, subject } = readGroups(want, hasStatement);
   const first = groups[0];
-  const pronounTarget = readGroups(roleTail, false).subject.at(-1) ?? readGroups(roleTail, true).groups[0]?.direct[0];
+  const pronounTarget =
+    readGroups(roleTail, false).subject.at(-1) ?? readGroups(roleTail, true).groups[0]?.direct[0];
   const resolve = (object: string): string =>
     pronounObjects.has(object) ? (pronounTarget ?? subject[0] ?? 'request') : object;
   const direct = (first?.direct ?? []).map(resolve);
-  const firstIndirect = first?.indirect.find((phrases) => phrases.length > 0) ?? [];
-  const statedObject = joinList(direct.length > 0 ? direct : firstIndirect, 'and');
+  const firstIndirect = first?.indirect.find((group) => group.phrases.length > 0);
+  const statedObject = joinList(direct.length > 0 ? direct : (firstIndirect?.phrases ?? []), 'and');
   const object = (hasStatement ? statedObject : subject[0] || statedObject) || 'request';
   const features = groups
     .filter((group, index) => index === 0 || group.direct.length > 0)
     .map((group) =>
-      `${joinList(group.verbs, 'or')} ${group.direct.map(resolve)[0] ?? group.indirect.flat()[0] ?? ''}`.trim(),
+      `${joinList(group.verbs, 'or')} ${group.direct.map(resolve)[0] ?? group.indirect.flatMap((g) => g.phrases)[0] ?? ''}`.trim(),
     );
   const allVerbs = hasStatement ? (first?.verbs ?? []) : groups.map((group) => group.verbs[0] ?? '');
   const stated = toThirdPerson(want);
@@ -297,6 +310,7 @@ export function storyFacts(story: Story): StoryFacts {
     role,
     verbs: allVerbs.length > 0 ? allVerbs : ['use'],
     object,
+    objectPreposition: hasStatement && direct.length === 0 && firstIndirect ? firstIndirect.preposition : '',
     goal: goal || `use the ${object}`,
     benefit: toThirdPerson(story.statement.soThat),
     features,
@@ -304,7 +318,9 @@ export function storyFacts(story: Story): StoryFacts {
     otherRoles: otherRoles.map((name) => name.trim()).filter((name) => name !== ''),
     languages: findAll(text, languageNames),
     places: findAll(text, placeNames),
-    timeTarget: /\b(?:less than|under|within|at most) (?:a|an|one|\d+) (?:second|minute|hour)s?\b/i.exec(text)?.[0] ?? '',
+    timeTarget:
+      /\b(?:less than|under|within|at most) (?:a|an|one|\d+) (?:second|minute|hour)s?\b/i.exec(text)?.[0] ??
+      '',
     hasStatement,
     mentions,
   };

@@ -4,10 +4,12 @@ import type { VerificationOutput } from '../prompts';
 import { normalizeText, type Story } from '../story';
 import { storyFacts } from './story-facts';
 
-const vagueInCriteria = /\b(fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(ly)?|everything|etc)\b/i;
+/** Quoted vague words are being defined ("fast", measured as ...), not used. */
+const vagueInCriteria =
+  /(?<!")\b(fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(ly)?|everything|etc)\b(?!")/i;
 
 /** Words that make a criterion specific to this story: its role, actions and objects. */
-export function storyKeywords(story: Story): string[] {
+function storyKeywords(story: Story): string[] {
   const facts = storyFacts(story);
   const words = [facts.role, ...facts.verbs, facts.object]
     .join(' ')
@@ -21,15 +23,22 @@ export function storyKeywords(story: Story): string[] {
  * The offline judge: rule checks that mirror the quality bar in the shared instructions. Each issue costs
  * 0.2 of the score, so one weak criterion still passes and several do not.
  */
-export function offlineVerification(story: Story, iterationId: IterationId, proposal: IterationOutput): VerificationOutput {
+export function offlineVerification(
+  story: Story,
+  iterationId: IterationId,
+  proposal: IterationOutput,
+): VerificationOutput {
   const definition = getIteration(iterationId);
   const keywords = storyKeywords(story);
   const issues: string[] = [];
   const criteria = proposal.patches.filter(
-    (patch) => patch.op !== 'remove' && (patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria'),
+    (patch) =>
+      patch.op !== 'remove' && (patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria'),
   );
   if (criteria.length < 2) {
-    issues.push(`Only ${criteria.length} acceptance criteria proposed; at least two story-specific, testable ones are expected.`);
+    issues.push(
+      `Only ${criteria.length} acceptance criteria proposed; at least two story-specific, testable ones are expected.`,
+    );
   }
   for (const patch of criteria) {
     const text = patch.text.toLowerCase();
@@ -40,9 +49,13 @@ export function offlineVerification(story: Story, iterationId: IterationId, prop
     if (vague) issues.push(`Uses the vague term "${vague[0]}": "${patch.text}"`);
   }
   const existing = new Set(
-    [...story.behaviour, ...story.outcomeCriteria, ...story.systemCriteria, ...story.implementationNotes, ...story.openQuestions].map(
-      (item) => normalizeText(item.text),
-    ),
+    [
+      ...story.behaviour,
+      ...story.outcomeCriteria,
+      ...story.systemCriteria,
+      ...story.implementationNotes,
+      ...story.openQuestions,
+    ].map((item) => normalizeText(item.text)),
   );
   for (const patch of proposal.patches) {
     if (!definition.sections.includes(patch.section)) {
@@ -54,9 +67,12 @@ export function offlineVerification(story: Story, iterationId: IterationId, prop
   if (iterationId === 'validation') {
     const facts = storyFacts(story);
     const kinds = new Set(proposal.findings.map((finding) => finding.kind));
-    if (facts.benefit === '' && !kinds.has('missing_benefit')) issues.push('The missing "so that" benefit is not reported.');
-    if (facts.features.length > 1 && !kinds.has('multiple_features')) issues.push('The story bundles several features; not reported.');
-    if (facts.vagueTerms.length > 0 && !kinds.has('vague_term')) issues.push(`Vague terms (${facts.vagueTerms.join(', ')}) are not reported.`);
+    if (facts.benefit === '' && !kinds.has('missing_benefit'))
+      issues.push('The missing "so that" benefit is not reported.');
+    if (facts.features.length > 1 && !kinds.has('multiple_features'))
+      issues.push('The story bundles several features; not reported.');
+    if (facts.vagueTerms.length > 0 && !kinds.has('vague_term'))
+      issues.push(`Vague terms (${facts.vagueTerms.join(', ')}) are not reported.`);
   }
   const score = Math.max(0, Math.round((1 - 0.2 * issues.length) * 100) / 100);
   return { score, issues };

@@ -1,0 +1,218 @@
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { iterationResultSchema, usageSchema } from '../shared/engine/iteration-result';
+import { offlineResponder } from '../local/messages-api/offline-responder';
+import { startMessagesApiServer, type MessagesApiServer } from '../local/messages-api/server';
+
+const root = resolve(__dirname, '..');
+const cli = join(root, 'dist/cli/user-story-agent.js');
+const stories = join(root, 'shared/engine/fixtures/stories');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the compiled CLI as a real process, with no API key unless the test sets one. */
+function run(args: string[], options: { stdin?: string; env?: Record<string, string> } = {}): Promise<Run> {
+  return new Promise((done) => {
+    const child = execFile(
+      process.execPath,
+      [cli, ...args],
+      { cwd: root, env: { ...process.env, ANTHROPIC_API_KEY: '', LLM_PROVIDER: '', ...options.env } },
+      (error, stdout, stderr) =>
+        done({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr }),
+    );
+    child.stdin?.end(options.stdin ?? '');
+  });
+}
+
+beforeAll(() => {
+  // `npm test` builds first; a direct `vitest run` on a fresh checkout builds here.
+  if (!existsSync(cli))
+    execFileSync(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      { cwd: root },
+    );
+}, 120_000);
+
+const jsonOutputSchema = z.object({
+  story: z.string(),
+  iterations: z.array(iterationResultSchema),
+  usage: usageSchema,
+});
+
+describe('user-story-agent enhance', () => {
+  it('prints { story, iterations, usage } as JSON with the fields of a job result and exits 0', async () => {
+    const result = await run(['enhance', join(stories, 'webhook-api.md'), '--format', 'json', '--verify']);
+    expect(result.code).toBe(0);
+    const output = jsonOutputSchema.parse(JSON.parse(result.stdout));
+    expect(output.story).toMatch(/^# Register a webhook URL/);
+    expect(output.iterations.map((i) => i.id)).toEqual([
+      'user-roles',
+      'validation',
+      'performance',
+      'security',
+      'locale-formatting',
+      'analytics',
+    ]);
+    expect(output.iterations.every((i) => i.status === 'applied' && i.verification?.passed)).toBe(true);
+    expect(output.usage.inputTokens).toBeGreaterThan(0);
+    expect(output.usage.costUsd).toBe(0);
+  });
+
+  it('reads stdin, writes markdown, and prints one line per finished iteration when stderr is not a terminal', async () => {
+    const result = await run(
+      ['enhance', '-', '--mode', 'individual', '--iterations', 'security,validation'],
+      {
+        stdin: readFileSync(join(stories, 'bank-transfer.md'), 'utf8'),
+      },
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('## Outcome acceptance criteria');
+    expect(result.stdout).toContain('> As a bank customer, I want to transfer money to another account.');
+    expect(result.stderr.trim().split('\n')).toEqual([
+      expect.stringMatching(/^(validation|security): applied \(\d+ changes, \d+ ms\)$/),
+      expect.stringMatching(/^(validation|security): applied \(\d+ changes, \d+ ms\)$/),
+    ]);
+  });
+
+  it('writes to --output and honours --product-type over the front matter', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'usa-cli-')), 'story.json');
+    const result = await run([
+      'enhance',
+      join(stories, 'login-web.md'),
+      '--product-type',
+      'api',
+      '--format',
+      'json',
+      '--output',
+      out,
+    ]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe('');
+    const written = z
+      .object({ structured: z.object({ productType: z.string() }) })
+      .parse(JSON.parse(readFileSync(out, 'utf8')));
+    expect(written.structured.productType).toBe('api');
+  });
+
+  it.each([
+    [['enhance', '--bogus'], /unknown option '--bogus'/],
+    [['enhance', '--product-type', 'fridge', 'x.md'], /argument 'fridge' is invalid/],
+    [['enhance', '--format', 'yaml', 'x.md'], /argument 'yaml' is invalid/],
+    [['enhance', '--mode', 'individual', 'x.md'], /--mode individual needs --iterations/],
+    [['enhance', '--iterations', 'security,telepathy', 'x.md'], /unknown iteration "telepathy"/],
+    [[], /missing command/],
+  ])('exits 2 with a one-line message for the usage error %j', async (args, message) => {
+    const result = await run(args);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(message);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stdout).toBe('');
+  });
+
+  it('exits 1 when the story file cannot be read', async () => {
+    const result = await run(['enhance', join(stories, 'missing.md')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/cannot read .*missing\.md: ENOENT/);
+  });
+
+  it('exits 1 when the anthropic provider is chosen without an API key', async () => {
+    const result = await run(['enhance', '--provider', 'anthropic', join(stories, 'login-web.md')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('needs ANTHROPIC_API_KEY');
+  });
+
+  it('exits 1 and reports the failed iterations when the LLM is unreachable', async () => {
+    const result = await run(['enhance', join(stories, 'login-web.md'), '--iterations', 'security'], {
+      env: {
+        ANTHROPIC_API_KEY: 'test',
+        ANTHROPIC_BASE_URL: 'http://127.0.0.1:9',
+        ANTHROPIC_MAX_RETRIES: '0',
+      },
+    });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/security failed: /);
+  });
+});
+
+describe('user-story-agent enhance against a Messages API server', () => {
+  let server: MessagesApiServer;
+  beforeAll(async () => {
+    server = await startMessagesApiServer({ responder: offlineResponder });
+  });
+  afterAll(() => server.close());
+
+  it('uses the anthropic provider when ANTHROPIC_API_KEY is set, honouring ANTHROPIC_BASE_URL', async () => {
+    const result = await run(
+      ['enhance', join(stories, 'profile-photo.md'), '--format', 'json', '--iterations', 'security'],
+      {
+        env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url },
+      },
+    );
+    expect(result.code).toBe(0);
+    const output = jsonOutputSchema.parse(JSON.parse(result.stdout));
+    expect(output.iterations[0]?.model).toBe('claude-sonnet-5-5');
+    expect(output.usage.costUsd).toBeGreaterThan(0);
+    expect(server.stats.requests).toBe(1);
+  });
+
+  it('sends every call to the model given with --model', async () => {
+    const result = await run(
+      [
+        'enhance',
+        join(stories, 'profile-photo.md'),
+        '--format',
+        'json',
+        '--iterations',
+        'analytics,security',
+      ],
+      { env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url } },
+    );
+    const withModel = await run(
+      [
+        'enhance',
+        join(stories, 'profile-photo.md'),
+        '--format',
+        'json',
+        '--iterations',
+        'analytics,security',
+        '--model',
+        'claude-opus-5-5',
+      ],
+      { env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url } },
+    );
+    const models = (out: string) => jsonOutputSchema.parse(JSON.parse(out)).iterations.map((i) => i.model);
+    expect(models(result.stdout)).toEqual(['claude-sonnet-5-5', 'claude-haiku-5-5']);
+    expect(models(withModel.stdout)).toEqual(['claude-opus-5-5', 'claude-opus-5-5']);
+  });
+});
+
+describe('user-story-agent iterations', () => {
+  it('lists the catalog, filtered by product type', async () => {
+    const all = await run(['iterations']);
+    const api = await run(['iterations', '--product-type', 'api', '--format', 'json']);
+    expect(all.code).toBe(0);
+    expect(all.stdout.trim().split('\n')).toHaveLength(12);
+    expect(api.code).toBe(0);
+    const ids = z
+      .array(z.object({ id: z.string() }))
+      .parse(JSON.parse(api.stdout))
+      .map((row) => row.id);
+    expect(ids).toEqual([
+      'user-roles',
+      'validation',
+      'performance',
+      'security',
+      'locale-formatting',
+      'analytics',
+    ]);
+  });
+});

@@ -1,0 +1,317 @@
+#!/usr/bin/env node
+import { readFile, writeFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline/promises';
+import { MultiBar, Presets, type SingleBar } from 'cli-progress';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError, parseConfig, resolveLlmProvider } from '../shared/config';
+import { z } from 'zod';
+import {
+  applicableIterations,
+  iterationCatalog,
+  iterationIdSchema,
+  productTypes,
+  productTypeSchema,
+  type IterationId,
+} from '../shared/engine/catalog';
+import type { IterationResult } from '../shared/engine/iteration-result';
+import { createOfflineAdapter } from '../shared/engine/offline/offline-adapter';
+import { runWorkflow, type ApprovalDecision, type WorkflowEvent } from '../shared/engine/runner';
+import { parseStory, type Story } from '../shared/engine/story';
+import { isAppError } from '../shared/errors';
+import { createAnthropicAdapter } from '../shared/llm/anthropic-adapter';
+import type { LlmPort } from '../shared/llm/port';
+
+/** Exit codes from the API contract's "Command line" section. */
+const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
+
+/** A mistake in the command line itself: exit 2 with a one-line message. */
+class UsageError extends Error {}
+
+/** A failure while doing the work: exit 1 with a one-line message. */
+class RuntimeFailure extends Error {}
+
+/** Commander has checked the choices; zod turns its untyped option bag into a typed one. */
+const enhanceOptionsSchema = z.object({
+  productType: productTypeSchema.optional(),
+  mode: z.enum(['individual', 'workflow', 'interactive']),
+  iterations: z.string().optional(),
+  verify: z.boolean().optional(),
+  format: z.enum(['markdown', 'json']),
+  output: z.string().optional(),
+  provider: z.enum(['offline', 'anthropic']).optional(),
+  model: z.string().min(1).optional(),
+});
+type EnhanceOptions = z.infer<typeof enhanceOptionsSchema>;
+
+const listOptionsSchema = z.object({
+  productType: productTypeSchema.optional(),
+  format: z.enum(['text', 'json']),
+});
+
+function parseOptions<T>(schema: z.ZodType<T>, options: unknown): T {
+  const parsed = schema.safeParse(options);
+  if (!parsed.success) throw new UsageError(z.prettifyError(parsed.error).replace(/\s+/g, ' '));
+  return parsed.data;
+}
+
+function parseIterationList(list: string | undefined): IterationId[] | undefined {
+  if (list === undefined) return undefined;
+  const ids = list
+    .split(',')
+    .map((id) => id.trim())
+    .filter((id) => id !== '');
+  return ids.map((id) => {
+    const parsed = iterationIdSchema.safeParse(id);
+    if (!parsed.success) throw new UsageError(`unknown iteration "${id}" (see: user-story-agent iterations)`);
+    return parsed.data;
+  });
+}
+
+async function readStory(file: string): Promise<string> {
+  if (file !== '-') {
+    try {
+      return await readFile(file, 'utf8');
+    } catch (error: unknown) {
+      const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
+      throw new RuntimeFailure(`cannot read ${file}: ${reason}`);
+    }
+  }
+  if (process.stdin.isTTY) throw new UsageError('no story given: pass a FILE or pipe the story on stdin');
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin)
+    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function buildLlm(provider: 'offline' | 'anthropic' | undefined): LlmPort {
+  let config;
+  try {
+    config = parseConfig(process.env);
+  } catch (error: unknown) {
+    if (error instanceof ConfigError) throw new RuntimeFailure(error.issues.join('; '));
+    throw error;
+  }
+  const chosen = provider ?? resolveLlmProvider(config);
+  if (chosen === 'offline') return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
+  if (config.ANTHROPIC_API_KEY === undefined) {
+    throw new RuntimeFailure('the anthropic provider needs ANTHROPIC_API_KEY (or use --provider offline)');
+  }
+  return createAnthropicAdapter({
+    apiKey: config.ANTHROPIC_API_KEY,
+    baseURL: config.ANTHROPIC_BASE_URL,
+    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    maxRetries: config.ANTHROPIC_MAX_RETRIES,
+  });
+}
+
+function describeResult(result: IterationResult): string {
+  const verification = result.verification ? `, verification ${result.verification.score.toFixed(2)}` : '';
+  const rejected = result.rejected.length > 0 ? `, ${result.rejected.length} rejected` : '';
+  return `${result.status} (${result.changes.length} changes${rejected}${verification}, ${result.durationMs} ms)`;
+}
+
+/** Expected size of one iteration's answer, so streamed characters can move a bar. */
+const expectedAnswerChars = 2_500;
+
+/**
+ * A bar per iteration on an interactive terminal; one line per finished iteration otherwise, so logs and CI
+ * output stay readable.
+ */
+function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: () => void } {
+  if (!process.stderr.isTTY) {
+    return {
+      onEvent: (event) => {
+        if (event.type === 'iteration:complete') {
+          process.stderr.write(`${event.iteration}: ${describeResult(event.result)}\n`);
+        }
+      },
+      stop: () => undefined,
+    };
+  }
+  const multibar = new MultiBar(
+    {
+      stream: process.stderr,
+      format: '{iteration} |{bar}| {state}',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
+    Presets.shades_classic,
+  );
+  const bars = new Map<IterationId, { bar: SingleBar; chars: number }>();
+  const width = Math.max(...iterationCatalog.map((definition) => definition.id.length));
+  return {
+    onEvent: (event) => {
+      if (event.type === 'iteration:start') {
+        const bar = multibar.create(100, 0, { iteration: event.iteration.padEnd(width), state: 'running' });
+        bars.set(event.iteration, { bar, chars: 0 });
+        return;
+      }
+      const entry = bars.get(event.iteration);
+      if (!entry) return;
+      if (event.type === 'iteration:progress') {
+        entry.chars += event.chunk.length;
+        entry.bar.update(Math.min(95, Math.floor((entry.chars / expectedAnswerChars) * 100)));
+      } else {
+        entry.bar.update(100, { state: describeResult(event.result) });
+      }
+    },
+    stop: () => multibar.stop(),
+  };
+}
+
+/** Interactive mode asks on the terminal; without one (piped input, CI) every iteration is applied. */
+function approver(
+  canAsk: boolean,
+): ((step: { result: IterationResult }) => Promise<ApprovalDecision>) | undefined {
+  if (!canAsk) return undefined;
+  return async ({ result }) => {
+    const rl = createInterface({ input: process.stdin, output: process.stderr });
+    try {
+      for (const change of result.changes) process.stderr.write(`  + [${change.section}] ${change.text}\n`);
+      const answer = (await rl.question(`Apply ${result.id}? [Y]es / [s]kip / [q]uit: `))
+        .trim()
+        .toLowerCase();
+      return answer.startsWith('s') ? 'skip' : answer.startsWith('q') ? 'stop' : 'continue';
+    } finally {
+      rl.close();
+    }
+  };
+}
+
+async function enhance(file: string, options: EnhanceOptions): Promise<number> {
+  const iterations = parseIterationList(options.iterations);
+  if (options.mode === 'individual' && (iterations === undefined || iterations.length === 0)) {
+    throw new UsageError('--mode individual needs --iterations a,b');
+  }
+  const llm = buildLlm(options.provider);
+  const text = await readStory(file);
+  let story: Story;
+  try {
+    story = parseStory(text, options.productType ? { productType: options.productType } : {});
+  } catch (error: unknown) {
+    if (isAppError(error)) throw new RuntimeFailure(error.message);
+    throw error;
+  }
+  const interactive = options.mode === 'interactive';
+  const canAsk = interactive && file !== '-' && process.stdin.isTTY === true && process.stderr.isTTY === true;
+  const progress = interactive ? undefined : progressReporter();
+  const result = await runWorkflow({
+    llm,
+    story,
+    iterations,
+    strategy: interactive ? 'sequential' : 'parallel',
+    verify: options.verify === true,
+    models: options.model === undefined ? {} : { model: options.model },
+    onEvent:
+      progress?.onEvent ??
+      ((event) => {
+        // Interactive results are proposals until approved, so say so rather than "applied".
+        if (event.type === 'iteration:complete') {
+          process.stderr.write(`${event.iteration}: ${event.result.changes.length} changes proposed\n`);
+        }
+      }),
+    approve: approver(canAsk),
+  }).finally(() => progress?.stop());
+
+  const out =
+    options.format === 'json'
+      ? `${JSON.stringify({ story: result.markdown, iterations: result.iterations, usage: result.usage, structured: result.story }, null, 2)}\n`
+      : result.markdown;
+  if (options.output) await writeFile(options.output, out, 'utf8');
+  else process.stdout.write(out);
+
+  const failed = result.iterations.filter((iteration) => iteration.status === 'failed');
+  for (const iteration of failed) {
+    process.stderr.write(`${iteration.id} failed: ${iteration.error?.message ?? iteration.summary}\n`);
+  }
+  return failed.length > 0 ? exitCodes.failure : exitCodes.ok;
+}
+
+function listIterations(options: z.infer<typeof listOptionsSchema>): number {
+  const list = options.productType ? applicableIterations(options.productType) : [...iterationCatalog];
+  if (options.format === 'json') {
+    const rows = list.map(({ id, name, category, description, sections, productTypes: types }) => ({
+      id,
+      name,
+      category,
+      description,
+      sections,
+      productTypes: types,
+    }));
+    process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    return exitCodes.ok;
+  }
+  const width = Math.max(...list.map((definition) => definition.id.length));
+  for (const definition of list) {
+    process.stdout.write(
+      `${definition.id.padEnd(width)}  ${definition.category.padEnd(10)}  ${definition.description}\n`,
+    );
+  }
+  return exitCodes.ok;
+}
+
+function program(setExit: (code: number) => void): Command {
+  const productTypeOption = () => new Option('--product-type <type>', 'product type').choices(productTypes);
+  const root = new Command('user-story-agent')
+    .description('Turns a rough user story into a complete, testable specification.')
+    .exitOverride()
+    .showSuggestionAfterError(false)
+    .action(() => {
+      throw new UsageError('missing command: use "enhance" or "iterations" (see --help)');
+    });
+  root
+    .command('enhance')
+    .description('enhance a story from FILE, or from stdin with - (the default)')
+    .argument('[file]', 'story file (markdown, optional front matter); - for stdin', '-')
+    .addOption(productTypeOption())
+    .addOption(
+      new Option('--mode <mode>', 'which iterations run and how')
+        .choices(['individual', 'workflow', 'interactive'])
+        .default('workflow'),
+    )
+    .option('--iterations <ids>', 'comma-separated iteration ids')
+    .option('--verify', 'judge each iteration and retry once when it fails')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
+    )
+    .option('--output <file>', 'write the result to FILE instead of stdout')
+    .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
+    .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
+    .action(async (file: unknown, options: unknown) =>
+      setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
+    );
+  root
+    .command('iterations')
+    .description('list the iteration catalog')
+    .addOption(productTypeOption())
+    .addOption(new Option('--format <format>', 'output format').choices(['text', 'json']).default('text'))
+    .action((options: unknown) => setExit(listIterations(parseOptions(listOptionsSchema, options))));
+  return root;
+}
+
+/** Runs the command line and resolves to the process exit code; never throws. */
+export async function main(argv: readonly string[]): Promise<number> {
+  let code: number = exitCodes.ok;
+  try {
+    await program((exit) => (code = exit)).parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error: unknown) {
+    if (error instanceof CommanderError) {
+      // Commander has already printed its one-line message (or the help text, for exit code 0).
+      return error.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
+    }
+    if (error instanceof UsageError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return exitCodes.usage;
+    }
+    const message = error instanceof RuntimeFailure || isAppError(error) ? error.message : String(error);
+    process.stderr.write(`error: ${message}\n`);
+    return exitCodes.failure;
+  }
+}
+
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

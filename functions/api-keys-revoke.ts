@@ -1,0 +1,12 @@
+import { routes } from '../shared/api/routes';
+import { toApiKeyView } from '../shared/auth/api-keys';
+import { AppError } from '../shared/errors';
+import { registerRoute } from '../shared/http/route';
+
+registerRoute(routes.revokeApiKey, async ({ params, principal, services }) => {
+  const revoked = await (
+    await services()
+  ).apiKeys.revoke(principal.tenantId, principal.userId, params.keyId, new Date().toISOString());
+  if (!revoked) throw new AppError('not_found', `API key ${params.keyId} was not found.`);
+  return { status: 200, body: toApiKeyView(revoked) };
+});

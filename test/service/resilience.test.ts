@@ -1,0 +1,119 @@
+import { CosmosClient } from '@azure/cosmos';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offlineResponder } from '../../local/messages-api/offline-responder';
+import { startMessagesApiServer, type MessagesApiServer } from '../../local/messages-api/server';
+import {
+  client,
+  finished,
+  startService,
+  waitForJob,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
+
+let messages: MessagesApiServer;
+let service: ServiceUnderTest;
+let api: Client;
+const story =
+  'As a patient, I want to book an appointment with my doctor online so that I do not have to phone the practice.';
+
+async function usageRecordsOf(jobId: string): Promise<{ id: string; costMicroUsd: number }[]> {
+  const cosmos = new CosmosClient({
+    endpoint: service.cosmosEndpoint,
+    key: 'local-emulator',
+    connectionPolicy: { enableEndpointDiscovery: false },
+  });
+  const { resources } = await cosmos
+    .database(service.database)
+    .container('usage')
+    .items.query<{ id: string; costMicroUsd: number }>({
+      query:
+        "SELECT c.id, c.costMicroUsd FROM c WHERE c.tenantId = @tenantId AND c.type = 'usage' AND c.jobId = @jobId",
+      parameters: [
+        { name: '@tenantId', value: 'acme' },
+        { name: '@jobId', value: jobId },
+      ],
+    })
+    .fetchAll();
+  return resources;
+}
+
+beforeAll(async () => {
+  messages = await startMessagesApiServer({
+    responder: offlineResponder,
+    latency: { baseMs: 300, perOutputTokenMs: 0 },
+  });
+  service = await startService({
+    LLM_PROVIDER: 'anthropic',
+    ANTHROPIC_BASE_URL: messages.url,
+    ANTHROPIC_API_KEY: 'test-key-for-the-local-server',
+    // The adapter gives up at once, so the orchestration's own activity retry is what recovers.
+    ANTHROPIC_MAX_RETRIES: '0',
+  });
+  api = client(service.url, await service.token({ sub: 'alice', tenantId: 'acme' }));
+});
+
+afterAll(async () => {
+  await service?.stop();
+  await messages?.close();
+});
+
+describe('through the Anthropic SDK against the local Messages API server', () => {
+  it('completes a workflow, priced from the provider’s usage with prompt-cache fields', async () => {
+    const created = await api.post('/api/v1/jobs', {
+      story,
+      productType: 'web',
+      mode: 'individual',
+      iterations: ['user-roles', 'validation', 'security'],
+    });
+    const job = await waitForJob(api, created.json.id, finished);
+    expect(job.status).toBe('completed');
+    expect(
+      job.result.iterations.every((iteration: { model: string }) => iteration.model.startsWith('claude-')),
+    ).toBe(true);
+    expect(job.usage.costUsd).toBeGreaterThan(0);
+    expect(job.usage.cacheReadInputTokens + job.usage.cacheCreationInputTokens).toBeGreaterThan(0);
+    const records = await usageRecordsOf(job.id);
+    expect(records).toHaveLength(3);
+    expect(records.reduce((sum, record) => sum + record.costMicroUsd, 0)).toBe(job.usage.costMicroUsd);
+  });
+
+  it('retries a transient failure (529) through the orchestration’s retry policy', async () => {
+    messages.injectFaults({ kind: 'overloaded' });
+    const before = messages.stats.byStatus[529] ?? 0;
+    const created = await api.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
+    const job = await waitForJob(api, created.json.id, finished);
+    expect(job.status).toBe('completed');
+    expect((messages.stats.byStatus[529] ?? 0) - before).toBe(1);
+  });
+
+  it('ends a job failed with its code on a permanent failure (400), without retrying', async () => {
+    messages.injectFaults({ kind: 'bad_request' });
+    const requestsBefore = messages.stats.requests;
+    const created = await api.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
+    const job = await waitForJob(api, created.json.id, finished);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'llm_request_rejected', retryable: false });
+    expect(messages.stats.requests - requestsBefore).toBe(1);
+  });
+
+  it('keeps usage records unique when the host is killed mid-job and the job still completes', async () => {
+    const created = await api.post('/api/v1/jobs', {
+      story,
+      mode: 'individual',
+      iterations: ['user-roles', 'validation', 'security'],
+      options: { verify: true },
+    });
+    // Iteration calls answer after ~300 ms; kill while the verification calls are in flight.
+    await waitForJob(api, created.json.id, (job) => job.status === 'running');
+    await new Promise((resolve) => setTimeout(resolve, 450));
+    await service.restartHost({ kill: true });
+    const job = await waitForJob(api, created.json.id, finished, 60_000);
+    expect(job.status).toBe('completed');
+    const records = await usageRecordsOf(job.id);
+    const calls = job.result.iterations.flatMap((iteration: { calls: unknown[] }) => iteration.calls);
+    expect(records).toHaveLength(calls.length);
+    expect(new Set(records.map((record) => record.id)).size).toBe(records.length);
+    expect(records.reduce((sum, record) => sum + record.costMicroUsd, 0)).toBe(job.usage.costMicroUsd);
+  });
+});
