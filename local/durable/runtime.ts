@@ -55,6 +55,8 @@ export interface RuntimeOptions {
   workerId: string;
   leaseMs: number;
   pollIntervalMs: number;
+  /** Activities that run at once in this process; the rest wait, their leases renewed. */
+  maxConcurrentActivities: number;
   logger: Logger;
 }
 
@@ -89,6 +91,8 @@ export class DurableRuntime {
   private readonly dirty = new Set<string>();
   private readonly activeActivities = new Set<string>();
   private readonly localResults = new Map<string, LocalResult[]>();
+  private runningActivities = 0;
+  private readonly waitingForSlot: (() => void)[] = [];
   private readonly history = new Map<string, CachedHistory>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -816,6 +820,7 @@ export class DurableRuntime {
     );
     void (async () => {
       let message: InstanceMessage;
+      await this.activitySlot();
       try {
         const result = await this.requireInvoker().invoke(item.name, { triggerData: { json: item.input } });
         message = {
@@ -835,6 +840,7 @@ export class DurableRuntime {
         };
       } finally {
         clearInterval(renew);
+        this.releaseActivitySlot();
       }
       const results = this.localResults.get(item.instanceId) ?? [];
       results.push({ item, message });
@@ -845,6 +851,22 @@ export class DurableRuntime {
         this.options.logger.error({ err: error, activity: item.name }, 'activity completion failed'),
       )
       .finally(() => this.activeActivities.delete(key));
+  }
+
+  /** Waits until fewer than `maxConcurrentActivities` activities run in this process. */
+  private async activitySlot(): Promise<void> {
+    if (this.runningActivities < this.options.maxConcurrentActivities) {
+      this.runningActivities++;
+      return;
+    }
+    // The slot is handed over by `releaseActivitySlot`, so the count stays as it is.
+    await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
+  }
+
+  private releaseActivitySlot(): void {
+    const next = this.waitingForSlot.shift();
+    if (next) next();
+    else this.runningActivities--;
   }
 
   private requireInvoker(): FunctionInvoker {

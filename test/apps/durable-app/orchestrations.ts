@@ -123,3 +123,14 @@ df.app.orchestration('bigPayload', function* (context: OrchestrationContext) {
   context.df.setCustomStatus({ length: text.length });
   return text;
 });
+
+/** `count` slow activities at once. */
+df.app.orchestration('slowFanOut', function* (context: OrchestrationContext) {
+  const { run, count, ms } = z
+    .object({ run: z.string(), count: z.number().int(), ms: z.number().int() })
+    .parse(context.df.getInput());
+  const keys: unknown = yield context.df.Task.all(
+    Array.from({ length: count }, (_, i) => slowStep({ run, key: `${context.df.instanceId}:${i}`, ms })),
+  );
+  return keys;
+});
