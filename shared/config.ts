@@ -51,7 +51,10 @@ export const configSchema = z.object({
   READY_CHECK_TIMEOUT_MS: integerFromString(2000, 100, 30_000),
   /** `offline` or `anthropic`; unset means anthropic when `ANTHROPIC_API_KEY` is set (see `resolveLlmProvider`). */
   LLM_PROVIDER: optionalString.pipe(z.enum(['offline', 'anthropic']).optional()),
-  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_API_KEY: optionalString.refine(
+    (value) => value === undefined || !value.startsWith('@Microsoft.KeyVault('),
+    'is an unresolved Key Vault reference: grant the app Key Vault Secrets User and check the secret exists',
+  ),
   /** Any Messages-API-compatible server, e.g. the local one in `local/messages-api/`. */
   ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
   ANTHROPIC_TIMEOUT_MS: integerFromString(120_000, 1_000, 600_000),
