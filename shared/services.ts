@@ -1,3 +1,4 @@
+import { AdminService } from './admin/admin-service';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -15,6 +16,8 @@ import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { QuotaService } from './quotas/quota-service';
 import { TenantRepository } from './tenants/tenant-repository';
+import { UsageReports } from './usage/usage-reports';
+import { UsageService } from './usage/usage-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -32,6 +35,8 @@ export interface Services {
   usage: UsageRepository;
   /** Plan quotas; undefined when `QUOTAS_ENABLED` is false. */
   quotas: QuotaService | undefined;
+  usageService: UsageService;
+  admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
   execution: JobExecution;
@@ -68,6 +73,7 @@ async function build(config: AppConfig): Promise<Services> {
         reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS * (config.ANTHROPIC_MAX_RETRIES + 1) + 60_000,
       })
     : undefined;
+  const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
@@ -85,6 +91,8 @@ async function build(config: AppConfig): Promise<Services> {
     jobsRepository,
     usage,
     quotas,
+    usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
+    admin: new AdminService({ plans, tenants, reports }),
     llm,
     jobs: new JobService({
       jobs: jobsRepository,
