@@ -15,7 +15,24 @@ import { defaultPlans, type PlanLimits } from '../shared/plans/plan';
 import { PlanRepository } from '../shared/plans/plan-repository';
 import { QuotaService } from '../shared/quotas/quota-service';
 import { TenantRepository } from '../shared/tenants/tenant-repository';
-import { startCosmos } from '../test/support/local-services';
+import path from 'node:path';
+import { startNodeProcess } from '../local/processes';
+import { freePort } from '../test/support/local-services';
+
+/** Compiled to `dist/bench/`, so the repository root is two levels up. */
+const repoRoot = path.resolve(__dirname, '..', '..');
+
+async function startCosmos(): Promise<{ endpoint: string; stop(): Promise<void> }> {
+  const cosmos = startNodeProcess({
+    name: 'cosmos',
+    script: path.join(repoRoot, 'dist', 'local', 'emulators', 'cosmos-main.js'),
+    args: ['--port', String(await freePort())],
+    readyEvent: 'cosmos-ready',
+    output: () => undefined,
+  });
+  const ready = await cosmos.readyLine;
+  return { endpoint: String(ready.endpoint), stop: () => cosmos.stop() };
+}
 
 const database = 'admission-bench';
 const samples = 400;
@@ -28,7 +45,10 @@ function cosmosClient(endpoint: string): CosmosClient {
   return new CosmosClient({ endpoint, key: 'bench', connectionPolicy: { enableEndpointDiscovery: false } });
 }
 
-const noOrchestrations: JobOrchestrations = { start: async () => undefined, raise: async () => undefined };
+const noOrchestrations: JobOrchestrations = {
+  start: () => Promise.resolve(),
+  raise: () => Promise.resolve(),
+};
 
 function quotas(store: CosmosStore): QuotaService {
   return new QuotaService({ store, concurrencyRetryAfterSeconds: 30, reservationTtlMs: 600_000 });
@@ -129,7 +149,7 @@ async function main(): Promise<void> {
     }
     console.log(`largest sustained rate with zero over-admission: ${best.toFixed(0)} attempts/s`);
   } finally {
-    await cosmos.process.stop();
+    await cosmos.stop();
   }
 }
 

@@ -86,7 +86,11 @@ const planIdParams = z.object({ planId: planIdSchema.describe('The plan id, e.g.
 const currentMonth = () => new Date().toISOString().slice(0, 7);
 
 export const changePlanBodySchema = z.object({ planId: planIdSchema.describe('The plan to move to.') });
-export const tenantPlanViewSchema = z.object({ tenantId: z.string(), planId: z.string(), updatedAt: z.string() });
+export const tenantPlanViewSchema = z.object({
+  tenantId: z.string(),
+  planId: z.string(),
+  updatedAt: z.string(),
+});
 export const exportQuerySchema = z.object({
   month: monthSchema.default(currentMonth).describe('UTC month, YYYY-MM; default: this month.'),
   format: z.enum(['csv', 'jsonl']).default('jsonl').describe('csv (with a header line) or jsonl.'),

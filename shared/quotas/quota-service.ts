@@ -95,7 +95,10 @@ export class QuotaService {
     }
   }
 
-  private user<R>(owner: QuotaOwner, change: (current: UserQuota) => { state: UserQuota | undefined; result: R }) {
+  private user<R>(
+    owner: QuotaOwner,
+    change: (current: UserQuota) => { state: UserQuota | undefined; result: R },
+  ) {
     return this.mutate(
       userQuotaId(owner.userId),
       owner.tenantId,
@@ -105,7 +108,10 @@ export class QuotaService {
     );
   }
 
-  private tenant<R>(tenantId: string, change: (current: TenantQuota) => { state: TenantQuota | undefined; result: R }) {
+  private tenant<R>(
+    tenantId: string,
+    change: (current: TenantQuota) => { state: TenantQuota | undefined; result: R },
+  ) {
     return this.mutate(
       tenantQuotaId,
       tenantId,

@@ -138,7 +138,9 @@ describe('token reservations', () => {
     state = reserveTokens(state, limits, 'call-1', 600, expires, now) ?? state;
     state = reserveTokens(state, limits, 'call-2', 400, expires, now) ?? state;
     expect(userRemaining(state, limits, now).tokensToday).toBe(0);
-    expect(refusal(() => reserveTokens(state, limits, 'call-3', 1, expires, now)).code).toBe('quota_exceeded');
+    expect(refusal(() => reserveTokens(state, limits, 'call-3', 1, expires, now)).code).toBe(
+      'quota_exceeded',
+    );
   });
 
   it('settles to actual usage once: a second settle of the same call changes nothing', () => {

@@ -101,10 +101,7 @@ export function emptyTenantQuota(tenantId: string, now: Date): TenantQuota {
   };
 }
 
-function liveReservations(
-  reservations: UserQuota['reservations'],
-  now: Date,
-): UserQuota['reservations'] {
+function liveReservations(reservations: UserQuota['reservations'], now: Date): UserQuota['reservations'] {
   const at = now.toISOString();
   return Object.fromEntries(Object.entries(reservations).filter(([, entry]) => entry.expiresAt > at));
 }
@@ -316,7 +313,12 @@ export function reserveBudget(
  * Replaces a call's reservation by what it actually used (0 when it failed or was cancelled). Settling a call
  * whose reservation is gone (already settled) changes nothing, so a repeated settle cannot count twice.
  */
-export function settleUser(state: UserQuota, callId: string, usedTokens: number, now: Date): UserQuota | undefined {
+export function settleUser(
+  state: UserQuota,
+  callId: string,
+  usedTokens: number,
+  now: Date,
+): UserQuota | undefined {
   const current = rollUser(state, now);
   if (!state.reservations[callId]) return undefined;
   const { [callId]: _settled, ...rest } = current.reservations;

@@ -78,7 +78,10 @@ export class UsageService {
    * Headers for job and run responses: the job's cost so far, and the requests (per day) and tokens the
    * caller has left. Limits are the job's admitted ones when given, else the tenant's current plan.
    */
-  async headers(owner: UsageOwner, job?: { usage: Usage; limits?: PlanLimits }): Promise<Record<string, string>> {
+  async headers(
+    owner: UsageOwner,
+    job?: { usage: Usage; limits?: PlanLimits },
+  ): Promise<Record<string, string>> {
     const cost = { 'x-usage-cost-usd': formatMicroUsd(job?.usage.costMicroUsd ?? 0) };
     if (!this.options.quotas) return cost;
     const limits = job?.limits ?? (await this.limitsOf(owner.tenantId)).limits;

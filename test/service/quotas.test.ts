@@ -178,7 +178,9 @@ describe('admission under concurrency', () => {
     }
     expect(jobs.map((job) => job.status)).toEqual(['completed', 'completed', 'completed']);
     for (let index = 1; index < jobs.length; index++) {
-      expect(Date.parse(jobs[index]?.startedAt)).toBeGreaterThanOrEqual(Date.parse(jobs[index - 1]?.completedAt));
+      expect(Date.parse(jobs[index]?.startedAt)).toBeGreaterThanOrEqual(
+        Date.parse(jobs[index - 1]?.completedAt),
+      );
     }
     const usage = await api.get('/api/v1/usage');
     expect(usage.json.remaining).toMatchObject({ runningJobs: 0, queuedJobs: 0 });
@@ -199,7 +201,9 @@ describe('tokens and budget during a run', () => {
     const job = await waitForJob(api, created.json.id, finished, 60_000);
     expect(job.status).toBe('failed');
     expect(job.error.code).toBe('budget_exceeded');
-    const kept = job.result.iterations.filter((iteration: { status: string }) => iteration.status === 'applied');
+    const kept = job.result.iterations.filter(
+      (iteration: { status: string }) => iteration.status === 'applied',
+    );
     expect(kept.length).toBeGreaterThan(0);
 
     const usage = await api.get('/api/v1/usage');
@@ -292,9 +296,9 @@ describe('reporting', () => {
     const report = (await admin.get(`/api/v1/admin/tenants/ledger/usage?month=${month}`)).json;
     expect(report.total.costMicroUsd).toBe(jobTotal);
     expect(report.byUser).toEqual([expect.objectContaining({ userId: 'ivan', costMicroUsd: jobTotal })]);
-    expect(report.byDay.reduce((sum: number, day: { costMicroUsd: number }) => sum + day.costMicroUsd, 0)).toBe(
-      jobTotal,
-    );
+    expect(
+      report.byDay.reduce((sum: number, day: { costMicroUsd: number }) => sum + day.costMicroUsd, 0),
+    ).toBe(jobTotal);
 
     const viewed = await api2.get(`/api/v1/jobs/${restarted.json.id}`);
     expect(viewed.headers.get('x-usage-cost-usd')).toBe((jobs[1]?.usage.costMicroUsd / 1_000_000).toFixed(6));
