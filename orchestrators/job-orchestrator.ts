@@ -120,8 +120,9 @@ df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationConte
 
   const cancel = context.df.waitForExternalEvent(cancelEventName);
   // Queued behind the user's concurrent-job limit: ask for a slot, wait on a durable timer, ask again.
-  while (!slotAcquireOutputSchema.parse(yield slotAcquire(ref)).granted) {
-    const retryAt = new Date(context.df.currentUtcDateTime.getTime() + input.queuePollSeconds * 1000);
+  const pollSeconds = input.queuePollSeconds;
+  while (pollSeconds !== undefined && !slotAcquireOutputSchema.parse(yield slotAcquire(ref)).granted) {
+    const retryAt = new Date(context.df.currentUtcDateTime.getTime() + pollSeconds * 1000);
     const timer = context.df.createTimer(retryAt);
     if ((yield context.df.Task.any([timer, cancel])) === cancel) break;
   }

@@ -17,8 +17,11 @@ export const jobOrchestrationInputSchema = jobRefSchema.extend({
   iterations: z.array(iterationIdSchema).min(1),
   /** Interactive mode: how long to wait for each approval before the job fails with `approval_timeout`. */
   approvalTimeoutSeconds: z.number().int().positive(),
-  /** A job queued behind the user's concurrent-job limit checks for a free slot this often. */
-  queuePollSeconds: z.number().int().positive().default(2),
+  /**
+   * A job queued behind the user's concurrent-job limit checks for a free slot this often. Absent in
+   * orchestrations started before quotas existed, which therefore replay without the slot step.
+   */
+  queuePollSeconds: z.number().int().positive().optional(),
 });
 export type JobOrchestrationInput = z.infer<typeof jobOrchestrationInputSchema>;
 

@@ -87,6 +87,8 @@ export class TenantRepository {
 
   async changePlan(tenantId: string, planId: string): Promise<Tenant> {
     await this.ensure(tenantId);
+    // Tenants created before the index existed get listed once an admin touches their plan.
+    await this.index(tenantId);
     const updated = await this.store.update(
       'tenants',
       tenantId,
