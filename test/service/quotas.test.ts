@@ -187,6 +187,52 @@ describe('admission under concurrency', () => {
   }, 120_000);
 });
 
+describe('rate and queue edges', () => {
+  it('refuses past requests/minute with rate_limited and a Retry-After within the minute', async () => {
+    await tenantOnPlan('hasty', { requestsPerMinute: 2 });
+    const api = await userClient('judy', 'hasty');
+    const body = { story, mode: 'individual', iterations: ['validation'] };
+    const statuses = [];
+    const accepted = [];
+    let refused;
+    for (let index = 0; index < 3; index++) {
+      const response = await api.post('/api/v1/jobs', body);
+      statuses.push(response.status);
+      if (response.status === 429) refused = response;
+      else accepted.push(response.json.id);
+    }
+    for (const jobId of accepted) await waitForJob(api, jobId, finished, 30_000);
+    // Two minutes can start between requests only if the clock ticks over; then all three pass.
+    if (refused) {
+      expect(statuses).toEqual([202, 202, 429]);
+      expect(refused.json.code).toBe('rate_limited');
+      const retryAfter = Number(refused.headers.get('retry-after'));
+      expect(retryAfter).toBeGreaterThanOrEqual(1);
+      expect(retryAfter).toBeLessThanOrEqual(60);
+    } else {
+      expect(statuses).toEqual([202, 202, 202]);
+    }
+  }, 60_000);
+
+  it('frees the queue place of a job cancelled while queued', async () => {
+    await tenantOnPlan('patient', { maxConcurrentJobs: 1, maxQueuedJobs: 1 });
+    const api = await userClient('kim', 'patient');
+    messages.injectFaults({ kind: 'slow', delayMs: 4_000 });
+    const body = { story, mode: 'individual', iterations: ['validation'] };
+    const running = await api.post('/api/v1/jobs', body);
+    const queued = await api.post('/api/v1/jobs', body);
+    expect((await api.post('/api/v1/jobs', body)).json.code).toBe('concurrency_limit');
+    expect((await api.delete(`/api/v1/jobs/${queued.json.id}`)).status).toBe(202);
+    const cancelled = await waitForJob(api, queued.json.id, finished, 20_000);
+    expect(cancelled.status).toBe('cancelled');
+    expect(cancelled.startedAt).toBeUndefined();
+    const replacement = await api.post('/api/v1/jobs', body);
+    expect(replacement.status).toBe(202);
+    expect((await api.get(`/api/v1/jobs/${running.json.id}`)).json.status).toBe('running');
+    await waitForJob(api, replacement.json.id, finished, 30_000);
+  }, 60_000);
+});
+
 describe('tokens and budget during a run', () => {
   it('stops a job with budget_exceeded when the tenant budget runs out mid-run, reconciled exactly', async () => {
     const budgetUsd = 0.1;
@@ -268,6 +314,7 @@ describe('tokens and budget during a run', () => {
 describe('reporting', () => {
   it('agrees to the micro-dollar across export, job totals, /usage and the tenant report after retries and a host restart', async () => {
     const api = await userClient('ivan', 'ledger');
+    const overloadedBefore = messages.stats.byStatus[529] ?? 0;
     messages.injectFaults({ kind: 'overloaded' });
     const retried = await api.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
     const restarted = await api.post('/api/v1/jobs', {
@@ -285,6 +332,7 @@ describe('reporting', () => {
       await waitForJob(api2, restarted.json.id, finished, 60_000),
     ];
     expect(jobs.map((job) => job.status)).toEqual(['completed', 'completed']);
+    expect((messages.stats.byStatus[529] ?? 0) - overloadedBefore).toBe(1);
     const jobTotal = jobs.reduce((sum, job) => sum + job.usage.costMicroUsd, 0);
     expect(jobTotal).toBeGreaterThan(0);
 
