@@ -1,3 +1,4 @@
+import { AdminService } from './admin/admin-service';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -13,7 +14,10 @@ import { createAnthropicAdapter } from './llm/anthropic-adapter';
 import type { LlmPort } from './llm/port';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
+import { QuotaService } from './quotas/quota-service';
 import { TenantRepository } from './tenants/tenant-repository';
+import { UsageReports } from './usage/usage-reports';
+import { UsageService } from './usage/usage-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -29,6 +33,10 @@ export interface Services {
   tenants: TenantRepository;
   jobsRepository: JobRepository;
   usage: UsageRepository;
+  /** Plan quotas; undefined when `QUOTAS_ENABLED` is false. */
+  quotas: QuotaService | undefined;
+  usageService: UsageService;
+  admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
   execution: JobExecution;
@@ -57,6 +65,15 @@ async function build(config: AppConfig): Promise<Services> {
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
   const llm = createLlm(config);
+  const quotas = config.QUOTAS_ENABLED
+    ? new QuotaService({
+        store,
+        concurrencyRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
+        // A reservation outlives the longest call (every SDK retry timing out) before it counts as abandoned.
+        reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS * (config.ANTHROPIC_MAX_RETRIES + 1) + 60_000,
+      })
+    : undefined;
+  const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
@@ -73,17 +90,23 @@ async function build(config: AppConfig): Promise<Services> {
     tenants,
     jobsRepository,
     usage,
+    quotas,
+    usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
+    admin: new AdminService({ plans, tenants, reports }),
     llm,
     jobs: new JobService({
       jobs: jobsRepository,
       tenants,
       plans,
       approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+      quotas,
+      queuePollSeconds: config.QUEUE_POLL_SECONDS,
     }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,
       llm,
+      quotas,
       cancelPollMs: config.CANCEL_POLL_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
     }),
