@@ -7,7 +7,10 @@ const request = (origin?: string) =>
 
 describe('CORS', () => {
   it('allows only listed origins and echoes the one that asked', () => {
-    const headers = corsHeaders(request('https://chat.example.com'), 'https://other.example, https://chat.example.com');
+    const headers = corsHeaders(
+      request('https://chat.example.com'),
+      'https://other.example, https://chat.example.com',
+    );
     expect(headers['access-control-allow-origin']).toBe('https://chat.example.com');
     expect(headers.vary).toBe('Origin');
     expect(headers['access-control-allow-headers']).toContain('authorization');
