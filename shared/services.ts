@@ -108,6 +108,7 @@ async function build(config: AppConfig): Promise<Services> {
       llm,
       quotas,
       cancelPollMs: config.CANCEL_POLL_MS,
+      cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
     }),
   };

@@ -1,6 +1,6 @@
 import { catalogIndex } from '../engine/catalog';
 import { applyIterationResult, mergeIterationResults } from '../engine/merge';
-import { runIteration } from '../engine/runner';
+import { iterationModel, runIteration } from '../engine/runner';
 import { parseStory, renderMarkdown, storySchema, type Story } from '../engine/story';
 import { AppError, toAppError } from '../errors';
 import type { LlmPort } from '../llm/port';
@@ -27,6 +27,8 @@ export interface JobExecutionOptions {
   quotas?: QuotaService;
   /** How often a running iteration checks whether its job was cancelled. */
   cancelPollMs: number;
+  /** How long parallel iterations wait for their model's prompt cache to be written (0 turns it off). */
+  cacheWarmWaitMs?: number;
   llmTimeoutMs?: number;
   now?: () => Date;
 }
@@ -91,6 +93,7 @@ export class JobExecution {
     );
 
     const controller = new AbortController();
+    const warmup = this.cacheWarmup(job, input);
     const watcher = setInterval(() => {
       this.options.jobs.find(input.tenantId, input.jobId).then(
         (current) => {
@@ -116,10 +119,12 @@ export class JobExecution {
               now: this.now,
             })
           : recorded;
+      if (warmup && !warmup.leader) await this.waitForWarmCache(input, warmup.model, controller.signal);
       const result = await runIteration({
         story: this.baseStory(job, input.base),
         iterationId: input.iterationId,
         llm,
+        ...(warmup?.leader ? { onChunk: this.markCacheWarm(input, warmup.model) } : {}),
         verify: job.options.verify,
         models: job.options.model ? { model: job.options.model } : {},
         signal: controller.signal,
@@ -151,6 +156,49 @@ export class JobExecution {
       throw appError;
     } finally {
       clearInterval(watcher);
+    }
+  }
+
+  /**
+   * Parallel iterations on one model share a cacheable prompt prefix (instructions and story), but a prefix
+   * can only be read once the response that writes it has started. So, per model, the first iteration in
+   * catalog order leads and the others wait (at most `cacheWarmWaitMs`) until it streams its first text:
+   * one first-token latency buys cache reads for every other call.
+   */
+  private cacheWarmup(
+    job: JobDocument,
+    input: IterationRunInput,
+  ): { model: string; leader: boolean } | undefined {
+    if (input.base !== 'original' || this.options.llm.provider === 'offline' || !this.options.cacheWarmWaitMs)
+      return undefined;
+    const models = job.options.model ? { model: job.options.model } : {};
+    const model = iterationModel(input.iterationId, models);
+    const sameModel = job.iterations.filter((id) => iterationModel(id, models) === model);
+    if (sameModel.length < 2) return undefined;
+    return { model, leader: sameModel[0] === input.iterationId };
+  }
+
+  private markCacheWarm(ref: JobRef, model: string): (chunk: string) => void {
+    let marked = false;
+    return () => {
+      if (marked) return;
+      marked = true;
+      this.options.jobs
+        .update(ref.tenantId, ref.jobId, (current) =>
+          current.cacheWarm?.includes(model)
+            ? undefined
+            : { ...current, cacheWarm: [...(current.cacheWarm ?? []), model] },
+        )
+        .catch(() => undefined);
+    };
+  }
+
+  private async waitForWarmCache(ref: JobRef, model: string, signal: AbortSignal): Promise<void> {
+    const deadline = Date.now() + (this.options.cacheWarmWaitMs ?? 0);
+    while (Date.now() < deadline && !signal.aborted) {
+      const job = await this.options.jobs.find(ref.tenantId, ref.jobId);
+      if (!job || job.cacheWarm?.includes(model) || job.cancelRequested) return;
+      await new Promise((resolve) => setTimeout(resolve, 100));
     }
   }
 

@@ -58,6 +58,8 @@ export const jobDocumentSchema = z.object({
     .optional(),
   /** Interactive mode: the structured story as approved so far, the base of the next iteration. */
   workingStory: z.unknown().optional(),
+  /** Models whose prompt-cache prefix for this job has been written (parallel runs wait for it). */
+  cacheWarm: z.array(z.string()).optional(),
   awaitingApproval: z.object({ iteration: iterationIdSchema, since: z.string() }).optional(),
   error: jobErrorSchema.optional(),
   /** The plan's limits read when the job was admitted; they govern the whole run (absent: quotas were off). */
@@ -70,7 +72,7 @@ export type JobDocument = z.infer<typeof jobDocumentSchema>;
 
 /** What clients see: the stored job without internal bookkeeping. */
 export const jobViewSchema = jobDocumentSchema
-  .omit({ type: true, workingStory: true, cancelRequested: true, instanceId: true })
+  .omit({ type: true, workingStory: true, cancelRequested: true, instanceId: true, cacheWarm: true })
   .extend({
     links: z.object({
       self: z.string(),

@@ -79,7 +79,10 @@ describe('through the Anthropic SDK against the local Messages API server', () =
   });
 
   it('runs the workflow and interactive modes the same way', async () => {
-    const workflow = await api.post('/api/v1/jobs', { story, productType: 'api' });
+    // A story no earlier call has sent, so no prompt prefix of it is cached yet.
+    const freshStory =
+      'As an integration partner, I want to register a webhook URL so that my warehouse system hears about shipments.';
+    const workflow = await api.post('/api/v1/jobs', { story: freshStory, productType: 'api' });
     const interactive = await api.post('/api/v1/jobs', {
       story,
       mode: 'interactive',
@@ -101,6 +104,22 @@ describe('through the Anthropic SDK against the local Messages API server', () =
     ]);
     expect(workflowDone.status).toBe('completed');
     expect(workflowDone.result.iterations).toHaveLength(6);
+    // Per model, the first iteration (catalog order) writes the story's prompt cache and every later one reads
+    // it: they read more than the leader, which can only have found the shared instructions cached.
+    const iterations: { model: string; usage: { cacheReadInputTokens: number } }[] =
+      workflowDone.result.iterations;
+    const leaders = new Map<string, number>();
+    for (const iteration of iterations)
+      if (!leaders.has(iteration.model)) leaders.set(iteration.model, iteration.usage.cacheReadInputTokens);
+    const followers = iterations.filter(
+      (iteration, index) => iterations.findIndex((other) => other.model === iteration.model) !== index,
+    );
+    expect(followers.length).toBeGreaterThan(0);
+    expect(
+      followers.every(
+        (iteration) => iteration.usage.cacheReadInputTokens > (leaders.get(iteration.model) ?? 0),
+      ),
+    ).toBe(true);
     expect(interactiveDone.status).toBe('completed');
     expect(
       interactiveDone.result.iterations.map((iteration: { status: string }) => iteration.status),
