@@ -2,6 +2,7 @@ import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, type AppConfig } from './config';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
@@ -13,6 +14,9 @@ import { createAnthropicAdapter } from './llm/anthropic-adapter';
 import type { LlmPort } from './llm/port';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
+import { EventLog } from './progress/event-log';
+import { ProgressPublisher } from './progress/progress-publisher';
+import { ProgressService } from './progress/progress-service';
 import { TenantRepository } from './tenants/tenant-repository';
 
 /**
@@ -32,6 +36,10 @@ export interface Services {
   llm: LlmPort;
   jobs: JobService;
   execution: JobExecution;
+  events: EventLog;
+  /** Undefined when Web PubSub is not configured. */
+  pubsub: WebPubSubPort | undefined;
+  progress: ProgressService;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -58,6 +66,9 @@ async function build(config: AppConfig): Promise<Services> {
   const usage = new UsageRepository(store);
   const llm = createLlm(config);
   const apiKeys = new ApiKeyRepository(store);
+  const events = new EventLog(store);
+  const pubsub = createWebPubSub(config);
+  const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
@@ -86,6 +97,17 @@ async function build(config: AppConfig): Promise<Services> {
       llm,
       cancelPollMs: config.CANCEL_POLL_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+      progress,
+    }),
+    events,
+    pubsub,
+    progress: new ProgressService({
+      jobs: jobsRepository,
+      events,
+      pubsub,
+      logger,
+      pollMs: config.PROGRESS_POLL_MS,
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
     }),
   };
 }
