@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { jwtVerify, type JWTPayload } from 'jose';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import { z } from 'zod';
 
 /**
@@ -88,6 +88,13 @@ const restRoutes: { pattern: RegExp; method: string; kind: 'hub' | 'group' | 'us
     { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/groups\/([^/]+)$/, method: 'PUT', kind: 'addUser' },
     { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/groups\/([^/]+)$/, method: 'DELETE', kind: 'removeUser' },
   ];
+
+/** A WebSocket message as text, whichever buffer shape `ws` hands it over in. */
+export function rawText(raw: RawData): string {
+  if (Array.isArray(raw)) return Buffer.concat(raw).toString('utf8');
+  if (raw instanceof ArrayBuffer) return Buffer.from(new Uint8Array(raw)).toString('utf8');
+  return raw.toString('utf8');
+}
 
 function allows(connection: Connection, permission: string, group: string): boolean {
   return connection.roles.has(permission) || connection.roles.has(`${permission}.${group}`);
@@ -244,7 +251,7 @@ export async function startLocalWebPubSub(options: LocalWebPubSubOptions = {}): 
             connectionId: connection.id,
           }),
         );
-        ws.on('message', (raw) => handleClientMessage(connection, String(raw)));
+        ws.on('message', (raw) => handleClientMessage(connection, rawText(raw)));
       });
     })();
   });

@@ -1,7 +1,7 @@
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { startLocalWebPubSub, type LocalWebPubSub } from '../../local/web-pubsub/server';
+import { rawText, startLocalWebPubSub, type LocalWebPubSub } from '../../local/web-pubsub/server';
 import { client, startService, waitForJob, finished, type Client, type ServiceUnderTest } from '../support/service';
 import { readSse, terminalSseEvents, type SseEvent } from '../support/sse';
 
@@ -117,7 +117,7 @@ function connect(url: string): Promise<{ socket: WebSocket; frames: Frame[]; nex
     const frames: Frame[] = [];
     const waiters: { match: (f: Frame) => boolean; resolve: (f: Frame) => void }[] = [];
     socket.on('message', (raw) => {
-      const frame = JSON.parse(String(raw)) as Frame;
+      const frame = JSON.parse(rawText(raw)) as Frame;
       frames.push(frame);
       for (const waiter of [...waiters]) {
         if (waiter.match(frame)) {
