@@ -6,7 +6,9 @@ import path from 'node:path';
 import { startNodeProcess, waitForPort, type ManagedProcess } from '../../local/processes';
 
 /** Black-box test helpers: real emulator and host processes on free ports, output kept for failure reports. */
-export const repoRoot = path.resolve(__dirname, '..', '..');
+// Benchmarks run these helpers compiled, from `dist/test/support`: the repository root is then one level up.
+const twoUp = path.resolve(__dirname, '..', '..');
+export const repoRoot = path.basename(twoUp) === 'dist' ? path.dirname(twoUp) : twoUp;
 export const distRoot = path.join(repoRoot, 'dist');
 
 export async function freePort(): Promise<number> {
