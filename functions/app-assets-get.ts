@@ -15,7 +15,10 @@ export function appAssetsGet(request: HttpRequest): HttpResponseInit {
   }
   return {
     status: 200,
-    headers: { 'content-type': progressPageAssets[name] ?? 'application/octet-stream', 'cache-control': 'no-cache' },
+    headers: {
+      'content-type': progressPageAssets[name] ?? 'application/octet-stream',
+      'cache-control': 'no-cache',
+    },
     body: content,
   };
 }

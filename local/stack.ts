@@ -217,7 +217,9 @@ async function main(): Promise<void> {
       emulatorEnv.AUTH_DEV_ISSUER_URL
         ? `  Sign-in (dev issuer ${emulatorEnv.AUTH_DEV_ISSUER_URL}): TOKEN=$(npm run -s dev:token -- --user alice --tenant acme), then -H "Authorization: Bearer $TOKEN"`
         : undefined,
-      webPubSub ? `  Web PubSub (local):         ${webPubSub.url} (progress page: ${hostUrl ?? ''}/app)` : undefined,
+      webPubSub
+        ? `  Web PubSub (local):         ${webPubSub.url} (progress page: ${hostUrl ?? ''}/app)`
+        : undefined,
       emulatorEnv.ANTHROPIC_BASE_URL
         ? `  LLM: Anthropic SDK against the local Messages API at ${emulatorEnv.ANTHROPIC_BASE_URL}`
         : undefined,

@@ -80,14 +80,21 @@ const clientMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('event'), ackId: z.number().int().optional() }).loose(),
 ]);
 
-const restRoutes: { pattern: RegExp; method: string; kind: 'hub' | 'group' | 'user' | 'addUser' | 'removeUser' }[] =
-  [
-    { pattern: /^\/api\/hubs\/([^/]+)\/:send$/, method: 'POST', kind: 'hub' },
-    { pattern: /^\/api\/hubs\/([^/]+)\/groups\/([^/]+)\/:send$/, method: 'POST', kind: 'group' },
-    { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/:send$/, method: 'POST', kind: 'user' },
-    { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/groups\/([^/]+)$/, method: 'PUT', kind: 'addUser' },
-    { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/groups\/([^/]+)$/, method: 'DELETE', kind: 'removeUser' },
-  ];
+const restRoutes: {
+  pattern: RegExp;
+  method: string;
+  kind: 'hub' | 'group' | 'user' | 'addUser' | 'removeUser';
+}[] = [
+  { pattern: /^\/api\/hubs\/([^/]+)\/:send$/, method: 'POST', kind: 'hub' },
+  { pattern: /^\/api\/hubs\/([^/]+)\/groups\/([^/]+)\/:send$/, method: 'POST', kind: 'group' },
+  { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/:send$/, method: 'POST', kind: 'user' },
+  { pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/groups\/([^/]+)$/, method: 'PUT', kind: 'addUser' },
+  {
+    pattern: /^\/api\/hubs\/([^/]+)\/users\/([^/]+)\/groups\/([^/]+)$/,
+    method: 'DELETE',
+    kind: 'removeUser',
+  },
+];
 
 /** A WebSocket message as text, whichever buffer shape `ws` hands it over in. */
 export function rawText(raw: RawData): string {
@@ -107,10 +114,7 @@ async function readBody(request: http.IncomingMessage): Promise<string> {
 }
 
 /** The server's frame for a REST send: JSON stays JSON, anything else is text. */
-function outgoing(
-  contentType: string,
-  body: string,
-): { dataType: 'json' | 'text'; data: unknown } {
+function outgoing(contentType: string, body: string): { dataType: 'json' | 'text'; data: unknown } {
   if (/^application\/json/i.test(contentType)) {
     try {
       return { dataType: 'json', data: JSON.parse(body) };

@@ -14,7 +14,10 @@ export interface WebPubSubPort {
 function translate(error: unknown): AppError {
   // RestError carries `statusCode`; read structurally so no transitive package is imported.
   const status =
-    typeof error === 'object' && error !== null && 'statusCode' in error && typeof error.statusCode === 'number'
+    typeof error === 'object' &&
+    error !== null &&
+    'statusCode' in error &&
+    typeof error.statusCode === 'number'
       ? error.statusCode
       : undefined;
   return new AppError(

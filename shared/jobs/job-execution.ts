@@ -58,7 +58,10 @@ export class JobExecution {
     if (proceed) {
       await this.options.progress?.emit(
         ref,
-        { event: 'start', data: { jobId: ref.jobId, iterations: job.iterations, total: job.iterations.length } },
+        {
+          event: 'start',
+          data: { jobId: ref.jobId, iterations: job.iterations, total: job.iterations.length },
+        },
         'start',
       );
     }

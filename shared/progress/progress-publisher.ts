@@ -57,7 +57,12 @@ export class ProgressPublisher {
     const previous = this.sends.get(ref.jobId) ?? Promise.resolve();
     const next = previous.then(() =>
       pubsub
-        .sendToGroup(jobGroup(ref.jobId), { seq: event.seq, event: event.event, data: event.data, at: event.at })
+        .sendToGroup(jobGroup(ref.jobId), {
+          seq: event.seq,
+          event: event.event,
+          data: event.data,
+          at: event.at,
+        })
         .catch((error: unknown) => {
           this.options.logger.warn(
             { jobId: ref.jobId, seq: event.seq, code: toAppError(error).code },

@@ -13,7 +13,9 @@ import { jobGroup } from './progress-event';
 export const lastEventIdSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 export const negotiateResultSchema = z.object({
-  url: z.string().describe('WebSocket URL with an access token; connect with subprotocol json.webpubsub.azure.v1.'),
+  url: z
+    .string()
+    .describe('WebSocket URL with an access token; connect with subprotocol json.webpubsub.azure.v1.'),
   group: z.string().describe('The job’s group: the token joins it on connect and may join no other.'),
 });
 export type NegotiateResult = z.infer<typeof negotiateResultSchema>;

@@ -10,9 +10,11 @@ export const progressPageAssets: Record<string, string> = {
 // The page lives beside the code: `web/app` at the repository (or deployment package) root, whether this runs
 // from `dist/shared/web` or from the sources.
 const pageRoot =
-  [path.resolve(__dirname, '..', '..', '..', 'web', 'app'), path.resolve(__dirname, '..', '..', 'web', 'app')].find(
-    (candidate) => existsSync(path.join(candidate, 'index.html')),
-  ) ?? path.resolve(__dirname, '..', '..', '..', 'web', 'app');
+  [
+    path.resolve(__dirname, '..', '..', '..', 'web', 'app'),
+    path.resolve(__dirname, '..', '..', 'web', 'app'),
+  ].find((candidate) => existsSync(path.join(candidate, 'index.html'))) ??
+  path.resolve(__dirname, '..', '..', '..', 'web', 'app');
 
 const cache = new Map<string, Buffer>();
 

@@ -55,7 +55,9 @@ async function signIn(): Promise<void> {
 describe('progress page in Chromium', () => {
   it('submits a sample story, shows every iteration complete live, and offers the result', async () => {
     await signIn();
-    await page.getByLabel('Or upload a text or markdown file').setInputFiles(path.join(sharedStories, 'bank-transfer.md'));
+    await page
+      .getByLabel('Or upload a text or markdown file')
+      .setInputFiles(path.join(sharedStories, 'bank-transfer.md'));
     // The story's front matter chose the product type.
     await expect.poll(() => page.getByLabel('Product type').inputValue()).toBe('mobile-native');
     expect(await page.getByLabel('User story').inputValue()).toContain('bank customer');
@@ -81,12 +83,18 @@ describe('progress page in Chromium', () => {
     await page.getByLabel('Mode').selectOption('interactive');
     await page.getByRole('button', { name: 'Start' }).click();
     // The first iteration is running when the job is cancelled.
-    await expect.poll(() => page.locator('#steps li[data-status=running]').count(), { timeout: 20_000 }).toBe(1);
+    await expect
+      .poll(() => page.locator('#steps li[data-status=running]').count(), { timeout: 20_000 })
+      .toBe(1);
     const jobId = (await page.locator('#form-status').textContent())?.match(/Job (\S+) started/)?.[1];
     expect(jobId).toBeDefined();
     await page.getByRole('button', { name: 'Cancel job' }).click();
     await expect.poll(() => page.locator('#job-status').textContent(), { timeout: 20_000 }).toBe('cancelled');
-    const job = await waitForJob(client(service.url, token), String(jobId), (current) => current.status === 'cancelled');
+    const job = await waitForJob(
+      client(service.url, token),
+      String(jobId),
+      (current) => current.status === 'cancelled',
+    );
     expect(job.progress.completed).toBe(0);
     expect(await page.getByRole('button', { name: 'Cancel job' }).isDisabled()).toBe(true);
   });

@@ -2,7 +2,14 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { rawText, startLocalWebPubSub, type LocalWebPubSub } from '../../local/web-pubsub/server';
-import { client, startService, waitForJob, finished, type Client, type ServiceUnderTest } from '../support/service';
+import {
+  client,
+  startService,
+  waitForJob,
+  finished,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
 import { readSse, terminalSseEvents, type SseEvent } from '../support/sse';
 
 let pubsub: LocalWebPubSub;
@@ -78,7 +85,11 @@ describe('progress over SSE', () => {
     const names = full.map((event) => event.event);
     expect(names.filter((name) => name === 'iteration:complete')).toHaveLength(3);
     expect(names).toContain('iteration:progress');
-    const complete = JSON.parse(full.at(-1)?.data ?? '{}') as { jobId: string; story: string; costUsd: number };
+    const complete = JSON.parse(full.at(-1)?.data ?? '{}') as {
+      jobId: string;
+      story: string;
+      costUsd: number;
+    };
     expect(complete.jobId).toBe(jobId);
     expect(complete.story).toContain('bank customer');
     expect(typeof complete.costUsd).toBe('number');
@@ -111,7 +122,9 @@ interface Frame {
   data?: { seq: number; event: string; data: { jobId: string } };
 }
 
-function connect(url: string): Promise<{ socket: WebSocket; frames: Frame[]; next: (match: (f: Frame) => boolean) => Promise<Frame> }> {
+function connect(
+  url: string,
+): Promise<{ socket: WebSocket; frames: Frame[]; next: (match: (f: Frame) => boolean) => Promise<Frame> }> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url, 'json.webpubsub.azure.v1');
     const frames: Frame[] = [];

@@ -11,7 +11,9 @@
   let watch = null;
 
   const authHeaders = (extra) => Object.assign({ authorization: 'Bearer ' + credential }, extra || {});
-  const announce = (text) => { $('announcer').textContent = text; };
+  const announce = (text) => {
+    $('announcer').textContent = text;
+  };
   const money = (usd) => '$' + Number(usd || 0).toFixed(4);
 
   async function api(method, path, body) {
@@ -22,7 +24,11 @@
     });
     const text = await response.text();
     let json;
-    try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+    try {
+      json = text ? JSON.parse(text) : null;
+    } catch {
+      json = null;
+    }
     if (!response.ok) {
       const detail = json && json.detail ? json.detail : response.status + ' ' + response.statusText;
       throw new Error(detail);
@@ -34,17 +40,22 @@
   async function loadCatalog() {
     const list = $('iteration-list');
     try {
-      const catalog = await api('GET', '/api/v1/iterations?productType=' + encodeURIComponent($('product-type').value));
-      list.replaceChildren(...catalog.items.map((item) => {
-        const label = document.createElement('label');
-        const box = document.createElement('input');
-        box.type = 'checkbox';
-        box.name = 'iteration';
-        box.value = item.id;
-        label.append(box, document.createTextNode(item.name));
-        label.title = item.description;
-        return label;
-      }));
+      const catalog = await api(
+        'GET',
+        '/api/v1/iterations?productType=' + encodeURIComponent($('product-type').value),
+      );
+      list.replaceChildren(
+        ...catalog.items.map((item) => {
+          const label = document.createElement('label');
+          const box = document.createElement('input');
+          box.type = 'checkbox';
+          box.name = 'iteration';
+          box.value = item.id;
+          label.append(box, document.createTextNode(item.name));
+          label.title = item.description;
+          return label;
+        }),
+      );
       $('signin-status').textContent = 'Signed in.';
     } catch (error) {
       $('signin-status').textContent = 'Sign-in failed: ' + error.message;
@@ -57,8 +68,13 @@
     sessionStorage.setItem(storageKey, credential);
     void loadCatalog();
   });
-  $('product-type').addEventListener('change', () => { if (credential) void loadCatalog(); });
-  if (credential) { $('credential').value = credential; void loadCatalog(); }
+  $('product-type').addEventListener('change', () => {
+    if (credential) void loadCatalog();
+  });
+  if (credential) {
+    $('credential').value = credential;
+    void loadCatalog();
+  }
 
   // ---- story input ----
   const frontMatter = /^\uFEFF?---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/;
@@ -165,7 +181,12 @@
       case 'cancelled':
         setJobStatus('cancelled');
         announce('Job cancelled');
-        void api('GET', '/api/v1/jobs/' + w.jobId).then((job) => { if (job.result) showResult(job.result.story); }, () => undefined);
+        void api('GET', '/api/v1/jobs/' + w.jobId).then(
+          (job) => {
+            if (job.result) showResult(job.result.story);
+          },
+          () => undefined,
+        );
         break;
       case 'error':
         setJobStatus('failed');
@@ -204,7 +225,9 @@
       while ((end = buffer.indexOf('\n\n')) !== -1) {
         const frame = buffer.slice(0, end);
         buffer = buffer.slice(end + 2);
-        let id = null; let name = 'message'; const lines = [];
+        let id = null;
+        let name = 'message';
+        const lines = [];
         frame.split('\n').forEach((line) => {
           if (line.startsWith('id:')) id = Number(line.slice(3).trim());
           else if (line.startsWith('event:')) name = line.slice(6).trim();
@@ -218,7 +241,11 @@
   async function followSse(w) {
     $('transport').textContent = 'live via SSE';
     while (!w.finished && w === watch) {
-      try { await readStream(w, true); } catch { if (w.abort.signal.aborted) return; }
+      try {
+        await readStream(w, true);
+      } catch {
+        if (w.abort.signal.aborted) return;
+      }
       if (!w.finished) await new Promise((resolve) => setTimeout(resolve, 1000));
     }
   }
@@ -237,12 +264,21 @@
         while (queue.length && w === watch) {
           queue.sort((a, b) => a.seq - b.seq);
           const next = queue[0];
-          if (next.seq <= w.lastSeq) { queue.shift(); continue; }
-          if (next.seq === w.lastSeq + 1) { queue.shift(); accept(w, next.seq, next.event, next.data); continue; }
+          if (next.seq <= w.lastSeq) {
+            queue.shift();
+            continue;
+          }
+          if (next.seq === w.lastSeq + 1) {
+            queue.shift();
+            accept(w, next.seq, next.event, next.data);
+            continue;
+          }
           await readStream(w, false);
           if (queue[0] && queue[0].seq > w.lastSeq + 1) break;
         }
-      } finally { draining = false; }
+      } finally {
+        draining = false;
+      }
       if (w.finished) socket.close();
     };
     await new Promise((resolve, reject) => {
@@ -253,7 +289,8 @@
         if (frame.type === 'system' && frame.event === 'connected') {
           socket.send(JSON.stringify({ type: 'joinGroup', group: negotiated.group, ackId: 1 }));
         } else if (frame.type === 'ack' && frame.ackId === 1) {
-          if (frame.success) resolve(); else reject(new Error('could not join the job group'));
+          if (frame.success) resolve();
+          else reject(new Error('could not join the job group'));
         } else if (frame.type === 'message' && frame.data && typeof frame.data.seq === 'number') {
           queue.push(frame.data);
           void drain();
@@ -264,14 +301,20 @@
     await readStream(w, false);
     void drain();
     await new Promise((resolve) => {
-      if (w.finished) { resolve(); return; }
+      if (w.finished) {
+        resolve();
+        return;
+      }
       socket.onclose = () => resolve();
     });
     if (!w.finished && w === watch) await followSse(w);
   }
 
   function startWatching(jobId) {
-    if (watch) { watch.abort.abort(); if (watch.socket) watch.socket.close(); }
+    if (watch) {
+      watch.abort.abort();
+      if (watch.socket) watch.socket.close();
+    }
     const w = { jobId, lastSeq: 0, cost: 0, finished: false, abort: new AbortController(), socket: null };
     watch = w;
     $('steps').replaceChildren();
@@ -280,12 +323,17 @@
     $('approval').hidden = true;
     $('total-cost').textContent = money(0);
     setJobStatus('queued');
-    followPubSub(w).catch(() => { if (w.socket) w.socket.close(); return followSse(w); });
+    followPubSub(w).catch(() => {
+      if (w.socket) w.socket.close();
+      return followSse(w);
+    });
   }
 
   $('job-form').addEventListener('submit', async (event) => {
     event.preventDefault();
-    const iterations = [...document.querySelectorAll('input[name=iteration]:checked')].map((box) => box.value);
+    const iterations = [...document.querySelectorAll('input[name=iteration]:checked')].map(
+      (box) => box.value,
+    );
     const body = { story: $('story').value, productType: $('product-type').value, mode: $('mode').value };
     if (iterations.length) body.iterations = iterations;
     $('form-status').textContent = 'Starting…';
