@@ -79,6 +79,29 @@ describe('progress page in Chromium', () => {
     await page.screenshot({ path: screenshot, fullPage: true });
   });
 
+  it('asks for approval in interactive mode and takes the decision from the keyboard', async () => {
+    await page.getByRole('checkbox', { name: 'User roles' }).check();
+    await page.getByRole('checkbox', { name: 'Validation' }).check();
+    await page.getByLabel('Mode').selectOption('interactive');
+    await page.getByRole('button', { name: 'Start' }).click();
+    const approval = page.locator('#approval');
+    await expect.poll(() => approval.isVisible(), { timeout: 20_000 }).toBe(true);
+    expect(await page.locator('#approval-iteration').textContent()).toBe('user-roles');
+    // The story awaiting approval has the focus; Tab reaches the decision buttons.
+    await page.keyboard.press('Tab');
+    await page.keyboard.press('Enter');
+    await expect
+      .poll(() => page.locator('#approval-iteration').textContent(), { timeout: 20_000 })
+      .toBe('validation');
+    await page.getByRole('button', { name: 'Skip this step' }).click();
+    await expect.poll(() => page.locator('#job-status').textContent(), { timeout: 20_000 }).toBe('completed');
+    const download = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download .md' }).click();
+    expect((await download).suggestedFilename()).toMatch(/^story-.+\.md$/);
+    await page.getByRole('checkbox', { name: 'User roles' }).uncheck();
+    await page.getByRole('checkbox', { name: 'Validation' }).uncheck();
+  });
+
   it('cancels a second job mid-run', async () => {
     await page.getByLabel('Mode').selectOption('interactive');
     await page.getByRole('button', { name: 'Start' }).click();
