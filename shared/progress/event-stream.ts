@@ -8,8 +8,13 @@ export interface EventStreamOptions {
   ref: JobRef;
   /** Replay starts after this sequence number (`Last-Event-ID`), 0 for the whole log. */
   afterSeq: number;
-  /** Look for events written by other instances this often; this instance's own appends wake it at once. */
+  /**
+   * Look for events written by other instances this often while they keep coming; this instance's own appends
+   * wake the stream at once. Quiet streams (a job awaiting approval, a client long gone) back off to
+   * `idlePollMs`.
+   */
   pollMs: number;
+  idlePollMs?: number;
   heartbeatMs: number;
   /**
    * Longest life of one stream. The Functions Node library does not tell a streaming response that its client
@@ -76,6 +81,7 @@ export function eventStream(options: EventStreamOptions): ReadableStream<Uint8Ar
 
       void (async () => {
         let last = options.afterSeq;
+        let emptyPolls = 0;
         while (!closed) {
           pending = false;
           let batch;
@@ -94,13 +100,21 @@ export function eventStream(options: EventStreamOptions): ReadableStream<Uint8Ar
               return;
             }
           }
-          if (batch.length > 0 || pending || closed) continue;
+          if (batch.length > 0 || pending || closed) {
+            emptyPolls = 0;
+            continue;
+          }
+          emptyPolls += 1;
           if (!options.follow) {
             finish();
             return;
           }
           await new Promise<void>((resolve) => {
-            const timer = setTimeout(done, options.pollMs);
+            const delay = Math.min(
+              options.pollMs * Math.max(1, emptyPolls - 3),
+              Math.max(options.pollMs, options.idlePollMs ?? 2_000),
+            );
+            const timer = setTimeout(done, delay);
             function done(): void {
               clearTimeout(timer);
               wake = undefined;

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { WebPubSubPort } from '../adapters/web-pubsub';
 import { AppError } from '../errors';
-import type { JobDocument } from '../jobs/job';
+import { finishedStatuses, type JobDocument } from '../jobs/job';
 import type { JobRepository } from '../jobs/job-repository';
 import type { Caller } from '../jobs/job-service';
 import type { Logger } from '../logger';
@@ -57,7 +57,9 @@ export class ProgressService {
       pollMs: this.options.pollMs,
       heartbeatMs: this.options.heartbeatMs,
       maxDurationMs: this.options.maxStreamMs ?? 10 * 60_000,
-      follow,
+      // A finished job has logged all it will (its terminal event is written after its final state, or was
+      // lost to a failed write): replay and end, rather than follow a log that will not grow.
+      follow: follow && !finishedStatuses.has(job.status),
       logger: this.options.logger,
     });
   }

@@ -167,6 +167,26 @@ describe('event stream', () => {
     expect(queries()).toBeLessThanOrEqual(afterCancel + 1);
   });
 
+  it('backs off polling while a stream stays quiet', async () => {
+    const { store, queries } = memoryStore();
+    const stream = eventStream({
+      events: new EventLog(store),
+      ref,
+      afterSeq: 0,
+      pollMs: 10,
+      idlePollMs: 80,
+      heartbeatMs: 60_000,
+      maxDurationMs: 60_000,
+      follow: true,
+      logger,
+    });
+    const reader = stream.getReader();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    await reader.cancel();
+    // At a steady 10 ms it would have been ~50 queries.
+    expect(queries()).toBeLessThan(20);
+  });
+
   it('ends a replay without follow once it has caught up', async () => {
     const { store } = memoryStore();
     const log = new EventLog(store);
