@@ -1,3 +1,4 @@
+import { toAppError } from '../errors';
 import type { JobRef } from '../jobs/orchestration-contract';
 import type { Logger } from '../logger';
 import type { EventLog } from './event-log';
@@ -88,7 +89,11 @@ export function eventStream(options: EventStreamOptions): ReadableStream<Uint8Ar
           try {
             batch = await events.after(ref, last);
           } catch (error: unknown) {
-            options.logger.warn({ jobId: ref.jobId, error: String(error) }, 'event stream query failed');
+            // The client resumes with Last-Event-ID (`retry:` above); the code is enough to diagnose.
+            options.logger.warn(
+              { jobId: ref.jobId, code: toAppError(error).code },
+              'event stream query failed',
+            );
             finish();
             return;
           }
