@@ -4,48 +4,13 @@
  * (1) per-activity overhead: time from one activity's end to the next one's start in a sequential chain, and
  * (2) throughput: 12-activity fan-out instances completed per second.
  */
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { z } from 'zod';
 import { createDurableExtension } from '../local/durable';
 import { startFunctionsHost } from '../local/functions-host/host';
 import { createLogger } from '../shared/logger';
-import { startNodeProcess, waitForPort } from '../local/processes';
-import { freePort } from '../test/support/local-services';
+import { freePort, repoRoot, startAzurite } from '../test/support/local-services';
 import { startOrchestration, waitForStatus } from '../test/support/durable';
-
-/** Compiled to `dist/bench/`, so the repository root is two levels up. */
-const repoRoot = path.resolve(__dirname, '..', '..');
-
-/** Azurite in memory, with a throw-away account key. */
-async function startAzurite(): Promise<{ connectionString: string; stop(): Promise<void> }> {
-  const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
-  const key = randomBytes(32).toString('base64');
-  const azurite = startNodeProcess({
-    name: 'azurite',
-    script: path.join(repoRoot, 'dist', 'local', 'emulators', 'azurite-main.js'),
-    args: [
-      '--inMemoryPersistence',
-      '--silent',
-      '--skipApiVersionCheck',
-      '--disableTelemetry',
-      '--loose',
-      '--blobPort',
-      String(blobPort),
-      '--queuePort',
-      String(queuePort),
-      '--tablePort',
-      String(tablePort),
-    ],
-    env: { ...process.env, AZURITE_ACCOUNTS: `bench:${key}` },
-    output: () => undefined,
-  });
-  await waitForPort(tablePort);
-  return {
-    connectionString: `DefaultEndpointsProtocol=http;AccountName=bench;AccountKey=${key};TableEndpoint=http://127.0.0.1:${tablePort}/bench`,
-    stop: () => azurite.stop(),
-  };
-}
 
 const stampsSchema = z.array(z.object({ startedAt: z.number(), endedAt: z.number() }));
 

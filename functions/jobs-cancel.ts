@@ -3,9 +3,8 @@ import { registerRoute } from '../shared/http/route';
 import { durableOrchestrations } from '../shared/jobs/durable-orchestrations';
 import { toJobView } from '../shared/jobs/job';
 
-registerRoute(routes.cancelJob, async ({ params, principal, context, services }) => ({
-  status: 202,
-  body: toJobView(
-    await (await services()).jobs.cancel(principal, params.jobId, durableOrchestrations(context)),
-  ),
-}));
+registerRoute(routes.cancelJob, async ({ params, principal, context, services }) => {
+  const { jobs, usageService } = await services();
+  const job = await jobs.cancel(principal, params.jobId, durableOrchestrations(context));
+  return { status: 202, body: toJobView(job), headers: await usageService.headers(principal, job) };
+});

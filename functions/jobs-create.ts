@@ -4,10 +4,10 @@ import { durableOrchestrations } from '../shared/jobs/durable-orchestrations';
 import { toJobView } from '../shared/jobs/job';
 
 registerRoute(routes.createJob, async ({ body, principal, request, context, services }) => {
+  const { jobs, usageService } = await services();
   const idempotencyKey = request.headers.get('idempotency-key') ?? undefined;
-  const job = await (
-    await services()
-  ).jobs.create(principal, body, durableOrchestrations(context), idempotencyKey);
+  const job = await jobs.create(principal, body, durableOrchestrations(context), idempotencyKey);
   const view = toJobView(job);
-  return { status: 202, body: view, headers: { location: view.links.self } };
+  const usageHeaders = await usageService.headers(principal, job);
+  return { status: 202, body: view, headers: { location: view.links.self, ...usageHeaders } };
 });

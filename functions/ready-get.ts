@@ -10,7 +10,9 @@ registerRoute(routes.ready, async () => {
   const report = await checkReadiness(
     {
       cosmos: (abortSignal) => getCosmosClient(config).getDatabaseAccount({ abortSignal }),
-      storage: (abortSignal) => getBlobServiceClient(config).getProperties({ abortSignal }),
+      // A data-plane call that the app's own data roles allow (service properties need more).
+      storage: (abortSignal) =>
+        getBlobServiceClient(config).getContainerClient(config.UPLOADS_CONTAINER).exists({ abortSignal }),
     },
     config.READY_CHECK_TIMEOUT_MS,
   );

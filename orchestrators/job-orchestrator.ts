@@ -5,6 +5,7 @@ import { approvalAwait } from '../activities/approval-await';
 import { iterationRun } from '../activities/iteration-run';
 import { jobFinish } from '../activities/job-finish';
 import { jobStart } from '../activities/job-start';
+import { slotAcquire } from '../activities/slot-acquire';
 import type { JobError } from '../shared/jobs/job';
 import {
   approvalEventName,
@@ -14,6 +15,7 @@ import {
   jobOrchestrationInputSchema,
   jobOrchestratorName,
   jobStartOutputSchema,
+  slotAcquireOutputSchema,
   type JobFinishInput,
   type JobOrchestrationInput,
   type JobRef,
@@ -116,12 +118,20 @@ df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationConte
   const ref: JobRef = { jobId: input.jobId, tenantId: input.tenantId };
   const merge = input.mode === 'interactive' ? 'approved' : 'all';
 
+  const cancel = context.df.waitForExternalEvent(cancelEventName);
+  // Queued behind the user's concurrent-job limit: ask for a slot, wait on a durable timer, ask again.
+  const pollSeconds = input.queuePollSeconds;
+  while (pollSeconds !== undefined && !slotAcquireOutputSchema.parse(yield slotAcquire(ref)).granted) {
+    const retryAt = new Date(context.df.currentUtcDateTime.getTime() + pollSeconds * 1000);
+    const timer = context.df.createTimer(retryAt);
+    if ((yield context.df.Task.any([timer, cancel])) === cancel) break;
+  }
+
   const started = jobStartOutputSchema.parse(yield jobStart(ref));
   if (!started.proceed) {
     yield jobFinish({ ...ref, merge, outcome: 'cancelled' });
     return 'cancelled';
   }
-  const cancel = context.df.waitForExternalEvent(cancelEventName);
   const result =
     input.mode === 'interactive'
       ? yield* runInteractive(context, input, ref, cancel)

@@ -31,6 +31,15 @@ describe('config', () => {
     expect(issues).toContain('READY_CHECK_TIMEOUT_MS');
   });
 
+  it('refuses an unresolved Key Vault reference as the Anthropic key', () => {
+    expect(() =>
+      parseConfig({
+        ANTHROPIC_API_KEY:
+          '@Microsoft.KeyVault(SecretUri=https://kv.vault.azure.net/secrets/anthropic-api-key/)',
+      }),
+    ).toThrow(/ANTHROPIC_API_KEY: is an unresolved Key Vault reference/);
+  });
+
   it('treats blank optional settings as unset', () => {
     expect(parseConfig({ COSMOS_KEY: '  ', STORAGE_ACCOUNT_URL: '' }).COSMOS_KEY).toBeUndefined();
   });

@@ -51,7 +51,10 @@ export const configSchema = z.object({
   READY_CHECK_TIMEOUT_MS: integerFromString(2000, 100, 30_000),
   /** `offline` or `anthropic`; unset means anthropic when `ANTHROPIC_API_KEY` is set (see `resolveLlmProvider`). */
   LLM_PROVIDER: optionalString.pipe(z.enum(['offline', 'anthropic']).optional()),
-  ANTHROPIC_API_KEY: optionalString,
+  ANTHROPIC_API_KEY: optionalString.refine(
+    (value) => value === undefined || !value.startsWith('@Microsoft.KeyVault('),
+    'is an unresolved Key Vault reference: grant the app Key Vault Secrets User and check the secret exists',
+  ),
   /** Any Messages-API-compatible server, e.g. the local one in `local/messages-api/`. */
   ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
   ANTHROPIC_TIMEOUT_MS: integerFromString(120_000, 1_000, 600_000),
@@ -61,6 +64,15 @@ export const configSchema = z.object({
   OFFLINE_LATENCY_MS: integerFromString(0, 0, 600_000),
   /** Plan of a tenant seen for the first time. */
   DEFAULT_PLAN: z.string().min(1).default('free'),
+  /** `false` turns off every plan quota but story size and iterations (benchmarks, trusted single-user setups). */
+  QUOTAS_ENABLED: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
+  /** How often a queued job checks for a free run slot (a durable timer between checks). */
+  QUEUE_POLL_SECONDS: integerFromString(2, 1, 300),
+  /** `Retry-After` sent with `concurrency_limit`: when a run slot is expected to free up. */
+  CONCURRENCY_RETRY_AFTER_SECONDS: integerFromString(30, 1, 3_600),
   /** Interactive mode: how long a job waits for each approval before it fails with `approval_timeout`. */
   APPROVAL_TIMEOUT_SECONDS: integerFromString(86_400, 1, 7 * 86_400),
   /** How often a running iteration checks its job's cancel flag (and aborts its LLM call). */

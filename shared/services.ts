@@ -1,3 +1,4 @@
+import { AdminService } from './admin/admin-service';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -17,7 +18,10 @@ import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
 import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
+import { QuotaService } from './quotas/quota-service';
 import { TenantRepository } from './tenants/tenant-repository';
+import { UsageReports } from './usage/usage-reports';
+import { UsageService } from './usage/usage-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -33,6 +37,10 @@ export interface Services {
   tenants: TenantRepository;
   jobsRepository: JobRepository;
   usage: UsageRepository;
+  /** Plan quotas; undefined when `QUOTAS_ENABLED` is false. */
+  quotas: QuotaService | undefined;
+  usageService: UsageService;
+  admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
   execution: JobExecution;
@@ -65,6 +73,15 @@ async function build(config: AppConfig): Promise<Services> {
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
   const llm = createLlm(config);
+  const quotas = config.QUOTAS_ENABLED
+    ? new QuotaService({
+        store,
+        concurrencyRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
+        // A reservation outlives the longest call (every SDK retry timing out) before it counts as abandoned.
+        reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS * (config.ANTHROPIC_MAX_RETRIES + 1) + 60_000,
+      })
+    : undefined;
+  const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
@@ -84,17 +101,23 @@ async function build(config: AppConfig): Promise<Services> {
     tenants,
     jobsRepository,
     usage,
+    quotas,
+    usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
+    admin: new AdminService({ plans, tenants, reports }),
     llm,
     jobs: new JobService({
       jobs: jobsRepository,
       tenants,
       plans,
       approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+      quotas,
+      queuePollSeconds: config.QUEUE_POLL_SECONDS,
     }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,
       llm,
+      quotas,
       cancelPollMs: config.CANCEL_POLL_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
       progress,

@@ -36,6 +36,7 @@ interface Reply {
   body?: unknown;
 }
 
+/** What the client API needs: the task hub, where to listen, and how to wake the runtime. */
 export interface ClientApiOptions {
   store: TaskHubStore;
   port: number;
@@ -47,6 +48,7 @@ export interface ClientApiOptions {
   taskHubName: string;
 }
 
+/** The HTTP server behind the binding's `rpcBaseUrl`. */
 export class DurableClientApi {
   private server: http.Server | undefined;
 

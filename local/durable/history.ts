@@ -42,6 +42,7 @@ export const historyEventSchema = z
   })
   .catchall(z.unknown());
 
+/** A stored history event. */
 export type HistoryEvent = z.infer<typeof historyEventSchema>;
 
 /** Builds an event; `EventId` is -1 for events that are not tied to a scheduled task, as in Durable Task. */

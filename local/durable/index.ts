@@ -4,7 +4,7 @@
  * unchanged, and serves the durable client HTTP API on its own port. State lives in Azure Table storage
  * (Azurite locally), so a restarted host resumes every instance and several hosts can share a task hub.
  */
-import { hostname } from 'node:os';
+import { cpus, hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from '../../shared/logger';
 import type {
@@ -29,12 +29,17 @@ export interface DurableExtensionOptions {
   leaseMs?: number;
   /** How often to look for work other processes produced, timers that came due and abandoned work. */
   pollIntervalMs?: number;
+  /**
+   * Activities run at once by this process (the extension's `maxConcurrentActivityFunctions`); defaults to
+   * 10 per CPU, as there.
+   */
+  maxConcurrentActivities?: number;
   /** Identifies this process in leases; unique per process by default. */
   workerId?: string;
   /**
    * Base URL of the management links (`statusQueryGetUri`, ...) handed to the client; defaults to this API's
    * own address. durable-functions rewrites their origin to the calling request's, so a host that forwards
-   * `/runtime/webhooks/durabletask/*` to `handleWebhook` serves them on its own port.
+   * `/runtime/webhooks/durabletask/*` to `clientApi.handle` serves them on its own port.
    */
   managementBaseUrl?: string;
   logger: Logger;
@@ -48,6 +53,7 @@ export interface DurableExtension extends HostExtension {
   readonly clientApi: DurableClientApi;
 }
 
+/** Path prefix of the public durable webhooks, for hosts that forward them to `clientApi.handle`. */
 export { WEBHOOK_PREFIX };
 
 /** Creates the local durable runtime extension for the local Functions host. */
@@ -62,6 +68,7 @@ export function createDurableExtension(options: DurableExtensionOptions): Durabl
     workerId: options.workerId ?? `${hostname()}:${process.pid}:${randomUUID().slice(0, 8)}`,
     leaseMs: options.leaseMs ?? 30_000,
     pollIntervalMs: options.pollIntervalMs ?? 500,
+    maxConcurrentActivities: options.maxConcurrentActivities ?? 10 * cpus().length,
     logger: options.logger,
   });
   let port: number | undefined;

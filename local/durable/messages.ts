@@ -6,6 +6,7 @@ import { z } from 'zod';
 
 const failure = { reason: z.string(), details: z.string() };
 
+/** A message in an instance's inbox (validated when read back from storage). */
 export const instanceMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('start') }),
   z.object({ type: z.literal('taskCompleted'), taskId: z.number().int(), result: z.string() }),
@@ -19,6 +20,7 @@ export const instanceMessageSchema = z.discriminatedUnion('type', [
   z.object({ type: z.literal('resume'), reason: z.string() }),
 ]);
 
+/** A message in an instance's inbox. */
 export type InstanceMessage = z.infer<typeof instanceMessageSchema>;
 
 /** Messages tied to one execution (a task result) are dropped when they reach a newer generation. */
@@ -51,4 +53,5 @@ export const outboxItemSchema = z.discriminatedUnion('kind', [
   }),
 ]);
 
+/** Work for another instance, committed with the step that produced it. */
 export type OutboxItem = z.infer<typeof outboxItemSchema>;

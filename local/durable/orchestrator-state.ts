@@ -22,6 +22,7 @@ export const ActionType = {
   ReleaseEntities: 14,
 } as const;
 
+/** `RetryOptions` of durable-functions as they arrive in a `CallActivityWithRetry` action. */
 export const retryOptionsSchema = z.object({
   firstRetryIntervalInMilliseconds: z.number().positive(),
   maxNumberOfAttempts: z.number().int(),
@@ -30,8 +31,10 @@ export const retryOptionsSchema = z.object({
   retryTimeoutInMilliseconds: z.number().positive().optional(),
 });
 
+/** Retry options of an activity or sub-orchestration. */
 export type RetryOptions = z.infer<typeof retryOptionsSchema>;
 
+/** One action of the orchestrator's state (atomic, or compound with `compoundActions`). */
 export interface Action {
   actionType: number;
   functionName?: string | undefined;
@@ -61,6 +64,7 @@ const actionSchema: z.ZodType<Action> = z.lazy(() =>
   }),
 );
 
+/** The orchestrator handler's return value, validated. */
 export const orchestratorStateSchema = z.object({
   isDone: z.boolean(),
   actions: z.array(z.array(actionSchema)),
@@ -69,6 +73,7 @@ export const orchestratorStateSchema = z.object({
   error: z.string().optional(),
 });
 
+/** The orchestrator handler's return value. */
 export type OrchestratorState = z.infer<typeof orchestratorStateSchema>;
 
 /**

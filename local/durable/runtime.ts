@@ -30,6 +30,8 @@ import {
   historyPrefix,
   historyRows,
   inboxEntity,
+  isTooLarge,
+  textProperties,
   isTerminal,
   type ActivityWorkItem,
   type EngineState,
@@ -48,10 +50,13 @@ const MAXIMUM_SHORT_TIMER_DURATION = '36500.00:00:00';
 const LONG_RUNNING_TIMER_INTERVAL = '3.00:00:00';
 const SCHEMA_V3 = 2;
 
+/** Identity, lease length, poll interval and logger of one runtime. */
 export interface RuntimeOptions {
   workerId: string;
   leaseMs: number;
   pollIntervalMs: number;
+  /** Activities that run at once in this process; the rest wait, their leases renewed. */
+  maxConcurrentActivities: number;
   logger: Logger;
 }
 
@@ -79,12 +84,15 @@ interface StepPlan {
   oldGenerationToDelete?: number;
 }
 
+/** Runs orchestration steps and activities of one task hub in this process. */
 export class DurableRuntime {
   private invoker: FunctionInvoker | undefined;
   private readonly running = new Map<string, Promise<void>>();
   private readonly dirty = new Set<string>();
   private readonly activeActivities = new Set<string>();
   private readonly localResults = new Map<string, LocalResult[]>();
+  private runningActivities = 0;
+  private readonly waitingForSlot: (() => void)[] = [];
   private readonly history = new Map<string, CachedHistory>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private pollTimer: NodeJS.Timeout | undefined;
@@ -184,7 +192,19 @@ export class DurableRuntime {
   }
 
   private async postResults(instanceId: string, results: LocalResult[]): Promise<void> {
-    for (const { item, message } of results) await this.store.completeActivity(item, message);
+    for (const { item, message } of results) {
+      await this.store.completeActivity(item, message).catch((error: unknown) => {
+        if (!isTooLarge(error) || !('taskId' in message)) throw error;
+        // A result storage refuses would be retried forever: the activity fails instead.
+        const reason = `Activity function '${item.name}' failed: its result is too large for the local task hub (${errorMessage(error)}); pass large payloads by reference`;
+        return this.store.completeActivity(item, {
+          type: 'taskFailed',
+          taskId: message.taskId,
+          reason,
+          details: '',
+        });
+      });
+    }
     this.dirty.add(instanceId);
   }
 
@@ -234,7 +254,7 @@ export class DurableRuntime {
     ) {
       return local.length === 0;
     }
-    if (!(await this.store.commit(instanceId, plan.writes, plan.deletes, plan.next, leaseEtag))) {
+    if (!(await this.commitOrFail(state, plan, leaseEtag))) {
       this.history.delete(instanceId);
       return false;
     }
@@ -248,6 +268,38 @@ export class DurableRuntime {
     const unconsumed = local.filter((result) => !plan.deletes.includes(result.item.rowKey));
     if (unconsumed.length > 0) await this.postResults(instanceId, unconsumed);
     return true;
+  }
+
+  /**
+   * Commits a step; a step storage refuses outright (a payload beyond Table storage's limits) would fail on
+   * every retry, so the instance fails instead, with the reason in its status.
+   */
+  private async commitOrFail(state: InstanceState, plan: StepPlan, leaseEtag: string): Promise<boolean> {
+    try {
+      return await this.store.commit(state.instanceId, plan.writes, plan.deletes, plan.next, leaseEtag);
+    } catch (error: unknown) {
+      if (!isTooLarge(error)) throw error;
+      const message = `Orchestrator function '${state.name}' failed: the local task hub could not store this step (${errorMessage(error)}); pass large payloads by reference`;
+      this.options.logger.error({ err: error, instanceId: state.instanceId }, message);
+      const failed: InstanceState = {
+        ...plan.next,
+        generation: state.generation,
+        executionId: state.executionId,
+        input: state.input,
+        historyLength: state.historyLength,
+        runtimeStatus: 'Failed',
+        output: JSON.stringify(message),
+        customStatus: '',
+        leaseOwner: '',
+        leaseUntil: '',
+      };
+      plan.newEvents = [];
+      plan.activities = [];
+      plan.timers = [];
+      plan.outbox = [];
+      plan.oldGenerationToDelete = undefined;
+      return this.store.commit(state.instanceId, [], plan.deletes, failed, leaseEtag);
+    }
   }
 
   private async loadHistory(state: InstanceState): Promise<HistoryEvent[]> {
@@ -594,7 +646,7 @@ export class DurableRuntime {
         partitionKey: state.instanceId,
         rowKey,
         Name: attempt.name,
-        Input: attempt.input,
+        ...textProperties('Input', attempt.input),
         Generation: state.generation,
         TaskId: id,
         LeaseOwner: this.options.workerId,
@@ -642,7 +694,11 @@ export class DurableRuntime {
   private planOutbox(plan: StepPlan, state: InstanceState, item: OutboxItem): void {
     const rowKey = `${OUTBOX}${randomUUID()}`;
     plan.outbox.push({ instanceId: state.instanceId, rowKey, item });
-    plan.writes.push({ partitionKey: state.instanceId, rowKey, Body: JSON.stringify(item) });
+    plan.writes.push({
+      partitionKey: state.instanceId,
+      rowKey,
+      ...textProperties('Body', JSON.stringify(item)),
+    });
   }
 
   private executionStarted(state: InstanceState, now: Date): HistoryEvent {
@@ -764,6 +820,7 @@ export class DurableRuntime {
     );
     void (async () => {
       let message: InstanceMessage;
+      await this.activitySlot();
       try {
         const result = await this.requireInvoker().invoke(item.name, { triggerData: { json: item.input } });
         message = {
@@ -783,6 +840,7 @@ export class DurableRuntime {
         };
       } finally {
         clearInterval(renew);
+        this.releaseActivitySlot();
       }
       const results = this.localResults.get(item.instanceId) ?? [];
       results.push({ item, message });
@@ -793,6 +851,22 @@ export class DurableRuntime {
         this.options.logger.error({ err: error, activity: item.name }, 'activity completion failed'),
       )
       .finally(() => this.activeActivities.delete(key));
+  }
+
+  /** Waits until fewer than `maxConcurrentActivities` activities run in this process. */
+  private async activitySlot(): Promise<void> {
+    if (this.runningActivities < this.options.maxConcurrentActivities) {
+      this.runningActivities++;
+      return;
+    }
+    // The slot is handed over by `releaseActivitySlot`, so the count stays as it is.
+    await new Promise<void>((resolve) => this.waitingForSlot.push(resolve));
+  }
+
+  private releaseActivitySlot(): void {
+    const next = this.waitingForSlot.shift();
+    if (next) next();
+    else this.runningActivities--;
   }
 
   private requireInvoker(): FunctionInvoker {

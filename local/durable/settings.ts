@@ -11,6 +11,7 @@ const durableSettingsSchema = z.object({
   DURABLE_LEASE_MS: z.coerce.number().int().min(500).default(30_000),
   DURABLE_POLL_MS: z.coerce.number().int().min(10).default(500),
   DURABLE_WORKER_ID: z.string().min(1).optional(),
+  DURABLE_MAX_CONCURRENT_ACTIVITIES: z.coerce.number().int().min(1).optional(),
 });
 
 /** Reads the durable runtime's options from the environment; fails with every bad key at once. */
@@ -29,6 +30,7 @@ export function durableOptionsFromEnv(env: NodeJS.ProcessEnv, logger: Logger): D
     leaseMs: s.DURABLE_LEASE_MS,
     pollIntervalMs: s.DURABLE_POLL_MS,
     workerId: s.DURABLE_WORKER_ID,
+    maxConcurrentActivities: s.DURABLE_MAX_CONCURRENT_ACTIVITIES,
     logger,
   };
 }

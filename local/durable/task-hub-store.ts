@@ -16,6 +16,7 @@ import { historyEventSchema, type HistoryEvent } from './history';
 import { instanceMessageSchema, outboxItemSchema, type InstanceMessage, type OutboxItem } from './messages';
 import { retryOptionsSchema } from './orchestrator-state';
 
+/** `OrchestrationRuntimeStatus` values the status API reports. */
 export const runtimeStatuses = [
   'Pending',
   'Running',
@@ -25,8 +26,10 @@ export const runtimeStatuses = [
   'Terminated',
   'Suspended',
 ] as const;
+/** An instance's runtime status. */
 export type RuntimeStatus = (typeof runtimeStatuses)[number];
 
+/** Completed, failed and terminated instances take no more work. */
 export function isTerminal(status: RuntimeStatus): boolean {
   return status === 'Completed' || status === 'Failed' || status === 'Terminated';
 }
@@ -41,6 +44,7 @@ export const retryStateSchema = z.object({
   firstAttemptAt: z.string(),
   childInstanceId: z.string().optional(),
 });
+/** A retryable call between attempts. */
 export type RetryState = z.infer<typeof retryStateSchema>;
 
 /** Bookkeeping the runtime needs to mirror the library's task-id sequence across replays. */
@@ -50,6 +54,7 @@ export const engineStateSchema = z.object({
   /** Keyed by the id of the attempt or retry timer currently outstanding. */
   retries: z.record(z.string(), retryStateSchema),
 });
+/** The runtime's bookkeeping for one execution. */
 export type EngineState = z.infer<typeof engineStateSchema>;
 
 const stateRowSchema = z.object({
@@ -94,6 +99,7 @@ export interface InstanceState {
   parent?: { instanceId: string; generation: number; taskId: number } | undefined;
 }
 
+/** An inbox row, decoded. */
 export interface InboxMessage {
   rowKey: string;
   id: string;
@@ -101,6 +107,7 @@ export interface InboxMessage {
   message: InstanceMessage;
 }
 
+/** An activity work item row, decoded. */
 export interface ActivityWorkItem {
   instanceId: string;
   rowKey: string;
@@ -115,6 +122,7 @@ export interface ActivityWorkItem {
   dequeueCount: number;
 }
 
+/** An outbox row, decoded. */
 export interface StoredOutboxItem {
   instanceId: string;
   rowKey: string;
@@ -141,10 +149,43 @@ const activityRowSchema = z.object({
 });
 
 const pad = (n: number, width: number): string => String(n).padStart(width, '0');
+
+/** A string property holds at most 64 KiB (32 Ki UTF-16 units); Azurite enforces it as Azure does. */
+const PART_LENGTH = 30_000;
+/** History per row, well inside the 1 MiB entity limit (UTF-16: two bytes a unit). */
+const MAX_CHUNK_LENGTH = 400_000;
+
+/**
+ * A text value as entity properties: `name`, then `name_1`, `name_2`, ... for what does not fit in one, so
+ * payloads up to the 1 MiB entity limit (LLM output, say) are stored as they are.
+ */
+export function textProperties(name: string, text: string): Record<string, string> {
+  const properties: Record<string, string> = { [name]: text.slice(0, PART_LENGTH) };
+  for (let part = 1; part * PART_LENGTH < text.length; part++) {
+    properties[`${name}_${part}`] = text.slice(part * PART_LENGTH, (part + 1) * PART_LENGTH);
+  }
+  return properties;
+}
+
+/** Reads back a value written with `textProperties`. */
+function readText(entity: Record<string, unknown>, name: string): string {
+  let text = z.string().parse(entity[name]);
+  for (let part = 1; typeof entity[`${name}_${part}`] === 'string'; part++)
+    text += String(entity[`${name}_${part}`]);
+  return text;
+}
+
+/** The entity with its split text properties joined, ready for a schema. */
+function withTexts(entity: Record<string, unknown>, names: string[]): Record<string, unknown> {
+  return { ...entity, ...Object.fromEntries(names.map((name) => [name, readText(entity, name)])) };
+}
+/** Row key prefix of a generation's history chunks. */
 export const historyPrefix = (generation: number): string => `h|${pad(generation, 6)}|`;
+/** Row key of an activity work item: one per execution and task id, so a redone step rewrites it. */
 export const activityRowKey = (generation: number, taskId: number): string =>
   `${ACTIVITY}${pad(generation, 6)}|${pad(taskId, 8)}`;
 const STATE = 'state';
+/** Row key prefixes of work rows. */
 export const INBOX = 'w|m|';
 export const ACTIVITY = 'w|a|';
 export const OUTBOX = 'w|o|';
@@ -158,7 +199,7 @@ export function visibleBound(now: Date): string {
 
 let messageSeq = 0;
 /** Row key of an inbox message: ordered by visibility time, then by creation order in this process. */
-export function inboxRowKey(visibleAt: Date): string {
+function inboxRowKey(visibleAt: Date): string {
   messageSeq = (messageSeq + 1) % 1_000_000;
   return `${INBOX}${visibleAt.toISOString()}|${pad(messageSeq, 6)}|${randomUUID()}`;
 }
@@ -166,8 +207,8 @@ export function inboxRowKey(visibleAt: Date): string {
 const historyChunkSchema = z.array(historyEventSchema);
 
 /**
- * History rows of one step: events are stored in chunks (one row per step, split only when a chunk would pass
- * the 64 KiB limit of a string property), which keeps the number of rows a commit writes small.
+ * History rows of one step: events are stored in chunks (one row per step, split only when a chunk would near
+ * the 1 MiB entity limit), which keeps the number of rows a commit writes small.
  */
 export function historyRows(
   instanceId: string,
@@ -184,7 +225,7 @@ export function historyRows(
     rows.push({
       partitionKey: instanceId,
       rowKey: `${historyPrefix(generation)}${pad(seq, 8)}`,
-      Events: JSON.stringify(chunk),
+      ...textProperties('Events', JSON.stringify(chunk)),
     });
     seq += chunk.length;
     chunk = [];
@@ -192,7 +233,7 @@ export function historyRows(
   };
   for (const event of events) {
     const length = JSON.stringify(event).length;
-    if (size + length > 30_000) flush();
+    if (size + length > MAX_CHUNK_LENGTH) flush();
     chunk.push(event);
     size += length;
   }
@@ -217,9 +258,38 @@ function isNotFound(error: unknown): boolean {
   return error instanceof RestError && error.statusCode === 404;
 }
 
-/** Entity-group transactions hold at most 100 operations. */
+/** Entity-group transactions hold at most 100 operations and 4 MiB. */
 const MAX_BATCH = 100;
+const MAX_BATCH_BYTES = 3_500_000;
 
+/**
+ * Splits operations into transactions within the limits, filling from the end so the last operations (the
+ * instance row's update) share the final transaction with as many others as fit.
+ */
+function toBatches(actions: TransactionAction[]): TransactionAction[][] {
+  const batches: TransactionAction[][] = [];
+  let current: TransactionAction[] = [];
+  let bytes = 0;
+  for (const action of [...actions].reverse()) {
+    const size = JSON.stringify(action[1]).length * 2;
+    if (current.length > 0 && (current.length === MAX_BATCH || bytes + size > MAX_BATCH_BYTES)) {
+      batches.unshift(current);
+      current = [];
+      bytes = 0;
+    }
+    current.unshift(action);
+    bytes += size;
+  }
+  if (current.length > 0) batches.unshift(current);
+  return batches;
+}
+
+/** Storage refused the data itself (a value or entity over Table storage's limits): retrying cannot help. */
+export function isTooLarge(error: unknown): boolean {
+  return error instanceof RestError && (error.statusCode === 400 || error.statusCode === 413);
+}
+
+/** Table storage of one task hub. */
 export class TaskHubStore {
   readonly table: TableClient;
 
@@ -267,7 +337,7 @@ export class TaskHubStore {
     for await (const entity of this.table.listEntities({
       queryOptions: { filter: prefixFilter(instanceId, historyPrefix(generation)) },
     })) {
-      events.push(...historyChunkSchema.parse(JSON.parse(z.string().parse(entity['Events']))));
+      events.push(...historyChunkSchema.parse(JSON.parse(readText(entity, 'Events'))));
     }
     // Rows beyond the committed length belong to a step whose final transaction never landed.
     return events.slice(0, length);
@@ -334,15 +404,12 @@ export class TaskHubStore {
       { partitionKey: instanceId, rowKey },
     ]);
     const final: TransactionAction = ['update', fromState(state), 'Replace', { etag: leaseEtag }];
-    const tail = [...upserts, ...removals];
-    // Everything that fits rides in the final transaction; the rest goes ahead of it.
-    const room = MAX_BATCH - 1;
-    const head = tail.length > room ? tail.splice(0, tail.length - room) : [];
-    for (let i = 0; i < head.length; i += MAX_BATCH) {
-      await this.table.submitTransaction(head.slice(i, i + MAX_BATCH));
-    }
+    // Everything that fits rides in the final transaction; the rest goes ahead of it, in batches.
+    const batches = toBatches([...upserts, ...removals, final]);
+    const tail = batches.pop() ?? [];
+    for (const batch of batches) await this.table.submitTransaction(batch);
     try {
-      await this.table.submitTransaction([...tail, final]);
+      await this.table.submitTransaction(tail);
       return true;
     } catch (error: unknown) {
       if (isConflict(error) || isNotFound(error)) return false;
@@ -481,7 +548,7 @@ export class TaskHubStore {
         outbox.push({
           instanceId,
           rowKey,
-          item: outboxItemSchema.parse(JSON.parse(z.string().parse(entity['Body']))),
+          item: outboxItemSchema.parse(JSON.parse(readText(entity, 'Body'))),
         });
       }
     }
@@ -536,22 +603,23 @@ export class TaskHubStore {
   }
 }
 
+/** The row of an inbox message, visible from `visibleAt`. */
 export function inboxEntity(
   instanceId: string,
   generation: number,
   message: InstanceMessage,
   visibleAt: Date,
-): TableEntity<{ Body: string; Generation: number }> {
+): TableEntity {
   return {
     partitionKey: instanceId,
     rowKey: inboxRowKey(visibleAt),
-    Body: JSON.stringify(message),
+    ...textProperties('Body', JSON.stringify(message)),
     Generation: generation,
   };
 }
 
 function toState(entity: Record<string, unknown>): InstanceState {
-  const row = stateRowSchema.parse(entity);
+  const row = stateRowSchema.parse(withTexts(entity, ['Input', 'Output', 'CustomStatus', 'Engine']));
   return {
     instanceId: row.partitionKey,
     etag: row.etag,
@@ -575,21 +643,21 @@ function toState(entity: Record<string, unknown>): InstanceState {
   };
 }
 
-export function fromState(state: InstanceState): TableEntity {
+function fromState(state: InstanceState): TableEntity {
   return {
     partitionKey: state.instanceId,
     rowKey: STATE,
     Name: state.name,
     RuntimeStatus: state.runtimeStatus,
-    Input: state.input,
-    Output: state.output,
-    CustomStatus: state.customStatus,
+    ...textProperties('Input', state.input),
+    ...textProperties('Output', state.output),
+    ...textProperties('CustomStatus', state.customStatus),
     CreatedTime: state.createdTime,
     LastUpdatedTime: state.lastUpdatedTime,
     Generation: state.generation,
     ExecutionId: state.executionId,
     HistoryLength: state.historyLength,
-    Engine: JSON.stringify(state.engine),
+    ...textProperties('Engine', JSON.stringify(state.engine)),
     LeaseOwner: state.leaseOwner,
     LeaseUntil: state.leaseUntil,
     ParentInstanceId: state.parent?.instanceId ?? '',
@@ -599,7 +667,7 @@ export function fromState(state: InstanceState): TableEntity {
 }
 
 function toInbox(entity: Record<string, unknown>): InboxMessage {
-  const row = inboxRowSchema.parse(entity);
+  const row = inboxRowSchema.parse(withTexts(entity, ['Body']));
   return {
     rowKey: row.rowKey,
     id: row.rowKey,
@@ -609,7 +677,7 @@ function toInbox(entity: Record<string, unknown>): InboxMessage {
 }
 
 function toActivity(entity: Record<string, unknown>): ActivityWorkItem {
-  const row = activityRowSchema.parse(entity);
+  const row = activityRowSchema.parse(withTexts(entity, ['Input']));
   return {
     instanceId: row.partitionKey,
     rowKey: row.rowKey,

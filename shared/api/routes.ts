@@ -5,6 +5,8 @@ import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
 import { jobViewSchema } from '../jobs/job';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
+import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
+import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
 import { negotiateResultSchema } from '../progress/progress-service';
 
 /**
@@ -61,6 +63,38 @@ export const workflowRunBodySchema = runBodySchema.omit({ mode: true, iterations
 export const usageSummarySchema = z.object({
   today: usageSchema.extend({ calls: z.number().int(), day: z.string() }),
   month: usageSchema.extend({ calls: z.number().int(), month: z.string() }),
+  tenantMonth: usageSchema
+    .extend({ month: z.string() })
+    .describe('What the caller’s whole tenant spent this month (UTC).'),
+  plan: z.object({ id: z.string(), limits: planLimitsSchema }).describe('The tenant’s plan and its limits.'),
+  remaining: z
+    .object({
+      requestsToday: z.number().int(),
+      requestsThisMinute: z.number().int(),
+      tokensToday: z.number().int().describe('Tokens left today, after what calls in flight have reserved.'),
+      reservedTokens: z.number().int(),
+      runningJobs: z.number().int(),
+      queuedJobs: z.number().int(),
+      budgetMicroUsd: z.number().int().describe('The tenant’s monthly budget left, in micro-dollars.'),
+      reservedBudgetMicroUsd: z.number().int(),
+    })
+    .optional()
+    .describe('Absent when quotas are turned off.'),
+});
+
+const tenantIdParams = z.object({ tenantId: z.string().min(1).max(200).describe('The tenant id.') });
+const planIdParams = z.object({ planId: planIdSchema.describe('The plan id, e.g. free, pro.') });
+const currentMonth = () => new Date().toISOString().slice(0, 7);
+
+export const changePlanBodySchema = z.object({ planId: planIdSchema.describe('The plan to move to.') });
+export const tenantPlanViewSchema = z.object({
+  tenantId: z.string(),
+  planId: z.string(),
+  updatedAt: z.string(),
+});
+export const exportQuerySchema = z.object({
+  month: monthSchema.default(currentMonth).describe('UTC month, YYYY-MM; default: this month.'),
+  format: z.enum(['csv', 'jsonl']).default('jsonl').describe('csv (with a header line) or jsonl.'),
 });
 
 export const createApiKeyBodySchema = z.object({
@@ -90,6 +124,7 @@ const errors = (...statuses: number[]) =>
   );
 
 const jobTag = ['Jobs'];
+const adminTag = ['Administration'];
 
 export const routes = {
   health: {
@@ -293,10 +328,104 @@ export const routes = {
     method: 'GET',
     path: '/api/v1/usage',
     summary: 'My usage',
-    description: 'Tokens and cost of the caller’s LLM calls today and this month (UTC).',
+    description:
+      'Tokens and cost of the caller’s LLM calls today and this month (UTC), the tenant’s spend this month, the plan’s limits and what remains of them.',
     tags: ['Usage'],
     auth: 'user',
     responses: { 200: { description: 'Usage.', schema: usageSummarySchema }, ...errors(401) },
+  },
+  listPlans: {
+    functionName: 'plans-list',
+    operationId: 'listPlans',
+    method: 'GET',
+    path: '/api/v1/admin/plans',
+    summary: 'List plans',
+    description: 'Every plan with its limits. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'user',
+    responses: {
+      200: { description: 'The plans.', schema: z.object({ items: z.array(planSchema) }) },
+      ...errors(401, 403),
+    },
+  },
+  createPlan: {
+    functionName: 'plans-create',
+    operationId: 'createPlan',
+    method: 'POST',
+    path: '/api/v1/admin/plans',
+    summary: 'Create a plan',
+    description: 'Adds a plan that tenants can then be moved to; 409 if the id exists. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'user',
+    body: planSchema,
+    responses: {
+      201: { description: 'Created.', schema: planSchema },
+      ...errors(400, 401, 403, 409, 415),
+    },
+  },
+  getPlan: {
+    functionName: 'plans-get',
+    operationId: 'getPlan',
+    method: 'GET',
+    path: '/api/v1/admin/plans/{planId}',
+    summary: 'Get a plan',
+    description: 'One plan with its limits. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'user',
+    params: planIdParams,
+    responses: { 200: { description: 'The plan.', schema: planSchema }, ...errors(400, 401, 403, 404) },
+  },
+  changeTenantPlan: {
+    functionName: 'tenants-plan-update',
+    operationId: 'changeTenantPlan',
+    method: 'PATCH',
+    path: '/api/v1/admin/tenants/{tenantId}/plan',
+    summary: 'Change a tenant’s plan',
+    description:
+      'Moves the tenant to another plan; new jobs are admitted under its limits, jobs already admitted keep theirs. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'user',
+    params: tenantIdParams,
+    body: changePlanBodySchema,
+    responses: {
+      200: { description: 'The tenant’s new plan.', schema: tenantPlanViewSchema },
+      ...errors(400, 401, 403, 404, 415),
+    },
+  },
+  getTenantUsage: {
+    functionName: 'tenants-usage-get',
+    operationId: 'getTenantUsage',
+    method: 'GET',
+    path: '/api/v1/admin/tenants/{tenantId}/usage',
+    summary: 'A tenant’s usage for a month',
+    description:
+      'Tokens and cost of the tenant’s LLM calls in a UTC month, in total, by user and by day. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'user',
+    params: tenantIdParams,
+    query: z.object({
+      month: monthSchema.default(currentMonth).describe('UTC month, YYYY-MM; default: this month.'),
+    }),
+    responses: {
+      200: { description: 'The report.', schema: tenantUsageReportSchema },
+      ...errors(400, 401, 403),
+    },
+  },
+  exportUsage: {
+    functionName: 'usage-export',
+    operationId: 'exportUsage',
+    method: 'GET',
+    path: '/api/v1/admin/usage/export',
+    summary: 'Export every usage record of a month',
+    description:
+      'Streams one line per LLM call of every tenant in a UTC month (cost in integer micro-dollars), as CSV or JSON Lines. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'user',
+    query: exportQuerySchema,
+    responses: {
+      200: { description: 'The records (text/csv or application/x-ndjson).', contentType: 'text/csv' },
+      ...errors(400, 401, 403),
+    },
   },
   createApiKey: {
     functionName: 'api-keys-create',

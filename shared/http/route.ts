@@ -75,7 +75,8 @@ const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 /** The principal of routes without authentication: carries no identity and no rights. */
 const anonymous: Principal = { userId: '', tenantId: '', roles: [], adminTenantIds: [], via: 'jwt' };
 
-function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
+/** CORS response headers for the request's origin, if `allowed` (comma-separated, or `*`) lists it. */
+export function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
   const origin = request.headers.get('origin');
   if (!origin || allowed.trim() === '') return {};
   const origins = allowed.split(',').map((entry) => entry.trim());
@@ -172,7 +173,9 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
 
       let principal = anonymous;
       if (spec.auth !== 'none') {
-        principal = await (await getServices()).authenticator.authenticate(request.headers);
+        const services = await getServices();
+        principal = await services.authenticator.authenticate(request.headers);
+        await services.tenants.ensureKnown(principal.tenantId);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
           throw new AppError(
             'forbidden',

@@ -5,6 +5,8 @@ import { parseStory, renderMarkdown, storySchema, type Story } from '../engine/s
 import { AppError, toAppError } from '../errors';
 import type { LlmPort } from '../llm/port';
 import type { ProgressPublisher } from '../progress/progress-publisher';
+import { quotaLlm } from '../quotas/quota-llm';
+import type { QuotaService } from '../quotas/quota-service';
 import { finishedStatuses, type JobDocument } from './job';
 import type { JobRepository } from './job-repository';
 import type {
@@ -14,6 +16,7 @@ import type {
   JobFinishInput,
   JobRef,
   JobStartOutput,
+  SlotAcquireOutput,
 } from './orchestration-contract';
 import { recordingLlm, type UsageRepository } from './usage-records';
 
@@ -21,6 +24,8 @@ export interface JobExecutionOptions {
   jobs: JobRepository;
   usage: UsageRepository;
   llm: LlmPort;
+  /** Reserves and settles tokens and budget around each LLM call; absent when quotas are off. */
+  quotas?: QuotaService;
   /** How often a running iteration checks whether its job was cancelled. */
   cancelPollMs: number;
   llmTimeoutMs?: number;
@@ -44,6 +49,18 @@ export class JobExecution {
     const job = await this.options.jobs.find(ref.tenantId, ref.jobId);
     if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
     return job;
+  }
+
+  /**
+   * Takes a run slot for a job queued behind the user's concurrent-job limit; `granted: false` means wait and
+   * ask again. A job cancelled meanwhile is let through, so the orchestration ends it at once.
+   */
+  async acquireSlot(ref: JobRef): Promise<SlotAcquireOutput> {
+    const job = await this.load(ref);
+    if (!this.options.quotas || !job.limits || job.cancelRequested) return { granted: true };
+    return {
+      granted: await this.options.quotas.acquireSlot(job, job.id, job.limits.maxConcurrentJobs),
+    };
   }
 
   /** Marks the job running; a job cancelled while queued does not start at all. */
@@ -108,12 +125,22 @@ export class JobExecution {
       );
     }, this.options.cancelPollMs);
     try {
-      const llm = recordingLlm(this.options.llm, this.options.usage, {
+      const recorded = recordingLlm(this.options.llm, this.options.usage, {
         tenantId: job.tenantId,
         userId: job.userId,
         jobId: job.id,
         now: this.now,
       });
+      const llm =
+        this.options.quotas && job.limits
+          ? quotaLlm(recorded, this.options.quotas, {
+              tenantId: job.tenantId,
+              userId: job.userId,
+              jobId: job.id,
+              limits: job.limits,
+              now: this.now,
+            })
+          : recorded;
       const result = await runIteration({
         story: this.baseStory(job, input.base),
         iterationId: input.iterationId,
@@ -254,6 +281,7 @@ export class JobExecution {
         ...(input.error ? { error: input.error } : {}),
       };
     });
+    await this.options.quotas?.releaseSlot(job, job.id);
     if (finished) await this.emitTerminal(input, finished);
   }
 

@@ -11,6 +11,7 @@ import {
 import { emptyUsage } from '../engine/iteration-result';
 import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
+import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
 import {
   finishedStatuses,
@@ -68,6 +69,9 @@ export interface JobServiceOptions {
   tenants: TenantRepository;
   plans: PlanRepository;
   approvalTimeoutSeconds: number;
+  /** Enforces the plan's per-user and per-tenant quotas; absent when quotas are off. */
+  quotas?: QuotaService;
+  queuePollSeconds: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -125,6 +129,8 @@ export class JobService {
       if (claimed.existing) return claimed.existing;
       jobId = claimed.jobId;
     }
+    // After the idempotency claim, so a retried request that already made its job is not counted twice.
+    await this.options.quotas?.admit(caller, plan.limits, jobId);
 
     const job: JobDocument = {
       id: jobId,
@@ -143,6 +149,7 @@ export class JobService {
       usage: emptyUsage(),
       cancelRequested: false,
       instanceId: instanceIdFor(jobId),
+      ...(this.options.quotas ? { limits: plan.limits } : {}),
     };
     try {
       await this.options.jobs.create(job);
@@ -158,6 +165,7 @@ export class JobService {
       mode: job.mode,
       iterations,
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
+      queuePollSeconds: this.options.queuePollSeconds,
     });
     return job;
   }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { iterationIdSchema, productTypeSchema } from '../engine/catalog';
 import { iterationResultSchema, usageSchema } from '../engine/iteration-result';
+import { planLimitsSchema } from '../plans/plan';
 
 export const jobStatuses = [
   'queued',
@@ -59,6 +60,8 @@ export const jobDocumentSchema = z.object({
   workingStory: z.unknown().optional(),
   awaitingApproval: z.object({ iteration: iterationIdSchema, since: z.string() }).optional(),
   error: jobErrorSchema.optional(),
+  /** The plan's limits read when the job was admitted; they govern the whole run (absent: quotas were off). */
+  limits: planLimitsSchema.optional(),
   cancelRequested: z.boolean(),
   /** Durable orchestration instance running the job. */
   instanceId: z.string(),

@@ -17,6 +17,11 @@ export const jobOrchestrationInputSchema = jobRefSchema.extend({
   iterations: z.array(iterationIdSchema).min(1),
   /** Interactive mode: how long to wait for each approval before the job fails with `approval_timeout`. */
   approvalTimeoutSeconds: z.number().int().positive(),
+  /**
+   * A job queued behind the user's concurrent-job limit checks for a free slot this often. Absent in
+   * orchestrations started before quotas existed, which therefore replay without the slot step.
+   */
+  queuePollSeconds: z.number().int().positive().optional(),
 });
 export type JobOrchestrationInput = z.infer<typeof jobOrchestrationInputSchema>;
 
@@ -33,6 +38,9 @@ export type ApprovalEvent = z.infer<typeof approvalEventSchema>;
 
 export const jobStartOutputSchema = z.object({ proceed: z.boolean() });
 export type JobStartOutput = z.infer<typeof jobStartOutputSchema>;
+
+export const slotAcquireOutputSchema = z.object({ granted: z.boolean() });
+export type SlotAcquireOutput = z.infer<typeof slotAcquireOutputSchema>;
 
 export const iterationRunInputSchema = jobRefSchema.extend({
   iterationId: iterationIdSchema,

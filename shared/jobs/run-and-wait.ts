@@ -17,7 +17,8 @@ export async function runAndWait(
   const created = await services.jobs.create(caller, jobBody, durableOrchestrations(context), idempotencyKey);
   const job = await services.jobs.waitForFinish(caller, created.id, waitSeconds);
   const view = toJobView(job);
+  const usageHeaders = await services.usageService.headers(caller, job);
   return finishedStatuses.has(job.status)
-    ? { status: 200, body: view }
-    : { status: 202, body: view, headers: { location: view.links.self } };
+    ? { status: 200, body: view, headers: usageHeaders }
+    : { status: 202, body: view, headers: { location: view.links.self, ...usageHeaders } };
 }

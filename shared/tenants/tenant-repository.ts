@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAlreadyExists, type CosmosStore } from '../adapters/cosmos-store';
+import { isAlreadyExists, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
 
 export const tenantDocumentSchema = z.object({
   id: z.string(),
@@ -11,6 +11,17 @@ export const tenantDocumentSchema = z.object({
 });
 export type Tenant = z.infer<typeof tenantDocumentSchema>;
 
+/**
+ * One entry per tenant in the platform partition, so platform-wide reports (the usage export) can list the
+ * tenants with a tenant-filtered query instead of a cross-partition scan.
+ */
+const tenantIndexSchema = z.object({
+  id: z.string(),
+  tenantId: z.literal(platformPartition),
+  type: z.literal('tenant-index'),
+  indexedTenantId: z.string(),
+});
+
 /** Tenants are created on first sight, on the default plan (the contract's `DEFAULT_PLAN`). */
 export class TenantRepository {
   constructor(
@@ -18,6 +29,15 @@ export class TenantRepository {
     private readonly defaultPlanId: string,
     private readonly now: () => Date = () => new Date(),
   ) {}
+
+  private readonly known = new Set<string>();
+
+  /** `ensure`, remembered per process: a tenant is created on first sight without a read on every request. */
+  async ensureKnown(tenantId: string): Promise<void> {
+    if (this.known.has(tenantId)) return;
+    await this.ensure(tenantId);
+    this.known.add(tenantId);
+  }
 
   async find(tenantId: string): Promise<Tenant | undefined> {
     return (await this.store.read('tenants', tenantId, tenantId, tenantDocumentSchema))?.document;
@@ -36,6 +56,7 @@ export class TenantRepository {
       createdAt: at,
       updatedAt: at,
     };
+    await this.index(tenantId);
     try {
       await this.store.create('tenants', tenant);
       return tenant;
@@ -47,8 +68,36 @@ export class TenantRepository {
     }
   }
 
+  /** Written before the tenant itself, so every tenant that exists is listed. */
+  private async index(tenantId: string): Promise<void> {
+    try {
+      await this.store.create('tenants', {
+        id: `tenant-index:${tenantId}`,
+        tenantId: platformPartition,
+        type: 'tenant-index',
+        indexedTenantId: tenantId,
+      });
+    } catch (error: unknown) {
+      if (!isAlreadyExists(error)) throw error;
+    }
+  }
+
+  /** Every tenant's id. */
+  async *listIds(): AsyncGenerator<string> {
+    for await (const entry of this.store.queryAll(
+      'tenants',
+      "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'tenant-index' ORDER BY c.indexedTenantId",
+      { tenantId: platformPartition },
+      tenantIndexSchema,
+    )) {
+      yield entry.indexedTenantId;
+    }
+  }
+
   async changePlan(tenantId: string, planId: string): Promise<Tenant> {
     await this.ensure(tenantId);
+    // Tenants created before the index existed get listed once an admin touches their plan.
+    await this.index(tenantId);
     const updated = await this.store.update(
       'tenants',
       tenantId,

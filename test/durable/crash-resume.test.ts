@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type Azurite } from '../support/local-services';
 import {
   getStatus,
+  post,
   startDurableHost,
   startOrchestration,
   waitForStatus,
@@ -35,7 +36,7 @@ async function completions(run: string): Promise<Map<string, number>> {
 }
 
 describe('local durable runtime: crash resume', () => {
-  it('resumes every instance after SIGKILL without re-running completed activities', async () => {
+  it('resumes every instance after SIGKILL: completed activities never rerun, timers and events survive', async () => {
     const run = `crash${Date.now()}`;
     const options = { storage: azurite.connectionString, taskHub: 'CrashTests', leaseMs: 1500, pollMs: 200 };
     const first = await startDurableHost(options);
@@ -46,8 +47,20 @@ describe('local durable runtime: crash resume', () => {
       ),
     );
 
+    const timer = await startOrchestration(first.rpcBaseUrl, 'timer', 2500, `${run}-timer`);
+    const waiting = await startOrchestration(first.rpcBaseUrl, 'waiter', null, `${run}-waiter`);
+    const approval = await startOrchestration(
+      first.rpcBaseUrl,
+      'approvalOrTimeout',
+      { timeoutMs: 60_000 },
+      `${run}-approval`,
+    );
+    await waitForStatus(first.rpcBaseUrl, waiting, (s) => s.customStatus !== null);
+
     // Let a good part of the work happen, then note which activity results the instances had already applied.
     await new Promise((resolve) => setTimeout(resolve, 900));
+    // Raised just before the kill: it may not be applied yet, and must not be lost.
+    await post(new URL(`instances/${approval}/raiseEvent/approval`, first.rpcBaseUrl), 'before the crash');
     const applied: string[] = [];
     for (const id of ids) {
       const history = (await getStatus(first.rpcBaseUrl, id, true)).historyEvents ?? [];
@@ -71,6 +84,20 @@ describe('local durable runtime: crash resume', () => {
       expect(status.runtimeStatus).toBe('Completed');
       expect(status.output).toEqual(Array.from({ length: 5 }, (_, step) => `${run}-${i}:${step}`));
     }
+    const afterTimer = await waitForStatus(second.rpcBaseUrl, timer, undefined, 30_000);
+    expect(afterTimer.runtimeStatus).toBe('Completed');
+    expect((afterTimer.output as { waitedMs: number }).waitedMs).toBeGreaterThanOrEqual(2500);
+    expect(await waitForStatus(second.rpcBaseUrl, approval, undefined, 30_000)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { outcome: 'approved', by: 'before the crash' },
+    });
+    // An instance that was waiting for an event before the crash still receives it afterwards.
+    await post(new URL(`instances/${waiting}/raiseEvent/go`, second.rpcBaseUrl), 'after the crash');
+    expect(await waitForStatus(second.rpcBaseUrl, waiting, undefined, 30_000)).toMatchObject({
+      runtimeStatus: 'Completed',
+      output: { go: 'after the crash' },
+    });
+
     const counts = await completions(run);
     for (const key of applied) expect(counts.get(key), key).toBe(1);
     // Every activity ran at least once; only those cut off by the kill may have run twice.

@@ -16,7 +16,11 @@ let rpc: string;
 
 beforeAll(async () => {
   azurite = await startAzurite();
-  host = await startDurableHost({ storage: azurite.connectionString, taskHub: 'OrchTests' });
+  host = await startDurableHost({
+    storage: azurite.connectionString,
+    taskHub: 'OrchTests',
+    maxConcurrentActivities: 4,
+  });
   rpc = host.rpcBaseUrl;
 });
 
@@ -42,6 +46,34 @@ describe('local durable runtime: orchestrations replayed by durable-functions', 
     const status = await waitForStatus(rpc, id);
     expect(status.runtimeStatus).toBe('Completed');
     expect(status.output).toBe((2 * (11 * 12)) / 2);
+  });
+
+  it('fans out more activities than one storage transaction holds', async () => {
+    const id = await startOrchestration(rpc, 'fanOut', 150);
+    const status = await waitForStatus(rpc, id, undefined, 30_000);
+    expect(status).toMatchObject({ runtimeStatus: 'Completed', output: 149 * 150 });
+  });
+
+  it('stores payloads larger than one table property, and fails cleanly beyond what an entity holds', async () => {
+    const big = await startOrchestration(rpc, 'bigPayload', { size: 200_000 });
+    const status = await waitForStatus(rpc, big, undefined, 30_000);
+    expect(status.runtimeStatus).toBe('Completed');
+    expect(status.output).toBe('x'.repeat(200_000));
+    expect(status.customStatus).toEqual({ length: 200_000 });
+
+    const huge = await startOrchestration(rpc, 'bigPayload', { size: 2_000_000 });
+    const failed = await waitForStatus(rpc, huge, undefined, 30_000);
+    expect(failed.runtimeStatus).toBe('Failed');
+    expect(String(failed.output)).toContain('pass large payloads by reference');
+  });
+
+  it('runs no more activities at once than the concurrency limit', async () => {
+    const started = Date.now();
+    const id = await startOrchestration(rpc, 'slowFanOut', { run: `limit-${started}`, count: 12, ms: 150 });
+    const status = await waitForStatus(rpc, id, undefined, 20_000);
+    expect(status.runtimeStatus).toBe('Completed');
+    // 12 activities of 150 ms, 4 at a time: at least three rounds.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(450);
   });
 
   it('waits on a durable timer', async () => {

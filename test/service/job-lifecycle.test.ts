@@ -139,4 +139,49 @@ describe('job lifecycle with the offline engine', () => {
     );
     expect([...created].sort().reverse()).toEqual(created);
   });
+
+  it('runs and waits: 200 with the finished job, or 202 with the job while it still runs', async () => {
+    const finishedRun = await api.post('/api/v1/iterations/run', {
+      story,
+      iterations: ['validation'],
+      waitSeconds: 30,
+    });
+    expect(finishedRun.status).toBe(200);
+    expect(finishedRun.json.status).toBe('completed');
+    expect(finishedRun.json.result.story).toContain('returning customer');
+
+    const stillRunning = await api.post('/api/v1/workflow/run', {
+      story,
+      productType: 'api',
+      waitSeconds: 0,
+    });
+    expect(stillRunning.status).toBe(202);
+    expect(stillRunning.headers.get('location')).toBe(`/api/v1/jobs/${stillRunning.json.id}`);
+    expect(stillRunning.json.mode).toBe('workflow');
+    expect(stillRunning.json.iterations).toEqual([
+      'user-roles',
+      'validation',
+      'performance',
+      'security',
+      'locale-formatting',
+      'analytics',
+    ]);
+    await waitForJob(api, stillRunning.json.id, finished);
+  });
+
+  it('reports the caller’s usage today and this month as sums of the recorded calls', async () => {
+    const usage = await api.get('/api/v1/usage');
+    expect(usage.status).toBe(200);
+    expect(usage.json.today.day).toBe(new Date().toISOString().slice(0, 10));
+    expect(usage.json.today.calls).toBeGreaterThan(10);
+    expect(usage.json.month.calls).toBeGreaterThanOrEqual(usage.json.today.calls);
+    const jobs = await api.get('/api/v1/jobs?limit=100');
+    const tokens = jobs.json.items.reduce(
+      (sum: number, job: { usage: { inputTokens: number } }) => sum + job.usage.inputTokens,
+      0,
+    );
+    expect(usage.json.today.inputTokens).toBeGreaterThanOrEqual(tokens);
+    const other = client(service.url, await service.token({ sub: 'zoe', tenantId: 'acme' }));
+    expect((await other.get('/api/v1/usage')).json.today.calls).toBe(0);
+  });
 });

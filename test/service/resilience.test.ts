@@ -59,7 +59,7 @@ afterAll(async () => {
 });
 
 describe('through the Anthropic SDK against the local Messages API server', () => {
-  it('completes a workflow, priced from the provider’s usage with prompt-cache fields', async () => {
+  it('completes a job, priced from the provider’s usage with prompt-cache fields', async () => {
     const created = await api.post('/api/v1/jobs', {
       story,
       productType: 'web',
@@ -76,6 +76,36 @@ describe('through the Anthropic SDK against the local Messages API server', () =
     const records = await usageRecordsOf(job.id);
     expect(records).toHaveLength(3);
     expect(records.reduce((sum, record) => sum + record.costMicroUsd, 0)).toBe(job.usage.costMicroUsd);
+  });
+
+  it('runs the workflow and interactive modes the same way', async () => {
+    const workflow = await api.post('/api/v1/jobs', { story, productType: 'api' });
+    const interactive = await api.post('/api/v1/jobs', {
+      story,
+      mode: 'interactive',
+      iterations: ['user-roles', 'security'],
+    });
+    for (const iteration of ['user-roles', 'security']) {
+      await waitForJob(
+        api,
+        interactive.json.id,
+        (job) => job.status === 'awaiting_approval' && job.awaitingApproval.iteration === iteration,
+      );
+      expect(
+        (await api.post(`/api/v1/jobs/${interactive.json.id}/approval`, { decision: 'continue' })).status,
+      ).toBe(202);
+    }
+    const [workflowDone, interactiveDone] = await Promise.all([
+      waitForJob(api, workflow.json.id, finished),
+      waitForJob(api, interactive.json.id, finished),
+    ]);
+    expect(workflowDone.status).toBe('completed');
+    expect(workflowDone.result.iterations).toHaveLength(6);
+    expect(interactiveDone.status).toBe('completed');
+    expect(
+      interactiveDone.result.iterations.map((iteration: { status: string }) => iteration.status),
+    ).toEqual(['applied', 'applied']);
+    expect(interactiveDone.usage.costUsd).toBeGreaterThan(0);
   });
 
   it('retries a transient failure (529) through the orchestration’s retry policy', async () => {

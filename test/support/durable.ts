@@ -16,6 +16,7 @@ export async function startDurableHost(options: {
   rpcPort?: number;
   leaseMs?: number;
   pollMs?: number;
+  maxConcurrentActivities?: number;
 }): Promise<DurableHost> {
   const rpcPort = options.rpcPort ?? (await freePort());
   const host = await startHost({
@@ -26,6 +27,9 @@ export async function startDurableHost(options: {
       DURABLE_RPC_PORT: String(rpcPort),
       DURABLE_LEASE_MS: String(options.leaseMs ?? 3000),
       DURABLE_POLL_MS: String(options.pollMs ?? 200),
+      ...(options.maxConcurrentActivities === undefined
+        ? {}
+        : { DURABLE_MAX_CONCURRENT_ACTIVITIES: String(options.maxConcurrentActivities) }),
     },
   });
   return { ...host, rpcBaseUrl: `http://127.0.0.1:${rpcPort}/durabletask/` };

@@ -1,14 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { startNodeProcess, waitForPort, type ManagedProcess } from '../../local/processes';
 
 /** Black-box test helpers: real emulator and host processes on free ports, output kept for failure reports. */
-// Benchmarks run these helpers compiled, from `dist/test/support`: the repository root is then one level up.
-const twoUp = path.resolve(__dirname, '..', '..');
-export const repoRoot = path.basename(twoUp) === 'dist' ? path.dirname(twoUp) : twoUp;
+/** The repository root, whether this file runs from source (vitest) or compiled under `dist/` (benchmarks). */
+function findRepoRoot(from: string): string {
+  for (let dir = from; ; dir = path.dirname(dir)) {
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'host.json'))) return dir;
+    if (path.dirname(dir) === dir) throw new Error(`No repository root above ${from}.`);
+  }
+}
+
+export const repoRoot = findRepoRoot(__dirname);
 export const distRoot = path.join(repoRoot, 'dist');
 
 export async function freePort(): Promise<number> {

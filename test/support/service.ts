@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { mintDevToken, startDevIssuer, type DevIssuer } from '../../local/dev-issuer/dev-issuer';
 import {
+  repoRoot,
   startAzurite,
   startCosmos,
   startHost,
@@ -163,4 +164,4 @@ export async function waitForJob(
 export const finished = (job: Record<string, any>) =>
   ['completed', 'failed', 'cancelled'].includes(String(job.status));
 
-export const sharedStories = path.resolve(__dirname, '..', '..', '..', 'shared', 'stories');
+export const sharedStories = path.resolve(repoRoot, '..', 'shared', 'stories');

@@ -1,7 +1,7 @@
 import * as df from 'durable-functions';
 import type { OrchestrationContext, OrchestrationHandler } from 'durable-functions';
 import { z } from 'zod';
-import { double, fail, flaky, slowStep, stamp } from './activities';
+import { double, echo, fail, flaky, slowStep, stamp } from './activities';
 
 /** Doubles its input three times in sequence. */
 export const chain = df.app.orchestration('chain', function* (context: OrchestrationContext) {
@@ -114,4 +114,23 @@ df.app.orchestration('retryInFanOut', function* (context: OrchestrationContext) 
   const results: unknown = yield context.df.Task.all([flaky(input).withRetry(options), double(5), double(6)]);
   const after: unknown = yield double(7);
   return { results, after };
+});
+
+/** Passes a large text through an activity and returns it, with its input echoed in custom status. */
+df.app.orchestration('bigPayload', function* (context: OrchestrationContext) {
+  const { size } = z.object({ size: z.number().int() }).parse(context.df.getInput());
+  const text = z.string().parse(yield echo('x'.repeat(size)));
+  context.df.setCustomStatus({ length: text.length });
+  return text;
+});
+
+/** `count` slow activities at once. */
+df.app.orchestration('slowFanOut', function* (context: OrchestrationContext) {
+  const { run, count, ms } = z
+    .object({ run: z.string(), count: z.number().int(), ms: z.number().int() })
+    .parse(context.df.getInput());
+  const keys: unknown = yield context.df.Task.all(
+    Array.from({ length: count }, (_, i) => slowStep({ run, key: `${context.df.instanceId}:${i}`, ms })),
+  );
+  return keys;
 });
