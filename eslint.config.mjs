@@ -25,4 +25,29 @@ export default tseslint.config(
       '@typescript-eslint/no-unsafe-return': 'off',
     },
   },
+  {
+    // The progress page's script runs as is in browsers (no build step), outside the TypeScript project.
+    files: ['web/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'sessionStorage',
+          'fetch',
+          'CSS',
+          'WebSocket',
+          'TextDecoderStream',
+          'navigator',
+          'Blob',
+          'URL',
+          'setTimeout',
+          'AbortController',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

@@ -7,6 +7,7 @@ import { requireNode22 } from './require-node';
 import { z } from 'zod';
 import { DEFAULT_DEV_ISSUER_PORT, startDevIssuer, type DevIssuer } from './dev-issuer/dev-issuer';
 import { applyLocalSettings } from './local-settings';
+import { startLocalWebPubSub, type LocalWebPubSub } from './web-pubsub/server';
 import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
 
 /**
@@ -21,6 +22,7 @@ const portsSchema = z.object({
   AZURITE_TABLE_PORT: z.coerce.number().int().min(1).max(65535).default(10002),
   COSMOS_EMULATOR_PORT: z.coerce.number().int().min(1).max(65535).default(8081),
   DEV_ISSUER_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_DEV_ISSUER_PORT),
+  WEB_PUBSUB_PORT: z.coerce.number().int().min(0).max(65535).default(7080),
   MESSAGES_API_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
   /** Serve the LLM through the local Messages API server and the real Anthropic SDK instead of in-process. */
   LOCAL_MESSAGES_API: z.enum(['true', 'false']).default('false'),
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
   const startHost = !values['emulators-only'];
   const running: ManagedProcess[] = [];
   let devIssuer: DevIssuer | undefined;
+  let webPubSub: LocalWebPubSub | undefined;
 
   let stopping = false;
   const stopAll = async (exitCode: number): Promise<never> => {
@@ -94,6 +97,7 @@ async function main(): Promise<void> {
     // Host first (it may still be writing), then the emulators, which save their data on the way out.
     for (const child of [...running].reverse()) await child.stop();
     await devIssuer?.close();
+    await webPubSub?.close();
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -158,6 +162,10 @@ async function main(): Promise<void> {
         dataDir: path.join(dataDir, 'dev-issuer'),
       });
       emulatorEnv.AUTH_DEV_ISSUER_URL = devIssuer.url;
+      // Progress push: the app publishes through the real SDK to this server, and browsers connect to it.
+      if (ports.WEB_PUBSUB_PORT !== 0) await assertPortFree(ports.WEB_PUBSUB_PORT);
+      webPubSub = await startLocalWebPubSub({ port: ports.WEB_PUBSUB_PORT });
+      emulatorEnv.WEB_PUBSUB_CONNECTION_STRING = webPubSub.connectionString;
       if (ports.LOCAL_MESSAGES_API === 'true') {
         const messagesApi = startNodeProcess({
           name: 'messages-api',
@@ -208,6 +216,9 @@ async function main(): Promise<void> {
         : undefined,
       emulatorEnv.AUTH_DEV_ISSUER_URL
         ? `  Sign-in (dev issuer ${emulatorEnv.AUTH_DEV_ISSUER_URL}): TOKEN=$(npm run -s dev:token -- --user alice --tenant acme), then -H "Authorization: Bearer $TOKEN"`
+        : undefined,
+      webPubSub
+        ? `  Web PubSub (local):         ${webPubSub.url} (progress page: ${hostUrl ?? ''}/app)`
         : undefined,
       emulatorEnv.ANTHROPIC_BASE_URL
         ? `  LLM: Anthropic SDK against the local Messages API at ${emulatorEnv.ANTHROPIC_BASE_URL}`

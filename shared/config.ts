@@ -85,6 +85,18 @@ export const configSchema = z.object({
   CORS_ALLOWED_ORIGINS: z.string().default(''),
   AUTH_ISSUERS: jsonArray(issuerConfigSchema),
   AUTH_DEV_ISSUER_URL: optionalString.pipe(z.url({ protocol: /^https?$/ }).optional()),
+  /** Web PubSub by connection string (the local server from `npm start`, or access keys). */
+  WEB_PUBSUB_CONNECTION_STRING: optionalString,
+  /** Web PubSub by endpoint, with the managed identity; ignored when a connection string is set. */
+  WEB_PUBSUB_ENDPOINT: optionalString.pipe(z.url().optional()),
+  WEB_PUBSUB_HUB: z
+    .string()
+    .regex(/^[A-Za-z][A-Za-z0-9_]{0,127}$/, 'a letter, then letters, digits or underscores')
+    .default('progress'),
+  /** How often an SSE stream looks for new events written by other instances. */
+  PROGRESS_POLL_MS: integerFromString(250, 20, 10_000),
+  /** Comment lines on idle SSE streams, so proxies keep them open. */
+  SSE_HEARTBEAT_MS: integerFromString(15_000, 1_000, 120_000),
   API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
 });
 

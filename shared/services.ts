@@ -3,6 +3,7 @@ import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, type AppConfig } from './config';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
@@ -14,6 +15,9 @@ import { createAnthropicAdapter } from './llm/anthropic-adapter';
 import type { LlmPort } from './llm/port';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
+import { EventLog } from './progress/event-log';
+import { ProgressPublisher } from './progress/progress-publisher';
+import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
@@ -40,6 +44,10 @@ export interface Services {
   llm: LlmPort;
   jobs: JobService;
   execution: JobExecution;
+  events: EventLog;
+  /** Undefined when Web PubSub is not configured. */
+  pubsub: WebPubSubPort | undefined;
+  progress: ProgressService;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -75,6 +83,9 @@ async function build(config: AppConfig): Promise<Services> {
     : undefined;
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
+  const events = new EventLog(store);
+  const pubsub = createWebPubSub(config);
+  const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
@@ -110,6 +121,17 @@ async function build(config: AppConfig): Promise<Services> {
       cancelPollMs: config.CANCEL_POLL_MS,
       cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+      progress,
+    }),
+    events,
+    pubsub,
+    progress: new ProgressService({
+      jobs: jobsRepository,
+      events,
+      pubsub,
+      logger,
+      pollMs: config.PROGRESS_POLL_MS,
+      heartbeatMs: config.SSE_HEARTBEAT_MS,
     }),
   };
 }

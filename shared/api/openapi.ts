@@ -26,6 +26,18 @@ const documentationRoutes: RouteSpec[] = [
     auth: 'none',
     responses: { 200: { description: 'HTML page.', contentType: 'text/html' } },
   },
+  {
+    functionName: 'app-get',
+    operationId: 'getProgressPage',
+    method: 'GET',
+    path: '/app',
+    summary: 'Progress page',
+    description:
+      'A web page to submit a story, watch each iteration live (Web PubSub, falling back to SSE), cancel, approve interactive steps and copy or download the result.',
+    tags: ['Operations'],
+    auth: 'none',
+    responses: { 200: { description: 'HTML page.', contentType: 'text/html' } },
+  },
 ];
 
 export const documentedRoutes: readonly RouteSpec[] = [...Object.values(routes), ...documentationRoutes];

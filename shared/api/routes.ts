@@ -7,6 +7,7 @@ import { jobViewSchema } from '../jobs/job';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
+import { negotiateResultSchema } from '../progress/progress-service';
 
 /**
  * Every HTTP route of the API, as data: function files register them, the OpenAPI document is generated from
@@ -242,6 +243,47 @@ export const routes = {
     responses: {
       202: { description: 'Decision passed on.', schema: jobViewSchema },
       ...errors(400, 401, 404, 409, 415),
+    },
+  },
+  streamJob: {
+    functionName: 'jobs-stream',
+    operationId: 'streamJobEvents',
+    method: 'GET',
+    path: '/api/v1/jobs/{jobId}/stream',
+    summary: 'Follow a job’s progress (SSE)',
+    description:
+      'Server-Sent Events: start, iteration:start/progress/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    query: z.object({
+      follow: z
+        .enum(['true', 'false'])
+        .default('true')
+        .describe('false: replay the events logged so far and end, instead of following new ones.'),
+    }),
+    headers: z.object({
+      'last-event-id': z.string().max(20).optional().describe('Resume after this event id.'),
+    }),
+    responses: {
+      200: { description: 'An event stream.', schema: z.string(), contentType: 'text/event-stream' },
+      ...errors(400, 401, 404),
+    },
+  },
+  negotiateJob: {
+    functionName: 'jobs-negotiate',
+    operationId: 'negotiateJobEvents',
+    method: 'POST',
+    path: '/api/v1/jobs/{jobId}/negotiate',
+    summary: 'Get a Web PubSub connection for a job',
+    description:
+      'A WebSocket URL (subprotocol json.webpubsub.azure.v1) whose token joins the job’s group and no other; the group receives the same events as the stream, as { seq, event, data }. 503 when Web PubSub is not configured: use the stream.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    responses: {
+      200: { description: 'Where to connect.', schema: negotiateResultSchema },
+      ...errors(401, 404, 503),
     },
   },
   runIterations: {

@@ -4,6 +4,7 @@ import { iterationModel, runIteration } from '../engine/runner';
 import { parseStory, renderMarkdown, storySchema, type Story } from '../engine/story';
 import { AppError, toAppError } from '../errors';
 import type { LlmPort } from '../llm/port';
+import type { ProgressPublisher } from '../progress/progress-publisher';
 import { quotaLlm } from '../quotas/quota-llm';
 import type { QuotaService } from '../quotas/quota-service';
 import { finishedStatuses, type JobDocument } from './job';
@@ -31,6 +32,8 @@ export interface JobExecutionOptions {
   cacheWarmWaitMs?: number;
   llmTimeoutMs?: number;
   now?: () => Date;
+  /** Progress events for SSE and Web PubSub; absent in tests that do not watch progress. */
+  progress?: ProgressPublisher;
 }
 
 /**
@@ -70,7 +73,18 @@ export class JobExecution {
       return { ...current, status: 'running', startedAt: current.startedAt ?? this.now().toISOString() };
     });
     if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
-    return { proceed: !job.cancelRequested && !finishedStatuses.has(job.status) };
+    const proceed = !job.cancelRequested && !finishedStatuses.has(job.status);
+    if (proceed) {
+      await this.options.progress?.emit(
+        ref,
+        {
+          event: 'start',
+          data: { jobId: ref.jobId, iterations: job.iterations, total: job.iterations.length },
+        },
+        'start',
+      );
+    }
+    return { proceed };
   }
 
   private baseStory(job: JobDocument, base: IterationRunInput['base']): Story {
@@ -91,6 +105,17 @@ export class JobExecution {
         ? undefined
         : { ...current, progress: { ...current.progress, current: input.iterationId } },
     );
+    const progress = this.options.progress;
+    await progress?.emit(input, {
+      event: 'iteration:start',
+      data: {
+        jobId: input.jobId,
+        iteration: input.iterationId,
+        index: Math.max(0, job.iterations.indexOf(input.iterationId)),
+        total: job.iterations.length,
+      },
+    });
+    const chunks = progress?.chunks(input, input.iterationId);
 
     const controller = new AbortController();
     const warmup = this.cacheWarmup(job, input);
@@ -120,17 +145,22 @@ export class JobExecution {
             })
           : recorded;
       if (warmup && !warmup.leader) await this.waitForWarmCache(input, warmup.model, controller.signal);
+      const markWarm = warmup?.leader ? this.markCacheWarm(input, warmup.model) : undefined;
       const result = await runIteration({
         story: this.baseStory(job, input.base),
         iterationId: input.iterationId,
         llm,
-        ...(warmup?.leader ? { onChunk: this.markCacheWarm(input, warmup.model) } : {}),
         verify: job.options.verify,
         models: job.options.model ? { model: job.options.model } : {},
         signal: controller.signal,
         timeoutMs: this.options.llmTimeoutMs,
         now: this.now,
+        onChunk: (text: string) => {
+          markWarm?.(text);
+          chunks?.push(text);
+        },
       });
+      await chunks?.flush();
       if (result.status === 'failed' && result.error?.retryable) {
         throw new AppError('upstream_unavailable', result.error.message, { retryable: true });
       }
@@ -145,6 +175,19 @@ export class JobExecution {
               progress: { ...current.progress, completed: Math.min(current.progress.total, completed) },
             },
       );
+      await progress?.emit(
+        input,
+        {
+          event: 'iteration:complete',
+          data: {
+            jobId: input.jobId,
+            iteration: input.iterationId,
+            usage: result.usage,
+            durationMs: result.durationMs,
+          },
+        },
+        `iteration:complete:${input.iterationId}`,
+      );
       return {
         iterationId: input.iterationId,
         outcome: result.status,
@@ -156,6 +199,8 @@ export class JobExecution {
       throw appError;
     } finally {
       clearInterval(watcher);
+      // Cancelled or failed calls still show the text they streamed, and no flush timer outlives the activity.
+      await chunks?.flush();
     }
   }
 
@@ -216,6 +261,14 @@ export class JobExecution {
       awaitingApproval: { iteration: input.iterationId, since: this.now().toISOString() },
       result: { story: renderMarkdown(preview), iterations: current.result?.iterations ?? [] },
     }));
+    await this.options.progress?.emit(
+      input,
+      {
+        event: 'awaiting_approval',
+        data: { jobId: input.jobId, iteration: input.iterationId, story: renderMarkdown(preview) },
+      },
+      `awaiting_approval:${input.iterationId}`,
+    );
   }
 
   /** Interactive mode: applies (continue), discards (skip) or stops after the decision on one iteration. */
@@ -259,7 +312,7 @@ export class JobExecution {
       story = this.baseStory(job, 'working');
     }
     const usage = await this.options.usage.jobTotals(input.tenantId, input.jobId);
-    await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
+    const finished = await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
       if (finishedStatuses.has(current.status)) return undefined;
       const { awaitingApproval: _awaiting, ...rest } = current;
       return {
@@ -280,5 +333,30 @@ export class JobExecution {
       };
     });
     await this.options.quotas?.releaseSlot(job, job.id);
+    if (finished) await this.emitTerminal(input, finished);
+  }
+
+  /** The job's one terminal event, written after its final state so a client reacting to it reads that state. */
+  private async emitTerminal(ref: JobRef, job: JobDocument): Promise<void> {
+    const progress = this.options.progress;
+    if (!progress) return;
+    const data = { jobId: ref.jobId };
+    // Keyed, so a finish activity that runs again after a crash does not end the stream twice.
+    const key = 'terminal';
+    if (job.status === 'completed') {
+      await progress.emit(
+        ref,
+        {
+          event: 'complete',
+          data: { ...data, story: job.result?.story ?? '', usage: job.usage, costUsd: job.usage.costUsd },
+        },
+        key,
+      );
+    } else if (job.status === 'cancelled') {
+      await progress.emit(ref, { event: 'cancelled', data }, key);
+    } else if (job.status === 'failed') {
+      const error = job.error ?? { code: 'internal', message: 'The job failed.', retryable: false };
+      await progress.emit(ref, { event: 'error', data: { ...data, ...error } }, key);
+    }
   }
 }

@@ -65,6 +65,7 @@ describe('npm start stack', () => {
       AZURITE_QUEUE_PORT: String(await freePort()),
       AZURITE_TABLE_PORT: String(await freePort()),
       COSMOS_EMULATOR_PORT: String(await freePort()),
+      WEB_PUBSUB_PORT: String(await freePort()),
       LOCAL_DATA_DIR: dataDir,
       DURABLE_RPC_PORT: '0',
       LOG_LEVEL: 'warn',
@@ -79,6 +80,10 @@ describe('npm start stack', () => {
       string,
       string
     >;
+    // The local Web PubSub runs with the stack, and the host is pointed at it.
+    expect(settings.WEB_PUBSUB_CONNECTION_STRING).toMatch(
+      new RegExp(`^Endpoint=http://127\\.0\\.0\\.1:${ports.WEB_PUBSUB_PORT};`),
+    );
     const cosmos = cosmosClient(String(settings.COSMOS_ENDPOINT));
     const { database } = await cosmos.databases.createIfNotExists({ id: 'stack-test' });
     const { container } = await database.containers.createIfNotExists({

@@ -1,0 +1,142 @@
+import { EventEmitter } from 'node:events';
+import { z } from 'zod';
+import { isAlreadyExists, type CosmosStore } from '../adapters/cosmos-store';
+import type { JobRef } from '../jobs/orchestration-contract';
+import {
+  progressEventSchema,
+  terminalEvents,
+  type ProgressEvent,
+  type SequencedEvent,
+} from './progress-event';
+
+/**
+ * One document per event in the `jobs` container, id `<jobId>:event:<seq>`. The sequence number is claimed by
+ * creating that id: a writer that loses the race gets 409 and tries the next number, so numbers are unique
+ * across processes, and `seq + 1` only ever exists once `seq` does (no gaps a reader could skip past).
+ */
+const eventDocumentSchema = z.intersection(
+  progressEventSchema,
+  z.object({
+    id: z.string(),
+    tenantId: z.string(),
+    type: z.literal('progressEvent'),
+    jobId: z.string(),
+    seq: z.number().int().positive(),
+    at: z.iso.datetime(),
+    /** Set on events that must appear once per job even when their activity re-runs (e.g. the terminal one). */
+    key: z.string().optional(),
+  }),
+);
+type EventDocument = z.infer<typeof eventDocumentSchema>;
+
+const lastSeqSchema = z.object({ seq: z.number().int().positive() });
+
+function toSequenced(document: EventDocument): SequencedEvent {
+  const { id: _id, tenantId: _tenant, type: _type, jobId: _job, key: _key, ...event } = document;
+  return event;
+}
+
+/** The durable, ordered event log of every job: the source of truth for SSE replay and catch-up. */
+export class EventLog {
+  /** Last sequence number this process knows to exist, per job: saves a query per append. */
+  private readonly lastSeq = new Map<string, number>();
+  /** Appends to one job are chained in-process, so parallel iterations never race each other for a number. */
+  private readonly tails = new Map<string, Promise<unknown>>();
+  private readonly appended = new EventEmitter();
+
+  constructor(
+    private readonly store: CosmosStore,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.appended.setMaxListeners(0);
+  }
+
+  /**
+   * Appends an event and returns it with its sequence number. With `key`, an event already logged under the
+   * same key is returned instead (re-run activities must not repeat e.g. the terminal event).
+   */
+  append(ref: JobRef, event: ProgressEvent, key?: string): Promise<SequencedEvent> {
+    const previous = this.tails.get(ref.jobId) ?? Promise.resolve();
+    const next = previous.then(
+      () => this.write(ref, progressEventSchema.parse(event), key),
+      () => this.write(ref, progressEventSchema.parse(event), key),
+    );
+    this.tails.set(ref.jobId, next);
+    const cleanup = () => {
+      if (this.tails.get(ref.jobId) === next) this.tails.delete(ref.jobId);
+    };
+    next.then(cleanup, cleanup);
+    return next;
+  }
+
+  private async write(ref: JobRef, event: ProgressEvent, key: string | undefined): Promise<SequencedEvent> {
+    if (key !== undefined) {
+      const existing = await this.store.query(
+        'jobs',
+        "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'progressEvent' AND c.jobId = @jobId AND c.key = @key",
+        { tenantId: ref.tenantId, jobId: ref.jobId, key },
+        eventDocumentSchema,
+        { maxItems: 1 },
+      );
+      const found = existing.items[0];
+      if (found) return toSequenced(found);
+    }
+    let seq = (this.lastSeq.get(ref.jobId) ?? (await this.latestSeq(ref))) + 1;
+    for (;;) {
+      const document = {
+        id: `${ref.jobId}:event:${seq}`,
+        tenantId: ref.tenantId,
+        type: 'progressEvent' as const,
+        jobId: ref.jobId,
+        seq,
+        at: this.now().toISOString(),
+        ...event,
+        ...(key === undefined ? {} : { key }),
+      } satisfies EventDocument;
+      try {
+        await this.store.create('jobs', document);
+        // Nothing follows a terminal event, so the job's entry is dropped rather than kept for the process's life.
+        if (terminalEvents.has(event.event)) this.lastSeq.delete(ref.jobId);
+        else this.lastSeq.set(ref.jobId, seq);
+        const sequenced = toSequenced(document);
+        this.appended.emit(ref.jobId, sequenced);
+        return sequenced;
+      } catch (error: unknown) {
+        if (!isAlreadyExists(error)) throw error;
+        seq += 1;
+      }
+    }
+  }
+
+  private async latestSeq(ref: JobRef): Promise<number> {
+    const page = await this.store.query(
+      'jobs',
+      "SELECT c.seq FROM c WHERE c.tenantId = @tenantId AND c.type = 'progressEvent' AND c.jobId = @jobId ORDER BY c.seq DESC",
+      { tenantId: ref.tenantId, jobId: ref.jobId },
+      lastSeqSchema,
+      { maxItems: 1 },
+    );
+    return page.items[0]?.seq ?? 0;
+  }
+
+  /** Events after `afterSeq`, in order, at most `limit` of them. */
+  async after(ref: JobRef, afterSeq: number, limit = 200): Promise<SequencedEvent[]> {
+    const page = await this.store.query(
+      'jobs',
+      "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'progressEvent' AND c.jobId = @jobId AND c.seq > @after ORDER BY c.seq",
+      { tenantId: ref.tenantId, jobId: ref.jobId, after: afterSeq },
+      eventDocumentSchema,
+      { maxItems: limit },
+    );
+    return page.items.map(toSequenced);
+  }
+
+  /**
+   * Calls `listener` when this process appends an event to the job; returns the unsubscribe function.
+   * Only a hint that wakes followers early: events written by other instances are found by polling.
+   */
+  onAppend(jobId: string, listener: () => void): () => void {
+    this.appended.on(jobId, listener);
+    return () => this.appended.off(jobId, listener);
+  }
+}
