@@ -1,25 +1,12 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { StaticAssets } from '../http/static-assets';
 
-/** Swagger UI files served by the app itself (the service may run where no CDN is reachable). */
-export const referenceAssets: Record<string, string> = {
-  'swagger-ui.css': 'text/css; charset=utf-8',
-  'swagger-ui-bundle.js': 'text/javascript; charset=utf-8',
-};
-
-const assetRoot = path.dirname(require.resolve('swagger-ui-dist/package.json'));
-const assetCache = new Map<string, Buffer>();
-
-/** The bytes of an allow-listed asset, read once; undefined for anything else. */
-export function referenceAsset(name: string): Buffer | undefined {
-  if (!Object.hasOwn(referenceAssets, name)) return undefined;
-  let content = assetCache.get(name);
-  if (!content) {
-    content = readFileSync(path.join(assetRoot, name));
-    assetCache.set(name, content);
-  }
-  return content;
-}
+/** Swagger UI's files, from the `swagger-ui-dist` package. */
+export const referenceAssets = new StaticAssets(
+  path.dirname(require.resolve('swagger-ui-dist/package.json')),
+  { 'swagger-ui.css': 'text/css; charset=utf-8', 'swagger-ui-bundle.js': 'text/javascript; charset=utf-8' },
+  'public, max-age=86400',
+);
 
 /** The interactive API reference: Swagger UI over `/openapi.json`, with "Try it out" against this service. */
 export function apiReferencePage(): string {
