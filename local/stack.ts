@@ -212,7 +212,7 @@ async function main(): Promise<void> {
         ? `  Cosmos DB (emulator):       ${emulatorEnv.COSMOS_ENDPOINT}, snapshot in ${path.join(dataDir, 'cosmos')}`
         : undefined,
       startEmulators && !startHost
-        ? `  For func start, set in local.settings.json: AzureWebJobsStorage, COSMOS_ENDPOINT=${emulatorEnv.COSMOS_ENDPOINT}, COSMOS_KEY=local-emulator (storage connection string: ${path.join(dataDir, 'storage-account.json')}; see README)`
+        ? `  For func start, set in local.settings.json: AzureWebJobsStorage, COSMOS_ENDPOINT=${emulatorEnv.COSMOS_ENDPOINT}, COSMOS_KEY=local-emulator (the full connection strings are in ${path.join(dataDir, 'emulators.json')}; see README)`
         : undefined,
       emulatorEnv.AUTH_DEV_ISSUER_URL
         ? `  Sign-in (dev issuer ${emulatorEnv.AUTH_DEV_ISSUER_URL}): TOKEN=$(npm run -s dev:token -- --user alice --tenant acme), then -H "Authorization: Bearer $TOKEN"`
