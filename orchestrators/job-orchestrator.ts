@@ -26,6 +26,10 @@ const iterationRetry = new df.RetryOptions(2_000, 3);
 iterationRetry.backoffCoefficient = 2;
 iterationRetry.maxRetryIntervalInMilliseconds = 30_000;
 
+/** Bookkeeping activities only touch Cosmos: a short outage must not strand a job half-way. */
+const bookkeepingRetry = new df.RetryOptions(1_000, 5);
+bookkeepingRetry.backoffCoefficient = 2;
+
 type Outcome = Pick<JobFinishInput, 'outcome' | 'error'>;
 
 function failureOf(task: Task): JobError {
@@ -81,7 +85,7 @@ function* runInteractive(
       };
     }
 
-    yield approvalAwait({ ...ref, iterationId });
+    yield approvalAwait({ ...ref, iterationId }).withRetry(bookkeepingRetry);
     const deadline = new Date(context.df.currentUtcDateTime.getTime() + input.approvalTimeoutSeconds * 1000);
     const timeout = context.df.createTimer(deadline);
     const approval = context.df.waitForExternalEvent(approvalEventName);
@@ -99,7 +103,12 @@ function* runInteractive(
     }
     timeout.cancel();
     const event = approvalEventSchema.parse(approval.result);
-    yield approvalApply({ ...ref, iterationId, decision: event.decision, editedStory: event.story });
+    yield approvalApply({
+      ...ref,
+      iterationId,
+      decision: event.decision,
+      editedStory: event.story,
+    }).withRetry(bookkeepingRetry);
     if (event.decision === 'stop') break;
   }
   return { outcome: 'completed' };
@@ -119,23 +128,48 @@ df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationConte
   const merge = input.mode === 'interactive' ? 'approved' : 'all';
 
   const cancel = context.df.waitForExternalEvent(cancelEventName);
+  try {
+    return yield* runJob(context, input, ref, cancel);
+  } catch (error: unknown) {
+    // Dead-letter: whatever failed for good, the job records it instead of staying queued or running forever.
+    const message = error instanceof Error ? error.message : 'The orchestration failed.';
+    yield jobFinish({
+      ...ref,
+      merge,
+      outcome: 'failed',
+      error: { code: 'internal', message, retryable: false },
+    }).withRetry(bookkeepingRetry);
+    return 'failed';
+  }
+});
+
+function* runJob(
+  context: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+): Generator<Task, string, unknown> {
+  const merge = input.mode === 'interactive' ? 'approved' : 'all';
   // Queued behind the user's concurrent-job limit: ask for a slot, wait on a durable timer, ask again.
   const pollSeconds = input.queuePollSeconds;
-  while (pollSeconds !== undefined && !slotAcquireOutputSchema.parse(yield slotAcquire(ref)).granted) {
+  while (
+    pollSeconds !== undefined &&
+    !slotAcquireOutputSchema.parse(yield slotAcquire(ref).withRetry(bookkeepingRetry)).granted
+  ) {
     const retryAt = new Date(context.df.currentUtcDateTime.getTime() + pollSeconds * 1000);
     const timer = context.df.createTimer(retryAt);
     if ((yield context.df.Task.any([timer, cancel])) === cancel) break;
   }
 
-  const started = jobStartOutputSchema.parse(yield jobStart(ref));
+  const started = jobStartOutputSchema.parse(yield jobStart(ref).withRetry(bookkeepingRetry));
   if (!started.proceed) {
-    yield jobFinish({ ...ref, merge, outcome: 'cancelled' });
+    yield jobFinish({ ...ref, merge, outcome: 'cancelled' }).withRetry(bookkeepingRetry);
     return 'cancelled';
   }
   const result =
     input.mode === 'interactive'
       ? yield* runInteractive(context, input, ref, cancel)
       : yield* runParallel(context, input, ref, cancel);
-  yield jobFinish({ ...ref, merge, ...result });
+  yield jobFinish({ ...ref, merge, ...result }).withRetry(bookkeepingRetry);
   return result.outcome;
-});
+}
