@@ -165,4 +165,20 @@ describe('through the Anthropic SDK against the local Messages API server', () =
     expect(new Set(records.map((record) => record.id)).size).toBe(records.length);
     expect(records.reduce((sum, record) => sum + record.costMicroUsd, 0)).toBe(job.usage.costMicroUsd);
   });
+
+  it('rides out a Cosmos DB outage mid-job: retries carry the job to completion once the database is back', async () => {
+    const created = await api.post('/api/v1/jobs', {
+      story,
+      mode: 'individual',
+      iterations: ['user-roles', 'validation'],
+    });
+    await waitForJob(api, created.json.id, (job) => job.status === 'running');
+    await service.restartCosmos(2_000);
+    const job = await waitForJob(api, created.json.id, finished, 60_000);
+    expect(job.status).toBe('completed');
+    expect(job.result.iterations.map((iteration: { status: string }) => iteration.status)).toEqual([
+      'applied',
+      'applied',
+    ]);
+  });
 });

@@ -4,6 +4,7 @@ import { mintDevToken, startDevIssuer, type DevIssuer } from '../../local/dev-is
 import {
   repoRoot,
   startAzurite,
+  freePort,
   startCosmos,
   startHost,
   tempDir,
@@ -32,12 +33,16 @@ export interface ServiceUnderTest {
     ttlSeconds?: number;
   }): Promise<string>;
   restartHost(options?: { kill?: boolean }): Promise<void>;
+  /** Stops the Cosmos emulator (it saves its contents), keeps it down for `downMs`, then starts it again. */
+  restartCosmos(downMs: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 export async function startService(env: NodeJS.ProcessEnv = {}): Promise<ServiceUnderTest> {
   const azurite = await startAzurite();
-  const cosmos = await startCosmos();
+  const cosmosPort = await freePort();
+  const cosmosSnapshot = path.join(tempDir('cosmos'), 'snapshot.json');
+  let cosmos = await startCosmos(cosmosPort, cosmosSnapshot);
   const issuerDir = tempDir('issuer');
   const issuer = await startDevIssuer({ port: 0, dataDir: issuerDir });
   const suffix = randomUUID().replace(/-/g, '').slice(0, 10);
@@ -80,6 +85,11 @@ export async function startService(env: NodeJS.ProcessEnv = {}): Promise<Service
         tenantIds: user.tenantIds ?? [],
         ttlSeconds: user.ttlSeconds ?? 3600,
       }),
+    restartCosmos: async (downMs) => {
+      await cosmos.process.stop();
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      cosmos = await startCosmos(cosmosPort, cosmosSnapshot);
+    },
     restartHost: async (options = {}) => {
       const port = Number(new URL(host.url).port);
       if (options.kill) {
