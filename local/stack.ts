@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       '',
       `user-story-agent local stack ready in ${seconds}s`,
       hostUrl
-        ? `  Service:      ${hostUrl}   (health: ${hostUrl}/health, readiness: ${hostUrl}/ready)`
+        ? `  Service:      ${hostUrl}   (health: ${hostUrl}/health, readiness: ${hostUrl}/ready)\n  Progress page: ${hostUrl}/app   API reference: ${hostUrl}/docs`
         : undefined,
       startEmulators
         ? `  Blob/Queue/Table (Azurite): 127.0.0.1:${ports.AZURITE_BLOB_PORT}/${ports.AZURITE_QUEUE_PORT}/${ports.AZURITE_TABLE_PORT}, data in ${path.join(dataDir, 'azurite')}`
