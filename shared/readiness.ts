@@ -13,6 +13,7 @@ export interface ReadinessReport {
   checks: Record<string, CheckResult>;
 }
 
+/** A dependency check; a string it resolves with becomes the check's detail (e.g. "disabled"). */
 export type Probe = (signal: AbortSignal) => Promise<unknown>;
 
 async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
@@ -26,8 +27,12 @@ async function runProbe(probe: Probe, timeoutMs: number): Promise<CheckResult> {
     }, timeoutMs);
   });
   try {
-    await Promise.race([probe(controller.signal), deadline]);
-    return { status: 'ok', durationMs: Math.round(performance.now() - started) };
+    const outcome = await Promise.race([probe(controller.signal), deadline]);
+    return {
+      status: 'ok',
+      durationMs: Math.round(performance.now() - started),
+      ...(typeof outcome === 'string' ? { detail: outcome } : {}),
+    };
   } catch (error: unknown) {
     const detail = controller.signal.aborted ? `no answer within ${timeoutMs} ms` : describeFailure(error);
     return { status: 'error', durationMs: Math.round(performance.now() - started), detail };

@@ -75,6 +75,12 @@ describe('npm start stack', () => {
     expect((await fetch(`${first.ready.url}/health`)).status).toBe(200);
     const readiness = await fetch(`${first.ready.url}/ready`);
     expect(readiness.status).toBe(200);
+    const checks = (
+      (await readiness.json()) as { checks: Record<string, { status: string; detail?: string }> }
+    ).checks;
+    expect(Object.keys(checks).sort()).toEqual(['cosmos', 'llm', 'realtime', 'storage']);
+    expect(checks.llm).toMatchObject({ status: 'ok', detail: 'offline (configured, not called)' });
+    expect(checks.realtime).toMatchObject({ status: 'ok', detail: 'web pubsub' });
 
     const settings = JSON.parse(readFileSync(path.join(dataDir, 'emulators.json'), 'utf8')) as Record<
       string,
