@@ -219,16 +219,26 @@ export class FunctionsHttpServer {
         invocationId,
       );
     } catch (error: unknown) {
-      this.options.logger.error({ err: error, functionName: fn.name, invocationId }, 'function failed');
       proxyReq.destroy();
-      problem(
-        res,
-        500,
-        'internal',
-        'Internal Server Error',
-        `Function ${fn.name} failed (invocation ${invocationId}).`,
-      );
+      this.functionFailed(res, fn, invocationId, error);
     }
+  }
+
+  /** A throwing function answers 500 as on Azure, with the details only in the log. */
+  private functionFailed(
+    res: http.ServerResponse,
+    fn: RegisteredFunction,
+    invocationId: string,
+    error: unknown,
+  ): void {
+    this.options.logger.error({ err: error, functionName: fn.name, invocationId }, 'function failed');
+    problem(
+      res,
+      500,
+      'internal',
+      'Internal Server Error',
+      `Function ${fn.name} failed (invocation ${invocationId}).`,
+    );
   }
 
   private async dispatchBuffered(
@@ -252,14 +262,7 @@ export class FunctionsHttpServer {
       );
       returned = result.returnValue;
     } catch (error: unknown) {
-      this.options.logger.error({ err: error, functionName: fn.name, invocationId }, 'function failed');
-      problem(
-        res,
-        500,
-        'internal',
-        'Internal Server Error',
-        `Function ${fn.name} failed (invocation ${invocationId}).`,
-      );
+      this.functionFailed(res, fn, invocationId, error);
       return;
     }
     writeRpcHttpResponse(res, returned);

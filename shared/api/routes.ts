@@ -124,6 +124,13 @@ const errors = (...statuses: number[]) =>
   );
 
 const jobTag = ['Jobs'];
+
+/** The sync run endpoints answer alike: the finished job, or the job still running. */
+const runResponses = {
+  200: { description: 'Finished.', schema: jobViewSchema },
+  202: { description: 'Still running; poll getJob.', schema: jobViewSchema },
+  ...errors(400, 401, 413, 415, 422, 429, 503),
+};
 const adminTag = ['Administration'];
 
 export const routes = {
@@ -298,11 +305,7 @@ export const routes = {
     auth: 'user',
     body: runBodySchema,
     durableClient: true,
-    responses: {
-      200: { description: 'Finished.', schema: jobViewSchema },
-      202: { description: 'Still running; poll getJob.', schema: jobViewSchema },
-      ...errors(400, 401, 413, 415, 422, 429, 503),
-    },
+    responses: runResponses,
   },
   runWorkflow: {
     functionName: 'workflow-run',
@@ -316,11 +319,7 @@ export const routes = {
     auth: 'user',
     body: workflowRunBodySchema,
     durableClient: true,
-    responses: {
-      200: { description: 'Finished.', schema: jobViewSchema },
-      202: { description: 'Still running; poll getJob.', schema: jobViewSchema },
-      ...errors(400, 401, 413, 415, 422, 429, 503),
-    },
+    responses: runResponses,
   },
   getUsage: {
     functionName: 'usage-get',
