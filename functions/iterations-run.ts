@@ -2,6 +2,9 @@ import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
 import { runAndWait } from '../shared/jobs/run-and-wait';
 
-registerRoute(routes.runIterations, async ({ body, principal, request, context, services }) =>
-  runAndWait(await services(), principal, body, context, request.headers.get('idempotency-key') ?? undefined),
+registerRoute(routes.runIterations, async ({ body, principal, request, context, services, clientGone }) =>
+  runAndWait(await services(), principal, body, context, {
+    idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
+    clientGone,
+  }),
 );

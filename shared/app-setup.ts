@@ -1,8 +1,10 @@
 import { app } from '@azure/functions';
 import { getConfig } from './config';
+import { watchClientDisconnects } from './http/client-disconnect';
 
 // Fail fast: an invalid setting stops the app from loading, with every bad key listed, instead of 500s later.
 getConfig();
 
 // HTTP streaming must be enabled before the first registration: SSE progress streams and large exports rely on it.
 app.setup({ enableHttpStream: true });
+watchClientDisconnects();

@@ -1,11 +1,13 @@
 import '../app-setup';
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import * as df from 'durable-functions';
+import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { getConfig } from '../config';
 import { AppError, toAppError } from '../errors';
 import { getServices, type Services } from '../services';
+import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
 
 /**
@@ -61,6 +63,8 @@ export interface HandlerInput<P, Q, B> {
   correlationId: string;
   /** The process's services, built on first use (routes without auth may never need them). */
   services: () => Promise<Services>;
+  /** Aborts when the client disconnects; undefined where the runtime cannot tell (see client-disconnect). */
+  clientGone: AbortSignal | undefined;
 }
 
 export interface ApiResponse {
@@ -155,6 +159,15 @@ async function parseBody<B extends AnyObject>(
   return parsePart(spec.body, json, 'body');
 }
 
+function endStreamWhenClientGone(
+  body: HttpResponseInit['body'],
+  clientGone: AbortSignal | undefined,
+  onGone: () => void,
+): HttpResponseInit['body'] {
+  const streamed = body instanceof ReadableStream || body instanceof Readable;
+  return clientGone && streamed ? endWhenAborted(body, clientGone, onGone) : body;
+}
+
 /** Wraps a typed handler into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
 export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
   spec: RouteSpec<P, Q, B>,
@@ -164,6 +177,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
     const given = request.headers.get('x-correlation-id');
     const correlationId = given && correlationIdPattern.test(given) ? given : context.invocationId;
     const instance = new URL(request.url).pathname;
+    const clientGone = clientDisconnectSignal(context.invocationId);
     let cors: Record<string, string> = {};
     try {
       const config = getConfig();
@@ -195,10 +209,14 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         context,
         correlationId,
         services: getServices,
+        clientGone,
       });
       if (result.raw)
         return {
           ...result.raw,
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
+            context.log(`[${correlationId}] ${spec.operationId}: client disconnected, response stream ended`),
+          ),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {

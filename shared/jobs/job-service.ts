@@ -284,12 +284,28 @@ export class JobService {
   }
 
   /** Polls until the job finishes or `waitSeconds` pass (sync run endpoints; OpenWebUI cannot stream tools). */
-  async waitForFinish(caller: Caller, jobId: string, waitSeconds: number): Promise<JobDocument> {
+  /** Polls until the job finishes, `waitSeconds` pass, or `stopWaiting` aborts (the caller went away). */
+  async waitForFinish(
+    caller: Caller,
+    jobId: string,
+    waitSeconds: number,
+    stopWaiting?: AbortSignal,
+  ): Promise<JobDocument> {
     const deadline = Date.now() + waitSeconds * 1000;
     for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
       const job = await this.get(caller, jobId);
-      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline) return job;
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted) return job;
+      await new Promise<void>((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          stopWaiting?.removeEventListener('abort', wake);
+          resolve();
+        }, delay);
+        stopWaiting?.addEventListener('abort', wake, { once: true });
+      });
     }
   }
 }

@@ -11,11 +11,17 @@ export async function runAndWait(
   caller: Caller,
   body: CreateJobBody & { waitSeconds: number },
   context: InvocationContext,
-  idempotencyKey: string | undefined,
+  request: { idempotencyKey: string | undefined; clientGone: AbortSignal | undefined },
 ): Promise<ApiResponse> {
   const { waitSeconds, ...jobBody } = body;
-  const created = await services.jobs.create(caller, jobBody, durableOrchestrations(context), idempotencyKey);
-  const job = await services.jobs.waitForFinish(caller, created.id, waitSeconds);
+  const created = await services.jobs.create(
+    caller,
+    jobBody,
+    durableOrchestrations(context),
+    request.idempotencyKey,
+  );
+  // A caller that disconnects stops the wait, not the job: it can still be fetched, like any 202 answer.
+  const job = await services.jobs.waitForFinish(caller, created.id, waitSeconds, request.clientGone);
   const view = toJobView(job);
   const usageHeaders = await services.usageService.headers(caller, job);
   return finishedStatuses.has(job.status)

@@ -18,15 +18,13 @@ export interface EventStreamOptions {
   idlePollMs?: number;
   heartbeatMs: number;
   /**
-   * Longest life of one stream. The Functions Node library does not tell a streaming response that its client
-   * went away, so a stream of a job that never finishes is closed after this; clients resume with `Last-Event-ID`.
+   * Longest life of one stream; clients resume with `Last-Event-ID`. A client that disconnects cancels the
+   * stream (see `shared/http/client-disconnect.ts`); this bounds it where a proxy in between hides the disconnect.
    */
   maxDurationMs: number;
   /** False: end once the replay has caught up instead of waiting for new events. */
   follow: boolean;
   logger: Logger;
-  /** Ends the stream early (e.g. the request's abort signal, where the runtime provides one). */
-  signal?: AbortSignal;
 }
 
 const encoder = new TextEncoder();
@@ -44,14 +42,12 @@ export function eventStream(options: EventStreamOptions): ReadableStream<Uint8Ar
   let unsubscribe: (() => void) | undefined;
   // An append that lands while a query is in flight must not be slept through.
   let pending = false;
-  let onAbort: (() => void) | undefined;
 
   const release = () => {
     closed = true;
     clearInterval(heartbeat);
     clearTimeout(lifetime);
     unsubscribe?.();
-    if (onAbort) options.signal?.removeEventListener('abort', onAbort);
     wake?.();
   };
 
@@ -65,12 +61,6 @@ export function eventStream(options: EventStreamOptions): ReadableStream<Uint8Ar
         release();
         controller.close();
       };
-      if (options.signal?.aborted) {
-        finish();
-        return;
-      }
-      onAbort = finish;
-      options.signal?.addEventListener('abort', onAbort);
       unsubscribe = events.onAppend(ref.jobId, () => {
         pending = true;
         wake?.();

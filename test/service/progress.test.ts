@@ -26,6 +26,8 @@ beforeAll(async () => {
     OFFLINE_LATENCY_MS: '400',
     WEB_PUBSUB_CONNECTION_STRING: pubsub.connectionString,
     WEB_PUBSUB_HUB: 'progress',
+    // Function log lines (information) are how a test sees the server end a stream.
+    LOG_LEVEL: 'info',
   });
   aliceToken = await service.token({ sub: 'alice', tenantId: 'acme' });
   alice = client(service.url, aliceToken);
@@ -37,11 +39,17 @@ afterAll(async () => {
   await pubsub?.close();
 });
 
-function openStream(jobId: string, lastEventId?: string, signal?: AbortSignal): Promise<Response> {
+function openStream(
+  jobId: string,
+  lastEventId?: string,
+  signal?: AbortSignal,
+  headers: Record<string, string> = {},
+): Promise<Response> {
   return fetch(`${service.url}/api/v1/jobs/${jobId}/stream`, {
     headers: {
       authorization: `Bearer ${aliceToken}`,
       ...(lastEventId === undefined ? {} : { 'last-event-id': lastEventId }),
+      ...headers,
     },
     ...(signal ? { signal } : {}),
   });
@@ -93,6 +101,34 @@ describe('progress over SSE', () => {
     expect(complete.jobId).toBe(jobId);
     expect(complete.story).toContain('bank customer');
     expect(typeof complete.costUsd).toBe('number');
+  });
+
+  it('ends a followed stream on the server as soon as its client disconnects', async () => {
+    const created = await alice.post('/api/v1/jobs', {
+      story,
+      mode: 'interactive',
+      iterations: ['user-roles', 'validation'],
+    });
+    const jobId = String(created.json.id);
+    await waitForJob(alice, jobId, (job) => job.status === 'awaiting_approval');
+    // Awaiting approval, the job logs nothing more: only the client leaving can end this stream early.
+    const correlationId = `sse-leaves-${jobId}`;
+    const client = new AbortController();
+    const stream = await openStream(jobId, undefined, client.signal, { 'x-correlation-id': correlationId });
+    const seen = await collect(stream, 2);
+    expect(seen[0]?.event).toBe('start');
+    const hostLines = () => service.host.process.output.filter((line) => line.includes(correlationId));
+    expect(hostLines().some((line) => line.includes('client disconnected'))).toBe(false);
+
+    client.abort();
+    let ended: string | undefined;
+    for (let attempt = 0; attempt < 100 && !ended; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      ended = hostLines().find((line) => line.includes('streamJobEvents: client disconnected'));
+    }
+    expect(ended).toBeDefined();
+    expect((await alice.get(`/api/v1/jobs/${jobId}`)).json.status).toBe('awaiting_approval');
+    expect((await alice.delete(`/api/v1/jobs/${jobId}`)).status).toBe(202);
   });
 
   it('answers 404 for a stream or a negotiation of another tenant’s job', async () => {
