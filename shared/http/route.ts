@@ -211,12 +211,13 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         services: getServices,
         clientGone,
       });
+      const clientLeft = (outcome: string) =>
+        context.log(`[${correlationId}] ${spec.operationId}: client disconnected, ${outcome}`);
+      if (clientGone?.aborted) clientLeft('answer dropped');
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
-            context.log(`[${correlationId}] ${spec.operationId}: client disconnected, response stream ended`),
-          ),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { isAlreadyExists } from '../adapters/cosmos-store';
 import {
@@ -283,8 +284,10 @@ export class JobService {
     return job;
   }
 
-  /** Polls until the job finishes or `waitSeconds` pass (sync run endpoints; OpenWebUI cannot stream tools). */
-  /** Polls until the job finishes, `waitSeconds` pass, or `stopWaiting` aborts (the caller went away). */
+  /**
+   * Polls until the job finishes, `waitSeconds` pass or `stopWaiting` aborts (sync run endpoints; OpenWebUI
+   * cannot stream tools).
+   */
   async waitForFinish(
     caller: Caller,
     jobId: string,
@@ -295,17 +298,8 @@ export class JobService {
     for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
       const job = await this.get(caller, jobId);
       if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted) return job;
-      await new Promise<void>((resolve) => {
-        const wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        const timer = setTimeout(() => {
-          stopWaiting?.removeEventListener('abort', wake);
-          resolve();
-        }, delay);
-        stopWaiting?.addEventListener('abort', wake, { once: true });
-      });
+      // Rejects only when `stopWaiting` aborts, which the next check answers.
+      await sleep(delay, undefined, { signal: stopWaiting }).catch(() => undefined);
     }
   }
 }

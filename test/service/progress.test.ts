@@ -131,6 +131,43 @@ describe('progress over SSE', () => {
     expect((await alice.delete(`/api/v1/jobs/${jobId}`)).status).toBe(202);
   });
 
+  it('stops a sync run’s wait when its client disconnects, and lets the job finish', async () => {
+    const carol = client(service.url, await service.token({ sub: 'carol', tenantId: 'acme' }));
+    const correlationId = `sync-leaves-${Date.now()}`;
+    const caller = new AbortController();
+    const run = fetch(`${service.url}/api/v1/iterations/run`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${await service.token({ sub: 'carol', tenantId: 'acme' })}`,
+        'content-type': 'application/json',
+        'x-correlation-id': correlationId,
+      },
+      body: JSON.stringify({ story, iterations: ['user-roles', 'validation', 'accessibility', 'security'] }),
+      signal: caller.signal,
+    }).catch((error: unknown) => error);
+    let jobId: string | undefined;
+    while (!jobId) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      jobId = (await carol.get('/api/v1/jobs')).json.items?.[0]?.id;
+    }
+    caller.abort();
+    expect(await run).toBeInstanceOf(Error);
+
+    let dropped: string | undefined;
+    for (let attempt = 0; attempt < 100 && !dropped; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      dropped = service.host.process.output.find(
+        (line) => line.includes(correlationId) && line.includes('runIterations: client disconnected'),
+      );
+    }
+    expect(dropped).toBeDefined();
+    const done = await waitForJob(carol, jobId, finished);
+    expect(done.status).toBe('completed');
+    // The wait ended when the caller left, not when the job did.
+    const droppedAt = (JSON.parse(String(dropped).replace(/^\[host\] /, '')) as { time: number }).time;
+    expect(droppedAt).toBeLessThan(Date.parse(String(done.completedAt)));
+  });
+
   it('answers 404 for a stream or a negotiation of another tenant’s job', async () => {
     const jobId = await createJob(['user-roles']);
     const stream = await mallory.get(`/api/v1/jobs/${jobId}/stream`);
