@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors';
-import { productTypeSchema, type ProductType, type SectionName } from './catalog';
+import { productTypeSchema, sectionNames, type ProductType, type SectionName } from './catalog';
 
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
 const authorSchema = z.string().min(1);
@@ -51,6 +51,11 @@ const sectionPrefixes: Record<SectionName, string> = {
   implementationNotes: 'n',
   openQuestions: 'q',
 };
+
+/** The items of every section: what a new item must not repeat. */
+export function allItems(story: Story): (StoryItem | NoteItem)[] {
+  return sectionNames.flatMap((section) => story[section]);
+}
 
 /** Lower-cased, whitespace-collapsed, trailing punctuation dropped: what counts as "the same item". */
 export function normalizeText(text: string): string {

@@ -1,6 +1,6 @@
 import { getIteration, type IterationId, type SectionName } from '../catalog';
 import type { Finding, IterationOutput, Patch } from '../patch';
-import { indefiniteArticle, type Story } from '../story';
+import { allItems, indefiniteArticle, type Story } from '../story';
 import { joinList, storyFacts, type StoryFacts } from './story-facts';
 
 /** Phrases derived once per story so every rule words things the same way. */
@@ -603,15 +603,7 @@ export function offlineIteration(
   const w = words(story);
   const draft = new Draft();
   rules[iterationId](w, draft);
-  const existing = new Set(
-    [
-      ...story.behaviour,
-      ...story.outcomeCriteria,
-      ...story.systemCriteria,
-      ...story.implementationNotes,
-      ...story.openQuestions,
-    ].map((item) => item.text),
-  );
+  const existing = new Set(allItems(story).map((item) => item.text));
   const patches = draft.patches.filter((patch) => !existing.has(patch.text));
   const reviewSection = getIteration(iterationId).sections.includes('openQuestions')
     ? 'openQuestions'

@@ -1,7 +1,7 @@
 import { getIteration, type IterationId } from '../catalog';
 import type { IterationOutput } from '../patch';
 import type { VerificationOutput } from '../prompts';
-import { normalizeText, type Story } from '../story';
+import { allItems, normalizeText, type Story } from '../story';
 import { storyFacts } from './story-facts';
 
 /** Quoted vague words are being defined ("fast", measured as ...), not used. */
@@ -48,15 +48,7 @@ export function offlineVerification(
     const vague = vagueInCriteria.exec(patch.text);
     if (vague) issues.push(`Uses the vague term "${vague[0]}": "${patch.text}"`);
   }
-  const existing = new Set(
-    [
-      ...story.behaviour,
-      ...story.outcomeCriteria,
-      ...story.systemCriteria,
-      ...story.implementationNotes,
-      ...story.openQuestions,
-    ].map((item) => normalizeText(item.text)),
-  );
+  const existing = new Set(allItems(story).map((item) => normalizeText(item.text)));
   for (const patch of proposal.patches) {
     if (!definition.sections.includes(patch.section)) {
       issues.push(`Changes ${patch.section}, which ${iterationId} may not change.`);
