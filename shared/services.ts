@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AuditTrail } from './audit/audit-trail';
+import { SecuritySignals } from './audit/security-signals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -31,6 +33,10 @@ export interface Services {
   config: AppConfig;
   logger: Logger;
   store: CosmosStore;
+  /** The tenant-chained audit trail; `audit.record({...})` is all an action needs (see `audit-trail.ts`). */
+  audit: AuditTrail;
+  /** Repeated authentication failures and rate-limit refusals, condensed for the audit trail. */
+  signals: SecuritySignals;
   apiKeys: ApiKeyRepository;
   authenticator: Authenticator;
   plans: PlanRepository;
@@ -83,6 +89,7 @@ async function build(config: AppConfig): Promise<Services> {
     : undefined;
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
+  const audit = new AuditTrail({ store, logger });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
@@ -95,6 +102,8 @@ async function build(config: AppConfig): Promise<Services> {
     config,
     logger,
     store,
+    audit,
+    signals: new SecuritySignals(),
     apiKeys,
     authenticator,
     plans,
@@ -103,7 +112,7 @@ async function build(config: AppConfig): Promise<Services> {
     usage,
     quotas,
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
-    admin: new AdminService({ plans, tenants, reports }),
+    admin: new AdminService({ plans, tenants, reports, audit }),
     llm,
     jobs: new JobService({
       jobs: jobsRepository,
@@ -112,6 +121,7 @@ async function build(config: AppConfig): Promise<Services> {
       approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
       quotas,
       queuePollSeconds: config.QUEUE_POLL_SECONDS,
+      audit,
     }),
     execution: new JobExecution({
       jobs: jobsRepository,

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { verifyResultSchema } from '../audit/audit-record';
+import { auditListQuerySchema, auditViewSchema } from '../audit/audit-trail';
 import { apiKeyRecordSchema } from '../auth/api-keys';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
@@ -467,5 +469,43 @@ export const routes = {
     auth: 'jwt',
     params: z.object({ keyId: z.string().min(1).max(100) }),
     responses: { 200: { description: 'Revoked.', schema: apiKeyViewSchema }, ...errors(401, 403, 404) },
+  },
+  listAudit: {
+    functionName: 'audit-list',
+    operationId: 'listAuditRecords',
+    method: 'GET',
+    path: '/api/v1/admin/audit',
+    summary: 'A tenant’s audit trail',
+    description:
+      'Security-relevant actions (API keys, plans, jobs, webhooks, admin reads, refused requests), newest first: actor, action, target, time, correlation id, source address, and the hash chain fields. Tenant admins see their tenants (default: their own); platform admins give tenantId (_platform: the platform’s own trail).',
+    tags: adminTag,
+    auth: 'user',
+    query: auditListQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of records.',
+        schema: z.object({
+          items: z.array(auditViewSchema),
+          nextCursor: z.string().optional().describe('Pass as cursor for the next page.'),
+        }),
+      },
+      ...errors(400, 401, 403),
+    },
+  },
+  verifyAudit: {
+    functionName: 'audit-verify',
+    operationId: 'verifyAuditTrail',
+    method: 'GET',
+    path: '/api/v1/admin/audit/verify',
+    summary: 'Verify a tenant’s audit trail',
+    description:
+      'Recomputes the tenant’s hash chain from its first record: valid, or the first sequence number that was deleted, edited or re-chained. Keep headHash outside the service to detect a wholesale rewrite later.',
+    tags: adminTag,
+    auth: 'user',
+    query: z.object({ tenantId: auditListQuerySchema.shape.tenantId }),
+    responses: {
+      200: { description: 'The result.', schema: verifyResultSchema },
+      ...errors(400, 401, 403),
+    },
   },
 } satisfies Record<string, RouteSpec>;
