@@ -9,6 +9,7 @@ import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, type AppConfig } from './config';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
+import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
@@ -49,6 +50,8 @@ export interface Services {
   admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
+  /** The dead-letter list and retries of failed jobs. */
+  failedJobs: FailedJobs;
   execution: JobExecution;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
@@ -90,6 +93,15 @@ async function build(config: AppConfig): Promise<Services> {
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
   const audit = new AuditTrail({ store, logger });
+  const jobs = new JobService({
+    jobs: jobsRepository,
+    tenants,
+    plans,
+    approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+    quotas,
+    queuePollSeconds: config.QUEUE_POLL_SECONDS,
+    audit,
+  });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
@@ -114,15 +126,8 @@ async function build(config: AppConfig): Promise<Services> {
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
     admin: new AdminService({ plans, tenants, reports, audit }),
     llm,
-    jobs: new JobService({
-      jobs: jobsRepository,
-      tenants,
-      plans,
-      approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
-      quotas,
-      queuePollSeconds: config.QUEUE_POLL_SECONDS,
-      audit,
-    }),
+    jobs,
+    failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,

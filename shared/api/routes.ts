@@ -6,6 +6,7 @@ import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engi
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
 import { jobViewSchema } from '../jobs/job';
+import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
@@ -507,5 +508,35 @@ export const routes = {
       200: { description: 'The result.', schema: verifyResultSchema },
       ...errors(400, 401, 403),
     },
+  },
+  retryJob: {
+    functionName: 'jobs-retry',
+    operationId: 'retryJob',
+    method: 'POST',
+    path: '/api/v1/jobs/{jobId}/retry',
+    summary: 'Retry a failed job',
+    description:
+      'Starts a new job with the failed job’s input (story, product type, mode, iterations, options) under the plan in force now; the two are linked (retryOf on the new job, retriedBy on the old). Retrying the same failed job again answers the same new job; a job that did not fail answers 409.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    durableClient: true,
+    responses: {
+      202: { description: 'The new job; it runs.', schema: jobViewSchema },
+      ...errors(401, 404, 409, 429, 503),
+    },
+  },
+  listTenantJobs: {
+    functionName: 'admin-jobs-list',
+    operationId: 'listTenantJobs',
+    method: 'GET',
+    path: '/api/v1/admin/jobs',
+    summary: 'A tenant’s jobs (dead-letter list)',
+    description:
+      'Every user’s jobs in a tenant, newest first, with their last error; status=failed is the dead-letter list, reason filters on the error code. Tenant admins see their tenants (default: their own); platform admins give tenantId.',
+    tags: adminTag,
+    auth: 'user',
+    query: adminJobsQuerySchema,
+    responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
   },
 } satisfies Record<string, RouteSpec>;

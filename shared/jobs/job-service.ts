@@ -115,6 +115,7 @@ export class JobService {
     body: CreateJobBody,
     orchestrations: JobOrchestrations,
     idempotencyKey?: string,
+    links: { retryOf?: string } = {},
   ): Promise<JobDocument> {
     const tenant = await this.options.tenants.ensure(caller.tenantId);
     const plan = await this.options.plans.get(tenant.planId);
@@ -152,6 +153,7 @@ export class JobService {
       cancelRequested: false,
       instanceId: instanceIdFor(jobId),
       ...(this.options.quotas ? { limits: plan.limits } : {}),
+      ...links,
     };
     try {
       // Admission after the idempotency claim, so a retried request that already made its job is not counted
@@ -160,7 +162,7 @@ export class JobService {
         caller.tenantId,
         'job.created',
         jobId,
-        { mode: job.mode, iterations: iterations.length },
+        { mode: job.mode, iterations: iterations.length, ...links },
         async () => {
           await this.options.quotas?.admit(caller, plan.limits, jobId);
           await this.options.jobs.create(job);

@@ -63,13 +63,13 @@ describe('audit trail', () => {
     expect(new Set(records.map((record) => record.target.id))).toEqual(
       new Set(created.map((response) => response.json.keyId)),
     );
-    expect(records[0]).toMatchObject({
+    expect(records[0]!).toMatchObject({
       tenantId: 'acme',
       outcome: 'allowed',
       actor: { type: 'user', id: 'alice', tenantId: 'acme' },
       sourceIp: '127.0.0.1',
     });
-    expect(records[0].correlationId).toEqual(expect.any(String));
+    expect(records[0]!.correlationId).toEqual(expect.any(String));
     // No secret reaches the trail.
     const keys = created.map((response) => String(response.json.key));
     expect(keys.some((key) => JSON.stringify(records).includes(key))).toBe(false);
@@ -83,8 +83,8 @@ describe('audit trail', () => {
 
   it('names the first broken seq when a stored record is edited or deleted', async () => {
     const container = auditContainer();
-    const { resource: original } = await container.item('audit:5', 'acme').read<Record<string, any>>();
-    expect(original?.seq).toBe(5);
+    const original = (await container.item('audit:5', 'acme').read<Record<string, any>>()).resource!;
+    expect(original.seq).toBe(5);
 
     await container.item('audit:5', 'acme').replace({ ...original, details: { name: 'not what happened' } });
     expect((await admin.get('/api/v1/admin/audit/verify')).json).toMatchObject({
@@ -95,7 +95,7 @@ describe('audit trail', () => {
     await container.item('audit:5', 'acme').replace(original);
     expect((await admin.get('/api/v1/admin/audit/verify')).json.valid).toBe(true);
 
-    const { resource: third } = await container.item('audit:3', 'acme').read<Record<string, any>>();
+    const third = (await container.item('audit:3', 'acme').read<Record<string, any>>()).resource!;
     await container.item('audit:3', 'acme').delete();
     expect((await admin.get('/api/v1/admin/audit/verify')).json).toMatchObject({
       valid: false,
