@@ -22,6 +22,7 @@ import { EventLog } from './progress/event-log';
 import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
+import { StreamLeases } from './quotas/stream-leases';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
@@ -147,6 +148,18 @@ async function build(config: AppConfig): Promise<Services> {
       logger,
       pollMs: config.PROGRESS_POLL_MS,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
+      ...(config.QUOTAS_ENABLED
+        ? {
+            leases: {
+              leases: new StreamLeases({
+                store,
+                maxRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
+              }),
+              tenants,
+              plans,
+            },
+          }
+        : {}),
     }),
   };
 }
