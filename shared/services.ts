@@ -7,7 +7,7 @@ import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, type AppConfig } from './config';
+import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
@@ -26,6 +26,9 @@ import { StreamLeases } from './quotas/stream-leases';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
+import { AddressGuard } from './webhooks/address-guard';
+import { WebhookSender } from './webhooks/webhook-sender';
+import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -58,6 +61,7 @@ export interface Services {
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
+  webhooks: WebhookService;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -111,9 +115,34 @@ async function build(config: AppConfig): Promise<Services> {
     apiKeys,
     apiKeyPepper: config.API_KEY_PEPPER,
   });
+  const httpsOnly = webhookHttpsOnly(config);
+  const webhooks = new WebhookService({
+    store,
+    audit,
+    logger,
+    sender: new WebhookSender({
+      guard: AddressGuard.fromSetting(config.WEBHOOK_ALLOWED_CIDRS),
+      httpsOnly,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    }),
+    secretKey: config.WEBHOOK_SECRET_KEY,
+    httpsOnly,
+    delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
+    jobs: jobsRepository,
+    monthSpend: async (tenantId) => {
+      const month = new Date().toISOString().slice(0, 7);
+      const tenant = await tenants.ensure(tenantId);
+      const [spent, plan] = await Promise.all([
+        reports.tenantMonthTotal(tenantId, month),
+        plans.get(tenant.planId),
+      ]);
+      return { month, spentUsd: spent.costUsd, budgetUsd: plan.limits.monthlyBudgetUsd };
+    },
+  });
   return {
     config,
     logger,
+    webhooks,
     store,
     audit,
     signals: new SecuritySignals(),

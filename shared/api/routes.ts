@@ -11,6 +11,8 @@ import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '..
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
 import { negotiateResultSchema } from '../progress/progress-service';
+import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
+import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
 /**
  * Every HTTP route of the API, as data: function files register them, the OpenAPI document is generated from
@@ -135,6 +137,8 @@ const runResponses = {
   ...errors(400, 401, 413, 415, 422, 429, 503),
 };
 const adminTag = ['Administration'];
+const webhookTag = ['Webhooks'];
+const webhookIdParams = z.object({ webhookId: z.string().min(1).max(100).describe('The webhook id.') });
 
 export const routes = {
   health: {
@@ -538,5 +542,105 @@ export const routes = {
     auth: 'user',
     query: adminJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
+  },
+  createWebhook: {
+    functionName: 'webhooks-create',
+    operationId: 'createWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks',
+    summary: 'Create a webhook',
+    description:
+      'Registers a URL to be told of events, signed after the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">). The signing secret (whsec_...) is shown once. Job events go to your own jobs’ endpoints; budget.threshold and usage.anomaly need tenant_admin.',
+    tags: webhookTag,
+    auth: 'user',
+    body: createWebhookBodySchema,
+    responses: {
+      201: {
+        description: 'Created.',
+        schema: webhookViewSchema.extend({
+          secret: z.string().describe('whsec_...: verify signatures with it. Shown once.'),
+        }),
+      },
+      ...errors(400, 401, 403, 415),
+    },
+  },
+  listWebhooks: {
+    functionName: 'webhooks-list',
+    operationId: 'listWebhooks',
+    method: 'GET',
+    path: '/api/v1/webhooks',
+    summary: 'List my webhooks',
+    description: 'Your webhook endpoints (never their secrets).',
+    tags: webhookTag,
+    auth: 'user',
+    responses: {
+      200: { description: 'Endpoints.', schema: z.object({ items: z.array(webhookViewSchema) }) },
+      ...errors(401),
+    },
+  },
+  deleteWebhook: {
+    functionName: 'webhooks-delete',
+    operationId: 'deleteWebhook',
+    method: 'DELETE',
+    path: '/api/v1/webhooks/{webhookId}',
+    summary: 'Delete a webhook',
+    description: 'Stops all deliveries to the endpoint; pending ones end dead.',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams,
+    responses: { 204: { description: 'Deleted.' }, ...errors(401, 404) },
+  },
+  listWebhookDeliveries: {
+    functionName: 'webhooks-deliveries-list',
+    operationId: 'listWebhookDeliveries',
+    method: 'GET',
+    path: '/api/v1/webhooks/{webhookId}/deliveries',
+    summary: 'A webhook’s deliveries',
+    description:
+      'Deliveries newest first with every attempt (time, status code or error); status pending, delivered or dead (every attempt failed).',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams,
+    query: deliveriesQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of deliveries.',
+        schema: z.object({ items: z.array(deliveryViewSchema), nextCursor: z.string().optional() }),
+      },
+      ...errors(400, 401, 404),
+    },
+  },
+  redeliverWebhook: {
+    functionName: 'webhooks-redeliver',
+    operationId: 'redeliverWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
+    summary: 'Deliver again',
+    description:
+      'Starts a new run of attempts for a delivered or dead delivery, with the same webhook-id and body (receivers deduplicate on webhook-id). 409 while it is still pending.',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams.extend({ deliveryId: z.string().min(1).max(100) }),
+    durableClient: true,
+    responses: {
+      202: { description: 'Delivering.', schema: deliveryViewSchema },
+      ...errors(401, 404, 409, 503),
+    },
+  },
+  testWebhook: {
+    functionName: 'webhooks-test',
+    operationId: 'testWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks/{webhookId}/test',
+    summary: 'Send a test event',
+    description: 'Delivers a webhook.test event to the endpoint, signed and retried like any other.',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams,
+    durableClient: true,
+    responses: {
+      202: { description: 'Delivering.', schema: deliveryViewSchema },
+      ...errors(401, 404, 503),
+    },
   },
 } satisfies Record<string, RouteSpec>;
