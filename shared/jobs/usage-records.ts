@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { CosmosStore } from '../adapters/cosmos-store';
 import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
-import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
+import { callPurposeKinds, type LlmPort, type StructuredRequest, type StructuredResponse } from '../llm/port';
 import { costMicroUsd } from '../llm/pricing';
 
 /**
@@ -16,7 +16,7 @@ export const usageRecordSchema = z.object({
   type: z.literal('usage'),
   jobId: z.string(),
   iterationId: z.string(),
-  purpose: z.enum(['iteration', 'verification']),
+  purpose: z.enum(callPurposeKinds),
   attempt: z.number().int().positive(),
   model: z.string(),
   provider: z.string(),
