@@ -3,9 +3,11 @@ import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { createKeyVaultReader } from './adapters/key-vault';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, type AppConfig } from './config';
+import { AppError } from './errors';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
@@ -19,6 +21,7 @@ import { EventLog } from './progress/event-log';
 import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
+import { createSecretProvider, secretSources, type SecretProvider } from './secrets/secret-provider';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
@@ -30,6 +33,13 @@ import { UsageService } from './usage/usage-service';
 export interface Services {
   config: AppConfig;
   logger: Logger;
+  /** Secrets by name, from Key Vault (by secret URI) or plain settings. */
+  secrets: SecretProvider;
+  /**
+   * The API-key pepper, read once at start-up: a changed pepper invalidates every key hashed with it, so a
+   * running app never switches to another one.
+   */
+  apiKeyPepper: string | undefined;
   store: CosmosStore;
   apiKeys: ApiKeyRepository;
   authenticator: Authenticator;
@@ -50,14 +60,20 @@ export interface Services {
   progress: ProgressService;
 }
 
-export function createLlm(config: AppConfig): LlmPort {
+export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
   if (resolveLlmProvider(config) === 'offline')
     return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY) {
-    throw new Error('LLM_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.');
+  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
+    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
   }
   return createAnthropicAdapter({
-    apiKey: config.ANTHROPIC_API_KEY,
+    apiKey: async ({ refresh }) => {
+      const key = refresh
+        ? await secrets.refresh('ANTHROPIC_API_KEY')
+        : await secrets.get('ANTHROPIC_API_KEY');
+      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+      return key;
+    },
     ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
     timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
     maxRetries: config.ANTHROPIC_MAX_RETRIES,
@@ -66,13 +82,19 @@ export function createLlm(config: AppConfig): LlmPort {
 
 async function build(config: AppConfig): Promise<Services> {
   const logger = createLogger('user-story-agent', config.LOG_LEVEL);
+  const secrets = createSecretProvider({
+    sources: secretSources(config),
+    reader: createKeyVaultReader(),
+    ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
+  });
+  const apiKeyPepper = await secrets.get('API_KEY_PEPPER');
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
   await plans.seedDefaults();
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = createLlm(config);
+  const llm = createLlm(config, secrets);
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -89,11 +111,13 @@ async function build(config: AppConfig): Promise<Services> {
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
-    apiKeyPepper: config.API_KEY_PEPPER,
+    apiKeyPepper,
   });
   return {
     config,
     logger,
+    secrets,
+    apiKeyPepper,
     store,
     apiKeys,
     authenticator,
