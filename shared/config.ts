@@ -113,6 +113,10 @@ export const configSchema = z.object({
   API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
   /** Key Vault secret holding the API-key pepper; wins over `API_KEY_PEPPER`. */
   API_KEY_PEPPER_SECRET_URI: secretUri,
+  /** Application Insights; unset turns telemetry off (nothing is collected or sent). */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalString,
+  /** Share of traces kept (0-1); a job's spans share one trace, so a job is kept or dropped whole. */
+  APPLICATIONINSIGHTS_SAMPLING_RATIO: z.coerce.number().min(0).max(1).default(1),
   /** How long a secret read from Key Vault is used before it is read again (a refused key is re-read at once). */
   SECRET_CACHE_TTL_SECONDS: integerFromString(300, 1, 86_400),
 });

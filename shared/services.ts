@@ -22,6 +22,7 @@ import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { createSecretProvider, secretSources, type SecretProvider } from './secrets/secret-provider';
+import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
@@ -94,7 +95,7 @@ async function build(config: AppConfig): Promise<Services> {
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = createLlm(config, secrets);
+  const llm = tracedLlm(createLlm(config, secrets));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,

@@ -7,6 +7,7 @@ import type { Principal } from '../auth/principal';
 import { getConfig } from '../config';
 import { AppError, toAppError } from '../errors';
 import { getServices, type Services } from '../services';
+import { noteCaller, noteFailure, noteRequestIds } from '../telemetry/telemetry';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
 
@@ -189,6 +190,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (spec.auth !== 'none') {
         const services = await getServices();
         principal = await services.authenticator.authenticate(request.headers);
+        noteCaller(principal);
         await services.tenants.ensureKnown(principal.tenantId);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
           throw new AppError(
@@ -198,6 +200,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         }
       }
       const params = parsePart(spec.params, request.params, 'path');
+      noteRequestIds(params);
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
       const result = await handler({
@@ -217,7 +220,9 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
+            clientLeft('response stream ended'),
+          ),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {
@@ -230,6 +235,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         caught instanceof z.ZodError
           ? new AppError('internal', 'Stored data failed validation.', { cause: caught })
           : toAppError(caught);
+      noteFailure(error.code);
       if (error.status >= 500) {
         context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
       } else {
