@@ -3,8 +3,8 @@ import { issueApiKey, toApiKeyView } from '../shared/auth/api-keys';
 import { registerRoute } from '../shared/http/route';
 
 registerRoute(routes.createApiKey, async ({ body, principal, services }) => {
-  const { apiKeys, audit, config } = await services();
-  const { plaintext, record } = issueApiKey(principal, body, { pepper: config.API_KEY_PEPPER });
+  const { apiKeys, audit, apiKeyPepper } = await services();
+  const { plaintext, record } = issueApiKey(principal, body, { pepper: apiKeyPepper });
   await audit.recorded(
     {
       tenantId: record.tenantId,

@@ -5,9 +5,11 @@ import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { createKeyVaultReader } from './adapters/key-vault';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
+import { AppError } from './errors';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
@@ -23,6 +25,8 @@ import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { StreamLeases } from './quotas/stream-leases';
+import { createSecretProvider, secretSources, type SecretProvider } from './secrets/secret-provider';
+import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
@@ -37,6 +41,13 @@ import { WebhookService } from './webhooks/webhook-service';
 export interface Services {
   config: AppConfig;
   logger: Logger;
+  /** Secrets by name, from Key Vault (by secret URI) or plain settings. */
+  secrets: SecretProvider;
+  /**
+   * The API-key pepper, read once at start-up: a changed pepper invalidates every key hashed with it, so a
+   * running app never switches to another one.
+   */
+  apiKeyPepper: string | undefined;
   store: CosmosStore;
   /** The tenant-chained audit trail; `audit.record({...})` is all an action needs (see `audit-trail.ts`). */
   audit: AuditTrail;
@@ -64,14 +75,20 @@ export interface Services {
   webhooks: WebhookService;
 }
 
-export function createLlm(config: AppConfig): LlmPort {
+export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
   if (resolveLlmProvider(config) === 'offline')
     return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY) {
-    throw new Error('LLM_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.');
+  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
+    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
   }
   return createAnthropicAdapter({
-    apiKey: config.ANTHROPIC_API_KEY,
+    apiKey: async ({ refresh }) => {
+      const key = refresh
+        ? await secrets.refresh('ANTHROPIC_API_KEY')
+        : await secrets.get('ANTHROPIC_API_KEY');
+      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+      return key;
+    },
     ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
     timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
     maxRetries: config.ANTHROPIC_MAX_RETRIES,
@@ -80,13 +97,19 @@ export function createLlm(config: AppConfig): LlmPort {
 
 async function build(config: AppConfig): Promise<Services> {
   const logger = createLogger('user-story-agent', config.LOG_LEVEL);
+  const secrets = createSecretProvider({
+    sources: secretSources(config),
+    reader: createKeyVaultReader(),
+    ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
+  });
+  const apiKeyPepper = await secrets.get('API_KEY_PEPPER');
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
   await plans.seedDefaults();
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = createLlm(config);
+  const llm = tracedLlm(createLlm(config, secrets));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -113,7 +136,7 @@ async function build(config: AppConfig): Promise<Services> {
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
-    apiKeyPepper: config.API_KEY_PEPPER,
+    apiKeyPepper,
   });
   const httpsOnly = webhookHttpsOnly(config);
   const webhooks = new WebhookService({
@@ -143,6 +166,8 @@ async function build(config: AppConfig): Promise<Services> {
     config,
     logger,
     webhooks,
+    secrets,
+    apiKeyPepper,
     store,
     audit,
     signals: new SecuritySignals(),

@@ -8,6 +8,7 @@ import { getConfig } from '../config';
 import { auditRefusal } from '../audit/refusals';
 import { AppError, toAppError } from '../errors';
 import { getServices, type Services } from '../services';
+import { noteCaller, noteFailure, noteRequestIds } from '../telemetry/telemetry';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
 import { runInRequestContext, sourceIpOf, type RequestContext } from './request-context';
@@ -196,6 +197,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         const services = await getServices();
         principal = await services.authenticator.authenticate(request.headers);
         requestContext.principal = principal;
+        noteCaller(principal);
         await services.tenants.ensureKnown(principal.tenantId);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
           throw new AppError(
@@ -205,6 +207,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         }
       }
       const params = parsePart(spec.params, request.params, 'path');
+      noteRequestIds(params);
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
       const result = await handler({
@@ -239,6 +242,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         caught instanceof z.ZodError
           ? new AppError('internal', 'Stored data failed validation.', { cause: caught })
           : toAppError(caught);
+      noteFailure(error.code);
       if (error.status >= 500) {
         context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
       } else {
