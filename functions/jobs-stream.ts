@@ -1,14 +1,10 @@
 import { routes } from '../shared/api/routes';
-import { AppError } from '../shared/errors';
 import { registerRoute } from '../shared/http/route';
-import { lastEventIdSchema } from '../shared/progress/progress-service';
 
-registerRoute(routes.streamJob, async ({ params, query, principal, request, services }) => {
-  const header = request.headers.get('last-event-id');
-  const lastEventId = lastEventIdSchema.safeParse(header ?? 0);
-  if (!lastEventId.success) throw new AppError('validation_failed', 'Last-Event-ID must be an event id.');
+registerRoute(routes.streamJob, async ({ params, query, headers, principal, services }) => {
   const follow = query.follow === 'true';
-  const body = await (await services()).progress.stream(principal, params.jobId, lastEventId.data, follow);
+  const lastEventId = headers['last-event-id'] ?? 0;
+  const body = await (await services()).progress.stream(principal, params.jobId, lastEventId, follow);
   return {
     status: 200,
     raw: {

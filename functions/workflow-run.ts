@@ -2,12 +2,9 @@ import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
 import { runAndWait } from '../shared/jobs/run-and-wait';
 
-registerRoute(routes.runWorkflow, async ({ body, principal, request, context, services, clientGone }) =>
-  runAndWait(
-    await services(),
-    principal,
-    { ...body, mode: 'workflow' },
-    context,
-    { idempotencyKey: request.headers.get('idempotency-key') ?? undefined, clientGone },
-  ),
+registerRoute(routes.runWorkflow, async ({ body, headers, principal, context, services, clientGone }) =>
+  runAndWait(await services(), principal, { ...body, mode: 'workflow' }, context, {
+    idempotencyKey: headers['idempotency-key'],
+    clientGone,
+  }),
 );

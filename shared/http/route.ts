@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { getConfig } from '../config';
 import { AppError, toAppError } from '../errors';
+import { pathIds } from '../ids';
 import { getServices, type Services } from '../services';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
@@ -31,6 +32,7 @@ export interface RouteSpec<
   P extends AnyObject = AnyObject,
   Q extends AnyObject = AnyObject,
   B extends AnyObject = AnyObject,
+  H extends AnyObject = AnyObject,
 > {
   /** Function name (`<resource>-<verb>`), also the file name. */
   functionName: string;
@@ -43,20 +45,22 @@ export interface RouteSpec<
   description: string;
   tags: string[];
   auth: RouteAuth;
+  /** Path parameters; those registered in `pathIds` are ids, and a malformed id is 404, not 400. */
   params?: P;
   query?: Q;
   body?: B;
-  /** Extra request headers worth documenting (e.g. `Idempotency-Key`). */
-  headers?: AnyObject;
+  /** Request headers the handler reads (lower-case names), validated and documented like the rest. */
+  headers?: H;
   responses: Record<number, ResponseSpec>;
   /** Adds the durable client input binding so the handler can start and signal orchestrations. */
   durableClient?: boolean;
 }
 
-export interface HandlerInput<P, Q, B> {
+export interface HandlerInput<P, Q, B, H = Record<string, never>> {
   params: P;
   query: Q;
   body: B;
+  headers: H;
   principal: Principal;
   request: HttpRequest;
   context: InvocationContext;
@@ -111,6 +115,29 @@ function parsePart<T extends AnyObject>(schema: T | undefined, value: unknown, w
   return result.data;
 }
 
+/** Path parameters: a malformed id names nothing (404); any other malformed parameter is a bad request (400). */
+function parseParams<P extends AnyObject>(schema: P | undefined, params: Record<string, string>): z.infer<P> {
+  if (!schema) return {} as z.infer<P>;
+  const result = schema.safeParse(params);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const name = issue.path[0];
+    const param = typeof name === 'string' ? schema.shape[name] : undefined;
+    const resource = param && pathIds.get(param)?.resource;
+    if (resource) throw new AppError('not_found', `No ${resource} has the id given in the path.`);
+  }
+  throw new AppError('validation_failed', describeZodError(result.error, 'path'));
+}
+
+/** The headers the route declares, read by their lower-case names; absent ones are `undefined`. */
+function parseHeaders<H extends AnyObject>(schema: H | undefined, request: HttpRequest): z.infer<H> {
+  if (!schema) return {} as z.infer<H>;
+  const given = Object.fromEntries(
+    Object.keys(schema.shape).map((name) => [name, request.headers.get(name) ?? undefined]),
+  );
+  return parsePart(schema, given, 'header');
+}
+
 /** Reads at most `limit` bytes of body, refusing more with 413 before anything is parsed. */
 async function readLimitedBody(request: HttpRequest, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
@@ -138,7 +165,7 @@ async function readLimitedBody(request: HttpRequest, limit: number): Promise<str
 }
 
 async function parseBody<B extends AnyObject>(
-  spec: RouteSpec<AnyObject, AnyObject, B>,
+  spec: RouteSpec<AnyObject, AnyObject, B, AnyObject>,
   request: HttpRequest,
   limit: number,
 ): Promise<z.infer<B>> {
@@ -169,9 +196,11 @@ function endStreamWhenClientGone(
 }
 
 /** Wraps a typed handler into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
-export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
-  spec: RouteSpec<P, Q, B>,
-  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
+export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject, H extends AnyObject>(
+  spec: RouteSpec<P, Q, B, H>,
+  handler: (
+    input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, z.infer<H>>,
+  ) => ApiResponse | Promise<ApiResponse>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context) => {
     const given = request.headers.get('x-correlation-id');
@@ -197,13 +226,15 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
           );
         }
       }
-      const params = parsePart(spec.params, request.params, 'path');
+      const params = parseParams(spec.params, request.params);
+      const headers = parseHeaders(spec.headers, request);
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
       const result = await handler({
         params,
         query,
         body,
+        headers,
         principal,
         request,
         context,
@@ -217,7 +248,9 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
+            clientLeft('response stream ended'),
+          ),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {
@@ -249,9 +282,16 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
 }
 
 /** Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding. */
-export function registerRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
-  spec: RouteSpec<P, Q, B>,
-  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
+export function registerRoute<
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+>(
+  spec: RouteSpec<P, Q, B, H>,
+  handler: (
+    input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, z.infer<H>>,
+  ) => ApiResponse | Promise<ApiResponse>,
 ): void {
   app.http(spec.functionName, {
     route: spec.path.replace(/^\//, ''),
