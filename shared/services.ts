@@ -13,6 +13,7 @@ import { JobService } from './jobs/job-service';
 import { UsageRepository } from './jobs/usage-records';
 import { createAnthropicAdapter } from './llm/anthropic-adapter';
 import type { LlmPort } from './llm/port';
+import type { Authenticate, RouteDependencies } from './http/route';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
@@ -25,7 +26,8 @@ import { UsageService } from './usage/usage-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
- * config. Function files and activities ask for it and never construct clients themselves.
+ * config. Function files and activities ask for the services they use (`uses`, `getServices`) and never
+ * construct clients themselves; the HTTP wrapper and the services never import this module.
  */
 export interface Services {
   config: AppConfig;
@@ -145,4 +147,31 @@ export function getServices(): Promise<Services> {
     throw error;
   });
   return building;
+}
+
+/** The caller check of every authenticated route: a valid credential, and its tenant on record. */
+function authenticateWith({ authenticator, tenants }: Services): Authenticate {
+  return async (headers) => {
+    const principal = await authenticator.authenticate(headers);
+    await tenants.ensureKnown(principal.tenantId);
+    return principal;
+  };
+}
+
+/**
+ * The dependencies of one HTTP function: the caller check and exactly the named services, nothing more (the
+ * handler cannot reach a service it did not name). Nothing is built until a request needs it, and a route
+ * that names no service and needs no caller never builds anything.
+ */
+export function uses<K extends keyof Services>(...names: K[]): RouteDependencies<Pick<Services, K>> {
+  return {
+    authenticate: async () => authenticateWith(await getServices()),
+    services: async () => {
+      const picked = {} as Pick<Services, K>;
+      if (names.length === 0) return picked;
+      const services = await getServices();
+      for (const name of names) picked[name] = services[name];
+      return picked;
+    },
+  };
 }

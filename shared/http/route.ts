@@ -7,15 +7,16 @@ import type { Principal } from '../auth/principal';
 import { getConfig } from '../config';
 import { AppError, toAppError } from '../errors';
 import { pathIds } from '../ids';
-import { getServices, type Services } from '../services';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
 
 /**
  * The one HTTP wrapper: every HTTP function is declared as a `RouteSpec` (which also feeds the OpenAPI
- * document) and a handler that receives validated, typed input. The wrapper authenticates, enforces body
- * size and media type before parsing, validates params/query/body with zod, maps errors to problem+json,
- * puts a correlation id on every response and log line, and answers CORS preflights.
+ * document), the dependencies it uses, and a handler factory that turns those dependencies into a handler
+ * receiving validated, typed input. The wrapper authenticates, enforces body size and media type before
+ * parsing, validates params/headers/query/body with zod, maps errors to problem+json, puts a correlation id
+ * on every response and log line, and answers CORS preflights. It builds nothing itself: the function file
+ * composes what its handler needs (see `uses` in `shared/services.ts`).
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RouteAuth = 'none' | 'user' | 'jwt';
@@ -65,8 +66,6 @@ export interface HandlerInput<P, Q, B, H = Record<string, never>> {
   request: HttpRequest;
   context: InvocationContext;
   correlationId: string;
-  /** The process's services, built on first use (routes without auth may never need them). */
-  services: () => Promise<Services>;
   /** Aborts when the client disconnects; undefined where the runtime cannot tell (see client-disconnect). */
   clientGone: AbortSignal | undefined;
 }
@@ -78,6 +77,34 @@ export interface ApiResponse {
   /** A pre-built response (e.g. a stream) passed through as is, with the wrapper's headers added. */
   raw?: HttpResponseInit;
 }
+
+/** Establishes who is calling from the request's credential; rejects with `unauthenticated` otherwise. */
+export type Authenticate = (headers: Headers) => Promise<Principal>;
+
+/**
+ * What a function gives the wrapper besides its route, each built on first use: the caller check that every
+ * authenticated route needs, and the services its handler declared (a public route builds neither).
+ */
+export interface RouteDependencies<D> {
+  authenticate: () => Promise<Authenticate>;
+  services: () => Promise<D>;
+}
+
+type RouteInput<
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+> = HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, z.infer<H>>;
+
+/** A handler factory: given the services the function declared, the handler of its route. */
+export type HandlerFactory<
+  D,
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+> = (services: D) => (input: RouteInput<P, Q, B, H>) => ApiResponse | Promise<ApiResponse>;
 
 const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 /** The principal of routes without authentication: carries no identity and no rights. */
@@ -195,12 +222,17 @@ function endStreamWhenClientGone(
   return clientGone && streamed ? endWhenAborted(body, clientGone, onGone) : body;
 }
 
-/** Wraps a typed handler into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
-export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject, H extends AnyObject>(
+/** Wraps a handler factory into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
+export function wrapRoute<
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+  D,
+>(
   spec: RouteSpec<P, Q, B, H>,
-  handler: (
-    input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, z.infer<H>>,
-  ) => ApiResponse | Promise<ApiResponse>,
+  dependencies: RouteDependencies<D>,
+  factory: HandlerFactory<D, P, Q, B, H>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   return async (request, context) => {
     const given = request.headers.get('x-correlation-id');
@@ -216,9 +248,8 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
 
       let principal = anonymous;
       if (spec.auth !== 'none') {
-        const services = await getServices();
-        principal = await services.authenticator.authenticate(request.headers);
-        await services.tenants.ensureKnown(principal.tenantId);
+        const authenticate = await dependencies.authenticate();
+        principal = await authenticate(request.headers);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
           throw new AppError(
             'forbidden',
@@ -230,6 +261,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       const headers = parseHeaders(spec.headers, request);
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
+      const handler = factory(await dependencies.services());
       const result = await handler({
         params,
         query,
@@ -239,7 +271,6 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         request,
         context,
         correlationId,
-        services: getServices,
         clientGone,
       });
       const clientLeft = (outcome: string) =>
@@ -281,23 +312,26 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
   };
 }
 
-/** Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding. */
+/**
+ * Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding:
+ * `registerRoute(routes.getJob, uses('jobs'), ({ jobs }) => async ({ params, principal }) => ...)`.
+ */
 export function registerRoute<
   P extends AnyObject,
   Q extends AnyObject,
   B extends AnyObject,
   H extends AnyObject,
+  D,
 >(
   spec: RouteSpec<P, Q, B, H>,
-  handler: (
-    input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, z.infer<H>>,
-  ) => ApiResponse | Promise<ApiResponse>,
+  dependencies: RouteDependencies<D>,
+  factory: HandlerFactory<D, P, Q, B, H>,
 ): void {
   app.http(spec.functionName, {
     route: spec.path.replace(/^\//, ''),
     methods: [spec.method, 'OPTIONS'],
     authLevel: 'anonymous',
     extraInputs: spec.durableClient ? [df.input.durableClient()] : [],
-    handler: wrapRoute(spec, handler),
+    handler: wrapRoute(spec, dependencies, factory),
   });
 }
