@@ -43,6 +43,14 @@ var functionAppName = 'func-${resourceToken}'
 var databaseName = 'user-story-agent'
 var progressHubName = 'progress'
 var taskHubName = 'UserStoryAgentHub'
+// The storage the app's own code uses: `appStorage` in shared/adapters/blob-client.ts, which
+// test/infra/bicep-matches-code.test.ts compares with these lists.
+var uploadsContainerName = 'uploads'
+var appBlobContainerNames = [
+  uploadsContainerName
+]
+var appQueueNames = []
+var appTableNames = []
 
 // CORS_ALLOWED_ORIGINS is one comma-separated string; Blob CORS wants a list of explicit origins (or *).
 var blobCorsOrigins = filter(map(split(corsAllowedOrigins, ','), origin => trim(origin)), origin => !empty(origin))
@@ -64,7 +72,9 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     name: 'st${resourceToken}'
     deploymentContainerName: 'app-package'
-    uploadsContainerName: 'uploads'
+    appBlobContainerNames: appBlobContainerNames
+    appQueueNames: appQueueNames
+    appTableNames: appTableNames
     corsAllowedOrigins: blobCorsOrigins
   }
 }
@@ -111,6 +121,7 @@ module functionApp 'modules/function-app.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
+    uploadsContainerName: uploadsContainerName
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
     webPubSubEndpoint: webPubSub.outputs.endpoint

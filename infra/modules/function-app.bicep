@@ -27,6 +27,9 @@ param storageBlobEndpoint string
 @description('Container the platform deploys the app package from.')
 param deploymentContainerName string
 
+@description('Blob container for uploaded mockups (UPLOADS_CONTAINER).')
+param uploadsContainerName string
+
 @description('Cosmos DB account endpoint.')
 param cosmosEndpoint string
 
@@ -142,6 +145,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'STORAGE_ACCOUNT_URL'
           value: storageBlobEndpoint
+        }
+        {
+          name: 'UPLOADS_CONTAINER'
+          value: uploadsContainerName
         }
         // No COSMOS_KEY: unset means DefaultAzureCredential, i.e. this app's managed identity.
         {

@@ -7,8 +7,19 @@ import { AppError } from '../errors';
  * filter on the tenant in its SQL (the partition-key option alone is not a security boundary, and the local
  * emulator ignores it), which `query` enforces. Cosmos errors become `AppError`s here.
  */
-export const containerNames = ['tenants', 'jobs', 'usage', 'apiKeys', 'quotas'] as const;
-export type ContainerName = (typeof containerNames)[number];
+
+/**
+ * Every container the app uses, with its partition key path. In Azure the app's identity cannot create
+ * containers, so `infra/modules/cosmos.bicep` provisions exactly these (a test compares the two).
+ */
+export const cosmosContainers = [
+  { name: 'tenants', partitionKeyPath: '/tenantId' },
+  { name: 'jobs', partitionKeyPath: '/tenantId' },
+  { name: 'usage', partitionKeyPath: '/tenantId' },
+  { name: 'apiKeys', partitionKeyPath: '/tenantId' },
+  { name: 'quotas', partitionKeyPath: '/tenantId' },
+] as const;
+export type ContainerName = (typeof cosmosContainers)[number]['name'];
 
 /** Partition for documents that belong to no tenant (plans, key lookups). */
 export const platformPartition = '_platform';
@@ -78,8 +89,11 @@ export class CosmosStore {
   static async initialize(client: CosmosClient, databaseId: string): Promise<CosmosStore> {
     try {
       const { database } = await client.databases.createIfNotExists({ id: databaseId });
-      for (const id of containerNames) {
-        await database.containers.createIfNotExists({ id, partitionKey: { paths: ['/tenantId'] } });
+      for (const { name, partitionKeyPath } of cosmosContainers) {
+        await database.containers.createIfNotExists({
+          id: name,
+          partitionKey: { paths: [partitionKeyPath] },
+        });
       }
     } catch (error: unknown) {
       throw translateCosmosError(error, 'The database');
