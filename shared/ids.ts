@@ -3,7 +3,7 @@ import { z } from 'zod';
 /**
  * The formats of the ids that clients send back to the service, written down once from how each id is made.
  * A path id that does not fit its format cannot name anything, so the HTTP wrapper answers `404 not_found`
- * without asking a store (an id like `../..` never reaches Cosmos DB or a blob path).
+ * without asking a store (a traversal such as `%2e%2e%2f` never reaches Cosmos DB or a blob path).
  *
  * Path parameters registered here are ids (malformed: 404); any other path parameter is a name or a value
  * (malformed: 400 `validation_failed`).
