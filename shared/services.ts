@@ -2,7 +2,9 @@ import { AdminService } from './admin/admin-service';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
+import { getBlobServiceClient } from './adapters/blob-client';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { AzureUploadBlobs, type UploadBlobs } from './adapters/upload-blobs';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, type AppConfig } from './config';
@@ -21,6 +23,10 @@ import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
+import { UploadChecker } from './uploads/upload-checker';
+import { UploadRepository } from './uploads/upload-repository';
+import { UploadRetention } from './uploads/upload-retention';
+import { UploadService } from './uploads/upload-service';
 import { UsageService } from './usage/usage-service';
 
 /**
@@ -48,6 +54,11 @@ export interface Services {
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
+  uploads: UploadRepository;
+  uploadBlobs: UploadBlobs;
+  uploadService: UploadService;
+  uploadChecker: UploadChecker;
+  uploadRetention: UploadRetention;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -86,6 +97,8 @@ async function build(config: AppConfig): Promise<Services> {
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
+  const uploads = new UploadRepository(store);
+  const uploadBlobs = new AzureUploadBlobs(getBlobServiceClient(config), config.UPLOADS_CONTAINER);
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
@@ -133,6 +146,17 @@ async function build(config: AppConfig): Promise<Services> {
       pollMs: config.PROGRESS_POLL_MS,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
     }),
+    uploads,
+    uploadBlobs,
+    uploadService: new UploadService({
+      uploads,
+      blobs: uploadBlobs,
+      tenants,
+      plans,
+      urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+    }),
+    uploadChecker: new UploadChecker({ uploads, blobs: uploadBlobs, logger }),
+    uploadRetention: new UploadRetention({ uploads, blobs: uploadBlobs, tenants, plans, logger }),
   };
 }
 
