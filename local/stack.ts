@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { DEFAULT_DEV_ISSUER_PORT, startDevIssuer, type DevIssuer } from './dev-issuer/dev-issuer';
 import { applyLocalSettings } from './local-settings';
 import { startLocalWebPubSub, type LocalWebPubSub } from './web-pubsub/server';
+import { allowBrowserUploads } from './emulators/azurite-cors';
 import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
 
 /**
@@ -154,6 +155,10 @@ async function main(): Promise<void> {
         cosmos.readyLine,
       ]);
       emulatorEnv.AzureWebJobsStorage = storageConnectionString(account, ports);
+      await allowBrowserUploads(emulatorEnv.AzureWebJobsStorage, [
+        `http://localhost:${ports.FUNCTIONS_HTTP_PORT}`,
+        `http://127.0.0.1:${ports.FUNCTIONS_HTTP_PORT}`,
+      ]);
       emulatorEnv.COSMOS_ENDPOINT = `http://127.0.0.1:${ports.COSMOS_EMULATOR_PORT}`;
       emulatorEnv.COSMOS_KEY = 'local-emulator';
       // The local identity provider: tokens from `npm run dev:token` are signed by it and trusted by the host.

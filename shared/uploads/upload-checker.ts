@@ -9,7 +9,7 @@ export type CheckOutcome =
   'ready' | 'rejected' | 'already_decided' | 'orphan_deleted' | 'replaced_deleted' | 'blob_gone';
 
 export interface UploadCheckerOptions {
-  uploads: UploadRepository;
+  uploads: Pick<UploadRepository, 'find' | 'update'>;
   blobs: UploadBlobs;
   logger: Logger;
   now?: () => Date;
