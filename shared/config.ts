@@ -46,6 +46,8 @@ export const configSchema = z.object({
     .default('uploads'),
   /** How long an upload URL (SAS) stays usable. */
   UPLOAD_URL_TTL_SECONDS: integerFromString(300, 30, 3_600),
+  /** How long job creation waits for referenced uploads that are still being checked. */
+  UPLOAD_PENDING_WAIT_SECONDS: integerFromString(10, 0, 60),
   /** When the upload retention timer runs: NCRONTAB (six fields, UTC) or a TimeSpan. */
   UPLOAD_RETENTION_SCHEDULE: z.string().min(1).default('0 15 * * * *'),
   COSMOS_ENDPOINT: z.url().default('http://127.0.0.1:8081'),

@@ -99,6 +99,14 @@ async function build(config: AppConfig): Promise<Services> {
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const uploads = new UploadRepository(store);
   const uploadBlobs = new AzureUploadBlobs(getBlobServiceClient(config), config.UPLOADS_CONTAINER);
+  const uploadService = new UploadService({
+    uploads,
+    blobs: uploadBlobs,
+    tenants,
+    plans,
+    urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+    pendingWaitMs: config.UPLOAD_PENDING_WAIT_SECONDS * 1000,
+  });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
@@ -125,6 +133,7 @@ async function build(config: AppConfig): Promise<Services> {
       approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
       quotas,
       queuePollSeconds: config.QUEUE_POLL_SECONDS,
+      uploads: uploadService,
     }),
     execution: new JobExecution({
       jobs: jobsRepository,
@@ -148,13 +157,7 @@ async function build(config: AppConfig): Promise<Services> {
     }),
     uploads,
     uploadBlobs,
-    uploadService: new UploadService({
-      uploads,
-      blobs: uploadBlobs,
-      tenants,
-      plans,
-      urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
-    }),
+    uploadService,
     uploadChecker: new UploadChecker({ uploads, blobs: uploadBlobs, logger }),
     uploadRetention: new UploadRetention({ uploads, blobs: uploadBlobs, tenants, plans, logger }),
   };

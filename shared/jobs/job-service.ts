@@ -14,6 +14,7 @@ import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
+import type { UploadService } from '../uploads/upload-service';
 import {
   finishedStatuses,
   instanceIdFor,
@@ -73,6 +74,8 @@ export interface JobServiceOptions {
   /** Enforces the plan's per-user and per-tenant quotas; absent when quotas are off. */
   quotas?: QuotaService;
   queuePollSeconds: number;
+  /** Checks the mockups a job refers to; absent where uploads are not configured (then none are accepted). */
+  uploads?: Pick<UploadService, 'readyForJob'>;
   now?: () => Date;
   newId?: () => string;
 }
@@ -123,6 +126,10 @@ export class JobService {
       );
     }
     const iterations = this.chooseIterations(body, plan.limits.maxIterations, plan.name);
+    if (body.uploads.length > 0) {
+      if (!this.options.uploads) throw new AppError('validation_failed', 'uploads: not accepted here.');
+      await this.options.uploads.readyForJob(caller.tenantId, body.uploads);
+    }
 
     let jobId = this.newId();
     if (idempotencyKey !== undefined) {
@@ -297,7 +304,8 @@ export class JobService {
     const deadline = Date.now() + waitSeconds * 1000;
     for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
       const job = await this.get(caller, jobId);
-      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted) return job;
+      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted)
+        return job;
       // Rejects only when `stopWaiting` aborts, which the next check answers.
       await sleep(delay, undefined, { signal: stopWaiting }).catch(() => undefined);
     }

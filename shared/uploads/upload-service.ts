@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { UploadBlobs } from '../adapters/upload-blobs';
 import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { PlanLimits } from '../plans/plan';
 import type { TenantRepository } from '../tenants/tenant-repository';
 import {
+  MAX_JOB_UPLOAD_BYTES,
   MAX_UPLOAD_BYTES,
   isUploadContentType,
   safeFileName,
@@ -30,6 +32,8 @@ export interface UploadServiceOptions {
   plans: PlanRepository;
   /** Lifetime of an upload URL. */
   urlTtlSeconds: number;
+  /** How long job creation waits for uploads that are still being checked. */
+  pendingWaitMs: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -105,5 +109,44 @@ export class UploadService {
     const upload = await this.options.uploads.find(caller.tenantId, uploadId);
     if (!upload) throw new AppError('not_found', `Upload ${uploadId} was not found.`);
     return toUploadView(upload);
+  }
+
+  /**
+   * The uploads a new job refers to, all of them this tenant's and `ready`. Uploads still pending are waited
+   * for up to `pendingWaitMs`; anything else is a 400 naming each offending id, and more than 50 MB together
+   * a 413.
+   */
+  async readyForJob(tenantId: string, uploadIds: readonly string[]): Promise<UploadDocument[]> {
+    const ids = [...new Set(uploadIds)];
+    const deadline = Date.now() + this.options.pendingWaitMs;
+    for (let delay = 100; ; delay = Math.min(delay * 2, 1000)) {
+      const found = await Promise.all(ids.map((id) => this.options.uploads.find(tenantId, id)));
+      const problems = ids.flatMap((id, index) => {
+        const upload = found[index];
+        if (!upload) return [`${id} (not found)`];
+        if (upload.status === 'rejected') return [`${id} (rejected: ${upload.reason ?? 'unknown'})`];
+        if (upload.status === 'pending') return [`${id} (still pending)`];
+        return [];
+      });
+      const stillPending = found.some((upload) => upload?.status === 'pending');
+      if (problems.length > 0 && stillPending && Date.now() + delay < deadline) {
+        await sleep(delay);
+        continue;
+      }
+      if (problems.length > 0) {
+        throw new AppError('validation_failed', `uploads: not ready: ${problems.join(', ')}.`, {
+          details: { uploads: problems },
+        });
+      }
+      const ready = found.filter((upload): upload is UploadDocument => upload !== undefined);
+      const totalBytes = ready.reduce((sum, upload) => sum + upload.sizeBytes, 0);
+      if (totalBytes > MAX_JOB_UPLOAD_BYTES) {
+        throw new AppError(
+          'payload_too_large',
+          `The job's uploads are ${totalBytes} bytes together; at most ${MAX_JOB_UPLOAD_BYTES} are accepted.`,
+        );
+      }
+      return ready;
+    }
   }
 }

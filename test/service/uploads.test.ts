@@ -15,7 +15,11 @@ const tenantId = 'tenant-uploads';
 const tenMegabytes = 10 * 1024 * 1024;
 
 beforeAll(async () => {
-  service = await startService({ LOCAL_BLOB_POLL_MS: '200', UPLOAD_RETENTION_SCHEDULE: '*/2 * * * * *' });
+  service = await startService({
+    LOCAL_BLOB_POLL_MS: '200',
+    UPLOAD_RETENTION_SCHEDULE: '*/2 * * * * *',
+    UPLOAD_PENDING_WAIT_SECONDS: '1',
+  });
   alice = client(service.url, await service.token({ sub: 'alice', tenantId }));
   blobs = BlobServiceClient.fromConnectionString(service.azurite.connectionString);
 });
@@ -192,6 +196,47 @@ describe('the blob trigger', () => {
     const { ticket, decision } = await upload(bytes, 'image/png', { declaredBytes: tenMegabytes });
     expect(decision).toMatchObject({ status: 'rejected', reason: 'too_large' });
     expect(await blobExists(blobNameOf(ticket.uploadUrl))).toBe(false);
+  });
+});
+
+describe('jobs with uploads', () => {
+  const story = 'As a member, I want to sign in with my email so that I can see my bookings.';
+
+  it('accepts only this tenant’s ready uploads and names every offending id', async () => {
+    const good = await upload(png(30, 20), 'image/png');
+    const bad = await upload(svg('<script>alert(1)</script>'), 'image/svg+xml');
+    const mallory = client(service.url, await service.token({ sub: 'mallory', tenantId: 'tenant-other' }));
+    const theirs = await (async () => {
+      const bytes = png(5, 5);
+      const ticket = await requestUpload(mallory, 'theirs.png', 'image/png', bytes.length);
+      await new BlockBlobClient(ticket.uploadUrl).uploadData(bytes);
+      expect((await waitForDecision(mallory, ticket.uploadId)).status).toBe('ready');
+      return ticket.uploadId;
+    })();
+
+    const refused = await alice.post('/api/v1/jobs', {
+      story,
+      uploads: [good.ticket.uploadId, bad.ticket.uploadId, theirs, 'no-such-upload'],
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.json.code).toBe('validation_failed');
+    expect(refused.json.detail).toContain(`${bad.ticket.uploadId} (rejected: svg_script)`);
+    expect(refused.json.detail).toContain(`${theirs} (not found)`);
+    expect(refused.json.detail).toContain('no-such-upload (not found)');
+    expect(refused.json.detail).not.toContain(good.ticket.uploadId);
+
+    const accepted = await alice.post('/api/v1/jobs', { story, uploads: [good.ticket.uploadId] });
+    expect(accepted.status).toBe(202);
+    expect(accepted.json.uploads).toEqual([good.ticket.uploadId]);
+  });
+
+  it('waits a bounded time for a pending upload, then says it is still pending', async () => {
+    const never = await requestUpload(alice, 'never.png', 'image/png', 100);
+    const started = Date.now();
+    const refused = await alice.post('/api/v1/jobs', { story, uploads: [never.uploadId] });
+    expect(refused.status).toBe(400);
+    expect(refused.json.detail).toContain(`${never.uploadId} (still pending)`);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
   });
 });
 
