@@ -23,6 +23,8 @@ import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
+import { MockupAnalysis } from './mockups/mockup-analysis';
+import { MockupInventoryRepository } from './mockups/inventory-repository';
 import { UploadChecker } from './uploads/upload-checker';
 import { UploadRepository } from './uploads/upload-repository';
 import { UploadRetention } from './uploads/upload-retention';
@@ -59,6 +61,7 @@ export interface Services {
   uploadService: UploadService;
   uploadChecker: UploadChecker;
   uploadRetention: UploadRetention;
+  mockupAnalysis: MockupAnalysis;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -99,6 +102,7 @@ async function build(config: AppConfig): Promise<Services> {
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const uploads = new UploadRepository(store);
   const uploadBlobs = new AzureUploadBlobs(getBlobServiceClient(config), config.UPLOADS_CONTAINER);
+  const inventories = new MockupInventoryRepository(store);
   const uploadService = new UploadService({
     uploads,
     blobs: uploadBlobs,
@@ -144,6 +148,7 @@ async function build(config: AppConfig): Promise<Services> {
       cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
       progress,
+      inventories,
     }),
     events,
     pubsub,
@@ -160,6 +165,17 @@ async function build(config: AppConfig): Promise<Services> {
     uploadService,
     uploadChecker: new UploadChecker({ uploads, blobs: uploadBlobs, logger }),
     uploadRetention: new UploadRetention({ uploads, blobs: uploadBlobs, tenants, plans, logger }),
+    mockupAnalysis: new MockupAnalysis({
+      jobs: jobsRepository,
+      uploads,
+      blobs: uploadBlobs,
+      inventories,
+      usage,
+      llm,
+      quotas,
+      progress,
+      llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    }),
   };
 }
 

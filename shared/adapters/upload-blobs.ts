@@ -113,7 +113,7 @@ export class AzureUploadBlobs implements UploadBlobs {
       if ((properties.contentLength ?? 0) > maxBytes) {
         throw new AppError('payload_too_large', `The upload is larger than ${maxBytes} bytes.`);
       }
-      return await blob.downloadToBuffer(0, maxBytes);
+      return await blob.downloadToBuffer();
     } catch (error: unknown) {
       if (error instanceof AppError) throw error;
       if (isNotFound(error)) return undefined;

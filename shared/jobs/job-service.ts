@@ -151,7 +151,7 @@ export class JobService {
       iterations,
       story: body.story,
       options: body.options,
-      uploads: body.uploads,
+      uploads: [...new Set(body.uploads)],
       progress: { completed: 0, total: iterations.length, current: null },
       createdAt: this.now().toISOString(),
       usage: emptyUsage(),
@@ -174,6 +174,7 @@ export class JobService {
       iterations,
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
+      uploads: job.uploads,
     });
     return job;
   }
