@@ -85,14 +85,20 @@ async function pdfInventory(
   };
 }
 
-/** A component kind from an SVG element's id and label (design tools name layers after what they are). */
-function svgComponentKind(element: string, name: string): string {
-  const words = name.toLowerCase();
-  if (/button|btn|cta/.test(words)) return 'button';
-  if (/input|field|textbox|email|password|search/.test(words)) return 'text-input';
-  if (/checkbox|toggle|switch/.test(words)) return 'checkbox';
-  if (/link|nav/.test(words)) return 'link';
-  if (/title|heading|header/.test(words)) return 'heading';
+const kindPatterns: [RegExp, string][] = [
+  [/button|btn|cta/, 'button'],
+  [/input|field|textbox|email|password|search/, 'text-input'],
+  [/checkbox|toggle|switch/, 'checkbox'],
+  [/link|nav/, 'link'],
+  [/title|heading|header/, 'heading'],
+];
+
+/** A component kind from an SVG element's id (design tools name layers after what they are), else its text. */
+function svgComponentKind(element: string, elementId: string, text: string): string {
+  for (const name of [elementId, text]) {
+    const match = kindPatterns.find(([pattern]) => pattern.test(name.toLowerCase()));
+    if (match) return match[1];
+  }
   return element === 'text' ? 'text' : element === 'image' ? 'image' : 'shape';
 }
 
@@ -133,7 +139,7 @@ function svgInventory(attachment: Extract<Attachment, { kind: 'text' }>): Mockup
   parser.on('closetag', () => {
     const entry = open.pop();
     if (!entry?.component) return;
-    entry.component.kind = svgComponentKind(entry.element, `${entry.component.elementId} ${entry.text}`);
+    entry.component.kind = svgComponentKind(entry.element, entry.component.elementId, entry.text);
     entry.component.label = entry.text || entry.component.elementId;
   });
   parser.write(attachment.text).close();
