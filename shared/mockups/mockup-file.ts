@@ -8,17 +8,18 @@ import type { LlmPort } from '../llm/port';
 import { costMicroUsd } from '../llm/pricing';
 import { inspectFile } from '../uploads/inspection/inspect-file';
 import {
-  isUploadContentType,
+  uploadContentTypeSchema,
   safeFileName,
   uploadContentTypes,
   type UploadContentType,
 } from '../uploads/upload';
 import { attachmentFor } from './attachments';
 
-const typesByExtension: Record<string, UploadContentType> = Object.fromEntries([
-  ...Object.entries(uploadContentTypes).map(([type, extension]) => [extension, type]),
-  ['jpeg', 'image/jpeg'],
-]);
+/** The upload type a file's extension stands for (`.jpeg` too); checked against its bytes afterwards. */
+function contentTypeOf(extension: string): UploadContentType | undefined {
+  if (extension === 'jpeg') return 'image/jpeg';
+  return uploadContentTypeSchema.options.find((type) => uploadContentTypes[type] === extension);
+}
 
 /**
  * A mockup file read in-process (the CLI's `--mockup`): checked exactly as the blob trigger checks uploads,
@@ -31,8 +32,8 @@ export async function readMockupFile(
   now: () => Date = () => new Date(),
 ): Promise<{ inventory: MockupInventory; usage: Usage }> {
   const extension = path.extname(file).slice(1).toLowerCase();
-  const contentType = typesByExtension[extension];
-  if (!contentType || !isUploadContentType(contentType)) {
+  const contentType = contentTypeOf(extension);
+  if (!contentType) {
     throw new AppError('unsupported_media_type', `${file}: mockups must be .png, .jpg, .pdf or .svg files.`);
   }
   const bytes = await readFile(file);
