@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AuditTrail } from './audit/audit-trail';
+import { SecuritySignals } from './audit/security-signals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -7,8 +9,9 @@ import { getCosmosClient } from './adapters/cosmos-client';
 import { AzureUploadBlobs, type UploadBlobs } from './adapters/upload-blobs';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, type AppConfig } from './config';
+import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
+import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
@@ -21,6 +24,7 @@ import { EventLog } from './progress/event-log';
 import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
+import { StreamLeases } from './quotas/stream-leases';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { MockupAnalysis } from './mockups/mockup-analysis';
@@ -30,6 +34,9 @@ import { UploadRepository } from './uploads/upload-repository';
 import { UploadRetention } from './uploads/upload-retention';
 import { UploadService } from './uploads/upload-service';
 import { UsageService } from './usage/usage-service';
+import { AddressGuard } from './webhooks/address-guard';
+import { WebhookSender } from './webhooks/webhook-sender';
+import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -39,6 +46,10 @@ export interface Services {
   config: AppConfig;
   logger: Logger;
   store: CosmosStore;
+  /** The tenant-chained audit trail; `audit.record({...})` is all an action needs (see `audit-trail.ts`). */
+  audit: AuditTrail;
+  /** Repeated authentication failures and rate-limit refusals, condensed for the audit trail. */
+  signals: SecuritySignals;
   apiKeys: ApiKeyRepository;
   authenticator: Authenticator;
   plans: PlanRepository;
@@ -51,11 +62,14 @@ export interface Services {
   admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
+  /** The dead-letter list and retries of failed jobs. */
+  failedJobs: FailedJobs;
   execution: JobExecution;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
+  webhooks: WebhookService;
   uploads: UploadRepository;
   uploadBlobs: UploadBlobs;
   uploadService: UploadService;
@@ -97,9 +111,7 @@ async function build(config: AppConfig): Promise<Services> {
     : undefined;
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
-  const events = new EventLog(store);
-  const pubsub = createWebPubSub(config);
-  const progress = new ProgressPublisher({ log: events, pubsub, logger });
+  const audit = new AuditTrail({ store, logger });
   const uploads = new UploadRepository(store);
   const uploadBlobs = new AzureUploadBlobs(getBlobServiceClient(config), config.UPLOADS_CONTAINER);
   const inventories = new MockupInventoryRepository(store);
@@ -111,15 +123,55 @@ async function build(config: AppConfig): Promise<Services> {
     urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
     pendingWaitMs: config.UPLOAD_PENDING_WAIT_SECONDS * 1000,
   });
+  const jobs = new JobService({
+    jobs: jobsRepository,
+    tenants,
+    plans,
+    approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+    quotas,
+    queuePollSeconds: config.QUEUE_POLL_SECONDS,
+    audit,
+    uploads: uploadService,
+  });
+  const events = new EventLog(store);
+  const pubsub = createWebPubSub(config);
+  const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
     apiKeyPepper: config.API_KEY_PEPPER,
   });
+  const httpsOnly = webhookHttpsOnly(config);
+  const webhooks = new WebhookService({
+    store,
+    audit,
+    logger,
+    sender: new WebhookSender({
+      guard: AddressGuard.fromSetting(config.WEBHOOK_ALLOWED_CIDRS),
+      httpsOnly,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    }),
+    secretKey: config.WEBHOOK_SECRET_KEY,
+    httpsOnly,
+    delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
+    jobs: jobsRepository,
+    monthSpend: async (tenantId) => {
+      const month = new Date().toISOString().slice(0, 7);
+      const tenant = await tenants.ensure(tenantId);
+      const [spent, plan] = await Promise.all([
+        reports.tenantMonthTotal(tenantId, month),
+        plans.get(tenant.planId),
+      ]);
+      return { month, spentUsd: spent.costUsd, budgetUsd: plan.limits.monthlyBudgetUsd };
+    },
+  });
   return {
     config,
     logger,
+    webhooks,
     store,
+    audit,
+    signals: new SecuritySignals(),
     apiKeys,
     authenticator,
     plans,
@@ -128,17 +180,10 @@ async function build(config: AppConfig): Promise<Services> {
     usage,
     quotas,
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
-    admin: new AdminService({ plans, tenants, reports }),
+    admin: new AdminService({ plans, tenants, reports, audit }),
     llm,
-    jobs: new JobService({
-      jobs: jobsRepository,
-      tenants,
-      plans,
-      approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
-      quotas,
-      queuePollSeconds: config.QUEUE_POLL_SECONDS,
-      uploads: uploadService,
-    }),
+    jobs,
+    failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,
@@ -159,6 +204,18 @@ async function build(config: AppConfig): Promise<Services> {
       logger,
       pollMs: config.PROGRESS_POLL_MS,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
+      ...(config.QUOTAS_ENABLED
+        ? {
+            leases: {
+              leases: new StreamLeases({
+                store,
+                maxRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
+              }),
+              tenants,
+              plans,
+            },
+          }
+        : {}),
     }),
     uploads,
     uploadBlobs,

@@ -19,6 +19,11 @@ export const planLimitsSchema = z.object({
     .optional(),
   /** Days an upload is kept before the retention timer deletes it; absent: 30. */
   uploadRetentionDays: z.number().int().min(1).max(3650).optional(),
+  /**
+   * SSE streams and Web PubSub tokens one user may hold at once. Plans stored before this limit existed get
+   * the default.
+   */
+  maxConcurrentStreams: z.number().int().positive().default(20),
 });
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
@@ -47,6 +52,7 @@ export const defaultPlans: readonly Plan[] = [
       maxQueuedJobs: 3,
       requestsPerMinute: 10,
       monthlyBudgetUsd: 10,
+      maxConcurrentStreams: 5,
     },
   },
   {
@@ -61,6 +67,7 @@ export const defaultPlans: readonly Plan[] = [
       maxQueuedJobs: 10,
       requestsPerMinute: 60,
       monthlyBudgetUsd: 200,
+      maxConcurrentStreams: 20,
     },
   },
   {
@@ -75,6 +82,7 @@ export const defaultPlans: readonly Plan[] = [
       maxQueuedJobs: 50,
       requestsPerMinute: 300,
       monthlyBudgetUsd: 5_000,
+      maxConcurrentStreams: 100,
     },
   },
 ];
