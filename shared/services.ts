@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AlertRepository } from './alerts/alert-repository';
+import { UsageAlerts } from './alerts/usage-alerts';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
 import { ApiKeyRepository } from './auth/api-key-repository';
@@ -73,6 +75,8 @@ export interface Services {
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
   webhooks: WebhookService;
+  /** Usage anomaly alerts: the hourly scan and the admin list. */
+  alerts: UsageAlerts;
 }
 
 export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
@@ -168,6 +172,16 @@ async function build(config: AppConfig): Promise<Services> {
     webhooks,
     secrets,
     apiKeyPepper,
+    alerts: new UsageAlerts({
+      alerts: new AlertRepository(store),
+      usage,
+      tenants,
+      audit,
+      webhooks,
+      logger,
+      // Seam for the Application Insights custom event per anomaly (`AnomalyTelemetry`): not wired yet.
+      telemetry: undefined,
+    }),
     store,
     audit,
     signals: new SecuritySignals(),

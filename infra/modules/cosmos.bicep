@@ -26,6 +26,7 @@ param containerNames array = [
   'quotas'
   'audit'
   'webhooks'
+  'alerts'
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -7,7 +7,16 @@ import { AppError } from '../errors';
  * filter on the tenant in its SQL (the partition-key option alone is not a security boundary, and the local
  * emulator ignores it), which `query` enforces. Cosmos errors become `AppError`s here.
  */
-export const containerNames = ['tenants', 'jobs', 'usage', 'apiKeys', 'quotas', 'audit', 'webhooks'] as const;
+export const containerNames = [
+  'tenants',
+  'jobs',
+  'usage',
+  'apiKeys',
+  'quotas',
+  'audit',
+  'webhooks',
+  'alerts',
+] as const;
 export type ContainerName = (typeof containerNames)[number];
 
 /** Partition for documents that belong to no tenant (plans, key lookups). */
