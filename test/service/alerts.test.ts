@@ -10,7 +10,7 @@ import { UsageRepository, usageRecordId, type UsageRecord } from '../../shared/j
 import { createLogger } from '../../shared/logger';
 import { TenantRepository } from '../../shared/tenants/tenant-repository';
 import { startHost, type StartedProcess } from '../support/local-services';
-import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+import { allPages, client, startService, type Client, type ServiceUnderTest } from '../support/service';
 import { startReceiver } from '../support/webhook-receiver';
 
 /**
@@ -96,19 +96,7 @@ async function receivedBy(name: string, count: number): Promise<Record<string, a
   ) as Record<string, any>[];
 }
 
-async function listAll(api: Client, query = ''): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.get(
-      `/api/v1/admin/alerts?limit=2${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    expect(page.status).toBe(200);
-    items.push(...page.json.items);
-    cursor = page.json.nextCursor;
-  } while (cursor);
-  return items;
-}
+const listAll = (api: Client, query = '') => allPages(api, `/api/v1/admin/alerts?limit=2${query}`);
 
 beforeAll(async () => {
   service = await startService({
