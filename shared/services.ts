@@ -179,8 +179,6 @@ async function build(config: AppConfig): Promise<Services> {
       audit,
       webhooks,
       logger,
-      // Seam for the Application Insights custom event per anomaly (`AnomalyTelemetry`): not wired yet.
-      telemetry: undefined,
     }),
     store,
     audit,

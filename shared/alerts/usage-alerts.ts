@@ -6,6 +6,7 @@ import { isPlatformAdmin, type Principal } from '../auth/principal';
 import { AppError, toAppError } from '../errors';
 import type { UsageRepository } from '../jobs/usage-records';
 import type { Logger } from '../logger';
+import { trackEvent } from '../telemetry/telemetry';
 import type { TenantRepository } from '../tenants/tenant-repository';
 import type { DeliveryStarter, WebhookService } from '../webhooks/webhook-service';
 import type { AlertRepository } from './alert-repository';
@@ -37,14 +38,6 @@ const dayMs = 24 * hourMs;
 const claimLeaseMs = 5 * 60_000;
 const scanActor: AuditActor = { type: 'system', id: 'alerts-scan' };
 
-/**
- * Where a raised anomaly is reported besides its alert, audit record and webhook event: an Application
- * Insights custom event when telemetry is on. Optional, so the scan runs the same without it.
- */
-export interface AnomalyTelemetry {
-  anomalyRaised(alert: UsageAlertView): void;
-}
-
 export interface UsageAlertsOptions {
   alerts: AlertRepository;
   usage: Pick<UsageRepository, 'windowTotals'>;
@@ -52,7 +45,6 @@ export interface UsageAlertsOptions {
   audit: AuditTrail;
   webhooks: Pick<WebhookService, 'publish'>;
   logger: Logger;
-  telemetry?: AnomalyTelemetry | undefined;
   rule?: AnomalyRule;
   /** The scan's clock: which hour is "the last full hour". */
   now?: () => Date;
@@ -61,8 +53,9 @@ export interface UsageAlertsOptions {
 /**
  * Usage anomaly alerts: each hour, every tenant's last full hour (LLM calls, tokens, cost) is compared with the
  * same hour on the 14 days before (`anomaly-detector.ts`). An anomaly becomes an alert (`GET
- * /api/v1/admin/alerts`), an audit record, a `usage.anomaly` webhook event and a telemetry event, once: the
- * alert's id derives from tenant, hour and metric, and only the scan that creates it carries out the rest.
+ * /api/v1/admin/alerts`), an audit record, a `usage.anomaly` webhook event and an Application Insights custom
+ * event, once: the alert's id derives from tenant, hour and metric, and only the scan that creates it carries
+ * out the rest.
  */
 export class UsageAlerts {
   private readonly now: () => Date;
@@ -212,7 +205,15 @@ export class UsageAlerts {
       },
       starter,
     );
-    this.options.telemetry?.anomalyRaised(view);
+    trackEvent('usage.anomaly', {
+      'tenant.id': tenantId,
+      'alert.id': alertId,
+      'alert.metric': view.metric,
+      'alert.hour': view.hour,
+      'alert.severity': view.severity,
+      'alert.observed': view.observed,
+      'alert.threshold': view.threshold,
+    });
     await this.options.alerts.markRaised(alert, this.now(), record.seq);
     return { alert, raised: true };
   }

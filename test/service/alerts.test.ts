@@ -9,13 +9,15 @@ import { AuditTrail } from '../../shared/audit/audit-trail';
 import { UsageRepository, usageRecordId, type UsageRecord } from '../../shared/jobs/usage-records';
 import { createLogger } from '../../shared/logger';
 import { TenantRepository } from '../../shared/tenants/tenant-repository';
+import { startIngestionRecorder, type IngestionRecorder } from '../support/ingestion-recorder';
 import { startHost, type StartedProcess } from '../support/local-services';
 import { allPages, client, startService, type Client, type ServiceUnderTest } from '../support/service';
 import { startReceiver } from '../support/webhook-receiver';
 
 /**
  * Usage anomaly alerts end to end, on usage histories seeded straight into Cosmos through the repository:
- * scans of a chosen hour on two hosts and again, webhooks to loopback receivers, the audit trail, the list.
+ * scans of a chosen hour on two hosts and again, webhooks to loopback receivers, the audit trail, the list,
+ * and Application Insights custom events sent by the real exporter to a loopback ingestion recorder.
  */
 const dayMs = 24 * hourMs;
 /** The scanned hour: three days ago, so the hour has ended and the timer of these hosts never looks at it. */
@@ -24,6 +26,7 @@ const hourIso = hour.toISOString();
 /** The stalled tenant's spike, an hour earlier. */
 const stalledHour = new Date(hour.getTime() - hourMs);
 
+let recorder: IngestionRecorder;
 let service: ServiceUnderTest;
 let secondHost: { url: string; process: StartedProcess };
 let store: CosmosStore;
@@ -96,12 +99,34 @@ async function receivedBy(name: string, count: number): Promise<Record<string, a
   ) as Record<string, any>[];
 }
 
+/** The `usage.anomaly` custom events received for alerts of `at`, once `count` have arrived (and a moment more). */
+async function anomalyEvents(at: Date, count: number): Promise<Record<string, string>[]> {
+  const matching = () =>
+    recorder.envelopes
+      .filter(
+        (envelope) =>
+          envelope.data.baseType === 'EventData' &&
+          envelope.data.baseData.name === 'usage.anomaly' &&
+          envelope.data.baseData.properties?.['alert.hour'] === at.toISOString(),
+      )
+      .map((envelope) => envelope.data.baseData.properties ?? {});
+  for (const deadline = Date.now() + 30_000; matching().length < count && Date.now() < deadline;) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  await new Promise((resolve) => setTimeout(resolve, 1500));
+  return matching();
+}
+
 const listAll = (api: Client, query = '') => allPages(api, `/api/v1/admin/alerts?limit=2${query}`);
 
 beforeAll(async () => {
+  recorder = await startIngestionRecorder();
   service = await startService({
     WEBHOOK_ALLOWED_CIDRS: '127.0.0.1/32',
     WEBHOOK_RETRY_DELAYS_SECONDS: '1,1',
+    APPLICATIONINSIGHTS_CONNECTION_STRING: recorder.connectionString,
+    NODE_EXTRA_CA_CERTS: recorder.caFile,
+    OTEL_BLRP_SCHEDULE_DELAY: '200',
   });
   // A second instance on the same database and task hub: scans on two hosts at once.
   secondHost = await startHost({ env: service.env });
@@ -152,6 +177,7 @@ afterAll(async () => {
   await Promise.all(Object.values(receivers).map((receiver) => receiver.close()));
   await secondHost?.process.stop();
   await service?.stop();
+  await recorder?.close();
 });
 
 describe('usage anomaly alerts', () => {
@@ -241,6 +267,21 @@ describe('usage anomaly alerts', () => {
     });
   });
 
+  it('reports each alert once as an Application Insights custom event', async () => {
+    const events = await anomalyEvents(hour, 6);
+    const listed = await listAll(platformAdmin);
+    expect(events.map((event) => event['alert.id']).sort()).toEqual(listed.map((alert) => alert.id).sort());
+    expect(
+      events.find((event) => event['alert.id'] === usageAlertId('spiky', hour, 'requests')),
+    ).toMatchObject({
+      'tenant.id': 'spiky',
+      'alert.metric': 'requests',
+      'alert.severity': 'critical',
+      'alert.observed': '60',
+      'alert.threshold': '20',
+    });
+  });
+
   it('lists a tenant’s alerts to its admins, every tenant’s to platform admins, and never another’s', async () => {
     const spiky = await listAll(admins.spiky!);
     expect(spiky).toHaveLength(3);
@@ -313,6 +354,11 @@ describe('usage anomaly alerts', () => {
     expect((await platformAdmin.post('/api/v1/admin/alerts/scan', body)).json.raised).toBe(0);
     expect(await audited()).toEqual(['costMicroUsd', 'requests', 'tokens']);
     expect(await listAll(admins.stalled!)).toHaveLength(3);
+    expect((await anomalyEvents(stalledHour, 3)).map((event) => event['alert.metric']).sort()).toEqual([
+      'costMicroUsd',
+      'requests',
+      'tokens',
+    ]);
   });
 
   it('scans the last full hour by the clock it is given (the timer’s scan)', async () => {
