@@ -361,12 +361,18 @@ describe('usage anomaly alerts', () => {
     ]);
   });
 
-  it('scans the last full hour by the clock it is given (the timer’s scan)', async () => {
+  it('scans the last full hour by the clock it is given (the timer’s scan), one query per tenant and window', async () => {
     const logger = createLogger('alerts-test', 'silent');
     const audit = new AuditTrail({ store, logger });
+    const queries = new Map<string, number>();
     const scanner = new UsageAlerts({
       alerts: new AlertRepository(store),
-      usage,
+      usage: {
+        windowTotals: (tenantId, from, to) => {
+          queries.set(tenantId, (queries.get(tenantId) ?? 0) + 1);
+          return usage.windowTotals(tenantId, from, to);
+        },
+      },
       tenants: new TenantRepository(store, 'enterprise'),
       audit,
       webhooks: {
@@ -389,6 +395,15 @@ describe('usage anomaly alerts', () => {
     expect(result.anomalies).toHaveLength(6);
     expect(started).toEqual([]);
     expect(await trailLengths()).toEqual(before);
+    // The hour, then the same hour on 14 days only for tenants above a floor; one aggregate query each.
+    expect(Object.fromEntries(queries)).toEqual({
+      operator: 1,
+      quiet: 1,
+      rival: 15,
+      spiky: 15,
+      stalled: 1,
+      steady: 15,
+    });
   });
 
   it('scans only hours that have ended, on the hour, for platform admins', async () => {
