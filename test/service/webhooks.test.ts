@@ -6,7 +6,7 @@ import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNetworkGuard } from '../apps/network-guard-core';
 import { distRoot, tempDir } from '../support/local-services';
-import { startReceiver } from '../support/webhook-receiver';
+import { deliveriesOf, startReceiver } from '../support/webhook-receiver';
 import {
   client,
   finished,
@@ -66,18 +66,6 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-async function deliveriesOf(webhookId: string, accept: (items: Record<string, any>[]) => boolean) {
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const items = (await alice.get(`/api/v1/webhooks/${webhookId}/deliveries`)).json.items as Record<
-      string,
-      any
-    >[];
-    if (accept(items) || Date.now() > deadline) return items;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe('webhooks', () => {
   it('signs a job.completed delivery verifiably (Standard Webhooks), without the story unless asked', async () => {
     const receiver = await startReceiver();
@@ -95,7 +83,7 @@ describe('webhooks', () => {
 
     const job = await alice.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
     await waitForJob(alice, job.json.id, finished);
-    await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    await deliveriesOf(alice, created.json.id, (items) => items[0]?.status === 'delivered');
 
     const [request] = receiver.received;
     expect(request).toBeDefined();
@@ -124,7 +112,11 @@ describe('webhooks', () => {
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     const test = await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
     expect(test.status).toBe(202);
-    const [delivery] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    const [delivery] = await deliveriesOf(
+      alice,
+      created.json.id,
+      (items) => items[0]?.status === 'delivered',
+    );
     expect(delivery?.attempts.map((attempt: { statusCode: number }) => attempt.statusCode)).toEqual([
       500, 503, 429, 204,
     ]);
@@ -139,13 +131,17 @@ describe('webhooks', () => {
     const receiver = await startReceiver([500, 500, 500, 500]);
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     const test = await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
-    const [dead] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'dead');
+    const [dead] = await deliveriesOf(alice, created.json.id, (items) => items[0]?.status === 'dead');
     expect(dead?.attempts).toHaveLength(4);
     const redelivered = await alice.post(
       `/api/v1/webhooks/${created.json.id}/deliveries/${test.json.id}/redeliver`,
     );
     expect(redelivered.status).toBe(202);
-    const [delivered] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    const [delivered] = await deliveriesOf(
+      alice,
+      created.json.id,
+      (items) => items[0]?.status === 'delivered',
+    );
     expect(delivered?.attempts).toHaveLength(5);
     expect(new Set(receiver.received.map((request) => request.headers['webhook-id'])).size).toBe(1);
     await receiver.close();
@@ -155,9 +151,13 @@ describe('webhooks', () => {
     const receiver = await startReceiver([500]);
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
-    await deliveriesOf(created.json.id, (items) => items[0]?.attempts.length === 1);
+    await deliveriesOf(alice, created.json.id, (items) => items[0]?.attempts.length === 1);
     await service.restartHost({ kill: true });
-    const [delivery] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    const [delivery] = await deliveriesOf(
+      alice,
+      created.json.id,
+      (items) => items[0]?.status === 'delivered',
+    );
     expect(delivery?.status).toBe('delivered');
     expect(receiver.received.map((request) => request.answered)).toEqual([500, 204]);
     await receiver.close();
@@ -180,7 +180,7 @@ describe('webhooks', () => {
     }
     const outcomes = [];
     for (const id of ids) {
-      const [delivery] = await deliveriesOf(id, (items) => items[0]?.status === 'dead');
+      const [delivery] = await deliveriesOf(alice, id, (items) => items[0]?.status === 'dead');
       outcomes.push([delivery?.status, delivery?.attempts[0]?.error]);
     }
     expect(outcomes).toEqual([
