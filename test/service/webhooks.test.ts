@@ -1,11 +1,11 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import type http from 'node:http';
 import path from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNetworkGuard } from '../apps/network-guard-core';
-import { distRoot, tempDir } from '../support/local-services';
+import { distRoot, repoRoot, tempDir } from '../support/local-services';
 import { deliveriesOf, startReceiver } from '../support/webhook-receiver';
 import {
   client,
@@ -16,19 +16,17 @@ import {
   type ServiceUnderTest,
 } from '../support/service';
 
-/** The README's verification, as a receiver would write it with nothing but node:crypto. */
-function verifyLikeTheReadme(secret: string, headers: http.IncomingHttpHeaders, body: string): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const id = String(headers['webhook-id']);
-  const timestamp = String(headers['webhook-timestamp']);
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
-  return String(headers['webhook-signature'])
-    .split(' ')
-    .some((entry) => {
-      const given = Buffer.from(entry.replace(/^v1,/, ''), 'base64');
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    });
+/**
+ * The README's verification snippet itself (the `js` block after "Verifying a delivery in Node:"), run as a
+ * receiver would run it with nothing but node:crypto, so the README cannot drift from what the service signs.
+ */
+function readmeVerification(): (secret: string, headers: http.IncomingHttpHeaders, body: string) => boolean {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const snippet = /Verifying a delivery in Node:\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!snippet) throw new Error('README.md has no webhook verification snippet.');
+  expect(snippet.trim().split('\n').length).toBeLessThanOrEqual(11);
+  const sandbox = { require, Buffer };
+  return runInNewContext(`${snippet}\nverifyWebhook`, sandbox) as ReturnType<typeof readmeVerification>;
 }
 
 let service: ServiceUnderTest;
@@ -87,7 +85,8 @@ describe('webhooks', () => {
 
     const [request] = receiver.received;
     expect(request).toBeDefined();
-    expect(verifyLikeTheReadme(secret, request!.headers, request!.body)).toBe(true);
+    const verifyWebhook = readmeVerification();
+    expect(verifyWebhook(secret, request!.headers, request!.body)).toBe(true);
     const payload = new Webhook(secret).verify(request!.body, {
       'webhook-id': String(request!.headers['webhook-id']),
       'webhook-timestamp': String(request!.headers['webhook-timestamp']),
@@ -99,7 +98,7 @@ describe('webhooks', () => {
     });
     expect(request!.body).not.toContain('bank customer');
     expect(
-      verifyLikeTheReadme('whsec_' + Buffer.alloc(32).toString('base64'), request!.headers, request!.body),
+      verifyWebhook('whsec_' + Buffer.alloc(32).toString('base64'), request!.headers, request!.body),
     ).toBe(false);
     await until(() => withStory.received.length > 0);
     expect(JSON.parse(withStory.received[0]!.body).data.story).toContain('bank customer');
