@@ -248,6 +248,40 @@ describe('audit trail', () => {
     expect((await platformAdmin.get('/api/v1/admin/audit/verify?tenantId=globex')).json.valid).toBe(true);
   });
 
+  it('pages the trail newest first by cursor, within a time window and for one action', async () => {
+    const gavin = client(service.url, await service.token({ sub: 'gavin', tenantId: 'hooli' }));
+    for (let i = 0; i < 12; i++) await gavin.post('/api/v1/api-keys', { name: `key-${i}` });
+    await gavin.post('/api/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['job.failed'] });
+    const hooliAdmin = client(
+      service.url,
+      await service.token({ sub: 'hank', tenantId: 'hooli', roles: ['tenant_admin'] }),
+    );
+    const all = await trail(hooliAdmin);
+    expect(all.length).toBeGreaterThanOrEqual(13);
+    expect(all.map((record) => record.seq)).toEqual(
+      [...all].map((record) => record.seq).sort((a: number, b: number) => b - a),
+    );
+    const paged = await allPages(hooliAdmin, '/api/v1/admin/audit?limit=5');
+    expect(paged.map((record) => record.seq)).toEqual(all.map((record) => record.seq));
+
+    // A window around records in the middle of the trail (by their times, which need not follow seq exactly).
+    const times = all
+      .slice(3, 9)
+      .map((record) => String(record.at))
+      .sort();
+    const from = times[0]!;
+    const to = new Date(Date.parse(times.at(-1)!) + 1).toISOString();
+    const inWindow = await trail(hooliAdmin, `&from=${from}&to=${to}`);
+    expect(inWindow.length).toBeGreaterThanOrEqual(times.length);
+    expect(inWindow.length).toBeLessThan(all.length);
+    expect(inWindow.every((record) => record.at >= from && record.at < to)).toBe(true);
+    expect(all.filter((record) => record.at >= from && record.at < to)).toEqual(inWindow);
+
+    const created = await trail(hooliAdmin, '&action=api_key.created');
+    expect(created).toHaveLength(12);
+    expect(created).toEqual(all.filter((record) => record.action === 'api_key.created'));
+  });
+
   it('shows a tenant admin only tenants it administers', async () => {
     expect((await admin.get('/api/v1/admin/audit?tenantId=initech')).status).toBe(403);
     expect((await admin.get('/api/v1/admin/audit?tenantId=_platform')).status).toBe(403);
