@@ -104,6 +104,12 @@ describe('webhooks in production mode (https only)', () => {
     const receiver = await startReceiver([], { tls: certificate, hostname: receiverName });
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({
+      id: expect.any(String),
+      url: receiver.url,
+      events: ['job.failed'],
+      secret: expect.stringMatching(/^whsec_/),
+    });
     await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
     const [delivery] = await deliveriesOf(alice, created.json.id, (items) => items[0]?.status !== 'pending');
     expect(delivery).toMatchObject({ status: 'delivered', attempts: [{ statusCode: 204 }] });
