@@ -10,6 +10,7 @@ import { distRoot, tempDir } from '../support/local-services';
 import {
   client,
   finished,
+  roomyPlanLimits,
   startService,
   waitForJob,
   type Client,
@@ -200,16 +201,7 @@ describe('webhooks in production mode (https only)', () => {
     const plan = await platformAdmin.post('/api/v1/admin/plans', {
       id: 'nine-tenths-spent',
       name: 'Nine tenths spent',
-      limits: {
-        requestsPerDay: 100,
-        tokensPerDay: 10_000_000,
-        maxStoryBytes: 10_000,
-        maxIterations: 12,
-        maxConcurrentJobs: 5,
-        maxQueuedJobs: 5,
-        requestsPerMinute: 100,
-        monthlyBudgetUsd: budgetUsd,
-      },
+      limits: { ...roomyPlanLimits, monthlyBudgetUsd: budgetUsd },
     });
     expect(plan.status).toBe(201);
     const moved = await platformAdmin.patch('/api/v1/admin/tenants/frugal/plan', { planId: plan.json.id });
