@@ -8,15 +8,15 @@ import { getCosmosClient } from './adapters/cosmos-client';
 import { createKeyVaultReader } from './adapters/key-vault';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
+import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
-import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { FailedJobs } from './jobs/failed-jobs';
-import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
+import { JobSteps } from './jobs/job-steps';
 import { UsageRepository } from './jobs/usage-records';
-import { createAnthropicAdapter } from './llm/anthropic-adapter';
+import type { ApiKeySource } from './llm/anthropic-adapter';
+import { createLlmClient } from './llm/llm-client';
 import type { LlmPort } from './llm/port';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
@@ -67,7 +67,7 @@ export interface Services {
   jobs: JobService;
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
-  execution: JobExecution;
+  steps: JobSteps;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
@@ -75,24 +75,13 @@ export interface Services {
   webhooks: WebhookService;
 }
 
-export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
-  if (resolveLlmProvider(config) === 'offline')
-    return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
-    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
-  }
-  return createAnthropicAdapter({
-    apiKey: async ({ refresh }) => {
-      const key = refresh
-        ? await secrets.refresh('ANTHROPIC_API_KEY')
-        : await secrets.get('ANTHROPIC_API_KEY');
-      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
-      return key;
-    },
-    ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
-    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    maxRetries: config.ANTHROPIC_MAX_RETRIES,
-  });
+/** The Anthropic key, read through the secret provider (Key Vault or the app setting), refreshed on a 401. */
+function anthropicKey(secrets: SecretProvider): ApiKeySource {
+  return async ({ refresh }) => {
+    const key = refresh ? await secrets.refresh('ANTHROPIC_API_KEY') : await secrets.get('ANTHROPIC_API_KEY');
+    if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+    return key;
+  };
 }
 
 async function build(config: AppConfig): Promise<Services> {
@@ -109,7 +98,9 @@ async function build(config: AppConfig): Promise<Services> {
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = tracedLlm(createLlm(config, secrets));
+  const keyConfigured =
+    config.ANTHROPIC_API_KEY !== undefined || config.ANTHROPIC_API_KEY_SECRET_URI !== undefined;
+  const llm = tracedLlm(createLlmClient(config, keyConfigured ? { apiKey: anthropicKey(secrets) } : {}));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -183,7 +174,7 @@ async function build(config: AppConfig): Promise<Services> {
     llm,
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
-    execution: new JobExecution({
+    steps: new JobSteps({
       jobs: jobsRepository,
       usage,
       llm,

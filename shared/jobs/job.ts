@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { iterationIdSchema, productTypeSchema } from '../engine/catalog';
-import { iterationResultSchema, usageSchema } from '../engine/iteration-result';
+import { iterationResultSchema, passResultSchema, usageSchema } from '../engine/iteration-result';
+import { findingSchema } from '../engine/patch';
+import { reviewSchema } from '../engine/review';
 import { planLimitsSchema } from '../plans/plan';
 
 export const jobStatuses = [
@@ -23,9 +25,15 @@ export const jobErrorSchema = z.object({ code: z.string(), message: z.string(), 
 export type JobError = z.infer<typeof jobErrorSchema>;
 
 export const jobOptionsSchema = z.object({
+  /** Judge each iteration's output and retry it once when it fails (off by default: `review` is the quality gate). */
   verify: z.boolean().default(false),
   model: z.string().min(1).max(100).optional(),
+  /** Consolidation and the whole-story judge after the iterations. */
+  review: z.boolean().default(true),
+  /** How many rewrite rounds the judge may ask for, each judged again. */
+  rewriteRounds: z.number().int().min(0).max(3).default(1),
 });
+export type JobOptions = z.infer<typeof jobOptionsSchema>;
 
 /** The job as stored in Cosmos (`jobs` container, partition = tenant). */
 export const jobDocumentSchema = z.object({
@@ -52,12 +60,21 @@ export const jobDocumentSchema = z.object({
   usage: usageSchema,
   result: z
     .object({
+      /** The specification as markdown, with its quality findings and review. */
       story: z.string(),
       iterations: z.array(iterationResultSchema),
+      /** Consolidation, judge and rewrite rounds, in the order they ran. */
+      passes: z.array(passResultSchema).default([]),
+      /** The whole-story judge's last review; absent when no judge ran. */
+      review: reviewSchema.optional(),
+      /** Defects of the submitted story, from the validation iteration. */
+      findings: z.array(findingSchema).default([]),
     })
     .optional(),
-  /** Interactive mode: the structured story as approved so far, the base of the next iteration. */
+  /** The structured story as merged or approved so far: the base of the next step. */
   workingStory: z.unknown().optional(),
+  /** Workflow passes run so far (checkpoints); published as `result.passes` when the job finishes. */
+  passResults: z.array(passResultSchema).optional(),
   /** Models whose prompt-cache prefix for this job has been written (parallel runs wait for it). */
   cacheWarm: z.array(z.string()).optional(),
   awaitingApproval: z.object({ iteration: iterationIdSchema, since: z.string() }).optional(),
@@ -75,7 +92,14 @@ export type JobDocument = z.infer<typeof jobDocumentSchema>;
 
 /** What clients see: the stored job without internal bookkeeping. */
 export const jobViewSchema = jobDocumentSchema
-  .omit({ type: true, workingStory: true, cancelRequested: true, instanceId: true, cacheWarm: true })
+  .omit({
+    type: true,
+    workingStory: true,
+    passResults: true,
+    cancelRequested: true,
+    instanceId: true,
+    cacheWarm: true,
+  })
   .extend({
     links: z.object({
       self: z.string(),
@@ -91,6 +115,7 @@ export function toJobView(job: JobDocument): JobView {
   const {
     type: _type,
     workingStory: _working,
+    passResults: _passes,
     cancelRequested: _cancel,
     instanceId: _instance,
     ...visible
