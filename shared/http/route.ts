@@ -227,9 +227,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
-            clientLeft('response stream ended'),
-          ),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {
