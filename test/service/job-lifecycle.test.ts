@@ -77,7 +77,7 @@ describe('job lifecycle with the offline engine', () => {
           iterations.join(','),
         ],
         { env: { ...process.env, ANTHROPIC_API_KEY: '', LLM_PROVIDER: 'offline' } },
-        (error, stdout) => (error ? reject(error) : resolve(stdout)),
+        (error, stdout, stderr) => (error ? reject(new Error(`CLI failed: ${stderr}`)) : resolve(stdout)),
       );
       child.stdin?.end(story);
     });
