@@ -144,7 +144,7 @@ Run once after the iterations were merged; you may change every section.
 # Review
 Judge the whole specification as a reviewer would before it enters a backlog. Score each dimension from 0 to 5 (5: exemplary, nothing to fix; 4: minor issues; 3: usable with fixes; 2: several real problems; 1: mostly failing; 0: absent):
 ${dimensionText}
-For every score below 5, list the issues: the dimension, the concrete problem quoting the words concerned, and the ids of the items concerned ([] when it is about the statement). The verdict is computed from your scores (approve at a mean of ${approveOverall} or more with no dimension below ${approveFloor}), so score honestly and never inflate.
+For every score below 5, list the issues: the dimension, the concrete problem quoting the words concerned, and the ids of the items concerned ([] when it is about the statement). One issue per problem: when several items share a problem, list all their ids in that one issue. The verdict is computed from your scores (approve at a mean of ${approveOverall} or more with no dimension below ${approveFloor}), so score honestly and never inflate.
 
 # Rewrite
 Address every issue the reviewer listed, and nothing else: replace the items named in an issue with a wording that fixes it, remove items that cannot be fixed, add what an issue says is missing. Keep every other item as it is, keep the story's language, and invent nothing; when the fix needs a decision the story does not make, add an open question.

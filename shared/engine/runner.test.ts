@@ -5,6 +5,7 @@ import { sampleStory } from './fixtures/sample-stories';
 import { createOfflineAdapter } from './offline/offline-adapter';
 import { runIteration } from './passes';
 import { runWorkflow } from './runner';
+import { cacheRole } from './step-executor';
 import { parseStory } from './story';
 
 const offline = createOfflineAdapter();
@@ -342,5 +343,22 @@ describe('runWorkflow cache warm-up', () => {
       concurrency: 1,
     });
     expect(iterations.map((r) => r.status)).toEqual(['failed', 'applied']);
+  });
+});
+
+describe('cache roles', () => {
+  it('lets the first iteration that calls a model lead it, skipping iterations the product type excludes', () => {
+    // For a mobile-native story responsive-web makes no call, so responsive-native leads the economy model.
+    const plan = ['user-roles', 'security', 'responsive-web', 'responsive-native', 'analytics'] as const;
+    expect(cacheRole(plan, 'mobile-native', {}, 'responsive-native')).toEqual({
+      model: 'claude-haiku-5-5',
+      leads: true,
+    });
+    expect(cacheRole(plan, 'mobile-native', {}, 'analytics')).toEqual({
+      model: 'claude-haiku-5-5',
+      leads: false,
+    });
+    expect(cacheRole(plan, 'web', {}, 'responsive-web')).toMatchObject({ leads: true });
+    expect(cacheRole(['user-roles', 'analytics'], 'web', {}, 'analytics')).toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { AppError, toAppError } from '../errors';
-import type { IterationId } from './catalog';
+import { getIteration, type IterationId, type ProductType } from './catalog';
 import type { IterationResult, PassResult } from './iteration-result';
 import { applyResult, mergeIterationResults } from './merge';
 import {
@@ -59,14 +59,20 @@ export interface CacheGate {
   open(model: string): void;
 }
 
-/** Per model, the plan's first iteration in catalog order leads; undefined when no other call waits for it. */
+/**
+ * Per model, the plan's first iteration in catalog order that calls the model leads (one that does not apply
+ * to the product type makes no call, so it cannot warm anything); undefined when no other call waits for it.
+ */
 export function cacheRole(
   plan: readonly IterationId[],
+  productType: ProductType,
   models: ModelSelection | undefined,
   iterationId: IterationId,
 ): { model: string; leads: boolean } | undefined {
   const model = iterationModel(iterationId, models);
-  const sameModel = plan.filter((id) => iterationModel(id, models) === model);
+  const sameModel = plan.filter(
+    (id) => iterationModel(id, models) === model && getIteration(id).productTypes.includes(productType),
+  );
   if (sameModel.length < 2) return undefined;
   return { model, leads: sameModel[0] === iterationId };
 }
@@ -150,7 +156,7 @@ export class StepExecutor {
 
     const role =
       base === 'original' && this.env.cache
-        ? cacheRole(this.env.iterations, this.env.models, iterationId)
+        ? cacheRole(this.env.iterations, story.productType, this.env.models, iterationId)
         : undefined;
     const cache = this.env.cache;
     if (role && !role.leads) await cache?.ready(role.model, this.env.signal);

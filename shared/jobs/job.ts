@@ -25,13 +25,24 @@ export const jobErrorSchema = z.object({ code: z.string(), message: z.string(), 
 export type JobError = z.infer<typeof jobErrorSchema>;
 
 export const jobOptionsSchema = z.object({
-  /** Judge each iteration's output and retry it once when it fails (off by default: `review` is the quality gate). */
-  verify: z.boolean().default(false),
-  model: z.string().min(1).max(100).optional(),
-  /** Consolidation and the whole-story judge after the iterations. */
-  review: z.boolean().default(true),
-  /** How many rewrite rounds the judge may ask for, each judged again. */
-  rewriteRounds: z.number().int().min(0).max(3).default(1),
+  verify: z
+    .boolean()
+    .describe(
+      "Judge each iteration's output and retry it once when it fails (off by default: the whole-story review is the quality gate).",
+    )
+    .default(false),
+  model: z.string().min(1).max(100).describe('One model for every call.').optional(),
+  review: z
+    .boolean()
+    .describe('Consolidate the merged story and score it with the whole-story judge (result.review).')
+    .default(true),
+  rewriteRounds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3)
+    .describe('How many rewrite rounds the judge may ask for, each judged again.')
+    .default(1),
 });
 export type JobOptions = z.infer<typeof jobOptionsSchema>;
 
@@ -60,15 +71,21 @@ export const jobDocumentSchema = z.object({
   usage: usageSchema,
   result: z
     .object({
-      /** The specification as markdown, with its quality findings and review. */
-      story: z.string(),
+      story: z
+        .string()
+        .describe('The specification as markdown, with its story-quality findings and review.'),
       iterations: z.array(iterationResultSchema),
-      /** Consolidation, judge and rewrite rounds, in the order they ran. */
-      passes: z.array(passResultSchema).default([]),
-      /** The whole-story judge's last review; absent when no judge ran. */
-      review: reviewSchema.optional(),
-      /** Defects of the submitted story, from the validation iteration. */
-      findings: z.array(findingSchema).default([]),
+      passes: z
+        .array(passResultSchema)
+        .describe('Consolidation, judge and rewrite rounds, in the order they ran, with their usage.')
+        .default([]),
+      review: reviewSchema
+        .describe("The whole-story judge's last round; absent when no judge ran.")
+        .optional(),
+      findings: z
+        .array(findingSchema)
+        .describe('Defects of the submitted story (QUS criteria), each reported once.')
+        .default([]),
     })
     .optional(),
   /** The structured story as merged or approved so far: the base of the next step. */
