@@ -29,8 +29,11 @@ import {
   type JobRef,
 } from '../shared/jobs/orchestration-contract';
 
-/** Transient LLM failures (the activities throw only for those) are retried with exponential backoff. */
-const llmRetry = new df.RetryOptions(2_000, 3);
+/**
+ * Steps that call the LLM throw only for transient failures: the LLM's, or Cosmos's around the call (loading
+ * the job, checkpointing the result). Retried with exponential backoff for about half a minute.
+ */
+const llmRetry = new df.RetryOptions(2_000, 5);
 llmRetry.backoffCoefficient = 2;
 llmRetry.maxRetryIntervalInMilliseconds = 30_000;
 
