@@ -135,6 +135,8 @@ export const configSchema = z.object({
     .refine((value) => /^\d+(,\d+){0,19}$/.test(value), 'comma-separated whole seconds, at most 20'),
   /** Deadline of one delivery attempt (connect, send, read the status), in milliseconds. */
   WEBHOOK_TIMEOUT_MS: integerFromString(10_000, 100, 60_000),
+  /** Key Vault secret holding `WEBHOOK_SECRET_KEY`; wins over it. */
+  WEBHOOK_SECRET_KEY_SECRET_URI: secretUri,
   /** Key Vault secret holding the API-key pepper; wins over `API_KEY_PEPPER`. */
   API_KEY_PEPPER_SECRET_URI: secretUri,
   /** Application Insights; unset turns telemetry off (nothing is collected or sent). */
@@ -155,7 +157,11 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
       message: 'must not be set when NODE_ENV is production: the local development issuer signs any token',
     });
   }
-  for (const key of ['ANTHROPIC_API_KEY_SECRET_URI', 'API_KEY_PEPPER_SECRET_URI'] as const) {
+  for (const key of [
+    'ANTHROPIC_API_KEY_SECRET_URI',
+    'API_KEY_PEPPER_SECRET_URI',
+    'WEBHOOK_SECRET_KEY_SECRET_URI',
+  ] as const) {
     if (config[key]?.startsWith('http://')) {
       context.addIssue({
         code: 'custom',
@@ -165,7 +171,7 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
     }
   }
   // Signing keys fetched over plain HTTP could be swapped by anyone on the path.
-  if (config.WEBHOOK_SECRET_KEY === undefined) {
+  if (config.WEBHOOK_SECRET_KEY === undefined && config.WEBHOOK_SECRET_KEY_SECRET_URI === undefined) {
     context.addIssue({
       code: 'custom',
       path: ['WEBHOOK_SECRET_KEY'],

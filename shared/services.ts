@@ -1,6 +1,7 @@
 import { AdminService } from './admin/admin-service';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
+import { auditRefusal } from './audit/refusals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -18,6 +19,7 @@ import { UsageRepository } from './jobs/usage-records';
 import type { ApiKeySource } from './llm/anthropic-adapter';
 import { createLlmClient } from './llm/llm-client';
 import type { LlmPort } from './llm/port';
+import type { Authenticate, RouteDependencies } from './http/route';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
@@ -36,7 +38,8 @@ import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
- * config. Function files and activities ask for it and never construct clients themselves.
+ * config. Function files and activities ask for the services they use (`uses`, `getServices`) and never
+ * construct clients themselves; the HTTP wrapper and the services never import this module.
  */
 export interface Services {
   config: AppConfig;
@@ -91,7 +94,10 @@ async function build(config: AppConfig): Promise<Services> {
     reader: createKeyVaultReader(),
     ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
   });
-  const apiKeyPepper = await secrets.get('API_KEY_PEPPER');
+  const [apiKeyPepper, webhookSecretKey] = await Promise.all([
+    secrets.get('API_KEY_PEPPER'),
+    secrets.get('WEBHOOK_SECRET_KEY'),
+  ]);
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
   await plans.seedDefaults();
@@ -139,7 +145,7 @@ async function build(config: AppConfig): Promise<Services> {
       httpsOnly,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     }),
-    secretKey: config.WEBHOOK_SECRET_KEY,
+    secretKey: webhookSecretKey,
     httpsOnly,
     delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
     jobs: jobsRepository,
@@ -218,4 +224,33 @@ export function getServices(): Promise<Services> {
     throw error;
   });
   return building;
+}
+
+/** The caller check of every authenticated route: a valid credential, and its tenant on record. */
+function authenticateWith({ authenticator, tenants }: Services): Authenticate {
+  return async (headers) => {
+    const principal = await authenticator.authenticate(headers);
+    await tenants.ensureKnown(principal.tenantId);
+    return principal;
+  };
+}
+
+/**
+ * The dependencies of one HTTP function: the caller check and exactly the named services, nothing more (the
+ * handler cannot reach a service it did not name). Nothing is built until a request needs it, and a route
+ * that names no service and needs no caller never builds anything.
+ */
+export function uses<K extends keyof Services>(...names: K[]): RouteDependencies<Pick<Services, K>> {
+  return {
+    authenticate: async () => authenticateWith(await getServices()),
+    refused: async (error, request, operationId) =>
+      auditRefusal(await getServices(), error, request, operationId),
+    services: async () => {
+      const picked = {} as Pick<Services, K>;
+      if (names.length === 0) return picked;
+      const services = await getServices();
+      for (const name of names) picked[name] = services[name];
+      return picked;
+    },
+  };
 }

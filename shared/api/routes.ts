@@ -5,12 +5,20 @@ import { apiKeyRecordSchema } from '../auth/api-keys';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
+import {
+  apiKeyIdSchema,
+  deliveryIdSchema,
+  idempotencyKeySchema,
+  jobIdSchema,
+  tenantIdSchema,
+  webhookIdSchema,
+} from '../ids';
 import { jobViewSchema } from '../jobs/job';
 import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
-import { negotiateResultSchema } from '../progress/progress-service';
+import { lastEventIdSchema, negotiateResultSchema } from '../progress/progress-service';
 import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
 import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
@@ -32,9 +40,9 @@ export const problemSchema = z
   })
   .describe('RFC 9457 problem details.');
 
-const jobIdParams = z.object({
-  jobId: z.string().min(1).max(100).describe('The job id returned when the job was created.'),
-});
+const jobIdParams = z.object({ jobId: jobIdSchema });
+/** Sending the same key with the same body again answers with the job the first request made. */
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKeySchema.optional() });
 
 export const iterationDescriptionSchema = z.object({
   id: iterationIdSchema,
@@ -87,7 +95,7 @@ export const usageSummarySchema = z.object({
     .describe('Absent when quotas are turned off.'),
 });
 
-const tenantIdParams = z.object({ tenantId: z.string().min(1).max(200).describe('The tenant id.') });
+const tenantIdParams = z.object({ tenantId: tenantIdSchema });
 const planIdParams = z.object({ planId: planIdSchema.describe('The plan id, e.g. free, pro.') });
 const currentMonth = () => new Date().toISOString().slice(0, 7);
 
@@ -138,7 +146,7 @@ const runResponses = {
 };
 const adminTag = ['Administration'];
 const webhookTag = ['Webhooks'];
-const webhookIdParams = z.object({ webhookId: z.string().min(1).max(100).describe('The webhook id.') });
+const webhookIdParams = z.object({ webhookId: webhookIdSchema });
 
 export const routes = {
   health: {
@@ -192,7 +200,7 @@ export const routes = {
     tags: jobTag,
     auth: 'user',
     body: createJobBodySchema,
-    headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: {
       202: { description: 'Accepted; the job runs.', schema: jobViewSchema },
@@ -276,9 +284,7 @@ export const routes = {
         .default('true')
         .describe('false: replay the events logged so far and end, instead of following new ones.'),
     }),
-    headers: z.object({
-      'last-event-id': z.string().max(20).optional().describe('Resume after this event id.'),
-    }),
+    headers: z.object({ 'last-event-id': lastEventIdSchema.optional() }),
     responses: {
       200: { description: 'An event stream.', schema: z.string(), contentType: 'text/event-stream' },
       ...errors(400, 401, 404),
@@ -311,6 +317,7 @@ export const routes = {
     tags: ['Iterations'],
     auth: 'user',
     body: runBodySchema,
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
   },
@@ -325,6 +332,7 @@ export const routes = {
     tags: ['Iterations'],
     auth: 'user',
     body: workflowRunBodySchema,
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
   },
@@ -472,7 +480,7 @@ export const routes = {
     description: 'The key stops working at once. Revoking twice is harmless.',
     tags: ['API keys'],
     auth: 'jwt',
-    params: z.object({ keyId: z.string().min(1).max(100) }),
+    params: z.object({ keyId: apiKeyIdSchema }),
     responses: { 200: { description: 'Revoked.', schema: apiKeyViewSchema }, ...errors(401, 403, 404) },
   },
   listAudit: {
@@ -620,7 +628,7 @@ export const routes = {
       'Starts a new run of attempts for a delivered or dead delivery, with the same webhook-id and body (receivers deduplicate on webhook-id). 409 while it is still pending.',
     tags: webhookTag,
     auth: 'user',
-    params: webhookIdParams.extend({ deliveryId: z.string().min(1).max(100) }),
+    params: webhookIdParams.extend({ deliveryId: deliveryIdSchema }),
     durableClient: true,
     responses: {
       202: { description: 'Delivering.', schema: deliveryViewSchema },
