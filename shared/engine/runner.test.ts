@@ -360,5 +360,24 @@ describe('cache roles', () => {
     });
     expect(cacheRole(plan, 'web', {}, 'responsive-web')).toMatchObject({ leads: true });
     expect(cacheRole(['user-roles', 'analytics'], 'web', {}, 'analytics')).toBeUndefined();
+    // An iteration that makes no call neither leads nor waits for the leader.
+    expect(cacheRole(plan, 'mobile-native', {}, 'responsive-web')).toBeUndefined();
+  });
+
+  it('runs a story whose excluded iteration comes before its model’s leader, one call at a time', async () => {
+    const mobile = parseStory(sampleStory('checkout-mobile.md'));
+    expect(mobile.productType).toBe('mobile-native');
+    const { iterations } = await runWorkflow({
+      llm: offline,
+      story: mobile,
+      iterations: ['responsive-web', 'responsive-native', 'analytics'],
+      concurrency: 1,
+      review: false,
+    });
+    expect(iterations.map((result) => [result.id, result.status])).toEqual([
+      ['responsive-web', 'skipped'],
+      ['responsive-native', 'applied'],
+      ['analytics', 'applied'],
+    ]);
   });
 });

@@ -61,7 +61,8 @@ export interface CacheGate {
 
 /**
  * Per model, the plan's first iteration in catalog order that calls the model leads (one that does not apply
- * to the product type makes no call, so it cannot warm anything); undefined when no other call waits for it.
+ * to the product type makes no call, so it cannot warm anything); undefined when no other call waits for it,
+ * and for an iteration that makes no call.
  */
 export function cacheRole(
   plan: readonly IterationId[],
@@ -69,10 +70,11 @@ export function cacheRole(
   models: ModelSelection | undefined,
   iterationId: IterationId,
 ): { model: string; leads: boolean } | undefined {
+  const calls = (id: IterationId) => getIteration(id).productTypes.includes(productType);
+  // One that makes no call neither leads nor waits: waiting would only hold it up (or, one at a time, forever).
+  if (!calls(iterationId)) return undefined;
   const model = iterationModel(iterationId, models);
-  const sameModel = plan.filter(
-    (id) => iterationModel(id, models) === model && getIteration(id).productTypes.includes(productType),
-  );
+  const sameModel = plan.filter((id) => iterationModel(id, models) === model && calls(id));
   if (sameModel.length < 2) return undefined;
   return { model, leads: sameModel[0] === iterationId };
 }
