@@ -14,6 +14,7 @@ import {
   type IterationId,
 } from '../shared/engine/catalog';
 import type { IterationResult } from '../shared/engine/iteration-result';
+import type { MockupFile } from '../shared/engine/mockup-inventory';
 import { runWorkflow } from '../shared/engine/runner';
 import type { WorkflowEvent } from '../shared/engine/step-executor';
 import { parseStory, type Story } from '../shared/engine/story';
@@ -21,6 +22,7 @@ import type { ApprovalDecision } from '../shared/engine/workflow';
 import { isAppError } from '../shared/errors';
 import { createLlmClient, type LlmProvider } from '../shared/llm/llm-client';
 import type { LlmPort } from '../shared/llm/port';
+import { readMockupFile } from '../shared/mockups/mockup-file';
 
 /** Exit codes from the API contract's "Command line" section. */
 const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
@@ -43,6 +45,7 @@ const enhanceOptionsSchema = z.object({
   output: z.string().optional(),
   provider: z.enum(['offline', 'anthropic']).optional(),
   model: z.string().min(1).optional(),
+  mockup: z.array(z.string().min(1)).max(20).default([]),
 });
 type EnhanceOptions = z.infer<typeof enhanceOptionsSchema>;
 
@@ -103,7 +106,9 @@ function describeResult(result: IterationResult): string {
 }
 
 /** The judge's verdict of each round, on its own line. */
-function reportReview(event: WorkflowEvent): void {
+/** One line for each step that is not an iteration: a mockup read, a judge round's verdict. */
+function reportStep(event: WorkflowEvent): void {
+  if (event.type === 'mockup:complete') process.stderr.write(`mockup ${event.fileName}: read\n`);
   if (event.type === 'review:complete') {
     process.stderr.write(
       `review round ${event.round}: ${event.verdict} (${event.overall.toFixed(1)} of 5)\n`,
@@ -124,8 +129,8 @@ function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: ()
       onEvent: (event) => {
         if (event.type === 'iteration:complete') {
           process.stderr.write(`${event.iteration}: ${describeResult(event.result)}\n`);
-        } else if (event.type === 'review:complete') {
-          reportReview(event);
+        } else {
+          reportStep(event);
         }
       },
       stop: () => undefined,
@@ -144,8 +149,12 @@ function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: ()
   const width = Math.max(...iterationCatalog.map((definition) => definition.id.length));
   return {
     onEvent: (event) => {
-      if (event.type === 'review:start' || event.type === 'review:complete') {
-        reportReview(event);
+      if (
+        event.type !== 'iteration:start' &&
+        event.type !== 'iteration:progress' &&
+        event.type !== 'iteration:complete'
+      ) {
+        reportStep(event);
         return;
       }
       if (event.type === 'iteration:start') {
@@ -199,12 +208,25 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     if (isAppError(error)) throw new RuntimeFailure(error.message);
     throw error;
   }
+  const mockups: MockupFile[] = [];
+  for (const mockupFile of options.mockup) {
+    try {
+      mockups.push(await readMockupFile(mockupFile));
+    } catch (error: unknown) {
+      if (isAppError(error)) throw new RuntimeFailure(error.message);
+      throw error;
+    }
+  }
+  const names = mockups.map((mockup) => mockup.id);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated) throw new UsageError(`two mockups have the same name (${repeated}); rename one`);
   const interactive = options.mode === 'interactive';
   const canAsk = interactive && file !== '-' && process.stdin.isTTY === true && process.stderr.isTTY === true;
   const progress = interactive ? undefined : progressReporter();
   const result = await runWorkflow({
     llm,
     story,
+    mockups,
     iterations,
     strategy: interactive ? 'sequential' : 'parallel',
     verify: options.verify === true,
@@ -218,7 +240,7 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
         if (event.type === 'iteration:complete') {
           process.stderr.write(`${event.iteration}: ${event.result.changes.length} changes proposed\n`);
         } else {
-          reportReview(event);
+          reportStep(event);
         }
       }),
     approve: approver(canAsk),
@@ -232,6 +254,7 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     ...(result.review ? { review: result.review } : {}),
     findings: result.findings,
     usage: result.usage,
+    ...(mockups.length > 0 ? { mockups: result.mockups } : {}),
     structured: result.story,
   };
   const out = options.format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : result.markdown;
@@ -242,7 +265,9 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
   for (const step of failed) {
     process.stderr.write(`${step.id} failed: ${step.error?.message ?? step.summary}\n`);
   }
-  return failed.length > 0 ? exitCodes.failure : exitCodes.ok;
+  // A mockup that could not be read stops the run before any iteration has a result to report.
+  if (failed.length === 0 && result.error) process.stderr.write(`${result.error.message}\n`);
+  return failed.length > 0 || result.outcome === 'failed' ? exitCodes.failure : exitCodes.ok;
 }
 
 function listIterations(options: z.infer<typeof listOptionsSchema>): number {
@@ -301,6 +326,12 @@ function program(setExit: (code: number) => void): Command {
     .option('--output <file>', 'write the result to FILE instead of stdout')
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
     .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
+    .option(
+      '--mockup <file>',
+      'a mockup (.png, .jpg, .pdf, .svg) to read before the iterations; repeatable',
+      (file: string, files: string[]) => [...files, file],
+      [],
+    )
     .action(async (file: unknown, options: unknown) =>
       setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
     );

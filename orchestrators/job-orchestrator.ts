@@ -5,6 +5,7 @@ import { approvalAwait } from '../activities/approval-await';
 import { iterationRun } from '../activities/iteration-run';
 import { jobFinish } from '../activities/job-finish';
 import { jobStart } from '../activities/job-start';
+import { mockupAnalyze } from '../activities/mockup-analyze';
 import { slotAcquire } from '../activities/slot-acquire';
 import { workflowStepRun } from '../activities/workflow-step-run';
 import {
@@ -22,6 +23,7 @@ import {
   jobOrchestrationInputSchema,
   jobOrchestratorName,
   jobStartOutputSchema,
+  mockupAnalyzeOutputSchema,
   slotAcquireOutputSchema,
   workflowPlanOf,
   workflowStepRunOutputSchema,
@@ -63,9 +65,9 @@ function* raced(
 }
 
 /**
- * One workflow step as durable work: iterations fan out to one activity each; an approval is an activity,
- * a wait for the caller's decision (or cancel, or the timeout) and an activity applying it; every later step
- * is one activity.
+ * One workflow step as durable work: mockups and iterations fan out to one activity each; an approval is an
+ * activity, a wait for the caller's decision (or cancel, or the timeout) and an activity applying it; every
+ * later step is one activity.
  */
 function* durableStep(
   ctx: OrchestrationContext,
@@ -75,6 +77,13 @@ function* durableStep(
   step: WorkflowStep,
 ): Generator<Task, StepAnswer, unknown> {
   switch (step.kind) {
+    case 'mockups': {
+      const runs = step.mockups.map((uploadId) => mockupAnalyze({ ...ref, uploadId }).withRetry(llmRetry));
+      const ended = yield* raced(ctx, ctx.df.Task.all(runs), cancel);
+      if (ended) return ended;
+      const outcomes = runs.map((run) => mockupAnalyzeOutputSchema.parse(run.result));
+      return { result: { kind: 'mockups', outcomes } };
+    }
     case 'iterations': {
       const runs = step.iterations.map((iterationId) =>
         iterationRun({ ...ref, iterationId, base: step.base }).withRetry(llmRetry),

@@ -47,6 +47,10 @@ param containers array = [
     name: 'webhooks'
     partitionKeyPath: '/tenantId'
   }
+  {
+    name: 'uploads'
+    partitionKeyPath: '/tenantId'
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -20,6 +20,7 @@ export const cosmosContainers = [
   { name: 'quotas', partitionKeyPath: '/tenantId' },
   { name: 'audit', partitionKeyPath: '/tenantId' },
   { name: 'webhooks', partitionKeyPath: '/tenantId' },
+  { name: 'uploads', partitionKeyPath: '/tenantId' },
 ] as const;
 export type ContainerName = (typeof cosmosContainers)[number]['name'];
 

@@ -11,6 +11,7 @@ import {
   idempotencyKeySchema,
   jobIdSchema,
   tenantIdSchema,
+  uploadIdSchema,
   webhookIdSchema,
 } from '../ids';
 import { jobViewSchema } from '../jobs/job';
@@ -19,6 +20,7 @@ import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '..
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
 import { lastEventIdSchema, negotiateResultSchema } from '../progress/progress-service';
+import { createUploadBodySchema, uploadTicketSchema, uploadViewSchema } from '../uploads/upload';
 import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
 import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
@@ -145,6 +147,7 @@ const runResponses = {
   ...errors(400, 401, 413, 415, 422, 429, 503),
 };
 const adminTag = ['Administration'];
+const uploadTag = ['Uploads'];
 const webhookTag = ['Webhooks'];
 const webhookIdParams = z.object({ webhookId: webhookIdSchema });
 
@@ -335,6 +338,37 @@ export const routes = {
     headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
+  },
+  createUpload: {
+    functionName: 'uploads-create',
+    operationId: 'createUpload',
+    method: 'POST',
+    path: '/api/v1/uploads',
+    summary: 'Get a URL to upload a mockup',
+    description:
+      'Declare a mockup (PNG, JPEG, PDF or SVG, at most 10 MB or the plan’s lower limit) and get a short-lived URL for one PUT of exactly that file. The file is then checked from its bytes; follow getUpload until it is ready or rejected, and pass ready upload ids in a job’s uploads.',
+    tags: uploadTag,
+    auth: 'user',
+    body: createUploadBodySchema,
+    responses: {
+      201: { description: 'Upload URL issued; the upload is pending.', schema: uploadTicketSchema },
+      ...errors(400, 401, 413, 415, 503),
+    },
+  },
+  getUpload: {
+    functionName: 'uploads-get',
+    operationId: 'getUpload',
+    method: 'GET',
+    path: '/api/v1/uploads/{uploadId}',
+    summary: 'Get an upload’s status',
+    description:
+      'pending until the file arrives and is checked, then ready (with pages or width and height) or rejected with a reason code and detail.',
+    tags: uploadTag,
+    auth: 'user',
+    params: z.object({
+      uploadId: uploadIdSchema,
+    }),
+    responses: { 200: { description: 'The upload.', schema: uploadViewSchema }, ...errors(401, 404) },
   },
   getUsage: {
     functionName: 'usage-get',

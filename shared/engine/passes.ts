@@ -10,6 +10,12 @@ import {
   type Usage,
   type Verification,
 } from './iteration-result';
+import {
+  buildMockupRequest,
+  type MockupFile,
+  type MockupInventory,
+  type MockupResult,
+} from './mockup-inventory';
 import { validatePatches, type Patch, type PatchValidation } from './patch';
 import {
   buildConsolidationRequest,
@@ -51,6 +57,8 @@ export function passModel(models: ModelSelection = {}): string {
 export interface CallOptions {
   llm: LlmPort;
   models?: ModelSelection;
+  /** What the run's mockups show: part of every engine call's cached context, after the story. */
+  mockups?: readonly MockupInventory[];
   /** Clock for the calls' `at` timestamps. */
   now?: () => Date;
   signal?: AbortSignal;
@@ -71,10 +79,10 @@ class CallLog {
 
   constructor(private readonly options: CallOptions) {}
 
-  async call(request: StructuredRequest<EngineOutput>): Promise<EngineOutput> {
+  async call<T>(request: StructuredRequest<T>): Promise<T> {
     throwIfCancelled(this.options.signal);
     const at = (this.options.now ?? (() => new Date()))();
-    const response: StructuredResponse<EngineOutput> = await this.options.llm.generate(request);
+    const response: StructuredResponse<T> = await this.options.llm.generate(request);
     if (request.purpose.kind === 'iteration' || this.model === '') this.model = response.model;
     this.usage = addCall(this.usage, response.usage, response.costMicroUsd);
     this.calls.push({
@@ -139,7 +147,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
   }
   const log = new CallLog(input);
   let attempts = 0;
-  const common = { story, signal: input.signal, timeoutMs: input.timeoutMs };
+  const common = { story, mockups: input.mockups, signal: input.signal, timeoutMs: input.timeoutMs };
 
   const attempt = async (
     feedback: readonly string[],
@@ -313,4 +321,28 @@ export function runRewrite(
     );
     return { ...editsOf(input.story, 'rewrite', output.patches), summary: output.summary };
   });
+}
+
+/**
+ * Reads one mockup into an inventory: one vision (or document) call on the pass model, before the
+ * iterations. Failures and cancellation are thrown: the step decides whether a retry may help.
+ */
+export async function runMockupAnalysis(input: CallOptions & { file: MockupFile }): Promise<MockupResult> {
+  const { file } = input;
+  const log = new CallLog(input);
+  const output = await log.call(
+    buildMockupRequest({
+      uploadId: file.id,
+      fileName: file.fileName,
+      attachment: file.attachment,
+      model: passModel(input.models),
+      attempt: 1,
+      signal: input.signal,
+      timeoutMs: input.timeoutMs,
+    }),
+  );
+  return {
+    inventory: { ...output, uploadId: file.id, fileName: file.fileName, contentType: file.contentType },
+    usage: log.usage,
+  };
 }

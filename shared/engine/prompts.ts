@@ -3,6 +3,7 @@ import { AppError } from '../errors';
 import { callPurposeKinds, type CallPurposeKind, type StructuredRequest } from '../llm/port';
 import { getIteration, iterationCatalog, iterationIdSchema, type IterationId } from './catalog';
 import { iterationGuides } from './iteration-guides';
+import { mockupContext, mockupGuidance, type MockupInventory } from './mockup-inventory';
 import { findingSchema, iterationOutputSchema, patchSchema, type IterationOutput } from './patch';
 import {
   approveFloor,
@@ -149,6 +150,8 @@ For every score below 5, list the issues: the dimension, the concrete problem qu
 # Rewrite
 Address every issue the reviewer listed, and nothing else: replace the items named in an issue with a wording that fixes it, remove items that cannot be fixed, add what an issue says is missing. Keep every other item as it is, keep the story's language, and invent nothing; when the fix needs a decision the story does not make, add an open question.
 
+${mockupGuidance}
+
 # Verification
 When asked to verify, judge the proposed patches of one iteration against the story and the iteration's guide: score from 0 to 1 and list concrete problems in feedback (not specific to the story, not testable, duplicates, invented features, wrong focus, missing important cases).`;
 
@@ -157,9 +160,9 @@ function encodeData(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
-/** The cacheable context part of a prompt: the story as delimited data. */
-function storyContext(story: Story): string {
-  return `<story_data format="json">\n${encodeData(story)}\n</story_data>`;
+/** The cacheable context part of a prompt: the base story, then any mockup inventories, as delimited data. */
+function storyContext(story: Story, mockups: readonly MockupInventory[] = []): string {
+  return `<story_data format="json">\n${encodeData(story)}\n</story_data>${mockupContext(mockups)}`;
 }
 
 const requestHeaderSchema = z.object({
@@ -179,6 +182,8 @@ function header(fields: RequestHeader): string {
 /** What every request is built from, besides its purpose. */
 interface RequestBase {
   story: Story;
+  /** What the job's mockups show: part of the cached context, after the story. */
+  mockups?: readonly MockupInventory[];
   model: string;
   attempt: number;
   maxTokens?: number;
@@ -201,7 +206,7 @@ function engineRequest(
   return {
     model: base.model,
     instructions: engineInstructions,
-    context: storyContext(base.story),
+    context: storyContext(base.story, base.mockups),
     task: task.join('\n'),
     schema: engineOutputSchema,
     schemaName: 'engine_output',

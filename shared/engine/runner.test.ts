@@ -4,8 +4,9 @@ import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port
 import { sampleStory } from './fixtures/sample-stories';
 import { createOfflineAdapter } from './offline/offline-adapter';
 import { runIteration } from './passes';
-import { runWorkflow } from './runner';
-import { cacheRole } from './step-executor';
+import type { MockupFile } from './mockup-inventory';
+import { memoryWorkflowStore, runWorkflow } from './runner';
+import { cacheRole, StepExecutor } from './step-executor';
 import { parseStory } from './story';
 
 const offline = createOfflineAdapter();
@@ -255,7 +256,9 @@ describe('runWorkflow', () => {
       iterations: ['security', 'validation'],
       rewriteRounds: 0,
       onEvent: (event) =>
-        events.push(`${event.type}:${'iteration' in event ? event.iteration : event.round}`),
+        events.push(
+          `${event.type}:${'iteration' in event ? event.iteration : 'round' in event ? event.round : event.uploadId}`,
+        ),
     });
     expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual([
       'iteration:start:validation',
@@ -379,5 +382,93 @@ describe('cache roles', () => {
       ['responsive-native', 'applied'],
       ['analytics', 'applied'],
     ]);
+  });
+});
+
+describe('mockups', () => {
+  const signIn: MockupFile = {
+    id: 'sign-in-svg',
+    fileName: 'sign-in.svg',
+    contentType: 'image/svg+xml',
+    attachment: {
+      kind: 'text',
+      title: 'sign-in.svg',
+      text: '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><rect id="email-input" width="200" height="20"/><g id="sign-in-button"><text>Sign in</text></g></svg>',
+    },
+  };
+  const login = parseStory(sampleStory('login-web.md'));
+
+  it('reads each mockup before the iterations and gives every engine call its inventory as context', async () => {
+    const port = recording(offline);
+    const events: string[] = [];
+    const result = await runWorkflow({
+      llm: port,
+      story: login,
+      iterations: ['interactive-elements', 'validation'],
+      mockups: [signIn],
+      onEvent: (event) => events.push(event.type),
+    });
+    expect(result.outcome).toBe('completed');
+    expect(events.slice(0, 3)).toEqual(['mockup:analyzing', 'mockup:complete', 'iteration:start']);
+    expect(port.calls[0]).toMatchObject({ kind: 'mockup', iterationId: 'sign-in-svg' });
+    const engineCalls = port.calls.slice(1);
+    expect(engineCalls.map((call) => call.kind)).toEqual(
+      expect.arrayContaining(['iteration', 'consolidation', 'review']),
+    );
+    // One identical context (story and inventory) for every iteration, and the inventory for every pass.
+    const iterationContexts = new Set(
+      engineCalls.filter((call) => call.kind === 'iteration').map((call) => call.context),
+    );
+    expect(iterationContexts.size).toBe(1);
+    for (const call of engineCalls) {
+      expect(call.context).toContain('<mockup_inventory format="json">');
+      expect(call.context).toContain('sign-in-button');
+    }
+    expect(result.mockups.map((inventory) => inventory.fileName)).toEqual(['sign-in.svg']);
+    // The run's usage counts the mockup call too.
+    const steps = [...result.iterations, ...result.passes];
+    const stepTokens = steps.reduce((sum, step) => sum + step.usage.outputTokens, 0);
+    expect(result.usage.outputTokens).toBeGreaterThan(stepTokens);
+  });
+
+  it('ends the run before any iteration when a mockup cannot be read', async () => {
+    const port = recording(offline, (request) => {
+      if (request.purpose.kind === 'mockup') throw new AppError('llm_request_rejected', 'Image too large.');
+      return undefined;
+    });
+    const result = await runWorkflow({
+      llm: port,
+      story: login,
+      iterations: ['validation'],
+      mockups: [signIn],
+    });
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'llm_request_rejected', message: 'Image too large.' });
+    expect(port.calls.map((call) => call.kind)).toEqual(['mockup']);
+    expect(result.iterations).toEqual([]);
+  });
+
+  it('does not read a mockup again once its inventory is stored (a re-run step)', async () => {
+    const port = recording(offline);
+    const store = memoryWorkflowStore(login);
+    const environment = {
+      llm: port,
+      iterations: ['validation'] as const,
+      mockupSource: { read: (id: string) => Promise.resolve(id === signIn.id ? signIn : undefined) },
+    };
+    expect(await new StepExecutor(store, environment).analyzeMockup(signIn.id)).toEqual({
+      uploadId: signIn.id,
+      outcome: 'analyzed',
+    });
+    expect(await new StepExecutor(store, environment).analyzeMockup(signIn.id)).toEqual({
+      uploadId: signIn.id,
+      outcome: 'analyzed',
+    });
+    expect(port.calls).toHaveLength(1);
+    expect(await new StepExecutor(store, environment).analyzeMockup('gone-png')).toMatchObject({
+      uploadId: 'gone-png',
+      outcome: 'failed',
+      error: { code: 'validation_failed' },
+    });
   });
 });

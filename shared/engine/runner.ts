@@ -1,6 +1,7 @@
 import { AppError } from '../errors';
 import { applicableIterations, catalogIndex, type IterationId, type ProductType } from './catalog';
 import { sumUsage, type IterationResult, type PassResult, type Usage } from './iteration-result';
+import type { MockupFile, MockupInventory, MockupResult, MockupSource } from './mockup-inventory';
 import { throwIfCancelled, type CallOptions } from './passes';
 import { memoryCacheGate, StepExecutor, type WorkflowEvent, type WorkflowStore } from './step-executor';
 import type { Story } from './story';
@@ -9,14 +10,17 @@ import {
   type ApprovalDecision,
   type IterationOutcome,
   type StepResult,
+  type WorkflowOutcome,
   type WorkflowPlan,
   type WorkflowStep,
 } from './workflow';
 import { workflowReport, type WorkflowReport } from './workflow-report';
 
 /** One run of the workflow in this process: the command line's engine. */
-export interface RunWorkflowInput extends CallOptions {
+export interface RunWorkflowInput extends Omit<CallOptions, 'mockups'> {
   story: Story;
+  /** Mockup files, already checked, read into inventories before the iterations (ids must be unique). */
+  mockups?: readonly MockupFile[];
   /** Defaults to every iteration applicable to the story's product type. Run and merged in catalog order. */
   iterations?: readonly IterationId[];
   /**
@@ -44,8 +48,12 @@ export interface RunWorkflowInput extends CallOptions {
   }) => Promise<ApprovalDecision>;
 }
 
-/** What a run delivers: the report and the usage of every call. */
+/** What a run delivers: how it ended, the report, what its mockups show and the usage of every call. */
 export interface WorkflowResult extends WorkflowReport {
+  outcome: 'completed' | 'failed';
+  /** Why a failed run stopped (the first failed mockup or iteration). */
+  error?: WorkflowOutcome['error'];
+  mockups: MockupInventory[];
   usage: Usage;
 }
 
@@ -60,6 +68,7 @@ export function memoryWorkflowStore(original: Story): WorkflowStore {
   let working: Story | undefined;
   const iterations = new Map<IterationId, IterationResult>();
   const passes: PassResult[] = [];
+  const mockups = new Map<string, MockupResult>();
   return {
     original: () => original,
     working: () => Promise.resolve(working),
@@ -79,7 +88,19 @@ export function memoryWorkflowStore(original: Story): WorkflowStore {
       if (story) working = story;
       return Promise.resolve();
     },
+    mockupResults: () => Promise.resolve([...mockups.values()]),
+    saveMockupResult: (result) => {
+      mockups.set(result.inventory.uploadId, result);
+      return Promise.resolve();
+    },
   };
+}
+
+/** Mockup files held in memory, by id. */
+function memoryMockupSource(files: readonly MockupFile[]): MockupSource {
+  const byId = new Map(files.map((file) => [file.id, file]));
+  if (byId.size !== files.length) throw new AppError('validation_failed', 'Two mockups have the same id.');
+  return { read: (id) => Promise.resolve(byId.get(id)) };
 }
 
 /** Runs `work` over `items` with at most `width` in flight, keeping the results in the items' order. */
@@ -103,25 +124,33 @@ async function inParallel<T, R>(
 
 /**
  * Runs the workflow in this process: the same steps (`workflowSteps`) and the same step executor as a job's
- * durable orchestration, with the state in memory. A failed iteration ends the run with the other results
- * merged; cancellation rejects with `AppError('cancelled')`.
+ * durable orchestration, with the state in memory. A mockup that cannot be read, or a failed iteration, ends
+ * the run (`outcome: 'failed'`) with the other results merged; cancellation rejects with `AppError('cancelled')`.
  */
 export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResult> {
   const strategy = input.strategy ?? 'parallel';
   const plan: WorkflowPlan = {
     strategy,
     iterations: planIterations(input.story.productType, input.iterations),
+    ...(input.mockups?.length ? { mockups: input.mockups.map((file) => file.id) } : {}),
     ...(input.review === false ? {} : { review: { rewriteRounds: input.rewriteRounds ?? 1 } }),
   };
   const store = memoryWorkflowStore(input.story);
+  const { mockups, ...options } = input;
   const executor = new StepExecutor(store, {
-    ...input,
+    ...options,
     iterations: plan.iterations,
     ...(strategy === 'parallel' && input.warmCache !== false ? { cache: memoryCacheGate() } : {}),
+    mockupSource: memoryMockupSource(mockups ?? []),
   });
 
   const execute = async (step: WorkflowStep): Promise<StepResult> => {
     switch (step.kind) {
+      case 'mockups':
+        return {
+          kind: 'mockups',
+          outcomes: await Promise.all(step.mockups.map((id) => executor.analyzeMockup(id))),
+        };
       case 'iterations': {
         const outcomes: IterationOutcome[] = await inParallel(
           step.iterations,
@@ -160,8 +189,16 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   const workflow = workflowSteps(plan);
   let next = workflow.next();
   while (!next.done) next = workflow.next(await execute(next.value));
-  if (next.value.outcome === 'cancelled') throw new AppError('cancelled', 'The run was cancelled.');
+  const { outcome, error } = next.value;
+  if (outcome === 'cancelled') throw new AppError('cancelled', 'The run was cancelled.');
 
   const report = await workflowReport(store, strategy);
-  return { ...report, usage: sumUsage([...report.iterations, ...report.passes]) };
+  const read = await store.mockupResults();
+  return {
+    ...report,
+    outcome,
+    ...(error ? { error } : {}),
+    mockups: read.map((result) => result.inventory),
+    usage: sumUsage([...read, ...report.iterations, ...report.passes]),
+  };
 }

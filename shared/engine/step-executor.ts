@@ -2,10 +2,12 @@ import { AppError, toAppError } from '../errors';
 import { getIteration, type IterationId, type ProductType } from './catalog';
 import type { IterationResult, PassResult } from './iteration-result';
 import { applyResult, mergeIterationResults } from './merge';
+import type { MockupInventory, MockupResult, MockupSource } from './mockup-inventory';
 import {
   iterationModel,
   runConsolidation,
   runIteration,
+  runMockupAnalysis,
   runReview,
   runRewrite,
   type CallOptions,
@@ -13,7 +15,7 @@ import {
 } from './passes';
 import type { ReviewVerdict } from './review';
 import type { Story } from './story';
-import type { ApprovalDecision, IterationOutcome, PassOutcome } from './workflow';
+import type { ApprovalDecision, IterationOutcome, MockupOutcome, PassOutcome } from './workflow';
 
 /**
  * Where a run keeps its state between steps: in memory for the command line, in Cosmos for jobs (each
@@ -29,12 +31,16 @@ export interface WorkflowStore {
   iterationResults(): Promise<IterationResult[]>;
   saveIterationResult(result: IterationResult): Promise<void>;
   passResults(): Promise<PassResult[]>;
+  /** The run's mockups read so far, each with its inventory. */
+  mockupResults(): Promise<MockupResult[]>;
+  saveMockupResult(result: MockupResult): Promise<void>;
   /** Stores a pass result and, when it changed the story, the new working story, in one write. */
   savePass(result: PassResult, story?: Story): Promise<void>;
 }
 
-/** Progress as the engine reports it; mirrors the contract's `iteration:*` and `review:*` events. */
+/** Progress as the engine reports it; mirrors the contract's `mockup:*`, `iteration:*` and `review:*` events. */
 export type WorkflowEvent =
+  | { type: 'mockup:analyzing' | 'mockup:complete'; uploadId: string; fileName: string }
   | { type: 'iteration:start'; iteration: IterationId; index: number; total: number }
   | { type: 'iteration:progress'; iteration: IterationId; chunk: string }
   | {
@@ -105,6 +111,8 @@ export interface StepEnvironment extends CallOptions {
   onEvent?: (event: WorkflowEvent) => void | Promise<void>;
   /** Warm-up of parallel iterations; absent: every call starts at once. */
   cache?: CacheGate;
+  /** Where the plan's mockups are read from; absent when the plan has none. */
+  mockupSource?: MockupSource;
   /**
    * Durable activities set this: a failure marked retryable is thrown (and nothing is stored), so the
    * orchestrator's retry policy runs the step again; otherwise it is recorded as a failed result.
@@ -147,6 +155,45 @@ export class StepExecutor {
     }
   }
 
+  /** What the run's mockups show, for every engine call's context. */
+  private async inventories(): Promise<MockupInventory[]> {
+    return (await this.store.mockupResults()).map((result) => result.inventory);
+  }
+
+  /**
+   * Reads one mockup into its inventory before the iterations. A file that is gone fails the run; a failure
+   * a retry may fix is thrown when the caller retries steps (`throwRetryable`).
+   */
+  async analyzeMockup(uploadId: string): Promise<MockupOutcome> {
+    if ((await this.store.mockupResults()).some((result) => result.inventory.uploadId === uploadId)) {
+      return { uploadId, outcome: 'analyzed' };
+    }
+    const file = await this.env.mockupSource?.read(uploadId);
+    if (!file) {
+      return {
+        uploadId,
+        outcome: 'failed',
+        error: {
+          code: 'validation_failed',
+          message: `Mockup ${uploadId} is no longer available (deleted after its retention period?).`,
+          retryable: false,
+        },
+      };
+    }
+    const event = { uploadId, fileName: file.fileName };
+    await this.emit({ type: 'mockup:analyzing', ...event });
+    try {
+      await this.store.saveMockupResult(await runMockupAnalysis({ ...this.env, file }));
+    } catch (thrown: unknown) {
+      const error = toAppError(thrown);
+      if (error.code === 'cancelled') return { uploadId, outcome: 'cancelled' };
+      if (this.env.throwRetryable && error.retryable) throw error;
+      return { uploadId, outcome: 'failed', error: error.toJSON() };
+    }
+    await this.emit({ type: 'mockup:complete', ...event });
+    return { uploadId, outcome: 'analyzed' };
+  }
+
   /** One iteration on the submitted story (parallel) or on the story approved so far (sequential). */
   async runIteration(iterationId: IterationId, base: 'original' | 'working'): Promise<IterationOutcome> {
     const done = (await this.store.iterationResults()).find((result) => result.id === iterationId);
@@ -168,6 +215,7 @@ export class StepExecutor {
       result = await runIteration({
         ...this.env,
         story,
+        mockups: await this.inventories(),
         iterationId,
         onChunk: (chunk) => {
           openCache();
@@ -258,7 +306,9 @@ export class StepExecutor {
 
   /** Duplicates, contradictions and coverage over the merged story. */
   consolidate(): Promise<PassOutcome> {
-    return this.editingPass('consolidation', 1, (story) => runConsolidation({ ...this.env, story }));
+    return this.editingPass('consolidation', 1, async (story) =>
+      runConsolidation({ ...this.env, story, mockups: await this.inventories() }),
+    );
   }
 
   /** One round of the whole-story judge. */
@@ -267,7 +317,10 @@ export class StepExecutor {
     if (done) return passOutcome(done);
     const story = await this.current();
     await this.emit({ type: 'review:start', round });
-    const result = await this.cancellable(() => runReview({ ...this.env, story, round, rewriteRoundsLeft }));
+    const mockups = await this.inventories();
+    const result = await this.cancellable(() =>
+      runReview({ ...this.env, story, mockups, round, rewriteRoundsLeft }),
+    );
     if (!result) return { outcome: 'cancelled' };
     this.failOnRetryable(result);
     await this.store.savePass(result);
@@ -281,6 +334,8 @@ export class StepExecutor {
   /** A rewrite round addressing the issues of the judge round with the same number. */
   async rewrite(round: number): Promise<PassOutcome> {
     const issues = (await this.storedPass('review', round))?.review?.issues ?? [];
-    return this.editingPass('rewrite', round, (story) => runRewrite({ ...this.env, story, round, issues }));
+    return this.editingPass('rewrite', round, async (story) =>
+      runRewrite({ ...this.env, story, mockups: await this.inventories(), round, issues }),
+    );
   }
 }

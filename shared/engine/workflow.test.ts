@@ -18,15 +18,17 @@ function drive(
   while (!next.done) {
     const step = next.value;
     steps.push(
-      step.kind === 'iterations'
-        ? `iterations(${step.iterations.join(',')})@${step.base}`
-        : step.kind === 'approval'
-          ? `approval(${step.iteration})`
-          : step.kind === 'review'
-            ? `review(${step.round}, ${step.rewriteRoundsLeft} left)`
-            : step.kind === 'rewrite'
-              ? `rewrite(${step.round})`
-              : step.kind,
+      step.kind === 'mockups'
+        ? `mockups(${step.mockups.join(',')})`
+        : step.kind === 'iterations'
+          ? `iterations(${step.iterations.join(',')})@${step.base}`
+          : step.kind === 'approval'
+            ? `approval(${step.iteration})`
+            : step.kind === 'review'
+              ? `review(${step.round}, ${step.rewriteRoundsLeft} left)`
+              : step.kind === 'rewrite'
+                ? `rewrite(${step.round})`
+                : step.kind,
     );
     next = workflow.next(answer(step));
   }
@@ -35,6 +37,11 @@ function drive(
 
 const applied = (step: WorkflowStep): StepResult => {
   switch (step.kind) {
+    case 'mockups':
+      return {
+        kind: 'mockups',
+        outcomes: step.mockups.map((uploadId) => ({ uploadId, outcome: 'analyzed' })),
+      };
     case 'iterations':
       return {
         kind: 'iterations',
@@ -158,6 +165,48 @@ describe('workflowSteps', () => {
     expect(drive({ strategy: 'parallel', iterations: ['security'] }, applied).steps).toEqual([
       'iterations(security)@original',
     ]);
+  });
+
+  it('reads every mockup at once before the iterations, in either strategy', () => {
+    expect(drive({ ...parallel, mockups: ['upl_a', 'upl_b'] }, applied).steps.slice(0, 2)).toEqual([
+      'mockups(upl_a,upl_b)',
+      'iterations(user-roles,validation)@original',
+    ]);
+    const sequential = drive(
+      { strategy: 'sequential', iterations: ['user-roles'], mockups: ['upl_a'] },
+      applied,
+    );
+    expect(sequential.steps).toEqual([
+      'mockups(upl_a)',
+      'iterations(user-roles)@working',
+      'approval(user-roles)',
+    ]);
+  });
+
+  it('ends the run with a mockup that could not be read, before any iteration, and on a cancel while reading', () => {
+    const error = { code: 'validation_failed', message: 'Mockup upl_b is gone.', retryable: false };
+    const failed = drive({ ...parallel, mockups: ['upl_a', 'upl_b'] }, (step) =>
+      step.kind === 'mockups'
+        ? {
+            kind: 'mockups',
+            outcomes: [
+              { uploadId: 'upl_a', outcome: 'analyzed' },
+              { uploadId: 'upl_b', outcome: 'failed', error },
+            ],
+          }
+        : applied(step),
+    );
+    expect(failed).toEqual({ steps: ['mockups(upl_a,upl_b)'], outcome: { outcome: 'failed', error } });
+    const unexplained = drive({ ...parallel, mockups: ['upl_a'] }, () => ({
+      kind: 'mockups',
+      outcomes: [{ uploadId: 'upl_a', outcome: 'failed' }],
+    }));
+    expect(unexplained.outcome.error?.message).toBe('Mockup upl_a failed.');
+    const cancelled = drive({ ...parallel, mockups: ['upl_a'] }, () => ({
+      kind: 'mockups',
+      outcomes: [{ uploadId: 'upl_a', outcome: 'cancelled' }],
+    }));
+    expect(cancelled.outcome).toEqual({ outcome: 'cancelled' });
   });
 
   it('refuses a result that does not answer the step it asked for', () => {

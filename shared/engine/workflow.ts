@@ -15,6 +15,8 @@ export const workflowPlanSchema = z.object({
   /** `parallel`: every iteration on the submitted story, merged in catalog order; `sequential`: one after another on the approved story, each waiting for approval. */
   strategy: z.enum(['parallel', 'sequential']),
   iterations: z.array(iterationIdSchema).min(1),
+  /** Mockups (upload ids, or file names on the command line) read into inventories before the iterations. */
+  mockups: z.array(z.string().min(1)).optional(),
   /**
    * Consolidation and the whole-story judge after the iterations, with at most `rewriteRounds` rewrite rounds
    * (each judged again). Absent: the iterations alone, merged when the run finishes.
@@ -23,8 +25,9 @@ export const workflowPlanSchema = z.object({
 });
 export type WorkflowPlan = z.infer<typeof workflowPlanSchema>;
 
-/** One step request. A new kind of step (a pre-iteration analysis, say) is one more member here. */
+/** One step request. A new kind of step is one more member here. */
 export type WorkflowStep =
+  | { kind: 'mockups'; mockups: string[] }
   | { kind: 'iterations'; iterations: IterationId[]; base: 'original' | 'working' }
   | { kind: 'approval'; iteration: IterationId }
   | { kind: 'merge' }
@@ -39,6 +42,13 @@ export const iterationOutcomeSchema = z.object({
 });
 export type IterationOutcome = z.infer<typeof iterationOutcomeSchema>;
 
+export const mockupOutcomeSchema = z.object({
+  uploadId: z.string(),
+  outcome: z.enum(['analyzed', 'failed', 'cancelled']),
+  error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
+});
+export type MockupOutcome = z.infer<typeof mockupOutcomeSchema>;
+
 export const approvalDecisionSchema = z.enum(['continue', 'skip', 'stop']);
 export type ApprovalDecision = z.infer<typeof approvalDecisionSchema>;
 
@@ -52,6 +62,7 @@ export type PassOutcome = z.infer<typeof passOutcomeSchema>;
 
 /** What each step reports back: small values only, so they fit a durable history. */
 export type StepResult =
+  | { kind: 'mockups'; outcomes: MockupOutcome[] }
   | { kind: 'iterations'; outcomes: IterationOutcome[] }
   | { kind: 'approval'; decision: ApprovalDecision }
   | { kind: 'merge' }
@@ -81,36 +92,48 @@ function* step<K extends WorkflowStep['kind']>(
   return result;
 }
 
-/** A cancelled or failed iteration ends the run; the first one in catalog order speaks for it. */
-function stopOn(outcomes: readonly IterationOutcome[]): WorkflowOutcome | undefined {
+/** A cancelled or failed mockup or iteration ends the run; the first one in plan order speaks for it. */
+function stopOn(
+  outcomes: readonly (IterationOutcome | MockupOutcome)[],
+  name: (failed: IterationOutcome | MockupOutcome) => string,
+): WorkflowOutcome | undefined {
   if (outcomes.some((entry) => entry.outcome === 'cancelled')) return { outcome: 'cancelled' };
   const failed = outcomes.find((entry) => entry.outcome === 'failed');
   if (!failed) return undefined;
   return {
     outcome: 'failed',
-    error: failed.error ?? { code: 'internal', message: `${failed.iterationId} failed.`, retryable: false },
+    error: failed.error ?? { code: 'internal', message: `${name(failed)} failed.`, retryable: false },
   };
 }
 
+const stepName = (entry: IterationOutcome | MockupOutcome) =>
+  'iterationId' in entry ? entry.iterationId : `Mockup ${entry.uploadId}`;
+
 /**
- * The steps of one run. Parallel: all iterations on the submitted story at once, then a merge in catalog
+ * The steps of one run. First every mockup is read at once (every iteration's context needs them all).
+ * Parallel: all iterations on the submitted story at once, then a merge in catalog
  * order. Sequential: one iteration at a time on the story approved so far, each followed by an approval
  * (`stop` ends the iterations). Then, when the plan asks for it: consolidation, a judge round, and while the
  * judge says `rewrite`, a rewrite round judged again. A failed pass does not fail the run: the story keeps
  * what the iterations produced and the result reports the failure.
  */
 export function* workflowSteps(plan: WorkflowPlan): Generator<WorkflowStep, WorkflowOutcome, StepResult> {
+  if (plan.mockups && plan.mockups.length > 0) {
+    const { outcomes } = yield* step({ kind: 'mockups', mockups: plan.mockups });
+    const stop = stopOn(outcomes, stepName);
+    if (stop) return stop;
+  }
   if (plan.strategy === 'sequential') {
     for (const iteration of plan.iterations) {
       const { outcomes } = yield* step({ kind: 'iterations', iterations: [iteration], base: 'working' });
-      const stop = stopOn(outcomes);
+      const stop = stopOn(outcomes, stepName);
       if (stop) return stop;
       const { decision } = yield* step({ kind: 'approval', iteration });
       if (decision === 'stop') break;
     }
   } else {
     const { outcomes } = yield* step({ kind: 'iterations', iterations: plan.iterations, base: 'original' });
-    const stop = stopOn(outcomes);
+    const stop = stopOn(outcomes, stepName);
     if (stop) return stop;
     if (!plan.review) return { outcome: 'completed' };
     yield* step({ kind: 'merge' });

@@ -8,10 +8,13 @@ import {
 import { parseStory, renderMarkdown } from '../engine/story';
 import { workflowReport } from '../engine/workflow-report';
 import { AppError, toAppError } from '../errors';
+import type { UploadBlobs } from '../adapters/upload-blobs';
 import type { LlmPort } from '../llm/port';
+import type { MockupInventoryRepository } from '../mockups/inventory-repository';
+import { uploadMockupSource } from '../mockups/upload-mockups';
 import type { ChunkSink, ProgressPublisher } from '../progress/progress-publisher';
-import { quotaLlm } from '../quotas/quota-llm';
 import type { QuotaService } from '../quotas/quota-service';
+import type { UploadRepository } from '../uploads/upload-repository';
 import { finishedStatuses, type JobDocument } from './job';
 import type { JobRepository } from './job-repository';
 import { JobWorkflowStore } from './job-workflow-store';
@@ -23,16 +26,25 @@ import {
   type JobFinishInput,
   type JobRef,
   type JobStartOutput,
+  type MockupAnalyzeInput,
+  type MockupAnalyzeOutput,
   type SlotAcquireOutput,
   type WorkflowStepRunInput,
   type WorkflowStepRunOutput,
 } from './orchestration-contract';
-import { recordingLlm, type UsageRepository } from './usage-records';
+import { meteredLlm } from './metered-llm';
+import type { UsageRepository } from './usage-records';
 
 export interface JobStepsOptions {
   jobs: JobRepository;
   usage: UsageRepository;
   llm: LlmPort;
+  /** Where a job's mockups are read from (the tenant's checked uploads) and their inventories kept. */
+  mockups: {
+    uploads: Pick<UploadRepository, 'find'>;
+    blobs: Pick<UploadBlobs, 'read'>;
+    inventories: Pick<MockupInventoryRepository, 'forJob' | 'save'>;
+  };
   /** Reserves and settles tokens and budget around each LLM call; absent when quotas are off. */
   quotas?: QuotaService;
   /** How often a running step checks whether its job was cancelled. */
@@ -115,6 +127,14 @@ function jobProgress(
   const onEvent = async (event: WorkflowEvent): Promise<void> => {
     const { jobId } = ref;
     switch (event.type) {
+      case 'mockup:analyzing':
+      case 'mockup:complete':
+        await publisher?.emit(
+          ref,
+          { event: event.type, data: { jobId, uploadId: event.uploadId, fileName: event.fileName } },
+          `${event.type}:${event.uploadId}`,
+        );
+        return;
       case 'iteration:start':
         await jobs.update(ref.tenantId, jobId, (job) =>
           job.progress.current === event.iteration
@@ -190,22 +210,8 @@ export class JobSteps {
     return job;
   }
 
-  /** Every call is priced and recorded (usage records), then checked against the plan's quotas. */
-  private meteredLlm(job: JobDocument): LlmPort {
-    const recorded = recordingLlm(this.options.llm, this.options.usage, {
-      tenantId: job.tenantId,
-      userId: job.userId,
-      jobId: job.id,
-      now: this.now,
-    });
-    if (!this.options.quotas || !job.limits) return recorded;
-    return quotaLlm(recorded, this.options.quotas, {
-      tenantId: job.tenantId,
-      userId: job.userId,
-      jobId: job.id,
-      limits: job.limits,
-      now: this.now,
-    });
+  private store(job: JobDocument): JobWorkflowStore {
+    return new JobWorkflowStore(this.options.jobs, job, this.options.mockups.inventories);
   }
 
   /** Runs `work` with the job's step executor; cancel polling and progress end with it. */
@@ -215,7 +221,7 @@ export class JobSteps {
     const progress = jobProgress(this.options.jobs, this.options.progress, ref);
     const warmWaitMs = this.options.cacheWarmWaitMs ?? 0;
     const environment: StepEnvironment = {
-      llm: this.meteredLlm(job),
+      llm: meteredLlm(job, { ...this.options, now: this.now }),
       iterations: job.iterations,
       verify: job.options.verify,
       models: job.options.model ? { model: job.options.model } : {},
@@ -224,13 +230,18 @@ export class JobSteps {
       now: this.now,
       onEvent: progress.onEvent,
       throwRetryable: true,
+      mockupSource: uploadMockupSource(
+        this.options.mockups.uploads,
+        this.options.mockups.blobs,
+        job.tenantId,
+      ),
       // The offline engine has no prompt cache to warm.
       ...(this.options.llm.provider !== 'offline' && warmWaitMs > 0
         ? { cache: jobCacheGate(this.options.jobs, ref, warmWaitMs) }
         : {}),
     };
     try {
-      return await work(new StepExecutor(new JobWorkflowStore(this.options.jobs, job), environment));
+      return await work(new StepExecutor(this.store(job), environment));
     } finally {
       cancel.stop();
       // Cancelled or failed calls still show the text they streamed, and no flush timer outlives the step.
@@ -286,6 +297,16 @@ export class JobSteps {
       if (appError.code === 'cancelled') return { iterationId: input.iterationId, outcome: 'cancelled' };
       throw appError;
     }
+  }
+
+  /**
+   * Reads one mockup into the job's inventory, before the iterations. Transient failures throw (the
+   * orchestrator's retry policy runs the activity again); permanent ones are returned as `failed`.
+   */
+  async analyzeMockup(input: MockupAnalyzeInput): Promise<MockupAnalyzeOutput> {
+    const job = await this.load(input);
+    if (job.cancelRequested) return { uploadId: input.uploadId, outcome: 'cancelled' };
+    return this.withExecutor(job, (executor) => executor.analyzeMockup(input.uploadId));
   }
 
   /** Runs one workflow step after the iterations: the merge, consolidation, or a judge or rewrite round. */
@@ -353,7 +374,7 @@ export class JobSteps {
   /** Final state: the engine's report of the run, usage totals from the call records, the terminal event. */
   async finish(input: JobFinishInput): Promise<void> {
     const job = await this.load(input);
-    const report = await workflowReport(new JobWorkflowStore(this.options.jobs, job), strategyOf(job.mode));
+    const report = await workflowReport(this.store(job), strategyOf(job.mode));
     const usage = await this.options.usage.jobTotals(input.tenantId, input.jobId);
     const finished = await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
       if (finishedStatuses.has(current.status)) return undefined;

@@ -1,14 +1,17 @@
 import type { IterationResult, PassResult } from '../engine/iteration-result';
+import type { MockupResult } from '../engine/mockup-inventory';
 import type { WorkflowStore } from '../engine/step-executor';
 import { parseStory, storySchema, type Story } from '../engine/story';
 import { AppError } from '../errors';
+import type { MockupInventoryRepository } from '../mockups/inventory-repository';
 import type { JobDocument } from './job';
 import type { JobRepository } from './job-repository';
 
 /**
- * A job's workflow state in Cosmos, for the step executor: the submitted story on the job, each iteration's
- * result in its own document (parallel iterations never contend for the job's ETag), and the working story
- * with the pass results on the job, written together so a pass and its effect are one checkpoint.
+ * A job's workflow state in Cosmos, for the step executor: the submitted story on the job, each mockup's
+ * inventory and each iteration's result in its own document (parallel steps never contend for the job's
+ * ETag), and the working story with the pass results on the job, written together so a pass and its effect
+ * are one checkpoint.
  */
 export class JobWorkflowStore implements WorkflowStore {
   private readonly submitted: Story;
@@ -18,6 +21,7 @@ export class JobWorkflowStore implements WorkflowStore {
   constructor(
     private readonly jobs: JobRepository,
     private readonly job: JobDocument,
+    private readonly inventories: Pick<MockupInventoryRepository, 'forJob' | 'save'>,
   ) {
     this.submitted = parseStory(job.story, { productType: job.productType });
     this.workingStory = job.workingStory === undefined ? undefined : storySchema.parse(job.workingStory);
@@ -58,6 +62,15 @@ export class JobWorkflowStore implements WorkflowStore {
     });
     this.passes = saved.passResults ?? [];
     if (story) this.workingStory = story;
+  }
+
+  mockupResults(): Promise<MockupResult[]> {
+    if (this.job.uploads.length === 0) return Promise.resolve([]);
+    return this.inventories.forJob(this.job.tenantId, this.job.id);
+  }
+
+  saveMockupResult(result: MockupResult): Promise<void> {
+    return this.inventories.save(this.job.tenantId, this.job.id, result);
   }
 
   private async write(change: (job: JobDocument) => JobDocument): Promise<JobDocument> {

@@ -3,6 +3,7 @@ import { iterationIdSchema } from '../engine/catalog';
 import {
   approvalDecisionSchema,
   iterationOutcomeSchema,
+  mockupOutcomeSchema,
   passOutcomeSchema,
   workflowPlanSchema,
   type WorkflowPlan,
@@ -34,6 +35,8 @@ export const jobOrchestrationInputSchema = jobRefSchema.extend({
    * orchestrations started before quotas existed, which therefore replay without the slot step.
    */
   queuePollSeconds: z.number().int().positive().optional(),
+  /** Ready uploads (mockups) to read before the iterations; absent in orchestrations started before mockups. */
+  uploads: z.array(z.string().min(1)).default([]),
 });
 export type JobOrchestrationInput = z.infer<typeof jobOrchestrationInputSchema>;
 
@@ -47,6 +50,7 @@ export function workflowPlanOf(input: JobOrchestrationInput): WorkflowPlan {
   return {
     strategy: strategyOf(input.mode),
     iterations: input.iterations,
+    ...(input.uploads.length > 0 ? { mockups: input.uploads } : {}),
     ...(input.review ? { review: input.review } : {}),
   };
 }
@@ -107,3 +111,9 @@ export const jobFinishInputSchema = jobRefSchema.extend({
   error: jobErrorSchema.optional(),
 });
 export type JobFinishInput = z.infer<typeof jobFinishInputSchema>;
+
+/** `mockupAnalyze`: reads one upload into the job's mockup inventory. */
+export const mockupAnalyzeInputSchema = jobRefSchema.extend({ uploadId: z.string().min(1) });
+export type MockupAnalyzeInput = z.infer<typeof mockupAnalyzeInputSchema>;
+export const mockupAnalyzeOutputSchema = mockupOutcomeSchema;
+export type MockupAnalyzeOutput = z.infer<typeof mockupAnalyzeOutputSchema>;

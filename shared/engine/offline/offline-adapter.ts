@@ -3,6 +3,7 @@ import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/p
 import { costMicroUsd } from '../../llm/pricing';
 import { decodeEngineText, engineOutputSchema, type EngineOutput, type EngineRequest } from '../prompts';
 import { offlineIteration } from './iteration-rules';
+import { offlineMockupInventory } from './mockup-rules';
 import { offlineConsolidation, offlineReview, offlineRewrite } from './pass-rules';
 import { offlineVerification } from './verification-rules';
 
@@ -38,6 +39,8 @@ function engineAnswer(request: EngineRequest): Partial<EngineOutput> {
       return offlineReview(story);
     case 'rewrite':
       return offlineRewrite(story, request.reviewIssues ?? []);
+    case 'mockup':
+      throw new AppError('validation_failed', 'A mockup request is answered from its attachments.');
   }
 }
 
@@ -90,7 +93,10 @@ export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPo
       const { signal } = request;
       if (signal?.aborted) throw cancelled(signal);
       const prompt = `${request.instructions}\n\n${request.context}\n\n${request.task}`;
-      const text = answerEngineRequest(decodeEngineText(prompt));
+      const text =
+        request.purpose.kind === 'mockup'
+          ? JSON.stringify(await offlineMockupInventory(request.attachments ?? []))
+          : answerEngineRequest(decodeEngineText(prompt));
 
       const timeoutMs = request.timeoutMs;
       const timesOut = timeoutMs !== undefined && latencyMs > timeoutMs;
