@@ -290,7 +290,9 @@ export function wrapRoute<
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
+            clientLeft('response stream ended'),
+          ),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {
