@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AlertRepository } from './alerts/alert-repository';
+import { UsageAlerts } from './alerts/usage-alerts';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
 import { auditRefusal } from './audit/refusals';
@@ -88,6 +90,8 @@ export interface Services {
   uploadService: UploadService;
   uploadChecker: UploadChecker;
   uploadRetention: UploadRetention;
+  /** Usage anomaly alerts: the hourly scan and the admin list. */
+  alerts: UsageAlerts;
 }
 
 /** The Anthropic key, read through the secret provider (Key Vault or the app setting), refreshed on a 401. */
@@ -189,6 +193,14 @@ async function build(config: AppConfig): Promise<Services> {
     webhooks,
     secrets,
     apiKeyPepper,
+    alerts: new UsageAlerts({
+      alerts: new AlertRepository(store),
+      usage,
+      tenants,
+      audit,
+      webhooks,
+      logger,
+    }),
     store,
     audit,
     signals: new SecuritySignals(),
