@@ -5,7 +5,9 @@ import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
-import { iterationResultSchema, usageSchema } from '../shared/engine/iteration-result';
+import { iterationResultSchema, passResultSchema, usageSchema } from '../shared/engine/iteration-result';
+import { findingSchema } from '../shared/engine/patch';
+import { reviewSchema } from '../shared/engine/review';
 import { offlineResponder } from '../local/messages-api/offline-responder';
 import { startMessagesApiServer, type MessagesApiServer } from '../local/messages-api/server';
 import { png, svg } from '../test/support/mockup-files';
@@ -47,6 +49,9 @@ beforeAll(() => {
 const jsonOutputSchema = z.object({
   story: z.string(),
   iterations: z.array(iterationResultSchema),
+  passes: z.array(passResultSchema),
+  review: reviewSchema.optional(),
+  findings: z.array(findingSchema),
   usage: usageSchema,
 });
 
@@ -79,10 +84,17 @@ describe('user-story-agent enhance', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('## Outcome acceptance criteria');
     expect(result.stdout).toContain('> As a bank customer, I want to transfer money to another account.');
-    expect(result.stderr.trim().split('\n')).toEqual([
+    const lines = result.stderr.trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual([
       expect.stringMatching(/^(validation|security): applied \(\d+ changes, \d+ ms\)$/),
       expect.stringMatching(/^(validation|security): applied \(\d+ changes, \d+ ms\)$/),
     ]);
+    // Then one line per judge round: at most the one rewrite round the default allows.
+    expect(lines.slice(2).length).toBeGreaterThanOrEqual(1);
+    expect(lines.slice(2).length).toBeLessThanOrEqual(2);
+    for (const line of lines.slice(2)) {
+      expect(line).toMatch(/^review round [12]: (approve|rewrite|manual-review) \(\d\.\d of 5\)$/);
+    }
   });
 
   it('writes to --output and honours --product-type over the front matter', async () => {
@@ -163,7 +175,11 @@ describe('user-story-agent enhance against a Messages API server', () => {
     const output = jsonOutputSchema.parse(JSON.parse(result.stdout));
     expect(output.iterations[0]?.model).toBe('claude-sonnet-5-5');
     expect(output.usage.costUsd).toBeGreaterThan(0);
-    expect(server.stats.requests).toBe(1);
+    // One iteration, then the consolidation and the judge (with a rewrite round when it asks for one).
+    const kinds = server.stats.received.map((entry) => entry.purpose?.kind);
+    expect(kinds.slice(0, 3)).toEqual(['iteration', 'consolidation', 'review']);
+    expect(kinds.slice(3)).toEqual(output.passes.length > 2 ? ['rewrite', 'review'] : []);
+    expect(output.review?.rounds).toBe(kinds.filter((kind) => kind === 'review').length);
   });
 
   it('sends every call to the model given with --model', async () => {

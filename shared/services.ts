@@ -13,15 +13,15 @@ import { createKeyVaultReader } from './adapters/key-vault';
 import { AzureUploadBlobs, type UploadBlobs } from './adapters/upload-blobs';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
+import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
-import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { FailedJobs } from './jobs/failed-jobs';
-import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
+import { JobSteps } from './jobs/job-steps';
 import { UsageRepository } from './jobs/usage-records';
-import { createAnthropicAdapter } from './llm/anthropic-adapter';
+import type { ApiKeySource } from './llm/anthropic-adapter';
+import { createLlmClient } from './llm/llm-client';
 import type { LlmPort } from './llm/port';
 import type { Authenticate, RouteDependencies } from './http/route';
 import { createLogger, type Logger } from './logger';
@@ -35,7 +35,6 @@ import { createSecretProvider, secretSources, type SecretProvider } from './secr
 import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
-import { MockupAnalysis } from './mockups/mockup-analysis';
 import { MockupInventoryRepository } from './mockups/inventory-repository';
 import { UploadChecker } from './uploads/upload-checker';
 import { UploadRepository } from './uploads/upload-repository';
@@ -80,7 +79,7 @@ export interface Services {
   jobs: JobService;
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
-  execution: JobExecution;
+  steps: JobSteps;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
@@ -91,29 +90,17 @@ export interface Services {
   uploadService: UploadService;
   uploadChecker: UploadChecker;
   uploadRetention: UploadRetention;
-  mockupAnalysis: MockupAnalysis;
   /** Usage anomaly alerts: the hourly scan and the admin list. */
   alerts: UsageAlerts;
 }
 
-export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
-  if (resolveLlmProvider(config) === 'offline')
-    return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
-    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
-  }
-  return createAnthropicAdapter({
-    apiKey: async ({ refresh }) => {
-      const key = refresh
-        ? await secrets.refresh('ANTHROPIC_API_KEY')
-        : await secrets.get('ANTHROPIC_API_KEY');
-      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
-      return key;
-    },
-    ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
-    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    maxRetries: config.ANTHROPIC_MAX_RETRIES,
-  });
+/** The Anthropic key, read through the secret provider (Key Vault or the app setting), refreshed on a 401. */
+function anthropicKey(secrets: SecretProvider): ApiKeySource {
+  return async ({ refresh }) => {
+    const key = refresh ? await secrets.refresh('ANTHROPIC_API_KEY') : await secrets.get('ANTHROPIC_API_KEY');
+    if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+    return key;
+  };
 }
 
 async function build(config: AppConfig): Promise<Services> {
@@ -133,7 +120,9 @@ async function build(config: AppConfig): Promise<Services> {
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = tracedLlm(createLlm(config, secrets));
+  const keyConfigured =
+    config.ANTHROPIC_API_KEY !== undefined || config.ANTHROPIC_API_KEY_SECRET_URI !== undefined;
+  const llm = tracedLlm(createLlmClient(config, keyConfigured ? { apiKey: anthropicKey(secrets) } : {}));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -227,7 +216,7 @@ async function build(config: AppConfig): Promise<Services> {
     llm,
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
-    execution: new JobExecution({
+    steps: new JobSteps({
       jobs: jobsRepository,
       usage,
       llm,
@@ -236,7 +225,7 @@ async function build(config: AppConfig): Promise<Services> {
       cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
       progress,
-      inventories,
+      mockups: { uploads, blobs: uploadBlobs, inventories },
     }),
     events,
     pubsub,
@@ -265,17 +254,6 @@ async function build(config: AppConfig): Promise<Services> {
     uploadService,
     uploadChecker: new UploadChecker({ uploads, blobs: uploadBlobs, logger }),
     uploadRetention: new UploadRetention({ uploads, blobs: uploadBlobs, tenants, plans, logger }),
-    mockupAnalysis: new MockupAnalysis({
-      jobs: jobsRepository,
-      uploads,
-      blobs: uploadBlobs,
-      inventories,
-      usage,
-      llm,
-      quotas,
-      progress,
-      llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    }),
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Attachment, StructuredRequest } from '../llm/port';
+import { usageSchema } from './iteration-result';
 
 /**
  * What a mockup shows, as the iterations use it: screens, components with stable ids (`COMP-001`, ...), the
@@ -46,6 +47,25 @@ export const mockupInventorySchema = mockupInventoryOutputSchema.extend({
   contentType: z.string(),
 });
 export type MockupInventory = z.infer<typeof mockupInventorySchema>;
+
+/** A mockup read into its inventory, with what the call cost: the checkpoint of one mockup step. */
+export const mockupResultSchema = z.object({ inventory: mockupInventorySchema, usage: usageSchema });
+export type MockupResult = z.infer<typeof mockupResultSchema>;
+
+/** A mockup's file, already checked, as the model is shown it. */
+export interface MockupFile {
+  /** The upload id for jobs; the file name on the command line. */
+  id: string;
+  fileName: string;
+  contentType: string;
+  attachment: Attachment;
+}
+
+/** Where a run finds its mockups' files: uploads in Blob Storage for jobs, local files on the command line. */
+export interface MockupSource {
+  /** Undefined when the file is gone (an upload deleted after its retention period). */
+  read(id: string): Promise<MockupFile | undefined>;
+}
 
 /** Encodes data so it can never contain a tag: `<`, `>` and `&` become JSON unicode escapes. */
 function encodeData(value: unknown): string {

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { productTypeSchema, sectionNames, type ProductType, type SectionName } from './catalog';
+import type { Finding, FindingKind } from './patch';
+import { reviewDimensions, type Review, type ReviewDimension } from './review';
 
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
 const authorSchema = z.string().min(1);
@@ -197,7 +199,8 @@ function headingTarget(heading: string): HeadingTarget | undefined {
   if (/^(implementation )?notes$/.test(normalized)) return 'implementationNotes';
   if (/^open questions$|^questions$/.test(normalized)) return 'openQuestions';
   if (normalized === 'original story') return 'original';
-  if (normalized === 'story' || normalized === 'user story') return 'ignored';
+  // The story itself, and the quality report and review a rendered story carries: never items.
+  if (/^(user )?story$|^story quality$|^review$/.test(normalized)) return 'ignored';
   return undefined;
 }
 
@@ -336,20 +339,89 @@ function renderStatement(statement: Statement): string {
   return `**As ${indefiniteArticle(statement.asA)}** ${statement.asA}, **I want** ${statement.iWant}${benefit}.`;
 }
 
+/** A Given/When/Then criterion with its keywords in bold, so testers see the three steps at a glance. */
+function itemLine(item: StoryItem): string {
+  const steps = criterionSteps(item);
+  if (!steps) return item.text;
+  return `**Given** ${steps.given}, **when** ${steps.when}, **then** ${steps.then}.`;
+}
+
 function renderList(items: readonly StoryItem[], checkbox: boolean): string[] {
-  return items.map((item) => `- ${checkbox ? '[ ] ' : ''}${item.text}`);
+  return items.map((item) => `- ${checkbox ? '[ ] ' : ''}${itemLine(item)}`);
+}
+
+const findingLabels: Record<FindingKind, string> = {
+  missing_role: 'Missing role',
+  missing_benefit: 'Missing benefit',
+  not_atomic: 'More than one feature',
+  vague: 'Vague wording',
+  not_full_sentence: 'Not a full sentence',
+  not_minimal: 'Extra text in the story',
+  instruction_like_text: 'Instructions to the AI',
+};
+
+function renderFindings(findings: readonly Finding[]): string[] {
+  const lines: string[] = [];
+  if (findings.some((finding) => finding.kind === 'instruction_like_text')) {
+    lines.push(
+      '> **Notice:** the story contains text that tries to instruct the AI. It was treated as part of the story, not followed; check the criteria below with that in mind.',
+      '',
+    );
+  }
+  for (const finding of findings) {
+    lines.push(`- **${findingLabels[finding.kind]}:** ${finding.detail}`);
+    if (finding.suggestion !== '') lines.push(`  - Suggested: ${finding.suggestion}`);
+    for (const story of finding.split) lines.push(`  - Split: ${story}`);
+  }
+  return lines;
+}
+
+const dimensionLabels: Record<ReviewDimension, string> = {
+  wellFormed: 'Well formed',
+  atomic: 'Atomic',
+  minimal: 'Minimal',
+  unambiguous: 'Unambiguous',
+  testableOutcome: 'Testable outcome criteria',
+  testableSystem: 'Testable system criteria',
+  completeWithoutInvention: 'Complete without invention',
+  consistentWithStory: 'Consistent with the story',
+};
+
+function renderReview(review: Review): string[] {
+  const rounds = review.rounds === 1 ? '1 judge round' : `${review.rounds} judge rounds`;
+  return [
+    `**Verdict: ${review.verdict}** (overall ${review.overall.toFixed(1)} of 5, ${rounds})`,
+    '',
+    '| Dimension | Score |',
+    '|---|---|',
+    ...reviewDimensions.map((dimension) => `| ${dimensionLabels[dimension]} | ${review.scores[dimension]} |`),
+    ...(review.summary === '' ? [] : ['', review.summary]),
+    ...(review.issues.length === 0 ? [] : ['']),
+    ...review.issues.map((issue) => {
+      const items = issue.itemIds.length > 0 ? ` (${issue.itemIds.join(', ')})` : '';
+      return `- ${dimensionLabels[issue.dimension]}: ${issue.detail}${items}`;
+    }),
+  ];
+}
+
+/** What a rendered specification reports besides the story: the story's defects and the judge's review. */
+export interface QualityReport {
+  findings?: readonly Finding[];
+  review?: Review;
 }
 
 /**
- * Clean markdown for people and for the job's `result.story`: statement, sections with their items, and the
- * original text quoted verbatim at the end. `parseStory` reads it back.
+ * Clean markdown for people and for the job's `result.story`: statement, the story's quality findings (with a
+ * notice when it tries to instruct the AI), sections with their items, the judge's review, and the original
+ * text quoted verbatim at the end. `parseStory` reads it back.
  */
-export function renderMarkdown(story: Story): string {
+export function renderMarkdown(story: Story, quality: QualityReport = {}): string {
   const out: string[] = [`# ${storyTitle(story)}`, '', renderStatement(story.statement), ''];
   const section = (title: string, lines: string[]): void => {
     if (lines.length === 0) return;
     out.push(`## ${title}`, '', ...lines, '');
   };
+  section('Story quality', renderFindings(quality.findings ?? []));
   section('User-visible behaviour', renderList(story.behaviour, false));
   section('Outcome acceptance criteria', renderList(story.outcomeCriteria, true));
   section('System acceptance criteria', renderList(story.systemCriteria, true));
@@ -368,6 +440,7 @@ export function renderMarkdown(story: Story): string {
   }
   section('Implementation notes', notes);
   section('Open questions', renderList(story.openQuestions, false));
+  section('Review', quality.review ? renderReview(quality.review) : []);
   section(
     'Original story',
     story.original.split(/\r?\n/).map((line) => (line === '' ? '>' : `> ${line}`)),

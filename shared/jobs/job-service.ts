@@ -3,14 +3,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { DocumentExistsError } from '../adapters/cosmos-store';
 import type { AuditTrail } from '../audit/audit-trail';
-import {
-  applicableIterations,
-  catalogIndex,
-  iterationIdSchema,
-  productTypeSchema,
-  type IterationId,
-} from '../engine/catalog';
+import { iterationIdSchema, productTypeSchema, type IterationId } from '../engine/catalog';
 import { emptyUsage } from '../engine/iteration-result';
+import { planIterations } from '../engine/runner';
 import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
@@ -39,7 +34,7 @@ export const createJobBodySchema = z.object({
   mode: jobModeSchema.default('workflow'),
   iterations: z.array(iterationIdSchema).min(1).max(12).optional(),
   uploads: z.array(z.string().min(1).max(100)).max(20).default([]),
-  options: jobOptionsSchema.default({ verify: false }),
+  options: jobOptionsSchema.prefault({}),
 });
 export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 
@@ -186,6 +181,7 @@ export class JobService {
       tenantId: caller.tenantId,
       mode: job.mode,
       iterations,
+      ...(job.options.review ? { review: { rewriteRounds: job.options.rewriteRounds } } : {}),
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
       uploads: job.uploads,
@@ -194,14 +190,12 @@ export class JobService {
   }
 
   private chooseIterations(body: CreateJobBody, maxIterations: number, planName: string): IterationId[] {
-    const applicable = applicableIterations(body.productType).map((definition) => definition.id);
     if (body.mode === 'individual' && !body.iterations) {
       throw new AppError('validation_failed', 'iterations: required in individual mode.');
     }
-    if (body.mode === 'workflow' && !body.iterations) return applicable.slice(0, maxIterations);
-    const chosen = [...new Set(body.iterations ?? applicable)].sort(
-      (a, b) => catalogIndex(a) - catalogIndex(b),
-    );
+    const applicable = planIterations(body.productType);
+    if (!body.iterations) return applicable.slice(0, maxIterations);
+    const chosen = planIterations(body.productType, body.iterations);
     const notApplicable = chosen.filter((id) => !applicable.includes(id));
     if (notApplicable.length > 0) {
       throw new AppError(
@@ -209,7 +203,6 @@ export class JobService {
         `iterations: ${notApplicable.join(', ')} do not apply to ${body.productType} products.`,
       );
     }
-    if (body.mode === 'interactive' && !body.iterations) return chosen.slice(0, maxIterations);
     if (chosen.length > maxIterations) {
       throw new AppError(
         'payload_too_large',

@@ -2,7 +2,6 @@ import { z } from 'zod';
 import type { CosmosStore } from '../adapters/cosmos-store';
 import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
 import { callPurposeKinds, type LlmPort, type StructuredRequest, type StructuredResponse } from '../llm/port';
-import { costMicroUsd } from '../llm/pricing';
 
 /**
  * One record per LLM call, with an id derived from (job, iteration, purpose, attempt): a replayed, retried or
@@ -115,7 +114,8 @@ export interface UsageContext {
 }
 
 /**
- * Wraps an LLM port so that every answered call is priced and recorded before the engine sees the answer.
+ * Wraps an LLM port so that every answered call is recorded, with the cost its adapter priced, before the
+ * engine sees the answer.
  * A call that fails records nothing here (the provider bills nothing for a failed request).
  */
 export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: UsageContext): LlmPort {
@@ -149,7 +149,7 @@ export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: Usag
         outputTokens: response.usage.outputTokens,
         cacheCreationInputTokens: response.usage.cacheCreationInputTokens,
         cacheReadInputTokens: response.usage.cacheReadInputTokens,
-        costMicroUsd: costMicroUsd(response.model, response.usage, at),
+        costMicroUsd: response.costMicroUsd,
       });
       return response;
     },

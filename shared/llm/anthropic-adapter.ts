@@ -2,9 +2,9 @@ import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } fr
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import type { z } from 'zod';
-import { resolveLlmProvider, type AppConfig } from '../config';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from './port';
+import { costMicroUsd } from './pricing';
 import { attachmentBlock, delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
 
 /** One line per attempt, for logs and tests; never carries prompt text or credentials. */
@@ -47,26 +47,6 @@ export interface AnthropicAdapterOptions {
   /** Back-off when the server names no wait: `initialMs` doubling per retry up to `maxMs`, minus up to 25% jitter. */
   backoff?: { initialMs: number; maxMs: number };
   onAttempt?: (event: LlmAttemptEvent) => void;
-}
-
-/**
- * Adapter options from the app settings (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_TIMEOUT_MS`,
- * `ANTHROPIC_MAX_RETRIES`). Throws `AppError('internal')` when the settings select another provider or
- * lack the key, so a composition root fails at start-up rather than on the first call.
- */
-export function anthropicAdapterOptionsFromConfig(config: AppConfig): AnthropicAdapterOptions {
-  if (resolveLlmProvider(config) !== 'anthropic' || config.ANTHROPIC_API_KEY === undefined) {
-    throw new AppError(
-      'internal',
-      'The anthropic LLM provider needs ANTHROPIC_API_KEY (and LLM_PROVIDER unset or "anthropic").',
-    );
-  }
-  return {
-    apiKey: config.ANTHROPIC_API_KEY,
-    ...(config.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: config.ANTHROPIC_BASE_URL }),
-    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    maxRetries: config.ANTHROPIC_MAX_RETRIES,
-  };
 }
 
 /**
@@ -124,6 +104,8 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
     provider: 'anthropic',
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const started = performance.now();
+      // Priced with the row in force when the call was made, whatever the retries take.
+      const calledAt = new Date();
       const deadline = Date.now() + (request.timeoutMs ?? options.timeoutMs);
       const params = buildParams(request, promptCaching);
       let key = await keySource({ refresh: false });
@@ -137,9 +119,11 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
           const output = parseOutput(message, request.schema, request.schemaName, requestId);
           const durationMs = performance.now() - attemptStarted;
           report({ ...base, outcome: 'success', durationMs, ...(requestId ? { requestId } : {}) });
+          const usage = toTokenUsage(message.usage);
           return {
             output,
-            usage: toTokenUsage(message.usage),
+            usage,
+            costMicroUsd: costMicroUsd(message.model, usage, calledAt),
             model: message.model,
             ...(requestId ? { requestId } : {}),
             durationMs: performance.now() - started,

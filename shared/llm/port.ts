@@ -18,8 +18,9 @@ export interface TokenUsage {
 
 /**
  * What an LLM call is for. `iteration` and `verification` work on one iteration; `consolidation`, `review`
- * (the whole-story judge) and `rewrite` are workflow passes over the merged story (their `iterationId` is the
- * pass name); `mockup` reads one uploaded mockup (its `iterationId` is the upload id).
+ * (the whole-story judge) and `rewrite` are workflow passes over the merged story: their `iterationId` names
+ * the pass and its round (`consolidation`, `review-1`, `rewrite-1`, `review-2`), so every call of a job has its
+ * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id).
  */
 export const callPurposeKinds = [
   'iteration',
@@ -67,6 +68,11 @@ export interface StructuredRequest<T> {
 export interface StructuredResponse<T> {
   output: T;
   usage: TokenUsage;
+  /**
+   * What the call cost in integer micro-dollars, priced by the adapter with the row in force when the call was
+   * made: the one place a call is priced; usage records, quotas and results all read this figure.
+   */
+  costMicroUsd: number;
   /** The model that actually answered (the offline engine reports its own name). */
   model: string;
   requestId?: string;

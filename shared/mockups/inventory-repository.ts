@@ -1,16 +1,20 @@
 import { z } from 'zod';
 import type { CosmosStore } from '../adapters/cosmos-store';
-import { mockupInventorySchema, type MockupInventory } from '../engine/mockup-inventory';
+import { mockupResultSchema, type MockupResult } from '../engine/mockup-inventory';
 
 const inventoryDocumentSchema = z.object({
   id: z.string(),
   tenantId: z.string(),
   type: z.literal('mockupInventory'),
   jobId: z.string(),
-  inventory: mockupInventorySchema,
+  inventory: mockupResultSchema.shape.inventory,
+  usage: mockupResultSchema.shape.usage,
 });
 
-/** A job's mockup inventories, one document each in the `jobs` container beside the job (same partition). */
+/**
+ * A job's mockups as read by the workflow (inventory and usage), one document each in the `jobs` container
+ * beside the job (same partition).
+ */
 export class MockupInventoryRepository {
   constructor(private readonly store: CosmosStore) {}
 
@@ -18,37 +22,28 @@ export class MockupInventoryRepository {
     return `${jobId}:mockup:${uploadId}`;
   }
 
-  async find(tenantId: string, jobId: string, uploadId: string): Promise<MockupInventory | undefined> {
-    const found = await this.store.read(
-      'jobs',
-      MockupInventoryRepository.id(jobId, uploadId),
-      tenantId,
-      inventoryDocumentSchema,
-    );
-    return found?.document.inventory;
-  }
-
-  /** Written with a fixed id, so an activity that runs again overwrites instead of adding. */
-  async save(tenantId: string, jobId: string, inventory: MockupInventory): Promise<void> {
+  /** Written with a fixed id, so a step that runs again overwrites instead of adding. */
+  async save(tenantId: string, jobId: string, result: MockupResult): Promise<void> {
     await this.store.upsert('jobs', {
-      id: MockupInventoryRepository.id(jobId, inventory.uploadId),
+      id: MockupInventoryRepository.id(jobId, result.inventory.uploadId),
       tenantId,
       type: 'mockupInventory' as const,
       jobId,
-      inventory,
+      inventory: result.inventory,
+      usage: result.usage,
     });
   }
 
-  async forJob(tenantId: string, jobId: string): Promise<MockupInventory[]> {
-    const inventories: MockupInventory[] = [];
+  async forJob(tenantId: string, jobId: string): Promise<MockupResult[]> {
+    const results: MockupResult[] = [];
     for await (const document of this.store.queryAll(
       'jobs',
       "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'mockupInventory' AND c.jobId = @jobId",
       { tenantId, jobId },
       inventoryDocumentSchema,
     )) {
-      inventories.push(document.inventory);
+      results.push({ inventory: document.inventory, usage: document.usage });
     }
-    return inventories;
+    return results;
   }
 }

@@ -1,11 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { defaultModels } from '../engine/catalog';
-import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
-import { buildMockupRequest, type MockupInventory } from '../engine/mockup-inventory';
+import type { MockupFile } from '../engine/mockup-inventory';
 import { AppError } from '../errors';
-import type { LlmPort } from '../llm/port';
-import { costMicroUsd } from '../llm/pricing';
 import { inspectFile } from '../uploads/inspection/inspect-file';
 import {
   uploadContentTypeSchema,
@@ -22,15 +18,10 @@ function contentTypeOf(extension: string): UploadContentType | undefined {
 }
 
 /**
- * A mockup file read in-process (the CLI's `--mockup`): checked exactly as the blob trigger checks uploads,
- * then read into an inventory by one LLM call, whose usage is returned with it.
+ * A mockup file read in-process (the CLI's `--mockup`), checked exactly as the blob trigger checks uploads;
+ * the workflow then reads it into an inventory like a job's upload.
  */
-export async function readMockupFile(
-  file: string,
-  llm: LlmPort,
-  model: string = defaultModels.standard,
-  now: () => Date = () => new Date(),
-): Promise<{ inventory: MockupInventory; usage: Usage }> {
+export async function readMockupFile(file: string): Promise<MockupFile> {
   const extension = path.extname(file).slice(1).toLowerCase();
   const contentType = contentTypeOf(extension);
   if (!contentType) {
@@ -42,18 +33,11 @@ export async function readMockupFile(
     throw new AppError('validation_failed', `${file} rejected: ${inspection.detail} (${inspection.reason})`);
   }
   const fileName = safeFileName(path.basename(file), contentType);
-  const at = now();
-  const response = await llm.generate(
-    buildMockupRequest({
-      uploadId: fileName.toLowerCase().replace(/[^a-z0-9-]+/g, '-'),
-      fileName,
-      attachment: attachmentFor(contentType, fileName, bytes),
-      model,
-      attempt: 1,
-    }),
-  );
   return {
-    inventory: { ...response.output, uploadId: fileName, fileName, contentType },
-    usage: addCall(emptyUsage(), response.usage, costMicroUsd(response.model, response.usage, at)),
+    // Ids name calls on the wire (lowercase letters, digits and dashes), like upload ids.
+    id: fileName.toLowerCase().replace(/[^a-z0-9-]+/g, '-'),
+    fileName,
+    contentType,
+    attachment: attachmentFor(contentType, fileName, bytes),
   };
 }

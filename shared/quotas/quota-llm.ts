@@ -74,7 +74,7 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
       }
       await quotas.settle(context, callId, {
         tokens: totalTokens(response.usage),
-        microUsd: costMicroUsd(response.model, response.usage, at),
+        microUsd: response.costMicroUsd,
       });
       return response;
     },

@@ -37,6 +37,8 @@ export interface TelemetryScope {
   userId?: string;
   jobId?: string;
   iterationId?: string;
+  /** The workflow step an activity runs after the iterations (`consolidation`, `review`, ...). */
+  step?: string;
 }
 
 const scopeKey = createContextKey('user-story-agent.telemetry-scope');
@@ -139,6 +141,7 @@ export function scopeAttributes(scope: TelemetryScope | undefined): Attributes {
     ...(scope?.userId ? { 'user.id': scope.userId } : {}),
     ...(scope?.jobId ? { 'job.id': scope.jobId } : {}),
     ...(scope?.iterationId ? { 'iteration.id': scope.iterationId } : {}),
+    ...(scope?.step ? { 'workflow.step': scope.step } : {}),
   };
 }
 

@@ -126,6 +126,16 @@ describe('a job with mockups', () => {
       expect(contextBlock?.text).toContain('sign-in-button');
       expect(contextBlock?.text).toContain('120x80 px');
     }
+    // Consolidation and the judge read the same inventory, so items naming a component are not taken for inventions.
+    const passCalls = received.filter(
+      (entry) => entry.purpose?.kind === 'consolidation' || entry.purpose?.kind === 'review',
+    );
+    expect(passCalls.map((entry) => entry.purpose?.kind)).toEqual(
+      expect.arrayContaining(['consolidation', 'review']),
+    );
+    for (const call of passCalls) {
+      expect(userBlocks(call.params)[0]?.text).toContain('<mockup_inventory format="json">');
+    }
     const system = iterationCalls[0]?.params.system;
     expect(JSON.stringify(system)).toContain('mockup_inventory');
 
