@@ -232,6 +232,30 @@ function sentenceEnd(text: string, from: number): number {
   return text.length;
 }
 
+/** A sentence of a text with its position, as `splitSentences` finds it. */
+export interface SentenceSpan {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** The sentences of a text, by the same rules the statement parser uses ("etc. so that" is one sentence). */
+export function splitSentences(text: string): SentenceSpan[] {
+  const spans: SentenceSpan[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const skipped = /^[\s]*/.exec(text.slice(start))?.[0].length ?? 0;
+    start += skipped;
+    if (start >= text.length) break;
+    const stop = sentenceEnd(text, start);
+    const end = stop < text.length && /[.!?]/.test(text.charAt(stop)) ? stop + 1 : stop;
+    const sentence = text.slice(start, end).trim();
+    if (sentence !== '') spans.push({ text: sentence, start, end });
+    start = Math.max(end, start + 1);
+  }
+  return spans;
+}
+
 /**
  * Splits a wish into what is wanted and why. Benefits written "in order to ..." or "to be able to ..." become
  * "<subject> can ...", so the benefit always reads after "so that".
