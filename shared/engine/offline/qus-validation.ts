@@ -271,7 +271,7 @@ function startsAction(list: readonly Token[], index: number, inSeries: boolean):
 }
 
 const subjectOpening =
-  /^((?:(?:the|a|an|our|my|this|its|their)\s+)?[\p{L}-]+(?:\s+[\p{L}-]+)?)\s+(?:should|shall|must|will|needs? to|has to|can|could)\s+(?:be able to\s+)?/iu;
+  /^((?:(?:the|a|an|our|my|this|its|their)\s+)?[\p{L}-]+(?:\s+[\p{L}-]+)?)\s+(?:should|shall|must|will|needs? to|has to|can|could)\s+/iu;
 
 interface Means {
   /** "the dashboard" when the wish reads "The dashboard should ..."; "" otherwise. */

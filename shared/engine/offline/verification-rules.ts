@@ -2,6 +2,7 @@ import { getIteration, type IterationId } from '../catalog';
 import type { IterationOutput } from '../patch';
 import type { VerificationOutput } from '../prompts';
 import { allItems, normalizeText, type Story } from '../story';
+import { checkStory } from './qus-validation';
 import { storyFacts } from './story-facts';
 
 /** Quoted vague words are being defined ("fast", measured as ...), not used. */
@@ -11,7 +12,7 @@ const vagueInCriteria =
 /** Words that make a criterion specific to this story: its role, actions and objects. */
 function storyKeywords(story: Story): string[] {
   const facts = storyFacts(story);
-  const words = [facts.role, ...facts.verbs, facts.object]
+  const words = [facts.role, facts.action?.verb ?? '', facts.action?.object ?? '', facts.text.slice(0, 300)]
     .join(' ')
     .toLowerCase()
     .split(/[^a-z0-9-]+/)
@@ -57,14 +58,10 @@ export function offlineVerification(
     }
   }
   if (iterationId === 'validation') {
-    const facts = storyFacts(story);
-    const kinds = new Set(proposal.findings.map((finding) => finding.kind));
-    if (facts.benefit === '' && !kinds.has('missing_benefit'))
-      issues.push('The missing "so that" benefit is not reported.');
-    if (facts.features.length > 1 && !kinds.has('not_atomic'))
-      issues.push('The story bundles several features; not reported.');
-    if (facts.vagueTerms.length > 0 && !kinds.has('vague'))
-      issues.push(`Vague terms (${facts.vagueTerms.join(', ')}) are not reported.`);
+    const reported = new Set(proposal.findings.map((finding) => finding.kind));
+    for (const expected of checkStory(story).findings) {
+      if (!reported.has(expected.kind)) issues.push(`Not reported: ${expected.kind} (${expected.detail})`);
+    }
   }
   const score = Math.max(0, Math.round((1 - 0.2 * issues.length) * 100) / 100);
   return { score, issues };
