@@ -5,7 +5,7 @@ import { domainPacks, packsFor, type DomainPack, type PackItem } from './domain-
 import { pastParticiple } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
-import { joinList, storyFacts, type StoryFacts } from './story-facts';
+import { joinList, readAction, storyFacts, type StoryFacts } from './story-facts';
 
 /** What every rule reads: the story, what the engine understood of it, and its domain packs. */
 interface Context {
@@ -128,9 +128,10 @@ const userRoles: Rule = (context, d) => {
   const beneficiary = facts.beneficiary;
   if (action && beneficiary && facts.kind !== 'view' && facts.kind !== 'access') {
     const several = /[^s]s$/.test(beneficiary.who);
+    const them = /[^s]s$/.test(objectHead(action.object)) ? 'them' : 'it';
     d.outcome(
       `${facts.actor} has ${pastParticiple(action.verb)} ${[action.object, action.rest].filter((part) => part !== '').join(' ')}`,
-      `${beneficiary.who} ${several ? 'open' : 'opens'} it`,
+      `${beneficiary.who} ${several ? 'open' : 'opens'} ${them}`,
       `${beneficiary.who} ${beneficiary.gains}`,
     );
   }
@@ -181,7 +182,7 @@ const interactiveElements: Rule = (context, d) => {
       ),
     create: () =>
       d.outcome(
-        `${facts.actor} has given everything needed to ${action.phrase}`,
+        `${facts.actor} has filled in the required fields to ${action.phrase}`,
         'they confirm',
         `they see a confirmation with what was saved, without reloading the ${context.surface}`,
       ),
@@ -211,6 +212,7 @@ const interactiveElements: Rule = (context, d) => {
       ),
   };
   if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) main[facts.kind ?? 'view']?.();
+  featureOutcomes(context, d);
   const submits = facts.kind === 'create' || facts.kind === 'send' || facts.kind === 'remove';
   if (submits && !context.packs.some((pack) => pack.items.some((entry) => /once|twice|idempotency/.test(entry.text ?? '')))) {
     d.outcome(
@@ -220,6 +222,23 @@ const interactiveElements: Rule = (context, d) => {
     );
   }
 };
+
+/** Each further feature of a compound story gets its own outcome, so the story is covered until it is split. */
+function featureOutcomes(context: Context, d: Draft): void {
+  const { facts } = context;
+  for (const feature of facts.features.slice(1)) {
+    const action = readAction(feature);
+    if (!action) {
+      d.question(`What should ${facts.actor} see when they "${feature}"? The offline engine could not read an action from it.`);
+      continue;
+    }
+    d.outcome(
+      `${facts.actor} is about to ${action.phrase}`,
+      'they confirm',
+      `they see that it worked, and ${theObject(action.object) || 'the result'} ${/[^s]s$/.test(objectHead(action.object)) ? 'are' : 'is'} shown in its new state`,
+    );
+  }
+}
 
 /** A criterion for each value the story states, so none of them goes untested. */
 function statedValues(context: Context, d: Draft): void {
@@ -307,6 +326,7 @@ const validation: Rule = (context, d) => {
   d.findings.push(...check.findings);
   for (const question of check.questions) d.question(question);
   statedValues(context, d);
+  if (context.story.productType === 'api') featureOutcomes(context, d);
   d.pack('validation');
   const action = context.facts.action;
   const entersData = context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
@@ -319,22 +339,20 @@ const validation: Rule = (context, d) => {
   }
   for (const section of ['outcomeCriteria', 'systemCriteria'] as const) {
     for (const existing of context.story[section]) {
-      const rule = measurableWording.find(({ pattern }) => pattern.test(existing.text));
-      if (!rule) continue;
-      const quoted = existing.text.replace(/[.\s]+$/, '').replace(rule.pattern, '"$&"');
-      d.patches.push({
-        op: 'replace',
-        section,
-        target: existing.id,
-        text: `${quoted}, measured as: ${rule.wording(plural(context.facts.role))}.`,
-        topic: '',
-        given: '',
-        when: '',
-        then: '',
-      });
+      const text = measurableRewrite(existing.text, context.facts.role);
+      if (text === undefined) continue;
+      d.patches.push({ op: 'replace', section, target: existing.id, text, topic: '', given: '', when: '', then: '' });
     }
   }
 };
+
+/** A criterion with a vague word made measurable ("Search is "fast", measured as: ..."); undefined when none. */
+export function measurableRewrite(text: string, role: string): string | undefined {
+  const rule = measurableWording.find(({ pattern }) => pattern.test(text));
+  if (!rule) return undefined;
+  const quoted = text.replace(/[.\s]+$/, '').replace(rule.pattern, '"$&"');
+  return `${quoted}, measured as: ${rule.wording(plural(role))}.`;
+}
 
 /** How a vague word in an existing criterion becomes something a tester can check. */
 const measurableWording: { pattern: RegExp; wording: (roles: string) => string }[] = [
@@ -503,7 +521,7 @@ const analytics: Rule = (context, d) => {
   const action = facts.action;
   if (action && facts.benefit !== '') {
     d.system(
-      `A weekly report shows how many ${plural(facts.role)} ${action.verb === 'log in' ? 'log in' : `${action.verb} ${action.object}`.trim()} and whether the story's benefit ("${context.story.statement.soThat}") follows, against a baseline measured before release.`,
+      `A weekly report shows how many ${plural(facts.role)} ${action.verb === 'log in' ? 'log in' : `${action.verb} ${action.object}`.trim()} and whether the story's benefit ("${context.story.statement.soThat}") follows, against a baseline measured in the 4 weeks before release.`,
     );
   } else if (action) {
     d.question(`Which number would show that this story worked, and what is its value today?`);
@@ -610,7 +628,15 @@ export function offlineIteration(story: Story, iterationId: IterationId, feedbac
   };
 }
 
-/** Every pack's id, for tests and the benchmark. */
+/** The criteria that check the values a story states (a deadline, an amount, a limit, a format...). */
+export function factCriteria(story: Story): Patch[] {
+  const context = storyContext(story);
+  const draft = new Draft(context);
+  statedValues(context, draft);
+  return guarded(draft.patches, story, 'validation').filter((patch) => patch.section !== 'openQuestions');
+}
+
+/** The ids of the domain packs a story is about, strongest first. */
 export function packIds(story: Story): string[] {
   return storyContext(story).packs.map((pack) => pack.id);
 }

@@ -417,7 +417,7 @@ function isSentence(text: string): boolean {
 // The checks
 
 function quote(text: string, max = 120): string {
-  const trimmed = text.replace(/\s+/g, ' ').trim();
+  const trimmed = text.replace(/\s+/g, ' ').replace(/"/g, "'").trim();
   return `"${trimmed.length > max ? `${trimmed.slice(0, max - 3).trimEnd()}...` : trimmed}"`;
 }
 

@@ -102,8 +102,10 @@ const stopAfterObject = new Set(['that', 'which', 'who', 'whenever', 'when', 'wh
 
 /** Reads the first action of a wish: a known verb, its direct object and the rest of the clause. */
 export function readAction(wish: string): Action | undefined {
+  // Vague adverbs are the story's defect (validation reports them); criteria must not repeat them.
   const text = wish
     .replace(/\([^)]*\)|\[[^\]]*\]/g, ' ')
+    .replace(/\b(?:easily|quickly|simply|seamlessly|intuitively|efficiently|etc\.?|and so on)(?=[\s,.;]|$)/gi, ' ')
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
     .replace(/[.!?]+$/, '')
     .replace(/\s+/g, ' ')
