@@ -81,6 +81,7 @@ export const domainPacks: readonly DomainPack[] = [
         'an amount of zero, a negative amount, an amount with more than two decimals or one above the available balance',
         '{actor} confirms the payment',
         'it is refused with the reason shown and no money moves',
+        { onlyIf: /transfer|send money|top up|withdraw|deposit|iban|virer|überweis|transferir|overma|bonifico/ },
       ),
       outcome(
         'validation',
@@ -94,6 +95,7 @@ export const domainPacks: readonly DomainPack[] = [
         'the payment details are complete',
         '{actor} reviews them',
         'a summary shows the account paid from, the recipient, the amount, any fee and the execution date, and nothing is executed before they confirm',
+        { onlyIf: transferWords },
       ),
       outcome(
         'interactive-elements',
@@ -167,21 +169,21 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'sign-in',
     name: 'Sign-in and accounts',
     triggers:
-      /\b(?:log ?in|logs? in|sign(?:s|ed)? (?:in|up)|password|passwords|credentials|two-factor|2fa|sso|single sign-on|passkey|magic link|forgot|account deletion|delete (?:my|their) account|register|registration|connexion|mot de passe|anmeld\w*|passwort|iniciar sesión|contraseña|inloggen|wachtwoord|accedere)\b/iu,
+      /\b(?:log ?in|logs? in|sign(?:s|ed)? (?:in|up)|password|passwords|credentials|two-factor|2fa|sso|single sign-on|passkey|magic link|forgot|account deletion|delete (?:my|their) account|sign up|create an account|connexion|mot de passe|anmeld\w*|passwort|iniciar sesión|contraseña|inloggen|wachtwoord|accedere)\b/iu,
     items: [
       outcome(
         'user-roles',
         '{actor} is not signed in',
         'they open a page that needs their account',
         'they are asked to sign in and afterwards return to that page',
-        { onlyIf: /log ?in|sign in|order history/ },
+        { onlyIf: /log ?in|sign in|order history/, unless: /forgot|reset/ },
       ),
       outcome(
         'validation',
         'a wrong email address or a wrong password',
         '{actor} tries to sign in',
         'the same message "Email or password is incorrect" appears for both, so nobody learns which addresses have an account',
-        { onlyIf: /log ?in|sign in|email and password/ },
+        { onlyIf: /\blog in\b|\bsign in\b|email and password/, unless: /forgot|reset/ },
       ),
       item(
         'security',
@@ -214,21 +216,21 @@ export const domainPacks: readonly DomainPack[] = [
         'the password was just changed',
         'the change is saved',
         'every other session of the account is signed out and the account holder receives an email about the change',
-        { onlyIf: /forgot|reset|password/ },
+        { onlyIf: /forgot|reset|change (?:my|their) password/ },
       ),
       outcome(
         'validation',
         'a new password shorter than 12 characters or found in a list of breached passwords',
         '{actor} submits it',
         'it is refused with the rule it breaks',
-        { onlyIf: /forgot|reset|register|sign up|password/ },
+        { onlyIf: /forgot|reset|sign up|create an account|change (?:my|their) password/ },
       ),
       outcome(
         'accessibility',
         'a password manager or the browser holds the credentials',
         'it fills the sign-in form',
         'both fields accept the values and pasting is allowed',
-        { onlyIf: /log ?in|sign in|password/ },
+        { onlyIf: /log ?in|sign in|password/, unless: /forgot|reset/ },
       ),
       outcome(
         'security',
@@ -509,7 +511,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'checkout',
     name: 'Checkout and orders',
     triggers:
-      /\b(?:checkout|check out|basket|cart|orders?|buy|buys|purchase|shop|shopper|products|product photos|shipping|parcel|panier|commande|warenkorb|bestellung|carrito|pedido|winkelwagen|bestelling|carrello|ordine)\b/iu,
+      /\b(?:checkout|check out|basket|cart|place an order|my orders|buy|buys|purchase|shop|shopper|products|product photos|shipping|parcel|panier|commande|warenkorb|bestellung|carrito|pedido|winkelwagen|bestelling|carrello|ordine)\b/iu,
     items: [
       outcome(
         'interactive-elements',
@@ -561,7 +563,7 @@ export const domainPacks: readonly DomainPack[] = [
         'user-roles',
         'question',
         'Can {actor} order without an account, and which delivery options and countries are in scope?',
-        { onlyIf: /checkout|basket|cart|buy|purchase|order/ },
+        { onlyIf: /checkout|basket|cart|buy|purchase/ },
       ),
       outcome(
         'validation',
@@ -576,7 +578,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'refunds',
     name: 'Refunds and cancellations',
     triggers:
-      /\b(?:refunds?|refunded|cancel|cancels|cancellations?|returns?|money back|chargebacks?|remboursement|rembourser|annuler|stornier\w*|erstattung|reembolso|cancelar|terugbetal\w*|annuleren|rimbors\w*|annullare)\b/iu,
+      /\b(?:refunds?|refunded|cancel (?:an?|the|my) (?:order|purchase|subscription|ticket|payment)|returns?|money back|chargebacks?|remboursement|rembourser|annuler|stornier\w*|erstattung|reembolso|cancelar|terugbetal\w*|annuleren|rimbors\w*|annullare)\b/iu,
     items: [
       outcome(
         'interactive-elements',
@@ -764,12 +766,6 @@ export const domainPacks: readonly DomainPack[] = [
         '{actor} starts it',
         'they can keep working, and they are told when the file is ready, with a download link valid for 24 hours',
         { onlyIf: /export|csv|excel|xlsx|report/ },
-      ),
-      item(
-        'validation',
-        'system',
-        'CSV files are UTF-8 with a header row, comma separated and quoted where needed, with dates in ISO 8601; cells starting with =, +, - or @ are escaped so spreadsheets do not run them as formulas.',
-        { onlyIf: /csv/ },
       ),
       item(
         'accessibility',

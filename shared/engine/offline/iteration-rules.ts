@@ -5,7 +5,7 @@ import { domainPacks, packsFor, type DomainPack, type PackItem } from './domain-
 import { pastParticiple } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
-import { joinList, readAction, storyFacts, type StoryFacts } from './story-facts';
+import { joinList, kindOf, readAction, storyFacts, type Action, type StoryFacts } from './story-facts';
 
 /** What every rule reads: the story, what the engine understood of it, and its domain packs. */
 interface Context {
@@ -107,7 +107,7 @@ const userRoles: Rule = (context, d) => {
       `What exactly should ${facts.actor} be able to do in "${context.story.statement.iWant}"? The offline engine could not read an action from it, so it wrote no criteria about who may do it.`,
     );
   }
-  if (action && facts.kind !== 'access') {
+  if (action && facts.kind !== 'access' && !accountsDecidedByPack(context)) {
     if (facts.anonymous) {
       d.outcome(`${facts.actor} has no account`, `they ${action.phrase}`, 'it works without signing in, and nothing they do creates an account');
     } else if (facts.productType === 'api') {
@@ -158,60 +158,71 @@ const rolePermissions: Record<string, string> = {
   owner: 'they can also delete the workspace and hand over ownership',
 };
 
-const interactiveElements: Rule = (context, d) => {
+/** The story is about signing in, or about paying in a shop: its packs decide who must have an account. */
+function accountsDecidedByPack(context: Context): boolean {
+  return context.packs.some((pack) => pack.id === 'sign-in' || pack.id === 'checkout');
+}
+
+/** The observable result of one action, by what kind of action it is. */
+function actionOutcome(context: Context, d: Draft, action: Action): void {
   const { facts } = context;
-  const action = facts.action;
-  if (facts.features.length > 1) {
-    d.add(
-      'behaviour',
-      `The ${context.surface} offers one clearly labelled control per action: ${joinList(
-        facts.features.map((feature) => `"${capitalize(feature)}"`),
-        'and',
-      )}.`,
-    );
-  }
-  d.pack('interactive-elements');
-  if (!action) return;
-  const target = theObject(action.object) || 'it';
-  const main: Partial<Record<NonNullable<StoryFacts['kind']>, () => void>> = {
-    view: () =>
+  const target = theObject(action.object) || 'the result';
+  const are = /[^s]s$/.test(objectHead(action.object)) ? 'are' : 'is';
+  switch (kindOf(action.verb)) {
+    case 'view':
       d.outcome(
         `${facts.actor} wants to ${action.phrase}`,
         `the ${context.surface} loads`,
-        `it shows ${target} with the time it was last updated, and a loading failure shows a message with "Try again" instead of empty values`,
-      ),
-    create: () =>
+        `it shows ${target} with the time ${are === 'are' ? 'they were' : 'it was'} last updated, and a loading failure shows a message with "Try again" instead of empty values`,
+      );
+      break;
+    case 'create':
       d.outcome(
         `${facts.actor} has filled in the required fields to ${action.phrase}`,
         'they confirm',
         `they see a confirmation with what was saved, without reloading the ${context.surface}`,
-      ),
-    change: () =>
+      );
+      break;
+    case 'change':
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
-        'the new state is shown at once and is still there after a reload',
-      ),
-    remove: () =>
+        `${target} ${are} shown in ${are === 'are' ? 'their' : 'its'} new state at once and still after a reload`,
+      );
+      break;
+    case 'remove':
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
-        `${target} is shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
-      ),
-    send: () =>
-      d.outcome(
-        `${facts.actor} is about to ${action.phrase}`,
-        'they confirm',
-        'they see that it was sent, to whom, and its current status',
-      ),
-    get: () =>
+        `${target} ${are} shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
+      );
+      break;
+    case 'send':
+      d.outcome(`${facts.actor} is about to ${action.phrase}`, 'they confirm', 'they see that it was sent, to whom, and its current status');
+      break;
+    case 'get':
       d.outcome(
         `${facts.actor} asks to ${action.phrase}`,
         'it is ready',
         'they get it with a name that says what it contains and which period it covers',
-      ),
-  };
-  if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) main[facts.kind ?? 'view']?.();
+      );
+      break;
+    default:
+      break;
+  }
+}
+
+const interactiveElements: Rule = (context, d) => {
+  const { facts } = context;
+  const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
+  if (actions.length > 1) {
+    const labels = actions.map((action) => `"${capitalize([action.verb, action.object].filter((part) => part !== '').join(' '))}"`);
+    d.add('behaviour', `The ${context.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`);
+  }
+  d.pack('interactive-elements');
+  const action = facts.action;
+  if (!action || context.packs[0]?.id === 'sign-in') return;
+  if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) actionOutcome(context, d, action);
   featureOutcomes(context, d);
   const submits = facts.kind === 'create' || facts.kind === 'send' || facts.kind === 'remove';
   if (submits && !context.packs.some((pack) => pack.items.some((entry) => /once|twice|idempotency/.test(entry.text ?? '')))) {
@@ -225,18 +236,10 @@ const interactiveElements: Rule = (context, d) => {
 
 /** Each further feature of a compound story gets its own outcome, so the story is covered until it is split. */
 function featureOutcomes(context: Context, d: Draft): void {
-  const { facts } = context;
-  for (const feature of facts.features.slice(1)) {
+  for (const feature of context.facts.features.slice(1)) {
     const action = readAction(feature);
-    if (!action) {
-      d.question(`What should ${facts.actor} see when they "${feature}"? The offline engine could not read an action from it.`);
-      continue;
-    }
-    d.outcome(
-      `${facts.actor} is about to ${action.phrase}`,
-      'they confirm',
-      `they see that it worked, and ${theObject(action.object) || 'the result'} ${/[^s]s$/.test(objectHead(action.object)) ? 'are' : 'is'} shown in its new state`,
-    );
+    if (action) actionOutcome(context, d, action);
+    else d.question(`What should ${context.facts.actor} see when they "${feature}"? The offline engine could not read an action from it.`);
   }
 }
 
@@ -253,12 +256,14 @@ function statedValues(context: Context, d: Draft): void {
           d.outcome(`${facts.actor} has done it before`, doIt, `they are done ${/^within/i.test(value) ? value : `in ${value.replace(/^in under/i, 'under')}`}, measured in a usability test with 5 people`);
         } else if (/\b(?:before|after|ahead of|prior to)\b/i.test(value)) {
           d.system(`A test with the clock set to exactly "${value}" sees it happen once, and a test one minute earlier sees nothing yet.`);
-        } else if (/^(?:a|an|one)\s+(?:month|year|week)$|^\d+\s+\w+$/i.test(value) && action) {
+        } else if (/^for\s/i.test(value) && action) {
           d.outcome(
             `${facts.actor} has chosen to ${action.phrase}`,
             `${value} has passed`,
             `the ${action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
           );
+        } else if (/^(?:every|each|per)\s/i.test(value)) {
+          d.system(`Over three consecutive periods of "${value.replace(/^(?:every|each|per)\s+/i, '')}", a test sees it happen exactly once in each.`);
         } else {
           d.system(`The behaviour the story ties to "${value}" is checked at exactly that value and just either side of it.`);
         }
@@ -305,6 +310,7 @@ function statedValues(context: Context, d: Draft): void {
 }
 
 const formatCriteria: Record<string, string> = {
+  CSV: 'CSV files are UTF-8 with a header row, comma separated and quoted where needed, with dates in ISO 8601; cells starting with =, +, - or @ are escaped so spreadsheets do not run them as formulas.',
   PDF: 'The PDF opens in common readers without warnings, its text can be searched and copied, and its pages print on A4 and US Letter.',
   XLSX: 'The XLSX file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',
   EXCEL: 'The Excel file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',

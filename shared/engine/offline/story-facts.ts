@@ -92,7 +92,8 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
   access: 'log access open join unlock enter'.split(' '),
 };
 
-function kindOf(verb: string): ActionKind | undefined {
+/** What kind of thing a verb does; undefined for verbs outside the lists. */
+export function kindOf(verb: string): ActionKind | undefined {
   const head = verb.split(' ')[0] ?? '';
   if (verb === 'check in' || verb === 'sign in' || verb === 'log in' || verb === 'sign up') return 'access';
   return (Object.keys(actionKinds) as ActionKind[]).find((kind) => actionKinds[kind].includes(head));
@@ -194,20 +195,27 @@ function statedFacts(text: string): StatedFact[] {
   for (const { kind, pattern } of factPatterns) {
     for (const match of text.matchAll(pattern)) {
       const found = match[0].trim();
-      // A bare "a day" or "one week" is wording, not a stated value.
-      if (kind === 'duration' && /^(?:a|an|one)\s+\w+$/i.test(found) && !/^(?:a|an|one)\s+(?:month|year|week)$/i.test(found)) {
+      // A bare "a month" is a stated value only as a period or a rhythm ("for a month", "every week").
+      const lead = /\b(for|every|each|per)\s+$/i.exec(text.slice(Math.max(0, (match.index ?? 0) - 8), match.index))?.[1];
+      if (kind === 'duration' && /^(?:a|an|one)\s+\w+$/i.test(found)) {
+        if (lead) add({ kind, text: `${lead.toLowerCase()} ${found}`, values: [], about: '' });
         continue;
       }
-      add({ kind, text: found, values: [], about: '' });
+      add({ kind, text: lead && kind === 'duration' ? `${lead.toLowerCase()} ${found}` : found, values: [], about: '' });
     }
   }
   for (const { about, pattern } of optionPatterns) {
-    const match = pattern.exec(text);
-    const values = (match?.[1] ?? '')
-      .split(/\s*,\s*|\s+(?:and|or)\s+/)
-      .map((value) => value.trim())
-      .filter((value) => value !== '');
-    if (values.length > 1) add({ kind: 'options', text: match?.[0] ?? '', values, about });
+    for (const match of text.matchAll(new RegExp(pattern.source, 'giu'))) {
+      const values = (match[1] ?? '')
+        .split(/\s*,\s*|\s+(?:and|or)\s+/)
+        .map((value) => value.trim())
+        .filter((value) => value !== '');
+      // "by keyword and filter by ..." lists an action, not options.
+      if (values.length > 1 && !values.some((value) => isVerb(value))) {
+        add({ kind: 'options', text: match[0], values, about });
+        break;
+      }
+    }
   }
   return facts;
 }
@@ -235,6 +243,14 @@ function findAll(text: string, names: readonly string[]): string[] {
   return names.filter((name) => new RegExp(`\\b${name.replace(/\s+/g, '\\s+')}\\b`, 'i').test(text));
 }
 
+/** "reset it" by a "user who forgot my password" resets their password; without a clue, "it" stays. */
+function resolvePronoun(action: Action, roleTail: string): Action {
+  const thing = /\b(?:my|our|their|the|a|an)\s+([\p{L}-]+(?:\s+[\p{L}-]+)?)\s*$/iu.exec(roleTail)?.[1];
+  if (!thing) return action;
+  const object = `their ${thing}`;
+  return { ...action, object, phrase: [action.verb, object, action.rest].filter((part) => part !== '').join(' ') };
+}
+
 /** "so that the landlord can schedule a repair" -> the landlord, "can schedule a repair". */
 function beneficiaryOf(benefit: string): StoryFacts['beneficiary'] {
   const match =
@@ -254,10 +270,14 @@ function beneficiaryOf(benefit: string): StoryFacts['beneficiary'] {
 export function storyFacts(story: Story): StoryFacts {
   const language = detectLanguage(story.original);
   const english = language.code === 'en';
-  const role = story.statement.asA.replace(/^(?:a|an|the)\s+/i, '').trim();
+  const written = story.statement.asA.replace(/^(?:a|an|the)\s+/i, '').trim();
+  // "user who forgot my password" is a user; "accountant using the desktop app" is an accountant.
+  const role = english ? written.replace(/\s+(?:who|that|on|using|with|from|at|in)\b.*$/i, '') : written;
+  const roleTail = english ? written.slice(role.length) : '';
   const features = english ? actionsOf(story.statement.iWant).actions : [];
   // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
-  const action = english ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant) : undefined;
+  const read = english ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant) : undefined;
+  const action = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
   const benefit = english ? thirdPersonText(story.statement.soThat) : story.statement.soThat;
   const wish = story.statement.iWant.toLowerCase();
   return {
@@ -267,13 +287,13 @@ export function storyFacts(story: Story): StoryFacts {
     role,
     // A role in another language is quoted, so English sentences keep the story's own word for the actor.
     actor:
-      role === '' ? 'the user' : english ? `the ${role.replace(/\s+(?:who|that|on|using|with)\b.*$/i, '')}` : `the "${role}"`,
+      role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
     action,
     kind: action ? kindOf(action.verb) : undefined,
     features: features.length > 1 ? features : [],
     benefit,
     beneficiary: english ? beneficiaryOf(benefit) : undefined,
-    owned: /\b(?:my|our)\b/i.test(story.statement.iWant),
+    owned: /^their\b/i.test(action?.object ?? ''),
     reachesOthers:
       /\b(?:another|other|others|someone|somebody|a client|clients|colleagues?|friends?|recipients?|customers?|candidates?|guests?|patients?|tenants?|students?)\b|\b(?:share|send|invite|transfer|refer|forward|assign)\b/i.test(
         wish,
