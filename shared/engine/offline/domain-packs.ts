@@ -965,18 +965,29 @@ export const domainPacks: readonly DomainPack[] = [
   },
 ];
 
-/** How strongly a story is about a pack's domain: matches in the role and the wish. */
-export function packScore(pack: DomainPack, subject: string): number {
-  const pattern = new RegExp(pack.triggers.source, 'giu');
-  return new Set([...subject.matchAll(pattern)].map((match) => match[0].toLowerCase())).size;
+function matches(pack: DomainPack, text: string): Set<string> {
+  return new Set([...text.matchAll(new RegExp(pack.triggers.source, 'giu'))].map((match) => match[0].toLowerCase()));
 }
 
-/** The packs a story is about, strongest first (at most three). */
-export function packsFor(subject: string): DomainPack[] {
-  return domainPacks
-    .map((pack) => ({ pack, score: packScore(pack, subject) }))
+/**
+ * How strongly a story is about a pack's domain: a trigger in the story's core action (its verb and object,
+ * "send a reminder email") counts twice, one elsewhere in the role or the wish ("... before each booking") once.
+ */
+export function packScore(pack: DomainPack, core: string, subject: string): number {
+  const central = matches(pack, core);
+  const around = [...matches(pack, subject)].filter((word) => !central.has(word));
+  return 2 * central.size + around.length;
+}
+
+/**
+ * The packs a story is about, strongest first (at most three): those its core action names, or, when it names
+ * none, those its role and wish mention.
+ */
+export function packsFor(core: string, subject: string): DomainPack[] {
+  const scored = domainPacks
+    .map((pack) => ({ pack, score: packScore(pack, core, subject) }))
     .filter(({ score }) => score > 0)
-    .sort((a, b) => b.score - a.score)
-    .slice(0, 3)
-    .map(({ pack }) => pack);
+    .sort((a, b) => b.score - a.score);
+  const central = scored.filter(({ score }) => score >= 2);
+  return (central.length > 0 ? central : scored).slice(0, 3).map(({ pack }) => pack);
 }

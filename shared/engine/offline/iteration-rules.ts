@@ -118,7 +118,8 @@ const userRoles: Rule = (context, d) => {
       d.outcome(`${facts.actor} is not signed in`, `they try to ${action.phrase}`, 'they are asked to sign in first and then return to the same step');
     }
   }
-  if (action && facts.owned && !facts.reachesOthers && action.object !== '' && facts.role !== '') {
+  const existing = facts.kind === 'view' || facts.kind === 'change' || facts.kind === 'remove' || facts.kind === 'get';
+  if (action && existing && facts.owned && !facts.reachesOthers && facts.role !== '' && !accountsDecidedByPack(context)) {
     d.outcome(
       `another ${facts.role}'s ${objectHead(action.object)}`,
       `${facts.actor} tries to ${action.verb} it`,
@@ -216,7 +217,7 @@ const interactiveElements: Rule = (context, d) => {
   const { facts } = context;
   const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
   if (actions.length > 1) {
-    const labels = actions.map((action) => `"${capitalize([action.verb, action.object].filter((part) => part !== '').join(' '))}"`);
+    const labels = actions.map((action) => `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`);
     d.add('behaviour', `The ${context.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`);
   }
   d.pack('interactive-elements');
@@ -336,7 +337,7 @@ const validation: Rule = (context, d) => {
   d.pack('validation');
   const action = context.facts.action;
   const entersData = context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
-  if (action && entersData && !d.has('outcomeCriteria', /refused|flagged|marked/)) {
+  if (action && entersData && context.story.productType !== 'api' && !d.has('outcomeCriteria', /refused|flagged|marked/)) {
     d.outcome(
       `a required value is missing or malformed`,
       `${context.facts.actor} tries to ${action.phrase}`,
@@ -551,7 +552,7 @@ const rules: Record<IterationId, Rule> = {
 
 /** The domain packs a story is about: from its role and wish, plus the API pack for API products. */
 function storyPacks(facts: StoryFacts): DomainPack[] {
-  const chosen = packsFor(facts.english ? facts.subject : facts.text);
+  const chosen = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.text, facts.text);
   const api = domainPacks.find((pack) => pack.id === 'public-api');
   if (facts.productType === 'api' && api && !chosen.includes(api)) chosen.push(api);
   return chosen;

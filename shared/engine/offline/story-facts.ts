@@ -69,6 +69,8 @@ export interface StoryFacts {
   text: string;
   /** The wish and the role, lower-cased: what decides the story's domain. */
   subject: string;
+  /** The core of the wish, lower-cased: its verb and object ("send a reminder email"). */
+  core: string;
   facts: StatedFact[];
   languages: string[];
   places: string[];
@@ -243,6 +245,14 @@ function findAll(text: string, names: readonly string[]): string[] {
   return names.filter((name) => new RegExp(`\\b${name.replace(/\s+/g, '\\s+')}\\b`, 'i').test(text));
 }
 
+/** The verb and object of a wish, or the verb and its first phrase when it has no object ("pay for a basket"). */
+function coreOf(wish: string): string {
+  const action = readAction(wish);
+  if (!action) return wish.toLowerCase();
+  const firstPhrase = action.rest.split(/\s+(?=(?:to|from|with|by|of|for|in|on|at|via|before|after|through|when|that|which|so)\b)/)[0] ?? '';
+  return `${action.verb} ${action.object === '' ? firstPhrase : action.object}`.toLowerCase();
+}
+
 /** "reset it" by a "user who forgot my password" resets their password; without a clue, "it" stays. */
 function resolvePronoun(action: Action, roleTail: string): Action {
   const thing = /\b(?:my|our|their|the|a|an)\s+([\p{L}-]+(?:\s+[\p{L}-]+)?)\s*$/iu.exec(roleTail)?.[1];
@@ -301,6 +311,7 @@ export function storyFacts(story: Story): StoryFacts {
     anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(role),
     text: `${story.original}\n${story.implementationNotes.map((note) => note.text).join('\n')}`.toLowerCase(),
     subject: `${role} ${story.statement.iWant}`.toLowerCase(),
+    core: coreOf(english ? (features[0] ?? story.statement.iWant) : ''),
     facts: statedFacts(story.original.slice(0, 4_000)),
     languages: findAll(story.original, languageNames),
     places: findAll(story.original, placeNames),
