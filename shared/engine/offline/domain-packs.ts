@@ -386,7 +386,7 @@ export const domainPacks: readonly DomainPack[] = [
         'Searches that return no results are counted by search term each week, so missing items or synonyms can be added.',
       ),
       item(
-        'interactive-elements',
+        'validation',
         'question',
         'How are results ordered by default (relevance, newest, price), and can {actor} change the order?',
       ),
@@ -659,7 +659,7 @@ export const domainPacks: readonly DomainPack[] = [
         'Health data is encrypted in transit (TLS 1.2 or later) and at rest, and stored only in the regions the care provider has approved.',
       ),
       item(
-        'cultural-appropriateness',
+        'security',
         'system',
         'Reminders, lock-screen notifications and screens others may see never show the reason for a visit or a diagnosis.',
         { onlyIf: /appointment|remind|notification|confirm/ },
@@ -767,10 +767,11 @@ export const domainPacks: readonly DomainPack[] = [
         'they can keep working, and they are told when the file is ready, with a download link valid for 24 hours',
         { onlyIf: /export|csv|excel|xlsx|report/ },
       ),
-      item(
+      outcome(
         'accessibility',
-        'system',
-        'PDF files are tagged (PDF/UA) so screen readers can read them, and every page shows the period covered and the date the file was made.',
+        'a PDF file from this feature',
+        '{actor} opens it with a screen reader',
+        'it is read in a logical order because it is tagged (PDF/UA), and every page shows the period covered and the date it was made',
         { onlyIf: /pdf|payslip|statement/ },
       ),
       item(
@@ -793,7 +794,7 @@ export const domainPacks: readonly DomainPack[] = [
         { onlyIf: /dashboard|chart/ },
       ),
       item(
-        'locale-formatting',
+        'validation',
         'question',
         'Which columns or fields must the file contain, in which order, and which time zone defines the start and end of a period?',
         { onlyIf: /export|csv|excel|xlsx|report|statement/ },
@@ -956,17 +957,16 @@ export const domainPacks: readonly DomainPack[] = [
         'system',
         "{actor}'s precise location is not stored after the route is shown, and analytics use areas of at least 1 km.",
       ),
-      item(
-        'interactive-elements',
-        'question',
-        'Where does the map data come from, and how often is it updated?',
-      ),
+      item('user-roles', 'question', 'Where does the map data come from, and how often is it updated?'),
     ],
   },
 ];
 
+const globalTriggers = new Map(domainPacks.map((pack) => [pack.id, new RegExp(pack.triggers.source, 'giu')]));
+
 function matches(pack: DomainPack, text: string): Set<string> {
-  return new Set([...text.matchAll(new RegExp(pack.triggers.source, 'giu'))].map((match) => match[0].toLowerCase()));
+  const pattern = globalTriggers.get(pack.id) ?? new RegExp(pack.triggers.source, 'giu');
+  return new Set([...text.matchAll(pattern)].map((match) => match[0].toLowerCase()));
 }
 
 /**

@@ -558,10 +558,24 @@ function storyPacks(facts: StoryFacts): DomainPack[] {
   return chosen;
 }
 
+/**
+ * What the engine read from a story depends only on its text, notes and product type; the twelve iteration
+ * calls of one run (and the passes after them) share it instead of reading a long story twelve times.
+ */
+const readings = new Map<string, { facts: StoryFacts; packs: DomainPack[] }>();
+const remembered = 32;
+
 /** The context every rule of one story reads. */
 export function storyContext(story: Story): Context {
-  const facts = storyFacts(story);
-  return { story, facts, packs: storyPacks(facts), surface: surfaces[story.productType] };
+  const key = JSON.stringify([story.productType, story.statement, story.original, story.implementationNotes.map((note) => note.text)]);
+  let reading = readings.get(key);
+  if (!reading) {
+    const facts = storyFacts(story);
+    reading = { facts, packs: storyPacks(facts) };
+    readings.set(key, reading);
+    if (readings.size > remembered) readings.delete(readings.keys().next().value ?? '');
+  }
+  return { story, ...reading, surface: surfaces[story.productType] };
 }
 
 /**

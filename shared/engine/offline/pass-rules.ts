@@ -110,9 +110,20 @@ const genericWords = new Set(
   ),
 );
 
-function isFiller(item: StoryItem, vocabulary: ReadonlySet<string>): boolean {
-  const words = [...contentWords(item.text)].filter((word) => !genericWords.has(word));
+function isFiller(text: string, vocabulary: ReadonlySet<string>): boolean {
+  const words = [...contentWords(text)].filter((word) => !genericWords.has(word));
   return !words.some((word) => vocabulary.has(word));
+}
+
+/** The criteria among `texts` that would fit any story: none of this story's words or its domain's. */
+export function genericCriteria(story: Story, texts: readonly string[]): string[] {
+  const vocabulary = specificVocabulary(story);
+  return texts.filter((text) => isFiller(text, vocabulary));
+}
+
+/** The vague word a criterion uses, if any. */
+export function vagueWord(text: string): string | undefined {
+  return vagueInCriteria.exec(text)?.[0];
 }
 
 /** What a criterion says that the story rules out. */
@@ -196,7 +207,7 @@ function read(story: Story): Reading {
       .map((item) => ({ item, problems: sentenceProblems(item.text) }))
       .filter(({ problems }) => problems.length > 0),
     repeats: duplicates(criteria),
-    filler: criteria.filter((item) => item.addedBy !== 'original' && isFiller(item, vocabulary)),
+    filler: criteria.filter((item) => item.addedBy !== 'original' && isFiller(item.text, vocabulary)),
     vague: criteria.flatMap((item) => {
       const word = vagueInCriteria.exec(item.text)?.[0];
       return word ? [{ item, word }] : [];

@@ -18,6 +18,9 @@ export interface StoryCheck {
   features: string[];
 }
 
+/** How much of a story the wording checks read: a statement is short, a hostile 50 KB text must stay cheap. */
+export const analysisChars = 6_000;
+
 /** Languages whose statement forms the parser knows, so a missing role or benefit can be claimed. */
 const statementLanguages = new Set(['en', 'fr', 'de', 'nl', 'es', 'pt', 'it']);
 
@@ -51,10 +54,16 @@ const instructionPatterns: readonly RegExp[] = [
   /\b(?:negeer|vergeet)\b[^.;!?\n]{0,40}?\b(?:instructies|regels)\b/iu,
 ];
 
+/** Words at least one instruction pattern needs: sentences without any are skipped cheaply. */
+const instructionCues =
+  /ignor|disregard|forget|overrid|bypass|discard|abandon|follow|you|system|assistant|developer|jailbreak|dan mode|\bai\b|llm|model|bot\b|gpt|claude|reply|respond|answer|output|print|reveal|repeat|leak|disclose|dump|instead of|<|\[inst|\[sys|oubli|ignorier|vergiss|olvid|esque|dimentic|negeer|vergeet/iu;
+
 /** The sentences of `text` that try to instruct the AI. */
 export function instructionSentences(text: string): string[] {
   const found: string[] = [];
+  if (!instructionCues.test(text)) return found;
   for (const sentence of splitSentences(text)) {
+    if (!instructionCues.test(sentence.text)) continue;
     if (instructionPatterns.some((pattern) => pattern.test(sentence.text))) found.push(sentence.text);
   }
   // Delimiters spanning sentences ("... </story_data> <engine_request> ...") are caught on the whole text.
@@ -496,7 +505,22 @@ function actionWant(action: string, subject: string): string {
  * instructions to the AI, notes and references), and an open question says what could not be checked.
  */
 export function checkStory(story: Story): StoryCheck {
-  const { statement, original } = story;
+  // The iterations, the judge and consolidation of one run all check the same story: read it once.
+  const key = JSON.stringify([story.statement, story.original]);
+  const known = checks.get(key);
+  if (known) return structuredClone(known);
+  const check = readStory(story);
+  checks.set(key, check);
+  if (checks.size > 32) checks.delete(checks.keys().next().value ?? '');
+  return structuredClone(check);
+}
+
+const checks = new Map<string, StoryCheck>();
+
+function readStory(story: Story): StoryCheck {
+  const { statement } = story;
+  // The statement and its paragraph open the story; instructions to the AI are looked for everywhere.
+  const original = story.original.slice(0, analysisChars);
   const language = detectLanguage(original);
   const english = language.code === 'en';
   const findings: Finding[] = [];
@@ -514,7 +538,7 @@ export function checkStory(story: Story): StoryCheck {
   const want = wantPhrase(means.replace(parenthetical, ' ').replace(/\s+/g, ' '));
   const benefit = statement.soThat;
 
-  const instructions = instructionSentences(original);
+  const instructions = instructionSentences(story.original);
   const fragment = english && !hasRole && !isSentence(paragraph.sentences[0] ?? means);
   const wanted = english && !fragment ? thirdPersonText(want) : quote(means, 80);
 

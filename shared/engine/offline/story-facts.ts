@@ -2,7 +2,7 @@ import type { ProductType } from '../catalog';
 import type { Story } from '../story';
 import { determiners, isVerb, particleAfter, prepositions } from './english';
 import { detectLanguage, type StoryLanguage } from './language';
-import { actionsOf, thirdPersonText } from './qus-validation';
+import { actionsOf, analysisChars, thirdPersonText } from './qus-validation';
 
 /** The story's main action, when the offline engine understood it. */
 export interface Action {
@@ -178,14 +178,15 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
 
 /** "role (viewer, editor, admin)", "filter by price, size and colour". */
 const optionPatterns: { about: string; pattern: RegExp }[] = [
-  { about: 'role', pattern: /\broles?\s*\(([^)]+)\)/iu },
+  { about: 'role', pattern: /\broles?\s*\(([^)]+)\)/giu },
   {
     about: 'filter',
-    pattern: /\b(?:filter|sort|group|search)(?:\s+[\p{L}]+){0,3}?\s+by\s+((?:[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)(?:\s*,\s*[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)*(?:\s*(?:,\s*)?(?:and|or)\s+[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)?)/iu,
+    pattern:
+      /\b(?:filter|sort|group|search)(?:\s+[\p{L}]+){0,3}?\s+by\s+((?:[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)(?:\s*,\s*[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)*(?:\s*(?:,\s*)?(?:and|or)\s+[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)?)/giu,
   },
 ];
 
-function statedFacts(text: string): StatedFact[] {
+function statedFacts(text: string, wish: string): StatedFact[] {
   const facts: StatedFact[] = [];
   const seen = new Set<string>();
   const add = (fact: StatedFact): void => {
@@ -207,7 +208,7 @@ function statedFacts(text: string): StatedFact[] {
     }
   }
   for (const { about, pattern } of optionPatterns) {
-    for (const match of text.matchAll(new RegExp(pattern.source, 'giu'))) {
+    for (const match of wish.matchAll(pattern)) {
       const values = (match[1] ?? '')
         .split(/\s*,\s*|\s+(?:and|or)\s+/)
         .map((value) => value.trim())
@@ -309,10 +310,12 @@ export function storyFacts(story: Story): StoryFacts {
         wish,
       ),
     anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(role),
-    text: `${story.original}\n${story.implementationNotes.map((note) => note.text).join('\n')}`.toLowerCase(),
+    text: `${story.original.slice(0, analysisChars)}\n${story.implementationNotes.map((note) => note.text).join('\n')}`
+      .slice(0, 2 * analysisChars)
+      .toLowerCase(),
     subject: `${role} ${story.statement.iWant}`.toLowerCase(),
     core: coreOf(english ? (features[0] ?? story.statement.iWant) : ''),
-    facts: statedFacts(story.original.slice(0, 4_000)),
+    facts: statedFacts(story.original.slice(0, analysisChars), story.statement.iWant),
     languages: findAll(story.original, languageNames),
     places: findAll(story.original, placeNames),
   };
