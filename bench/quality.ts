@@ -7,7 +7,14 @@ import { storyContext } from '../shared/engine/offline/iteration-rules';
 import { findingKinds, type Finding, type FindingKind, type Patch } from '../shared/engine/patch';
 import { overallScore, reviewVerdict } from '../shared/engine/review';
 import { runWorkflow } from '../shared/engine/runner';
-import { allItems, criterionText, itemId, parseStory, type Story, type StoryItem } from '../shared/engine/story';
+import {
+  allItems,
+  criterionText,
+  itemId,
+  parseStory,
+  type Story,
+  type StoryItem,
+} from '../shared/engine/story';
 
 /**
  * Quality benchmark of the offline engine: every sample story, the labelled quality set and the held-out set
@@ -62,16 +69,33 @@ function applyPass(story: Story, author: string, patches: readonly Patch[]): Sto
       if (index >= 0) items.splice(index, 1);
       continue;
     }
-    const steps = patch.given && patch.when && patch.then ? { given: patch.given, when: patch.when, then: patch.then } : undefined;
+    const steps =
+      patch.given && patch.when && patch.then
+        ? { given: patch.given, when: patch.when, then: patch.then }
+        : undefined;
     const text = steps ? criterionText(steps) : patch.text;
     if (patch.op === 'replace' && index >= 0) {
       const current = items[index];
-      if (current) items[index] = { id: current.id, text, addedBy: current.addedBy, changedBy: [...current.changedBy, author], ...steps };
+      if (current)
+        items[index] = {
+          id: current.id,
+          text,
+          addedBy: current.addedBy,
+          changedBy: [...current.changedBy, author],
+          ...steps,
+        };
       continue;
     }
     if (patch.op === 'add' && !items.some((item) => item.text === text)) {
-      const item = { id: itemId(patch.section, author, text), text, addedBy: author, changedBy: [], ...steps };
-      if (patch.section === 'implementationNotes') next.implementationNotes.push({ ...item, topic: patch.topic || 'Review' });
+      const item = {
+        id: itemId(patch.section, author, text),
+        text,
+        addedBy: author,
+        changedBy: [],
+        ...steps,
+      };
+      if (patch.section === 'implementationNotes')
+        next.implementationNotes.push({ ...item, topic: patch.topic || 'Review' });
       else items.push(item);
     }
   }
@@ -104,7 +128,9 @@ function criteria(story: Story): StoryItem[] {
 }
 
 const stopWords = new Set(
-  'a an the and or of to in on at by for with from is are be it its i my we our they their them this that so as not can will want'.split(' '),
+  'a an the and or of to in on at by for with from is are be it its i my we our they their them this that so as not can will want'.split(
+    ' ',
+  ),
 );
 
 /**
@@ -122,7 +148,9 @@ function masked(text: string, storyWords: ReadonlySet<string>): string {
 }
 
 function storyWords(story: Story): Set<string> {
-  const words = (story.original.toLowerCase().match(/[\p{L}\d'’-]+/gu) ?? []).filter((word) => !stopWords.has(word));
+  const words = (story.original.toLowerCase().match(/[\p{L}\d'’-]+/gu) ?? []).filter(
+    (word) => !stopWords.has(word),
+  );
   // The actor is named from the role; its plural ("bank customers") is the same word for the reader.
   return new Set(words.flatMap((word) => [word, `${word}s`, `${word}es`]));
 }
@@ -159,7 +187,9 @@ function brokenSentences(outcomes: readonly Outcome[]): { count: number; example
 }
 
 function gwtShare(outcomes: readonly Outcome[]): number {
-  const outcomeCriteria = outcomes.flatMap((outcome) => outcome.story.outcomeCriteria.filter((item) => item.addedBy !== 'original'));
+  const outcomeCriteria = outcomes.flatMap((outcome) =>
+    outcome.story.outcomeCriteria.filter((item) => item.addedBy !== 'original'),
+  );
   const structured = outcomeCriteria.filter((item) => item.given && item.when && item.then);
   return outcomeCriteria.length === 0 ? 1 : structured.length / outcomeCriteria.length;
 }
@@ -184,8 +214,10 @@ function validationScores(outcomes: readonly Outcome[]): string[] {
         misses.push(`-${outcome.name}`);
       }
     }
-    const precision = truePositives + falsePositives === 0 ? 1 : truePositives / (truePositives + falsePositives);
-    const recall = truePositives + falseNegatives === 0 ? 1 : truePositives / (truePositives + falseNegatives);
+    const precision =
+      truePositives + falsePositives === 0 ? 1 : truePositives / (truePositives + falsePositives);
+    const recall =
+      truePositives + falseNegatives === 0 ? 1 : truePositives / (truePositives + falseNegatives);
     lines.push(
       `    ${kind.padEnd(22)} precision ${precision.toFixed(2)}  recall ${recall.toFixed(2)}  (${truePositives} found, ${falsePositives} wrong, ${falseNegatives} missed)${misses.length > 0 ? `  ${misses.join(' ')}` : ''}`,
     );
@@ -193,7 +225,10 @@ function validationScores(outcomes: readonly Outcome[]): string[] {
   return lines;
 }
 
-const filler = ['The system must be fast, secure and reliable.', 'All features work as expected and are well tested.'];
+const filler = [
+  'The system must be fast, secure and reliable.',
+  'All features work as expected and are well tested.',
+];
 
 /** The same specification made worse in the ways the judge must notice. */
 function degrade(story: Story): Story {
@@ -202,15 +237,28 @@ function degrade(story: Story): Story {
     ...item,
     text: then ? `${then.charAt(0).toUpperCase()}${then.slice(1)}.` : item.text,
   }));
-  const repeated = worse.outcomeCriteria.slice(0, 3).map((item) => ({ ...item, id: `${item.id}-again`, text: item.text.replace(/\.$/, ' as well.') }));
+  const repeated = worse.outcomeCriteria
+    .slice(0, 3)
+    .map((item) => ({ ...item, id: `${item.id}-again`, text: item.text.replace(/\.$/, ' as well.') }));
   worse.outcomeCriteria.push(...repeated);
-  for (const text of filler) worse.systemCriteria.push({ id: itemId('systemCriteria', 'degraded', text), text, addedBy: 'degraded', changedBy: [] });
+  for (const text of filler)
+    worse.systemCriteria.push({
+      id: itemId('systemCriteria', 'degraded', text),
+      text,
+      addedBy: 'degraded',
+      changedBy: [],
+    });
   const { facts } = storyContext(story);
   const action = facts.action;
   const contradiction = action
     ? `${facts.actor.charAt(0).toUpperCase()}${facts.actor.slice(1)} cannot ${action.verb}${action.object === '' ? '' : ` ${action.object}`}.`
     : `${facts.actor.charAt(0).toUpperCase()}${facts.actor.slice(1)} may act only within their own account.`;
-  worse.outcomeCriteria.push({ id: itemId('outcomeCriteria', 'degraded', contradiction), text: contradiction, addedBy: 'degraded', changedBy: [] });
+  worse.outcomeCriteria.push({
+    id: itemId('outcomeCriteria', 'degraded', contradiction),
+    text: contradiction,
+    addedBy: 'degraded',
+    changedBy: [],
+  });
   return worse;
 }
 
@@ -223,7 +271,9 @@ function report(title: string, outcomes: readonly Outcome[]): void {
   const broken = brokenSentences(outcomes);
   const good = outcomes.map((outcome) => overallScore(offlineReview(outcome.story).scores));
   const weak = outcomes.map((outcome) => overallScore(offlineReview(degrade(outcome.story)).scores));
-  const approved = outcomes.filter((outcome) => reviewVerdict(offlineReview(outcome.story).scores, 0) === 'approve').length;
+  const approved = outcomes.filter(
+    (outcome) => reviewVerdict(offlineReview(outcome.story).scores, 0) === 'approve',
+  ).length;
   const lines = [
     `${title}: ${outcomes.length} stories, ${boilerplate.total} criteria (${(boilerplate.total / Math.max(1, outcomes.length)).toFixed(1)} per story), ${outcomes.reduce((sum, outcome) => sum + outcome.empty, 0)} iterations with nothing specific to add, ${outcomes.filter((outcome) => outcome.rounds > 1).length} rewrite rounds`,
     `  boilerplate criteria          ${boilerplate.share.toFixed(2)}   (target <= 0.30)`,
@@ -233,15 +283,22 @@ function report(title: string, outcomes: readonly Outcome[]): void {
     `  judge mean, degraded output   ${mean(weak).toFixed(2)}   gap ${(mean(good) - mean(weak)).toFixed(2)} (target >= 1.5)`,
   ];
   if (outcomes.some((outcome) => outcome.defects)) {
-    lines.push('  validation (target: recall 1.00, precision >= 0.90 per kind)', ...validationScores(outcomes));
+    lines.push(
+      '  validation (target: recall 1.00, precision >= 0.90 per kind)',
+      ...validationScores(outcomes),
+    );
   }
   for (const example of broken.examples.slice(0, 5)) lines.push(`  broken: ${example}`);
   process.stdout.write(`${lines.join('\n')}\n\n`);
 }
 
 async function main(): Promise<void> {
-  const names = readdirSync(storiesDir).filter((name) => name.endsWith('.md')).sort();
-  const samples = await Promise.all(names.map((name) => enhance(name, readFileSync(join(storiesDir, name), 'utf8'), undefined)));
+  const names = readdirSync(storiesDir)
+    .filter((name) => name.endsWith('.md'))
+    .sort();
+  const samples = await Promise.all(
+    names.map((name) => enhance(name, readFileSync(join(storiesDir, name), 'utf8'), undefined)),
+  );
   report('Sample stories', samples);
   for (const [title, file] of [
     ['Labelled quality set', 'labeled-stories.jsonl'],
@@ -257,5 +314,3 @@ main().catch((error: unknown) => {
   process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
   process.exitCode = 1;
 });
-
-

@@ -173,39 +173,47 @@ const englishBenefit =
 
 const statementForms: readonly StatementForm[] = [
   {
-    opening:
-      opening(String.raw`As (?:an?\s+|the\s+)?([^,\n]{1,80}?)(?:,\s*|\s+)(I|we)\s+(?:really\s+|also\s+)?(?:want|need|would like|['’]d like|wish|would love|expect|require|must be able|should be able|can)\b\s*`),
+    opening: opening(
+      String.raw`As (?:an?\s+|the\s+)?([^,\n]{1,80}?)(?:,\s*|\s+)(I|we)\s+(?:really\s+|also\s+)?(?:want|need|would like|['’]d like|wish|would love|expect|require|must be able|should be able|can)\b\s*`,
+    ),
     benefit: englishBenefit,
   },
   {
-    opening:
-      opening(String.raw`En tant qu(?:e\s+|['’]\s*)(?:(?:un|une|le|la|les)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:je|j['’])\s*(?:veux|voudrais|souhaite|souhaiterais|aimerais|dois|peux|ai besoin)\b\s*`),
+    opening: opening(
+      String.raw`En tant qu(?:e\s+|['’]\s*)(?:(?:un|une|le|la|les)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:je|j['’])\s*(?:veux|voudrais|souhaite|souhaiterais|aimerais|dois|peux|ai besoin)\b\s*`,
+    ),
     benefit:
       /,?\s+(afin (?:de|d['’]|que|qu['’])|pour (?:que|qu['’]|pouvoir)|de sorte que|de façon à|(?<=,\s*)pour)\s*/iu,
   },
   {
-    opening:
-      opening(String.raw`Als\s+(?:(?:ein|eine|einer|der|die|das)\s+)?([^,\n]{1,80}?),?\s*(?:(?:möchte|will|muss|kann|wünsche|brauche|würde)\s+ich|ich\s+(?:möchte|will|muss))\b\s*`),
+    opening: opening(
+      String.raw`Als\s+(?:(?:ein|eine|einer|der|die|das)\s+)?([^,\n]{1,80}?),?\s*(?:(?:möchte|will|muss|kann|wünsche|brauche|würde)\s+ich|ich\s+(?:möchte|will|muss))\b\s*`,
+    ),
     benefit: /,?\s*(damit|sodass|so dass|(?<=,\s*)um)\s+/iu,
   },
   {
-    opening:
-      opening(String.raw`Als\s+(?:(?:een|de|het)\s+)?([^,\n]{1,80}?),?\s*(?:(?:wil|moet|kan|zou)\s+ik|ik\s+wil)\b\s*(?:graag\s+)?`),
+    opening: opening(
+      String.raw`Als\s+(?:(?:een|de|het)\s+)?([^,\n]{1,80}?),?\s*(?:(?:wil|moet|kan|zou)\s+ik|ik\s+wil)\b\s*(?:graag\s+)?`,
+    ),
     benefit: /,?\s*(zodat|opdat|(?<=,\s*)om)\s+/iu,
   },
   {
-    opening:
-      opening(String.raw`Como\s+(?:(?:un|una|el|la)\s+)?([^,\n]{1,80}?),?\s*(?:yo\s+)?(?:quiero|necesito|deseo|quisiera|me gustaría|puedo)\b\s*`),
-    benefit: /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para)\s+/iu,
+    opening: opening(
+      String.raw`Como\s+(?:(?:un|una|el|la)\s+)?([^,\n]{1,80}?),?\s*(?:yo\s+)?(?:quiero|necesito|deseo|quisiera|me gustaría|puedo)\b\s*`,
+    ),
+    benefit:
+      /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para)\s+/iu,
   },
   {
-    opening:
-      opening(String.raw`Como\s+(?:(?:um|uma|o|a)\s+)?([^,\n]{1,80}?),?\s*(?:eu\s+)?(?:quero|preciso|desejo|gostaria de|posso)\b\s*`),
+    opening: opening(
+      String.raw`Como\s+(?:(?:um|uma|o|a)\s+)?([^,\n]{1,80}?),?\s*(?:eu\s+)?(?:quero|preciso|desejo|gostaria de|posso)\b\s*`,
+    ),
     benefit: /,?\s+(para que|para poder|a fim de|de (?:modo|forma|maneira) que|(?<=,\s*)para)\s+/iu,
   },
   {
-    opening:
-      opening(String.raw`Come\s+(?:(?:un|una|uno|il|lo|la)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:io\s+)?(?:voglio|vorrei|desidero|ho bisogno di|posso)\b\s*`),
+    opening: opening(
+      String.raw`Come\s+(?:(?:un|una|uno|il|lo|la)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:io\s+)?(?:voglio|vorrei|desidero|ho bisogno di|posso)\b\s*`,
+    ),
     benefit: /,?\s+(così che|cosicché|in modo (?:che|da)|affinché|per poter|(?<=,\s*)per)\s+/iu,
   },
 ];
@@ -221,7 +229,7 @@ const abbreviations = /(?:^|[\s(])(?:etc|e\.g|i\.e|vs|approx|incl|esp|cf|Dr|Mr|M
  * digit or the end; a blank line; or a line that starts a list or a heading.
  */
 function sentenceEnd(text: string, from: number): number {
-  const pattern = /[.!?](?=\s+[\p{Lu}\d"'(\[]|\s*$)|\n\s*\n|\n(?=\s*(?:[-*+#]|\d+[.)])\s)/gu;
+  const pattern = /[.!?](?=\s+[\p{Lu}\d"'([<]|\s*$)|\n\s*\n|\n(?=\s*(?:[-*+#]|\d+[.)])\s)/gu;
   pattern.lastIndex = from;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
     if (match[0] === '.' && abbreviations.test(text.slice(Math.max(from, match.index - 8), match.index))) {
@@ -260,11 +268,7 @@ export function splitSentences(text: string): SentenceSpan[] {
  * Splits a wish into what is wanted and why. Benefits written "in order to ..." or "to be able to ..." become
  * "<subject> can ...", so the benefit always reads after "so that".
  */
-function splitBenefit(
-  sentence: string,
-  benefit: RegExp,
-  subject: string,
-): { iWant: string; soThat: string } {
+function splitBenefit(sentence: string, benefit: RegExp, subject: string): { iWant: string; soThat: string } {
   const match = benefit.exec(sentence);
   if (!match || match.index === 0 || collapse(sentence.slice(0, match.index)) === '') {
     return { iWant: collapse(sentence), soThat: '' };
@@ -292,7 +296,11 @@ export function parseStatement(fullText: string): Statement {
     if (!match || role === '' || /(?:^|\s)I(?:\s|$)/.test(role)) continue;
     const start = match.index + match[0].length;
     const subject = /^we$/i.test(match[2] ?? '') ? 'we' : 'I';
-    const { iWant, soThat } = splitBenefit(text.slice(start, sentenceEnd(text, start)), form.benefit, subject);
+    const { iWant, soThat } = splitBenefit(
+      text.slice(start, sentenceEnd(text, start)),
+      form.benefit,
+      subject,
+    );
     return { asA: role, iWant, soThat: soThat.replace(/[.!?]+$/, '') };
   }
   const body = stripMarkdown(text).replace(/^\s+/, '');

@@ -81,7 +81,10 @@ export const domainPacks: readonly DomainPack[] = [
         'an amount of zero, a negative amount, an amount with more than two decimals or one above the available balance',
         '{actor} confirms the payment',
         'it is refused with the reason shown and no money moves',
-        { onlyIf: /transfer|send money|top up|withdraw|deposit|iban|virer|überweis|transferir|overma|bonifico/ },
+        {
+          onlyIf:
+            /transfer|send money|top up|withdraw|deposit|iban|virer|überweis|transferir|overma|bonifico/,
+        },
       ),
       outcome(
         'validation',
@@ -629,10 +632,12 @@ export const domainPacks: readonly DomainPack[] = [
     items: [
       outcome(
         'user-roles',
-        'a clinician who is not involved in the patient\'s care',
+        "a clinician who is not involved in the patient's care",
         'they try to open the record',
         'access is refused unless they give an emergency reason, which is logged and reviewed the next working day',
-        { onlyIf: /record|chart|result|blood|medication|prescription|allerg|scan|vital|drug|laborergebnisse/ },
+        {
+          onlyIf: /record|chart|result|blood|medication|prescription|allerg|scan|vital|drug|laborergebnisse/,
+        },
       ),
       item(
         'security',
@@ -650,7 +655,7 @@ export const domainPacks: readonly DomainPack[] = [
         'validation',
         'a value in the record is corrected',
         'the correction is saved',
-        'the previous value stays in the record\'s history with who changed it and when',
+        "the previous value stays in the record's history with who changed it and when",
         { onlyIf: /record|chart|blood|vital|medication|prescription/ },
       ),
       item(
@@ -863,7 +868,8 @@ export const domainPacks: readonly DomainPack[] = [
   {
     id: 'sharing',
     name: 'Sharing and collaboration',
-    triggers: /\b(?:share|shares|sharing|shared|comment|comments|collaborat\w*|co-edit|with a client|link to)\b/iu,
+    triggers:
+      /\b(?:share|shares|sharing|shared|comment|comments|collaborat\w*|co-edit|with a client|link to)\b/iu,
     items: [
       outcome(
         'user-roles',
@@ -899,7 +905,8 @@ export const domainPacks: readonly DomainPack[] = [
   {
     id: 'subscriptions',
     name: 'Subscriptions and renewals',
-    triggers: /\b(?:subscriptions?|subscribe|subscriber|renew|renewal|permit|membership|pause|resume|trial)\b/iu,
+    triggers:
+      /\b(?:subscriptions?|subscribe|subscriber|renew|renewal|permit|membership|pause|resume|trial)\b/iu,
     items: [
       outcome(
         'interactive-elements',

@@ -7,7 +7,7 @@
 
 /** Verbs user stories ask for, in their base form. */
 export const verbs: ReadonlySet<string> = new Set(
-  `accept access activate add adjust administer allow analyse analyze annotate answer apply appoint approve archive arrange
+  `accept access activate add adjust administer attend borrow donate drive drop lend lease meet park rent ride visit allow analyse analyze annotate answer apply appoint approve archive arrange
   assign attach authenticate authorise authorize back bill block book browse buy calculate call cancel capture
   change charge chat check choose claim clear close collect combine comment compare complete compose configure
   confirm connect contact continue convert copy correct create crop deactivate debit decline delete deliver deny
@@ -30,7 +30,7 @@ export const verbs: ReadonlySet<string> = new Set(
  * when an object, a preposition or another action follows them.
  */
 export const nounLikeVerbs: ReadonlySet<string> = new Set(
-  `answer back bill book call change chat check comment copy credit debit draft email end file filter fix flag
+  `answer back bill book call change chat check drive drop lease park ride visit comment copy credit debit draft email end file filter fix flag
   forward group invoice issue label like limit link list lock log look mark message name order page pin place plan
   play post preview print queue rank rate record refund release reply report request reserve return review scan
   schedule search share sign skip sort start stop store stream swap switch tag top trade transfer turn update

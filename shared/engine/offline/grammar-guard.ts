@@ -67,12 +67,16 @@ function balanced(text: string, open: string, close: string): boolean {
  */
 export function sentenceProblems(sentence: string): string[] {
   const problems: string[] = [];
-  const text = sentence.replace(/"[^"]*"/g, '"quote"').replace(/\s+/g, ' ').trim();
+  const text = sentence
+    .replace(/"[^"]+"/g, '"quote"')
+    .replace(/\s+/g, ' ')
+    .trim();
   if (text === '') return ['empty sentence'];
   if (!/^["'(\p{Lu}\d]/u.test(text)) problems.push('does not start with a capital letter');
   if (!/[.?!]["')]?$/.test(text)) problems.push('does not end with a full stop or a question mark');
   if (/\b(?:undefined|null|NaN|\[object)\b|\$\{|\{[a-z]+\}/.test(text)) problems.push('an unfilled slot');
-  if (/""|\(\s*\)|\s[,.;:]|,,|,\s*\.|\.\s*\.(?!\.)/.test(text)) problems.push('an empty slot or stray punctuation');
+  if (/""|\(\s*\)|\s[,.;:]|,,|,\s*\.|\.\s*\.(?!\.)/.test(text))
+    problems.push('an empty slot or stray punctuation');
   if (articleForVerb(text)) problems.push('an article where a verb belongs');
   if (new RegExp(`\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of)\\b`, 'i').test(text)) {
     problems.push('an article with no noun');
@@ -80,7 +84,9 @@ export function sentenceProblems(sentence: string): string[] {
   const repeated = /\b([\p{L}]+)\s+\1\b/iu.exec(text);
   if (repeated && !/^(?:that|had|is)$/i.test(repeated[1] ?? '')) problems.push(`"${repeated[0]}" repeated`);
   const afterThey = /\bthey\s+([\p{L}]+)/iu.exec(text)?.[1]?.toLowerCase() ?? '';
-  const singular = /^(?:is|was|has|does)$/.test(afterThey) || (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
+  const singular =
+    /^(?:is|was|has|does)$/.test(afterThey) ||
+    (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
   if (singular) problems.push('"they" with a singular verb');
   if (/\buse the request\b|\bthe user the\b|\bto to\b/i.test(text)) problems.push('a placeholder object');
   const article = articleProblem(text);

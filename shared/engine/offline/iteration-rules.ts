@@ -16,7 +16,13 @@ interface Context {
   surface: string;
 }
 
-const surfaces = { web: 'page', 'mobile-web': 'page', 'mobile-native': 'screen', desktop: 'window', api: 'endpoint' };
+const surfaces = {
+  web: 'page',
+  'mobile-web': 'page',
+  'mobile-native': 'screen',
+  desktop: 'window',
+  api: 'endpoint',
+};
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
@@ -34,7 +40,17 @@ class Draft {
   }
 
   private push(section: SectionName, text: string, steps?: CriterionSteps, topic = ''): void {
-    this.patches.push({ op: 'add', section, target: '', text, topic, given: '', when: '', then: '', ...steps });
+    this.patches.push({
+      op: 'add',
+      section,
+      target: '',
+      text,
+      topic,
+      given: '',
+      when: '',
+      then: '',
+      ...steps,
+    });
   }
 
   outcome(given: string, when: string, then: string): void {
@@ -43,7 +59,12 @@ class Draft {
   }
 
   add(section: Exclude<SectionName, 'outcomeCriteria'>, text: string, topic = ''): void {
-    this.push(section, capitalize(this.fill(text)), undefined, section === 'implementationNotes' ? topic : '');
+    this.push(
+      section,
+      capitalize(this.fill(text)),
+      undefined,
+      section === 'implementationNotes' ? topic : '',
+    );
   }
 
   system(text: string): void {
@@ -63,7 +84,8 @@ class Draft {
     for (const pack of this.context.packs) {
       for (const entry of pack.items) {
         if (entry.iteration !== iterationId || !fits(entry, this.context.facts.text)) continue;
-        if (entry.section === 'outcomeCriteria') this.outcome(entry.given ?? '', entry.when ?? '', entry.then ?? '');
+        if (entry.section === 'outcomeCriteria')
+          this.outcome(entry.given ?? '', entry.when ?? '', entry.then ?? '');
         else this.add(entry.section, entry.text ?? '', entry.topic ?? pack.name);
       }
     }
@@ -75,7 +97,10 @@ class Draft {
 }
 
 function fits(entry: PackItem, text: string): boolean {
-  return (entry.onlyIf === undefined || entry.onlyIf.test(text)) && (entry.unless === undefined || !entry.unless.test(text));
+  return (
+    (entry.onlyIf === undefined || entry.onlyIf.test(text)) &&
+    (entry.unless === undefined || !entry.unless.test(text))
+  );
 }
 
 type Rule = (context: Context, draft: Draft) => void;
@@ -91,7 +116,9 @@ function plural(role: string): string {
 
 function theObject(object: string): string {
   if (object === '') return '';
-  return /^(?:the|their|a|an|this|these|those|each|every|all|another|its|his|her)\b/i.test(object) ? object : `the ${object}`;
+  return /^(?:the|their|a|an|this|these|those|each|every|all|another|its|his|her)\b/i.test(object)
+    ? object
+    : `the ${object}`;
 }
 
 /** The object named without a possessive ("their parcel" -> "parcel"). */
@@ -109,17 +136,33 @@ const userRoles: Rule = (context, d) => {
   }
   if (action && facts.kind !== 'access' && !accountsDecidedByPack(context)) {
     if (facts.anonymous) {
-      d.outcome(`${facts.actor} has no account`, `they ${action.phrase}`, 'it works without signing in, and nothing they do creates an account');
+      d.outcome(
+        `${facts.actor} has no account`,
+        `they ${action.phrase}`,
+        'it works without signing in, and nothing they do creates an account',
+      );
     } else if (facts.productType === 'api') {
       d.system(
         `Only an authenticated client can ${action.phrase}; a request without valid credentials gets 401 and changes nothing.`,
       );
     } else {
-      d.outcome(`${facts.actor} is not signed in`, `they try to ${action.phrase}`, 'they are asked to sign in first and then return to the same step');
+      d.outcome(
+        `${facts.actor} is not signed in`,
+        `they try to ${action.phrase}`,
+        'they are asked to sign in first and then return to the same step',
+      );
     }
   }
-  const existing = facts.kind === 'view' || facts.kind === 'change' || facts.kind === 'remove' || facts.kind === 'get';
-  if (action && existing && facts.owned && !facts.reachesOthers && facts.role !== '' && !accountsDecidedByPack(context)) {
+  const existing =
+    facts.kind === 'view' || facts.kind === 'change' || facts.kind === 'remove' || facts.kind === 'get';
+  if (
+    action &&
+    existing &&
+    facts.owned &&
+    !facts.reachesOthers &&
+    facts.role !== '' &&
+    !accountsDecidedByPack(context)
+  ) {
     d.outcome(
       `another ${facts.role}'s ${objectHead(action.object)}`,
       `${facts.actor} tries to ${action.verb} it`,
@@ -136,13 +179,16 @@ const userRoles: Rule = (context, d) => {
       `${beneficiary.who} ${beneficiary.gains}`,
     );
   }
-  for (const fact of facts.facts.filter((candidate) => candidate.kind === 'options' && candidate.about === 'role')) {
+  for (const fact of facts.facts.filter(
+    (candidate) => candidate.kind === 'options' && candidate.about === 'role',
+  )) {
     for (const role of fact.values) {
       const permission = rolePermissions[role.toLowerCase()];
       d.outcome(
         `a person with the ${role} role`,
         'they open an item in the workspace',
-        permission ?? 'they can do exactly what the product owner lists for that role, and anything else is refused',
+        permission ??
+          'they can do exactly what the product owner lists for that role, and anything else is refused',
       );
     }
   }
@@ -199,7 +245,11 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'send':
-      d.outcome(`${facts.actor} is about to ${action.phrase}`, 'they confirm', 'they see that it was sent, to whom, and its current status');
+      d.outcome(
+        `${facts.actor} is about to ${action.phrase}`,
+        'they confirm',
+        'they see that it was sent, to whom, and its current status',
+      );
       break;
     case 'get':
       d.outcome(
@@ -217,8 +267,14 @@ const interactiveElements: Rule = (context, d) => {
   const { facts } = context;
   const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
   if (actions.length > 1) {
-    const labels = actions.map((action) => `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`);
-    d.add('behaviour', `The ${context.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`);
+    const labels = actions.map(
+      (action) =>
+        `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`,
+    );
+    d.add(
+      'behaviour',
+      `The ${context.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`,
+    );
   }
   d.pack('interactive-elements');
   const action = facts.action;
@@ -226,7 +282,10 @@ const interactiveElements: Rule = (context, d) => {
   if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) actionOutcome(context, d, action);
   featureOutcomes(context, d);
   const submits = facts.kind === 'create' || facts.kind === 'send' || facts.kind === 'remove';
-  if (submits && !context.packs.some((pack) => pack.items.some((entry) => /once|twice|idempotency/.test(entry.text ?? '')))) {
+  if (
+    submits &&
+    !context.packs.some((pack) => pack.items.some((entry) => /once|twice|idempotency/.test(entry.text ?? '')))
+  ) {
     d.outcome(
       `the request to ${action.phrase} is still in progress`,
       `${facts.actor} presses the button again`,
@@ -240,7 +299,10 @@ function featureOutcomes(context: Context, d: Draft): void {
   for (const feature of context.facts.features.slice(1)) {
     const action = readAction(feature);
     if (action) actionOutcome(context, d, action);
-    else d.question(`What should ${context.facts.actor} see when they "${feature}"? The offline engine could not read an action from it.`);
+    else
+      d.question(
+        `What should ${context.facts.actor} see when they "${feature}"? The offline engine could not read an action from it.`,
+      );
   }
 }
 
@@ -254,9 +316,15 @@ function statedValues(context: Context, d: Draft): void {
     switch (fact.kind) {
       case 'duration':
         if (/^(?:less than|under|within|in under|at most|no more than)\b/i.test(value)) {
-          d.outcome(`${facts.actor} has done it before`, doIt, `they are done ${/^within/i.test(value) ? value : `in ${value.replace(/^in under/i, 'under')}`}, measured in a usability test with 5 people`);
+          d.outcome(
+            `${facts.actor} has done it before`,
+            doIt,
+            `they are done ${/^within/i.test(value) ? value : `in ${value.replace(/^in under/i, 'under')}`}, measured in a usability test with 5 people`,
+          );
         } else if (/\b(?:before|after|ahead of|prior to)\b/i.test(value)) {
-          d.system(`A test with the clock set to exactly "${value}" sees it happen once, and a test one minute earlier sees nothing yet.`);
+          d.system(
+            `A test with the clock set to exactly "${value}" sees it happen once, and a test one minute earlier sees nothing yet.`,
+          );
         } else if (/^for\s/i.test(value) && action) {
           d.outcome(
             `${facts.actor} has chosen to ${action.phrase}`,
@@ -264,9 +332,13 @@ function statedValues(context: Context, d: Draft): void {
             `the ${action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
           );
         } else if (/^(?:every|each|per)\s/i.test(value)) {
-          d.system(`Over three consecutive periods of "${value.replace(/^(?:every|each|per)\s+/i, '')}", a test sees it happen exactly once in each.`);
+          d.system(
+            `Over three consecutive periods of "${value.replace(/^(?:every|each|per)\s+/i, '')}", a test sees it happen exactly once in each.`,
+          );
         } else {
-          d.system(`The behaviour the story ties to "${value}" is checked at exactly that value and just either side of it.`);
+          d.system(
+            `The behaviour the story ties to "${value}" is checked at exactly that value and just either side of it.`,
+          );
         }
         break;
       case 'amount':
@@ -275,15 +347,22 @@ function statedValues(context: Context, d: Draft): void {
       case 'percentage':
         d.outcome(
           `a value just above the limit "${value}" the story states`,
-          doIt.replace(/^they /, `${facts.actor} tries to `).replace(/^.*use the feature$/, `${facts.actor} tries it`),
+          doIt
+            .replace(/^they /, `${facts.actor} tries to `)
+            .replace(/^.*use the feature$/, `${facts.actor} tries it`),
           `it is refused with "${value}" named as the limit, while exactly "${value}" is accepted`,
         );
         break;
       case 'rate':
-        d.system(`Within one period of "${value}", the request over that number gets 429 with a Retry-After header, and the next period accepts requests again.`);
+        d.system(
+          `Within one period of "${value}", the request over that number gets 429 with a Retry-After header, and the next period accepts requests again.`,
+        );
         break;
       case 'format':
-        d.system(formatCriteria[value.toUpperCase()] ?? `Files in ${value} open without errors in the usual tools for ${value}, checked by opening a generated sample in one.`);
+        d.system(
+          formatCriteria[value.toUpperCase()] ??
+            `Files in ${value} open without errors in the usual tools for ${value}, checked by opening a generated sample in one.`,
+        );
         break;
       case 'header':
         d.system(
@@ -292,10 +371,14 @@ function statedValues(context: Context, d: Draft): void {
         );
         break;
       case 'status':
-        d.system(`The story's "${value}" is what a contract test receives in that case, with a problem+json body naming the reason.`);
+        d.system(
+          `The story's "${value}" is what a contract test receives in that case, with a problem+json body naming the reason.`,
+        );
         break;
       case 'timeOfDay':
-        d.system(`"${value}" is read in the time zone of the person concerned, and a test at one minute before and one minute after "${value}" shows the change.`);
+        d.system(
+          `"${value}" is read in the time zone of the person concerned, and a test at one minute before and one minute after "${value}" shows the change.`,
+        );
         break;
       case 'options':
         if (fact.about === 'filter') {
@@ -314,18 +397,23 @@ const formatCriteria: Record<string, string> = {
   CSV: 'CSV files are UTF-8 with a header row, comma separated and quoted where needed, with dates in ISO 8601; cells starting with =, +, - or @ are escaped so spreadsheets do not run them as formulas.',
   PDF: 'The PDF opens in common readers without warnings, its text can be searched and copied, and its pages print on A4 and US Letter.',
   XLSX: 'The XLSX file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',
-  EXCEL: 'The Excel file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',
+  EXCEL:
+    'The Excel file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',
   JSON: 'The JSON follows a published JSON Schema, and a contract test validates every response against it.',
   ICS: 'The calendar file follows RFC 5545 and imports into common calendar apps with the right time zone.',
   PNG: 'The PNG image is at least 1200 pixels wide and keeps its text readable when pasted into a document.',
   SMS: 'SMS texts fit in 160 characters and name the sender, and a failed SMS is retried and then reported.',
-  'QR CODE': 'The QR code can be scanned from a phone screen at full brightness and from paper at 2 cm width.',
+  'QR CODE':
+    'The QR code can be scanned from a phone screen at full brightness and from paper at 2 cm width.',
 };
 
 const headerCriteria: Record<string, string> = {
-  'retry-after': 'The Retry-After header gives the number of seconds until the client may retry, and a retry after that time succeeds.',
-  'idempotency-key': 'A repeated request with the same Idempotency-Key within 24 hours returns the first response and changes nothing again.',
-  authorization: 'A request without a valid Authorization header gets 401 with a WWW-Authenticate header and changes nothing.',
+  'retry-after':
+    'The Retry-After header gives the number of seconds until the client may retry, and a retry after that time succeeds.',
+  'idempotency-key':
+    'A repeated request with the same Idempotency-Key within 24 hours returns the first response and changes nothing again.',
+  authorization:
+    'A request without a valid Authorization header gets 401 with a WWW-Authenticate header and changes nothing.',
 };
 
 const validation: Rule = (context, d) => {
@@ -336,8 +424,14 @@ const validation: Rule = (context, d) => {
   if (context.story.productType === 'api') featureOutcomes(context, d);
   d.pack('validation');
   const action = context.facts.action;
-  const entersData = context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
-  if (action && entersData && context.story.productType !== 'api' && !d.has('outcomeCriteria', /refused|flagged|marked/)) {
+  const entersData =
+    context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
+  if (
+    action &&
+    entersData &&
+    context.story.productType !== 'api' &&
+    !d.has('outcomeCriteria', /refused|flagged|marked/)
+  ) {
     d.outcome(
       `a required value is missing or malformed`,
       `${context.facts.actor} tries to ${action.phrase}`,
@@ -348,7 +442,16 @@ const validation: Rule = (context, d) => {
     for (const existing of context.story[section]) {
       const text = measurableRewrite(existing.text, context.facts.role);
       if (text === undefined) continue;
-      d.patches.push({ op: 'replace', section, target: existing.id, text, topic: '', given: '', when: '', then: '' });
+      d.patches.push({
+        op: 'replace',
+        section,
+        target: existing.id,
+        text,
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      });
     }
   }
 };
@@ -399,10 +502,15 @@ const performance: Rule = (context, d) => {
     d.outcome(
       'the expected peak load',
       `${facts.actor} asks to ${action.phrase}`,
-      facts.kind === 'view' ? 'the result appears within 2 seconds for 95% of requests' : 'the confirmation appears within 2 seconds for 95% of requests',
+      facts.kind === 'view'
+        ? 'the result appears within 2 seconds for 95% of requests'
+        : 'the confirmation appears within 2 seconds for 95% of requests',
     );
   }
-  if (action && (context.story.productType === 'mobile-native' || context.story.productType === 'mobile-web')) {
+  if (
+    action &&
+    (context.story.productType === 'mobile-native' || context.story.productType === 'mobile-web')
+  ) {
     d.outcome(
       'a slow mobile connection (400 kbps, 300 ms latency)',
       `${facts.actor} tries to ${action.phrase}`,
@@ -410,11 +518,14 @@ const performance: Rule = (context, d) => {
     );
   }
   if (context.story.productType === 'api' && action) {
-    d.system(`Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`);
+    d.system(
+      `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
+    );
   }
 };
 
-const personalData = /\b(?:name|address|phone|birth|photo|email|location|health|patient|salary|payslip|account|card|bank|medical|statement)s?\b/;
+const personalData =
+  /\b(?:name|address|phone|birth|photo|email|location|health|patient|salary|payslip|account|card|bank|medical|statement)s?\b/;
 
 const security: Rule = (context, d) => {
   const { facts } = context;
@@ -427,7 +538,9 @@ const security: Rule = (context, d) => {
     );
   }
   if (action && personalData.test(facts.text) && !context.packs.some((pack) => pack.id === 'health')) {
-    d.question(`Which personal data is processed when ${facts.actor} ${action.verb === action.phrase ? action.verb : 'does this'}, how long is it kept, and who may export or delete it?`);
+    d.question(
+      `Which personal data is processed when ${facts.actor} ${action.verb === action.phrase ? action.verb : 'does this'}, how long is it kept, and who may export or delete it?`,
+    );
   }
 };
 
@@ -435,12 +548,23 @@ const responsiveWeb: Rule = (context, d) => {
   const { facts } = context;
   d.pack('responsive-web');
   if (!facts.action) return;
-  const showsList = /\b(?:list|invoices|orders|results|history|transactions|stock|timetable|report|tickets|catalogue)\b/.test(facts.subject);
+  const showsList =
+    /\b(?:list|invoices|orders|results|history|transactions|stock|timetable|report|tickets|catalogue)\b/.test(
+      facts.subject,
+    );
   const showsMedia = /\b(?:photo|image|picture|map|chart|dashboard|video|plan)s?\b/.test(facts.subject);
   if (showsList) {
-    d.outcome('a screen 320 px wide', `${facts.actor} looks at the list`, 'each row becomes a card with its most important values first, without horizontal scrolling');
+    d.outcome(
+      'a screen 320 px wide',
+      `${facts.actor} looks at the list`,
+      'each row becomes a card with its most important values first, without horizontal scrolling',
+    );
   } else if (showsMedia) {
-    d.outcome('a screen 320 px wide', `${facts.actor} opens it`, 'images, maps and charts scale to the width and can be zoomed without the page scrolling sideways');
+    d.outcome(
+      'a screen 320 px wide',
+      `${facts.actor} opens it`,
+      'images, maps and charts scale to the width and can be zoomed without the page scrolling sideways',
+    );
   } else {
     d.outcome(
       'a screen 320 px wide',
@@ -461,7 +585,11 @@ const responsiveNative: Rule = (context, d) => {
       'their input is still there and nothing has been submitted twice',
     );
   }
-  d.outcome('the largest system text size', `${facts.actor} opens this ${context.surface}`, 'every label and value stays readable without being cut off or overlapping');
+  d.outcome(
+    'the largest system text size',
+    `${facts.actor} opens this ${context.surface}`,
+    'every label and value stays readable without being cut off or overlapping',
+  );
 };
 
 const languageSupport: Rule = (context, d) => {
@@ -473,7 +601,9 @@ const languageSupport: Rule = (context, d) => {
       'they use this feature',
       'every text, including errors, confirmations and emails, is in that language, and switching language keeps their input',
     );
-    d.system(`Every text of this feature comes from translation files for ${joinList(facts.languages, 'and')}; a missing translation fails the build.`);
+    d.system(
+      `Every text of this feature comes from translation files for ${joinList(facts.languages, 'and')}; a missing translation fails the build.`,
+    );
   } else if (!facts.english) {
     d.outcome(
       `${facts.actor} uses the product in ${facts.language.name}`,
@@ -487,7 +617,10 @@ const languageSupport: Rule = (context, d) => {
 const localeFormatting: Rule = (context, d) => {
   const { facts } = context;
   d.pack('locale-formatting');
-  const dates = /\b(?:date|time|times|tomorrow|today|month|week|term|deadline|schedule|morning|evening|hours?|days?|time zone)\b/.test(facts.subject);
+  const dates =
+    /\b(?:date|time|times|tomorrow|today|month|week|term|deadline|schedule|morning|evening|hours?|days?|time zone)\b/.test(
+      facts.subject,
+    );
   if (dates && !d.has('outcomeCriteria', /time zone/)) {
     d.outcome(
       `${facts.actor} uses a locale such as fr-BE or en-US`,
@@ -567,7 +700,12 @@ const remembered = 32;
 
 /** The context every rule of one story reads. */
 export function storyContext(story: Story): Context {
-  const key = JSON.stringify([story.productType, story.statement, story.original, story.implementationNotes.map((note) => note.text)]);
+  const key = JSON.stringify([
+    story.productType,
+    story.statement,
+    story.original,
+    story.implementationNotes.map((note) => note.text),
+  ]);
   let reading = readings.get(key);
   if (!reading) {
     const facts = storyFacts(story);
@@ -589,7 +727,9 @@ function guarded(patches: readonly Patch[], story: Story, iterationId: Iteration
     if (patch.op === 'remove' || sentenceProblems(patch.text).length === 0) kept.push(patch);
     else dropped += 1;
   }
-  const section = getIteration(iterationId).sections.includes('openQuestions') ? 'openQuestions' : 'implementationNotes';
+  const section = getIteration(iterationId).sections.includes('openQuestions')
+    ? 'openQuestions'
+    : 'implementationNotes';
   if (dropped > 0) {
     kept.push({
       op: 'add',
@@ -611,7 +751,11 @@ function guarded(patches: readonly Patch[], story: Story, iterationId: Iteration
  * returns no patches. Items already in the story are left out, so a re-run proposes nothing twice.
  * Verification feedback is kept as open questions (or notes), so nothing a reviewer raised gets lost.
  */
-export function offlineIteration(story: Story, iterationId: IterationId, feedback: readonly string[]): IterationOutput {
+export function offlineIteration(
+  story: Story,
+  iterationId: IterationId,
+  feedback: readonly string[],
+): IterationOutput {
   const context = storyContext(story);
   const draft = new Draft(context);
   rules[iterationId](context, draft);
@@ -624,7 +768,9 @@ export function offlineIteration(story: Story, iterationId: IterationId, feedbac
     return true;
   });
   const patches = guarded(fresh, story, iterationId);
-  const reviewSection = getIteration(iterationId).sections.includes('openQuestions') ? 'openQuestions' : 'implementationNotes';
+  const reviewSection = getIteration(iterationId).sections.includes('openQuestions')
+    ? 'openQuestions'
+    : 'implementationNotes';
   for (const issue of feedback) {
     patches.push({
       op: 'add',
@@ -637,7 +783,9 @@ export function offlineIteration(story: Story, iterationId: IterationId, feedbac
       then: '',
     });
   }
-  const criteria = patches.filter((patch) => patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria');
+  const criteria = patches.filter(
+    (patch) => patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria',
+  );
   const defects = draft.findings.length > 0 ? ` and reported ${draft.findings.length} story defect(s)` : '';
   return {
     summary:
@@ -661,4 +809,3 @@ export function factCriteria(story: Story): Patch[] {
 export function packIds(story: Story): string[] {
   return storyContext(story).packs.map((pack) => pack.id);
 }
-

@@ -34,7 +34,8 @@ const functionWords: Record<string, { name: string; words: string }> = {
   },
   es: {
     name: 'Spanish',
-    words: 'el la los las un una y o yo quiero para que con mi mis no es en de como del por al puedo nadie lo',
+    words:
+      'el la los las un una y o yo quiero para que con mi mis no es en de como del por al puedo nadie lo',
   },
   pt: {
     name: 'Portuguese',

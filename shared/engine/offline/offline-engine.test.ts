@@ -44,14 +44,19 @@ describe('offline engine quality bar', () => {
       for (const result of iterations) {
         expect(result.status, `${result.id} on ${name}`).not.toBe('failed');
         expect(result.rejected).toEqual([]);
+        expect(result.model).toBe(offlineModel);
         if (result.changes.length === 0) expect(result.summary).toMatch(/nothing specific to add/);
       }
       const criteria = [...enhanced.outcomeCriteria, ...enhanced.systemCriteria];
-      const specific = criteria.filter((item) => words.some((word) => item.text.toLowerCase().includes(word)));
+      const specific = criteria.filter((item) =>
+        words.some((word) => item.text.toLowerCase().includes(word)),
+      );
       expect(specific.length, name).toBeGreaterThanOrEqual(Math.min(5, criteria.length));
       for (const item of enhanced.outcomeCriteria) {
         expect(item.given && item.when && item.then, item.text).toBeTruthy();
-        expect(item.text).toBe(criterionText({ given: item.given ?? '', when: item.when ?? '', then: item.then ?? '' }));
+        expect(item.text).toBe(
+          criterionText({ given: item.given ?? '', when: item.when ?? '', then: item.then ?? '' }),
+        );
       }
       for (const item of allItems(enhanced)) expect(sentenceProblems(item.text), item.text).toEqual([]);
     },
@@ -68,7 +73,9 @@ describe('offline engine quality bar', () => {
     for (const term of ['fast', 'user-friendly', 'everything', 'manage'])
       expect(vague.join(' ')).toContain(`"${term}"`);
     const split = findings.find((f) => f.kind === 'not_atomic')?.split ?? [];
-    expect(split).toContain('As a [role], I want the dashboard to let them export reports so that [benefit].');
+    expect(split).toContain(
+      'As a [role], I want the dashboard to let them export reports so that [benefit].',
+    );
     const questions = enhanced.openQuestions.map((q) => q.text).join('\n');
     expect(questions).toContain('"fast", "user-friendly", "manage", "everything"');
     expect(questions).toContain('Who is the user of this story?');
@@ -84,10 +91,12 @@ describe('offline engine quality bar', () => {
     expect(enhanced.openQuestions.map((q) => q.text)).toContain(
       'Why does the bank customer want to transfer money to another account? The story states no benefit, and the criteria cannot show one.',
     );
-    expect(enhanced.outcomeCriteria.map((c) => c.text).join('\n')).toMatch(/IBAN whose check digits are wrong/);
+    expect(enhanced.outcomeCriteria.map((c) => c.text).join('\n')).toMatch(
+      /IBAN whose check digits are wrong/,
+    );
   });
 
-  it('never restricts a transfer to another account to the customer\'s own account', async () => {
+  it("never restricts a transfer to another account to the customer's own account", async () => {
     const { story } = await runWorkflow({ llm, story: parseStory(sampleStory('bank-transfer.md')) });
     const text = allItems(story)
       .map((item) => item.text)
@@ -113,7 +122,8 @@ describe('offline engine quality bar', () => {
 
 describe('offline engine on what it cannot read', () => {
   it('keeps a French story intact, claims no missing role or benefit, and says what it could not read', async () => {
-    const text = "En tant que client de la banque, je veux virer de l'argent vers un autre compte afin de payer mon loyer.";
+    const text =
+      "En tant que client de la banque, je veux virer de l'argent vers un autre compte afin de payer mon loyer.";
     const story = parseStory(text);
     const { iterations, story: enhanced } = await runWorkflow({ llm, story });
     expect(enhanced.original).toBe(text);
@@ -125,14 +135,22 @@ describe('offline engine on what it cannot read', () => {
     expect(iterations.flatMap((result) => result.findings)).toEqual([]);
     const items = allItems(enhanced).map((item) => item.text);
     expect(items.join('\n')).not.toMatch(/use the request/i);
-    expect(items.some((item) => /written in French; the offline engine reads English only/.test(item))).toBe(true);
+    expect(items.some((item) => /written in French; the offline engine reads English only/.test(item))).toBe(
+      true,
+    );
     expect(items.some((item) => /IBAN/.test(item))).toBe(true);
     for (const item of items) expect(sentenceProblems(item), item).toEqual([]);
   });
 
   it('asks an open question instead of writing criteria when it cannot read the action', async () => {
-    const story = parseStory('As a manager, I want a modern, user-friendly dashboard so that I can see how the team is doing.');
-    const { story: enhanced } = await runWorkflow({ llm, story, iterations: ['user-roles', 'interactive-elements'] });
+    const story = parseStory(
+      'As a manager, I want a modern, user-friendly dashboard so that I can see how the team is doing.',
+    );
+    const { story: enhanced } = await runWorkflow({
+      llm,
+      story,
+      iterations: ['user-roles', 'interactive-elements'],
+    });
     expect(enhanced.openQuestions.map((item) => item.text)).toContain(
       'What exactly should the manager be able to do in "a modern, user-friendly dashboard"? The offline engine could not read an action from it, so it wrote no criteria about who may do it.',
     );

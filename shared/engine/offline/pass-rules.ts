@@ -95,7 +95,9 @@ function specificVocabulary(story: Story): Set<string> {
   const vocabulary = contentWords(`${story.original} ${context.facts.actor}`);
   for (const pack of context.packs) {
     for (const entry of pack.items) {
-      for (const word of contentWords(`${entry.given ?? ''} ${entry.when ?? ''} ${entry.then ?? ''} ${entry.text ?? ''}`)) {
+      for (const word of contentWords(
+        `${entry.given ?? ''} ${entry.when ?? ''} ${entry.then ?? ''} ${entry.text ?? ''}`,
+      )) {
         vocabulary.add(word);
       }
     }
@@ -129,7 +131,10 @@ export function vagueWord(text: string): string | undefined {
 /** What a criterion says that the story rules out. */
 function contradiction(text: string, facts: StoryFacts, story: Story): string | undefined {
   const lower = text.toLowerCase();
-  if (facts.reachesOthers && /\bonly (?:within|to|for|on|in) (?:their|his|her) own\b|\bonly their own\b/.test(lower)) {
+  if (
+    facts.reachesOthers &&
+    /\bonly (?:within|to|for|on|in) (?:their|his|her) own\b|\bonly their own\b/.test(lower)
+  ) {
     return `the story reaches beyond the actor's own things (${quote(story.statement.iWant)})`;
   }
   if (facts.anonymous && /\bonly (?:a |the )?signed[- ]in\b|\bmust (?:be )?sign(?:ed)? in\b/.test(lower)) {
@@ -138,17 +143,26 @@ function contradiction(text: string, facts: StoryFacts, story: Story): string | 
   const action = facts.action;
   if (action) {
     const phrase = `${action.verb}${action.object === '' ? '' : ` ${action.object}`}`.toLowerCase();
-    const negated = new RegExp(`\\b(?:cannot|can not|can't|must not|may not|is not allowed to|are not allowed to|never) ${phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`);
+    const negated = new RegExp(
+      `\\b(?:cannot|can not|can't|must not|may not|is not allowed to|are not allowed to|never) ${phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\b`,
+    );
     if (negated.test(lower) && !/\b(?:given|if|unless|until|without|before|after|only|while)\b/.test(lower)) {
       return `the story asks that the ${facts.role || 'user'} can ${phrase}`;
     }
   }
   for (const fact of facts.facts) {
-    const stated = /(\d[\d,.]*)\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?|MB|GB|KB|%|EUR|USD|GBP)/i.exec(fact.text);
-    const anchor = /\b(?:before|after|of|from)\s+(?:each|every|the|a|an)?\s*([\p{L}-]+)/iu.exec(fact.text)?.[1]?.toLowerCase();
+    const stated =
+      /(\d[\d,.]*)\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?|MB|GB|KB|%|EUR|USD|GBP)/i.exec(
+        fact.text,
+      );
+    const anchor = /\b(?:before|after|of|from)\s+(?:each|every|the|a|an)?\s*([\p{L}-]+)/iu
+      .exec(fact.text)?.[1]
+      ?.toLowerCase();
     if (!stated?.[1] || !stated[2] || !anchor || !lower.includes(anchor)) continue;
     const unit = stated[2].toLowerCase().replace(/s$/, '');
-    for (const match of lower.matchAll(/(\d[\d,.]*)\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?|mb|gb|kb|%|eur|usd|gbp)/g)) {
+    for (const match of lower.matchAll(
+      /(\d[\d,.]*)\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?|mb|gb|kb|%|eur|usd|gbp)/g,
+    )) {
       if ((match[2] ?? '').replace(/s$/, '') === unit && match[1] !== stated[1]) {
         return `the story states ${quote(fact.text)}`;
       }
@@ -224,7 +238,11 @@ function read(story: Story): Reading {
     unmeasurable: story.systemCriteria.filter((item) => !measurable.test(item.text)),
     uncoveredFacts: facts.facts
       .map((fact) => fact.text)
-      .filter((fact) => !allText.includes(fact.toLowerCase()) && !fact.split(/,\s*|\s+and\s+/).every((part) => allText.includes(part.toLowerCase()))),
+      .filter(
+        (fact) =>
+          !allText.includes(fact.toLowerCase()) &&
+          !fact.split(/,\s*|\s+and\s+/).every((part) => allText.includes(part.toLowerCase())),
+      ),
     uncoveredFeatures: facts.features.filter((feature) => {
       const verb = feature.split(' ')[0]?.toLowerCase() ?? '';
       return verb !== '' && !new RegExp(`\\b${verb}`, 'i').test(criteriaText);
@@ -250,45 +268,78 @@ export function offlineReview(story: Story): JudgeOutput {
   };
   const scores = Object.fromEntries(reviewDimensions.map((dimension) => [dimension, 5])) as ReviewScores;
 
-  const statementFlaws = (['missing_role', 'missing_benefit', 'not_full_sentence'] as const).filter((kind) => kinds.has(kind));
-  for (const kind of statementFlaws) issue('wellFormed', check.findings.find((finding) => finding.kind === kind)?.detail ?? kind);
-  for (const { item, problems } of reading.broken) issue('wellFormed', `Broken sentence (${problems.join('; ')}): ${quote(item.text)}`, [item]);
+  const statementFlaws = (['missing_role', 'missing_benefit', 'not_full_sentence'] as const).filter((kind) =>
+    kinds.has(kind),
+  );
+  for (const kind of statementFlaws)
+    issue('wellFormed', check.findings.find((finding) => finding.kind === kind)?.detail ?? kind);
+  for (const { item, problems } of reading.broken)
+    issue('wellFormed', `Broken sentence (${problems.join('; ')}): ${quote(item.text)}`, [item]);
   scores.wellFormed = bounded(5 - 1.5 * statementFlaws.length - reading.broken.length);
 
   const questions = story.openQuestions.map((item) => item.text.toLowerCase()).join('\n');
   if (kinds.has('not_atomic')) {
     const proposed = /\bsplit\b/.test(questions);
-    issue('atomic', proposed ? 'The story bundles features; a split is proposed.' : 'The story bundles features and no split is proposed.');
+    issue(
+      'atomic',
+      proposed
+        ? 'The story bundles features; a split is proposed.'
+        : 'The story bundles features and no split is proposed.',
+    );
     scores.atomic = proposed ? 4 : 1;
   }
 
-  for (const { item, of } of reading.repeats) issue('minimal', `Repeats ${of.id} in other words: ${quote(item.text)}`, [item, of]);
-  for (const item of reading.filler) issue('minimal', `Generic filler that would fit any story: ${quote(item.text)}`, [item]);
+  for (const { item, of } of reading.repeats)
+    issue('minimal', `Repeats ${of.id} in other words: ${quote(item.text)}`, [item, of]);
+  for (const item of reading.filler)
+    issue('minimal', `Generic filler that would fit any story: ${quote(item.text)}`, [item]);
   if (kinds.has('not_minimal')) issue('minimal', 'The story carries notes, references or estimates.');
-  scores.minimal = bounded(5 - reading.repeats.length - reading.filler.length - (kinds.has('not_minimal') ? 1 : 0));
+  scores.minimal = bounded(
+    5 - reading.repeats.length - reading.filler.length - (kinds.has('not_minimal') ? 1 : 0),
+  );
 
-  for (const { item, word } of reading.vague) issue('unambiguous', `"${word}" cannot be tested: ${quote(item.text)}`, [item]);
+  for (const { item, word } of reading.vague)
+    issue('unambiguous', `"${word}" cannot be tested: ${quote(item.text)}`, [item]);
   if (kinds.has('vague')) issue('unambiguous', 'The story itself uses vague wording.');
-  scores.unambiguous = bounded(5 - reading.vague.length - (kinds.has('vague') ? 1 : 0) - reading.broken.length);
+  scores.unambiguous = bounded(
+    5 - reading.vague.length - (kinds.has('vague') ? 1 : 0) - reading.broken.length,
+  );
 
   const outcomes = story.outcomeCriteria.length;
-  for (const item of reading.plain) issue('testableOutcome', `Not in Given/When/Then form: ${quote(item.text)}`, [item]);
+  for (const item of reading.plain)
+    issue('testableOutcome', `Not in Given/When/Then form: ${quote(item.text)}`, [item]);
   scores.testableOutcome = outcomes === 0 ? 2 : bounded(5 * (1 - reading.plain.length / outcomes));
 
   const systems = story.systemCriteria.length;
-  for (const item of reading.unmeasurable) issue('testableSystem', `Not measurable (no number, state, status code or log entry): ${quote(item.text)}`, [item]);
+  for (const item of reading.unmeasurable)
+    issue(
+      'testableSystem',
+      `Not measurable (no number, state, status code or log entry): ${quote(item.text)}`,
+      [item],
+    );
   scores.testableSystem = systems === 0 ? 3 : bounded(5 * (1 - reading.unmeasurable.length / systems));
 
-  for (const fact of reading.uncoveredFacts) issue('completeWithoutInvention', `The story states ${quote(fact)}, and no item checks it.`);
-  for (const feature of reading.uncoveredFeatures) issue('completeWithoutInvention', `No criterion covers ${quote(feature)}.`);
-  for (const { item, terms } of reading.invented) issue('completeWithoutInvention', `Names ${terms.join(', ')}, which the story does not ask for: ${quote(item.text)}`, [item]);
+  for (const fact of reading.uncoveredFacts)
+    issue('completeWithoutInvention', `The story states ${quote(fact)}, and no item checks it.`);
+  for (const feature of reading.uncoveredFeatures)
+    issue('completeWithoutInvention', `No criterion covers ${quote(feature)}.`);
+  for (const { item, terms } of reading.invented)
+    issue(
+      'completeWithoutInvention',
+      `Names ${terms.join(', ')}, which the story does not ask for: ${quote(item.text)}`,
+      [item],
+    );
   const criteriaCount = reading.criteria.length;
   scores.completeWithoutInvention = bounded(
-    (criteriaCount === 0 ? 1 : 5) - reading.uncoveredFacts.length - reading.uncoveredFeatures.length - reading.invented.length,
+    (criteriaCount === 0 ? 1 : 5) -
+      reading.uncoveredFacts.length -
+      reading.uncoveredFeatures.length -
+      reading.invented.length,
   );
   if (criteriaCount === 0) issue('completeWithoutInvention', 'The specification has no acceptance criteria.');
 
-  for (const { item, reason } of reading.conflicts) issue('consistentWithStory', `Contradicts the story: ${reason}: ${quote(item.text)}`, [item]);
+  for (const { item, reason } of reading.conflicts)
+    issue('consistentWithStory', `Contradicts the story: ${reason}: ${quote(item.text)}`, [item]);
   scores.consistentWithStory = bounded(5 - 2 * reading.conflicts.length);
 
   const weakest = reviewDimensions.filter((dimension) => scores[dimension] < 4);
@@ -320,7 +371,9 @@ export function offlineConsolidation(story: Story): ConsolidationOutput {
     patches.push(plainPatch('remove', section, item.id, ''));
   };
   const sectionOf = (item: StoryItem): SectionName =>
-    story.outcomeCriteria.some((candidate) => candidate.id === item.id) ? 'outcomeCriteria' : 'systemCriteria';
+    story.outcomeCriteria.some((candidate) => candidate.id === item.id)
+      ? 'outcomeCriteria'
+      : 'systemCriteria';
   for (const { item } of reading.repeats) remove(item, sectionOf(item));
   const known = new Set(story.openQuestions.map((item) => normalizeText(item.text)));
   for (const { item, reason } of reading.conflicts) {
@@ -335,7 +388,9 @@ export function offlineConsolidation(story: Story): ConsolidationOutput {
     const words = [...contentWords(feature)].slice(0, 3);
     return {
       feature,
-      itemIds: kept.filter((item) => words.some((word) => contentWords(item.text).has(word))).map((item) => item.id),
+      itemIds: kept
+        .filter((item) => words.some((word) => contentWords(item.text).has(word)))
+        .map((item) => item.id),
     };
   });
   const split = checkStory(story).findings.find((finding) => finding.kind === 'not_atomic')?.split ?? [];
@@ -390,12 +445,17 @@ export function offlineRewrite(story: Story, issues: readonly ReviewIssue[]): Re
         break;
       case 'consistentWithStory':
         drop();
-        if (item) ask(`A criterion contradicted the story and was removed: ${quote(item.text)}. What should happen instead?`);
+        if (item)
+          ask(
+            `A criterion contradicted the story and was removed: ${quote(item.text)}. What should happen instead?`,
+          );
         break;
       case 'completeWithoutInvention':
         if (item) {
           drop();
-          ask(`A criterion named something the story does not ask for and was removed: ${quote(item.text)}. Is it in scope?`);
+          ask(
+            `A criterion named something the story does not ask for and was removed: ${quote(item.text)}. Is it in scope?`,
+          );
         }
         break;
       case 'testableOutcome': {
@@ -403,10 +463,19 @@ export function offlineRewrite(story: Story, issues: readonly ReviewIssue[]): Re
         const steps = parseCriterionSteps(item.text) ?? toSteps(item.text, context.facts.actor);
         if (steps) {
           touched.add(item.id);
-          patches.push({ op: 'replace', section: 'outcomeCriteria', target: item.id, text: criterionText(steps), topic: '', ...steps });
+          patches.push({
+            op: 'replace',
+            section: 'outcomeCriteria',
+            target: item.id,
+            text: criterionText(steps),
+            topic: '',
+            ...steps,
+          });
           fixed += 1;
         } else {
-          ask(`Which situation, action and observable result does ${quote(item.text)} mean, as Given/When/Then?`);
+          ask(
+            `Which situation, action and observable result does ${quote(item.text)} mean, as Given/When/Then?`,
+          );
         }
         break;
       }
@@ -422,13 +491,16 @@ export function offlineRewrite(story: Story, issues: readonly ReviewIssue[]): Re
         break;
       }
       case 'testableSystem':
-        if (item) ask(`How is ${quote(item.text)} measured: which number, state, status code or log entry shows it?`);
+        if (item)
+          ask(`How is ${quote(item.text)} measured: which number, state, status code or log entry shows it?`);
         break;
       default:
         break;
     }
   }
-  const missing = issues.filter((issue) => issue.dimension === 'completeWithoutInvention' && /^The story states/.test(issue.detail));
+  const missing = issues.filter(
+    (issue) => issue.dimension === 'completeWithoutInvention' && /^The story states/.test(issue.detail),
+  );
   if (missing.length > 0) {
     const existing = new Set(criteriaOf(story).map((item) => normalizeText(item.text)));
     for (const patch of factCriteria(story)) {

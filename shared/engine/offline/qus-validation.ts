@@ -25,7 +25,8 @@ export const analysisChars = 6_000;
 const statementLanguages = new Set(['en', 'fr', 'de', 'nl', 'es', 'pt', 'it']);
 
 /** Reasons given with "because" and its equivalents: a benefit, though not in the "so that" form. */
-const reasonMarkers = /\b(because|since|as otherwise|parce que|weil|denn|omdat|porque|perché|poiché)\b|\bcar\b/iu;
+const reasonMarkers =
+  /\b(because|since|as otherwise|parce que|weil|denn|omdat|porque|perché|poiché)\b|\bcar\b/iu;
 
 // ---------------------------------------------------------------------------------------------------------
 // Instruction-like text
@@ -178,7 +179,8 @@ const vagueFamilies: readonly VagueFamily[] = [
     instead: 'the concrete elements wanted, for example "a chart per team and a filter by week"',
   },
   {
-    words: /\b(?:manage|manages|managing|management|handle|handles|handling|administer|deal with|take care of)\b/giu,
+    words:
+      /\b(?:manage|manages|managing|management|handle|handles|handling|administer|deal with|take care of)\b/giu,
     instead: 'the actions meant, for example "add, edit and deactivate"',
   },
   {
@@ -259,7 +261,8 @@ function startsAction(list: readonly Token[], index: number, inSeries: boolean):
   const before = list[index - 1];
   if (!word || !before || !isVerb(word.lower)) return false;
   const afterConjunction =
-    conjunctions.has(before.lower) || (before.lower === 'also' && conjunctions.has(list[index - 2]?.lower ?? ''));
+    conjunctions.has(before.lower) ||
+    (before.lower === 'also' && conjunctions.has(list[index - 2]?.lower ?? ''));
   if (!afterConjunction) return false;
   const phrase = list
     .slice(Math.max(0, index - 2), index + 1)
@@ -302,7 +305,9 @@ export function actionsOf(wish: string): Means {
     '',
   );
   const wishes = body
-    .split(/\s*(?:,\s*)?\b(?:and also|and then also|as well as|and additionally|plus)\b\s*(?:(?:I|we)\s+(?:also\s+)?(?:want|need|would like)\s+)?(?:to\s+)?/iu)
+    .split(
+      /\s*(?:,\s*)?\b(?:and also|and then also|as well as|and additionally|plus)\b\s*(?:(?:I|we)\s+(?:also\s+)?(?:want|need|would like)\s+)?(?:to\s+)?/iu,
+    )
     .filter((part) => part.trim() !== '');
   const actions: string[] = [];
   for (const part of wishes) {
@@ -311,9 +316,11 @@ export function actionsOf(wish: string): Means {
     list.forEach((token, index) => {
       if (index > 0 && startsAction(list, index, groups.length > 1)) {
         const current = groups[groups.length - 1] ?? [];
-        while (current.length > 0 && conjunctions.has(current[current.length - 1]?.lower ?? '')) current.pop();
+        while (current.length > 0 && conjunctions.has(current[current.length - 1]?.lower ?? ''))
+          current.pop();
         if (current.at(-1)?.lower === 'also') current.pop();
-        while (current.length > 0 && conjunctions.has(current[current.length - 1]?.lower ?? '')) current.pop();
+        while (current.length > 0 && conjunctions.has(current[current.length - 1]?.lower ?? ''))
+          current.pop();
         groups.push([token]);
       } else {
         groups[groups.length - 1]?.push(token);
@@ -594,7 +601,7 @@ function readStory(story: Story): StoryCheck {
     );
   }
   if (english) {
-    const wording = hasRole || statement.soThat !== '' ? means : paragraph.sentences[0] ?? means;
+    const wording = hasRole || statement.soThat !== '' ? means : (paragraph.sentences[0] ?? means);
     const terms = vagueTerms(wording.replace(parenthetical, ' '));
     for (const term of terms) {
       findings.push(

@@ -80,13 +80,18 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
   view: 'see view browse track check read watch compare find search look list display page filter sort monitor preview'.split(
     ' ',
   ),
-  create: 'add create report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign'.split(
-    ' ',
-  ),
-  change: 'edit update change rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore'.split(
-    ' ',
-  ),
-  remove: 'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close'.split(' '),
+  create:
+    'add create report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign'.split(
+      ' ',
+    ),
+  change:
+    'edit update change rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore'.split(
+      ' ',
+    ),
+  remove:
+    'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close'.split(
+      ' ',
+    ),
   send: 'send share invite notify transfer pay forward publish email message refer refund buy order purchase sell trade deposit'.split(
     ' ',
   ),
@@ -101,14 +106,30 @@ export function kindOf(verb: string): ActionKind | undefined {
   return (Object.keys(actionKinds) as ActionKind[]).find((kind) => actionKinds[kind].includes(head));
 }
 
-const stopAfterObject = new Set(['that', 'which', 'who', 'whenever', 'when', 'where', 'while', 'because', 'if', 'so', 'and', 'or']);
+const stopAfterObject = new Set([
+  'that',
+  'which',
+  'who',
+  'whenever',
+  'when',
+  'where',
+  'while',
+  'because',
+  'if',
+  'so',
+  'and',
+  'or',
+]);
 
 /** Reads the first action of a wish: a known verb, its direct object and the rest of the clause. */
 export function readAction(wish: string): Action | undefined {
   // Vague adverbs are the story's defect (validation reports them); criteria must not repeat them.
   const text = wish
     .replace(/\([^)]*\)|\[[^\]]*\]/g, ' ')
-    .replace(/\b(?:easily|quickly|simply|seamlessly|intuitively|efficiently|etc\.?|and so on)(?=[\s,.;]|$)/gi, ' ')
+    .replace(
+      /\b(?:easily|quickly|simply|seamlessly|intuitively|efficiently|etc\.?|and so on)(?=[\s,.;]|$)/gi,
+      ' ',
+    )
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
     .replace(/[.!?]+$/, '')
     .replace(/\s+/g, ' ')
@@ -132,7 +153,8 @@ export function readAction(wish: string): Action | undefined {
   return { verb, object, rest, phrase: [verb, object, rest].filter((part) => part !== '').join(' ') };
 }
 
-const numberWords = 'a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred';
+const numberWords =
+  'a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred';
 const amountNumber = String.raw`\d[\d,.]*`;
 
 const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
@@ -154,7 +176,10 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
     kind: 'amount',
     pattern: /(?:€|\$|£|¥)\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:€|EUR|USD|GBP|CHF|euros?|dollars?|pounds?)\b/gu,
   },
-  { kind: 'size', pattern: /\b\d[\d,.]*\s?(?:KB|MB|GB|TB|kB|px|pixels|characters|chars|pages|megapixels)\b/gu },
+  {
+    kind: 'size',
+    pattern: /\b\d[\d,.]*\s?(?:KB|MB|GB|TB|kB|px|pixels|characters|chars|pages|megapixels)\b/gu,
+  },
   {
     kind: 'count',
     pattern: new RegExp(
@@ -165,15 +190,22 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   { kind: 'percentage', pattern: /\b\d+(?:\.\d+)?\s?%/gu },
   {
     kind: 'format',
-    pattern: /\b(?:CSV|PDF|XLSX?|Excel|JSON|XML|ICS|iCal|PNG|JPE?G|HEIC|GIF|MP4|MOV|SVG|ZIP|DOCX?|SMS|QR code)\b/gu,
+    pattern:
+      /\b(?:CSV|PDF|XLSX?|Excel|JSON|XML|ICS|iCal|PNG|JPE?G|HEIC|GIF|MP4|MOV|SVG|ZIP|DOCX?|SMS|QR code)\b/gu,
   },
   {
     kind: 'header',
     pattern:
       /\b(?:[A-Z][A-Za-z0-9]*(?:-[A-Z][A-Za-z0-9]*)+|Authorization|Accept-Language|ETag|If-Match)(?=\s+(?:HTTP\s+)?header)|\b(?:Retry-After|Idempotency-Key|X-[A-Za-z0-9-]+)\b/gu,
   },
-  { kind: 'status', pattern: /\b(?:HTTP|status(?: code)?)\s+[1-5]\d\d\b|\b[45]\d\d\s+(?:status|error|response)\b/giu },
-  { kind: 'timeOfDay', pattern: /\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b(?:[01]?\d|2[0-3]):[0-5]\d\b|\bmidnight\b|\bnoon\b/giu },
+  {
+    kind: 'status',
+    pattern: /\b(?:HTTP|status(?: code)?)\s+[1-5]\d\d\b|\b[45]\d\d\s+(?:status|error|response)\b/giu,
+  },
+  {
+    kind: 'timeOfDay',
+    pattern: /\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b(?:[01]?\d|2[0-3]):[0-5]\d\b|\bmidnight\b|\bnoon\b/giu,
+  },
 ];
 
 /** "role (viewer, editor, admin)", "filter by price, size and colour". */
@@ -199,12 +231,19 @@ function statedFacts(text: string, wish: string): StatedFact[] {
     for (const match of text.matchAll(pattern)) {
       const found = match[0].trim();
       // A bare "a month" is a stated value only as a period or a rhythm ("for a month", "every week").
-      const lead = /\b(for|every|each|per)\s+$/i.exec(text.slice(Math.max(0, (match.index ?? 0) - 8), match.index))?.[1];
+      const lead = /\b(for|every|each|per)\s+$/i.exec(
+        text.slice(Math.max(0, (match.index ?? 0) - 8), match.index),
+      )?.[1];
       if (kind === 'duration' && /^(?:a|an|one)\s+\w+$/i.test(found)) {
         if (lead) add({ kind, text: `${lead.toLowerCase()} ${found}`, values: [], about: '' });
         continue;
       }
-      add({ kind, text: lead && kind === 'duration' ? `${lead.toLowerCase()} ${found}` : found, values: [], about: '' });
+      add({
+        kind,
+        text: lead && kind === 'duration' ? `${lead.toLowerCase()} ${found}` : found,
+        values: [],
+        about: '',
+      });
     }
   }
   for (const { about, pattern } of optionPatterns) {
@@ -223,7 +262,10 @@ function statedFacts(text: string, wish: string): StatedFact[] {
   return facts;
 }
 
-const languageNames = 'English French Dutch German Spanish Italian Portuguese Arabic Hebrew Chinese Japanese Polish Turkish'.split(' ');
+const languageNames =
+  'English French Dutch German Spanish Italian Portuguese Arabic Hebrew Chinese Japanese Polish Turkish'.split(
+    ' ',
+  );
 const placeNames = [
   'Belgium',
   'the Netherlands',
@@ -250,7 +292,10 @@ function findAll(text: string, names: readonly string[]): string[] {
 function coreOf(wish: string): string {
   const action = readAction(wish);
   if (!action) return wish.toLowerCase();
-  const firstPhrase = action.rest.split(/\s+(?=(?:to|from|with|by|of|for|in|on|at|via|before|after|through|when|that|which|so)\b)/)[0] ?? '';
+  const firstPhrase =
+    action.rest.split(
+      /\s+(?=(?:to|from|with|by|of|for|in|on|at|via|before|after|through|when|that|which|so)\b)/,
+    )[0] ?? '';
   return `${action.verb} ${action.object === '' ? firstPhrase : action.object}`.toLowerCase();
 }
 
@@ -259,7 +304,11 @@ function resolvePronoun(action: Action, roleTail: string): Action {
   const thing = /\b(?:my|our|their|the|a|an)\s+([\p{L}-]+(?:\s+[\p{L}-]+)?)\s*$/iu.exec(roleTail)?.[1];
   if (!thing) return action;
   const object = `their ${thing}`;
-  return { ...action, object, phrase: [action.verb, object, action.rest].filter((part) => part !== '').join(' ') };
+  return {
+    ...action,
+    object,
+    phrase: [action.verb, object, action.rest].filter((part) => part !== '').join(' '),
+  };
 }
 
 /** "so that the landlord can schedule a repair" -> the landlord, "can schedule a repair". */
@@ -287,7 +336,9 @@ export function storyFacts(story: Story): StoryFacts {
   const roleTail = english ? written.slice(role.length) : '';
   const features = english ? actionsOf(story.statement.iWant).actions : [];
   // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
-  const read = english ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant) : undefined;
+  const read = english
+    ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant)
+    : undefined;
   const action = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
   const benefit = english ? thirdPersonText(story.statement.soThat) : story.statement.soThat;
   const wish = story.statement.iWant.toLowerCase();
@@ -297,8 +348,7 @@ export function storyFacts(story: Story): StoryFacts {
     productType: story.productType,
     role,
     // A role in another language is quoted, so English sentences keep the story's own word for the actor.
-    actor:
-      role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
+    actor: role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
     action,
     kind: action ? kindOf(action.verb) : undefined,
     features: features.length > 1 ? features : [],
@@ -326,4 +376,3 @@ export function joinList(items: readonly string[], conjunction: 'and' | 'or'): s
   if (items.length <= 1) return items[0] ?? '';
   return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1] ?? ''}`;
 }
-

@@ -8,7 +8,8 @@ import { checkStory } from './qus-validation';
 
 function criteriaOf(output: IterationOutput): IterationOutput['patches'] {
   return output.patches.filter(
-    (patch) => patch.op !== 'remove' && (patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria'),
+    (patch) =>
+      patch.op !== 'remove' && (patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria'),
   );
 }
 
@@ -32,7 +33,10 @@ export function offlineVerification(
       `Only ${criteria.length} acceptance criteria proposed; this story calls for at least ${expected} specific, testable ones.`,
     );
   }
-  for (const text of genericCriteria(story, criteria.map((patch) => patch.text))) {
+  for (const text of genericCriteria(
+    story,
+    criteria.map((patch) => patch.text),
+  )) {
     issues.push(`Not specific to the story (would fit any story): "${text}"`);
   }
   for (const patch of criteria) {
@@ -50,7 +54,8 @@ export function offlineVerification(
   if (iterationId === 'validation') {
     const reported = new Set(proposal.findings.map((finding) => finding.kind));
     for (const expectedFinding of checkStory(story).findings) {
-      if (!reported.has(expectedFinding.kind)) issues.push(`Not reported: ${expectedFinding.kind} (${expectedFinding.detail})`);
+      if (!reported.has(expectedFinding.kind))
+        issues.push(`Not reported: ${expectedFinding.kind} (${expectedFinding.detail})`);
     }
   }
   const score = Math.max(0, Math.round((1 - 0.2 * issues.length) * 100) / 100);
