@@ -61,6 +61,7 @@ function item(
 const transferWords =
   /transfer|send money|wire|iban|another account|virement|virer|autre compte|überweis|anderes konto|transferencia|otra cuenta|overma|overboek|andere rekening|bonifico|altro conto|transferir|outra conta/;
 const walletWords = /apple pay|google pay|wallet/;
+const buying = /checkout|basket|cart|buy|purchase|pay/;
 
 export const domainPacks: readonly DomainPack[] = [
   {
@@ -521,7 +522,7 @@ export const domainPacks: readonly DomainPack[] = [
         'items in the basket',
         '{actor} reaches the payment step',
         'the total lists items, delivery, taxes and discounts, and the amount charged equals that total',
-        { onlyIf: /checkout|basket|cart|buy|purchase|pay/ },
+        { onlyIf: buying },
       ),
       outcome(
         'validation',
@@ -534,7 +535,7 @@ export const domainPacks: readonly DomainPack[] = [
         'security',
         'system',
         'One checkout creates one order and one charge: a double submit or a network retry with the same checkout id returns the existing order.',
-        { onlyIf: /checkout|basket|cart|buy|purchase|pay/ },
+        { onlyIf: buying },
       ),
       item(
         'validation',
@@ -554,13 +555,13 @@ export const domainPacks: readonly DomainPack[] = [
         'the order was placed',
         'the confirmation appears',
         'it shows an order number, and a confirmation with the items and the total is sent to {actor}',
-        { onlyIf: /checkout|basket|cart|buy|purchase|pay/ },
+        { onlyIf: buying },
       ),
       item(
         'analytics',
         'system',
         'The checkout funnel is measured per step (basket, delivery, payment, confirmed), with the share of shoppers leaving at each step.',
-        { onlyIf: /checkout|basket|cart|buy|purchase|pay/ },
+        { onlyIf: buying },
       ),
       item(
         'user-roles',
