@@ -478,12 +478,15 @@ const accessibility: Rule = (context, d) => {
   const { facts } = context;
   d.pack('accessibility');
   if (facts.action && !d.has('outcomeCriteria', /screen reader|keyboard/)) {
+    const native = context.story.productType === 'mobile-native';
     d.outcome(
-      context.story.productType === 'mobile-native'
+      native
         ? `${facts.actor} uses VoiceOver or TalkBack`
         : `${facts.actor} uses only a keyboard or a screen reader`,
       `they ${facts.action.phrase}`,
-      'every control is reachable in a logical order with a visible focus and a spoken name, and the result is announced',
+      native
+        ? 'every control is announced with its name, role and state in a logical order, and the result is announced'
+        : 'every control is reachable in a logical order with a visible focus and a spoken name, and the result is announced',
     );
   }
   if (/screen[- ]?readers?/.test(facts.text)) {
