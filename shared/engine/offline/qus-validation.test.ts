@@ -95,6 +95,19 @@ describe('QUS validation', () => {
       ]);
     });
 
+    it('is reported for a second wish after the benefit, whose split keeps the benefit without it', () => {
+      expect(
+        finding(
+          'As an accountant, I want to close a month so that nobody changes posted entries, and also I want an audit log of reopenings.',
+          'not_atomic',
+        )?.split,
+      ).toEqual([
+        'As an accountant, I want to close a month so that nobody changes posted entries.',
+        'As an accountant, I want an audit log of reopenings so that nobody changes posted entries.',
+      ]);
+      expect(kinds('As a diner, I want to see the menu so that I know what I want to eat.')).toEqual([]);
+    });
+
     it.each([
       'As a customer, I want to log in with my email and password so that I see my orders.',
       'As a traveller, I want to search flights by date, price and number of stops so that I find a connection.',

@@ -506,6 +506,20 @@ function actionWant(action: string, subject: string): string {
   return isVerb(tokens(action)[0]?.lower ?? '') ? `to ${action}` : action;
 }
 
+/** A second wish after the benefit: "so that ..., and also I want an audit log". */
+const laterWishOpening =
+  /\s*,?\s*(?:\b(?:and\s+also|also|and)\s+(?:I|we)\s+(?:also\s+)?|\b(?:I|we)\s+also\s+)(?:want|need|would like)\s+(?:to\s+)?(?:be able to\s+)?/iu;
+
+/** The benefit without a second wish that follows it, and that wish ("" when there is none). */
+function benefitAndLaterWish(soThat: string): { benefit: string; laterWish: string } {
+  const match = laterWishOpening.exec(soThat);
+  if (!match || match.index === 0) return { benefit: soThat, laterWish: '' };
+  return {
+    benefit: soThat.slice(0, match.index).replace(/[\s,;]+$/, ''),
+    laterWish: soThat.slice(match.index + match[0].length).replace(/[.!?]+$/, ''),
+  };
+}
+
 /**
  * Checks a story on the QUS criteria. English stories get every check; stories in another language get the
  * checks that do not depend on reading the words (role and benefit in that language's statement form,
@@ -540,10 +554,13 @@ function readStory(story: Story): StoryCheck {
     reasonMarkers.test(paragraph.sentences[paragraph.statementIndex] ?? paragraph.text);
   const canClaim = statementLanguages.has(language.code) || hasRole;
   const means = statement.iWant;
+  const { benefit, laterWish } = english
+    ? benefitAndLaterWish(statement.soThat)
+    : { benefit: statement.soThat, laterWish: '' };
   const { subject, actions } = english ? actionsOf(means) : { subject: '', actions: [] };
+  if (laterWish !== '') actions.push(...actionsOf(laterWish).actions);
   const who = hasRole ? `the ${role}` : 'the user';
   const want = wantPhrase(means.replace(parenthetical, ' ').replace(/\s+/g, ' '));
-  const benefit = statement.soThat;
 
   const instructions = instructionSentences(story.original);
   const fragment = english && !hasRole && !isSentence(paragraph.sentences[0] ?? means);
