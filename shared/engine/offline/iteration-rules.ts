@@ -5,7 +5,15 @@ import { domainPacks, packsFor, type DomainPack, type PackItem } from './domain-
 import { pastParticiple } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
-import { joinList, kindOf, readAction, storyFacts, type Action, type StoryFacts } from './story-facts';
+import {
+  joinList,
+  kindOf,
+  readAction,
+  storyFacts,
+  type Action,
+  type StatedFact,
+  type StoryFacts,
+} from './story-facts';
 
 /** What every rule reads: the story, what the engine understood of it, and its domain packs. */
 interface Context {
@@ -306,52 +314,52 @@ function featureOutcomes(context: Context, d: Draft): void {
   }
 }
 
+/**
+ * The action's phrase without the values the story states, so a criterion about one value does not repeat
+ * it or another: "upload at most 5 photos of at least 800 px wide" -> "upload photos". A count keeps its noun.
+ */
+function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): string {
+  let result = phrase;
+  for (const fact of facts) {
+    if (fact.kind === 'options' || fact.kind === 'format' || fact.kind === 'header') continue;
+    const escaped = fact.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
+    result = result.replace(
+      new RegExp(`${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`, 'iu'),
+      noun,
+    );
+  }
+  return result
+    .replace(/\s+/g, ' ')
+    .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
+    .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
+    .trim();
+}
+
+/** Durations a person spends on a task ("in under 2 minutes"), as opposed to deadlines and periods. */
+const taskTime = /^(?:less than|under|within|in under|at most|no more than)\s+\S+\s+(?:seconds?|minutes?)$/i;
+/** Anchors that tie a duration to an event rather than bound it. */
+const eventAnchor =
+  /\b(?:before|after|ahead of|prior to)\b|(?:^|\s)(?:avant|après|vorher|danach|antes|después|depois|voor|ervoor|erna|prima|dopo)(?:\s|$)/iu;
+
 /** A criterion for each value the story states, so none of them goes untested. */
 function statedValues(context: Context, d: Draft): void {
   const { facts } = context;
   const action = facts.action;
-  const doIt = action ? `they ${action.phrase}` : 'they use the feature';
+  // A bare verb left once the values are out ("upload") reads as "tries it".
+  const phrase = action ? phraseWithoutValues(action.phrase, facts.facts) : '';
+  const doing = phrase.includes(' ') ? phrase : '';
+  const attempt = doing === '' ? `${facts.actor} tries it` : `${facts.actor} tries to ${doing}`;
   for (const fact of facts.facts) {
-    const value = fact.text;
+    const { value } = fact;
+    if (fact.kind === 'duration' && durationCriterion(context, d, fact, doing)) continue;
     switch (fact.kind) {
       case 'duration':
-        if (/^(?:less than|under|within|in under|at most|no more than)\b/i.test(value)) {
-          d.outcome(
-            `${facts.actor} has done it before`,
-            doIt,
-            `they are done ${/^within/i.test(value) ? value : `in ${value.replace(/^in under/i, 'under')}`}, measured in a usability test with 5 people`,
-          );
-        } else if (/\b(?:before|after|ahead of|prior to)\b/i.test(value)) {
-          d.system(
-            `A test with the clock set to exactly "${value}" sees it happen once, and a test one minute earlier sees nothing yet.`,
-          );
-        } else if (/^for\s/i.test(value) && action) {
-          d.outcome(
-            `${facts.actor} has chosen to ${action.phrase}`,
-            `${value} has passed`,
-            `the ${action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
-          );
-        } else if (/^(?:every|each|per)\s/i.test(value)) {
-          d.system(
-            `Over three consecutive periods of "${value.replace(/^(?:every|each|per)\s+/i, '')}", a test sees it happen exactly once in each.`,
-          );
-        } else {
-          d.system(
-            `The behaviour the story ties to "${value}" is checked at exactly that value and just either side of it.`,
-          );
-        }
-        break;
       case 'amount':
       case 'count':
       case 'size':
       case 'percentage':
-        d.outcome(
-          `a value just above the limit "${value}" the story states`,
-          doIt
-            .replace(/^they /, `${facts.actor} tries to `)
-            .replace(/^.*use the feature$/, `${facts.actor} tries it`),
-          `it is refused with "${value}" named as the limit, while exactly "${value}" is accepted`,
-        );
+        boundCriterion(d, fact, attempt);
         break;
       case 'rate':
         d.system(
@@ -380,6 +388,14 @@ function statedValues(context: Context, d: Draft): void {
           `"${value}" is read in the time zone of the person concerned, and a test at one minute before and one minute after "${value}" shows the change.`,
         );
         break;
+      case 'schedule':
+        d.system(
+          `A test that moves the clock over three consecutive periods sees it happen exactly once in each, "${value}", in the time zone of the person concerned.`,
+        );
+        if (/\d(?:st|nd|rd|th)\b/i.test(value)) {
+          d.question(`What happens when "${value}" falls on a weekend or a public holiday?`);
+        }
+        break;
       case 'options':
         if (fact.about === 'filter') {
           d.outcome(
@@ -390,6 +406,103 @@ function statedValues(context: Context, d: Draft): void {
         }
         break;
     }
+  }
+}
+
+/**
+ * The criteria of durations that are not plain bounds: time spent on a task, a moment tied to an event, a
+ * period and a rhythm. False when the duration is a plain bound, checked like any other number.
+ */
+function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: string): boolean {
+  const { facts } = context;
+  const { text } = fact;
+  if (taskTime.test(text)) {
+    d.outcome(
+      `${facts.actor} has done it before`,
+      doing === '' ? 'they use the feature' : `they ${doing}`,
+      `they are done ${/^within/i.test(text) ? text : `in ${text.replace(/^in under/i, 'under')}`}, measured in a usability test with 5 people`,
+    );
+    return true;
+  }
+  if (/^within\s/i.test(text)) {
+    d.system(
+      `Every case is timed against "${text}"; each case past that limit is listed on a daily report, and a test sees none in normal operation.`,
+    );
+    return true;
+  }
+  if (eventAnchor.test(text) && fact.comparison === 'atMost') {
+    d.outcome(
+      `a moment just past "${text}", the limit the story states`,
+      doing === '' ? `${facts.actor} tries it` : `${facts.actor} tries to ${doing}`,
+      `it is refused with that limit named, while at exactly "${fact.value}" it is accepted`,
+    );
+    return true;
+  }
+  if (eventAnchor.test(text) && fact.comparison === '') {
+    d.system(
+      `A test with the clock set to exactly "${text}" sees it happen once, and a test one minute earlier sees nothing yet.`,
+    );
+    return true;
+  }
+  if (/^for\s/i.test(text) && facts.action) {
+    d.outcome(
+      `${facts.actor} has chosen to ${facts.action.phrase}`,
+      `${text} has passed`,
+      `the ${facts.action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
+    );
+    return true;
+  }
+  if (/^(?:every|each|per)\s/i.test(text)) {
+    d.system(
+      `Over three consecutive periods of "${text.replace(/^(?:every|each|per)\s+/i, '')}", a test sees it happen exactly once in each.`,
+    );
+    return true;
+  }
+  if (fact.comparison === '') {
+    d.system(
+      `The behaviour the story ties to "${text}" is checked at exactly that value and just either side of it.`,
+    );
+    return true;
+  }
+  return false;
+}
+
+/** A stated number checked by what its bounding words make of it: a limit, a minimum, a threshold, a value. */
+function boundCriterion(d: Draft, fact: StatedFact, when: string): void {
+  const { text, value } = fact;
+  switch (fact.comparison) {
+    case 'atMost':
+      d.outcome(
+        `a value just above the limit "${text}" the story states`,
+        when,
+        `it is refused with that limit named, while exactly "${value}" is accepted`,
+      );
+      break;
+    case 'atLeast':
+      d.outcome(
+        `a value just below the minimum "${text}" the story states`,
+        when,
+        `it is refused with that minimum named, while exactly "${value}" is accepted`,
+      );
+      break;
+    case 'above':
+    case 'below':
+      d.system(
+        `A test at exactly "${value}" does not trigger what the story ties to "${text}", while a test just ${fact.comparison} "${value}" does.`,
+      );
+      break;
+    case 'exactly':
+      d.system(
+        /^last\s/i.test(text)
+          ? `With more than "${value}" available, a test sees exactly the "${text}", newest first.`
+          : `A test checks that exactly "${value}" applies, as the story states, and that one more or one fewer does not.`,
+      );
+      break;
+    case '':
+      d.system(
+        `A test checks that "${text}", the value the story states, is the one applied and shown, with no rounding.`,
+      );
+      break;
   }
 }
 

@@ -6,6 +6,7 @@ import { buildIterationRequest } from '../prompts';
 import { runWorkflow } from '../runner';
 import { allItems, criterionText, parseStory } from '../story';
 import { sentenceProblems } from './grammar-guard';
+import { factCriteria } from './iteration-rules';
 import { offlineReview } from './pass-rules';
 import { createOfflineAdapter, estimateTokens, offlineModel } from './offline-adapter';
 
@@ -168,6 +169,77 @@ describe('offline engine on what it cannot read', () => {
     expect(text).toContain('"100 requests per minute"');
     expect(text).toContain('The Retry-After header gives the number of seconds until the client may retry');
     expect(text).toContain('"HTTP 429"');
+  });
+});
+
+describe('offline criteria for the values a story states', () => {
+  const criteria = (text: string): string[] => factCriteria(parseStory(text)).map((patch) => patch.text);
+
+  it('reads a threshold as what triggers the story, not as a limit that refuses', () => {
+    expect(
+      criteria(
+        'As a homeowner, I want a notification when the smoke alarm battery is below 20% so that I replace it in time.',
+      ),
+    ).toEqual([
+      'A test at exactly "20%" does not trigger what the story ties to "below 20%", while a test just below "20%" does.',
+    ]);
+  });
+
+  it('checks a limit and a minimum at their boundary, without repeating the values in the action', () => {
+    expect(
+      criteria(
+        'As a member, I want to upload at most 5 photos of at least 800 px wide so that my profile looks real.',
+      ),
+    ).toEqual([
+      'Given a value just below the minimum "at least 800 px" the story states, when the member tries to upload photos, then it is refused with that minimum named, while exactly "800 px" is accepted.',
+      'Given a value just above the limit "at most 5 photos" the story states, when the member tries to upload photos, then it is refused with that limit named, while exactly "5 photos" is accepted.',
+    ]);
+  });
+
+  it('gives amounts, deadlines and time units in other languages their criteria', () => {
+    expect(
+      criteria(
+        'Als Sachbearbeiter möchte ich Reisekostenanträge über 500 € an meinen Vorgesetzten weiterleiten, damit hohe Ausgaben geprüft werden.',
+      ),
+    ).toEqual([
+      'A test at exactly "500 €" does not trigger what the story ties to "über 500 €", while a test just above "500 €" does.',
+    ]);
+    expect(
+      criteria(
+        "En tant que patient, je veux annuler mon rendez-vous jusqu'à 24 heures avant, afin de libérer le créneau.",
+      ),
+    ).toEqual([
+      'Given a moment just past "jusqu\'à 24 heures avant", the limit the story states, when the "patient" tries it, then it is refused with that limit named, while at exactly "24 heures avant" it is accepted.',
+    ]);
+  });
+
+  it('checks a recurring date over consecutive periods and asks about weekends and holidays', async () => {
+    const story = parseStory(
+      'As a landlord, I want to collect rent by direct debit on the 1st of each month so that I do not chase late payments.',
+    );
+    expect(criteria(story.original)).toContain(
+      'A test that moves the clock over three consecutive periods sees it happen exactly once in each, "on the 1st of each month", in the time zone of the person concerned.',
+    );
+    const { story: enhanced } = await runWorkflow({ llm, story, iterations: ['validation'] });
+    expect(enhanced.openQuestions.map((item) => item.text)).toContain(
+      'What happens when "on the 1st of each month" falls on a weekend or a public holiday?',
+    );
+  });
+
+  it('keeps a plain value, a "last N" list and a deadline after an event apart', () => {
+    expect(criteria('As a diner, I want to pay a €50 deposit so that my table is held.')).toEqual([
+      'A test checks that "€50", the value the story states, is the one applied and shown, with no rounding.',
+    ]);
+    expect(criteria('As a customer, I want to see my last 10 transactions so that I spot fraud.')).toEqual([
+      'With more than "10 transactions" available, a test sees exactly the "last 10 transactions", newest first.',
+    ]);
+    expect(
+      criteria(
+        'As a customer, I want a refund within 14 days of returning an item so that I am not out of pocket.',
+      ),
+    ).toEqual([
+      'Every case is timed against "within 14 days of returning an item"; each case past that limit is listed on a daily report, and a test sees none in normal operation.',
+    ]);
   });
 });
 

@@ -19,6 +19,13 @@ export interface Action {
 /** What kind of thing an action does: decides which generic criteria make sense for it. */
 export type ActionKind = 'view' | 'create' | 'change' | 'remove' | 'send' | 'get' | 'access';
 
+/**
+ * How a stated number is bounded, from the words before it: a limit ("up to 5 photos", "bis zu 500 €"), a
+ * minimum ("at least 8 characters"), a threshold that triggers something ("over €1,000", "below 20%"), or
+ * a plain value ("a €50 deposit").
+ */
+export type Comparison = 'atMost' | 'atLeast' | 'above' | 'below' | 'exactly' | '';
+
 /** A value the story states: each becomes a criterion that checks it. */
 export interface StatedFact {
   kind:
@@ -32,9 +39,13 @@ export interface StatedFact {
     | 'header'
     | 'status'
     | 'timeOfDay'
+    | 'schedule'
     | 'options';
   /** The words as the story has them: "24 hours before each booking", "CSV", "Retry-After". */
   text: string;
+  /** The number and unit without the bounding words: "500 €" of "über 500 €"; `text` for other facts. */
+  value: string;
+  comparison: Comparison;
   /** For options: the listed values ("viewer", "editor", "admin"). */
   values: string[];
   /** What the options qualify ("role", "filter"); "" otherwise. */
@@ -157,6 +168,45 @@ const numberWords =
   'a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred';
 const amountNumber = String.raw`\d[\d,.]*`;
 
+/** Time units in the story languages the statement parser knows, so "24 heures" is a duration too. */
+const timeUnits = [
+  String.raw`(?:business |working )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)`,
+  String.raw`secondes?|heures?|jours?|semaines?|mois|ans|années?`,
+  String.raw`sekunden|stunden?|tagen?|tage|wochen?|monaten?|monate|jahren?|jahre`,
+  String.raw`segundos?|horas?|días?|dias?|semanas?|meses|años|anos`,
+  String.raw`seconden|uur|uren|dagen|weken|maanden|jaren?`,
+  String.raw`secondi|ore|giorni|giorno|settimane|mesi|anni`,
+].join('|');
+
+/** Words after a duration that anchor it to an event: "24 hours before each booking", "7 days ahead". */
+const durationAnchor = String.raw`(?:\s+(?:before|after|ahead of|prior to|of|from)\s+[^,.;]{1,40}?(?=[,.;]|\s+so\b|\s+in order\b|$)|\s+(?:ahead|in advance|beforehand|earlier|later|avant|à l'avance|à l’avance|après|vorher|im voraus|danach|antes|de antelación|con antelación|de antecedência|después|depois|van tevoren|ervoor|erna|prima|in anticipo|dopo)(?![\p{L}]))?`;
+
+/** The words that bound a number, per comparison, in the story languages the statement parser knows. */
+const comparisonWords: Record<Exclude<Comparison, ''>, string> = {
+  atMost: String.raw`up to|at most|no more than|not more than|a maximum of|maximum of|maximum|max\.?|until|till|no later than|bis zu|bis|höchstens|maximal|jusqu'à|jusqu’à|au plus|au maximum|hasta|como máximo|até|no máximo|tot|maximaal|hoogstens|fino a|al massimo`,
+  atLeast: String.raw`at least|a minimum of|minimum of|minimum|no less than|not less than|no fewer than|mindestens|au moins|al menos|como mínimo|pelo menos|no mínimo|minstens|ten minste|almeno`,
+  above: String.raw`over|above|more than|greater than|exceeding|in excess of|über|mehr als|plus de|au-delà de|supérieurs? à|supérieures? à|más de|superior a|por encima de|acima de|mais de|meer dan|boven|hoger dan|oltre|più di|superiore a`,
+  below: String.raw`below|under|less than|fewer than|beneath|unter|weniger als|moins de|en dessous de|inférieurs? à|inférieures? à|menos de|inferior a|por debajo de|abaixo de|minder dan|onder|lager dan|meno di|sotto|inferiore a`,
+  exactly: String.raw`exactly|last|genau|exactement|exactamente|exatamente|precies|esattamente`,
+};
+
+const comparisonOpening = new RegExp(`^(${Object.values(comparisonWords).join('|')})\\s+`, 'iu');
+const comparisonBefore = new RegExp(
+  `(?:^|[^\\p{L}'’])(${Object.values(comparisonWords).join('|')})\\s+$`,
+  'iu',
+);
+
+function comparisonOf(words: string): Comparison {
+  const lower = words.toLowerCase();
+  for (const [comparison, pattern] of Object.entries(comparisonWords) as [
+    Exclude<Comparison, ''>,
+    string,
+  ][]) {
+    if (new RegExp(`^(?:${pattern})$`, 'iu').test(lower)) return comparison;
+  }
+  return '';
+}
+
 const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'rate',
@@ -168,13 +218,14 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'duration',
     pattern: new RegExp(
-      String.raw`\b(?:(?:less than|under|within|in under|at most|up to|no more than|more than|over|at least|by more than)\s+)?(?:${amountNumber}|${numberWords})\s+(?:business |working )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)\b(?:\s+(?:before|after|ahead of|prior to|of|from)\s+[^,.;]{1,40}?(?=[,.;]|\s+so\b|\s+in order\b|$))?`,
+      String.raw`\b(?:(?:less than|under|within|in under|at most|up to|no more than|more than|over|at least|by more than)\s+)?(?:${amountNumber}|${numberWords})\s+(?:${timeUnits})(?![\p{L}])${durationAnchor}`,
       'giu',
     ),
   },
   {
     kind: 'amount',
-    pattern: /(?:€|\$|£|¥)\s?\d[\d,.]*|\b\d[\d,.]*\s?(?:€|EUR|USD|GBP|CHF|euros?|dollars?|pounds?)\b/gu,
+    pattern:
+      /(?:€|\$|£|¥)\s?\d[\d,.]*\d|(?:€|\$|£|¥)\s?\d|\b\d[\d,.]*\s?(?:€|£|\$|(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds?)(?![\p{L}]))/gu,
   },
   {
     kind: 'size',
@@ -203,6 +254,11 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
     pattern: /\b(?:HTTP|status(?: code)?)\s+[1-5]\d\d\b|\b[45]\d\d\s+(?:status|error|response)\b/giu,
   },
   {
+    kind: 'schedule',
+    pattern:
+      /\b(?:on )?the \d{1,2}(?:st|nd|rd|th)(?: day)? of (?:each|every|the) month\b|\b(?:every|each) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|working day|business day|night|morning|evening|day|week|month|quarter|year)\b|\b(?:daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)\b/giu,
+  },
+  {
     kind: 'timeOfDay',
     pattern: /\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b(?:[01]?\d|2[0-3]):[0-5]\d\b|\bmidnight\b|\bnoon\b/giu,
   },
@@ -218,32 +274,47 @@ const optionPatterns: { about: string; pattern: RegExp }[] = [
   },
 ];
 
+/** Facts that are a number, so words before them can bound them. */
+const bounded = new Set<StatedFact['kind']>(['duration', 'amount', 'size', 'count', 'percentage']);
+
 function statedFacts(text: string, wish: string): StatedFact[] {
   const facts: StatedFact[] = [];
   const seen = new Set<string>();
-  const add = (fact: StatedFact): void => {
-    const key = fact.text.toLowerCase();
+  const add = (kind: StatedFact['kind'], found: string, extra: Partial<StatedFact> = {}): void => {
+    const key = found.toLowerCase();
     if ([...seen].some((known) => known.includes(key))) return;
     seen.add(key);
-    facts.push(fact);
+    const opening = bounded.has(kind) ? comparisonOpening.exec(found) : null;
+    facts.push({
+      kind,
+      text: found,
+      value: opening ? found.slice(opening[0].length) : found,
+      comparison: opening ? comparisonOf(opening[1] ?? '') : '',
+      values: [],
+      about: '',
+      ...extra,
+    });
   };
   for (const { kind, pattern } of factPatterns) {
     for (const match of text.matchAll(pattern)) {
       const found = match[0].trim();
+      const start = match.index ?? 0;
       // A bare "a month" is a stated value only as a period or a rhythm ("for a month", "every week").
-      const lead = /\b(for|every|each|per)\s+$/i.exec(
-        text.slice(Math.max(0, (match.index ?? 0) - 8), match.index),
-      )?.[1];
+      const lead = /\b(for|every|each|per)\s+$/i.exec(text.slice(Math.max(0, start - 8), start))?.[1];
       if (kind === 'duration' && /^(?:a|an|one)\s+\w+$/i.test(found)) {
-        if (lead) add({ kind, text: `${lead.toLowerCase()} ${found}`, values: [], about: '' });
+        if (lead) add(kind, `${lead.toLowerCase()} ${found}`);
         continue;
       }
-      add({
-        kind,
-        text: lead && kind === 'duration' ? `${lead.toLowerCase()} ${found}` : found,
-        values: [],
-        about: '',
-      });
+      if (lead && kind === 'duration') {
+        add(kind, `${lead.toLowerCase()} ${found}`);
+        continue;
+      }
+      // The bounding words before a number belong to the fact: "über 500 €", "below 20%".
+      const bound =
+        bounded.has(kind) && !comparisonOpening.test(found)
+          ? comparisonBefore.exec(text.slice(Math.max(0, start - 24), start))?.[1]
+          : undefined;
+      add(kind, bound ? `${bound} ${found}` : found);
     }
   }
   for (const { about, pattern } of optionPatterns) {
@@ -254,7 +325,7 @@ function statedFacts(text: string, wish: string): StatedFact[] {
         .filter((value) => value !== '');
       // "by keyword and filter by ..." lists an action, not options.
       if (values.length > 1 && !values.some((value) => isVerb(value))) {
-        add({ kind: 'options', text: match[0], values, about });
+        add('options', match[0], { values, about });
         break;
       }
     }
