@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { getIteration } from '../catalog';
-import { parseStory } from '../story';
+import { runWorkflow } from '../runner';
+import { allItems, parseStory } from '../story';
 import { domainPacks } from './domain-packs';
+import { createOfflineAdapter } from './offline-adapter';
 import { packIds } from './iteration-rules';
 
 describe('domain knowledge packs', () => {
@@ -105,5 +107,48 @@ describe('domain knowledge packs', () => {
         parseStory('As a warehouse picker, I want to scan a shelf barcode so that I am at the right place.'),
       ),
     ).toEqual([]);
+  });
+
+  it('does not take cancelling an appointment in another language for a refund', () => {
+    expect(
+      packIds(parseStory('En tant que patient, je veux annuler mon rendez-vous afin de libérer le créneau.')),
+    ).not.toContain('refunds');
+    expect(
+      packIds(parseStory('En tant que client, je veux annuler ma commande afin de ne pas payer.')),
+    ).toContain('refunds');
+  });
+});
+
+describe('domain pack items', () => {
+  const llm = createOfflineAdapter();
+  const texts = async (text: string): Promise<string[]> =>
+    allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
+
+  it('never tell someone who collects a payment that their balance goes down', async () => {
+    const items = await texts(
+      'As a landlord, I want to collect rent by direct debit so that I do not chase late payments.',
+    );
+    expect(items.join('\n')).not.toMatch(/balance is lower|new recipient/);
+    expect(items).toContain(
+      'Given a payment the landlord collects is returned or fails, when the landlord looks at their payments, then it is marked as failed with the reason and the date, and its amount is not counted as received.',
+    );
+    expect(items.some((item) => /mandate the payer has signed/.test(item))).toBe(true);
+    const payer = await texts('As a bank customer, I want to pay my bills by card so that I never miss one.');
+    expect(payer.some((item) => /balance is lower/.test(item))).toBe(true);
+  });
+
+  it('do not ask what the story already states about a booking window or a cancellation deadline', async () => {
+    const window = await texts(
+      'As a gym member, I want to book a spin class up to 7 days ahead so that I get a bike.',
+    );
+    expect(window).not.toContain('How far ahead can the gym member book?');
+    expect(window).toContain(
+      'Until when before the start can the gym member cancel or move without a fee, and what happens after a no-show?',
+    );
+    const deadline = await texts(
+      'As a patient, I want to cancel my appointment up to 24 hours before so that someone else can have it.',
+    );
+    expect(deadline.join('\n')).not.toMatch(/Until when before the start/);
+    expect(deadline).toContain('How far ahead can the patient book?');
   });
 });

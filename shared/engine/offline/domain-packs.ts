@@ -58,9 +58,17 @@ function item(
   return { iteration, section: sections[section], text, ...condition };
 }
 
+/** A number with a time unit in the story languages: a booking window or a deadline the story already states. */
+const statedDuration = String.raw`\d+\s*(?:hours?|days?|weeks?|months?|heures?|jours?|semaines?|mois|stunden?|tage?n?|wochen?|monate?n?|horas?|días?|dias?|semanas?|meses|uur|uren|dagen|weken|maanden|ore|giorni|settimane|mesi)`;
+
 const transferWords =
   /transfer|send money|wire|iban|another account|virement|virer|autre compte|überweis|anderes konto|transferencia|otra cuenta|overma|overboek|andere rekening|bonifico|altro conto|transferir|outra conta/;
 const walletWords = /apple pay|google pay|wallet/;
+/** The actor is paid rather than paying: criteria about their balance going down would contradict the story. */
+const collecting =
+  /\bcollect\w*|get paid|be paid|accept(?:s|ing)? (?:card )?payments?|charge (?:my|our|the|a|their) (?:customers?|clients?|tenants?|members?|guests?)|encaisser|einziehen|cobrar|incass/;
+const directDebit =
+  /direct debit|lastschrift|prélèvement|domiciliación|adeudo directo|incasso|addebito diretto|débito direto/;
 const buying = /checkout|basket|cart|buy|purchase|pay/;
 
 export const domainPacks: readonly DomainPack[] = [
@@ -106,7 +114,20 @@ export const domainPacks: readonly DomainPack[] = [
         'the payment was executed',
         '{actor} opens the account it was paid from',
         'the balance is lower by exactly the amount plus any fee shown, and the payment is listed with its recipient and reference',
-        { unless: walletWords },
+        { unless: new RegExp(`${walletWords.source}|${collecting.source}`) },
+      ),
+      outcome(
+        'interactive-elements',
+        'a payment {actor} collects is returned or fails',
+        '{actor} looks at their payments',
+        'it is marked as failed with the reason and the date, and its amount is not counted as received',
+        { onlyIf: collecting },
+      ),
+      item(
+        'security',
+        'system',
+        'A direct debit is collected only under a mandate the payer has signed, and the payer is told the amount and the date at least 14 days before each collection unless agreed otherwise (SEPA pre-notification).',
+        { onlyIf: directDebit },
       ),
       item(
         'security',
@@ -117,7 +138,7 @@ export const domainPacks: readonly DomainPack[] = [
         'security',
         'system',
         'A payment to a new recipient, or above the per-payment threshold, is executed only after strong customer authentication with two independent factors (PSD2).',
-        { unless: walletWords },
+        { unless: new RegExp(`${walletWords.source}|${collecting.source}`) },
       ),
       item(
         'performance',
@@ -300,7 +321,7 @@ export const domainPacks: readonly DomainPack[] = [
         'a booking before its cancellation deadline',
         '{actor} cancels it',
         'the slot is free for others at once and they see a confirmation of the cancellation',
-        { onlyIf: /cancel/ },
+        { onlyIf: /cancel|annul|stornier|absagen|cancelar|anular|annuleren|afzeggen|disdire/ },
       ),
       outcome(
         'locale-formatting',
@@ -313,11 +334,20 @@ export const domainPacks: readonly DomainPack[] = [
         'system',
         'Bookings are counted as started, confirmed, moved and cancelled per day, and the step where an unfinished booking was abandoned is recorded.',
       ),
+      item('validation', 'question', 'How far ahead can {actor} book?', {
+        unless: new RegExp(
+          `check in|check-in|newsletter|${statedDuration}\\s+(?:ahead|in advance|à l'avance|à l’avance|im voraus|de antelación|con antelación|de antecedência|van tevoren|in anticipo)`,
+        ),
+      }),
       item(
         'validation',
         'question',
-        'How far ahead can {actor} book, until when before the start can they cancel or move without a fee, and what happens after a no-show?',
-        { unless: /check in|check-in|newsletter/ },
+        'Until when before the start can {actor} cancel or move without a fee, and what happens after a no-show?',
+        {
+          unless: new RegExp(
+            `check in|check-in|newsletter|${statedDuration}\\s+(?:before|prior to|avant|vorher|vor|antes|voor|prima)`,
+          ),
+        },
       ),
       outcome(
         'accessibility',
@@ -582,7 +612,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'refunds',
     name: 'Refunds and cancellations',
     triggers:
-      /\b(?:refunds?|refunded|cancel (?:an?|the|my) (?:order|purchase|subscription|ticket|payment)|returns?|money back|chargebacks?|remboursement|rembourser|annuler|stornier\w*|erstattung|reembolso|cancelar|terugbetal\w*|annuleren|rimbors\w*|annullare)\b/iu,
+      /\b(?:refunds?|refunded|cancel (?:an?|the|my) (?:order|purchase|subscription|ticket|payment)|returns?|money back|chargebacks?|remboursement|rembourser|annuler (?:ma |mon |la |le |l'|l’|une |un )?(?:commande|achat|abonnement|billet|paiement)|(?:bestellung|kauf|abo|abonnement|ticket|zahlung) stornier\w*|stornier\w* (?:die |meine |eine |das |mein )?(?:bestellung|kauf|abo|abonnement|ticket|zahlung)|erstattung|reembolso|cancelar (?:mi |el |la |un |una )?(?:pedido|compra|suscripción|billete|pago|encomenda|assinatura|bilhete|pagamento)|terugbetal\w*|(?:bestelling|aankoop|abonnement|ticket|betaling) annuleren|annuleren (?:mijn |de |het )?(?:bestelling|aankoop|abonnement|ticket|betaling)|rimbors\w*|annullare (?:il |l'|l’|un |una |la |mio |mia )?(?:ordine|acquisto|abbonamento|biglietto|pagamento))\b/iu,
     items: [
       outcome(
         'interactive-elements',

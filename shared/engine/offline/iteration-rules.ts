@@ -314,28 +314,6 @@ function featureOutcomes(context: Context, d: Draft): void {
   }
 }
 
-/**
- * The action's phrase without the values the story states, so a criterion about one value does not repeat
- * it or another: "upload at most 5 photos of at least 800 px wide" -> "upload photos". A count keeps its noun.
- */
-function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): string {
-  let result = phrase;
-  for (const fact of facts) {
-    if (fact.kind === 'options' || fact.kind === 'format' || fact.kind === 'header') continue;
-    const escaped = fact.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-    const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
-    result = result.replace(
-      new RegExp(`${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`, 'iu'),
-      noun,
-    );
-  }
-  return result
-    .replace(/\s+/g, ' ')
-    .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
-    .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
-    .trim();
-}
-
 /** Durations a person spends on a task ("in under 2 minutes"), as opposed to deadlines and periods. */
 const taskTime = /^(?:less than|under|within|in under|at most|no more than)\s+\S+\s+(?:seconds?|minutes?)$/i;
 /** Anchors that tie a duration to an event rather than bound it. */
@@ -346,9 +324,8 @@ const eventAnchor =
 function statedValues(context: Context, d: Draft): void {
   const { facts } = context;
   const action = facts.action;
-  // A bare verb left once the values are out ("upload") reads as "tries it".
-  const phrase = action ? phraseWithoutValues(action.phrase, facts.facts) : '';
-  const doing = phrase.includes(' ') ? phrase : '';
+  // A bare verb ("upload" of "upload at most 5 photos") reads as "tries it".
+  const doing = action && action.phrase.includes(' ') ? action.phrase : '';
   const attempt = doing === '' ? `${facts.actor} tries it` : `${facts.actor} tries to ${doing}`;
   for (const fact of facts.facts) {
     const { value } = fact;

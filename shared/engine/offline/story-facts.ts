@@ -155,6 +155,10 @@ export function readAction(wish: string): Action | undefined {
   while (end < words.length) {
     const word = (words[end] ?? '').toLowerCase().replace(/[,;]$/, '');
     if (prepositions.has(word) || stopAfterObject.has(word)) break;
+    // "a spin class up to 7 days ahead": the bound is a stated value, not part of the object.
+    const ahead = words.slice(end, end + 4).join(' ');
+    const named = words.slice(start, end).some((part) => !determiners.has(part.toLowerCase()));
+    if (named && comparisonOpening.test(ahead) && /\d/.test(ahead)) break;
     end += 1;
     if (/[,;]$/.test(words[end - 1] ?? '')) break;
   }
@@ -395,6 +399,28 @@ function beneficiaryOf(benefit: string): StoryFacts['beneficiary'] {
 }
 
 /**
+ * The action's phrase without the values the story states, so a criterion about one value does not repeat
+ * it or another: "upload at most 5 photos of at least 800 px wide" -> "upload photos". A count keeps its noun.
+ */
+function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): string {
+  let result = phrase;
+  for (const fact of facts) {
+    if (fact.kind === 'options' || fact.kind === 'format' || fact.kind === 'header') continue;
+    const escaped = fact.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
+    result = result.replace(
+      new RegExp(`${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`, 'iu'),
+      noun,
+    );
+  }
+  return result
+    .replace(/\s+/g, ' ')
+    .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
+    .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
+    .trim();
+}
+
+/**
  * Extracts the facts the offline rules work with. Stories in another language keep their words; only what
  * does not depend on reading them (stated values, formats, the role as written) is used.
  */
@@ -410,7 +436,10 @@ export function storyFacts(story: Story): StoryFacts {
   const read = english
     ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant)
     : undefined;
-  const action = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
+  const resolved = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
+  const facts = statedFacts(story.original.slice(0, analysisChars), story.statement.iWant);
+  // Criteria about signing in or screen readers need not repeat "up to 7 days ahead": the value has its own.
+  const action = resolved && { ...resolved, phrase: phraseWithoutValues(resolved.phrase, facts) };
   const benefit = english ? thirdPersonText(story.statement.soThat) : story.statement.soThat;
   const wish = story.statement.iWant.toLowerCase();
   return {
@@ -436,7 +465,7 @@ export function storyFacts(story: Story): StoryFacts {
       .toLowerCase(),
     subject: `${role} ${story.statement.iWant}`.toLowerCase(),
     core: coreOf(english ? (features[0] ?? story.statement.iWant) : ''),
-    facts: statedFacts(story.original.slice(0, analysisChars), story.statement.iWant),
+    facts,
     languages: findAll(story.original, languageNames),
     places: findAll(story.original, placeNames),
   };
