@@ -24,6 +24,7 @@ import {
  * - boilerplate: the share of criteria whose sentence, with the story's own words masked, appears in at least
  *   half of the other stories;
  * - broken sentences, by the grammar guard's checker over everything the engine wrote;
+ * - criteria contradicting the story, by the judge's consistency check, as merged and after consolidation;
  * - the share of outcome criteria in Given/When/Then;
  * - validation precision and recall per finding kind against the labels;
  * - the judge's mean score on the engine's output and on the same output deliberately degraded (Given/When/Then
@@ -46,6 +47,8 @@ interface Outcome {
   /** Iterations that had nothing specific to add. */
   empty: number;
   rounds: number;
+  /** Criteria the judge's consistency check finds contradicting the story, as merged and as delivered. */
+  contradictions: { merged: number; delivered: number };
 }
 
 const examplesDir = join(__dirname, '..', '..', 'examples');
@@ -105,6 +108,7 @@ function applyPass(story: Story, author: string, patches: readonly Patch[]): Sto
 async function enhance(name: string, text: string, defects: FindingKind[] | undefined): Promise<Outcome> {
   const llm = createOfflineAdapter();
   const result = await runWorkflow({ llm, story: parseStory(text) });
+  const merged = contradictions(result.story);
   const consolidation = offlineConsolidation(result.story);
   let story = applyPass(result.story, 'consolidation', consolidation.patches);
   let rounds = 1;
@@ -120,7 +124,14 @@ async function enhance(name: string, text: string, defects: FindingKind[] | unde
     defects,
     empty: result.iterations.filter((iteration) => iteration.status === 'skipped').length,
     rounds,
+    contradictions: { merged, delivered: contradictions(story) },
   };
+}
+
+function contradictions(story: Story): number {
+  return offlineReview(story)
+    .issues.filter((issue) => issue.dimension === 'consistentWithStory')
+    .reduce((sum, issue) => sum + issue.itemIds.length, 0);
 }
 
 function criteria(story: Story): StoryItem[] {
@@ -262,6 +273,10 @@ function degrade(story: Story): Story {
   return worse;
 }
 
+function sumOf(outcomes: readonly Outcome[], value: (outcome: Outcome) => number): number {
+  return outcomes.reduce((sum, outcome) => sum + value(outcome), 0);
+}
+
 function mean(values: readonly number[]): number {
   return values.length === 0 ? 0 : values.reduce((sum, value) => sum + value, 0) / values.length;
 }
@@ -276,7 +291,8 @@ function report(title: string, outcomes: readonly Outcome[]): void {
   ).length;
   const lines = [
     `${title}: ${outcomes.length} stories, ${boilerplate.total} criteria (${(boilerplate.total / Math.max(1, outcomes.length)).toFixed(1)} per story), ${outcomes.reduce((sum, outcome) => sum + outcome.empty, 0)} iterations with nothing specific to add, ${outcomes.filter((outcome) => outcome.rounds > 1).length} rewrite rounds`,
-    `  boilerplate criteria          ${boilerplate.share.toFixed(2)}   (target <= 0.30)`,
+    `  boilerplate criteria          ${boilerplate.share.toFixed(2)}   (target <= 0.30; specific to the story ${(1 - boilerplate.share).toFixed(2)})`,
+    `  contradicting the story       ${(sumOf(outcomes, (outcome) => outcome.contradictions.merged) / Math.max(1, boilerplate.total)).toFixed(3)} as merged, ${(sumOf(outcomes, (outcome) => outcome.contradictions.delivered) / Math.max(1, boilerplate.total)).toFixed(3)} as delivered (share of criteria, by the judge's consistency check)`,
     `  broken sentences              ${broken.count}      (target 0)`,
     `  outcome criteria in GWT       ${gwtShare(outcomes).toFixed(2)}   (target >= 0.90)`,
     `  judge mean, engine output     ${mean(good).toFixed(2)}   (${approved} of ${outcomes.length} approved)`,

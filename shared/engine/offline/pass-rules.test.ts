@@ -97,6 +97,21 @@ describe('offline judge', () => {
         .issues.map((issue) => issue.detail)
         .join('\n'),
     ).toContain('Contradicts the story: the story states "24 hours before each booking"');
+    const alarm = parseStory(
+      'As a homeowner, I want a notification when the battery is below 20% so that I replace it in time.',
+    );
+    const asLimit = withItems(alarm, 'outcomeCriteria', [
+      'Given a value just above the limit "below 20%", when the homeowner asks for it, then it is refused, while exactly "20%" is accepted.',
+    ]);
+    expect(
+      offlineReview(asLimit)
+        .issues.map((issue) => issue.detail)
+        .join('\n'),
+    ).toContain('the story states "below 20%" as what triggers it, not as a limit');
+    const asTrigger = withItems(alarm, 'systemCriteria', [
+      'A test at exactly "20%" sends no notification, while a test at 19% sends one.',
+    ]);
+    expect(offlineReview(asTrigger).scores.consistentWithStory).toBe(5);
   });
 
   it('finds broken grammar, vague words, unmeasurable system criteria, uncovered facts and invented formats', () => {

@@ -151,6 +151,16 @@ function contradiction(text: string, facts: StoryFacts, story: Story): string | 
     }
   }
   for (const fact of facts.facts) {
+    // "below 20%" triggers the story; refusing at that value turns the trigger into a limit it never stated.
+    const trigger = fact.comparison === 'above' || fact.comparison === 'below';
+    if (
+      trigger &&
+      lower.includes(fact.value.toLowerCase()) &&
+      /\b(?:refused|rejected|not accepted|blocked)\b/.test(lower) &&
+      !/\b(?:refus|reject|block|not allowed|cannot|can't|denied|prevent)/i.test(story.original)
+    ) {
+      return `the story states ${quote(fact.text)} as what triggers it, not as a limit`;
+    }
     const stated =
       /(\d[\d,.]*)\s*(seconds?|minutes?|hours?|days?|weeks?|months?|years?|MB|GB|KB|%|EUR|USD|GBP)/i.exec(
         fact.text,
