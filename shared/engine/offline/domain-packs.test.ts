@@ -109,6 +109,23 @@ describe('domain knowledge packs', () => {
     ).toEqual([]);
   });
 
+  it('does not take a noun for the verb that names a domain: closing the books, renewing a loan', () => {
+    expect(
+      packIds(
+        parseStory('As an accountant, I want to close the books for a month so that entries stay fixed.'),
+      ),
+    ).not.toContain('booking');
+    expect(
+      packIds(parseStory('As a librarian, I want to renew a loan so that a reader keeps the book.')),
+    ).toEqual([]);
+    expect(packIds(parseStory('As a member, I want to pause my subscription for a month.'))).toContain(
+      'subscriptions',
+    );
+    expect(
+      packIds(parseStory('As a diner, I want to book a table for four so that we have a seat.')),
+    ).toContain('booking');
+  });
+
   it('does not take cancelling an appointment in another language for a refund', () => {
     expect(
       packIds(parseStory('En tant que patient, je veux annuler mon rendez-vous afin de libérer le créneau.')),

@@ -280,7 +280,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'booking',
     name: 'Booking and scheduling',
     triggers:
-      /\b(?:book|books|booking|bookings|appointments?|reserve|reservation|schedule|scheduling|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
+      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|schedule|scheduling|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
     items: [
       outcome(
         'validation',
@@ -936,8 +936,7 @@ export const domainPacks: readonly DomainPack[] = [
   {
     id: 'subscriptions',
     name: 'Subscriptions and renewals',
-    triggers:
-      /\b(?:subscriptions?|subscribe|subscriber|renew|renewal|permit|membership|pause|resume|trial)\b/iu,
+    triggers: /\b(?:subscriptions?|subscribe|subscriber|permit|membership|trial)\b/iu,
     items: [
       outcome(
         'interactive-elements',

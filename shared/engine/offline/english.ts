@@ -22,7 +22,10 @@ export const verbs: ReadonlySet<string> = new Set(
   restore restrict resume retry return reuse review revoke rotate save scan schedule search see select sell send
   set share shortlist show sign skip sort split start stop store stream submit subscribe suggest suspend swap
   switch sync synchronise take tag top track trade transfer translate turn undo unlock unsubscribe update upgrade
-  upload use validate verify view vote watch withdraw write`.split(/\s+/),
+  upload use validate verify view vote watch withdraw write bookmark favourite favorite upvote downvote unfollow
+  reactivate restock refill transcribe summarise summarize compile prepare reimburse settle escalate triage diagnose
+  prescribe dispense vaccinate discharge assess evaluate endorse certify inspect purge wipe warn nominate delegate
+  acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook`.split(/\s+/),
 );
 
 /**
@@ -34,7 +37,9 @@ export const nounLikeVerbs: ReadonlySet<string> = new Set(
   forward group invoice issue label like limit link list lock log look mark message name order page pin place plan
   play post preview print queue rank rate record refund release reply report request reserve return review scan
   schedule search share sign skip sort start stop store stream swap switch tag top trade transfer turn update
-  upgrade upload use view vote watch`.split(/\s+/),
+  upgrade upload use view vote watch bookmark favourite favorite refill discharge appeal dispute`.split(
+    /\s+/,
+  ),
 );
 
 /** Particles that belong to the verb before them ("log in", "sign up", "check out"). */

@@ -24,6 +24,10 @@ describe('grammar guard', () => {
     ['The amount is undefined.', 'an unfilled slot'],
     ['The amount "" is refused.', 'an empty slot or stray punctuation'],
     ['The limit (10 MB is shown.', 'unbalanced parentheses'],
+    [
+      'Given the accountant closed the books, when for a month has passed, then the period ends.',
+      'a preposition where a subject belongs',
+    ],
   ])('flags %s', (sentence, problem) => {
     expect(sentenceProblems(sentence)).toContain(problem);
   });

@@ -89,6 +89,9 @@ export function sentenceProblems(sentence: string): string[] {
     (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
   if (singular) problems.push('"they" with a singular verb');
   if (/\buse the request\b|\bthe user the\b|\bto to\b/i.test(text)) problems.push('a placeholder object');
+  if (/\b(?:given|when|then)\s+(?:for|of|by|with|from|to)\s/i.test(text)) {
+    problems.push('a preposition where a subject belongs');
+  }
   const article = articleProblem(text);
   if (article) problems.push(article);
   if (foreignWords.test(text)) problems.push('words of another language outside quotes');

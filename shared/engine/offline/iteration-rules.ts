@@ -424,7 +424,7 @@ function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: 
   if (/^for\s/i.test(text) && facts.action) {
     d.outcome(
       `${facts.actor} has chosen to ${facts.action.phrase}`,
-      `${text} has passed`,
+      `${text.replace(/^for\s+/i, '')} has passed`,
       `the ${facts.action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
     );
     return true;

@@ -172,6 +172,31 @@ describe('offline engine on what it cannot read', () => {
   });
 });
 
+describe('offline reading of the wish', () => {
+  it('keeps adverbs and vague words out of the object it writes criteria about', async () => {
+    const { story: enhanced } = await runWorkflow({
+      llm,
+      story: parseStory(
+        'As a citizen, I want to renew my passport online so that I do not queue at the town hall.',
+      ),
+      iterations: ['user-roles'],
+    });
+    expect(enhanced.outcomeCriteria.map((item) => item.text)).toContain(
+      'Given another citizen\'s passport, when the citizen tries to renew it, then it is answered as "not found" and nothing changes.',
+    );
+    const { story: agent } = await runWorkflow({
+      llm,
+      story: parseStory(
+        'As a support agent, I want to handle tickets more efficiently so that customers wait less.',
+      ),
+      iterations: ['user-roles'],
+    });
+    expect(agent.outcomeCriteria.map((item) => item.text)).toEqual([
+      'Given the support agent is not signed in, when they try to handle tickets, then they are asked to sign in first and then return to the same step.',
+    ]);
+  });
+});
+
 describe('offline criteria for the values a story states', () => {
   const criteria = (text: string): string[] => factCriteria(parseStory(text)).map((patch) => patch.text);
 

@@ -88,22 +88,22 @@ export interface StoryFacts {
 }
 
 const actionKinds: Record<ActionKind, readonly string[]> = {
-  view: 'see view browse track check read watch compare find search look list display page filter sort monitor preview'.split(
+  view: 'see view browse track check read watch compare find search look list display page filter sort monitor preview inspect diagnose'.split(
     ' ',
   ),
   create:
-    'add create report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign'.split(
+    'add create report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook'.split(
       ' ',
     ),
   change:
-    'edit update change rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore'.split(
+    'edit update change rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
-    'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close'.split(
+    'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close purge wipe unfollow'.split(
       ' ',
     ),
-  send: 'send share invite notify transfer pay forward publish email message refer refund buy order purchase sell trade deposit'.split(
+  send: 'send share invite notify transfer pay forward publish email message refer refund buy order purchase sell trade deposit reimburse prescribe dispense warn'.split(
     ' ',
   ),
   get: 'download export print receive get generate fetch redeem claim'.split(' '),
@@ -117,7 +117,19 @@ export function kindOf(verb: string): ActionKind | undefined {
   return (Object.keys(actionKinds) as ActionKind[]).find((kind) => actionKinds[kind].includes(head));
 }
 
+/** Words that end a direct object: clauses, and adverbs of manner or place ("renew my passport online"). */
 const stopAfterObject = new Set([
+  'online',
+  'offline',
+  'remotely',
+  'automatically',
+  'manually',
+  'instantly',
+  'immediately',
+  'directly',
+  'again',
+  'later',
+  'together',
   'that',
   'which',
   'who',
@@ -138,7 +150,7 @@ export function readAction(wish: string): Action | undefined {
   const text = wish
     .replace(/\([^)]*\)|\[[^\]]*\]/g, ' ')
     .replace(
-      /\b(?:easily|quickly|simply|seamlessly|intuitively|efficiently|etc\.?|and so on)(?=[\s,.;]|$)/gi,
+      /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
       ' ',
     )
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
