@@ -76,7 +76,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'payments',
     name: 'Payments and transfers',
     triggers:
-      /\b(?:transfer|pay|pays|payment|payments|send money|money|wire|iban|direct debit|top up|withdraw|deposit|instal?ments?|paypal|card|apple pay|google pay|rent|virement|virer|argent|payer|überweis\w*|geld|bezahlen|transferencia|transferir|dinero|dinheiro|pagar|overma\w*|betalen|bonifico|trasferire|denaro|pagare)\b/iu,
+      /\b(?:transfer|pay|pays|payment|payments|send money|money|wire|iban|direct debit|top up|withdraw|deposit|instal?ments?|paypal|apple pay|google pay|rent|virement|virer|argent|payer|überweis\w*|geld|bezahlen|transferencia|transferir|dinero|dinheiro|pagar|overma\w*|betalen|bonifico|trasferire|denaro|pagare)\b/iu,
     items: [
       outcome(
         'user-roles',

@@ -25,7 +25,7 @@ export const verbs: ReadonlySet<string> = new Set(
   upload use validate verify view vote watch withdraw write bookmark favourite favorite upvote downvote unfollow
   reactivate restock refill transcribe summarise summarize compile prepare reimburse settle escalate triage diagnose
   prescribe dispense vaccinate discharge assess evaluate endorse certify inspect purge wipe warn nominate delegate
-  acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook`.split(/\s+/),
+  acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook freeze unfreeze`.split(/\s+/),
 );
 
 /**

@@ -89,7 +89,7 @@ export function sentenceProblems(sentence: string): string[] {
     (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
   if (singular) problems.push('"they" with a singular verb');
   if (/\buse the request\b|\bthe user the\b|\bto to\b/i.test(text)) problems.push('a placeholder object');
-  if (/\b(?:given|when|then)\s+(?:for|of|by|with|from|to)\s/i.test(text)) {
+  if (/(?:^Given|,\s+when|,\s+then)\s+(?:for|of|by|with|from|to)\s/.test(text)) {
     problems.push('a preposition where a subject belongs');
   }
   const article = articleProblem(text);

@@ -218,6 +218,10 @@ function accountsDecidedByPack(context: Context): boolean {
   return context.packs.some((pack) => pack.id === 'sign-in' || pack.id === 'checkout');
 }
 
+/** What a "get" action hands over as a file or document, rather than a message or an item. */
+const fileLike =
+  /^(?:download|export|print|generate)\b|\b(?:files?|reports?|exports?|statements?|invoices?|pdfs?|csv|documents?|receipts?|copy|copies|payslips?|certificates?|tickets?|data|backups?|archives?|maps?|summary|summaries|transcripts?)\b/i;
+
 /** The observable result of one action, by what kind of action it is. */
 function actionOutcome(context: Context, d: Draft, action: Action): void {
   const { facts } = context;
@@ -260,6 +264,8 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'get':
+      // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
+      if (!fileLike.test(`${action.verb} ${action.object}`)) break;
       d.outcome(
         `${facts.actor} asks to ${action.phrase}`,
         'it is ready',

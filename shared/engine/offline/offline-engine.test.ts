@@ -197,6 +197,40 @@ describe('offline reading of the wish', () => {
   });
 });
 
+describe('offline criteria by what the action is', () => {
+  const criteria = async (text: string): Promise<string[]> =>
+    allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
+
+  it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
+    const notification = await criteria(
+      'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',
+    );
+    expect(notification.join('\n')).not.toMatch(
+      /a name that says what it contains|battery is,|battery is then/,
+    );
+    expect(notification).toContain(
+      'Given the homeowner is not signed in, when they try to get a notification, then they are asked to sign in first and then return to the same step.',
+    );
+    const payslips = await criteria(
+      'As an employee, I want to download my payslips so that I can apply for a loan.',
+    );
+    expect(payslips.some((item) => /a name that says what it contains/.test(item))).toBe(true);
+  });
+
+  it('takes "daily" before a noun for what is shown, not for a schedule', async () => {
+    const sales = await criteria(
+      'As a store manager, I want to see daily sales per store so that I compare them.',
+    );
+    expect(sales.join('\n')).not.toMatch(/three consecutive periods/);
+    const backup = await criteria(
+      'As an admin, I want the database backed up daily, so that no data is lost.',
+    );
+    expect(backup.join('\n')).toMatch(
+      /three consecutive periods sees it happen exactly once in each, "daily"/,
+    );
+  });
+});
+
 describe('offline criteria for the values a story states', () => {
   const criteria = (text: string): string[] => factCriteria(parseStory(text)).map((patch) => patch.text);
 

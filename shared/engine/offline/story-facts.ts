@@ -88,15 +88,15 @@ export interface StoryFacts {
 }
 
 const actionKinds: Record<ActionKind, readonly string[]> = {
-  view: 'see view browse track check read watch compare find search look list display page filter sort monitor preview inspect diagnose'.split(
+  view: 'see view browse track check read watch compare find search look display page filter sort monitor preview inspect diagnose'.split(
     ' ',
   ),
   create:
-    'add create report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook'.split(
+    'add create list report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook'.split(
       ' ',
     ),
   change:
-    'edit update change rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
+    'edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
@@ -150,7 +150,7 @@ export function readAction(wish: string): Action | undefined {
   const text = wish
     .replace(/\([^)]*\)|\[[^\]]*\]/g, ' ')
     .replace(
-      /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
+      /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|instantly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
       ' ',
     )
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
@@ -272,7 +272,7 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'schedule',
     pattern:
-      /\b(?:on )?the \d{1,2}(?:st|nd|rd|th)(?: day)? of (?:each|every|the) month\b|\b(?:every|each) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|working day|business day|night|morning|evening|day|week|month|quarter|year)\b|\b(?:daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)\b/giu,
+      /\b(?:on )?the \d{1,2}(?:st|nd|rd|th)(?: day)? of (?:each|every|the) month\b|\b(?:every|each) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|working day|business day|night|morning|evening|day|week|month|quarter|year)\b|\b(?:daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)(?=\s*(?:[,.;]|$|so\b|and\b|at\b|on\b|in order\b|by\b))/giu,
   },
   {
     kind: 'timeOfDay',
@@ -418,6 +418,14 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
   let result = phrase;
   for (const fact of facts) {
     if (fact.kind === 'options' || fact.kind === 'format' || fact.kind === 'header') continue;
+    // "get a notification when the battery is below 20%": the clause holding the value goes with it.
+    const at = result.toLowerCase().indexOf(fact.text.toLowerCase());
+    const clause =
+      at < 0 ? null : /\s(?:when|whenever|if|once|while|where)\s[^,;]*$/i.exec(result.slice(0, at));
+    if (clause) {
+      result = `${result.slice(0, clause.index)} ${result.slice(at + fact.text.length)}`;
+      continue;
+    }
     const escaped = fact.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
     const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
     result = result.replace(
