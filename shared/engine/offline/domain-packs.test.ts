@@ -94,6 +94,11 @@ describe('domain knowledge packs', () => {
       'As an agency administrator, I want to invite colleagues and give each one a role so that projects stay separated.',
       'admin',
     ],
+    ['As a team lead, I want to approve holiday requests so that planning is easier.', 'approvals'],
+    [
+      'Als Sachbearbeiter möchte ich Reisekostenanträge über 500 € an meinen Vorgesetzten weiterleiten, damit hohe Ausgaben geprüft werden.',
+      'approvals',
+    ],
     [
       "En tant que client de la banque, je veux virer de l'argent vers un autre compte afin de payer mon loyer.",
       'payments',

@@ -968,6 +968,58 @@ export const domainPacks: readonly DomainPack[] = [
     ],
   },
   {
+    id: 'approvals',
+    name: 'Approvals and requests',
+    triggers:
+      /\b(?:approve|approves|approval|approvals|approver|approvers|sign off|sign-off|holiday requests?|leave requests?|expense claims?|expenses|purchase requests?|time off|genehmig\w*|freigabe|freigeben|antrag|anträge\w*|urlaubsantr\w*|reisekosten\w*|vorgesetzte\w*|approuver|approbation|demandes? de congé|notes? de frais|aprobar|aprobación|aprovar|aprovação|goedkeur\w*|declaraties?|verlofaanvra\w*|approvare|approvazione|note spese)\b/iu,
+    items: [
+      outcome(
+        'interactive-elements',
+        'a request is waiting for a decision',
+        'the approver opens it',
+        'they see who asked, for what, the amount or the dates, and earlier decisions, and can approve it or reject it with a reason',
+      ),
+      outcome(
+        'interactive-elements',
+        'a request was approved or rejected',
+        'the person who asked looks at it',
+        'they see the decision, the reason and the date, and they were notified once',
+      ),
+      outcome(
+        'validation',
+        'a request that was already decided',
+        'someone tries to decide it again',
+        'they see the earlier decision with who made it and when, and nothing changes',
+      ),
+      outcome(
+        'user-roles',
+        'the approver is the person who made the request',
+        'they open it',
+        'they cannot decide it themselves, and it goes to the next approver',
+      ),
+      item(
+        'security',
+        'system',
+        'Every decision on a request is recorded with who decided, when, the decision and the reason, and the record cannot be edited.',
+      ),
+      item(
+        'performance',
+        'system',
+        "A request without a decision after 5 working days is reminded to the approver, and after 10 working days it goes to the approver's deputy.",
+      ),
+      item(
+        'analytics',
+        'system',
+        'Requests are counted per week by outcome, with the median time from submission to decision.',
+      ),
+      item(
+        'user-roles',
+        'question',
+        'Who approves which requests (by amount, team or type), and who decides when the approver is away?',
+      ),
+    ],
+  },
+  {
     id: 'maps',
     name: 'Maps and location',
     triggers: /\b(?:maps?|route|routes|location|locations|distance|nearby|gps|directions|bike lanes)\b/iu,
