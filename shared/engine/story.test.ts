@@ -156,6 +156,14 @@ describe('parseStatement', () => {
     expect(parseStatement(text)).toMatchObject({ iWant, soThat });
   });
 
+  it.each([
+    ["As an HR manager I'd like to export headcount so I can plan hiring.", 'HR manager'],
+    ['As an HR manager, I’d really like to export headcount so I can plan hiring.', 'HR manager'],
+    ["I'd like to export headcount so I can plan hiring.", ''],
+  ])('reads "I\'d like" as the wish: %s', (text, asA) => {
+    expect(parseStatement(text)).toEqual({ asA, iWant: 'to export headcount', soThat: 'I can plan hiring' });
+  });
+
   it('keeps "to be able to" at the start of the wish as part of the wish', () => {
     expect(parseStatement('As a user, I want to be able to export invoices.')).toEqual({
       asA: 'user',

@@ -174,7 +174,7 @@ const englishBenefit =
 const statementForms: readonly StatementForm[] = [
   {
     opening: opening(
-      String.raw`As (?:an?\s+|the\s+)?([^,\n]{1,80}?)(?:,\s*|\s+)(I|we)\s+(?:really\s+|also\s+)?(?:want|need|would like|['’]d like|wish|would love|expect|require|must be able|should be able|can)\b\s*`,
+      String.raw`As (?:an?\s+|the\s+)?([^,\n]{1,80}?)(?:,\s*|\s+)(I|we)(?:\s+(?:really\s+|also\s+)?(?:want|need|would like|wish|would love|expect|require|must be able|should be able|can)|['’]d\s+(?:really\s+|also\s+)?(?:like|love))\b\s*`,
     ),
     benefit: englishBenefit,
   },
@@ -219,7 +219,8 @@ const statementForms: readonly StatementForm[] = [
 ];
 
 /** "I want to ..." or "We need ..." with no role in front of it. */
-const roleLessOpening = /^(I|we)\s+(?:really\s+|also\s+)?(?:want|need|would like|['’]d like|wish)\b\s*/iu;
+const roleLessOpening =
+  /^(I|we)(?:\s+(?:really\s+|also\s+)?(?:want|need|would like|wish)|['’]d\s+(?:really\s+|also\s+)?(?:like|love))\b\s*/iu;
 
 /** Words whose full stop does not end a sentence ("etc. so that", "e.g. a PDF"). */
 const abbreviations = /(?:^|[\s(])(?:etc|e\.g|i\.e|vs|approx|incl|esp|cf|Dr|Mr|Mrs|Ms|St|No)$/i;
