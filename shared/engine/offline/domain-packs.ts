@@ -1,4 +1,5 @@
 import type { IterationId, SectionName } from '../catalog';
+import type { ActionKind } from './story-facts';
 
 /**
  * Domain knowledge for the offline engine: what a reviewer who knows the domain checks in a story about it.
@@ -20,7 +21,14 @@ export interface PackItem {
   onlyIf?: RegExp;
   /** Never for stories whose text matches (the item would contradict them). */
   unless?: RegExp;
+  /**
+   * Only for stories whose action is of one of these kinds (a slot conflict matters when booking, not when
+   * looking at bookings); stories whose action the engine could not read get the item.
+   */
+  kinds?: readonly ActionKind[];
 }
+
+type Condition = Pick<PackItem, 'onlyIf' | 'unless' | 'kinds'>;
 
 export interface DomainPack {
   id: string;
@@ -44,7 +52,7 @@ function outcome(
   given: string,
   when: string,
   then: string,
-  condition: { onlyIf?: RegExp; unless?: RegExp } = {},
+  condition: Condition = {},
 ): PackItem {
   return { iteration, section: sections.outcome, given, when, then, ...condition };
 }
@@ -53,7 +61,7 @@ function item(
   iteration: IterationId,
   section: Exclude<Section, 'outcome'>,
   text: string,
-  condition: { onlyIf?: RegExp; unless?: RegExp; topic?: string } = {},
+  condition: Condition & { topic?: string } = {},
 ): PackItem {
   return { iteration, section: sections[section], text, ...condition };
 }
@@ -194,7 +202,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'sign-in',
     name: 'Sign-in and accounts',
     triggers:
-      /\b(?:log ?in|logs? in|sign(?:s|ed)? (?:in|up)|password|passwords|credentials|two-factor|2fa|sso|single sign-on|passkey|magic link|forgot|account deletion|delete (?:my|their) account|sign up|create an account|connexion|mot de passe|anmeld\w*|passwort|iniciar sesión|contraseña|inloggen|wachtwoord|accedere)\b/iu,
+      /\b(?:log ?in|logs? in|sign(?:s|ed)? in|sign(?:s|ed)? up(?!\s+for\s+(?!an?\s+account))|password|passwords|credentials|two-factor|2fa|sso|single sign-on|passkey|magic link|forgot|account deletion|delete (?:my|their) account|create an account|connexion|mot de passe|anmeld\w*|passwort|iniciar sesión|contraseña|inloggen|wachtwoord|accedere)\b/iu,
     items: [
       outcome(
         'user-roles',
@@ -287,27 +295,30 @@ export const domainPacks: readonly DomainPack[] = [
         'a slot that someone else booked a moment earlier',
         '{actor} confirms it',
         'the booking is refused, nothing is charged, and the nearest free slots are offered',
-        { onlyIf: /book|reserv|slot|appointment|class|shift|table|réserv|buchen|reservar|boeken|prenot/ },
+        {
+          onlyIf: /book|reserv|slot|appointment|class|shift|table|réserv|buchen|reservar|boeken|prenot/,
+          kinds: ['create', 'change'],
+        },
       ),
       outcome(
         'validation',
         'a time in the past or outside opening hours',
         '{actor} picks a date and time',
         'it cannot be chosen and the reason is shown',
-        { unless: /check in|check-in|newsletter/ },
+        { unless: /check in|check-in|newsletter/, kinds: ['create', 'change'] },
       ),
       item(
         'security',
         'system',
         'Two bookings of the same slot cannot both succeed: of two confirmations arriving within the same second, exactly one is accepted (shown by a concurrency test).',
-        { onlyIf: /book|reserv|slot|appointment|class|shift|table/ },
+        { onlyIf: /book|reserv|slot|appointment|class|shift|table/, kinds: ['create', 'change'] },
       ),
       outcome(
         'interactive-elements',
         'the booking is confirmed',
         '{actor} looks at the confirmation',
         'it shows the date, the time with its time zone, the place and how to cancel or move it',
-        { unless: /check in|check-in|newsletter/ },
+        { unless: /check in|check-in|newsletter/, kinds: ['create', 'change'] },
       ),
       outcome(
         'interactive-elements',
@@ -338,6 +349,7 @@ export const domainPacks: readonly DomainPack[] = [
         unless: new RegExp(
           `check in|check-in|newsletter|${statedDuration}\\s+(?:ahead|in advance|à l'avance|à l’avance|im voraus|de antelación|con antelación|de antecedência|van tevoren|in anticipo)`,
         ),
+        kinds: ['create', 'change'],
       }),
       item(
         'validation',
@@ -347,6 +359,7 @@ export const domainPacks: readonly DomainPack[] = [
           unless: new RegExp(
             `check in|check-in|newsletter|${statedDuration}\\s+(?:before|prior to|avant|vorher|vor|antes|voor|prima)`,
           ),
+          kinds: ['create', 'change', 'remove'],
         },
       ),
       outcome(
@@ -354,7 +367,7 @@ export const domainPacks: readonly DomainPack[] = [
         '{actor} uses a keyboard or a screen reader',
         'they pick a slot',
         'the slot picker works without a mouse and each slot is announced with its date, time and whether it is free',
-        { unless: /check in|check-in|newsletter/ },
+        { unless: /check in|check-in|newsletter/, kinds: ['create', 'change'] },
       ),
       outcome(
         'validation',
@@ -559,7 +572,7 @@ export const domainPacks: readonly DomainPack[] = [
         'an item that went out of stock after it was added',
         '{actor} checks out',
         'they are told before paying and can remove it or wait for it',
-        { onlyIf: /checkout|basket|cart|buy|purchase|products/ },
+        { onlyIf: /checkout|basket|cart|buy|purchase|products/, unless: /shop owner|seller|merchant|\bsell/ },
       ),
       item(
         'security',

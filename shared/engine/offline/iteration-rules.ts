@@ -92,6 +92,8 @@ class Draft {
     for (const pack of this.context.packs) {
       for (const entry of pack.items) {
         if (entry.iteration !== iterationId || !fits(entry, this.context.facts.text)) continue;
+        const kind = this.context.facts.kind;
+        if (entry.kinds && kind && !entry.kinds.includes(kind)) continue;
         if (entry.section === 'outcomeCriteria')
           this.outcome(entry.given ?? '', entry.when ?? '', entry.then ?? '');
         else this.add(entry.section, entry.text ?? '', entry.topic ?? pack.name);
