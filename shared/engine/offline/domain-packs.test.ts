@@ -201,6 +201,11 @@ describe('domain pack items', () => {
     );
     expect(deadline.join('\n')).not.toMatch(/Until when before the start/);
     expect(deadline).toContain('How far ahead can the diner book?');
+    const sms = await texts(
+      'As a customer, I want to reset my password via SMS so that I can sign in again.',
+    );
+    expect(sms.join('\n')).not.toMatch(/reset link by email|any email address/);
+    expect(sms.some((item) => /reset code by SMS/.test(item))).toBe(true);
     const seller = await texts(
       'As a shop owner, I want to add products and set discounts so that I can run my store.',
     );

@@ -66,6 +66,9 @@ function item(
   return { iteration, section: sections[section], text, ...condition };
 }
 
+/** The story sends codes or links by text message, not by email. */
+const bySms = /\bsms\b|text message|by phone|mobile number/;
+
 /** A number with a time unit in the story languages: a booking window or a deadline the story already states. */
 const statedDuration = String.raw`\d+\s*(?:hours?|days?|weeks?|months?|heures?|jours?|semaines?|mois|stunden?|tage?n?|wochen?|monate?n?|horas?|días?|dias?|semanas?|meses|uur|uren|dagen|weken|maanden|ore|giorni|settimane|mesi)`;
 
@@ -235,14 +238,36 @@ export const domainPacks: readonly DomainPack[] = [
         'any email address, registered or not',
         '{actor} asks for a password reset',
         'the page shows the same confirmation, so nobody learns which addresses have an account',
-        { onlyIf: /forgot|reset/ },
+        { onlyIf: /forgot|reset/, unless: bySms },
       ),
       outcome(
         'security',
         '{actor} received a reset link by email',
         'they open it and set a new password',
         'the link works once and stops working after use or after 30 minutes',
-        { onlyIf: /forgot|reset/ },
+        { onlyIf: /forgot|reset/, unless: bySms },
+      ),
+      outcome(
+        'validation',
+        'any phone number, registered or not',
+        '{actor} asks for a password reset',
+        'the page shows the same confirmation, so nobody learns which numbers have an account',
+        {
+          onlyIf: new RegExp(
+            `(?:forgot|reset)[^]*(?:${bySms.source})|(?:${bySms.source})[^]*(?:forgot|reset)`,
+          ),
+        },
+      ),
+      outcome(
+        'security',
+        '{actor} received a reset code by SMS',
+        'they enter it and set a new password',
+        'the code works once, stops working after use or after 10 minutes, and 5 wrong codes in a row block it',
+        {
+          onlyIf: new RegExp(
+            `(?:forgot|reset)[^]*(?:${bySms.source})|(?:${bySms.source})[^]*(?:forgot|reset)`,
+          ),
+        },
       ),
       outcome(
         'security',

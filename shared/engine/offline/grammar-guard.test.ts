@@ -25,6 +25,10 @@ describe('grammar guard', () => {
     ['The amount "" is refused.', 'an empty slot or stray punctuation'],
     ['The limit (10 MB is shown.', 'unbalanced parentheses'],
     [
+      'Given the editor wants search to be, when the page loads, then it shows.',
+      '"to be" with nothing after it',
+    ],
+    [
       'Given the accountant closed the books, when for a month has passed, then the period ends.',
       'a preposition where a subject belongs',
     ],

@@ -89,6 +89,7 @@ export function sentenceProblems(sentence: string): string[] {
     (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
   if (singular) problems.push('"they" with a singular verb');
   if (/\buse the request\b|\bthe user the\b|\bto to\b/i.test(text)) problems.push('a placeholder object');
+  if (/\bto be[,.;]/.test(text)) problems.push('"to be" with nothing after it');
   if (/(?:^Given|,\s+when|,\s+then)\s+(?:for|of|by|with|from|to)\s/.test(text)) {
     problems.push('a preposition where a subject belongs');
   }

@@ -173,6 +173,18 @@ describe('offline engine on what it cannot read', () => {
 });
 
 describe('offline reading of the wish', () => {
+  it('does not take a noun that should do something ("search to be faster") for the actor\'s action', async () => {
+    const { story: enhanced } = await runWorkflow({
+      llm,
+      story: parseStory('As an editor, I want search to be much faster so that I find articles.'),
+    });
+    const items = allItems(enhanced).map((item) => item.text);
+    expect(items.join('\n')).not.toMatch(/to search to be|search to be,/);
+    expect(items).toContain(
+      'What exactly should the editor be able to do in "search to be much faster"? The offline engine could not read an action from it, so it wrote no criteria about who may do it.',
+    );
+  });
+
   it('keeps adverbs and vague words out of the object it writes criteria about', async () => {
     const { story: enhanced } = await runWorkflow({
       llm,

@@ -160,6 +160,10 @@ export function readAction(wish: string): Action | undefined {
   const words = text.split(' ');
   const first = (words[0] ?? '').toLowerCase().replace(/[,;:]$/, '');
   if (!isVerb(first)) return undefined;
+  // "search to be faster", "page to load": a noun that should do something, not an action of the actor.
+  const second = (words[1] ?? '').toLowerCase();
+  const third = (words[2] ?? '').toLowerCase();
+  if (second === 'to' && (third === 'be' || isVerb(third))) return undefined;
   const particle = particleAfter(first, words[1]);
   const verb = particle === '' ? first : `${first} ${particle}`;
   const start = particle === '' ? 1 : 2;
