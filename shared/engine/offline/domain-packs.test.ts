@@ -210,6 +210,15 @@ describe('domain pack items', () => {
       'As a shop owner, I want to add products and set discounts so that I can run my store.',
     );
     expect(seller.join('\n')).not.toMatch(/checks out/);
+    const photos = await texts('As a seller, I want to upload product photos so that buyers see the item.');
+    expect(photos.join('\n')).not.toMatch(/basket|order number|checkout/i);
+    expect(
+      packIds(
+        parseStory(
+          'As a marketing manager, I want to schedule a newsletter so that it arrives in the morning.',
+        ),
+      ),
+    ).not.toContain('booking');
     const looking = await texts(
       "As a clinic receptionist, I want to see which patients have not confirmed tomorrow's appointment so that I can call them.",
     );

@@ -80,7 +80,9 @@ const collecting =
   /\bcollect\w*|get paid|be paid|accept(?:s|ing)? (?:card )?payments?|charge (?:my|our|the|a|their) (?:customers?|clients?|tenants?|members?|guests?)|encaisser|einziehen|cobrar|incass/;
 const directDebit =
   /direct debit|lastschrift|prélèvement|domiciliación|adeudo directo|incasso|addebito diretto|débito direto/;
-const buying = /checkout|basket|cart|buy|purchase|pay/;
+const buying = /\b(?:checkout|check out|basket|cart|buy|buys|buying|purchase\w*|pay|pays|paying)\b/;
+/** The actor sells: checkout items are written for the buyer. */
+const sellerSide = /shop owner|seller|merchant|vendor|\bsell/;
 
 export const domainPacks: readonly DomainPack[] = [
   {
@@ -313,7 +315,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'booking',
     name: 'Booking and scheduling',
     triggers:
-      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|schedule|scheduling|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
+      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|(?:schedule|scheduling)(?!\s+(?:(?:a|an|the|my|our|their|each)\s+)?(?:newsletters?|posts?|emails?|messages?|reports?|campaigns?|tweets?|exports?|backups?|jobs?|payments?|transfers?|reminders?|notifications?))|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
     items: [
       outcome(
         'validation',
@@ -590,26 +592,26 @@ export const domainPacks: readonly DomainPack[] = [
         'items in the basket',
         '{actor} reaches the payment step',
         'the total lists items, delivery, taxes and discounts, and the amount charged equals that total',
-        { onlyIf: buying },
+        { onlyIf: buying, unless: sellerSide },
       ),
       outcome(
         'validation',
         'an item that went out of stock after it was added',
         '{actor} checks out',
         'they are told before paying and can remove it or wait for it',
-        { onlyIf: /checkout|basket|cart|buy|purchase|products/, unless: /shop owner|seller|merchant|\bsell/ },
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|products/, unless: sellerSide },
       ),
       item(
         'security',
         'system',
         'One checkout creates one order and one charge: a double submit or a network retry with the same checkout id returns the existing order.',
-        { onlyIf: buying },
+        { onlyIf: buying, unless: sellerSide },
       ),
       item(
         'validation',
         'system',
         'Prices, discounts and stock are checked again on the server when the order is confirmed; a change since the basket was filled is shown before payment.',
-        { onlyIf: /checkout|basket|cart|buy|purchase|discount/ },
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|discount/ },
       ),
       outcome(
         'interactive-elements',
@@ -623,19 +625,19 @@ export const domainPacks: readonly DomainPack[] = [
         'the order was placed',
         'the confirmation appears',
         'it shows an order number, and a confirmation with the items and the total is sent to {actor}',
-        { onlyIf: buying },
+        { onlyIf: buying, unless: sellerSide },
       ),
       item(
         'analytics',
         'system',
         'The checkout funnel is measured per step (basket, delivery, payment, confirmed), with the share of shoppers leaving at each step.',
-        { onlyIf: buying },
+        { onlyIf: buying, unless: sellerSide },
       ),
       item(
         'user-roles',
         'question',
         'Can {actor} order without an account, and which delivery options and countries are in scope?',
-        { onlyIf: /checkout|basket|cart|buy|purchase/ },
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase/, unless: sellerSide },
       ),
       outcome(
         'validation',

@@ -185,6 +185,27 @@ describe('offline reading of the wish', () => {
     );
   });
 
+  it('takes only a person in the benefit for someone who gains, never a thing something is done to', async () => {
+    const criteria = async (text: string): Promise<string[]> =>
+      (
+        await runWorkflow({ llm, story: parseStory(text), iterations: ['user-roles'] })
+      ).story.outcomeCriteria.map((item) => item.text);
+    expect(
+      (
+        await criteria(
+          'As a developer, I want to rotate my API key so that a leaked key can be replaced safely.',
+        )
+      ).join('\n'),
+    ).not.toMatch(/leaked key opens/);
+    expect(
+      await criteria(
+        'As a tenant, I want to report a broken heater so that the landlord can schedule a repair.',
+      ),
+    ).toContain(
+      'Given the tenant has reported a broken heater, when the landlord opens it, then the landlord can schedule a repair.',
+    );
+  });
+
   it('keeps adverbs and vague words out of the object it writes criteria about', async () => {
     const { story: enhanced } = await runWorkflow({
       llm,

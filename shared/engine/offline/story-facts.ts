@@ -409,6 +409,8 @@ function beneficiaryOf(benefit: string): StoryFacts['beneficiary'] {
       benefit,
     );
   if (!match?.[1] || !match[2]) return undefined;
+  // "a leaked key can be replaced": a thing that something is done to, not a person who gains.
+  if (/^(?:can|could|will|may)\s+be\b|^(?:is|are|gets?)\s+\w+ed\b/i.test(match[2])) return undefined;
   const who = match[1];
   if (/^(they|their [\p{L}]+ is|it)$/iu.test(who)) return undefined;
   return { who, gains: match[2] };
