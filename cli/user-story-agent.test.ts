@@ -69,7 +69,7 @@ describe('user-story-agent enhance', () => {
       'locale-formatting',
       'analytics',
     ]);
-    expect(output.iterations.every((i) => i.status === 'applied' && i.verification?.passed)).toBe(true);
+    expect(output.iterations.every((i) => i.status !== 'failed' && i.verification?.passed)).toBe(true);
     expect(output.usage.inputTokens).toBeGreaterThan(0);
     expect(output.usage.costUsd).toBe(0);
   });
