@@ -54,3 +54,9 @@ export const deliveryIdSchema = z
   .regex(/^[A-Za-z0-9_-]{24}$/)
   .describe('The delivery id (also its webhook-id header), from the delivery list.')
   .register(pathIds, { resource: 'delivery' });
+
+/** Uploads: `randomUUID()` when the upload URL is issued. */
+export const uploadIdSchema = z
+  .uuid()
+  .describe('The upload id returned by createUpload.')
+  .register(pathIds, { resource: 'upload' });

@@ -88,6 +88,7 @@ const wellFormed: Record<string, string> = {
   planId: 'pro',
   webhookId: '9b2e7c1a-4d3f-4a8b-b6c5-1e2d3f4a5b6c',
   deliveryId: 'AbCdEfGhIjKlMnOpQrStUv_-',
+  uploadId: '5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a',
 };
 
 /** Malformed in every route: traversal, encoded slash, NUL, over-long, non-ASCII, bad escapes, wrong shape. */
