@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypt
 import { z } from 'zod';
 import { authFailure, defaultAuthLogger, type AuthLogger } from './failures';
 import type { Principal } from './principal';
+import { ALL_USER_SCOPES, scopeListSchema, type ApiScope } from './scopes';
 
 /** Every API key starts with this, which is how a bearer credential is told apart from a JWT. */
 export const API_KEY_PREFIX = 'usa_';
@@ -40,6 +41,8 @@ export const apiKeyRecordSchema = z.object({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   revokedAt: z.iso.datetime({ offset: true }).optional(),
   lastUsedAt: z.iso.datetime({ offset: true }).optional(),
+  /** What the key may do; keys created before scopes existed may do everything a user may. */
+  scopes: scopeListSchema.optional(),
 });
 
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
@@ -74,7 +77,7 @@ export function generateApiKey(options: ApiKeyHashOptions = {}): GeneratedApiKey
 /** A new key for its owner: the record to store and the plaintext to show exactly once. */
 export function issueApiKey(
   owner: { tenantId: string; userId: string },
-  input: { name: string; expiresAt?: string | undefined },
+  input: { name: string; expiresAt?: string | undefined; scopes?: readonly ApiScope[] | undefined },
   options: ApiKeyHashOptions & { now?: Date } = {},
 ): { plaintext: string; record: ApiKeyRecord } {
   const { plaintext, keyId, hash } = generateApiKey(options);
@@ -85,6 +88,7 @@ export function issueApiKey(
     name: input.name,
     hash,
     createdAt: (options.now ?? new Date()).toISOString(),
+    scopes: [...(input.scopes ?? ALL_USER_SCOPES)],
   };
   if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
   return { plaintext, record };
@@ -204,6 +208,7 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
         roles: [],
         adminTenantIds: [],
         via: 'api_key',
+        scopes: record.scopes ?? ALL_USER_SCOPES,
         keyId: record.keyId,
       };
     },

@@ -77,7 +77,14 @@ export interface ApiResponse {
 
 const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 /** The principal of routes without authentication: carries no identity and no rights. */
-const anonymous: Principal = { userId: '', tenantId: '', roles: [], adminTenantIds: [], via: 'jwt' };
+const anonymous: Principal = {
+  userId: '',
+  tenantId: '',
+  roles: [],
+  adminTenantIds: [],
+  via: 'jwt',
+  scopes: [],
+};
 
 /** CORS response headers for the request's origin, if `allowed` (comma-separated, or `*`) lists it. */
 export function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
@@ -88,7 +95,7 @@ export function corsHeaders(request: HttpRequest, allowed: string): Record<strin
   return {
     'access-control-allow-origin': origins.includes('*') ? '*' : origin,
     'access-control-allow-headers':
-      'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id',
+      'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id, x-tenant-id',
     'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
     'access-control-expose-headers':
       'location, retry-after, x-correlation-id, x-usage-cost-usd, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens',
