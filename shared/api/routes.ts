@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { apiKeyRecordSchema } from '../auth/api-keys';
+import { scopeListSchema } from '../auth/scopes';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
@@ -104,6 +105,9 @@ export const createApiKeyBodySchema = z.object({
     .refine((value) => Date.parse(value) > Date.now(), 'must be in the future')
     .optional()
     .describe('When the key stops working (ISO 8601, in the future).'),
+  scopes: scopeListSchema
+    .optional()
+    .describe('What the key may do: jobs:write, jobs:read, usage:read, uploads:write; default all of them.'),
 });
 
 export const apiKeyViewSchema = apiKeyRecordSchema.omit({ hash: true });
@@ -166,6 +170,7 @@ export const routes = {
       'The iterations the service can run over a story, in workflow order; filter with productType to get only those that apply.',
     tags: ['Iterations'],
     auth: 'user',
+    scope: 'jobs:read',
     query: z.object({
       productType: productTypeSchema.optional().describe('web, mobile-native, mobile-web, desktop or api.'),
     }),
@@ -184,6 +189,7 @@ export const routes = {
       'Creates a job that runs iterations over the story in the background and answers 202 at once; follow it with getJob or the stream. Send an Idempotency-Key header to make retries safe.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     body: createJobBodySchema,
     headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
     durableClient: true,
@@ -201,6 +207,7 @@ export const routes = {
     description: 'The caller’s jobs, newest first, a page at a time.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     query: listJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401) },
   },
@@ -214,6 +221,7 @@ export const routes = {
       'One job with its progress, and once finished its enhanced story (result.story, markdown) and per-iteration results.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: jobIdParams,
     responses: { 200: { description: 'The job.', schema: jobViewSchema }, ...errors(401, 404) },
   },
@@ -227,6 +235,7 @@ export const routes = {
       'Stops a queued or running job; finished iterations are kept. Cancelling twice is harmless; a finished job answers 409.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: jobIdParams,
     durableClient: true,
     responses: {
@@ -244,6 +253,7 @@ export const routes = {
       'Interactive mode: continue (apply the iteration awaiting approval and run the next), skip (discard it and run the next) or stop; optionally send an edited story (markdown) to continue from.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: jobIdParams,
     body: approvalBodySchema,
     durableClient: true,
@@ -262,6 +272,7 @@ export const routes = {
       'Server-Sent Events: start, iteration:start/progress/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: jobIdParams,
     query: z.object({
       follow: z
@@ -287,6 +298,7 @@ export const routes = {
       'A WebSocket URL (subprotocol json.webpubsub.azure.v1) whose token joins the job’s group and no other; the group receives the same events as the stream, as { seq, event, data }. 503 when Web PubSub is not configured: use the stream.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: jobIdParams,
     responses: {
       200: { description: 'Where to connect.', schema: negotiateResultSchema },
@@ -303,6 +315,7 @@ export const routes = {
       'Runs the chosen iterations over the story and waits up to waitSeconds: 200 with the finished job (result.story holds the enhanced story), or 202 with the job and its links if it is still running.',
     tags: ['Iterations'],
     auth: 'user',
+    scope: 'jobs:write',
     body: runBodySchema,
     durableClient: true,
     responses: runResponses,
@@ -317,6 +330,7 @@ export const routes = {
       'Runs every iteration that applies to productType (as many as the plan allows) and waits up to waitSeconds: 200 with the finished job (result.story holds the enhanced story), or 202 with the job if still running.',
     tags: ['Iterations'],
     auth: 'user',
+    scope: 'jobs:write',
     body: workflowRunBodySchema,
     durableClient: true,
     responses: runResponses,
@@ -331,6 +345,7 @@ export const routes = {
       'Tokens and cost of the caller’s LLM calls today and this month (UTC), the tenant’s spend this month, the plan’s limits and what remains of them.',
     tags: ['Usage'],
     auth: 'user',
+    scope: 'usage:read',
     responses: { 200: { description: 'Usage.', schema: usageSummarySchema }, ...errors(401) },
   },
   listPlans: {
@@ -341,7 +356,7 @@ export const routes = {
     summary: 'List plans',
     description: 'Every plan with its limits. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     responses: {
       200: { description: 'The plans.', schema: z.object({ items: z.array(planSchema) }) },
       ...errors(401, 403),
@@ -355,7 +370,7 @@ export const routes = {
     summary: 'Create a plan',
     description: 'Adds a plan that tenants can then be moved to; 409 if the id exists. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     body: planSchema,
     responses: {
       201: { description: 'Created.', schema: planSchema },
@@ -370,7 +385,7 @@ export const routes = {
     summary: 'Get a plan',
     description: 'One plan with its limits. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     params: planIdParams,
     responses: { 200: { description: 'The plan.', schema: planSchema }, ...errors(400, 401, 403, 404) },
   },
@@ -383,7 +398,7 @@ export const routes = {
     description:
       'Moves the tenant to another plan; new jobs are admitted under its limits, jobs already admitted keep theirs. Needs platform_admin, or tenant_admin of that tenant.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     params: tenantIdParams,
     body: changePlanBodySchema,
     responses: {
@@ -400,7 +415,7 @@ export const routes = {
     description:
       'Tokens and cost of the tenant’s LLM calls in a UTC month, in total, by user and by day. Needs platform_admin, or tenant_admin of that tenant.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     params: tenantIdParams,
     query: z.object({
       month: monthSchema.default(currentMonth).describe('UTC month, YYYY-MM; default: this month.'),
@@ -419,7 +434,7 @@ export const routes = {
     description:
       'Streams one line per LLM call of every tenant in a UTC month (cost in integer micro-dollars), as CSV or JSON Lines. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     query: exportQuerySchema,
     responses: {
       200: { description: 'The records (text/csv or application/x-ndjson).', contentType: 'text/csv' },
@@ -433,7 +448,7 @@ export const routes = {
     path: '/api/v1/api-keys',
     summary: 'Create an API key',
     description:
-      'Creates a key for CI and scripts, acting as the signed-in user. The key is shown once. Needs a bearer token, not another API key.',
+      'Creates a key for CI and scripts, acting as the signed-in user with the scopes asked for (default: all user scopes). The key is shown once. Needs a bearer token, not another API key.',
     tags: ['API keys'],
     auth: 'jwt',
     body: createApiKeyBodySchema,

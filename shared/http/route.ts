@@ -4,6 +4,7 @@ import * as df from 'durable-functions';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
+import { requireScope, type ApiScope } from '../auth/scopes';
 import { getConfig } from '../config';
 import { AppError, toAppError } from '../errors';
 import { getServices, type Services } from '../services';
@@ -17,7 +18,16 @@ import { problemResponse } from './problem';
  * puts a correlation id on every response and log line, and answers CORS preflights.
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type RouteAuth = 'none' | 'user' | 'jwt';
+/**
+ * Who may call a route: anyone (`none`); any authenticated caller whose credential holds the route's `scope`
+ * (`user`); only a person signed in with a token from a trusted issuer (`jwt`: e.g. API-key management); or
+ * such a person with an admin role, which the service checks per tenant (`admin`). API keys, OpenWebUI
+ * connections and CI workloads never pass `jwt` or `admin`.
+ */
+export type RouteAuth = 'none' | 'user' | 'jwt' | 'admin';
+
+/** A user route names the scope it needs; the others need none. */
+export type RouteAccess = { auth: 'user'; scope: ApiScope } | { auth: Exclude<RouteAuth, 'user'>; scope?: never };
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
@@ -27,11 +37,13 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteSpec<
+export type RouteSpec<
   P extends AnyObject = AnyObject,
   Q extends AnyObject = AnyObject,
   B extends AnyObject = AnyObject,
-> {
+> = RouteShape<P, Q, B> & RouteAccess;
+
+interface RouteShape<P extends AnyObject, Q extends AnyObject, B extends AnyObject> {
   /** Function name (`<resource>-<verb>`), also the file name. */
   functionName: string;
   /** OpenAPI operationId: OpenWebUI turns each operation into a tool by this name. */
@@ -42,7 +54,6 @@ export interface RouteSpec<
   summary: string;
   description: string;
   tags: string[];
-  auth: RouteAuth;
   params?: P;
   query?: Q;
   body?: B;
@@ -196,13 +207,15 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (spec.auth !== 'none') {
         const services = await getServices();
         principal = await services.authenticator.authenticate(request.headers);
-        await services.tenants.ensureKnown(principal.tenantId);
-        if (spec.auth === 'jwt' && principal.via !== 'jwt') {
+        if (spec.auth === 'user') requireScope(principal.scopes, spec.scope);
+        else if (principal.via !== 'jwt') {
           throw new AppError(
             'forbidden',
-            'This operation needs a signed-in user (a bearer token), not an API key.',
+            'This operation needs a signed-in user (a bearer token from a trusted issuer), not a key or a workload token.',
+            { details: { reason: 'user_token_required' } },
           );
         }
+        await services.tenants.ensureKnown(principal.tenantId);
       }
       const params = parsePart(spec.params, request.params, 'path');
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');

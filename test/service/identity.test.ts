@@ -1,0 +1,220 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  entraCommonJwksUri,
+  mintShapedToken,
+  shapedIssuerUrl,
+  type ProviderShape,
+  type ShapedTokenOptions,
+} from '../../local/dev-issuer/dev-issuer';
+import { routes } from '../../shared/api/routes';
+import { ALL_USER_SCOPES, type ApiScope } from '../../shared/auth/scopes';
+import type { RouteSpec } from '../../shared/http/route';
+import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+
+const audience = 'api://user-story-agent';
+const directory = '5d2c1a52-0000-4000-8000-0000000000e1';
+
+let service: ServiceUnderTest;
+let admin: Client;
+
+beforeAll(async () => {
+  service = await startService((issuerUrl) => ({
+    AUTH_ISSUERS: JSON.stringify([
+      {
+        issuer: shapedIssuerUrl('onelogin', issuerUrl),
+        audience,
+        tenantFromGroups: { map: { 'Acme Editors': 'acme', 'Beta Editors': 'beta' } },
+      },
+      {
+        issuer: shapedIssuerUrl('keycloak', issuerUrl, { realm: 'usa' }),
+        audience,
+        tenantFromGroups: { prefix: '/tenants/' },
+        rolesClaim: 'realm_access.roles',
+      },
+      {
+        issuer: `${issuerUrl}/{tenantid}/v2.0`,
+        audience,
+        jwksUri: entraCommonJwksUri(issuerUrl),
+        allowedTenants: [directory],
+      },
+    ]),
+  }));
+  admin = client(
+    service.url,
+    await service.token({ sub: 'root', tenantId: 'ops', roles: ['platform_admin'] }),
+  );
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+function shaped(shape: ProviderShape, options: Partial<ShapedTokenOptions>): Promise<string> {
+  return mintShapedToken(shape, {
+    baseUrl: service.issuer.url,
+    dataDir: service.issuerDir,
+    audience,
+    ...options,
+  });
+}
+
+describe('identity providers over HTTP', () => {
+  it('gives a OneLogin user in two tenant groups the jobs of the tenant X-Tenant-Id names, and refuses a guess', async () => {
+    const token = await shaped('onelogin', { user: 'ol-7', groups: ['Acme Editors', 'Beta Editors'] });
+    const api = client(service.url, token);
+    const created = await api.post(
+      '/api/v1/jobs',
+      {
+        story: 'As a clerk, I want to file a claim so that I am paid.',
+        mode: 'individual',
+        iterations: ['validation'],
+      },
+      { 'x-tenant-id': 'beta' },
+    );
+    expect(created.status).toBe(202);
+    expect(created.json).toMatchObject({ tenantId: 'beta', userId: 'ol-7' });
+
+    const ambiguous = await api.get('/api/v1/jobs');
+    expect(ambiguous.status).toBe(403);
+    expect(ambiguous.json).toMatchObject({
+      code: 'forbidden',
+      reason: 'tenant_selection_required',
+      tenants: ['acme', 'beta'],
+    });
+    const outsider = await api.get('/api/v1/jobs', { 'x-tenant-id': 'gamma' });
+    expect([outsider.status, outsider.json.reason]).toEqual([403, 'tenant_not_member']);
+    // The same user in the other tenant sees none of beta's jobs, and beta's job is 404 there.
+    const inAcme = await api.get('/api/v1/jobs', { 'x-tenant-id': 'acme' });
+    expect(inAcme.json.items).toEqual([]);
+    expect((await api.get(`/api/v1/jobs/${created.json.id}`, { 'x-tenant-id': 'acme' })).status).toBe(404);
+    expect((await api.get(`/api/v1/jobs/${created.json.id}`, { 'x-tenant-id': 'beta' })).status).toBe(200);
+  });
+
+  it('maps a Keycloak tenant admin by group and realm role, who then administers that tenant only', async () => {
+    const token = await shaped('keycloak', {
+      user: 'kc-admin',
+      groups: ['/tenants/acme'],
+      roles: ['tenant_admin'],
+    });
+    const api = client(service.url, token);
+    expect((await api.get('/api/v1/admin/tenants/acme/usage')).status).toBe(200);
+    expect((await api.get('/api/v1/admin/tenants/beta/usage')).status).toBe(403);
+    const noGroup = client(service.url, await shaped('keycloak', { groups: ['/staff'] }));
+    const refused = await noGroup.get('/api/v1/jobs');
+    expect([refused.status, refused.json.reason]).toEqual([401, 'no_tenant_group']);
+    expect(refused.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"');
+  });
+
+  it('accepts an Entra token from an allowed directory and refuses other directories and forged tenants', async () => {
+    const allowed = client(service.url, await shaped('entra', { directoryId: directory }));
+    expect((await allowed.get('/api/v1/usage')).status).toBe(200);
+    const stranger = client(
+      service.url,
+      await shaped('entra', { directoryId: 'aaaaaaaa-0000-4000-8000-000000000000' }),
+    );
+    const refused = await stranger.get('/api/v1/usage');
+    expect([refused.status, refused.json.reason]).toEqual([401, 'tenant_not_allowed']);
+    const forged = client(
+      service.url,
+      await shaped('entra', {
+        directoryId: directory,
+        claims: { tid: 'aaaaaaaa-0000-4000-8000-000000000000' },
+      }),
+    );
+    const mismatch = await forged.get('/api/v1/usage');
+    expect([mismatch.status, mismatch.json.reason]).toEqual([401, 'issuer_tenant_mismatch']);
+  });
+});
+
+/** A request to `spec`'s path with placeholder ids, an empty JSON body where it takes one. */
+async function call(
+  spec: RouteSpec,
+  credential: string,
+): Promise<{ status: number; body: Record<string, unknown> }> {
+  const path = spec.path.replace(/\{[^}]+\}/g, 'no-such-id');
+  const response = await fetch(`${service.url}${path}`, {
+    method: spec.method,
+    headers: { authorization: `Bearer ${credential}`, 'content-type': 'application/json' },
+    ...(spec.body ? { body: '{}' } : {}),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await response.text();
+  let body: Record<string, unknown> = {};
+  try {
+    body = JSON.parse(text) as Record<string, unknown>;
+  } catch {
+    // Streams and exports answer text; only refusals matter here, and those are JSON.
+  }
+  return { status: response.status, body };
+}
+
+describe('API key scopes', () => {
+  const keys = new Map<string, string>();
+
+  /** A key of user `scoper` in tenant `scoped` holding exactly `scopes`. */
+  async function keyWith(scopes: readonly ApiScope[]): Promise<string> {
+    const name = scopes.join(' ') || 'none';
+    const known = keys.get(name);
+    if (known) return known;
+    const owner = client(service.url, await service.token({ sub: 'scoper', tenantId: 'scoped' }));
+    const created = await owner.post('/api/v1/api-keys', { name, scopes });
+    expect(created.status).toBe(201);
+    expect(created.json.scopes).toEqual(scopes);
+    keys.set(name, created.json.key);
+    return created.json.key;
+  }
+
+  it('gives a new key every user scope unless it asks for fewer, and refuses unknown or repeated scopes', async () => {
+    const owner = client(service.url, await service.token({ sub: 'scoper', tenantId: 'scoped' }));
+    const all = await owner.post('/api/v1/api-keys', { name: 'everything' });
+    expect(all.json.scopes).toEqual(ALL_USER_SCOPES);
+    expect((await owner.post('/api/v1/api-keys', { name: 'x', scopes: ['admin'] })).status).toBe(400);
+    expect(
+      (await owner.post('/api/v1/api-keys', { name: 'x', scopes: ['jobs:read', 'jobs:read'] })).status,
+    ).toBe(400);
+    expect((await owner.post('/api/v1/api-keys', { name: 'x', scopes: [] })).status).toBe(400);
+  });
+
+  const catalog = Object.values(routes) as RouteSpec[];
+
+  it.each(catalog.filter((spec) => spec.auth === 'user').map((spec) => [spec.operationId, spec] as const))(
+    '%s: refuses a key without its scope with 403 naming the scope, and lets a key with only that scope through',
+    async (_operationId, spec) => {
+      if (spec.auth !== 'user') throw new Error('a user route');
+      const without = await call(
+        spec,
+        await keyWith(ALL_USER_SCOPES.filter((scope) => scope !== spec.scope)),
+      );
+      expect([without.status, without.body.code, without.body.missingScope]).toEqual([
+        403,
+        'forbidden',
+        spec.scope,
+      ]);
+      const withOnly = await call(spec, await keyWith([spec.scope]));
+      expect(withOnly.status).not.toBe(403);
+      expect(withOnly.status).not.toBe(401);
+    },
+  );
+
+  it.each(
+    catalog
+      .filter((spec) => spec.auth === 'jwt' || spec.auth === 'admin')
+      .map((spec) => [spec.operationId, spec] as const),
+  )('%s: refuses any API key with 403 user_token_required', async (_operationId, spec) => {
+    const refused = await call(spec, await keyWith(ALL_USER_SCOPES));
+    expect([refused.status, refused.body.reason]).toEqual([403, 'user_token_required']);
+  });
+
+  it('documents each user route’s scope in the OpenAPI security requirement', async () => {
+    const document = (await (await fetch(`${service.url}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { operationId: string; security: Record<string, string[]>[] }>>;
+    };
+    const operations = Object.values(document.paths).flatMap((methods) => Object.values(methods));
+    for (const spec of catalog) {
+      const operation = operations.find((candidate) => candidate.operationId === spec.operationId);
+      expect(operation?.security).toEqual(
+        spec.auth === 'none' ? [] : [{ bearer: spec.auth === 'user' ? [spec.scope] : [] }],
+      );
+    }
+  });
+});
