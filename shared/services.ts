@@ -103,7 +103,7 @@ async function build(config: AppConfig): Promise<Services> {
     usage,
     quotas,
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
-    admin: new AdminService({ plans, tenants, reports }),
+    admin: new AdminService({ plans, tenants, reports, defaultPlanId: config.DEFAULT_PLAN }),
     llm,
     jobs: new JobService({
       jobs: jobsRepository,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { planPatchSchema } from '../admin/admin-service';
 import { apiKeyRecordSchema } from '../auth/api-keys';
 import { scopeListSchema } from '../auth/scopes';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
@@ -388,6 +389,36 @@ export const routes = {
     auth: 'admin',
     params: planIdParams,
     responses: { 200: { description: 'The plan.', schema: planSchema }, ...errors(400, 401, 403, 404) },
+  },
+  updatePlan: {
+    functionName: 'plans-update',
+    operationId: 'updatePlan',
+    method: 'PATCH',
+    path: '/api/v1/admin/plans/{planId}',
+    summary: 'Edit a plan',
+    description:
+      'Changes a plan’s name and any of its limits (the others stay). Tenants on the plan get the new limits for new jobs; jobs already admitted keep theirs. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    params: planIdParams,
+    body: planPatchSchema,
+    responses: {
+      200: { description: 'The plan as it now is.', schema: planSchema },
+      ...errors(400, 401, 403, 404, 415),
+    },
+  },
+  retirePlan: {
+    functionName: 'plans-retire',
+    operationId: 'retirePlan',
+    method: 'DELETE',
+    path: '/api/v1/admin/plans/{planId}',
+    summary: 'Retire a plan',
+    description:
+      'Deletes a plan that no tenant uses; 409 while a tenant is on it (move them first) and for the default plan. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    params: planIdParams,
+    responses: { 204: { description: 'Retired.' }, ...errors(401, 403, 404, 409) },
   },
   changeTenantPlan: {
     functionName: 'tenants-plan-update',

@@ -218,3 +218,64 @@ describe('API key scopes', () => {
     }
   });
 });
+
+describe('plan edits and retirement', () => {
+  const limits = {
+    requestsPerDay: 100,
+    tokensPerDay: 1_000_000,
+    maxStoryBytes: 10_000,
+    maxIterations: 6,
+    maxConcurrentJobs: 5,
+    maxQueuedJobs: 5,
+    requestsPerMinute: 100,
+    monthlyBudgetUsd: 100,
+  };
+
+  it('edits a plan’s name and some limits, and new jobs of its tenants get the new limits', async () => {
+    expect((await admin.post('/api/v1/admin/plans', { id: 'team', name: 'Team', limits })).status).toBe(201);
+    expect((await admin.patch('/api/v1/admin/tenants/editable/plan', { planId: 'team' })).status).toBe(200);
+    const edited = await admin.patch('/api/v1/admin/plans/team', {
+      name: 'Team 2',
+      limits: { maxIterations: 1 },
+    });
+    expect(edited.status).toBe(200);
+    expect(edited.json).toEqual({ id: 'team', name: 'Team 2', limits: { ...limits, maxIterations: 1 } });
+    expect((await admin.get('/api/v1/admin/plans/team')).json).toEqual(edited.json);
+
+    const user = client(service.url, await service.token({ sub: 'eve', tenantId: 'editable' }));
+    const tooMany = await user.post('/api/v1/jobs', {
+      story: 'As a member, I want to export my data so that I can keep it.',
+      mode: 'individual',
+      iterations: ['validation', 'security'],
+    });
+    expect([tooMany.status, tooMany.json.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('refuses bad edits and callers who are not platform admins', async () => {
+    expect((await admin.patch('/api/v1/admin/plans/team', {})).status).toBe(400);
+    expect((await admin.patch('/api/v1/admin/plans/team', { limits: { maxIterations: 0 } })).status).toBe(
+      400,
+    );
+    expect((await admin.patch('/api/v1/admin/plans/nope', { name: 'x' })).status).toBe(404);
+    const tenantAdmin = client(
+      service.url,
+      await service.token({ sub: 'ta', tenantId: 'editable', roles: ['tenant_admin'] }),
+    );
+    expect((await tenantAdmin.patch('/api/v1/admin/plans/team', { name: 'Mine' })).status).toBe(403);
+    expect((await tenantAdmin.delete('/api/v1/admin/plans/team')).status).toBe(403);
+  });
+
+  it('refuses to retire a plan in use or the default plan, and retires it once no tenant uses it', async () => {
+    const inUse = await admin.delete('/api/v1/admin/plans/team');
+    expect([inUse.status, inUse.json.code, inUse.json.tenantsOnPlan]).toEqual([409, 'conflict', 1]);
+    const defaultPlan = await admin.delete(`/api/v1/admin/plans/${service.env.DEFAULT_PLAN ?? 'enterprise'}`);
+    expect(defaultPlan.status).toBe(409);
+
+    expect((await admin.patch('/api/v1/admin/tenants/editable/plan', { planId: 'pro' })).status).toBe(200);
+    expect((await admin.delete('/api/v1/admin/plans/team')).status).toBe(204);
+    expect((await admin.get('/api/v1/admin/plans/team')).status).toBe(404);
+    expect((await admin.delete('/api/v1/admin/plans/team')).status).toBe(404);
+    // A retired plan cannot be assigned again.
+    expect((await admin.patch('/api/v1/admin/tenants/editable/plan', { planId: 'team' })).status).toBe(404);
+  });
+});
