@@ -47,6 +47,16 @@ function localStorageAccount(dataDir: string): z.infer<typeof accountSchema> {
   return account;
 }
 
+/** The key that seals OpenWebUI connection secrets locally: made once per data folder, so they keep opening. */
+function localSealingKey(dataDir: string): string {
+  const file = path.join(dataDir, 'connection-secrets.key');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  mkdirSync(dataDir, { recursive: true });
+  const key = randomBytes(32).toString('base64');
+  writeFileSync(file, key, { mode: 0o600 });
+  return key;
+}
+
 function storageConnectionString(
   account: z.infer<typeof accountSchema>,
   ports: z.infer<typeof portsSchema>,
@@ -162,6 +172,7 @@ async function main(): Promise<void> {
         dataDir: path.join(dataDir, 'dev-issuer'),
       });
       emulatorEnv.AUTH_DEV_ISSUER_URL = devIssuer.url;
+      if (!process.env.CONNECTION_SECRETS_KEY?.trim()) emulatorEnv.CONNECTION_SECRETS_KEY = localSealingKey(dataDir);
       // Progress push: the app publishes through the real SDK to this server, and browsers connect to it.
       if (ports.WEB_PUBSUB_PORT !== 0) await assertPortFree(ports.WEB_PUBSUB_PORT);
       webPubSub = await startLocalWebPubSub({ port: ports.WEB_PUBSUB_PORT });

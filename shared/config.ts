@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { issuerConfigSchema } from './auth/issuer-config';
+import { sealingKeySchema } from './secrets/secret-store';
 
 /**
  * Every setting the app reads, with its built-in default (the embedded local stack) where one is safe.
@@ -98,6 +99,16 @@ export const configSchema = z.object({
   /** Comment lines on idle SSE streams, so proxies keep them open. */
   SSE_HEARTBEAT_MS: integerFromString(15_000, 1_000, 120_000),
   API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
+  /**
+   * Seals OpenWebUI connection secrets (AES-256-GCM) in Cosmos: 32 random bytes, base64. Unset: connections
+   * cannot be created. In Azure a Key Vault reference; never change it while connections exist.
+   */
+  CONNECTION_SECRETS_KEY: optionalString
+    .refine(
+      (value) => value === undefined || !value.startsWith('@Microsoft.KeyVault('),
+      'is an unresolved Key Vault reference: grant the app Key Vault Secrets User and check the secret exists',
+    )
+    .pipe(sealingKeySchema.optional()),
 });
 
 /** Rules across keys, which `parseConfig` applies after each key's own schema. */

@@ -17,8 +17,11 @@ import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
 import { ProgressPublisher } from './progress/progress-publisher';
+import { ConnectionRepository } from './openwebui/connection-repository';
+import { ConnectionService } from './openwebui/connection-service';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
+import { createSealedSecretStore } from './secrets/secret-store';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
@@ -48,6 +51,7 @@ export interface Services {
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
+  openWebUi: ConnectionService;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -86,10 +90,19 @@ async function build(config: AppConfig): Promise<Services> {
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
+  const openWebUi = new ConnectionService({
+    connections: new ConnectionRepository(store),
+    apiKeys,
+    secrets: config.CONNECTION_SECRETS_KEY
+      ? createSealedSecretStore(config.CONNECTION_SECRETS_KEY)
+      : undefined,
+    apiKeyPepper: config.API_KEY_PEPPER,
+  });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
     apiKeyPepper: config.API_KEY_PEPPER,
+    connections: openWebUi,
   });
   return {
     config,
@@ -133,6 +146,7 @@ async function build(config: AppConfig): Promise<Services> {
       pollMs: config.PROGRESS_POLL_MS,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
     }),
+    openWebUi,
   };
 }
 

@@ -1,5 +1,5 @@
 import { Readable } from 'node:stream';
-import { canAdministerTenant, isPlatformAdmin, type Principal } from '../auth/principal';
+import { requirePlatformAdmin, requireTenantAdmin, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
 import { z } from 'zod';
 import { planLimitsSchema, planSchema, type Plan } from '../plans/plan';
@@ -26,16 +26,6 @@ export type PlanPatch = z.infer<typeof planPatchSchema>;
 
 const retiredPlan = (planId: string) =>
   new AppError('not_found', `Plan ${planId} does not exist or is being retired.`);
-
-function requirePlatformAdmin(principal: Principal): void {
-  if (!isPlatformAdmin(principal)) throw new AppError('forbidden', 'This operation needs platform_admin.');
-}
-
-function requireTenantAdmin(principal: Principal, tenantId: string): void {
-  if (!canAdministerTenant(principal, tenantId)) {
-    throw new AppError('forbidden', `You may not administer tenant ${tenantId}.`);
-  }
-}
 
 /**
  * The admin routes' rules: who may do what (platform admins everything; tenant admins their own tenant and

@@ -9,6 +9,12 @@ import { jobViewSchema } from '../jobs/job';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
+import {
+  connectionIdSchema,
+  connectionViewSchema,
+  createConnectionBodySchema,
+  createdConnectionSchema,
+} from '../openwebui/connection';
 import { negotiateResultSchema } from '../progress/progress-service';
 
 /**
@@ -471,6 +477,52 @@ export const routes = {
       200: { description: 'The records (text/csv or application/x-ndjson).', contentType: 'text/csv' },
       ...errors(400, 401, 403),
     },
+  },
+  createOpenWebUiConnection: {
+    functionName: 'openwebui-connections-create',
+    operationId: 'createOpenWebUiConnection',
+    method: 'POST',
+    path: '/api/v1/admin/tenants/{tenantId}/openwebui',
+    summary: 'Connect an OpenWebUI instance',
+    description:
+      'Registers an OpenWebUI instance for the tenant and returns its key (shown once) for OpenWebUI’s tool-server connection. Calls with the key and a valid X-OpenWebUI-User-Jwt act as that chat user; with baseUrl and apiKey, sync runs post their progress into the chat. Secrets are stored encrypted and never returned. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'admin',
+    params: tenantIdParams,
+    body: createConnectionBodySchema,
+    responses: {
+      201: { description: 'Connected; the key is in apiKey.', schema: createdConnectionSchema },
+      ...errors(400, 401, 403, 415, 503),
+    },
+  },
+  listOpenWebUiConnections: {
+    functionName: 'openwebui-connections-list',
+    operationId: 'listOpenWebUiConnections',
+    method: 'GET',
+    path: '/api/v1/admin/tenants/{tenantId}/openwebui',
+    summary: 'List a tenant’s OpenWebUI connections',
+    description:
+      'The tenant’s OpenWebUI connections, newest first, without their secrets. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'admin',
+    params: tenantIdParams,
+    responses: {
+      200: { description: 'The connections.', schema: z.object({ items: z.array(connectionViewSchema) }) },
+      ...errors(401, 403),
+    },
+  },
+  deleteOpenWebUiConnection: {
+    functionName: 'openwebui-connections-delete',
+    operationId: 'deleteOpenWebUiConnection',
+    method: 'DELETE',
+    path: '/api/v1/admin/tenants/{tenantId}/openwebui/{connectionId}',
+    summary: 'Disconnect an OpenWebUI instance',
+    description:
+      'Revokes the connection’s key at once and deletes its secrets; its chat users’ jobs stay. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'admin',
+    params: tenantIdParams.extend({ connectionId: connectionIdSchema }),
+    responses: { 204: { description: 'Disconnected.' }, ...errors(400, 401, 403, 404) },
   },
   createApiKey: {
     functionName: 'api-keys-create',

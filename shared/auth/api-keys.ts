@@ -43,6 +43,8 @@ export const apiKeyRecordSchema = z.object({
   lastUsedAt: z.iso.datetime({ offset: true }).optional(),
   /** What the key may do; keys created before scopes existed may do everything a user may. */
   scopes: scopeListSchema.optional(),
+  /** Set on an OpenWebUI connection's key: calls with it come through that connection. */
+  connectionId: z.string().optional(),
 });
 
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
@@ -77,7 +79,12 @@ export function generateApiKey(options: ApiKeyHashOptions = {}): GeneratedApiKey
 /** A new key for its owner: the record to store and the plaintext to show exactly once. */
 export function issueApiKey(
   owner: { tenantId: string; userId: string },
-  input: { name: string; expiresAt?: string | undefined; scopes?: readonly ApiScope[] | undefined },
+  input: {
+    name: string;
+    expiresAt?: string | undefined;
+    scopes?: readonly ApiScope[] | undefined;
+    connectionId?: string | undefined;
+  },
   options: ApiKeyHashOptions & { now?: Date } = {},
 ): { plaintext: string; record: ApiKeyRecord } {
   const { plaintext, keyId, hash } = generateApiKey(options);
@@ -90,6 +97,7 @@ export function issueApiKey(
     createdAt: (options.now ?? new Date()).toISOString(),
     scopes: [...(input.scopes ?? ALL_USER_SCOPES)],
   };
+  if (input.connectionId !== undefined) record.connectionId = input.connectionId;
   if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
   return { plaintext, record };
 }
@@ -207,9 +215,10 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
         tenantId: record.tenantId,
         roles: [],
         adminTenantIds: [],
-        via: 'api_key',
+        via: record.connectionId === undefined ? 'api_key' : 'openwebui',
         scopes: record.scopes ?? ALL_USER_SCOPES,
         keyId: record.keyId,
+        ...(record.connectionId === undefined ? {} : { connectionId: record.connectionId }),
       };
     },
   };

@@ -1,4 +1,5 @@
 import { API_KEY_PREFIX, createApiKeyAuthenticator, type ApiKeyStore } from './api-keys';
+import { USER_JWT_HEADER } from '../openwebui/user-jwt';
 import { selectTenant } from './claims-mapping';
 import { authFailure, type AuthLogger } from './failures';
 import type { IssuerConfig } from './issuer-config';
@@ -26,6 +27,8 @@ export interface AuthenticatorOptions {
   issuers: IssuerConfig[];
   /** CI workload trust (the trust policies), consulted for issuers `issuers` does not list. */
   workloads?: WorkloadTrust;
+  /** OpenWebUI connections: who a call with a connection's key acts as. */
+  connections?: ConnectionCallers;
   apiKeys: ApiKeyStore;
   /** `API_KEY_PEPPER`, when configured. */
   apiKeyPepper?: string | undefined;
@@ -39,6 +42,12 @@ export interface AuthenticatorOptions {
   /** Minimum interval between two last-used writes for one API key, in milliseconds (default 5 minutes). */
   apiKeyLastUsedThrottleMs?: number;
   logger?: AuthLogger;
+}
+
+/** Resolves a call made with an OpenWebUI connection's key to the chat user it is made for. */
+export interface ConnectionCallers {
+  /** The chat user a valid `X-OpenWebUI-User-Jwt` names, or the connection itself without one. */
+  callerFor(keyPrincipal: Principal, userJwt: string | undefined): Promise<Principal>;
 }
 
 /** Establishes who is calling from a request's headers. */
@@ -101,7 +110,9 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
       const principal = await apiKeys.authenticate(credential);
       // A key belongs to one tenant: naming it is harmless, naming another is refused rather than ignored.
       selectTenant([principal.tenantId], selection);
-      return principal;
+      if (principal.connectionId === undefined || options.connections === undefined) return principal;
+      const userJwt = header(headers, USER_JWT_HEADER)?.trim();
+      return options.connections.callerFor(principal, userJwt === '' ? undefined : userJwt);
     },
   };
 }

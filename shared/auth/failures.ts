@@ -22,6 +22,8 @@ export type AuthFailureReason =
   | 'no_tenant_group'
   | 'issuer_tenant_mismatch'
   | 'tenant_not_allowed'
+  | 'token_lifetime_too_long'
+  | 'no_matching_trust_policy'
   | 'malformed_api_key'
   | 'unknown_api_key'
   | 'api_key_revoked'

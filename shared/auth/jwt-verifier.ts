@@ -79,10 +79,12 @@ const audiencesOf = (payload: JWTPayload): string[] =>
   payload.aud === undefined ? [] : typeof payload.aud === 'string' ? [payload.aud] : payload.aud;
 
 /** Translates jose's errors into reason codes; anything that is not a jose error means the issuer failed. */
-function reasonFor(error: unknown): AuthFailureReason {
+export function reasonFor(error: unknown): AuthFailureReason {
   if (error instanceof errors.JWTExpired) return 'token_expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'token_not_yet_valid';
+    if (error.reason === 'missing') return 'claim_invalid';
+    // `iat` fails here only with a maximum token age, whose "too old" case is a JWTExpired above.
+    if (error.claim === 'nbf' || error.claim === 'iat') return 'token_not_yet_valid';
     if (error.claim === 'aud') return 'audience_mismatch';
     return 'claim_invalid';
   }

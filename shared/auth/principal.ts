@@ -1,3 +1,4 @@
+import { AppError } from '../errors';
 import type { ApiScope } from './scopes';
 
 /** Role that may call every admin route for every tenant. */
@@ -53,4 +54,16 @@ export function canAdministerTenant(principal: Principal, tenantId: string): boo
     principal.adminTenantIds.includes(ALL_TENANTS) ||
     principal.adminTenantIds.includes(tenantId)
   );
+}
+
+/** Refuses (403) anyone but a platform admin. */
+export function requirePlatformAdmin(principal: Principal): void {
+  if (!isPlatformAdmin(principal)) throw new AppError('forbidden', 'This operation needs platform_admin.');
+}
+
+/** Refuses (403) a caller who may not administer `tenantId` (see {@link canAdministerTenant}). */
+export function requireTenantAdmin(principal: Principal, tenantId: string): void {
+  if (!canAdministerTenant(principal, tenantId)) {
+    throw new AppError('forbidden', `You may not administer tenant ${tenantId}.`);
+  }
 }

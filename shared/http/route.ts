@@ -27,7 +27,8 @@ export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RouteAuth = 'none' | 'user' | 'jwt' | 'admin';
 
 /** A user route names the scope it needs; the others need none. */
-export type RouteAccess = { auth: 'user'; scope: ApiScope } | { auth: Exclude<RouteAuth, 'user'>; scope?: never };
+export type RouteAccess =
+  { auth: 'user'; scope: ApiScope } | { auth: Exclude<RouteAuth, 'user'>; scope?: never };
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
@@ -237,7 +238,9 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
+            clientLeft('response stream ended'),
+          ),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {

@@ -57,6 +57,9 @@ export const approvalBodySchema = z.object({
 export interface Caller {
   tenantId: string;
   userId: string;
+  /** Kept on the job when the credential states them. */
+  email?: string;
+  name?: string;
 }
 
 /** How the service drives orchestrations; the durable client implements it in function files. */
@@ -137,6 +140,9 @@ export class JobService {
       id: jobId,
       tenantId: caller.tenantId,
       userId: caller.userId,
+      ...(caller.email === undefined && caller.name === undefined
+        ? {}
+        : { requestedBy: { email: caller.email, name: caller.name } }),
       type: 'job',
       status: 'queued',
       mode: body.mode,
@@ -297,7 +303,8 @@ export class JobService {
     const deadline = Date.now() + waitSeconds * 1000;
     for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
       const job = await this.get(caller, jobId);
-      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted) return job;
+      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted)
+        return job;
       // Rejects only when `stopWaiting` aborts, which the next check answers.
       await sleep(delay, undefined, { signal: stopWaiting }).catch(() => undefined);
     }

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { mintDevToken, startDevIssuer, type DevIssuer } from '../../local/dev-issuer/dev-issuer';
 import {
@@ -61,6 +61,7 @@ export async function startService(
     DURABLE_POLL_MS: '50',
     DURABLE_LEASE_MS: '3000',
     CANCEL_POLL_MS: '100',
+    CONNECTION_SECRETS_KEY: randomBytes(32).toString('base64'),
     ...(typeof env === 'function' ? env(issuer.url) : env),
   };
   let host = await startHost({ env: fullEnv });

@@ -1,0 +1,265 @@
+import { SignJWT, type JWTPayload } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+
+let service: ServiceUnderTest;
+let admin: Client;
+let tenantAdmin: Client;
+
+const tenant = 'chat-co';
+const secretA = 'openwebui-a-forward-user-info-jwt-secret-0001';
+const secretB = 'openwebui-b-forward-user-info-jwt-secret-0002';
+const story = 'As a shopper, I want to save my basket so that I can buy later.';
+
+beforeAll(async () => {
+  service = await startService();
+  admin = client(
+    service.url,
+    await service.token({ sub: 'root', tenantId: 'ops', roles: ['platform_admin'] }),
+  );
+  tenantAdmin = client(
+    service.url,
+    await service.token({ sub: 'chat-admin', tenantId: tenant, roles: ['tenant_admin'] }),
+  );
+  // Two job-creating requests a day per user, so quotas show whose they are.
+  const limits = {
+    requestsPerDay: 2,
+    tokensPerDay: 10_000_000,
+    maxStoryBytes: 10_000,
+    maxIterations: 12,
+    maxConcurrentJobs: 10,
+    maxQueuedJobs: 10,
+    requestsPerMinute: 100,
+    monthlyBudgetUsd: 100,
+  };
+  expect((await admin.post('/api/v1/admin/plans', { id: 'chatty', name: 'Chatty', limits })).status).toBe(
+    201,
+  );
+  expect((await admin.patch(`/api/v1/admin/tenants/${tenant}/plan`, { planId: 'chatty' })).status).toBe(200);
+});
+
+afterAll(async () => {
+  await service?.stop();
+});
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** A user JWT as OpenWebUI forwards it (HS256, iss open-webui, 300 s), with `claims` overriding any. */
+function userJwt(secret: string, claims: JWTPayload = {}): Promise<string> {
+  return new SignJWT({
+    sub: 'u-ann',
+    email: 'ann@chat.test',
+    name: 'Ann',
+    role: 'user',
+    iss: 'open-webui',
+    iat: nowSeconds(),
+    exp: nowSeconds() + 300,
+    ...claims,
+  })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .sign(new TextEncoder().encode(secret));
+}
+
+/** Calls the service as OpenWebUI does: the connection key as bearer, plus whatever headers it forwards. */
+async function asOpenWebUi(key: string, path: string, headers: Record<string, string>, body?: unknown) {
+  const response = await fetch(`${service.url}${path}`, {
+    method: body === undefined ? 'GET' : 'POST',
+    headers: {
+      authorization: `Bearer ${key}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      ...headers,
+    },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: (await response.json()) as Record<string, any> };
+}
+
+let keyA = '';
+let connectionA = '';
+let keyB = '';
+
+describe('OpenWebUI connections', () => {
+  it('lets a tenant admin connect an instance: the key is shown once, secrets never', async () => {
+    const created = await tenantAdmin.post(`/api/v1/admin/tenants/${tenant}/openwebui`, {
+      name: 'Team chat',
+      userJwtSecret: secretA,
+    });
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ tenantId: tenant, name: 'Team chat', postsProgress: false });
+    expect(created.json.apiKey).toMatch(/^usa_/);
+    expect(created.headers.get('cache-control')).toBe('no-store');
+    keyA = created.json.apiKey;
+    connectionA = created.json.id;
+
+    const other = await tenantAdmin.post(`/api/v1/admin/tenants/${tenant}/openwebui`, {
+      name: 'Other chat',
+      userJwtSecret: secretB,
+      baseUrl: 'http://127.0.0.1:9/',
+      apiKey: 'sk-openwebui-events-key',
+    });
+    expect(other.json).toMatchObject({ postsProgress: true, baseUrl: 'http://127.0.0.1:9' });
+    keyB = other.json.apiKey;
+
+    const listed = await tenantAdmin.get(`/api/v1/admin/tenants/${tenant}/openwebui`);
+    expect(listed.status).toBe(200);
+    expect(listed.json.items.map((item: { name: string }) => item.name).sort()).toEqual([
+      'Other chat',
+      'Team chat',
+    ]);
+    const text = JSON.stringify([created.json, other.json, listed.json]);
+    for (const secret of [secretA, secretB, 'sk-openwebui-events-key']) expect(text).not.toContain(secret);
+    expect(JSON.stringify(listed.json)).not.toContain(keyA);
+  });
+
+  it('refuses other tenants’ admins, plain users, keys and malformed connections', async () => {
+    const otherAdmin = client(
+      service.url,
+      await service.token({ sub: 'x', tenantId: 'elsewhere', roles: ['tenant_admin'] }),
+    );
+    expect((await otherAdmin.get(`/api/v1/admin/tenants/${tenant}/openwebui`)).status).toBe(403);
+    const user = client(service.url, await service.token({ sub: 'plain', tenantId: tenant }));
+    expect(
+      (await user.post(`/api/v1/admin/tenants/${tenant}/openwebui`, { name: 'x', userJwtSecret: secretA }))
+        .status,
+    ).toBe(403);
+    expect((await client(service.url, keyA).get(`/api/v1/admin/tenants/${tenant}/openwebui`)).status).toBe(
+      403,
+    );
+    for (const body of [
+      { name: 'short secret', userJwtSecret: 'too-short' },
+      { name: 'events half set', userJwtSecret: secretA, baseUrl: 'https://chat.example.com' },
+      {
+        name: 'credentials in url',
+        userJwtSecret: secretA,
+        baseUrl: 'https://u:p@chat.example.com',
+        apiKey: 'k',
+      },
+      { name: 'not http', userJwtSecret: secretA, baseUrl: 'file:///etc/passwd', apiKey: 'k' },
+    ]) {
+      const refused = await tenantAdmin.post(`/api/v1/admin/tenants/${tenant}/openwebui`, body);
+      expect({ name: body.name, status: refused.status }).toEqual({ name: body.name, status: 400 });
+    }
+  });
+
+  it('acts as the chat user of a valid user JWT, keeping email and name, and as the connection without one', async () => {
+    const asAnn = await asOpenWebUi(
+      keyA,
+      '/api/v1/jobs',
+      { 'x-openwebui-user-jwt': await userJwt(secretA) },
+      {
+        story,
+        mode: 'individual',
+        iterations: ['validation'],
+      },
+    );
+    expect(asAnn.status).toBe(202);
+    expect(asAnn.json.userId).toBe(`openwebui:${connectionA}:u-ann`);
+    expect(asAnn.json.requestedBy).toEqual({ email: 'ann@chat.test', name: 'Ann' });
+
+    // Unsigned identity headers are never trusted: this is the connection itself, not "bob".
+    const unsigned = await asOpenWebUi(keyA, '/api/v1/jobs', {
+      'x-openwebui-user-id': 'u-bob',
+      'x-openwebui-user-email': 'bob@chat.test',
+      'x-openwebui-user-role': 'admin',
+    });
+    expect(unsigned.status).toBe(200);
+    expect(unsigned.json.items).toEqual([]);
+    const asConnection = await asOpenWebUi(
+      keyA,
+      '/api/v1/jobs',
+      {},
+      { story, mode: 'individual', iterations: ['validation'] },
+    );
+    expect(asConnection.json.userId).toBe(`openwebui:${connectionA}`);
+  });
+
+  it.each<[string, () => Promise<string>, string]>([
+    [
+      'expired',
+      () => userJwt(secretA, { iat: nowSeconds() - 500, exp: nowSeconds() - 200 }),
+      'token_expired',
+    ],
+    [
+      'signed with a wrong secret',
+      () => userJwt('not-the-secret-of-any-connection-at-all'),
+      'signature_invalid',
+    ],
+    ['signed with the other connection’s secret', () => userJwt(secretB), 'signature_invalid'],
+    [
+      'unsigned (alg: none)',
+      () => {
+        const part = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+        const claims = { sub: 'u-ann', iss: 'open-webui', iat: nowSeconds(), exp: nowSeconds() + 300 };
+        return Promise.resolve(`${part({ alg: 'none', typ: 'JWT' })}.${part(claims)}.`);
+      },
+      'algorithm_not_allowed',
+    ],
+    [
+      'tampered with',
+      async () => {
+        const [header, , signature] = (await userJwt(secretA)).split('.');
+        const forged = { sub: 'u-bob', iss: 'open-webui', iat: nowSeconds(), exp: nowSeconds() + 300 };
+        return `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
+      },
+      'signature_invalid',
+    ],
+    ['living too long', () => userJwt(secretA, { exp: nowSeconds() + 3600 }), 'token_lifetime_too_long'],
+  ])(
+    'refuses a user JWT %s with 401 and its reason, never falling back to the connection',
+    async (_name, make, reason) => {
+      const refused = await asOpenWebUi(keyA, '/api/v1/jobs', { 'x-openwebui-user-jwt': await make() });
+      expect([refused.status, refused.json.code, refused.json.reason, refused.json.credential]).toEqual([
+        401,
+        'unauthenticated',
+        reason,
+        'openwebui_user_jwt',
+      ]);
+    },
+  );
+
+  it('gives two chat users of one connection their own job lists, quotas and usage, and hides their jobs from each other', async () => {
+    const ann = { 'x-openwebui-user-jwt': await userJwt(secretB, { sub: 'u-ann2' }) };
+    const bob = { 'x-openwebui-user-jwt': await userJwt(secretB, { sub: 'u-bob2', email: 'bob@chat.test' }) };
+    const body = { story, mode: 'individual', iterations: ['validation'] };
+    const annJob = await asOpenWebUi(keyB, '/api/v1/jobs', ann, body);
+    expect(annJob.status).toBe(202);
+    expect((await asOpenWebUi(keyB, '/api/v1/jobs', ann, body)).status).toBe(202);
+    const annThird = await asOpenWebUi(keyB, '/api/v1/jobs', ann, body);
+    expect([annThird.status, annThird.json.code]).toEqual([429, 'quota_exceeded']);
+    // Bob's day has just begun, whatever Ann did.
+    const bobJob = await asOpenWebUi(keyB, '/api/v1/jobs', bob, body);
+    expect(bobJob.status).toBe(202);
+
+    const annList = await asOpenWebUi(keyB, '/api/v1/jobs', ann);
+    const bobList = await asOpenWebUi(keyB, '/api/v1/jobs', bob);
+    expect(annList.json.items).toHaveLength(2);
+    expect(bobList.json.items.map((job: { id: string }) => job.id)).toEqual([bobJob.json.id]);
+    expect((await asOpenWebUi(keyB, `/api/v1/jobs/${annJob.json.id}`, bob)).status).toBe(404);
+    expect((await asOpenWebUi(keyB, `/api/v1/jobs/${annJob.json.id}`, ann)).status).toBe(200);
+    // The connection itself is yet another user: it sees neither.
+    expect((await asOpenWebUi(keyB, `/api/v1/jobs/${annJob.json.id}`, {})).status).toBe(404);
+
+    const annUsage = await asOpenWebUi(keyB, '/api/v1/usage', ann);
+    const bobUsage = await asOpenWebUi(keyB, '/api/v1/usage', bob);
+    expect(annUsage.json.remaining.requestsToday).toBe(0);
+    expect(bobUsage.json.remaining.requestsToday).toBe(1);
+  });
+
+  it('revokes the key at once when the connection is deleted; another tenant’s connection is 404', async () => {
+    const otherAdmin = client(
+      service.url,
+      await service.token({ sub: 'y', tenantId: 'elsewhere', roles: ['tenant_admin'] }),
+    );
+    expect((await otherAdmin.delete(`/api/v1/admin/tenants/elsewhere/openwebui/${connectionA}`)).status).toBe(
+      404,
+    );
+    expect(
+      (await tenantAdmin.delete(`/api/v1/admin/tenants/${tenant}/openwebui/${connectionA}`)).status,
+    ).toBe(204);
+    const after = await asOpenWebUi(keyA, '/api/v1/jobs', { 'x-openwebui-user-jwt': await userJwt(secretA) });
+    expect([after.status, after.json.reason]).toEqual([401, 'api_key_revoked']);
+    expect(
+      (await tenantAdmin.delete(`/api/v1/admin/tenants/${tenant}/openwebui/${connectionA}`)).status,
+    ).toBe(404);
+  });
+});
