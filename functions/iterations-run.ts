@@ -1,10 +1,12 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { chatMessageOf } from '../shared/openwebui/chat-progress';
 import { runAndWait } from '../shared/jobs/run-and-wait';
 
 registerRoute(routes.runIterations, async ({ body, principal, request, context, services, clientGone }) =>
   runAndWait(await services(), principal, body, context, {
     idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
     clientGone,
+    chat: chatMessageOf(request.headers),
   }),
 );

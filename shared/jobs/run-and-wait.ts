@@ -1,17 +1,32 @@
 import type { InvocationContext } from '@azure/functions';
+import type { Principal } from '../auth/principal';
+import { toAppError } from '../errors';
 import type { ApiResponse } from '../http/route';
+import {
+  relayJobProgressToChat,
+  type ChatMessageRef,
+  type ChatProgressRelay,
+} from '../openwebui/chat-progress';
 import type { Services } from '../services';
 import { durableOrchestrations } from './durable-orchestrations';
-import { finishedStatuses, toJobView } from './job';
-import type { Caller, CreateJobBody } from './job-service';
+import { finishedStatuses, toJobView, type JobDocument } from './job';
+import type { CreateJobBody } from './job-service';
 
-/** The sync run endpoints: create the job, wait up to `waitSeconds`, answer 200 when finished, else 202. */
+/**
+ * The sync run endpoints: create the job, wait up to `waitSeconds`, answer 200 when finished, else 202. A call
+ * through an OpenWebUI connection that can post progress, naming its chat message, sees the job's progress
+ * in that chat meanwhile.
+ */
 export async function runAndWait(
   services: Services,
-  caller: Caller,
+  caller: Principal,
   body: CreateJobBody & { waitSeconds: number },
   context: InvocationContext,
-  request: { idempotencyKey: string | undefined; clientGone: AbortSignal | undefined },
+  request: {
+    idempotencyKey: string | undefined;
+    clientGone: AbortSignal | undefined;
+    chat: ChatMessageRef | undefined;
+  },
 ): Promise<ApiResponse> {
   const { waitSeconds, ...jobBody } = body;
   const created = await services.jobs.create(
@@ -20,11 +35,44 @@ export async function runAndWait(
     durableOrchestrations(context),
     request.idempotencyKey,
   );
-  // A caller that disconnects stops the wait, not the job: it can still be fetched, like any 202 answer.
-  const job = await services.jobs.waitForFinish(caller, created.id, waitSeconds, request.clientGone);
+  const relay = request.chat && (await chatRelay(services, caller, created, request.chat));
+  let job: JobDocument | undefined;
+  try {
+    // A caller that disconnects stops the wait, not the job: it can still be fetched, like any 202 answer.
+    job = await services.jobs.waitForFinish(caller, created.id, waitSeconds, request.clientGone);
+  } finally {
+    await relay?.finish(job && finishedStatuses.has(job.status) ? 'finished' : 'still_running');
+  }
   const view = toJobView(job);
   const usageHeaders = await services.usageService.headers(caller, job);
   return finishedStatuses.has(job.status)
     ? { status: 200, body: view, headers: usageHeaders }
     : { status: 202, body: view, headers: { location: view.links.self, ...usageHeaders } };
+}
+
+/** Starts relaying the job's progress to the chat, when the caller's connection can post; never throws. */
+async function chatRelay(
+  services: Services,
+  caller: Principal,
+  job: JobDocument,
+  message: ChatMessageRef,
+): Promise<ChatProgressRelay | undefined> {
+  try {
+    const target = await services.openWebUi.eventTarget(caller);
+    if (!target) return undefined;
+    return relayJobProgressToChat({
+      events: services.events,
+      ref: { tenantId: job.tenantId, jobId: job.id },
+      target,
+      message,
+      logger: services.logger,
+      pollMs: services.config.PROGRESS_POLL_MS,
+    });
+  } catch (error: unknown) {
+    services.logger.warn(
+      { connectionId: caller.connectionId, code: toAppError(error).code },
+      'chat progress not started',
+    );
+    return undefined;
+  }
 }

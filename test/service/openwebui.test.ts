@@ -1,6 +1,10 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ChatStatusNarrator } from '../../shared/openwebui/chat-status';
 import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+import { readSse } from '../support/sse';
 
 let service: ServiceUnderTest;
 let admin: Client;
@@ -261,5 +265,197 @@ describe('OpenWebUI connections', () => {
     expect(
       (await tenantAdmin.delete(`/api/v1/admin/tenants/${tenant}/openwebui/${connectionA}`)).status,
     ).toBe(404);
+  });
+});
+
+/** A stand-in for OpenWebUI's chat event endpoint on loopback, answering per chat as told. */
+interface ReceivedEvent {
+  chatId: string;
+  messageId: string;
+  authorization: string | undefined;
+  body: { type: string; data: { description: string; done: boolean } };
+}
+
+async function fakeOpenWebUi(behaviour: (chatId: string, attempt: number) => number) {
+  const received: ReceivedEvent[] = [];
+  const attempts = new Map<string, number>();
+  let requests = 0;
+  const server = createServer((request, response) => {
+    let text = '';
+    request.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+    request.on('end', () => {
+      requests += 1;
+      const match = /^\/api\/v1\/chats\/([^/]+)\/messages\/([^/]+)\/event$/.exec(request.url ?? '');
+      if (request.method !== 'POST' || !match) {
+        response.writeHead(404).end();
+        return;
+      }
+      const [, chatId = '', messageId = ''] = match;
+      const attemptKey = `${chatId}:${text}`;
+      const attempt = (attempts.get(attemptKey) ?? 0) + 1;
+      attempts.set(attemptKey, attempt);
+      const status = behaviour(chatId, attempt);
+      if (status === 200) {
+        received.push({
+          chatId,
+          messageId,
+          authorization: request.headers.authorization,
+          body: JSON.parse(text),
+        });
+      }
+      response.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    received,
+    requests: () => requests,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** The chat lines a job's logged events (replayed over SSE, in order) make, as the chat should receive them. */
+async function narratedLog(key: string, jwt: string, jobId: string): Promise<string[]> {
+  const response = await fetch(`${service.url}/api/v1/jobs/${jobId}/stream?follow=false`, {
+    headers: { authorization: `Bearer ${key}`, 'x-openwebui-user-jwt': jwt },
+  });
+  const narrator = new ChatStatusNarrator();
+  const lines: string[] = [];
+  for await (const event of readSse(response)) {
+    const status = narrator.describe({ event: event.event, data: JSON.parse(event.data) });
+    if (status) lines.push(status.description);
+  }
+  return lines;
+}
+
+describe('progress in the OpenWebUI chat', () => {
+  const eventsKey = 'sk-openwebui-service-account-key';
+  let owui: Awaited<ReturnType<typeof fakeOpenWebUi>>;
+  let key = '';
+  const secret = 'openwebui-c-forward-user-info-jwt-secret-0003';
+
+  beforeAll(async () => {
+    owui = await fakeOpenWebUi((chatId, attempt) =>
+      chatId === 'chat-down'
+        ? 500
+        : chatId === 'chat-refusing'
+          ? 401
+          : chatId === 'chat-flaky' && attempt === 1
+            ? 503
+            : 200,
+    );
+    const created = await tenantAdmin.post(`/api/v1/admin/tenants/${tenant}/openwebui`, {
+      name: 'With progress',
+      userJwtSecret: secret,
+      baseUrl: owui.url,
+      apiKey: eventsKey,
+    });
+    expect(created.status).toBe(201);
+    key = created.json.apiKey;
+  });
+
+  afterAll(async () => {
+    await owui?.close();
+  });
+
+  const jwtOf = (sub: string) => userJwt(secret, { sub });
+  const run = async (path: string, sub: string, chatId: string | undefined, body: Record<string, unknown>) =>
+    asOpenWebUi(
+      key,
+      path,
+      {
+        'x-openwebui-user-jwt': await jwtOf(sub),
+        ...(chatId === undefined
+          ? {}
+          : { 'x-openwebui-chat-id': chatId, 'x-openwebui-message-id': `${chatId}-msg` }),
+      },
+      { story, waitSeconds: 60, ...body },
+    );
+
+  it('posts the workflow’s progress to the chat message in order, ending with the cost', async () => {
+    const answer = await run('/api/v1/workflow/run', 'u-events-1', 'chat-ok', { productType: 'api' });
+    expect(answer.status).toBe(200);
+    const lines = owui.received.filter((event) => event.chatId === 'chat-ok');
+    expect(lines.every((event) => event.messageId === 'chat-ok-msg')).toBe(true);
+    expect(lines.every((event) => event.authorization === `Bearer ${eventsKey}`)).toBe(true);
+    expect(lines.every((event) => event.body.type === 'status')).toBe(true);
+    const descriptions = lines.map((event) => event.body.data.description);
+    // Exactly the job's events, in the order they were logged, each once.
+    expect(descriptions).toEqual(await narratedLog(key, await jwtOf('u-events-1'), answer.json.id));
+    const iterations: string[] = answer.json.iterations;
+    expect(descriptions[0]).toBe(`Starting ${iterations.length} iterations`);
+    for (const [index, iteration] of iterations.entries()) {
+      expect(descriptions).toContain(`Iteration ${index + 1} of ${iterations.length}: ${iteration}`);
+    }
+    expect(descriptions.at(-1)).toBe(`Done: $${Number(answer.json.usage.costUsd).toFixed(2)}`);
+    expect(lines.map((event) => event.body.data.done)).toEqual([...lines.slice(1).map(() => false), true]);
+  });
+
+  it('retries a line OpenWebUI could not take, delivering each exactly once and in order', async () => {
+    const answer = await run('/api/v1/iterations/run', 'u-events-2', 'chat-flaky', {
+      mode: 'individual',
+      iterations: ['validation', 'security'],
+    });
+    expect(answer.status).toBe(200);
+    const delivered = owui.received.filter((event) => event.chatId === 'chat-flaky');
+    expect(delivered.map((event) => event.body.data.description)).toEqual(
+      await narratedLog(key, await jwtOf('u-events-2'), answer.json.id),
+    );
+    expect(delivered.map((event) => event.body.data.description)).toEqual(
+      expect.arrayContaining([
+        'Starting 2 iterations',
+        'Iteration 1 of 2: validation',
+        'Iteration 2 of 2: security',
+      ]),
+    );
+    expect(delivered).toHaveLength(6);
+  });
+
+  it('finishes the run when OpenWebUI is down or refuses, with bounded attempts and no secret in the logs', async () => {
+    const before = owui.requests();
+    const down = await run('/api/v1/iterations/run', 'u-events-3', 'chat-down', {
+      mode: 'individual',
+      iterations: ['validation'],
+    });
+    expect([down.status, down.json.status]).toEqual([200, 'completed']);
+    // Three tries for each of three lines, then the relay stops.
+    expect(owui.requests() - before).toBeLessThanOrEqual(9);
+
+    const beforeRefusal = owui.requests();
+    const refused = await run('/api/v1/iterations/run', 'u-events-4', 'chat-refusing', {
+      mode: 'individual',
+      iterations: ['validation'],
+    });
+    expect(refused.status).toBe(200);
+    expect(owui.requests() - beforeRefusal).toBe(1);
+    const logs = service.host.process.output.join('\n');
+    expect(logs).toContain('OpenWebUI refused chat status events');
+    for (const secretText of [eventsKey, secret, key]) expect(logs).not.toContain(secretText);
+  });
+
+  it('posts nothing without the chat and message ids, or through a connection that cannot post', async () => {
+    const before = owui.requests();
+    expect(
+      (
+        await run('/api/v1/iterations/run', 'u-events-5', undefined, {
+          mode: 'individual',
+          iterations: ['validation'],
+        })
+      ).status,
+    ).toBe(200);
+    const silent = await tenantAdmin.post(`/api/v1/admin/tenants/${tenant}/openwebui`, {
+      name: 'Without progress',
+      userJwtSecret: secret,
+    });
+    const plain = await asOpenWebUi(
+      silent.json.apiKey,
+      '/api/v1/iterations/run',
+      { 'x-openwebui-chat-id': 'chat-ok', 'x-openwebui-message-id': 'other-msg' },
+      { story, mode: 'individual', iterations: ['validation'], waitSeconds: 60 },
+    );
+    expect(plain.status).toBe(200);
+    expect(owui.requests()).toBe(before);
   });
 });
