@@ -2,6 +2,8 @@ import { AdminService } from './admin/admin-service';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
+import { TrustPolicyRepository } from './auth/trust-policy-repository';
+import { TrustPolicyService } from './auth/trust-policy-service';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
@@ -52,6 +54,7 @@ export interface Services {
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
   openWebUi: ConnectionService;
+  trustPolicies: TrustPolicyService;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -98,8 +101,13 @@ async function build(config: AppConfig): Promise<Services> {
       : undefined,
     apiKeyPepper: config.API_KEY_PEPPER,
   });
+  const trustPolicies = new TrustPolicyService({
+    policies: new TrustPolicyRepository(store),
+    requireHttpsIssuers: config.NODE_ENV === 'production',
+  });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
+    workloads: trustPolicies,
     apiKeys,
     apiKeyPepper: config.API_KEY_PEPPER,
     connections: openWebUi,
@@ -147,6 +155,7 @@ async function build(config: AppConfig): Promise<Services> {
       heartbeatMs: config.SSE_HEARTBEAT_MS,
     }),
     openWebUi,
+    trustPolicies,
   };
 }
 

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { planPatchSchema } from '../admin/admin-service';
 import { apiKeyRecordSchema } from '../auth/api-keys';
 import { scopeListSchema } from '../auth/scopes';
+import { trustPolicyInputSchema, trustPolicySchema } from '../auth/trust-policies';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
@@ -523,6 +524,54 @@ export const routes = {
     auth: 'admin',
     params: tenantIdParams.extend({ connectionId: connectionIdSchema }),
     responses: { 204: { description: 'Disconnected.' }, ...errors(400, 401, 403, 404) },
+  },
+  createTrustPolicy: {
+    functionName: 'trust-policies-create',
+    operationId: 'createTrustPolicy',
+    method: 'POST',
+    path: '/api/v1/admin/trust-policies',
+    summary: 'Trust CI workload tokens',
+    description:
+      'Lets OIDC tokens of CI workloads (GitHub Actions by default) call the API without a stored key: a token from the issuer, for the audience, whose repository, repository_owner, ref and environment match the patterns, acts as github:<repository> in the tenant with the scopes given. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    body: trustPolicyInputSchema,
+    responses: {
+      201: { description: 'The policy.', schema: trustPolicySchema },
+      ...errors(400, 401, 403, 415),
+    },
+  },
+  listTrustPolicies: {
+    functionName: 'trust-policies-list',
+    operationId: 'listTrustPolicies',
+    method: 'GET',
+    path: '/api/v1/admin/trust-policies',
+    summary: 'List CI trust policies',
+    description: 'Every CI trust policy, oldest first. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    responses: {
+      200: { description: 'The policies.', schema: z.object({ items: z.array(trustPolicySchema) }) },
+      ...errors(401, 403),
+    },
+  },
+  deleteTrustPolicy: {
+    functionName: 'trust-policies-delete',
+    operationId: 'deleteTrustPolicy',
+    method: 'DELETE',
+    path: '/api/v1/admin/trust-policies/{policyId}',
+    summary: 'Delete a CI trust policy',
+    description:
+      'Stops trusting the tokens the policy admitted (on every instance within 30 seconds). Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    params: z.object({
+      policyId: z
+        .string()
+        .regex(/^[0-9a-f]{20}$/)
+        .describe('The policy id.'),
+    }),
+    responses: { 204: { description: 'Deleted.' }, ...errors(400, 401, 403, 404) },
   },
   createApiKey: {
     functionName: 'api-keys-create',

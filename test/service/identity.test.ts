@@ -279,3 +279,110 @@ describe('plan edits and retirement', () => {
     expect((await admin.patch('/api/v1/admin/tenants/editable/plan', { planId: 'team' })).status).toBe(404);
   });
 });
+
+describe('GitHub Actions trust policies', () => {
+  const ciAudience = 'user-story-agent-ci';
+  const githubIssuer = () => shapedIssuerUrl('github-actions', service.issuer.url);
+  const policy = (overrides: Record<string, unknown> = {}) => ({
+    name: 'app pipeline',
+    issuer: githubIssuer(),
+    audience: ciAudience,
+    claims: { repository: 'octo-org/app', ref: 'refs/heads/main' },
+    tenantId: 'ci-tenant',
+    scopes: ['jobs:write', 'jobs:read'],
+    ...overrides,
+  });
+  const ciToken = (options: Partial<ShapedTokenOptions> = {}) =>
+    shaped('github-actions', {
+      audience: ciAudience,
+      repository: 'octo-org/app',
+      ref: 'refs/heads/main',
+      ...options,
+    });
+  let policyId = '';
+
+  it('lets only platform admins manage policies, and refuses policies that do not pin the owner', async () => {
+    const tenantAdmin = client(
+      service.url,
+      await service.token({ sub: 'ta', tenantId: 'ci-tenant', roles: ['tenant_admin'] }),
+    );
+    expect((await tenantAdmin.post('/api/v1/admin/trust-policies', policy())).status).toBe(403);
+    expect((await tenantAdmin.get('/api/v1/admin/trust-policies')).status).toBe(403);
+    const unpinned = await admin.post(
+      '/api/v1/admin/trust-policies',
+      policy({ claims: { repository: '*/app' } }),
+    );
+    expect([unpinned.status, unpinned.json.code]).toEqual([400, 'validation_failed']);
+
+    const created = await admin.post('/api/v1/admin/trust-policies', policy());
+    expect(created.status).toBe(201);
+    expect(created.json).toMatchObject({ ...policy(), createdBy: 'root' });
+    policyId = created.json.id;
+    const listed = await admin.get('/api/v1/admin/trust-policies');
+    expect(listed.json.items.map((item: { id: string }) => item.id)).toContain(policyId);
+  });
+
+  it('lets a matching workflow token act as github:<repository> in the policy’s tenant, within its scopes', async () => {
+    const ci = client(service.url, await ciToken());
+    const created = await ci.post('/api/v1/jobs', {
+      story: 'As a release manager, I want release notes generated so that I save time.',
+      mode: 'individual',
+      iterations: ['validation'],
+    });
+    expect(created.status).toBe(202);
+    expect(created.json).toMatchObject({ tenantId: 'ci-tenant', userId: 'github:octo-org/app' });
+    expect((await ci.get(`/api/v1/jobs/${created.json.id}`)).status).toBe(200);
+    const usage = await ci.get('/api/v1/usage');
+    expect([usage.status, usage.json.missingScope]).toEqual([403, 'usage:read']);
+    // A workload is no signed-in user: no keys, no admin routes.
+    expect((await ci.post('/api/v1/api-keys', { name: 'from ci' })).json.reason).toBe('user_token_required');
+    expect((await ci.get('/api/v1/admin/plans')).json.reason).toBe('user_token_required');
+  });
+
+  it('refuses tokens of other repositories, refs or audiences with their reason', async () => {
+    const cases: [string, Partial<ShapedTokenOptions>, string][] = [
+      ['another repository', { repository: 'octo-org/other' }, 'no_matching_trust_policy'],
+      ['another owner', { repository: 'evil-org/app' }, 'no_matching_trust_policy'],
+      ['a feature branch', { ref: 'refs/heads/feature' }, 'no_matching_trust_policy'],
+      ['another audience', { audience: 'someone-else' }, 'audience_mismatch'],
+    ];
+    for (const [name, options, reason] of cases) {
+      const refused = await client(service.url, await ciToken(options)).get('/api/v1/jobs');
+      expect({ name, status: refused.status, reason: refused.json.reason }).toEqual({
+        name,
+        status: 401,
+        reason,
+      });
+    }
+  });
+
+  it('makes a repository trusted by two tenants pick one with X-Tenant-Id', async () => {
+    const second = await admin.post(
+      '/api/v1/admin/trust-policies',
+      policy({
+        name: 'shared',
+        claims: { repository_owner: 'octo-org' },
+        tenantId: 'ci-other',
+        scopes: ['jobs:read'],
+      }),
+    );
+    expect(second.status).toBe(201);
+    const ci = client(service.url, await ciToken());
+    const ambiguous = await ci.get('/api/v1/jobs');
+    expect([ambiguous.status, ambiguous.json.reason, ambiguous.json.tenants]).toEqual([
+      403,
+      'tenant_selection_required',
+      ['ci-other', 'ci-tenant'],
+    ]);
+    const inOther = await ci.get('/api/v1/jobs', { 'x-tenant-id': 'ci-other' });
+    expect([inOther.status, inOther.json.items]).toEqual([200, []]);
+    expect((await admin.delete(`/api/v1/admin/trust-policies/${second.json.id}`)).status).toBe(204);
+  });
+
+  it('stops trusting the tokens once the policy is deleted', async () => {
+    expect((await admin.delete(`/api/v1/admin/trust-policies/${policyId}`)).status).toBe(204);
+    const after = await client(service.url, await ciToken()).get('/api/v1/jobs');
+    expect([after.status, after.json.reason]).toEqual([401, 'unknown_issuer']);
+    expect((await admin.delete(`/api/v1/admin/trust-policies/${policyId}`)).status).toBe(404);
+  });
+});
