@@ -1,20 +1,13 @@
 import type { JWTPayload } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors';
 import { principalFromClaims, readClaim, tenantsFromGroups, type TenantSelection } from './claims-mapping';
 import { issuerConfigSchema, matchIssuer, tenantInIssuer, type IssuerConfig } from './issuer-config';
 
 const base = { issuer: 'https://idp.example.com', audience: 'api://usa' };
 
-function refusalOf(run: () => unknown): AppError {
-  try {
-    run();
-  } catch (error: unknown) {
-    if (error instanceof AppError) return error;
-    throw error;
-  }
-  throw new Error('expected a refusal');
-}
+/** Matches the AppError thrown for a refusal with this status and these details. */
+const refusedWith = (status: number, details: Record<string, unknown>) =>
+  expect.objectContaining({ status, details });
 
 const map = (
   payload: JWTPayload,
@@ -66,18 +59,18 @@ describe('claims mapping', () => {
     const payload = { groups: ['tenant-acme', 'tenant-beta'] };
     expect(map(payload, config, { requestedTenant: 'beta' }).tenantId).toBe('beta');
 
-    const ambiguous = refusalOf(() => map(payload, config));
-    expect([ambiguous.status, ambiguous.details]).toEqual([
-      403,
-      { reason: 'tenant_selection_required', tenants: ['acme', 'beta'] },
-    ]);
-    const outsider = refusalOf(() => map(payload, config, { requestedTenant: 'gamma' }));
-    expect([outsider.status, outsider.details]).toEqual([403, { reason: 'tenant_not_member' }]);
+    expect(() => map(payload, config)).toThrow(
+      refusedWith(403, { reason: 'tenant_selection_required', tenants: ['acme', 'beta'] }),
+    );
+    expect(() => map(payload, config, { requestedTenant: 'gamma' })).toThrow(
+      refusedWith(403, { reason: 'tenant_not_member' }),
+    );
   });
 
   it('refuses a tenant claim user who asks for another tenant', () => {
-    const error = refusalOf(() => map({ tid: 'acme' }, {}, { requestedTenant: 'beta' }));
-    expect([error.status, error.details]).toEqual([403, { reason: 'tenant_not_member' }]);
+    expect(() => map({ tid: 'acme' }, {}, { requestedTenant: 'beta' })).toThrow(
+      refusedWith(403, { reason: 'tenant_not_member' }),
+    );
     expect(map({ tid: 'acme' }, {}, { requestedTenant: 'acme' }).tenantId).toBe('acme');
   });
 
@@ -127,8 +120,7 @@ describe('claims mapping', () => {
       { reason: 'claim_invalid', claim: 'roles' },
     ],
   ])('refuses %s with 401 and its reason', (_name, payload, config, issuerTenant, details) => {
-    const error = refusalOf(() => map(payload, config, {}, issuerTenant));
-    expect([error.status, error.details]).toEqual([401, details]);
+    expect(() => map(payload, config, {}, issuerTenant)).toThrow(refusedWith(401, details));
   });
 
   it('reads nested claims by dotted path and nothing through arrays or scalars', () => {

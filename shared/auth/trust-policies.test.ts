@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../errors';
 import { policyMatches, trustPolicyInputSchema, workloadPrincipal, type TrustPolicy } from './trust-policies';
 
 const policy = (overrides: Partial<TrustPolicy>): TrustPolicy => ({
@@ -22,15 +21,6 @@ const token = {
   ref: 'refs/heads/main',
   environment: 'Production',
 };
-
-function refusal(run: () => unknown): AppError {
-  try {
-    run();
-  } catch (error: unknown) {
-    if (error instanceof AppError) return error;
-  }
-  throw new Error('expected a refusal');
-}
 
 describe('trust policy matching', () => {
   it('matches patterns with * for any run of characters; names without regard to case, refs exactly', () => {
@@ -78,14 +68,16 @@ describe('trust policy matching', () => {
   });
 
   it('refuses a token no policy admits, and makes a token two tenants admit pick one', () => {
-    expect(refusal(() => workloadPrincipal([policy({ audience: 'other' })], token, {})).details).toEqual({
-      reason: 'no_matching_trust_policy',
-    });
+    expect(() => workloadPrincipal([policy({ audience: 'other' })], token, {})).toThrow(
+      expect.objectContaining({ status: 401, details: { reason: 'no_matching_trust_policy' } }),
+    );
     const both = [policy({}), policy({ id: 'p2', tenantId: 'beta' })];
-    expect(refusal(() => workloadPrincipal(both, token, {})).details).toEqual({
-      reason: 'tenant_selection_required',
-      tenants: ['acme', 'beta'],
-    });
+    expect(() => workloadPrincipal(both, token, {})).toThrow(
+      expect.objectContaining({
+        status: 403,
+        details: { reason: 'tenant_selection_required', tenants: ['acme', 'beta'] },
+      }),
+    );
     expect(workloadPrincipal(both, token, { requestedTenant: 'beta' })).toMatchObject({
       tenantId: 'beta',
       trustPolicyId: 'p2',
