@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { issuerConfigSchema } from './auth/issuer-config';
-import { sealingKeySchema } from './secrets/secret-store';
+import { sealingKeySchema } from './secrets/sealing';
 
 /**
  * Every setting the app reads, with its built-in default (the embedded local stack) where one is safe.
@@ -109,6 +109,30 @@ export const configSchema = z.object({
       'is an unresolved Key Vault reference: grant the app Key Vault Secrets User and check the secret exists',
     )
     .pipe(sealingKeySchema.optional()),
+  /**
+   * Encrypts webhook signing secrets at rest (AES-256-GCM): 32 random bytes, base64. Required in production
+   * (a Key Vault reference there); without it, development stores them unencrypted.
+   */
+  WEBHOOK_SECRET_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((value) => Buffer.from(value, 'base64').length === 32, '32 bytes, base64')
+      .optional(),
+  ),
+  /** Webhook URLs must be https; unset means true in production and false elsewhere (local receivers). */
+  WEBHOOK_HTTPS_ONLY: optionalString.pipe(z.enum(['true', 'false']).optional()),
+  /**
+   * Addresses webhooks may reach although they are private, loopback or link-local (comma-separated CIDRs),
+   * e.g. an internal receiver you trust, or `127.0.0.1/32` for a local one. Empty: none.
+   */
+  WEBHOOK_ALLOWED_CIDRS: z.string().default(''),
+  /** Waits between delivery attempts (seconds, comma-separated): its length + 1 attempts, then `dead`. */
+  WEBHOOK_RETRY_DELAYS_SECONDS: z
+    .string()
+    .default('5,300,1800,7200,18000,36000,36000')
+    .refine((value) => /^\d+(,\d+){0,19}$/.test(value), 'comma-separated whole seconds, at most 20'),
+  /** Deadline of one delivery attempt (connect, send, read the status), in milliseconds. */
+  WEBHOOK_TIMEOUT_MS: integerFromString(10_000, 100, 60_000),
 });
 
 /** Rules across keys, which `parseConfig` applies after each key's own schema. */
@@ -122,6 +146,20 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
     });
   }
   // Signing keys fetched over plain HTTP could be swapped by anyone on the path.
+  if (config.WEBHOOK_SECRET_KEY === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_SECRET_KEY'],
+      message: 'is required when NODE_ENV is production: webhook signing secrets are stored encrypted',
+    });
+  }
+  if (config.WEBHOOK_HTTPS_ONLY === 'false') {
+    context.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_HTTPS_ONLY'],
+      message: 'must not be false when NODE_ENV is production',
+    });
+  }
   config.AUTH_ISSUERS.forEach((issuer, index) => {
     if (!(issuer.jwksUri ?? issuer.issuer).startsWith('https://')) {
       context.addIssue({
@@ -172,4 +210,9 @@ export function resolveLlmProvider(config: AppConfig): 'offline' | 'anthropic' {
 /** The blob/queue/table connection string the app uses for its own data (uploads). */
 export function storageConnectionString(config: AppConfig): string {
   return config.STORAGE_CONNECTION_STRING ?? config.AzureWebJobsStorage;
+}
+
+/** Whether webhook URLs must be https: explicitly, else in production only. */
+export function webhookHttpsOnly(config: AppConfig): boolean {
+  return (config.WEBHOOK_HTTPS_ONLY ?? (config.NODE_ENV === 'production' ? 'true' : 'false')) === 'true';
 }

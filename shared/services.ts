@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AuditTrail } from './audit/audit-trail';
+import { SecuritySignals } from './audit/security-signals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
@@ -7,8 +9,9 @@ import { TrustPolicyService } from './auth/trust-policy-service';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, type AppConfig } from './config';
+import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
+import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
@@ -24,9 +27,13 @@ import { ConnectionService } from './openwebui/connection-service';
 import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { createSealedSecretStore } from './secrets/secret-store';
+import { StreamLeases } from './quotas/stream-leases';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
+import { AddressGuard } from './webhooks/address-guard';
+import { WebhookSender } from './webhooks/webhook-sender';
+import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -36,6 +43,10 @@ export interface Services {
   config: AppConfig;
   logger: Logger;
   store: CosmosStore;
+  /** The tenant-chained audit trail; `audit.record({...})` is all an action needs (see `audit-trail.ts`). */
+  audit: AuditTrail;
+  /** Repeated authentication failures and rate-limit refusals, condensed for the audit trail. */
+  signals: SecuritySignals;
   apiKeys: ApiKeyRepository;
   authenticator: Authenticator;
   plans: PlanRepository;
@@ -48,6 +59,8 @@ export interface Services {
   admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
+  /** The dead-letter list and retries of failed jobs. */
+  failedJobs: FailedJobs;
   execution: JobExecution;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
@@ -55,6 +68,7 @@ export interface Services {
   progress: ProgressService;
   openWebUi: ConnectionService;
   trustPolicies: TrustPolicyService;
+  webhooks: WebhookService;
 }
 
 export function createLlm(config: AppConfig): LlmPort {
@@ -90,11 +104,22 @@ async function build(config: AppConfig): Promise<Services> {
     : undefined;
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
+  const audit = new AuditTrail({ store, logger });
+  const jobs = new JobService({
+    jobs: jobsRepository,
+    tenants,
+    plans,
+    approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+    quotas,
+    queuePollSeconds: config.QUEUE_POLL_SECONDS,
+    audit,
+  });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const openWebUi = new ConnectionService({
     connections: new ConnectionRepository(store),
+    audit,
     apiKeys,
     secrets: config.CONNECTION_SECRETS_KEY
       ? createSealedSecretStore(config.CONNECTION_SECRETS_KEY)
@@ -103,6 +128,7 @@ async function build(config: AppConfig): Promise<Services> {
   });
   const trustPolicies = new TrustPolicyService({
     policies: new TrustPolicyRepository(store),
+    audit,
     requireHttpsIssuers: config.NODE_ENV === 'production',
   });
   const authenticator = createAuthenticator({
@@ -112,10 +138,37 @@ async function build(config: AppConfig): Promise<Services> {
     apiKeyPepper: config.API_KEY_PEPPER,
     connections: openWebUi,
   });
+  const httpsOnly = webhookHttpsOnly(config);
+  const webhooks = new WebhookService({
+    store,
+    audit,
+    logger,
+    sender: new WebhookSender({
+      guard: AddressGuard.fromSetting(config.WEBHOOK_ALLOWED_CIDRS),
+      httpsOnly,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    }),
+    secretKey: config.WEBHOOK_SECRET_KEY,
+    httpsOnly,
+    delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
+    jobs: jobsRepository,
+    monthSpend: async (tenantId) => {
+      const month = new Date().toISOString().slice(0, 7);
+      const tenant = await tenants.ensure(tenantId);
+      const [spent, plan] = await Promise.all([
+        reports.tenantMonthTotal(tenantId, month),
+        plans.get(tenant.planId),
+      ]);
+      return { month, spentUsd: spent.costUsd, budgetUsd: plan.limits.monthlyBudgetUsd };
+    },
+  });
   return {
     config,
     logger,
+    webhooks,
     store,
+    audit,
+    signals: new SecuritySignals(),
     apiKeys,
     authenticator,
     plans,
@@ -124,16 +177,10 @@ async function build(config: AppConfig): Promise<Services> {
     usage,
     quotas,
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
-    admin: new AdminService({ plans, tenants, reports, defaultPlanId: config.DEFAULT_PLAN }),
+    admin: new AdminService({ plans, tenants, reports, audit, defaultPlanId: config.DEFAULT_PLAN }),
     llm,
-    jobs: new JobService({
-      jobs: jobsRepository,
-      tenants,
-      plans,
-      approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
-      quotas,
-      queuePollSeconds: config.QUEUE_POLL_SECONDS,
-    }),
+    jobs,
+    failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,
@@ -153,6 +200,18 @@ async function build(config: AppConfig): Promise<Services> {
       logger,
       pollMs: config.PROGRESS_POLL_MS,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
+      ...(config.QUOTAS_ENABLED
+        ? {
+            leases: {
+              leases: new StreamLeases({
+                store,
+                maxRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
+              }),
+              tenants,
+              plans,
+            },
+          }
+        : {}),
     }),
     openWebUi,
     trustPolicies,

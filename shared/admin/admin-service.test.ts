@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { AuditTrail } from '../audit/audit-trail';
 import type { Principal } from '../auth/principal';
 import { ALL_USER_SCOPES } from '../auth/scopes';
 import { AppError } from '../errors';
@@ -29,6 +30,10 @@ function world() {
   const tenantPlans = new Map<string, string>([['acme', 'free']]);
   const hooks: { beforeMove?: () => Promise<void> } = {};
   const planRepository = {
+    get: (planId: string) => {
+      const plan = plans.get(planId);
+      return plan ? Promise.resolve(plan) : Promise.reject(new AppError('not_found', 'no plan'));
+    },
     isRetiring: (planId: string) => {
       const plan = plans.get(planId);
       return Promise.resolve(plan === undefined || plan.retiring === true);
@@ -58,6 +63,7 @@ function world() {
     plans: planRepository as unknown as PlanRepository,
     tenants: tenantRepository as unknown as TenantRepository,
     reports: {} as UsageReports,
+    audit: { recorded: <T>(_entry: unknown, effect: () => Promise<T>) => effect() } as unknown as AuditTrail,
     defaultPlanId: 'free',
   });
   return { admin, plans, tenantPlans, hooks };

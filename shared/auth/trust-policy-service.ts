@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { JWTPayload } from 'jose';
+import type { AuditTrail } from '../audit/audit-trail';
 import { AppError } from '../errors';
 import type { TenantSelection } from './claims-mapping';
 import type { WorkloadTrust } from './jwt-verifier';
@@ -10,11 +11,25 @@ import type { TrustPolicyRepository } from './trust-policy-repository';
 
 export interface TrustPolicyServiceOptions {
   policies: TrustPolicyRepository;
+  audit: AuditTrail;
   /** Production: only https issuers, whose keys cannot be swapped on the way. */
   requireHttpsIssuers: boolean;
   /** How long this instance trusts its copy of the policies (default 30 s); its own changes apply at once. */
   cacheMs?: number;
   now?: () => Date;
+}
+
+/** What an audit record says about a policy: who it lets in and what they may do. */
+function auditDetails(policy: TrustPolicy): Record<string, string> {
+  return {
+    name: policy.name,
+    issuer: policy.issuer,
+    audience: policy.audience,
+    scopes: policy.scopes.join(' '),
+    ...Object.fromEntries(
+      Object.entries(policy.claims).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    ),
+  };
 }
 
 /**
@@ -68,7 +83,16 @@ export class TrustPolicyService implements WorkloadTrust {
       createdAt: this.now().toISOString(),
       createdBy: principal.userId,
     };
-    await this.options.policies.create(policy);
+    // Recorded in the chain of the tenant the policy opens, whose access it changes.
+    await this.options.audit.recorded(
+      {
+        tenantId: policy.tenantId,
+        action: 'trust_policy.created',
+        target: { type: 'trustPolicy', id: policy.id },
+        details: auditDetails(policy),
+      },
+      () => this.options.policies.create(policy),
+    );
     this.cached = undefined;
     return policy;
   }
@@ -81,10 +105,17 @@ export class TrustPolicyService implements WorkloadTrust {
   /** Deletes a policy; tokens it admitted stop working on this instance at once, elsewhere within the cache time. */
   async delete(principal: Principal, policyId: string): Promise<void> {
     requirePlatformAdmin(principal);
-    if (!(await this.options.policies.find(policyId))) {
-      throw new AppError('not_found', `Trust policy ${policyId} was not found.`);
-    }
-    await this.options.policies.delete(policyId);
+    const policy = await this.options.policies.find(policyId);
+    if (!policy) throw new AppError('not_found', `Trust policy ${policyId} was not found.`);
+    await this.options.audit.recorded(
+      {
+        tenantId: policy.tenantId,
+        action: 'trust_policy.deleted',
+        target: { type: 'trustPolicy', id: policyId },
+        details: auditDetails(policy),
+      },
+      () => this.options.policies.delete(policyId),
+    );
     this.cached = undefined;
   }
 }

@@ -6,10 +6,12 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { requireScope, type ApiScope } from '../auth/scopes';
 import { getConfig } from '../config';
+import { auditRefusal } from '../audit/refusals';
 import { AppError, toAppError } from '../errors';
 import { getServices, type Services } from '../services';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
+import { runInRequestContext, sourceIpOf, type RequestContext } from './request-context';
 
 /**
  * The one HTTP wrapper: every HTTP function is declared as a `RouteSpec` (which also feeds the OpenAPI
@@ -192,9 +194,13 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
   spec: RouteSpec<P, Q, B>,
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
-  return async (request, context) => {
-    const given = request.headers.get('x-correlation-id');
-    const correlationId = given && correlationIdPattern.test(given) ? given : context.invocationId;
+  // Every invocation runs in a request context, so the audit trail knows who asked, from where.
+  const serve = async (
+    request: HttpRequest,
+    context: InvocationContext,
+    correlationId: string,
+    requestContext: RequestContext,
+  ): Promise<HttpResponseInit> => {
     const instance = new URL(request.url).pathname;
     const clientGone = clientDisconnectSignal(context.invocationId);
     let cors: Record<string, string> = {};
@@ -208,6 +214,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (spec.auth !== 'none') {
         const services = await getServices();
         principal = await services.authenticator.authenticate(request.headers);
+        requestContext.principal = principal;
         if (spec.auth === 'user') requireScope(principal.scopes, spec.scope);
         else if (principal.via !== 'jwt') {
           throw new AppError(
@@ -257,6 +264,9 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
       } else {
         context.log(`[${correlationId}] ${spec.operationId} answered ${error.status} ${error.code}`);
+        await getServices()
+          .then((services) => auditRefusal(services, error, requestContext, spec.operationId))
+          .catch(() => undefined);
       }
       const response = problemResponse(error, instance, correlationId);
       return {
@@ -268,6 +278,12 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         },
       };
     }
+  };
+  return (request, context) => {
+    const given = request.headers.get('x-correlation-id');
+    const correlationId = given && correlationIdPattern.test(given) ? given : context.invocationId;
+    const requestContext = { correlationId, sourceIp: sourceIpOf(request.headers.get('x-forwarded-for')) };
+    return runInRequestContext(requestContext, () => serve(request, context, correlationId, requestContext));
   };
 }
 

@@ -61,12 +61,11 @@ async function chatRelay(
     const target = await services.openWebUi.eventTarget(caller);
     if (!target) return undefined;
     return relayJobProgressToChat({
-      events: services.events,
+      feeds: services.progress.feeds,
       ref: { tenantId: job.tenantId, jobId: job.id },
       target,
       message,
       logger: services.logger,
-      pollMs: services.config.PROGRESS_POLL_MS,
     });
   } catch (error: unknown) {
     services.logger.warn(

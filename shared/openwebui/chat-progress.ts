@@ -3,8 +3,8 @@ import { z } from 'zod';
 import type { FetchLike } from '../auth/jwt-verifier';
 import type { JobRef } from '../jobs/orchestration-contract';
 import type { Logger } from '../logger';
-import { followEvents } from '../progress/event-follower';
-import type { EventLog } from '../progress/event-log';
+import type { JobEventFeeds, Subscriber } from '../progress/event-stream';
+import type { SequencedEvent } from '../progress/progress-event';
 import { ChatStatusNarrator, type ChatStatus } from './chat-status';
 import type { ChatEventTarget } from './connection-service';
 
@@ -27,13 +27,12 @@ export function chatMessageOf(headers: { get(name: string): string | null }): Ch
 }
 
 export interface ChatProgressOptions {
-  events: EventLog;
+  /** The job event feeds of this instance: the relay is one more reader of the job's shared poll loop. */
+  feeds: JobEventFeeds;
   ref: JobRef;
   target: ChatEventTarget;
   message: ChatMessageRef;
   logger: Logger;
-  /** How often to look for events other instances wrote (this instance's own wake the relay at once). */
-  pollMs: number;
   fetch?: FetchLike;
   /** Deadline of one POST (default 5000 ms). */
   timeoutMs?: number;
@@ -67,7 +66,6 @@ export function relayJobProgressToChat(options: ChatProgressOptions): ChatProgre
   const attempts = options.attempts ?? 3;
   const maxFailuresInARow = options.maxFailuresInARow ?? 3;
   const url = `${options.target.baseUrl}/api/v1/chats/${encodeURIComponent(options.message.chatId)}/messages/${encodeURIComponent(options.message.messageId)}/event`;
-  const following = new AbortController();
   const hardStop = new AbortController();
   const narrator = new ChatStatusNarrator();
   let failuresInARow = 0;
@@ -133,35 +131,52 @@ export function relayJobProgressToChat(options: ChatProgressOptions): ChatProgre
     }
   }
 
+  // The job's events arrive from its feed as they are logged; the relay posts them one at a time, in order.
+  const queue: SequencedEvent[] = [];
+  let feedEnded = false;
+  let wake: (() => void) | undefined;
+  const reader: Subscriber = {
+    last: 0,
+    follow: true,
+    deliver(events) {
+      queue.push(...events);
+      reader.last = events.at(-1)?.seq ?? reader.last;
+      wake?.();
+    },
+    end() {
+      feedEnded = true;
+      wake?.();
+    },
+  };
+  const unsubscribe = options.feeds.subscribe(options.ref, reader);
+  const stopFollowing = () => {
+    feedEnded = true;
+    unsubscribe();
+    wake?.();
+  };
+
   const relaying = (async () => {
-    try {
-      for await (const event of followEvents({
-        events: options.events,
-        ref: options.ref,
-        afterSeq: 0,
-        pollMs: options.pollMs,
-        follow: true,
-        signal: following.signal,
-      })) {
-        const status = narrator.describe(event);
-        if (status) await post(status);
-        if (givenUp) return;
+    while (!givenUp && !hardStop.signal.aborted) {
+      const event = queue.shift();
+      if (event === undefined) {
+        if (feedEnded) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
       }
-    } catch (error: unknown) {
-      warn(
-        { error: error instanceof Error ? error.name : 'unknown' },
-        'job events could not be read for the chat',
-      );
+      const status = narrator.describe(event);
+      if (status) await post(status);
     }
+    stopFollowing();
   })();
 
   return {
     async finish(outcome) {
       const drain = setTimeout(() => {
-        following.abort();
         hardStop.abort();
+        stopFollowing();
       }, options.drainMs ?? 5000);
-      if (outcome === 'still_running') following.abort();
+      if (outcome === 'still_running') stopFollowing();
       await relaying;
       if (outcome === 'still_running' && !givenUp && !hardStop.signal.aborted && !lastDone) {
         await post({ description: `Still running in the background (job ${options.ref.jobId})`, done: true });

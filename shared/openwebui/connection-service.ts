@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { AuditTrail } from '../audit/audit-trail';
 import type { ApiKeyRepository } from '../auth/api-key-repository';
 import { issueApiKey } from '../auth/api-keys';
 import { authFailure } from '../auth/failures';
@@ -19,6 +20,7 @@ import { verifyOpenWebUiUserJwt } from './user-jwt';
 
 export interface ConnectionServiceOptions {
   connections: ConnectionRepository;
+  audit: AuditTrail;
   apiKeys: ApiKeyRepository;
   /** Undefined when no secret store is configured (`CONNECTION_SECRETS_KEY` unset): creating one is refused. */
   secrets: SecretStore | undefined;
@@ -91,10 +93,26 @@ export class ConnectionService {
         ? {}
         : { apiKeyRef: await secrets.put(secretName(connectionId, 'api-key'), body.apiKey) }),
     };
-    // The connection first: a key never exists without the connection that gives it meaning.
-    await this.options.connections.create(document);
-    await this.options.apiKeys.create(record);
-    return { ...toConnectionView(document), apiKey: plaintext };
+    const view = toConnectionView(document);
+    await this.options.audit.recorded(
+      {
+        tenantId,
+        action: 'openwebui_connection.created',
+        target: { type: 'openwebuiConnection', id: connectionId },
+        details: {
+          name: body.name,
+          keyId: record.keyId,
+          postsProgress: view.postsProgress,
+          scopes: scopes.join(' '),
+        },
+      },
+      async () => {
+        // The connection first: a key never exists without the connection that gives it meaning.
+        await this.options.connections.create(document);
+        await this.options.apiKeys.create(record);
+      },
+    );
+    return { ...view, apiKey: plaintext };
   }
 
   async list(principal: Principal, tenantId: string): Promise<ConnectionView[]> {
@@ -107,13 +125,23 @@ export class ConnectionService {
     requireTenantAdmin(principal, tenantId);
     const connection = await this.options.connections.find(tenantId, connectionId);
     if (!connection) throw new AppError('not_found', `Connection ${connectionId} was not found.`);
-    await this.options.apiKeys.revoke(
-      tenantId,
-      connectionUserId(connectionId),
-      connection.keyId,
-      this.now().toISOString(),
+    await this.options.audit.recorded(
+      {
+        tenantId,
+        action: 'openwebui_connection.deleted',
+        target: { type: 'openwebuiConnection', id: connectionId },
+        details: { name: connection.name, keyId: connection.keyId },
+      },
+      async () => {
+        await this.options.apiKeys.revoke(
+          tenantId,
+          connectionUserId(connectionId),
+          connection.keyId,
+          this.now().toISOString(),
+        );
+        await this.options.connections.delete(tenantId, connectionId);
+      },
     );
-    await this.options.connections.delete(tenantId, connectionId);
     const secrets = this.secretStore();
     await secrets.remove(secretName(connectionId, 'user-jwt-secret'), connection.userJwtSecretRef);
     if (connection.apiKeyRef !== undefined) {

@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
-import { createSealedSecretStore, sealingKeySchema } from './secret-store';
+import { sealingKeySchema } from './sealing';
+import { createSealedSecretStore } from './secret-store';
 
 const key = randomBytes(32).toString('base64');
 
@@ -9,7 +10,6 @@ describe('sealed secret store', () => {
   it('seals a value into a reference that hides it, and opens it again under the same name', async () => {
     const store = createSealedSecretStore(key);
     const reference = await store.put('openwebui:c1:jwt', 'a-very-secret-value');
-    expect(reference).toMatch(/^sealed:v1:/);
     expect(reference).not.toContain('a-very-secret-value');
     expect(reference).not.toBe(await store.put('openwebui:c1:jwt', 'a-very-secret-value'));
     await expect(store.read('openwebui:c1:jwt', reference)).resolves.toBe('a-very-secret-value');
@@ -19,8 +19,11 @@ describe('sealed secret store', () => {
     const store = createSealedSecretStore(key);
     const reference = await store.put('openwebui:c1:jwt', 'secret');
     await expect(store.read('openwebui:c2:jwt', reference)).rejects.toBeInstanceOf(AppError);
-    const flipped = reference.slice(0, -30) + (reference.at(-30) === 'A' ? 'B' : 'A') + reference.slice(-29);
-    await expect(store.read('openwebui:c1:jwt', flipped)).rejects.toBeInstanceOf(AppError);
+    const sealed = JSON.parse(reference) as { data: string };
+    const data = Buffer.from(sealed.data, 'base64');
+    data[0] = (data[0] ?? 0) ^ 1;
+    const tampered = JSON.stringify({ ...sealed, data: data.toString('base64') });
+    await expect(store.read('openwebui:c1:jwt', tampered)).rejects.toBeInstanceOf(AppError);
     const other = createSealedSecretStore(randomBytes(32).toString('base64'));
     await expect(other.read('openwebui:c1:jwt', reference)).rejects.toThrow(/cannot be opened/);
     await expect(store.read('openwebui:c1:jwt', 'plain-text')).rejects.toBeInstanceOf(AppError);
