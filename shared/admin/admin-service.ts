@@ -22,7 +22,11 @@ export interface AdminServiceOptions {
 export const planPatchSchema = z
   .object({
     name: planSchema.shape.name.optional(),
-    limits: planLimitsSchema.partial().optional(),
+    // Without its default: a patch that leaves a limit out must keep it, not reset it.
+    limits: planLimitsSchema
+      .extend({ maxConcurrentStreams: planLimitsSchema.shape.maxConcurrentStreams.unwrap() })
+      .partial()
+      .optional(),
   })
   .refine((patch) => patch.name !== undefined || patch.limits !== undefined, 'change name or limits');
 export type PlanPatch = z.infer<typeof planPatchSchema>;

@@ -229,6 +229,7 @@ describe('plan edits and retirement', () => {
     maxQueuedJobs: 5,
     requestsPerMinute: 100,
     monthlyBudgetUsd: 100,
+    maxConcurrentStreams: 4,
   };
 
   it('edits a plan’s name and some limits, and new jobs of its tenants get the new limits', async () => {
@@ -277,6 +278,25 @@ describe('plan edits and retirement', () => {
     expect((await admin.delete('/api/v1/admin/plans/team')).status).toBe(404);
     // A retired plan cannot be assigned again.
     expect((await admin.patch('/api/v1/admin/tenants/editable/plan', { planId: 'team' })).status).toBe(404);
+  });
+
+  it('records plan edits and retirements, refused ones too, in the platform’s audit trail', async () => {
+    const records = (await admin.get('/api/v1/admin/audit?tenantId=_platform&limit=200')).json.items as {
+      action: string;
+      outcome: string;
+      target: { id: string };
+      details: Record<string, unknown>;
+    }[];
+    const team = records
+      .filter((record) => record.target.id === 'team')
+      .map((r) => `${r.action}:${r.outcome}`);
+    expect(team).toEqual(
+      expect.arrayContaining(['plan.updated:allowed', 'plan.retired:allowed', 'plan.retired:failed']),
+    );
+    expect(records.find((record) => record.action === 'plan.updated')?.details).toMatchObject({
+      name: 'Team 2',
+      maxIterations: 1,
+    });
   });
 });
 
@@ -384,5 +404,27 @@ describe('GitHub Actions trust policies', () => {
     const after = await client(service.url, await ciToken()).get('/api/v1/jobs');
     expect([after.status, after.json.reason]).toEqual([401, 'unknown_issuer']);
     expect((await admin.delete(`/api/v1/admin/trust-policies/${policyId}`)).status).toBe(404);
+  });
+
+  it('records policy changes in the audit trail of the tenant they open', async () => {
+    const records = (await admin.get('/api/v1/admin/audit?tenantId=ci-tenant&limit=200')).json.items as {
+      action: string;
+      actor: { type: string; id: string };
+      target: { id: string };
+      details: Record<string, unknown>;
+    }[];
+    const created = records.find((record) => record.action === 'trust_policy.created');
+    expect(created).toMatchObject({
+      actor: { type: 'user', id: 'root' },
+      target: { id: policyId },
+      details: { audience: ciAudience, repository: 'octo-org/app', scopes: 'jobs:write jobs:read' },
+    });
+    expect(records.some((record) => record.action === 'trust_policy.deleted')).toBe(true);
+    // The workload's own actions name it as the actor.
+    expect(records.find((record) => record.action === 'job.created')?.actor).toEqual({
+      type: 'workload',
+      id: 'github:octo-org/app',
+      tenantId: 'ci-tenant',
+    });
   });
 });

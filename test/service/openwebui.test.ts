@@ -266,6 +266,28 @@ describe('OpenWebUI connections', () => {
       (await tenantAdmin.delete(`/api/v1/admin/tenants/${tenant}/openwebui/${connectionA}`)).status,
     ).toBe(404);
   });
+
+  it('records connections made and removed in the tenant’s audit trail, without their secrets', async () => {
+    const page = await tenantAdmin.get(`/api/v1/admin/audit?limit=200`);
+    expect(page.status).toBe(200);
+    const records = page.json.items as {
+      action: string;
+      target: { id: string };
+      details: Record<string, unknown>;
+    }[];
+    const forA = records.filter((record) => record.target.id === connectionA).map((record) => record.action);
+    expect(forA).toEqual(
+      expect.arrayContaining(['openwebui_connection.created', 'openwebui_connection.deleted']),
+    );
+    expect(records.find((record) => record.action === 'openwebui_connection.created')?.details).toMatchObject(
+      {
+        scopes: 'jobs:write jobs:read usage:read uploads:write',
+      },
+    );
+    const text = JSON.stringify(records);
+    for (const secret of [secretA, secretB, 'sk-openwebui-events-key', keyA, keyB])
+      expect(text).not.toContain(secret);
+  });
 });
 
 /** A stand-in for OpenWebUI's chat event endpoint on loopback, answering per chat as told. */
