@@ -1,11 +1,12 @@
 import { documentedRoutes } from '../shared/api/openapi';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 import { progressPageHtml } from '../shared/web/progress-page';
 
 const spec = documentedRoutes.find((route) => route.operationId === 'getProgressPage');
 if (!spec) throw new Error('The progress page route is not documented.');
 
-registerRoute(spec, () => ({
+registerRoute(spec, uses(), () => () => ({
   status: 200,
   raw: {
     status: 200,

@@ -1,7 +1,13 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.listTrustPolicies, async ({ principal, services }) => ({
-  status: 200,
-  body: { items: await (await services()).trustPolicies.list(principal) },
-}));
+registerRoute(
+  routes.listTrustPolicies,
+  uses('trustPolicies'),
+  ({ trustPolicies }) =>
+    async ({ principal }) => ({
+      status: 200,
+      body: { items: await trustPolicies.list(principal) },
+    }),
+);

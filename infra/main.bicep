@@ -15,6 +15,18 @@ param location string = resourceGroup().location
 @secure()
 param anthropicApiKey string = ''
 
+@description('API-key pepper (32+ characters), stored in Key Vault as secret "api-key-pepper" when given. Set it before the first API key is issued and never change it.')
+@secure()
+param apiKeyPepper string = ''
+
+@description('Key encrypting webhook signing secrets (AES-256-GCM): 32 random bytes, base64 (`openssl rand -base64 32`). Required: the app refuses to start in production without it. Generate it once and keep it: a new key makes stored webhook secrets unreadable.')
+@secure()
+param webhookSecretKey string
+
+@description('Key sealing OpenWebUI connection secrets (AES-256-GCM): 32 random bytes, base64 (`openssl rand -base64 32`), stored in Key Vault as secret "connection-secrets-key" when given. Empty: tenants cannot register OpenWebUI connections. Generate it once and keep it: a new key makes stored connection secrets unreadable.')
+@secure()
+param connectionSecretsKey string = ''
+
 @description('Browser origins allowed to call the API and to upload to Blob Storage: comma-separated, or *. Empty: none.')
 param corsAllowedOrigins string = ''
 
@@ -43,6 +55,14 @@ var functionAppName = 'func-${resourceToken}'
 var databaseName = 'user-story-agent'
 var progressHubName = 'progress'
 var taskHubName = 'UserStoryAgentHub'
+// The storage the app's own code uses: `appStorage` in shared/adapters/blob-client.ts, which
+// test/infra/bicep-matches-code.test.ts compares with these lists.
+var uploadsContainerName = 'uploads'
+var appBlobContainerNames = [
+  uploadsContainerName
+]
+var appQueueNames = []
+var appTableNames = []
 
 // CORS_ALLOWED_ORIGINS is one comma-separated string; Blob CORS wants a list of explicit origins (or *).
 var blobCorsOrigins = filter(map(split(corsAllowedOrigins, ','), origin => trim(origin)), origin => !empty(origin))
@@ -64,7 +84,9 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     name: 'st${resourceToken}'
     deploymentContainerName: 'app-package'
-    uploadsContainerName: 'uploads'
+    appBlobContainerNames: appBlobContainerNames
+    appQueueNames: appQueueNames
+    appTableNames: appTableNames
     corsAllowedOrigins: blobCorsOrigins
   }
 }
@@ -98,6 +120,9 @@ module keyVault 'modules/key-vault.bicep' = {
     name: 'kv-${resourceToken}'
     enablePurgeProtection: keyVaultPurgeProtection
     anthropicApiKey: anthropicApiKey
+    apiKeyPepper: apiKeyPepper
+    webhookSecretKey: webhookSecretKey
+    connectionSecretsKey: connectionSecretsKey
   }
 }
 
@@ -111,12 +136,16 @@ module functionApp 'modules/function-app.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
+    uploadsContainerName: uploadsContainerName
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
     webPubSubEndpoint: webPubSub.outputs.endpoint
     webPubSubHub: webPubSub.outputs.hubName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     anthropicApiKeySecretUri: keyVault.outputs.anthropicApiKeyUri
+    apiKeyPepperSecretUri: keyVault.outputs.apiKeyPepperUri
+    webhookSecretKeySecretUri: keyVault.outputs.webhookSecretKeyUri
+    connectionSecretsKeySecretUri: keyVault.outputs.connectionSecretsKeyUri
     taskHubName: taskHubName
     // An empty value would fail the app's config check (DEFAULT_PLAN must be non-empty).
     defaultPlan: empty(defaultPlan) ? 'free' : defaultPlan

@@ -1,15 +1,18 @@
 import { AdminService } from './admin/admin-service';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
+import { auditRefusal } from './audit/refusals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { TrustPolicyRepository } from './auth/trust-policy-repository';
 import { TrustPolicyService } from './auth/trust-policy-service';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { createKeyVaultReader } from './adapters/key-vault';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
+import { AppError } from './errors';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
@@ -18,6 +21,7 @@ import { JobService } from './jobs/job-service';
 import { UsageRepository } from './jobs/usage-records';
 import { createAnthropicAdapter } from './llm/anthropic-adapter';
 import type { LlmPort } from './llm/port';
+import type { Authenticate, RouteDependencies } from './http/route';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
@@ -28,6 +32,8 @@ import { ProgressService } from './progress/progress-service';
 import { QuotaService } from './quotas/quota-service';
 import { createSealedSecretStore } from './secrets/secret-store';
 import { StreamLeases } from './quotas/stream-leases';
+import { createSecretProvider, secretSources, type SecretProvider } from './secrets/secret-provider';
+import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
@@ -37,11 +43,19 @@ import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
- * config. Function files and activities ask for it and never construct clients themselves.
+ * config. Function files and activities ask for the services they use (`uses`, `getServices`) and never
+ * construct clients themselves; the HTTP wrapper and the services never import this module.
  */
 export interface Services {
   config: AppConfig;
   logger: Logger;
+  /** Secrets by name, from Key Vault (by secret URI) or plain settings. */
+  secrets: SecretProvider;
+  /**
+   * The API-key pepper, read once at start-up: a changed pepper invalidates every key hashed with it, so a
+   * running app never switches to another one.
+   */
+  apiKeyPepper: string | undefined;
   store: CosmosStore;
   /** The tenant-chained audit trail; `audit.record({...})` is all an action needs (see `audit-trail.ts`). */
   audit: AuditTrail;
@@ -71,14 +85,20 @@ export interface Services {
   webhooks: WebhookService;
 }
 
-export function createLlm(config: AppConfig): LlmPort {
+export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
   if (resolveLlmProvider(config) === 'offline')
     return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY) {
-    throw new Error('LLM_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.');
+  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
+    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
   }
   return createAnthropicAdapter({
-    apiKey: config.ANTHROPIC_API_KEY,
+    apiKey: async ({ refresh }) => {
+      const key = refresh
+        ? await secrets.refresh('ANTHROPIC_API_KEY')
+        : await secrets.get('ANTHROPIC_API_KEY');
+      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+      return key;
+    },
     ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
     timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
     maxRetries: config.ANTHROPIC_MAX_RETRIES,
@@ -87,13 +107,23 @@ export function createLlm(config: AppConfig): LlmPort {
 
 async function build(config: AppConfig): Promise<Services> {
   const logger = createLogger('user-story-agent', config.LOG_LEVEL);
+  const secrets = createSecretProvider({
+    sources: secretSources(config),
+    reader: createKeyVaultReader(),
+    ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
+  });
+  const [apiKeyPepper, webhookSecretKey, connectionSecretsKey] = await Promise.all([
+    secrets.get('API_KEY_PEPPER'),
+    secrets.get('WEBHOOK_SECRET_KEY'),
+    secrets.get('CONNECTION_SECRETS_KEY'),
+  ]);
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
   await plans.seedDefaults();
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = createLlm(config);
+  const llm = tracedLlm(createLlm(config, secrets));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -121,10 +151,8 @@ async function build(config: AppConfig): Promise<Services> {
     connections: new ConnectionRepository(store),
     audit,
     apiKeys,
-    secrets: config.CONNECTION_SECRETS_KEY
-      ? createSealedSecretStore(config.CONNECTION_SECRETS_KEY)
-      : undefined,
-    apiKeyPepper: config.API_KEY_PEPPER,
+    secrets: connectionSecretsKey === undefined ? undefined : createSealedSecretStore(connectionSecretsKey),
+    apiKeyPepper,
   });
   const trustPolicies = new TrustPolicyService({
     policies: new TrustPolicyRepository(store),
@@ -135,7 +163,7 @@ async function build(config: AppConfig): Promise<Services> {
     issuers: trustedIssuers(config),
     workloads: trustPolicies,
     apiKeys,
-    apiKeyPepper: config.API_KEY_PEPPER,
+    apiKeyPepper,
     connections: openWebUi,
   });
   const httpsOnly = webhookHttpsOnly(config);
@@ -148,7 +176,7 @@ async function build(config: AppConfig): Promise<Services> {
       httpsOnly,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     }),
-    secretKey: config.WEBHOOK_SECRET_KEY,
+    secretKey: webhookSecretKey,
     httpsOnly,
     delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
     jobs: jobsRepository,
@@ -166,6 +194,8 @@ async function build(config: AppConfig): Promise<Services> {
     config,
     logger,
     webhooks,
+    secrets,
+    apiKeyPepper,
     store,
     audit,
     signals: new SecuritySignals(),
@@ -227,4 +257,33 @@ export function getServices(): Promise<Services> {
     throw error;
   });
   return building;
+}
+
+/** The caller check of every authenticated route: a valid credential, and its tenant on record. */
+function authenticateWith({ authenticator, tenants }: Services): Authenticate {
+  return async (headers) => {
+    const principal = await authenticator.authenticate(headers);
+    await tenants.ensureKnown(principal.tenantId);
+    return principal;
+  };
+}
+
+/**
+ * The dependencies of one HTTP function: the caller check and exactly the named services, nothing more (the
+ * handler cannot reach a service it did not name). Nothing is built until a request needs it, and a route
+ * that names no service and needs no caller never builds anything.
+ */
+export function uses<K extends keyof Services>(...names: K[]): RouteDependencies<Pick<Services, K>> {
+  return {
+    authenticate: async () => authenticateWith(await getServices()),
+    refused: async (error, request, operationId) =>
+      auditRefusal(await getServices(), error, request, operationId),
+    services: async () => {
+      const picked = {} as Pick<Services, K>;
+      if (names.length === 0) return picked;
+      const services = await getServices();
+      for (const name of names) picked[name] = services[name];
+      return picked;
+    },
+  };
 }

@@ -27,6 +27,9 @@ param storageBlobEndpoint string
 @description('Container the platform deploys the app package from.')
 param deploymentContainerName string
 
+@description('Blob container for uploaded mockups (UPLOADS_CONTAINER).')
+param uploadsContainerName string
+
 @description('Cosmos DB account endpoint.')
 param cosmosEndpoint string
 
@@ -44,6 +47,15 @@ param applicationInsightsConnectionString string
 
 @description('Versionless Key Vault secret URI of the Anthropic API key.')
 param anthropicApiKeySecretUri string
+
+@description('Versionless Key Vault secret URI of the API-key pepper; empty: keys are hashed without one.')
+param apiKeyPepperSecretUri string = ''
+
+@description('Versionless Key Vault secret URI of the key encrypting webhook signing secrets.')
+param webhookSecretKeySecretUri string
+
+@description('Versionless Key Vault secret URI of the key sealing OpenWebUI connection secrets; empty: no connections.')
+param connectionSecretsKeySecretUri string = ''
 
 @description('Durable Functions task hub: letters and digits, 3-45 characters, starting with a letter.')
 param taskHubName string = 'UserStoryAgentHub'
@@ -120,7 +132,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      appSettings: [
+      appSettings: concat([
         // Runtime storage by managed identity: blob, queue and table endpoints derive from the account name.
         {
           name: 'AzureWebJobsStorage__accountName'
@@ -142,6 +154,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'STORAGE_ACCOUNT_URL'
           value: storageBlobEndpoint
+        }
+        {
+          name: 'UPLOADS_CONTAINER'
+          value: uploadsContainerName
         }
         // No COSMOS_KEY: unset means DefaultAzureCredential, i.e. this app's managed identity.
         {
@@ -172,12 +188,27 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           name: 'AUTH_ISSUERS'
           value: authIssuers
         }
-        // Resolved by the platform with this app's identity (Key Vault Secrets User); never a plain value.
+        // Read by the app itself with its identity (Key Vault Secrets User) through @azure/keyvault-secrets,
+        // cached and re-read when Anthropic refuses the key: a rotated secret is used without a restart.
         {
-          name: 'ANTHROPIC_API_KEY'
-          value: '@Microsoft.KeyVault(SecretUri=${anthropicApiKeySecretUri})'
+          name: 'ANTHROPIC_API_KEY_SECRET_URI'
+          value: anthropicApiKeySecretUri
         }
-      ]
+        {
+          name: 'WEBHOOK_SECRET_KEY_SECRET_URI'
+          value: webhookSecretKeySecretUri
+        }
+      ], empty(apiKeyPepperSecretUri) ? [] : [
+        {
+          name: 'API_KEY_PEPPER_SECRET_URI'
+          value: apiKeyPepperSecretUri
+        }
+      ], empty(connectionSecretsKeySecretUri) ? [] : [
+        {
+          name: 'CONNECTION_SECRETS_KEY_SECRET_URI'
+          value: connectionSecretsKeySecretUri
+        }
+      ])
     }
   }
 }

@@ -8,18 +8,27 @@ import { trustPolicyInputSchema, trustPolicySchema } from '../auth/trust-policie
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
+import {
+  apiKeyIdSchema,
+  connectionIdSchema,
+  deliveryIdSchema,
+  idempotencyKeySchema,
+  jobIdSchema,
+  tenantIdSchema,
+  trustPolicyIdSchema,
+  webhookIdSchema,
+} from '../ids';
 import { jobViewSchema } from '../jobs/job';
 import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
 import {
-  connectionIdSchema,
   connectionViewSchema,
   createConnectionBodySchema,
   createdConnectionSchema,
 } from '../openwebui/connection';
-import { negotiateResultSchema } from '../progress/progress-service';
+import { lastEventIdSchema, negotiateResultSchema } from '../progress/progress-service';
 import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
 import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
@@ -41,9 +50,9 @@ export const problemSchema = z
   })
   .describe('RFC 9457 problem details.');
 
-const jobIdParams = z.object({
-  jobId: z.string().min(1).max(100).describe('The job id returned when the job was created.'),
-});
+const jobIdParams = z.object({ jobId: jobIdSchema });
+/** Sending the same key with the same body again answers with the job the first request made. */
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKeySchema.optional() });
 
 export const iterationDescriptionSchema = z.object({
   id: iterationIdSchema,
@@ -96,7 +105,7 @@ export const usageSummarySchema = z.object({
     .describe('Absent when quotas are turned off.'),
 });
 
-const tenantIdParams = z.object({ tenantId: z.string().min(1).max(200).describe('The tenant id.') });
+const tenantIdParams = z.object({ tenantId: tenantIdSchema });
 const planIdParams = z.object({ planId: planIdSchema.describe('The plan id, e.g. free, pro.') });
 const currentMonth = () => new Date().toISOString().slice(0, 7);
 
@@ -150,7 +159,7 @@ const runResponses = {
 };
 const adminTag = ['Administration'];
 const webhookTag = ['Webhooks'];
-const webhookIdParams = z.object({ webhookId: z.string().min(1).max(100).describe('The webhook id.') });
+const webhookIdParams = z.object({ webhookId: webhookIdSchema });
 
 export const routes = {
   health: {
@@ -206,7 +215,7 @@ export const routes = {
     auth: 'user',
     scope: 'jobs:write',
     body: createJobBodySchema,
-    headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: {
       202: { description: 'Accepted; the job runs.', schema: jobViewSchema },
@@ -295,9 +304,7 @@ export const routes = {
         .default('true')
         .describe('false: replay the events logged so far and end, instead of following new ones.'),
     }),
-    headers: z.object({
-      'last-event-id': z.string().max(20).optional().describe('Resume after this event id.'),
-    }),
+    headers: z.object({ 'last-event-id': lastEventIdSchema.optional() }),
     responses: {
       200: { description: 'An event stream.', schema: z.string(), contentType: 'text/event-stream' },
       ...errors(400, 401, 404),
@@ -332,6 +339,7 @@ export const routes = {
     auth: 'user',
     scope: 'jobs:write',
     body: runBodySchema,
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
   },
@@ -347,6 +355,7 @@ export const routes = {
     auth: 'user',
     scope: 'jobs:write',
     body: workflowRunBodySchema,
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
   },
@@ -572,12 +581,7 @@ export const routes = {
       'Stops trusting the tokens the policy admitted (on every instance within 30 seconds). Needs platform_admin.',
     tags: adminTag,
     auth: 'admin',
-    params: z.object({
-      policyId: z
-        .string()
-        .regex(/^[0-9a-f]{20}$/)
-        .describe('The policy id.'),
-    }),
+    params: z.object({ policyId: trustPolicyIdSchema }),
     responses: { 204: { description: 'Deleted.' }, ...errors(400, 401, 403, 404) },
   },
   createApiKey: {
@@ -619,7 +623,7 @@ export const routes = {
     description: 'The key stops working at once. Revoking twice is harmless.',
     tags: ['API keys'],
     auth: 'jwt',
-    params: z.object({ keyId: z.string().min(1).max(100) }),
+    params: z.object({ keyId: apiKeyIdSchema }),
     responses: { 200: { description: 'Revoked.', schema: apiKeyViewSchema }, ...errors(401, 403, 404) },
   },
   listAudit: {
@@ -773,7 +777,7 @@ export const routes = {
     tags: webhookTag,
     auth: 'user',
     scope: 'jobs:write',
-    params: webhookIdParams.extend({ deliveryId: z.string().min(1).max(100) }),
+    params: webhookIdParams.extend({ deliveryId: deliveryIdSchema }),
     durableClient: true,
     responses: {
       202: { description: 'Delivering.', schema: deliveryViewSchema },

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAlreadyExists, isPreconditionFailure, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentChangedError, DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
 import type { Principal } from '../auth/principal';
 import { AppError, toAppError } from '../errors';
 import { currentRequest } from '../http/request-context';
@@ -180,7 +180,7 @@ export class AuditTrail {
       try {
         await store.create('audit', record);
       } catch (error: unknown) {
-        if (!isAlreadyExists(error) || attempt >= maxAttempts) throw error;
+        if (!(error instanceof DocumentExistsError) || attempt >= maxAttempts) throw error;
         // Another writer holds `seq` but has not advanced the head yet (or never will): do it for them.
         const taken = await store.read('audit', auditRecordId(seq), fields.tenantId, auditRecordSchema);
         if (taken) await this.advanceHead(fields.tenantId, head, taken.document).catch(() => undefined);
@@ -216,7 +216,7 @@ export class AuditTrail {
       else await this.options.store.create('audit', next);
     } catch (error: unknown) {
       // Someone else advanced it first: from the same read, so to the same record.
-      if (!isPreconditionFailure(error) && !isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentChangedError) && !(error instanceof DocumentExistsError)) throw error;
     }
   }
 

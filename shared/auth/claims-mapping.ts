@@ -2,7 +2,8 @@ import type { JWTPayload } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { authFailure } from './failures';
-import { tenantIdSchema, type IssuerConfig, type TenantFromGroups } from './issuer-config';
+import { tenantIdSchema } from '../ids';
+import type { IssuerConfig, TenantFromGroups } from './issuer-config';
 import type { Principal } from './principal';
 import { ALL_USER_SCOPES } from './scopes';
 

@@ -1,17 +1,8 @@
 import { z } from 'zod';
+import { tenantIdSchema } from '../ids';
 
 /** The placeholder an Entra multi-tenant issuer URL carries where each token names its own tenant. */
 export const TENANT_PLACEHOLDER = '{tenantid}';
-
-/**
- * A tenant id as the service stores it: it becomes a Cosmos partition key and a blob path segment, so it
- * may not contain the characters those forbid.
- */
-export const tenantIdSchema = z
-  .string()
-  .min(1)
-  .max(200)
-  .regex(/^[^/\\?#\s]+$/, 'no slashes, backslashes, ? or # and no whitespace');
 
 /** A claim name, or a dotted path into nested claims (Keycloak's `realm_access.roles`). */
 const claimPathSchema = z

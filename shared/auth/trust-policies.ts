@@ -2,7 +2,7 @@ import type { JWTPayload } from 'jose';
 import { z } from 'zod';
 import { selectTenant, type TenantSelection } from './claims-mapping';
 import { authFailure } from './failures';
-import { tenantIdSchema } from './issuer-config';
+import { tenantIdSchema, trustPolicyIdSchema } from '../ids';
 import type { Principal } from './principal';
 import { ALL_USER_SCOPES, scopeListSchema, type ApiScope } from './scopes';
 
@@ -60,7 +60,7 @@ export const trustPolicyInputSchema = z.object({
 export type TrustPolicyInput = z.infer<typeof trustPolicyInputSchema>;
 
 export const trustPolicySchema = trustPolicyInputSchema.extend({
-  id: z.string().describe('The policy id.'),
+  id: trustPolicyIdSchema,
   scopes: scopeListSchema,
   createdAt: z.string(),
   createdBy: z.string(),

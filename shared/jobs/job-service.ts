@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { isAlreadyExists } from '../adapters/cosmos-store';
+import { DocumentExistsError } from '../adapters/cosmos-store';
 import type { AuditTrail } from '../audit/audit-trail';
 import {
   applicableIterations,
@@ -176,7 +176,7 @@ export class JobService {
       );
     } catch (error: unknown) {
       // A retry of an idempotent request whose first attempt stopped after writing the job: continue with it.
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
       const existing = await this.options.jobs.find(caller.tenantId, jobId);
       if (existing && existing.status !== 'queued') return existing;
     }
@@ -237,7 +237,7 @@ export class JobService {
       });
       return { jobId };
     } catch (error: unknown) {
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
     }
     const record = await this.options.jobs.findIdempotency(caller.tenantId, id);
     if (!record) throw new AppError('conflict', 'The idempotency key is being claimed concurrently; retry.');

@@ -2,15 +2,27 @@ import type { InvocationContext } from '@azure/functions';
 import type { Principal } from '../auth/principal';
 import { toAppError } from '../errors';
 import type { ApiResponse } from '../http/route';
+import type { Logger } from '../logger';
 import {
   relayJobProgressToChat,
   type ChatMessageRef,
   type ChatProgressRelay,
 } from '../openwebui/chat-progress';
-import type { Services } from '../services';
+import type { ConnectionService } from '../openwebui/connection-service';
+import type { ProgressService } from '../progress/progress-service';
+import type { UsageService } from '../usage/usage-service';
 import { durableOrchestrations } from './durable-orchestrations';
 import { finishedStatuses, toJobView, type JobDocument } from './job';
-import type { CreateJobBody } from './job-service';
+import type { CreateJobBody, JobService } from './job-service';
+
+/** What the sync run endpoints use. */
+export interface RunAndWaitServices {
+  jobs: JobService;
+  usageService: UsageService;
+  openWebUi: ConnectionService;
+  progress: ProgressService;
+  logger: Logger;
+}
 
 /**
  * The sync run endpoints: create the job, wait up to `waitSeconds`, answer 200 when finished, else 202. A call
@@ -18,7 +30,7 @@ import type { CreateJobBody } from './job-service';
  * in that chat meanwhile.
  */
 export async function runAndWait(
-  services: Services,
+  services: RunAndWaitServices,
   caller: Principal,
   body: CreateJobBody & { waitSeconds: number },
   context: InvocationContext,
@@ -52,7 +64,7 @@ export async function runAndWait(
 
 /** Starts relaying the job's progress to the chat, when the caller's connection can post; never throws. */
 async function chatRelay(
-  services: Services,
+  services: RunAndWaitServices,
   caller: Principal,
   job: JobDocument,
   message: ChatMessageRef,

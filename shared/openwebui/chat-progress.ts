@@ -19,6 +19,8 @@ const chatIdSchema = z.string().regex(/^[A-Za-z0-9_-]{1,128}$/);
 /**
  * The chat and message ids of a request (`X-OpenWebUI-Chat-Id`, `X-OpenWebUI-Message-Id`), or undefined when
  * either is missing or malformed: progress is a courtesy, so a bad id turns it off rather than fail the call.
+ * They stay out of the routes' documented headers on purpose: OpenWebUI turns documented parameters into tool
+ * arguments for the model to fill in, while these ids come from OpenWebUI itself.
  */
 export function chatMessageOf(headers: { get(name: string): string | null }): ChatMessageRef | undefined {
   const chatId = chatIdSchema.safeParse(headers.get('x-openwebui-chat-id'));

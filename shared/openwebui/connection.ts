@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { scopeListSchema } from '../auth/scopes';
-
-/** A connection id: 20 hex characters. */
-export const connectionIdSchema = z
-  .string()
-  .regex(/^[0-9a-f]{20}$/, '20 hexadecimal characters')
-  .describe('The connection id returned when it was created.');
+import { connectionIdSchema } from '../ids';
 
 /** Where OpenWebUI is, as the service reaches it: http(s), no credentials, query or fragment. */
 const baseUrlSchema = z

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAlreadyExists, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
 
 export const tenantDocumentSchema = z.object({
   id: z.string(),
@@ -72,7 +72,7 @@ export class TenantRepository {
       await this.store.create('tenants', tenant);
       return tenant;
     } catch (error: unknown) {
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
       const winner = await this.find(tenantId);
       if (!winner) throw error;
       return winner;
@@ -84,7 +84,7 @@ export class TenantRepository {
     try {
       await this.store.create('tenants', indexEntry(tenantId, planId));
     } catch (error: unknown) {
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
     }
   }
 

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { isAlreadyExists, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
 import type { AuditTrail } from '../audit/audit-trail';
 import { canAdministerTenant, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
@@ -340,7 +340,7 @@ export class WebhookService {
       try {
         await this.options.store.create('webhooks', delivery);
       } catch (error: unknown) {
-        if (!isAlreadyExists(error)) throw error;
+        if (!(error instanceof DocumentExistsError)) throw error;
         const existing = await this.options.store.read(
           'webhooks',
           delivery.id,
