@@ -1,6 +1,6 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { apiKeyIdSchema } from '../ids';
+import { apiKeyIdSchema, connectionIdSchema } from '../ids';
 import { authFailure, defaultAuthLogger, type AuthLogger } from './failures';
 import type { Principal } from './principal';
 import { ALL_USER_SCOPES, scopeListSchema, type ApiScope } from './scopes';
@@ -43,7 +43,7 @@ export const apiKeyRecordSchema = z.object({
   /** What the key may do; keys created before scopes existed may do everything a user may. */
   scopes: scopeListSchema.optional(),
   /** Set on an OpenWebUI connection's key: calls with it come through that connection. */
-  connectionId: z.string().optional(),
+  connectionId: connectionIdSchema.optional(),
 });
 
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;

@@ -90,7 +90,27 @@ describe('claims mapping', () => {
       undefined,
       { reason: 'claim_invalid', claim: 'tid' },
     ],
-    ['a tenant id with a slash', { tid: 'a/b' }, {}, undefined, { reason: 'claim_invalid', claim: 'tid' }],
+    [
+      'a tenant id with a slash',
+      { tid: 'a/b' },
+      {},
+      undefined,
+      { reason: 'tenant_id_invalid', claim: 'tid' },
+    ],
+    [
+      'a tenant id starting with a dot',
+      { tenant_id: '..' },
+      {},
+      undefined,
+      { reason: 'tenant_id_invalid', claim: 'tenant_id' },
+    ],
+    [
+      'a configured tenant claim longer than a tenant id may be',
+      { org: { id: 'a'.repeat(129) } },
+      { tenantClaim: 'org.id' },
+      undefined,
+      { reason: 'tenant_id_invalid', claim: 'org.id' },
+    ],
     [
       'no mapped group',
       { groups: ['staff'] },

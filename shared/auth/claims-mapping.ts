@@ -34,11 +34,17 @@ function stringsClaim(payload: JWTPayload, path: string): string[] {
   return typeof parsed.data === 'string' ? [parsed.data] : parsed.data;
 }
 
+/**
+ * The tenant claim at `path`. A string that does not fit the tenant id format is refused on its own reason:
+ * the id becomes a partition key, a blob path segment and part of admin URLs, so it is never cleaned up into
+ * something else (that would be a guess).
+ */
 function tenantClaim(payload: JWTPayload, path: string): string | undefined {
   const value = readClaim(payload, path);
   if (value === undefined) return undefined;
+  if (typeof value !== 'string') throw authFailure('claim_invalid', { claim: path });
   const parsed = tenantIdSchema.safeParse(value);
-  if (!parsed.success) throw authFailure('claim_invalid', { claim: path });
+  if (!parsed.success) throw authFailure('tenant_id_invalid', { claim: path });
   return parsed.data;
 }
 

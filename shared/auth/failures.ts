@@ -19,6 +19,7 @@ export type AuthFailureReason =
   | 'audience_mismatch'
   | 'claim_invalid'
   | 'missing_tenant'
+  | 'tenant_id_invalid'
   | 'no_tenant_group'
   | 'issuer_tenant_mismatch'
   | 'tenant_not_allowed'

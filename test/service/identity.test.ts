@@ -124,6 +124,18 @@ describe('identity providers over HTTP', () => {
     const mismatch = await forged.get('/api/v1/usage');
     expect([mismatch.status, mismatch.json.reason]).toEqual([401, 'issuer_tenant_mismatch']);
   });
+
+  it('refuses a tenant claim that is not a valid tenant id, naming the claim, instead of cleaning it up', async () => {
+    for (const [credential, claim] of [
+      [await service.token({ sub: 'mallory', tenantId: '../acme' }), 'tid'],
+      [await shaped('entra', { directoryId: directory, claims: { tid: `${directory}/x` } }), 'tid'],
+    ] as const) {
+      const refused = await client(service.url, credential).get('/api/v1/jobs');
+      expect(refused.status).toBe(401);
+      expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      expect(refused.json).toMatchObject({ code: 'unauthenticated', reason: 'tenant_id_invalid', claim });
+    }
+  });
 });
 
 /** A request to `spec`'s path with placeholder ids, an empty JSON body where it takes one. */
@@ -173,6 +185,18 @@ describe('API key scopes', () => {
       (await owner.post('/api/v1/api-keys', { name: 'x', scopes: ['jobs:read', 'jobs:read'] })).status,
     ).toBe(400);
     expect((await owner.post('/api/v1/api-keys', { name: 'x', scopes: [] })).status).toBe(400);
+
+    const narrow = await owner.post('/api/v1/api-keys', { name: 'reader', scopes: ['jobs:read'] });
+    const trail = await admin.get('/api/v1/admin/audit?tenantId=scoped&action=api_key.created&limit=200');
+    const details = (trail.json.items as { target: { id: string }; details: Record<string, unknown> }[]).map(
+      (record) => [record.target.id, record.details.scopes],
+    );
+    expect(details).toEqual(
+      expect.arrayContaining([
+        [all.json.keyId, ALL_USER_SCOPES.join(' ')],
+        [narrow.json.keyId, 'jobs:read'],
+      ]),
+    );
   });
 
   const catalog = Object.values(routes) as RouteSpec[];

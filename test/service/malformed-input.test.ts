@@ -88,6 +88,8 @@ const wellFormed: Record<string, string> = {
   planId: 'pro',
   webhookId: '9b2e7c1a-4d3f-4a8b-b6c5-1e2d3f4a5b6c',
   deliveryId: 'AbCdEfGhIjKlMnOpQrStUv_-',
+  connectionId: '0123456789abcdef0123',
+  policyId: 'abcdef0123456789abcd',
 };
 
 /** Malformed in every route: traversal, encoded slash, NUL, over-long, non-ASCII, bad escapes, wrong shape. */
