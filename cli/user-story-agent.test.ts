@@ -1,5 +1,5 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
 import { iterationResultSchema, usageSchema } from '../shared/engine/iteration-result';
 import { offlineResponder } from '../local/messages-api/offline-responder';
 import { startMessagesApiServer, type MessagesApiServer } from '../local/messages-api/server';
+import { png, svg } from '../test/support/mockup-files';
 
 const root = resolve(__dirname, '..');
 const cli = join(root, 'dist/cli/user-story-agent.js');
@@ -193,6 +194,57 @@ describe('user-story-agent enhance against a Messages API server', () => {
     const models = (out: string) => jsonOutputSchema.parse(JSON.parse(out)).iterations.map((i) => i.model);
     expect(models(result.stdout)).toEqual(['claude-sonnet-5-5', 'claude-haiku-5-5']);
     expect(models(withModel.stdout)).toEqual(['claude-opus-5-5', 'claude-opus-5-5']);
+  });
+});
+
+describe('user-story-agent enhance --mockup', () => {
+  let server: MessagesApiServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startMessagesApiServer({ responder: offlineResponder });
+    dir = mkdtempSync(join(tmpdir(), 'usa-cli-mockups-'));
+    writeFileSync(join(dir, 'login.png'), png(320, 200));
+    writeFileSync(join(dir, 'login.svg'), svg());
+    writeFileSync(join(dir, 'evil.svg'), svg('<script>alert(1)</script>'));
+  });
+  afterAll(() => server.close());
+
+  it('reads each mockup (vision input through the SDK) and gives the iterations its inventory', async () => {
+    const result = await run(
+      [
+        'enhance',
+        join(stories, 'login-web.md'),
+        '--format',
+        'json',
+        '--iterations',
+        'interactive-elements',
+        '--mockup',
+        join(dir, 'login.png'),
+        '--mockup',
+        join(dir, 'login.svg'),
+      ],
+      { env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const output = z
+      .object({
+        mockups: z.array(
+          z.object({ fileName: z.string(), components: z.array(z.object({ id: z.string() })) }),
+        ),
+      })
+      .parse(JSON.parse(result.stdout));
+    expect(output.mockups.map((mockup) => mockup.fileName)).toEqual(['login.png', 'login.svg']);
+    expect(output.mockups[1]?.components.map((component) => component.id)).toEqual(['COMP-001', 'COMP-002']);
+    const vision = server.stats.received.filter((entry) => entry.purpose?.kind === 'mockup');
+    expect(vision.map((entry) => entry.attachments[0]?.kind)).toEqual(['image', 'text']);
+    const iteration = server.stats.received.find((entry) => entry.purpose?.kind === 'iteration');
+    expect(JSON.stringify(iteration?.params.messages)).toContain('mockup_inventory');
+  });
+
+  it('refuses a hostile mockup with its reason and exit code 1', async () => {
+    const result = await run(['enhance', join(stories, 'login-web.md'), '--mockup', join(dir, 'evil.svg')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('(svg_script)');
   });
 });
 

@@ -13,13 +13,14 @@ import {
   productTypeSchema,
   type IterationId,
 } from '../shared/engine/catalog';
-import type { IterationResult } from '../shared/engine/iteration-result';
+import { sumUsage, type IterationResult } from '../shared/engine/iteration-result';
 import { createOfflineAdapter } from '../shared/engine/offline/offline-adapter';
 import { runWorkflow, type ApprovalDecision, type WorkflowEvent } from '../shared/engine/runner';
 import { parseStory, type Story } from '../shared/engine/story';
 import { isAppError } from '../shared/errors';
 import { createAnthropicAdapter } from '../shared/llm/anthropic-adapter';
 import type { LlmPort } from '../shared/llm/port';
+import { readMockupFile } from '../shared/mockups/mockup-file';
 
 /** Exit codes from the API contract's "Command line" section. */
 const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
@@ -40,6 +41,7 @@ const enhanceOptionsSchema = z.object({
   output: z.string().optional(),
   provider: z.enum(['offline', 'anthropic']).optional(),
   model: z.string().min(1).optional(),
+  mockup: z.array(z.string().min(1)).max(20).default([]),
 });
 type EnhanceOptions = z.infer<typeof enhanceOptionsSchema>;
 
@@ -192,12 +194,23 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     if (isAppError(error)) throw new RuntimeFailure(error.message);
     throw error;
   }
+  const mockups = [];
+  for (const file of options.mockup) {
+    try {
+      mockups.push(await readMockupFile(file, llm, options.model));
+    } catch (error: unknown) {
+      if (isAppError(error)) throw new RuntimeFailure(error.message);
+      throw error;
+    }
+    process.stderr.write(`mockup ${file}: read\n`);
+  }
   const interactive = options.mode === 'interactive';
   const canAsk = interactive && file !== '-' && process.stdin.isTTY === true && process.stderr.isTTY === true;
   const progress = interactive ? undefined : progressReporter();
   const result = await runWorkflow({
     llm,
     story,
+    mockups: mockups.map((mockup) => mockup.inventory),
     iterations,
     strategy: interactive ? 'sequential' : 'parallel',
     verify: options.verify === true,
@@ -215,7 +228,7 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
 
   const out =
     options.format === 'json'
-      ? `${JSON.stringify({ story: result.markdown, iterations: result.iterations, usage: result.usage, structured: result.story }, null, 2)}\n`
+      ? `${JSON.stringify({ story: result.markdown, iterations: result.iterations, usage: sumUsage([result, ...mockups]), mockups: mockups.map((mockup) => mockup.inventory), structured: result.story }, null, 2)}\n`
       : result.markdown;
   if (options.output) await writeFile(options.output, out, 'utf8');
   else process.stdout.write(out);
@@ -277,6 +290,12 @@ function program(setExit: (code: number) => void): Command {
     .option('--output <file>', 'write the result to FILE instead of stdout')
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
     .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
+    .option(
+      '--mockup <file>',
+      'a mockup (.png, .jpg, .pdf, .svg) to read before the iterations; repeatable',
+      (file: string, files: string[]) => [...files, file],
+      [],
+    )
     .action(async (file: unknown, options: unknown) =>
       setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
     );

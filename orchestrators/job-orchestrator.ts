@@ -5,6 +5,7 @@ import { approvalAwait } from '../activities/approval-await';
 import { iterationRun } from '../activities/iteration-run';
 import { jobFinish } from '../activities/job-finish';
 import { jobStart } from '../activities/job-start';
+import { mockupAnalyze } from '../activities/mockup-analyze';
 import { slotAcquire } from '../activities/slot-acquire';
 import type { JobError } from '../shared/jobs/job';
 import {
@@ -15,6 +16,7 @@ import {
   jobOrchestrationInputSchema,
   jobOrchestratorName,
   jobStartOutputSchema,
+  mockupAnalyzeOutputSchema,
   slotAcquireOutputSchema,
   type JobFinishInput,
   type JobOrchestrationInput,
@@ -62,6 +64,34 @@ function* runParallel(
     };
   }
   return { outcome: 'completed' };
+}
+
+/** Before the iterations: every mockup read into an inventory at once (the iterations' context needs them all). */
+function* analyzeMockups(
+  context: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+): Generator<Task, Outcome | undefined, unknown> {
+  if (input.uploads.length === 0) return undefined;
+  const runs = input.uploads.map((uploadId) => mockupAnalyze({ ...ref, uploadId }).withRetry(iterationRetry));
+  const all = context.df.Task.all(runs);
+  if ((yield context.df.Task.any([all, cancel])) === cancel) return { outcome: 'cancelled' };
+  if (all.isFaulted) return { outcome: 'failed', error: failureOf(all) };
+  const outputs = runs.map((run) => mockupAnalyzeOutputSchema.parse(run.result));
+  if (outputs.some((output) => output.outcome === 'cancelled')) return { outcome: 'cancelled' };
+  const failed = outputs.find((output) => output.outcome === 'failed');
+  if (failed) {
+    return {
+      outcome: 'failed',
+      error: failed.error ?? {
+        code: 'internal',
+        message: `Mockup ${failed.uploadId} failed.`,
+        retryable: false,
+      },
+    };
+  }
+  return undefined;
 }
 
 /** Interactive mode: one iteration at a time, each applied only once the caller approves it. */
@@ -167,9 +197,10 @@ function* runJob(
     return 'cancelled';
   }
   const result =
-    input.mode === 'interactive'
+    (yield* analyzeMockups(context, input, ref, cancel)) ??
+    (input.mode === 'interactive'
       ? yield* runInteractive(context, input, ref, cancel)
-      : yield* runParallel(context, input, ref, cancel);
+      : yield* runParallel(context, input, ref, cancel));
   yield jobFinish({ ...ref, merge, ...result }).withRetry(bookkeepingRetry);
   return result.outcome;
 }

@@ -52,7 +52,16 @@ export const configSchema = z.object({
   AzureWebJobsStorage: z.string().min(1).default('UseDevelopmentStorage=true'),
   STORAGE_CONNECTION_STRING: optionalString,
   STORAGE_ACCOUNT_URL: optionalString.pipe(z.url().optional()),
-  UPLOADS_CONTAINER: z.string().min(3).default('uploads'),
+  UPLOADS_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, 'a blob container name')
+    .default('uploads'),
+  /** How long an upload URL (SAS) stays usable. */
+  UPLOAD_URL_TTL_SECONDS: integerFromString(300, 30, 3_600),
+  /** How long job creation waits for referenced uploads that are still being checked. */
+  UPLOAD_PENDING_WAIT_SECONDS: integerFromString(10, 0, 60),
+  /** When the upload retention timer runs: NCRONTAB (six fields, UTC) or a TimeSpan. */
+  UPLOAD_RETENTION_SCHEDULE: z.string().min(1).default('0 15 * * * *'),
   COSMOS_ENDPOINT: z.url().default('http://127.0.0.1:8081'),
   COSMOS_KEY: optionalString,
   COSMOS_DATABASE: z.string().min(1).default('user-story-agent'),

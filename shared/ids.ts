@@ -55,6 +55,12 @@ export const deliveryIdSchema = z
   .describe('The delivery id (also its webhook-id header), from the delivery list.')
   .register(pathIds, { resource: 'delivery' });
 
+/** Uploads: `randomUUID()` when the upload URL is issued. */
+export const uploadIdSchema = z
+  .uuid()
+  .describe('The upload id returned by createUpload.')
+  .register(pathIds, { resource: 'upload' });
+
 /** OpenWebUI connections: 10 random bytes in lowercase hex when a tenant admin registers one. */
 export const connectionIdSchema = z
   .string()

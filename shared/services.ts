@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AlertRepository } from './alerts/alert-repository';
+import { UsageAlerts } from './alerts/usage-alerts';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
 import { auditRefusal } from './audit/refusals';
@@ -7,8 +9,10 @@ import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { TrustPolicyRepository } from './auth/trust-policy-repository';
 import { TrustPolicyService } from './auth/trust-policy-service';
+import { getBlobServiceClient } from './adapters/blob-client';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { createKeyVaultReader } from './adapters/key-vault';
+import { AzureUploadBlobs, type UploadBlobs } from './adapters/upload-blobs';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
@@ -36,6 +40,12 @@ import { createSecretProvider, secretSources, type SecretProvider } from './secr
 import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
+import { MockupAnalysis } from './mockups/mockup-analysis';
+import { MockupInventoryRepository } from './mockups/inventory-repository';
+import { UploadChecker } from './uploads/upload-checker';
+import { UploadRepository } from './uploads/upload-repository';
+import { UploadRetention } from './uploads/upload-retention';
+import { UploadService } from './uploads/upload-service';
 import { UsageService } from './usage/usage-service';
 import { AddressGuard } from './webhooks/address-guard';
 import { WebhookSender } from './webhooks/webhook-sender';
@@ -83,6 +93,14 @@ export interface Services {
   openWebUi: ConnectionService;
   trustPolicies: TrustPolicyService;
   webhooks: WebhookService;
+  uploads: UploadRepository;
+  uploadBlobs: UploadBlobs;
+  uploadService: UploadService;
+  uploadChecker: UploadChecker;
+  uploadRetention: UploadRetention;
+  mockupAnalysis: MockupAnalysis;
+  /** Usage anomaly alerts: the hourly scan and the admin list. */
+  alerts: UsageAlerts;
 }
 
 export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
@@ -135,6 +153,17 @@ async function build(config: AppConfig): Promise<Services> {
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
   const audit = new AuditTrail({ store, logger });
+  const uploads = new UploadRepository(store);
+  const uploadBlobs = new AzureUploadBlobs(getBlobServiceClient(config), config.UPLOADS_CONTAINER);
+  const inventories = new MockupInventoryRepository(store);
+  const uploadService = new UploadService({
+    uploads,
+    blobs: uploadBlobs,
+    tenants,
+    plans,
+    urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+    pendingWaitMs: config.UPLOAD_PENDING_WAIT_SECONDS * 1000,
+  });
   const jobs = new JobService({
     jobs: jobsRepository,
     tenants,
@@ -143,6 +172,7 @@ async function build(config: AppConfig): Promise<Services> {
     quotas,
     queuePollSeconds: config.QUEUE_POLL_SECONDS,
     audit,
+    uploads: uploadService,
   });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
@@ -196,6 +226,14 @@ async function build(config: AppConfig): Promise<Services> {
     webhooks,
     secrets,
     apiKeyPepper,
+    alerts: new UsageAlerts({
+      alerts: new AlertRepository(store),
+      usage,
+      tenants,
+      audit,
+      webhooks,
+      logger,
+    }),
     store,
     audit,
     signals: new SecuritySignals(),
@@ -220,6 +258,7 @@ async function build(config: AppConfig): Promise<Services> {
       cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
       progress,
+      inventories,
     }),
     events,
     pubsub,
@@ -245,6 +284,22 @@ async function build(config: AppConfig): Promise<Services> {
     }),
     openWebUi,
     trustPolicies,
+    uploads,
+    uploadBlobs,
+    uploadService,
+    uploadChecker: new UploadChecker({ uploads, blobs: uploadBlobs, logger }),
+    uploadRetention: new UploadRetention({ uploads, blobs: uploadBlobs, tenants, plans, logger }),
+    mockupAnalysis: new MockupAnalysis({
+      jobs: jobsRepository,
+      uploads,
+      blobs: uploadBlobs,
+      inventories,
+      usage,
+      llm,
+      quotas,
+      progress,
+      llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    }),
   };
 }
 

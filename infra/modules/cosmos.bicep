@@ -47,6 +47,14 @@ param containers array = [
     name: 'webhooks'
     partitionKeyPath: '/tenantId'
   }
+  {
+    name: 'uploads'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'alerts'
+    partitionKeyPath: '/tenantId'
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

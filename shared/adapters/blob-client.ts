@@ -27,3 +27,8 @@ export function getBlobServiceClient(config: AppConfig): BlobServiceClient {
   shared ??= createBlobServiceClient(config);
   return shared;
 }
+
+/** The Blob endpoint's origin, which browsers PUT uploads to (the progress page's CSP allows it). */
+export function blobEndpointOrigin(config: AppConfig): string {
+  return new URL(getBlobServiceClient(config).url).origin;
+}

@@ -20,6 +20,8 @@ export const cosmosContainers = [
   { name: 'quotas', partitionKeyPath: '/tenantId' },
   { name: 'audit', partitionKeyPath: '/tenantId' },
   { name: 'webhooks', partitionKeyPath: '/tenantId' },
+  { name: 'uploads', partitionKeyPath: '/tenantId' },
+  { name: 'alerts', partitionKeyPath: '/tenantId' },
 ] as const;
 export type ContainerName = (typeof cosmosContainers)[number]['name'];
 

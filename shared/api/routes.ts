@@ -1,5 +1,11 @@
 import { z } from 'zod';
 import { planPatchSchema } from '../admin/admin-service';
+import {
+  alertsQuerySchema,
+  scanBodySchema,
+  scanResultSchema,
+  usageAlertViewSchema,
+} from '../alerts/usage-alert';
 import { verifyResultSchema } from '../audit/audit-record';
 import { auditListQuerySchema, auditViewSchema } from '../audit/audit-trail';
 import { apiKeyRecordSchema } from '../auth/api-keys';
@@ -16,6 +22,7 @@ import {
   jobIdSchema,
   tenantIdSchema,
   trustPolicyIdSchema,
+  uploadIdSchema,
   webhookIdSchema,
 } from '../ids';
 import { jobViewSchema } from '../jobs/job';
@@ -29,6 +36,7 @@ import {
   createdConnectionSchema,
 } from '../openwebui/connection';
 import { lastEventIdSchema, negotiateResultSchema } from '../progress/progress-service';
+import { createUploadBodySchema, uploadTicketSchema, uploadViewSchema } from '../uploads/upload';
 import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
 import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
@@ -158,6 +166,7 @@ const runResponses = {
   ...errors(400, 401, 413, 415, 422, 429, 503),
 };
 const adminTag = ['Administration'];
+const uploadTag = ['Uploads'];
 const webhookTag = ['Webhooks'];
 const webhookIdParams = z.object({ webhookId: webhookIdSchema });
 
@@ -358,6 +367,40 @@ export const routes = {
     headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
+  },
+  createUpload: {
+    functionName: 'uploads-create',
+    operationId: 'createUpload',
+    method: 'POST',
+    path: '/api/v1/uploads',
+    summary: 'Get a URL to upload a mockup',
+    description:
+      'Declare a mockup (PNG, JPEG, PDF or SVG, at most 10 MB or the plan’s lower limit) and get a short-lived URL for one PUT of exactly that file. The file is then checked from its bytes; follow getUpload until it is ready or rejected, and pass ready upload ids in a job’s uploads.',
+    tags: uploadTag,
+    auth: 'user',
+    scope: 'uploads:write',
+    body: createUploadBodySchema,
+    responses: {
+      201: { description: 'Upload URL issued; the upload is pending.', schema: uploadTicketSchema },
+      ...errors(400, 401, 413, 415, 503),
+    },
+  },
+  getUpload: {
+    functionName: 'uploads-get',
+    operationId: 'getUpload',
+    method: 'GET',
+    path: '/api/v1/uploads/{uploadId}',
+    summary: 'Get an upload’s status',
+    description:
+      'pending until the file arrives and is checked, then ready (with pages or width and height) or rejected with a reason code and detail.',
+    tags: uploadTag,
+    auth: 'user',
+    // Following an upload until it is ready is part of uploading: a key that may upload may watch its uploads.
+    scope: 'uploads:write',
+    params: z.object({
+      uploadId: uploadIdSchema,
+    }),
+    responses: { 200: { description: 'The upload.', schema: uploadViewSchema }, ...errors(401, 404) },
   },
   getUsage: {
     functionName: 'usage-get',
@@ -694,6 +737,45 @@ export const routes = {
     auth: 'admin',
     query: adminJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
+  },
+  listAlerts: {
+    functionName: 'alerts-list',
+    operationId: 'listUsageAlerts',
+    method: 'GET',
+    path: '/api/v1/admin/alerts',
+    summary: 'Usage anomaly alerts',
+    description:
+      'Hours in which a tenant’s LLM calls, tokens or cost were far above the same hour on the 14 days before (median plus 6 spreads of the median absolute deviation, with floors), newest hour first; found by an hourly scan at minute 5 (UTC). Tenant admins see their tenants (default: their own); platform admins see every tenant’s unless they give tenantId.',
+    tags: adminTag,
+    auth: 'admin',
+    query: alertsQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of alerts.',
+        schema: z.object({
+          items: z.array(usageAlertViewSchema),
+          nextCursor: z.string().optional().describe('Pass as cursor for the next page.'),
+        }),
+      },
+      ...errors(400, 401, 403),
+    },
+  },
+  scanUsageAnomalies: {
+    functionName: 'alerts-scan-hour',
+    operationId: 'scanUsageAnomalies',
+    method: 'POST',
+    path: '/api/v1/admin/alerts/scan',
+    summary: 'Scan an hour for usage anomalies',
+    description:
+      'Runs the hourly anomaly scan for an hour that has ended, e.g. one the timer missed during an outage. Anomalies already raised are listed, not raised again. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    body: scanBodySchema,
+    durableClient: true,
+    responses: {
+      200: { description: 'What the scan found.', schema: scanResultSchema },
+      ...errors(400, 401, 403, 415, 503),
+    },
   },
   createWebhook: {
     functionName: 'webhooks-create',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AppError } from '../errors';
 import { callPurposeKinds, type CallPurposeKind, type StructuredRequest } from '../llm/port';
 import { getIteration, iterationCatalog, iterationIdSchema, type IterationId } from './catalog';
+import { mockupContext, mockupGuidance, type MockupInventory } from './mockup-inventory';
 import { iterationOutputSchema, type IterationOutput } from './patch';
 import { reviewIssueSchema, type ReviewIssue } from './review';
 import { storySchema, type Story } from './story';
@@ -48,6 +49,8 @@ Answer only with JSON matching the given schema. For an iteration:
 # Iterations (id, sections it may change, focus)
 ${catalogText}
 
+${mockupGuidance}
+
 # Verification
 When asked to verify, judge the proposed patches of one iteration against the story: score from 0 to 1 and list concrete issues (not specific to the story, not testable, duplicates, wrong focus, missing important cases).`;
 
@@ -56,9 +59,9 @@ function encodeData(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
-/** The cacheable context part of a prompt: the base story as delimited data. */
-function storyContext(story: Story): string {
-  return `<story_data format="json">\n${encodeData(story)}\n</story_data>`;
+/** The cacheable context part of a prompt: the base story, then any mockup inventories, as delimited data. */
+function storyContext(story: Story, mockups: readonly MockupInventory[] = []): string {
+  return `<story_data format="json">\n${encodeData(story)}\n</story_data>${mockupContext(mockups)}`;
 }
 
 const requestHeaderSchema = z.object({
@@ -75,6 +78,8 @@ function header(purpose: CallPurposeKind, iterationId: IterationId | undefined, 
 /** What an iteration prompt is built from. */
 export interface IterationPromptInput {
   story: Story;
+  /** What the job's mockups show; part of the cached context. */
+  mockups?: readonly MockupInventory[];
   iterationId: IterationId;
   model: string;
   attempt: number;
@@ -109,7 +114,7 @@ export function buildIterationRequest(input: IterationPromptInput): StructuredRe
   return {
     model: input.model,
     instructions: engineInstructions,
-    context: storyContext(input.story),
+    context: storyContext(input.story, input.mockups),
     task: lines.join('\n'),
     schema: iterationOutputSchema,
     schemaName: 'iteration_output',
@@ -124,6 +129,8 @@ export function buildIterationRequest(input: IterationPromptInput): StructuredRe
 /** What a verification (judge) prompt is built from. */
 export interface VerificationPromptInput {
   story: Story;
+  /** The same inventories as the iteration call, so both share the cached context. */
+  mockups?: readonly MockupInventory[];
   iterationId: IterationId;
   proposal: IterationOutput;
   model: string;
@@ -140,7 +147,7 @@ export function buildVerificationRequest(
   return {
     model: input.model,
     instructions: engineInstructions,
-    context: storyContext(input.story),
+    context: storyContext(input.story, input.mockups),
     task: [
       header('verification', input.iterationId, input.attempt),
       `Verify the output of the iteration "${definition.name}" (${definition.id}) for the story above.`,

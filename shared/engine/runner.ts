@@ -12,6 +12,7 @@ import {
   type Verification,
 } from './iteration-result';
 import { applyIterationResult, mergeIterationResults } from './merge';
+import type { MockupInventory } from './mockup-inventory';
 import { validatePatches, type IterationOutput, type PatchValidation } from './patch';
 import { buildIterationRequest, buildVerificationRequest } from './prompts';
 import { renderMarkdown, type Story } from './story';
@@ -38,6 +39,8 @@ export type PriceCall = (model: string, usage: StructuredResponse<unknown>['usag
 
 interface CallOptions {
   llm: LlmPort;
+  /** What the job's mockups show: part of every iteration's cached context. */
+  mockups?: readonly MockupInventory[];
   models?: ModelSelection;
   /** Defaults to the pricing table in `shared/llm/pricing`. */
   price?: PriceCall;
@@ -129,6 +132,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
     const response = await llm.generate(
       buildIterationRequest({
         story,
+        mockups: input.mockups,
         iterationId,
         model: iterationModel(iterationId, input.models),
         attempt: attempts,
@@ -149,6 +153,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
     const response = await llm.generate(
       buildVerificationRequest({
         story,
+        mockups: input.mockups,
         iterationId,
         proposal: output,
         model: input.models?.verification ?? input.models?.model ?? defaultModels.standard,

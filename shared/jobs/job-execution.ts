@@ -5,7 +5,6 @@ import { parseStory, renderMarkdown, storySchema, type Story } from '../engine/s
 import { AppError, toAppError } from '../errors';
 import type { LlmPort } from '../llm/port';
 import type { ProgressPublisher } from '../progress/progress-publisher';
-import { quotaLlm } from '../quotas/quota-llm';
 import type { QuotaService } from '../quotas/quota-service';
 import { finishedStatuses, type JobDocument } from './job';
 import type { JobRepository } from './job-repository';
@@ -18,7 +17,9 @@ import type {
   JobStartOutput,
   SlotAcquireOutput,
 } from './orchestration-contract';
-import { recordingLlm, type UsageRepository } from './usage-records';
+import type { MockupInventoryRepository } from '../mockups/inventory-repository';
+import { meteredLlm } from './metered-llm';
+import type { UsageRepository } from './usage-records';
 
 export interface JobExecutionOptions {
   jobs: JobRepository;
@@ -34,6 +35,8 @@ export interface JobExecutionOptions {
   now?: () => Date;
   /** Progress events for SSE and Web PubSub; absent in tests that do not watch progress. */
   progress?: ProgressPublisher;
+  /** The job's mockup inventories, which go into every iteration's context; absent: no mockups. */
+  inventories?: Pick<MockupInventoryRepository, 'forJob'>;
 }
 
 /**
@@ -128,26 +131,14 @@ export class JobExecution {
       );
     }, this.options.cancelPollMs);
     try {
-      const recorded = recordingLlm(this.options.llm, this.options.usage, {
-        tenantId: job.tenantId,
-        userId: job.userId,
-        jobId: job.id,
-        now: this.now,
-      });
-      const llm =
-        this.options.quotas && job.limits
-          ? quotaLlm(recorded, this.options.quotas, {
-              tenantId: job.tenantId,
-              userId: job.userId,
-              jobId: job.id,
-              limits: job.limits,
-              now: this.now,
-            })
-          : recorded;
+      const llm = meteredLlm(job, { ...this.options, now: this.now });
       if (warmup && !warmup.leader) await this.waitForWarmCache(input, warmup.model, controller.signal);
       const markWarm = warmup?.leader ? this.markCacheWarm(input, warmup.model) : undefined;
+      const mockups =
+        job.uploads.length > 0 ? await this.options.inventories?.forJob(job.tenantId, job.id) : undefined;
       const result = await runIteration({
         story: this.baseStory(job, input.base),
+        mockups,
         iterationId: input.iterationId,
         llm,
         verify: job.options.verify,

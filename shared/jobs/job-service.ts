@@ -15,6 +15,7 @@ import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
+import type { UploadService } from '../uploads/upload-service';
 import {
   finishedStatuses,
   instanceIdFor,
@@ -77,6 +78,8 @@ export interface JobServiceOptions {
   /** Enforces the plan's per-user and per-tenant quotas; absent when quotas are off. */
   quotas?: QuotaService;
   queuePollSeconds: number;
+  /** Checks the mockups a job refers to; absent where uploads are not configured (then none are accepted). */
+  uploads?: Pick<UploadService, 'readyForJob'>;
   /** Job creation, cancellation and approval are audited; absent only in tests of other behaviour. */
   audit?: AuditTrail;
   now?: () => Date;
@@ -130,6 +133,10 @@ export class JobService {
       );
     }
     const iterations = this.chooseIterations(body, plan.limits.maxIterations, plan.name);
+    if (body.uploads.length > 0) {
+      if (!this.options.uploads) throw new AppError('validation_failed', 'uploads: not accepted here.');
+      await this.options.uploads.readyForJob(caller.tenantId, body.uploads);
+    }
 
     let jobId = this.newId();
     if (idempotencyKey !== undefined) {
@@ -152,7 +159,7 @@ export class JobService {
       iterations,
       story: body.story,
       options: body.options,
-      uploads: body.uploads,
+      uploads: [...new Set(body.uploads)],
       progress: { completed: 0, total: iterations.length, current: null },
       createdAt: this.now().toISOString(),
       usage: emptyUsage(),
@@ -187,6 +194,7 @@ export class JobService {
       iterations,
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
+      uploads: job.uploads,
     });
     return job;
   }

@@ -22,6 +22,8 @@ export const jobOrchestrationInputSchema = jobRefSchema.extend({
    * orchestrations started before quotas existed, which therefore replay without the slot step.
    */
   queuePollSeconds: z.number().int().positive().optional(),
+  /** Ready uploads (mockups) to read before the iterations; absent in orchestrations started before mockups. */
+  uploads: z.array(z.string().min(1)).default([]),
 });
 export type JobOrchestrationInput = z.infer<typeof jobOrchestrationInputSchema>;
 
@@ -70,3 +72,13 @@ export const jobFinishInputSchema = jobRefSchema.extend({
   error: jobErrorSchema.optional(),
 });
 export type JobFinishInput = z.infer<typeof jobFinishInputSchema>;
+
+/** `mockupAnalyze`: reads one upload into the job's mockup inventory. */
+export const mockupAnalyzeInputSchema = jobRefSchema.extend({ uploadId: z.string().min(1) });
+export type MockupAnalyzeInput = z.infer<typeof mockupAnalyzeInputSchema>;
+export const mockupAnalyzeOutputSchema = z.object({
+  uploadId: z.string(),
+  outcome: z.enum(['analyzed', 'cancelled', 'failed']),
+  error: jobErrorSchema.optional(),
+});
+export type MockupAnalyzeOutput = z.infer<typeof mockupAnalyzeOutputSchema>;

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { resolveLlmProvider, type AppConfig } from '../config';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from './port';
-import { delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
+import { attachmentBlock, delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
 
 /** One line per attempt, for logs and tests; never carries prompt text or credentials. */
 export interface LlmAttemptEvent {
@@ -232,6 +232,7 @@ function buildParams<T>(request: StructuredRequest<T>, promptCaching: boolean): 
         role: 'user',
         content: [
           { type: 'text', text: delimitContext(request.context), ...cache },
+          ...(request.attachments ?? []).map(attachmentBlock),
           { type: 'text', text: request.task },
         ],
       },

@@ -19,10 +19,26 @@ export interface TokenUsage {
 /**
  * What an LLM call is for. `iteration` and `verification` work on one iteration; `consolidation`, `review`
  * (the whole-story judge) and `rewrite` are workflow passes over the merged story (their `iterationId` is the
- * pass name).
+ * pass name); `mockup` reads one uploaded mockup (its `iterationId` is the upload id).
  */
-export const callPurposeKinds = ['iteration', 'verification', 'consolidation', 'review', 'rewrite'] as const;
+export const callPurposeKinds = [
+  'iteration',
+  'verification',
+  'consolidation',
+  'review',
+  'rewrite',
+  'mockup',
+] as const;
 export type CallPurposeKind = (typeof callPurposeKinds)[number];
+
+/**
+ * A file the model looks at: raster images as vision input, PDFs as document input, and text (an SVG's
+ * markup) as a plain-text document. `data` is base64.
+ */
+export type Attachment =
+  | { kind: 'image'; mediaType: 'image/png' | 'image/jpeg'; data: string; title: string }
+  | { kind: 'pdf'; data: string; title: string }
+  | { kind: 'text'; text: string; title: string };
 
 /**
  * A prompt is laid out so that its stable part can be cached: `instructions` (shared by every iteration) and
@@ -34,6 +50,8 @@ export interface StructuredRequest<T> {
   instructions: string;
   context: string;
   task: string;
+  /** Files sent after the context and before the task (mockups); not part of the cached prefix. */
+  attachments?: readonly Attachment[];
   /** Zod schema of the expected output: converted to JSON schema for the provider, and validated again on return. */
   schema: z.ZodType<T>;
   schemaName: string;

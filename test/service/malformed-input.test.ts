@@ -90,6 +90,7 @@ const wellFormed: Record<string, string> = {
   deliveryId: 'AbCdEfGhIjKlMnOpQrStUv_-',
   connectionId: '0123456789abcdef0123',
   policyId: 'abcdef0123456789abcd',
+  uploadId: '5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a',
 };
 
 /** Malformed in every route: traversal, encoded slash, NUL, over-long, non-ASCII, bad escapes, wrong shape. */

@@ -2,6 +2,7 @@ import { AppError } from '../../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
 import { decodeEngineText, type EngineRequest } from '../prompts';
 import { offlineIteration } from './iteration-rules';
+import { offlineMockupInventory } from './mockup-rules';
 import { offlineConsolidation, offlineReview, offlineRewrite } from './pass-rules';
 import { offlineVerification } from './verification-rules';
 
@@ -30,6 +31,8 @@ export function answerEngineRequest(request: EngineRequest): string {
       return JSON.stringify(offlineReview(story));
     case 'rewrite':
       return JSON.stringify(offlineRewrite(story, request.reviewIssues ?? []));
+    case 'mockup':
+      throw new AppError('validation_failed', 'A mockup request is answered from its attachments.');
   }
 }
 
@@ -82,7 +85,10 @@ export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPo
       const { signal } = request;
       if (signal?.aborted) throw cancelled(signal);
       const prompt = `${request.instructions}\n\n${request.context}\n\n${request.task}`;
-      const text = answerEngineRequest(decodeEngineText(prompt));
+      const text =
+        request.purpose.kind === 'mockup'
+          ? JSON.stringify(await offlineMockupInventory(request.attachments ?? []))
+          : answerEngineRequest(decodeEngineText(prompt));
 
       const timeoutMs = request.timeoutMs;
       const timesOut = timeoutMs !== undefined && latencyMs > timeoutMs;
