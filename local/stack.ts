@@ -39,6 +39,7 @@ const accountSchema = z.object({ name: z.string().regex(/^[a-z0-9]{3,24}$/), key
 /** Secret names in the local Key Vault, as `infra/modules/key-vault.bicep` names them in Azure. */
 const pepperSecretName = 'api-key-pepper';
 const anthropicSecretName = 'anthropic-api-key';
+const connectionKeySecretName = 'connection-secrets-key';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const distRoot = path.resolve(__dirname, '..');
@@ -54,16 +55,6 @@ function localStorageAccount(dataDir: string): z.infer<typeof accountSchema> {
   mkdirSync(dataDir, { recursive: true });
   writeFileSync(file, JSON.stringify(account), { mode: 0o600 });
   return account;
-}
-
-/** The key that seals OpenWebUI connection secrets locally: made once per data folder, so they keep opening. */
-function localSealingKey(dataDir: string): string {
-  const file = path.join(dataDir, 'connection-secrets.key');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
-  mkdirSync(dataDir, { recursive: true });
-  const key = randomBytes(32).toString('base64');
-  writeFileSync(file, key, { mode: 0o600 });
-  return key;
 }
 
 function storageConnectionString(
@@ -189,7 +180,6 @@ async function main(): Promise<void> {
         dataDir: path.join(dataDir, 'dev-issuer'),
       });
       emulatorEnv.AUTH_DEV_ISSUER_URL = devIssuer.url;
-      if (!process.env.CONNECTION_SECRETS_KEY?.trim()) emulatorEnv.CONNECTION_SECRETS_KEY = localSealingKey(dataDir);
       // Progress push: the app publishes through the real SDK to this server, and browsers connect to it.
       if (ports.WEB_PUBSUB_PORT !== 0) await assertPortFree(ports.WEB_PUBSUB_PORT);
       webPubSub = await startLocalWebPubSub({ port: ports.WEB_PUBSUB_PORT });
@@ -211,6 +201,14 @@ async function main(): Promise<void> {
       }
       Object.assign(emulatorEnv, identity.env);
       emulatorEnv.API_KEY_PEPPER_SECRET_URI = keyVault.secretUri(pepperSecretName);
+      // The key sealing OpenWebUI connection secrets, made once per data folder so sealed secrets keep
+      // opening; a CONNECTION_SECRETS_KEY set by hand is used instead.
+      if (!process.env.CONNECTION_SECRETS_KEY?.trim()) {
+        if (!keyVault.hasSecret(connectionKeySecretName)) {
+          keyVault.setSecret(connectionKeySecretName, randomBytes(32).toString('base64'));
+        }
+        emulatorEnv.CONNECTION_SECRETS_KEY_SECRET_URI = keyVault.secretUri(connectionKeySecretName);
+      }
       if (ports.LOCAL_MESSAGES_API === 'true') {
         const messagesApi = startNodeProcess({
           name: 'messages-api',
