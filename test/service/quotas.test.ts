@@ -5,6 +5,7 @@ import { startHost } from '../support/local-services';
 import {
   client,
   finished,
+  roomyPlanLimits,
   startService,
   waitForJob,
   type Client,
@@ -22,24 +23,13 @@ const story =
   'As a patient, I want to book an appointment with my doctor online so that I do not have to phone the practice.';
 const month = new Date().toISOString().slice(0, 7);
 
-const roomy = {
-  requestsPerDay: 1_000,
-  tokensPerDay: 10_000_000,
-  maxStoryBytes: 10_000,
-  maxIterations: 12,
-  maxConcurrentJobs: 50,
-  maxQueuedJobs: 50,
-  requestsPerMinute: 1_000,
-  monthlyBudgetUsd: 1_000,
-};
-
 /** Creates a plan with `limits` (over the roomy defaults) and moves `tenantId` onto it. */
-async function tenantOnPlan(tenantId: string, limits: Partial<typeof roomy>): Promise<void> {
+async function tenantOnPlan(tenantId: string, limits: Partial<typeof roomyPlanLimits>): Promise<void> {
   const planId = `plan-${tenantId}`;
   const created = await admin.post('/api/v1/admin/plans', {
     id: planId,
     name: `Plan of ${tenantId}`,
-    limits: { ...roomy, ...limits },
+    limits: { ...roomyPlanLimits, ...limits },
   });
   expect(created.status).toBe(201);
   const moved = await admin.patch(`/api/v1/admin/tenants/${tenantId}/plan`, { planId });

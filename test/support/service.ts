@@ -113,6 +113,18 @@ export async function startService(
   return service;
 }
 
+/** Plan limits no test reaches unless it lowers one: spread them under the limit a test is about. */
+export const roomyPlanLimits = {
+  requestsPerDay: 1_000,
+  tokensPerDay: 10_000_000,
+  maxStoryBytes: 10_000,
+  maxIterations: 12,
+  maxConcurrentJobs: 50,
+  maxQueuedJobs: 50,
+  requestsPerMinute: 1_000,
+  monthlyBudgetUsd: 1_000,
+};
+
 /** A small JSON client for the service, with the caller's bearer credential. */
 export function client(baseUrl: string, credential?: string) {
   const request = async (
