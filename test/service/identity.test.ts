@@ -9,7 +9,13 @@ import {
 import { routes } from '../../shared/api/routes';
 import { ALL_USER_SCOPES, type ApiScope } from '../../shared/auth/scopes';
 import type { RouteSpec } from '../../shared/http/route';
-import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+import {
+  client,
+  roomyPlanLimits,
+  startService,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
 
 const audience = 'api://user-story-agent';
 const directory = '5d2c1a52-0000-4000-8000-0000000000e1';
@@ -244,17 +250,7 @@ describe('API key scopes', () => {
 });
 
 describe('plan edits and retirement', () => {
-  const limits = {
-    requestsPerDay: 100,
-    tokensPerDay: 1_000_000,
-    maxStoryBytes: 10_000,
-    maxIterations: 6,
-    maxConcurrentJobs: 5,
-    maxQueuedJobs: 5,
-    requestsPerMinute: 100,
-    monthlyBudgetUsd: 100,
-    maxConcurrentStreams: 4,
-  };
+  const limits = { ...roomyPlanLimits, maxIterations: 6, maxConcurrentStreams: 4 };
 
   it('edits a plan’s name and some limits, and new jobs of its tenants get the new limits', async () => {
     expect((await admin.post('/api/v1/admin/plans', { id: 'team', name: 'Team', limits })).status).toBe(201);

@@ -3,7 +3,13 @@ import type { AddressInfo } from 'node:net';
 import { SignJWT, type JWTPayload } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ChatStatusNarrator } from '../../shared/openwebui/chat-status';
-import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+import {
+  client,
+  roomyPlanLimits,
+  startService,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
 import { readSse } from '../support/sse';
 
 let service: ServiceUnderTest;
@@ -26,16 +32,7 @@ beforeAll(async () => {
     await service.token({ sub: 'chat-admin', tenantId: tenant, roles: ['tenant_admin'] }),
   );
   // Two job-creating requests a day per user, so quotas show whose they are.
-  const limits = {
-    requestsPerDay: 2,
-    tokensPerDay: 10_000_000,
-    maxStoryBytes: 10_000,
-    maxIterations: 12,
-    maxConcurrentJobs: 10,
-    maxQueuedJobs: 10,
-    requestsPerMinute: 100,
-    monthlyBudgetUsd: 100,
-  };
+  const limits = { ...roomyPlanLimits, requestsPerDay: 2 };
   expect((await admin.post('/api/v1/admin/plans', { id: 'chatty', name: 'Chatty', limits })).status).toBe(
     201,
   );
