@@ -14,6 +14,7 @@ import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
+import { JobExports } from './exports/job-export';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
@@ -78,6 +79,8 @@ export interface Services {
   jobs: JobService;
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
+  /** Completed jobs as Gherkin, Jira, Azure DevOps or markdown files. */
+  jobExports: JobExports;
   execution: JobExecution;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
@@ -215,6 +218,7 @@ async function build(config: AppConfig): Promise<Services> {
     llm,
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
+    jobExports: new JobExports(jobs),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,
