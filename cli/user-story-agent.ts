@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
@@ -21,23 +21,29 @@ import { isAppError } from '../shared/errors';
 import { createAnthropicAdapter } from '../shared/llm/anthropic-adapter';
 import type { LlmPort } from '../shared/llm/port';
 import { readMockupFile } from '../shared/mockups/mockup-file';
+import { exportFiles } from '../shared/exports/export-files';
+import { exportFormats } from '../shared/exports/export-source';
+import { exportJobQuerySchema } from '../shared/exports/job-export';
+import {
+  exitCodes,
+  addJiraExportOptions,
+  parseOptions,
+  readStory,
+  RuntimeFailure,
+  UsageError,
+  writeExport,
+} from './cli-support';
+import { jobsCommand } from './jobs-command';
+import { ServiceError } from './service-client';
 
-/** Exit codes from the API contract's "Command line" section. */
-const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
-
-/** A mistake in the command line itself: exit 2 with a one-line message. */
-class UsageError extends Error {}
-
-/** A failure while doing the work: exit 1 with a one-line message. */
-class RuntimeFailure extends Error {}
-
-/** Commander has checked the choices; zod turns its untyped option bag into a typed one. */
 const enhanceOptionsSchema = z.object({
   productType: productTypeSchema.optional(),
   mode: z.enum(['individual', 'workflow', 'interactive']),
   iterations: z.string().optional(),
   verify: z.boolean().optional(),
-  format: z.enum(['markdown', 'json']),
+  format: z.enum(['json', ...exportFormats]),
+  jiraProjectKey: exportJobQuerySchema.shape.jiraProjectKey,
+  jiraAcceptanceCriteriaField: exportJobQuerySchema.shape.jiraAcceptanceCriteriaField,
   output: z.string().optional(),
   provider: z.enum(['offline', 'anthropic']).optional(),
   model: z.string().min(1).optional(),
@@ -50,12 +56,6 @@ const listOptionsSchema = z.object({
   format: z.enum(['text', 'json']),
 });
 
-function parseOptions<T>(schema: z.ZodType<T>, options: unknown): T {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) throw new UsageError(z.prettifyError(parsed.error).replace(/\s+/g, ' '));
-  return parsed.data;
-}
-
 function parseIterationList(list: string | undefined): IterationId[] | undefined {
   if (list === undefined) return undefined;
   const ids = list
@@ -67,22 +67,6 @@ function parseIterationList(list: string | undefined): IterationId[] | undefined
     if (!parsed.success) throw new UsageError(`unknown iteration "${id}" (see: user-story-agent iterations)`);
     return parsed.data;
   });
-}
-
-async function readStory(file: string): Promise<string> {
-  if (file !== '-') {
-    try {
-      return await readFile(file, 'utf8');
-    } catch (error: unknown) {
-      const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-      throw new RuntimeFailure(`cannot read ${file}: ${reason}`);
-    }
-  }
-  if (process.stdin.isTTY) throw new UsageError('no story given: pass a FILE or pipe the story on stdin');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin)
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function buildLlm(provider: 'offline' | 'anthropic' | undefined): LlmPort {
@@ -226,12 +210,21 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     approve: approver(canAsk),
   }).finally(() => progress?.stop());
 
-  const out =
-    options.format === 'json'
-      ? `${JSON.stringify({ story: result.markdown, iterations: result.iterations, usage: sumUsage([result, ...mockups]), mockups: mockups.map((mockup) => mockup.inventory), structured: result.story }, null, 2)}\n`
-      : result.markdown;
-  if (options.output) await writeFile(options.output, out, 'utf8');
-  else process.stdout.write(out);
+  if (options.format === 'json') {
+    const out = `${JSON.stringify({ story: result.markdown, iterations: result.iterations, usage: sumUsage([result, ...mockups]), mockups: mockups.map((mockup) => mockup.inventory), structured: result.story }, null, 2)}\n`;
+    if (options.output) await writeFile(options.output, out, 'utf8');
+    else process.stdout.write(out);
+  } else {
+    const source = {
+      specifications: [{ key: 'story', story: result.story, markdown: result.markdown }],
+      links: [],
+    };
+    const jira = {
+      projectKey: options.jiraProjectKey,
+      acceptanceCriteriaField: options.jiraAcceptanceCriteriaField,
+    };
+    await writeExport(exportFiles(source, options.format, { jira }), options.output);
+  }
 
   const failed = result.iterations.filter((iteration) => iteration.status === 'failed');
   for (const iteration of failed) {
@@ -270,9 +263,9 @@ function program(setExit: (code: number) => void): Command {
     .exitOverride()
     .showSuggestionAfterError(false)
     .action(() => {
-      throw new UsageError('missing command: use "enhance" or "iterations" (see --help)');
+      throw new UsageError('missing command: use "enhance", "iterations" or "jobs" (see --help)');
     });
-  root
+  const enhanceCommand = root
     .command('enhance')
     .description('enhance a story from FILE, or from stdin with - (the default)')
     .argument('[file]', 'story file (markdown, optional front matter); - for stdin', '-')
@@ -285,9 +278,15 @@ function program(setExit: (code: number) => void): Command {
     .option('--iterations <ids>', 'comma-separated iteration ids')
     .option('--verify', 'judge each iteration and retry once when it fails')
     .addOption(
-      new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
+      new Option('--format <format>', 'output format')
+        .choices(['json', ...exportFormats])
+        .default('markdown'),
     )
-    .option('--output <file>', 'write the result to FILE instead of stdout')
+    .option(
+      '--output <path>',
+      'write the result to PATH instead of stdout (a directory when it is several files)',
+    )
+
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
     .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
     .option(
@@ -299,6 +298,8 @@ function program(setExit: (code: number) => void): Command {
     .action(async (file: unknown, options: unknown) =>
       setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
     );
+  addJiraExportOptions(enhanceCommand);
+  root.addCommand(jobsCommand(setExit));
   root
     .command('iterations')
     .description('list the iteration catalog')
@@ -323,7 +324,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`error: ${error.message}\n`);
       return exitCodes.usage;
     }
-    const message = error instanceof RuntimeFailure || isAppError(error) ? error.message : String(error);
+    if (error instanceof RuntimeFailure || error instanceof ServiceError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const message = isAppError(error) ? error.message : String(error);
     process.stderr.write(`error: ${message}\n`);
     return exitCodes.failure;
   }
