@@ -13,11 +13,13 @@ import {
 import { watchJob, watchReporter } from './job-watch';
 import { exitCodeForJobError, ServiceClient, type ServiceConnection } from './service-client';
 
-/** The options every `jobs` command takes, from the flags or the environment. */
+/** The options every `jobs` command takes, from the flags or the environment (an empty variable is unset). */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) =>
+  z.preprocess((value) => (value === '' ? undefined : value), schema.optional());
 const connectionOptionsSchema = z.object({
-  server: z.url({ protocol: /^https?$/ }).optional(),
-  apiKey: z.string().min(1).optional(),
-  token: z.string().min(1).optional(),
+  server: unsetWhenEmpty(z.url({ protocol: /^https?$/ })),
+  apiKey: unsetWhenEmpty(z.string()),
+  token: unsetWhenEmpty(z.string()),
 });
 
 function connect(options: unknown): ServiceClient {
