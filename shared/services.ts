@@ -1,4 +1,6 @@
 import { AdminService } from './admin/admin-service';
+import { AlertRepository } from './alerts/alert-repository';
+import { UsageAlerts } from './alerts/usage-alerts';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
 import { auditRefusal } from './audit/refusals';
@@ -93,6 +95,8 @@ export interface Services {
   uploadChecker: UploadChecker;
   uploadRetention: UploadRetention;
   mockupAnalysis: MockupAnalysis;
+  /** Usage anomaly alerts: the hourly scan and the admin list. */
+  alerts: UsageAlerts;
 }
 
 export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
@@ -203,6 +207,14 @@ async function build(config: AppConfig): Promise<Services> {
     webhooks,
     secrets,
     apiKeyPepper,
+    alerts: new UsageAlerts({
+      alerts: new AlertRepository(store),
+      usage,
+      tenants,
+      audit,
+      webhooks,
+      logger,
+    }),
     store,
     audit,
     signals: new SecuritySignals(),

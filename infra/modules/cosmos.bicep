@@ -51,6 +51,10 @@ param containers array = [
     name: 'uploads'
     partitionKeyPath: '/tenantId'
   }
+  {
+    name: 'alerts'
+    partitionKeyPath: '/tenantId'
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -21,6 +21,7 @@ export const cosmosContainers = [
   { name: 'audit', partitionKeyPath: '/tenantId' },
   { name: 'webhooks', partitionKeyPath: '/tenantId' },
   { name: 'uploads', partitionKeyPath: '/tenantId' },
+  { name: 'alerts', partitionKeyPath: '/tenantId' },
 ] as const;
 export type ContainerName = (typeof cosmosContainers)[number]['name'];
 

@@ -1,4 +1,10 @@
 import { z } from 'zod';
+import {
+  alertsQuerySchema,
+  scanBodySchema,
+  scanResultSchema,
+  usageAlertViewSchema,
+} from '../alerts/usage-alert';
 import { verifyResultSchema } from '../audit/audit-record';
 import { auditListQuerySchema, auditViewSchema } from '../audit/audit-trail';
 import { apiKeyRecordSchema } from '../auth/api-keys';
@@ -602,6 +608,45 @@ export const routes = {
     auth: 'user',
     query: adminJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
+  },
+  listAlerts: {
+    functionName: 'alerts-list',
+    operationId: 'listUsageAlerts',
+    method: 'GET',
+    path: '/api/v1/admin/alerts',
+    summary: 'Usage anomaly alerts',
+    description:
+      'Hours in which a tenant’s LLM calls, tokens or cost were far above the same hour on the 14 days before (median plus 6 spreads of the median absolute deviation, with floors), newest hour first; found by an hourly scan at minute 5 (UTC). Tenant admins see their tenants (default: their own); platform admins see every tenant’s unless they give tenantId.',
+    tags: adminTag,
+    auth: 'user',
+    query: alertsQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of alerts.',
+        schema: z.object({
+          items: z.array(usageAlertViewSchema),
+          nextCursor: z.string().optional().describe('Pass as cursor for the next page.'),
+        }),
+      },
+      ...errors(400, 401, 403),
+    },
+  },
+  scanUsageAnomalies: {
+    functionName: 'alerts-scan-hour',
+    operationId: 'scanUsageAnomalies',
+    method: 'POST',
+    path: '/api/v1/admin/alerts/scan',
+    summary: 'Scan an hour for usage anomalies',
+    description:
+      'Runs the hourly anomaly scan for an hour that has ended, e.g. one the timer missed during an outage. Anomalies already raised are listed, not raised again. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'user',
+    body: scanBodySchema,
+    durableClient: true,
+    responses: {
+      200: { description: 'What the scan found.', schema: scanResultSchema },
+      ...errors(400, 401, 403, 415, 503),
+    },
   },
   createWebhook: {
     functionName: 'webhooks-create',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { DocumentChangedError, DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
+import { decodeCursor, encodeCursor } from '../adapters/page-cursor';
 import type { Principal } from '../auth/principal';
 import { AppError, toAppError } from '../errors';
 import { currentRequest } from '../http/request-context';
@@ -73,11 +74,6 @@ const unwritten = (cause: unknown) =>
     'The audit trail could not be written, so the action was not carried out; retry shortly.',
     { cause, retryAfterSeconds: 2 },
   );
-
-const encodeCursor = (token: string | undefined) =>
-  token ? Buffer.from(token, 'utf8').toString('base64url') : undefined;
-const decodeCursor = (cursor: string | undefined) =>
-  cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 
 /**
  * The append-only audit trail: per tenant, records `audit:1`, `audit:2`, ... in the `audit` container, each

@@ -37,6 +37,17 @@ export function usageRecordId(jobId: string, iterationId: string, purpose: strin
   return `usage:${jobId}:${iterationId}:${purpose}:${attempt}`;
 }
 
+/**
+ * What a tenant used in a time window: LLM calls, tokens of every kind, and cost. Cosmos leaves a SUM over no
+ * documents out of its row, hence the defaults.
+ */
+const windowTotalsSchema = z.object({
+  requests: z.number().int().nonnegative().default(0),
+  tokens: z.number().int().nonnegative().default(0),
+  costMicroUsd: z.number().int().nonnegative().default(0),
+});
+export type WindowTotals = z.infer<typeof windowTotalsSchema>;
+
 export class UsageRepository {
   constructor(private readonly store: CosmosStore) {}
 
@@ -56,6 +67,22 @@ export class UsageRepository {
       usage = addCall(usage, record, record.costMicroUsd);
     }
     return usage;
+  }
+
+  /**
+   * The tenant's totals over `[from, to)`, summed by Cosmos in one aggregate query: one row comes back
+   * however many calls the window holds.
+   */
+  async windowTotals(tenantId: string, from: Date, to: Date): Promise<WindowTotals> {
+    for await (const row of this.store.queryAll(
+      'usage',
+      "SELECT COUNT(1) AS requests, SUM(c.inputTokens + c.outputTokens + c.cacheCreationInputTokens + c.cacheReadInputTokens) AS tokens, SUM(c.costMicroUsd) AS costMicroUsd FROM c WHERE c.tenantId = @tenantId AND c.type = 'usage' AND c.at >= @from AND c.at < @to",
+      { tenantId, from: from.toISOString(), to: to.toISOString() },
+      windowTotalsSchema,
+    )) {
+      return row;
+    }
+    return { requests: 0, tokens: 0, costMicroUsd: 0 };
   }
 
   /** A user's usage between two days (inclusive, `YYYY-MM-DD`). */

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
 import { DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
+import { decodeCursor, encodeCursor } from '../adapters/page-cursor';
 import type { AuditTrail } from '../audit/audit-trail';
 import { canAdministerTenant, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
@@ -83,11 +84,6 @@ export interface PublishedEvent {
   /** Only this endpoint (the test event). */
   webhookId?: string;
 }
-
-const encodeCursor = (token: string | undefined) =>
-  token ? Buffer.from(token, 'utf8').toString('base64url') : undefined;
-const decodeCursor = (cursor: string | undefined) =>
-  cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 
 const maxKeptAttempts = 50;
 

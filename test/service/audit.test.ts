@@ -1,7 +1,7 @@
 import { CosmosClient, type Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type StartedProcess } from '../support/local-services';
-import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+import { allPages, client, startService, type Client, type ServiceUnderTest } from '../support/service';
 
 let service: ServiceUnderTest;
 let secondHost: { url: string; process: StartedProcess };
@@ -12,19 +12,7 @@ const story = 'As a bank customer, I want to transfer money to another account s
 
 const auditContainer = (): Container => cosmos.database(service.database).container('audit');
 
-async function trail(api: Client, query = ''): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.get(
-      `/api/v1/admin/audit?limit=200${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    expect(page.status).toBe(200);
-    items.push(...page.json.items);
-    cursor = page.json.nextCursor;
-  } while (cursor);
-  return items;
-}
+const trail = (api: Client, query = '') => allPages(api, `/api/v1/admin/audit?limit=200${query}`);
 
 beforeAll(async () => {
   service = await startService();

@@ -1,12 +1,12 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNetworkGuard } from '../apps/network-guard-core';
 import { distRoot, tempDir } from '../support/local-services';
+import { startReceiver } from '../support/webhook-receiver';
 import {
   client,
   finished,
@@ -15,37 +15,6 @@ import {
   type Client,
   type ServiceUnderTest,
 } from '../support/service';
-
-/** What a receiver saw: every request, and how it answered. */
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  answered: number;
-}
-
-/** A local receiver answering each request with the next status of `script` (then 204). */
-async function startReceiver(script: number[] = []) {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const answered = script.shift() ?? 204;
-      received.push({ headers: req.headers, body, answered });
-      if (answered === 302) res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
-      else res.writeHead(answered);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    port,
-    received,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
 
 /** The README's verification, as a receiver would write it with nothing but node:crypto. */
 function verifyLikeTheReadme(secret: string, headers: http.IncomingHttpHeaders, body: string): boolean {

@@ -150,6 +150,19 @@ export function client(baseUrl: string, credential?: string) {
 
 export type Client = ReturnType<typeof client>;
 
+/** Every item of a paged list (`{ items, nextCursor }`): `route` (with its query) and each next `cursor`. */
+export async function allPages(api: Client, route: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api.get(`${route}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (page.status !== 200) throw new Error(`${route}: ${page.status} ${JSON.stringify(page.json)}`);
+    items.push(...page.json.items);
+    cursor = page.json.nextCursor;
+  } while (cursor);
+  return items;
+}
+
 /** Polls a job until `accept` says so (or fails with the last state seen). */
 export async function waitForJob(
   api: Client,
