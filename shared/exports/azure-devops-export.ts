@@ -49,7 +49,7 @@ function htmlRuns(runs: readonly Run[]): string {
 }
 
 /** The blocks as the HTML that Azure DevOps' rich-text fields hold. */
-export function html(blocks: readonly Block[]): string {
+function html(blocks: readonly Block[]): string {
   return blocks
     .map((block) => {
       if (block.type === 'heading') return `<h3>${escapeHtml(block.text)}</h3>`;

@@ -58,12 +58,12 @@ function adfBlock(block: Block): AdfBlock {
 }
 
 /** The blocks as an ADF document. */
-export function adfDocument(blocks: readonly Block[]): AdfDocument {
+function adfDocument(blocks: readonly Block[]): AdfDocument {
   return { type: 'doc', version: 1, content: blocks.map(adfBlock) };
 }
 
 /** The body of Jira Cloud's create-issue call (`POST /rest/api/3/issue`) for one story. */
-export function jiraIssue(outline: WorkItemOutline, options: JiraExportOptions, labels: readonly string[]) {
+function jiraIssue(outline: WorkItemOutline, options: JiraExportOptions, labels: readonly string[]) {
   const separate = options.acceptanceCriteriaField !== undefined;
   const description = separate
     ? outline.description

@@ -35,7 +35,7 @@ function statementRuns(story: Story): Run[] {
 }
 
 /** A Given/When/Then criterion with its keywords emphasised; any other item as its text. */
-export function criterionRuns(item: StoryItem): Run[] {
+function criterionRuns(item: StoryItem): Run[] {
   const steps = criterionSteps(item);
   if (!steps) return [plain(item.text)];
   return [

@@ -80,6 +80,18 @@ function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
   });
 }
 
+/** `jobs create` of the story file as an individual job running `iterations`, plus any further arguments. */
+const createArgs = (iterations: string[], ...rest: string[]) => [
+  'jobs',
+  'create',
+  storyFile,
+  '--mode',
+  'individual',
+  '--iterations',
+  iterations.join(','),
+  ...rest,
+];
+
 const viaKey = (...args: string[]) => run(['jobs', ...args, '--server', service.url, '--api-key', apiKey]);
 
 async function completedJob(api: Client): Promise<Record<string, any>> {
@@ -254,20 +266,7 @@ describe('user-story-agent jobs (a client of the service)', { timeout: 240_000 }
       200,
     );
     const token = await service.token({ sub: 'carol', tenantId: 'frugal' });
-    const create = () =>
-      run([
-        'jobs',
-        'create',
-        storyFile,
-        '--mode',
-        'individual',
-        '--iterations',
-        'validation',
-        '--server',
-        service.url,
-        '--token',
-        token,
-      ]);
+    const create = () => run(createArgs(['validation'], '--server', service.url, '--token', token));
     expect((await create()).code).toBe(0);
     const refused = await create();
     expect(refused.code).toBe(3);
@@ -328,20 +327,9 @@ describe('user-story-agent jobs watch', { timeout: 240_000 }, () => {
     try {
       const iterations = ['validation', 'security', 'performance'];
       // create --watch opens the stream as soon as the job exists, well before its slow iterations end.
-      const watched = await run([
-        'jobs',
-        'create',
-        storyFile,
-        '--mode',
-        'individual',
-        '--iterations',
-        iterations.join(','),
-        '--watch',
-        '--server',
-        proxy.url,
-        '--api-key',
-        apiKey,
-      ]);
+      const watched = await run(
+        createArgs(iterations, '--watch', '--server', proxy.url, '--api-key', apiKey),
+      );
       expect(watched.code, watched.stderr).toBe(0);
       expect(proxy.wasCut()).toBe(true);
       const jobId = /^job (\S+)$/m.exec(watched.stderr)?.[1] ?? '';
