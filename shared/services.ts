@@ -17,6 +17,7 @@ import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
+import { JobExports } from './exports/job-export';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
@@ -85,6 +86,8 @@ export interface Services {
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
   steps: JobSteps;
+  /** Completed jobs as Gherkin, Jira, Azure DevOps or markdown files. */
+  jobExports: JobExports;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
@@ -238,6 +241,7 @@ async function build(config: AppConfig): Promise<Services> {
     llm,
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
+    jobExports: new JobExports(jobs),
     steps: new JobSteps({
       jobs: jobsRepository,
       usage,

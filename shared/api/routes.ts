@@ -25,6 +25,7 @@ import {
   uploadIdSchema,
   webhookIdSchema,
 } from '../ids';
+import { exportJobQuerySchema, jobExportSchema } from '../exports/job-export';
 import { jobViewSchema } from '../jobs/job';
 import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
@@ -317,6 +318,24 @@ export const routes = {
     responses: {
       200: { description: 'An event stream.', schema: z.string(), contentType: 'text/event-stream' },
       ...errors(400, 401, 404),
+    },
+  },
+  exportJob: {
+    functionName: 'jobs-export',
+    operationId: 'exportJob',
+    method: 'GET',
+    path: '/api/v1/jobs/{jobId}/export',
+    summary: 'Export a completed job',
+    description:
+      'The finished specification as files for other tools: markdown, Gherkin (.feature: one Feature per story, one Scenario per Given/When/Then outcome criterion, system criteria as comments), Jira (create-issue bodies with the description in Atlassian Document Format, and a CSV for Jira’s importer) or Azure DevOps (JSON Patch documents that create User Story work items). The service writes the files; it calls neither Jira nor Azure DevOps. A job that has not completed answers 409 job_not_completed.',
+    tags: jobTag,
+    auth: 'user',
+    scope: 'jobs:read',
+    params: jobIdParams,
+    query: exportJobQuerySchema,
+    responses: {
+      200: { description: 'The files.', schema: jobExportSchema },
+      ...errors(400, 401, 404, 409),
     },
   },
   negotiateJob: {
