@@ -429,7 +429,8 @@ describe('progress in the OpenWebUI chat', () => {
         'Iteration 2 of 2: security',
       ]),
     );
-    expect(delivered).toHaveLength(6);
+    // The narrated log of this job: start, both iterations, the judge's round and the cost, each once.
+    expect(delivered).toHaveLength(8);
   });
 
   it('finishes the run when OpenWebUI is down or refuses, with bounded attempts and no secret in the logs', async () => {
