@@ -276,23 +276,30 @@ describe('user-story-agent jobs (a client of the service)', { timeout: 240_000 }
 
 /**
  * A loopback TCP proxy in front of the service that cuts the connection carrying the first event stream once
- * its first event has gone through, and records every request it forwarded.
+ * its first event has gone through, and records every request it forwarded. The service may write several
+ * events in one TCP segment, so the proxy also records the last event id it passed on before the cut: that
+ * is the id the client must resume after.
  */
 async function startCuttingProxy(target: URL) {
   const connections: string[] = [];
   const streamRequests: string[] = [];
   let cut = false;
+  let lastIdBeforeCut: string | undefined;
   const server = net.createServer((downstream) => {
     const index = connections.push('') - 1;
     const upstream = net.connect(Number(target.port), target.hostname);
     let answered = '';
+    const close = () => {
+      downstream.destroy();
+      upstream.destroy();
+    };
     downstream.on('data', (chunk: Buffer) => {
       connections[index] += chunk.toString('latin1');
       const request = /^GET \/api\/v1\/jobs\/[^/]+\/stream HTTP\/1\.1\r\n([\s\S]*?)\r\n\r\n/.exec(
         chunk.toString('latin1'),
       );
       if (request) streamRequests.push(request[1] ?? '');
-      upstream.write(chunk);
+      if (!upstream.destroyed) upstream.write(chunk);
     });
     upstream.on('data', (chunk: Buffer) => {
       downstream.write(chunk);
@@ -300,14 +307,12 @@ async function startCuttingProxy(target: URL) {
       const streaming = /\/stream HTTP/.test(connections[index] ?? '');
       if (!cut && streaming && /event: start[\s\S]*?\n\n/.test(answered)) {
         cut = true;
-        downstream.destroy();
-        upstream.destroy();
+        lastIdBeforeCut = [...answered.matchAll(/^id: (\d+)$/gm)].at(-1)?.[1];
+        // End the client's side gracefully so what was forwarded reaches it before the close.
+        upstream.off('close', close).off('error', close).destroy();
+        downstream.end();
       }
     });
-    const close = () => {
-      downstream.destroy();
-      upstream.destroy();
-    };
     downstream.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
   });
@@ -317,6 +322,8 @@ async function startCuttingProxy(target: URL) {
     /** The header blocks of the stream requests, in the order they were sent. */
     streamRequests: () => [...streamRequests],
     wasCut: () => cut,
+    /** The id of the last event forwarded on the stream that was cut. */
+    lastIdBeforeCut: () => lastIdBeforeCut,
     close: () => new Promise<void>((done) => server.close(() => done())),
   };
 }
@@ -337,8 +344,10 @@ describe('user-story-agent jobs watch', { timeout: 240_000 }, () => {
       const streamRequests = proxy.streamRequests();
       expect(streamRequests.length, watched.stderr).toBeGreaterThanOrEqual(2);
       expect(streamRequests[0]).not.toMatch(/last-event-id/i);
-      expect(streamRequests[1]).toMatch(/^last-event-id: 1\r?$/im);
-      expect(watched.stderr).toContain('stream interrupted; resuming after event 1');
+      const resumedAfter = proxy.lastIdBeforeCut();
+      expect(resumedAfter).toMatch(/^\d+$/);
+      expect(streamRequests[1]).toMatch(new RegExp(`^last-event-id: ${resumedAfter}\\r?$`, 'im'));
+      expect(watched.stderr).toContain(`stream interrupted; resuming after event ${resumedAfter}`);
       for (const iteration of iterations) {
         expect(watched.stderr.match(new RegExp(`\\d/3 ${iteration}: started`, 'g'))).toHaveLength(1);
         expect(watched.stderr.match(new RegExp(`^${iteration}: done`, 'gm'))).toHaveLength(1);
