@@ -6,6 +6,7 @@ import {
   criterionText,
   itemId,
   parseCriterionSteps,
+  parseStatement,
   parseStory,
   renderJson,
   renderMarkdown,
@@ -133,6 +134,102 @@ describe('parseStory / renderMarkdown', () => {
   it('renders JSON that validates against the story schema', () => {
     const story = parseStory(sampleStories[0]?.text ?? '');
     expect(storySchema.parse(JSON.parse(renderJson(story)))).toEqual(story);
+  });
+});
+
+describe('parseStatement', () => {
+  it.each([
+    ['As a driver, I want to see my route so I can save fuel.', 'to see my route', 'I can save fuel'],
+    ['As a driver, I want to see my route in order to save fuel.', 'to see my route', 'I can save fuel'],
+    ['As a driver, I want a route planner, to be able to save fuel.', 'a route planner', 'I can save fuel'],
+    [
+      'As a team, we want a shared calendar in order to plan together.',
+      'a shared calendar',
+      'we can plan together',
+    ],
+    [
+      'As a seller, I want to upload photos etc. so that buyers see the item.',
+      'to upload photos etc.',
+      'buyers see the item',
+    ],
+  ])('reads the benefit in any common form: %s', (text, iWant, soThat) => {
+    expect(parseStatement(text)).toMatchObject({ iWant, soThat });
+  });
+
+  it.each([
+    ["As an HR manager I'd like to export headcount so I can plan hiring.", 'HR manager'],
+    ['As an HR manager, I’d really like to export headcount so I can plan hiring.', 'HR manager'],
+    ["I'd like to export headcount so I can plan hiring.", ''],
+  ])('reads "I\'d like" as the wish: %s', (text, asA) => {
+    expect(parseStatement(text)).toEqual({ asA, iWant: 'to export headcount', soThat: 'I can plan hiring' });
+  });
+
+  it('keeps "to be able to" at the start of the wish as part of the wish', () => {
+    expect(parseStatement('As a user, I want to be able to export invoices.')).toEqual({
+      asA: 'user',
+      iWant: 'to be able to export invoices',
+      soThat: '',
+    });
+  });
+
+  it('reads a wish without a role, and never mistakes "as" inside a sentence for a role', () => {
+    expect(
+      parseStatement('I want to download my payslips as PDF so that I can apply for a mortgage.'),
+    ).toEqual({
+      asA: '',
+      iWant: 'to download my payslips as PDF',
+      soThat: 'I can apply for a mortgage',
+    });
+    expect(
+      parseStatement(
+        'The system shall send a reminder 24 hours before each booking so that guests do not forget.',
+      ),
+    ).toEqual({
+      asA: '',
+      iWant: 'The system shall send a reminder 24 hours before each booking',
+      soThat: 'guests do not forget',
+    });
+  });
+
+  it.each([
+    [
+      "En tant que client de la banque, je veux virer de l'argent vers un autre compte afin de payer mon loyer.",
+      'client de la banque',
+      "virer de l'argent vers un autre compte",
+      'payer mon loyer',
+    ],
+    [
+      'Als Bankkunde möchte ich Geld auf ein anderes Konto überweisen, damit ich meine Miete bezahlen kann.',
+      'Bankkunde',
+      'Geld auf ein anderes Konto überweisen',
+      'ich meine Miete bezahlen kann',
+    ],
+    [
+      'Als klant wil ik geld overmaken naar een andere rekening zodat ik mijn huur kan betalen.',
+      'klant',
+      'geld overmaken naar een andere rekening',
+      'ik mijn huur kan betalen',
+    ],
+    [
+      'Como cliente del banco, quiero transferir dinero a otra cuenta para poder pagar el alquiler.',
+      'cliente del banco',
+      'transferir dinero a otra cuenta',
+      'pagar el alquiler',
+    ],
+    [
+      "Come cliente, voglio trasferire denaro su un altro conto per poter pagare l'affitto.",
+      'cliente',
+      'trasferire denaro su un altro conto',
+      "pagare l'affitto",
+    ],
+    [
+      'Como cliente, eu quero transferir dinheiro para outra conta para que eu possa pagar o aluguel.',
+      'cliente',
+      'transferir dinheiro para outra conta',
+      'eu possa pagar o aluguel',
+    ],
+  ])('keeps a statement in another language in its own words: %s', (text, asA, iWant, soThat) => {
+    expect(parseStatement(text)).toEqual({ asA, iWant, soThat });
   });
 });
 

@@ -44,9 +44,10 @@ describe('job lifecycle with the offline engine', () => {
     expect(job.result.iterations.map((iteration: { id: string }) => iteration.id)).toEqual(
       created.json.iterations,
     );
-    expect(
-      job.result.iterations.every((iteration: { status: string }) => iteration.status === 'applied'),
-    ).toBe(true);
+    // An iteration with nothing specific to add for this story is skipped; none fails.
+    const statuses = job.result.iterations.map((iteration: { status: string }) => iteration.status);
+    expect(statuses.every((status: string) => status === 'applied' || status === 'skipped')).toBe(true);
+    expect(statuses.filter((status: string) => status === 'applied').length).toBeGreaterThan(5);
     expect(job.result.story).toContain('returning customer');
     expect(job.progress).toMatchObject({ completed: 11, total: 11, current: null });
     expect(job.usage.inputTokens).toBeGreaterThan(0);
