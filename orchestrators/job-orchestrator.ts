@@ -35,12 +35,12 @@ import {
  * Steps that call the LLM throw only for transient failures: the LLM's, or Cosmos's around the call (loading
  * the job, checkpointing the result). Retried with exponential backoff for about half a minute.
  */
-const llmRetry = new df.RetryOptions(2_000, 5);
+export const llmRetry = new df.RetryOptions(2_000, 5);
 llmRetry.backoffCoefficient = 2;
 llmRetry.maxRetryIntervalInMilliseconds = 30_000;
 
 /** Bookkeeping activities only touch Cosmos: a short outage must not strand a job half-way. */
-const bookkeepingRetry = new df.RetryOptions(1_000, 5);
+export const bookkeepingRetry = new df.RetryOptions(1_000, 5);
 bookkeepingRetry.backoffCoefficient = 2;
 
 function failureOf(task: Task): JobError {
@@ -53,7 +53,7 @@ function failureOf(task: Task): JobError {
 type StepAnswer = { result: StepResult } | { ended: WorkflowOutcome };
 
 /** Runs `task` raced against the cancel event; undefined when it finished on its own. */
-function* raced(
+export function* raced(
   ctx: OrchestrationContext,
   task: Task,
   cancel: Task,
@@ -167,13 +167,16 @@ df.app.orchestration(jobOrchestratorName, function* (ctx: OrchestrationContext):
   }
 });
 
-function* runJob(
+/**
+ * Waits for a run slot when the job is queued behind the user's concurrent-job limit (ask, wait on a durable
+ * timer, ask again), then marks the job running. False when it was cancelled meanwhile: it must not run.
+ */
+export function* admitAndStart(
   ctx: OrchestrationContext,
   input: JobOrchestrationInput,
   ref: JobRef,
   cancel: Task,
-): Generator<Task, string, unknown> {
-  // Queued behind the user's concurrent-job limit: ask for a slot, wait on a durable timer, ask again.
+): Generator<Task, boolean, unknown> {
   const pollSeconds = input.queuePollSeconds;
   while (
     pollSeconds !== undefined &&
@@ -183,9 +186,16 @@ function* runJob(
     const timer = ctx.df.createTimer(retryAt);
     if ((yield ctx.df.Task.any([timer, cancel])) === cancel) break;
   }
+  return jobStartOutputSchema.parse(yield jobStart(ref).withRetry(bookkeepingRetry)).proceed;
+}
 
-  const started = jobStartOutputSchema.parse(yield jobStart(ref).withRetry(bookkeepingRetry));
-  if (!started.proceed) {
+function* runJob(
+  ctx: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+): Generator<Task, string, unknown> {
+  if (!(yield* admitAndStart(ctx, input, ref, cancel))) {
     yield jobFinish({ ...ref, outcome: 'cancelled' }).withRetry(bookkeepingRetry);
     return 'cancelled';
   }

@@ -98,6 +98,7 @@ export const configSchema = z.object({
   CONCURRENCY_RETRY_AFTER_SECONDS: integerFromString(30, 1, 3_600),
   /** Interactive mode: how long a job waits for each approval before it fails with `approval_timeout`. */
   APPROVAL_TIMEOUT_SECONDS: integerFromString(86_400, 1, 7 * 86_400),
+  SYSTEM_STORY_CONCURRENCY: integerFromString(3, 1, 25),
   /** How often a running iteration checks its job's cancel flag (and aborts its LLM call). */
   CANCEL_POLL_MS: integerFromString(500, 50, 10_000),
   /** Parallel iterations wait up to this long for the first one to write their model's prompt cache (0: off). */

@@ -22,6 +22,7 @@ import { FailedJobs } from './jobs/failed-jobs';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
 import { JobSteps } from './jobs/job-steps';
+import { SystemSteps } from './jobs/system-steps';
 import { UsageRepository } from './jobs/usage-records';
 import type { ApiKeySource } from './llm/anthropic-adapter';
 import { createLlmClient } from './llm/llm-client';
@@ -86,6 +87,8 @@ export interface Services {
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
   steps: JobSteps;
+  /** System mode: the backlog passes and bookkeeping around each story's sub-orchestration. */
+  systemSteps: SystemSteps;
   /** Completed jobs as Gherkin, Jira, Azure DevOps or markdown files. */
   jobExports: JobExports;
   events: EventLog;
@@ -163,12 +166,24 @@ async function build(config: AppConfig): Promise<Services> {
     approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
     quotas,
     queuePollSeconds: config.QUEUE_POLL_SECONDS,
+    systemStoryConcurrency: config.SYSTEM_STORY_CONCURRENCY,
     audit,
     uploads: uploadService,
   });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
+  const steps = new JobSteps({
+    jobs: jobsRepository,
+    usage,
+    llm,
+    quotas,
+    cancelPollMs: config.CANCEL_POLL_MS,
+    cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
+    llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
+    progress,
+    mockups: { uploads, blobs: uploadBlobs, inventories },
+  });
   const openWebUi = new ConnectionService({
     connections: new ConnectionRepository(store),
     audit,
@@ -242,16 +257,16 @@ async function build(config: AppConfig): Promise<Services> {
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     jobExports: new JobExports(jobs),
-    steps: new JobSteps({
+    steps,
+    systemSteps: new SystemSteps({
       jobs: jobsRepository,
       usage,
       llm,
       quotas,
       cancelPollMs: config.CANCEL_POLL_MS,
-      cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
       progress,
-      mockups: { uploads, blobs: uploadBlobs, inventories },
+      terminal: steps,
     }),
     events,
     pubsub,

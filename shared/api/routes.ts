@@ -80,7 +80,12 @@ export const jobListSchema = z.object({
     .describe('Pass as `cursor` to get the next page; absent on the last page.'),
 });
 
-export const runBodySchema = createJobBodySchema.extend({
+/** The sync run endpoints (OpenWebUI tools) take one story text: the backlog list is for `createJob`. */
+export const runBodySchema = createJobBodySchema.omit({ stories: true }).extend({
+  story: z
+    .string()
+    .min(1, 'story must not be empty')
+    .describe('The rough user story (in system mode, several stories in one text).'),
   waitSeconds: z.coerce
     .number()
     .int()
@@ -218,9 +223,9 @@ export const routes = {
     operationId: 'createJob',
     method: 'POST',
     path: '/api/v1/jobs',
-    summary: 'Start enhancing a user story',
+    summary: 'Start enhancing a user story or a backlog',
     description:
-      'Creates a job that runs iterations over the story in the background and answers 202 at once; follow it with getJob or the stream. Send an Idempotency-Key header to make retries safe.',
+      'Creates a job that runs iterations over the story in the background and answers 202 at once; follow it with getJob or the stream. With mode system and stories (or one story text holding several), refines each story and links and checks the backlog as a whole (result.system). Send an Idempotency-Key header to make retries safe.',
     tags: jobTag,
     auth: 'user',
     scope: 'jobs:write',

@@ -71,7 +71,7 @@ export function throwIfCancelled(signal: AbortSignal | undefined): void {
 }
 
 /** The calls one step makes, with their summed usage: what its result reports. */
-class CallLog {
+export class CallLog {
   usage: Usage = emptyUsage();
   readonly calls: LlmCall[] = [];
   model = '';

@@ -156,7 +156,7 @@ ${mockupGuidance}
 When asked to verify, judge the proposed patches of one iteration against the story and the iteration's guide: score from 0 to 1 and list concrete problems in feedback (not specific to the story, not testable, duplicates, invented features, wrong focus, missing important cases).`;
 
 /** Encodes data so it can never contain a tag: `<`, `>` and `&` become JSON unicode escapes. */
-function encodeData(value: unknown): string {
+export function encodeData(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
@@ -345,7 +345,8 @@ function tagged(text: string, tag: string): string | undefined {
   return last;
 }
 
-function parseTagged<T>(text: string, tag: string, schema: z.ZodType<T>): T | undefined {
+/** The JSON in the last `<tag>` block of `text`, checked against `schema`; undefined when there is none. */
+export function parseTagged<T>(text: string, tag: string, schema: z.ZodType<T>): T | undefined {
   const raw = tagged(text, tag);
   if (raw === undefined) return undefined;
   let json: unknown;
@@ -389,10 +390,10 @@ function contentText(content: z.infer<typeof contentSchema>): string {
 }
 
 /**
- * Recovers an engine request from Messages API parameters (`{ system, messages }`), whatever way the adapter
- * split the prompt into system and user blocks. The local Messages API server uses it to answer offline.
+ * The prompt text of Messages API parameters (`{ system, messages }`): the system and user blocks joined,
+ * whatever way the adapter split the prompt. The local Messages API server answers offline from it.
  */
-export function decodeEngineRequest(params: unknown): EngineRequest {
+export function messagesPromptText(params: unknown): string {
   const parsed = messagesParamsSchema.safeParse(params);
   if (!parsed.success) throw new AppError('validation_failed', 'Not Messages API parameters.');
   const parts = [
@@ -401,5 +402,10 @@ export function decodeEngineRequest(params: unknown): EngineRequest {
       .filter((message) => message.role === 'user')
       .map((message) => contentText(message.content)),
   ];
-  return decodeEngineText(parts.join('\n'));
+  return parts.join('\n');
+}
+
+/** Recovers an engine request from Messages API parameters (see `messagesPromptText`). */
+export function decodeEngineRequest(params: unknown): EngineRequest {
+  return decodeEngineText(messagesPromptText(params));
 }

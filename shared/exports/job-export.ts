@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { parseStory } from '../engine/story';
 import { AppError } from '../errors';
-import type { JobDocument } from '../jobs/job';
+import type { JobDocument, SystemResult } from '../jobs/job';
 import type { Caller, JobService } from '../jobs/job-service';
 import { exportFiles, placeholderJiraProjectKey } from './export-files';
 import { exportFileSchema, exportFormatSchema, type ExportSource } from './export-source';
@@ -45,12 +45,34 @@ export function jobExportSource(job: JobDocument): ExportSource {
       `Job ${job.id} is ${job.status}; only a completed job can be exported.`,
     );
   }
+  const system = job.result?.system;
+  if (system) return backlogExportSource(job, system);
   return {
     specifications: [
       { key: job.id, story: parseStory(markdown, { productType: job.productType }), markdown },
     ],
     links: [],
   };
+}
+
+/** A backlog: every story that completed, keyed by its backlog id, and the relationships found between them. */
+function backlogExportSource(job: JobDocument, system: SystemResult): ExportSource {
+  const specifications = system.stories.flatMap((entry) =>
+    entry.story === undefined
+      ? []
+      : [
+          {
+            key: entry.storyId,
+            story: parseStory(entry.story, { productType: job.productType }),
+            markdown: entry.story,
+          },
+        ],
+  );
+  const exported = new Set(specifications.map((specification) => specification.key));
+  const links = system.relationships
+    .filter((link) => exported.has(link.from) && exported.has(link.to))
+    .map((link) => ({ from: link.from, to: link.to, kind: link.kind }));
+  return { specifications, links };
 }
 
 /** Exports of the caller's own completed jobs; another user's or tenant's job is `not_found`, as for getJob. */

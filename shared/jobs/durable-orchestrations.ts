@@ -3,6 +3,7 @@ import * as df from 'durable-functions';
 import { AppError } from '../errors';
 import type { JobOrchestrations } from './job-service';
 import { jobOrchestratorName } from './orchestration-contract';
+import { systemOrchestratorName } from './system-orchestration-contract';
 
 /** The durable client behind the job service's orchestration port; its failures become `upstream_unavailable`. */
 export function durableOrchestrations(context: InvocationContext): JobOrchestrations {
@@ -18,7 +19,8 @@ export function durableOrchestrations(context: InvocationContext): JobOrchestrat
     );
   return {
     start: async (instanceId, input) => {
-      await client.startNew(jobOrchestratorName, { instanceId, input }).catch((error: unknown) => {
+      const name = input.system ? systemOrchestratorName : jobOrchestratorName;
+      await client.startNew(name, { instanceId, input }).catch((error: unknown) => {
         throw translate(error);
       });
     },

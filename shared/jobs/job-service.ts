@@ -6,7 +6,10 @@ import type { AuditTrail } from '../audit/audit-trail';
 import { iterationIdSchema, productTypeSchema, type IterationId } from '../engine/catalog';
 import { emptyUsage } from '../engine/iteration-result';
 import { planIterations } from '../engine/runner';
+import { splitStories } from '../engine/story-split';
+import { backlogStoryId } from '../engine/system-analysis';
 import { AppError } from '../errors';
+import type { PlanLimits } from '../plans/plan';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
@@ -17,6 +20,7 @@ import {
   jobModeSchema,
   jobOptionsSchema,
   jobStatusSchema,
+  type BacklogStory,
   type JobDocument,
 } from './job';
 import type { JobRepository } from './job-repository';
@@ -29,9 +33,25 @@ import {
 
 /** The request body of `POST /api/v1/jobs` (and the run endpoints). Unknown fields are ignored (OpenWebUI). */
 export const createJobBodySchema = z.object({
-  story: z.string().min(1, 'story must not be empty'),
+  story: z
+    .string()
+    .min(1, 'story must not be empty')
+    .describe(
+      'The rough user story. In system mode it may hold several stories, split at separator lines (---), headings or each "As a ..." line; the split is shown in the job (stories). Required unless stories is given.',
+    )
+    .optional(),
+  stories: z
+    .array(z.string().min(1, 'a story must not be empty'))
+    .min(1)
+    .max(100)
+    .describe("System mode: the backlog, one story per entry (2 to the plan's maxStoriesPerJob).")
+    .optional(),
   productType: productTypeSchema.default('web'),
-  mode: jobModeSchema.default('workflow'),
+  mode: jobModeSchema
+    .default('workflow')
+    .describe(
+      'workflow (default): every iteration, judge and rewrite; individual: the iterations you list; interactive: one iteration at a time, each approved; system: a backlog of several stories, each refined, then linked and checked for consistency.',
+    ),
   iterations: z.array(iterationIdSchema).min(1).max(12).optional(),
   uploads: z.array(z.string().min(1).max(100)).max(20).default([]),
   options: jobOptionsSchema.prefault({}),
@@ -73,6 +93,8 @@ export interface JobServiceOptions {
   /** Enforces the plan's per-user and per-tenant quotas; absent when quotas are off. */
   quotas?: QuotaService;
   queuePollSeconds: number;
+  /** System mode: how many stories of one backlog are refined at once. */
+  systemStoryConcurrency?: number;
   /** Checks the mockups a job refers to; absent where uploads are not configured (then none are accepted). */
   uploads?: Pick<UploadService, 'readyForJob'>;
   /** Job creation, cancellation and approval are audited; absent only in tests of other behaviour. */
@@ -84,6 +106,18 @@ export interface JobServiceOptions {
 function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
+
+/**
+ * The job id of a backlog's story, derived from the backlog job's id so that a retried request or a replayed
+ * orchestration finds the same story job (a UUID, like every job id).
+ */
+export function storyJobId(jobId: string, index: number): string {
+  const hex = sha256(`${jobId}:story:${index}`);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Text joining the stories of a backlog sent as a list, as the job's `story`. */
+const storySeparator = '\n\n---\n\n';
 
 /** Canonical JSON (sorted keys) so that the same body always hashes the same, whatever the key order. */
 function canonical(value: unknown): string {
@@ -120,15 +154,10 @@ export class JobService {
   ): Promise<JobDocument> {
     const tenant = await this.options.tenants.ensure(caller.tenantId);
     const plan = await this.options.plans.get(tenant.planId);
-    const storyBytes = Buffer.byteLength(body.story, 'utf8');
-    if (storyBytes > plan.limits.maxStoryBytes) {
-      throw new AppError(
-        'payload_too_large',
-        `The story is ${storyBytes} bytes; the ${plan.name} plan allows at most ${plan.limits.maxStoryBytes}.`,
-      );
-    }
+    const { story, texts } = this.storiesOf(body, plan.limits, plan.name);
     const iterations = this.chooseIterations(body, plan.limits.maxIterations, plan.name);
     if (body.uploads.length > 0) {
+      if (texts) throw new AppError('validation_failed', 'uploads: not accepted in system mode.');
       if (!this.options.uploads) throw new AppError('validation_failed', 'uploads: not accepted here.');
       await this.options.uploads.readyForJob(caller.tenantId, body.uploads);
     }
@@ -140,6 +169,11 @@ export class JobService {
       jobId = claimed.jobId;
     }
 
+    const stories = texts?.map((text, index): BacklogStory => ({
+      storyId: backlogStoryId(index),
+      jobId: storyJobId(jobId, index),
+      text,
+    }));
     const job: JobDocument = {
       id: jobId,
       tenantId: caller.tenantId,
@@ -152,10 +186,11 @@ export class JobService {
       mode: body.mode,
       productType: body.productType,
       iterations,
-      story: body.story,
+      story,
+      ...(stories ? { stories } : {}),
       options: body.options,
       uploads: [...new Set(body.uploads)],
-      progress: { completed: 0, total: iterations.length, current: null },
+      progress: { completed: 0, total: stories?.length ?? iterations.length, current: null },
       createdAt: this.now().toISOString(),
       usage: emptyUsage(),
       cancelRequested: false,
@@ -170,9 +205,10 @@ export class JobService {
         caller.tenantId,
         'job.created',
         jobId,
-        { mode: job.mode, iterations: iterations.length, ...links },
+        { mode: job.mode, iterations: iterations.length, stories: stories?.length ?? 1, ...links },
         async () => {
-          await this.options.quotas?.admit(caller, plan.limits, jobId);
+          // Each story of a backlog counts as one request.
+          await this.options.quotas?.admit(caller, plan.limits, jobId, stories?.length ?? 1);
           await this.options.jobs.create(job);
         },
       );
@@ -182,6 +218,7 @@ export class JobService {
       const existing = await this.options.jobs.find(caller.tenantId, jobId);
       if (existing && existing.status !== 'queued') return existing;
     }
+    if (stories) await this.createStoryJobs(job, stories);
     await orchestrations.start(job.instanceId, {
       jobId,
       tenantId: caller.tenantId,
@@ -191,8 +228,89 @@ export class JobService {
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
       uploads: job.uploads,
+      ...(stories
+        ? {
+            system: {
+              storyJobIds: stories.map((entry) => entry.jobId),
+              concurrency: this.options.systemStoryConcurrency ?? 3,
+            },
+          }
+        : {}),
     });
     return job;
+  }
+
+  /**
+   * The story text(s) of a request, checked against the plan: one story (every mode but system), or the
+   * backlog of a system-mode job (a list, or one text split into its stories), 2 to `maxStoriesPerJob` stories
+   * each within the story size limit.
+   */
+  private storiesOf(
+    body: CreateJobBody,
+    limits: PlanLimits,
+    planName: string,
+  ): { story: string; texts?: string[] } {
+    const checkSize = (text: string, what: string) => {
+      const bytes = Buffer.byteLength(text, 'utf8');
+      if (bytes > limits.maxStoryBytes) {
+        throw new AppError(
+          'payload_too_large',
+          `${what} is ${bytes} bytes; the ${planName} plan allows at most ${limits.maxStoryBytes}.`,
+        );
+      }
+    };
+    if (body.mode !== 'system') {
+      if (body.stories) throw new AppError('validation_failed', 'stories: only accepted in system mode.');
+      if (body.story === undefined) throw new AppError('validation_failed', 'story: required.');
+      checkSize(body.story, 'The story');
+      return { story: body.story };
+    }
+    if (body.stories && body.story !== undefined) {
+      throw new AppError('validation_failed', 'story, stories: send one of them, not both.');
+    }
+    if (!body.stories && body.story === undefined) {
+      throw new AppError(
+        'validation_failed',
+        'stories: required in system mode (or one story text holding several).',
+      );
+    }
+    const texts = body.stories ?? splitStories(body.story ?? '');
+    if (texts.length < 2) {
+      throw new AppError(
+        'validation_failed',
+        'stories: system mode needs at least 2 stories (separate them with a line of ---, a heading, or start each with "As a ...").',
+      );
+    }
+    if (texts.length > limits.maxStoriesPerJob) {
+      throw new AppError(
+        'payload_too_large',
+        `The backlog holds ${texts.length} stories; the ${planName} plan allows at most ${limits.maxStoriesPerJob} per job.`,
+      );
+    }
+    texts.forEach((text, index) => checkSize(text, `Story ${backlogStoryId(index)}`));
+    return { story: body.story ?? texts.join(storySeparator), texts };
+  }
+
+  /** One job per story of a backlog, run as the backlog job's sub-orchestrations; existing ones are kept. */
+  private async createStoryJobs(parent: JobDocument, stories: readonly BacklogStory[]): Promise<void> {
+    for (const [index, entry] of stories.entries()) {
+      const { stories: _stories, retryOf: _retryOf, ...shared } = parent;
+      const child: JobDocument = {
+        ...shared,
+        id: entry.jobId,
+        mode: 'workflow',
+        story: entry.text,
+        progress: { completed: 0, total: parent.iterations.length, current: null },
+        instanceId: instanceIdFor(entry.jobId),
+        parentJobId: parent.id,
+        storyIndex: index,
+      };
+      try {
+        await this.options.jobs.create(child);
+      } catch (error: unknown) {
+        if (!(error instanceof DocumentExistsError)) throw error;
+      }
+    }
   }
 
   private chooseIterations(body: CreateJobBody, maxIterations: number, planName: string): IterationId[] {
@@ -287,6 +405,14 @@ export class JobService {
           : { ...current, cancelRequested: true },
       ),
     );
+    // A backlog's unfinished stories stop too (their steps watch the flag); finished stories are kept.
+    for (const story of job.stories ?? []) {
+      await this.options.jobs.update(caller.tenantId, story.jobId, (current) =>
+        current.cancelRequested || finishedStatuses.has(current.status)
+          ? undefined
+          : { ...current, cancelRequested: true },
+      );
+    }
     await orchestrations.raise(job.instanceId, cancelEventName, {});
     return updated ?? job;
   }

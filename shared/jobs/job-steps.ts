@@ -58,7 +58,7 @@ export interface JobStepsOptions {
 }
 
 /** An abort signal raised as soon as the job's cancel flag is seen; `stop` ends the polling. */
-function watchCancel(
+export function watchCancel(
   jobs: JobRepository,
   ref: JobRef,
   pollMs: number,
@@ -404,7 +404,7 @@ export class JobSteps {
   }
 
   /** The job's one terminal event, written after its final state so a client reacting to it reads that state. */
-  private async emitTerminal(ref: JobRef, job: JobDocument): Promise<void> {
+  async emitTerminal(ref: JobRef, job: JobDocument): Promise<void> {
     const progress = this.options.progress;
     if (!progress) return;
     const data = { jobId: ref.jobId };

@@ -4,6 +4,13 @@ import { iterationResultSchema, passResultSchema, usageSchema } from '../engine/
 import { findingSchema } from '../engine/patch';
 import { reviewSchema } from '../engine/review';
 import { planLimitsSchema } from '../plans/plan';
+import {
+  backlogStoryIdSchema,
+  consistencyFindingSchema,
+  relationshipSchema,
+  systemContextSchema,
+  systemPassResultSchema,
+} from '../engine/system-analysis';
 
 export const jobStatuses = [
   'queued',
@@ -17,7 +24,8 @@ export const jobStatusSchema = z.enum(jobStatuses);
 export type JobStatus = z.infer<typeof jobStatusSchema>;
 export const finishedStatuses: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled']);
 
-export const jobModes = ['individual', 'workflow', 'interactive'] as const;
+/** `system`: a backlog of several stories, each refined by the workflow, then analysed together. */
+export const jobModes = ['individual', 'workflow', 'interactive', 'system'] as const;
 export const jobModeSchema = z.enum(jobModes);
 export type JobMode = z.infer<typeof jobModeSchema>;
 
@@ -45,6 +53,35 @@ export const jobOptionsSchema = z.object({
     .default(1),
 });
 export type JobOptions = z.infer<typeof jobOptionsSchema>;
+
+/** System mode: one story of the backlog, refined by its own job (`jobId`). */
+export const backlogStorySchema = z.object({
+  storyId: backlogStoryIdSchema.describe('S1, S2, ... in backlog order.'),
+  jobId: z.string().describe('The job refining this story (its own stream, result and export).'),
+  text: z.string().describe('The story as submitted, or as split from the submitted text.'),
+});
+export type BacklogStory = z.infer<typeof backlogStorySchema>;
+
+/** System mode: what the backlog analysis found, with each story's specification. */
+export const systemResultSchema = z.object({
+  stories: z.array(
+    backlogStorySchema.omit({ text: true }).extend({
+      status: jobStatusSchema,
+      title: z.string(),
+      story: z
+        .string()
+        .optional()
+        .describe('The specification as markdown; absent when the story did not complete.'),
+      overall: z.number().optional().describe("The judge's overall score of the story."),
+      error: jobErrorSchema.optional(),
+    }),
+  ),
+  context: systemContextSchema.optional().describe('Pass 0: actors, entities, screens, vocabulary.'),
+  relationships: z.array(relationshipSchema).describe('Pass 2: how the stories relate.'),
+  findings: z.array(consistencyFindingSchema).describe('Pass 3: consistency findings across stories.'),
+  passes: z.array(systemPassResultSchema).describe('The system passes that ran, with their usage.'),
+});
+export type SystemResult = z.infer<typeof systemResultSchema>;
 
 /** The job as stored in Cosmos (`jobs` container, partition = tenant). */
 export const jobDocumentSchema = z.object({
@@ -88,8 +125,16 @@ export const jobDocumentSchema = z.object({
         .array(findingSchema)
         .describe('Defects of the submitted story (QUS criteria), each reported once.')
         .default([]),
+      system: systemResultSchema.optional().describe('System mode only: the backlog analysis.'),
     })
     .optional(),
+  /** System mode: the backlog, one entry per story, as split from the submitted text when it was one text. */
+  stories: z.array(backlogStorySchema).optional(),
+  /** A story of a system-mode job: the backlog job and the story's place in it. */
+  parentJobId: z.string().optional(),
+  storyIndex: z.number().int().nonnegative().optional(),
+  /** System mode: the system passes run so far (checkpoints); published as `result.system` at the end. */
+  systemPasses: z.array(systemPassResultSchema).optional(),
   /** The structured story as merged or approved so far: the base of the next step. */
   workingStory: z.unknown().optional(),
   /** Workflow passes run so far (checkpoints); published as `result.passes` when the job finishes. */
@@ -118,6 +163,7 @@ export const jobViewSchema = jobDocumentSchema
     cancelRequested: true,
     instanceId: true,
     cacheWarm: true,
+    systemPasses: true,
   })
   .extend({
     links: z.object({
@@ -137,6 +183,7 @@ export function toJobView(job: JobDocument): JobView {
     passResults: _passes,
     cancelRequested: _cancel,
     instanceId: _instance,
+    systemPasses: _systemPasses,
     ...visible
   } = job;
   const self = `/api/v1/jobs/${job.id}`;

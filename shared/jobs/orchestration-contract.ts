@@ -37,6 +37,10 @@ export const jobOrchestrationInputSchema = jobRefSchema.extend({
   queuePollSeconds: z.number().int().positive().optional(),
   /** Ready uploads (mockups) to read before the iterations; absent in orchestrations started before mockups. */
   uploads: z.array(z.string().min(1)).default([]),
+  /** System mode: the jobs of the backlog's stories (run as sub-orchestrations) and how many run at once. */
+  system: z
+    .object({ storyJobIds: z.array(z.string().min(1)).min(2), concurrency: z.number().int().positive() })
+    .optional(),
 });
 export type JobOrchestrationInput = z.infer<typeof jobOrchestrationInputSchema>;
 

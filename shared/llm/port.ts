@@ -20,7 +20,8 @@ export interface TokenUsage {
  * What an LLM call is for. `iteration` and `verification` work on one iteration; `consolidation`, `review`
  * (the whole-story judge) and `rewrite` are workflow passes over the merged story: their `iterationId` names
  * the pass and its round (`consolidation`, `review-1`, `rewrite-1`, `review-2`), so every call of a job has its
- * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id).
+ * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id);
+ * `discovery`, `interconnection` and `consistency` are the system-mode passes over a whole backlog.
  */
 export const callPurposeKinds = [
   'iteration',
@@ -29,6 +30,9 @@ export const callPurposeKinds = [
   'review',
   'rewrite',
   'mockup',
+  'discovery',
+  'interconnection',
+  'consistency',
 ] as const;
 export type CallPurposeKind = (typeof callPurposeKinds)[number];
 

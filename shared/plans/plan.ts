@@ -24,6 +24,11 @@ export const planLimitsSchema = z.object({
    * the default.
    */
   maxConcurrentStreams: z.number().int().positive().default(20),
+  /**
+   * Stories one system-mode job may hold (each also counts as one request). Plans stored before this limit
+   * existed get the default.
+   */
+  maxStoriesPerJob: z.number().int().min(2).max(100).default(10),
 });
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
@@ -53,6 +58,7 @@ export const defaultPlans: readonly Plan[] = [
       requestsPerMinute: 10,
       monthlyBudgetUsd: 10,
       maxConcurrentStreams: 5,
+      maxStoriesPerJob: 3,
     },
   },
   {
@@ -68,6 +74,7 @@ export const defaultPlans: readonly Plan[] = [
       requestsPerMinute: 60,
       monthlyBudgetUsd: 200,
       maxConcurrentStreams: 20,
+      maxStoriesPerJob: 10,
     },
   },
   {
@@ -83,6 +90,7 @@ export const defaultPlans: readonly Plan[] = [
       requestsPerMinute: 300,
       monthlyBudgetUsd: 5_000,
       maxConcurrentStreams: 100,
+      maxStoriesPerJob: 25,
     },
   },
 ];

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { iterationIdSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import { reviewVerdicts } from '../engine/review';
+import { systemPassIdSchema } from '../engine/system-analysis';
 
 /**
  * The progress events of the API contract ("Progress events"). The same payloads go to SSE clients and to the
@@ -49,6 +50,25 @@ export const progressEventSchema = z.discriminatedUnion('event', [
       round: z.number().int().positive(),
       verdict: z.enum(reviewVerdicts),
       overall: z.number(),
+    }),
+  }),
+  z.object({
+    event: z.enum(['system:pass:start', 'system:pass:complete']),
+    data: z.object({
+      jobId: z.string(),
+      pass: systemPassIdSchema,
+      status: z.enum(['applied', 'failed']).optional(),
+    }),
+  }),
+  z.object({
+    event: z.enum(['story:start', 'story:complete']),
+    data: z.object({
+      jobId: z.string(),
+      storyId: z.string().describe('S1, S2, ... in backlog order.'),
+      storyJobId: z.string().describe('The job refining this story.'),
+      index: z.number().int().nonnegative(),
+      total: z.number().int(),
+      status: z.enum(['completed', 'failed', 'cancelled']).optional(),
     }),
   }),
   z.object({

@@ -124,14 +124,22 @@ export class QuotaService {
 
   /**
    * Admits a job-creating request against the plan read at admission: refuses a spent tenant budget, then
-   * takes a request (minute and day) and a run slot or queue place in one conditional write.
+   * takes `requests` requests (minute and day; one per story) and a run slot or queue place in one
+   * conditional write.
    */
-  async admit(owner: QuotaOwner, limits: PlanLimits, jobId: string): Promise<Admission> {
+  async admit(owner: QuotaOwner, limits: PlanLimits, jobId: string, requests = 1): Promise<Admission> {
     const now = this.now();
     const tenant = await this.options.store.read('quotas', tenantQuotaId, owner.tenantId, tenantQuotaSchema);
     if (tenant) checkBudget(tenant.document, limits, now);
     return this.user(owner, (current) => {
-      const admitted = admitJob(current, limits, jobId, now, this.options.concurrencyRetryAfterSeconds);
+      const admitted = admitJob(
+        current,
+        limits,
+        jobId,
+        now,
+        this.options.concurrencyRetryAfterSeconds,
+        requests,
+      );
       return { state: admitted.state, result: admitted.admission };
     });
   }

@@ -31,6 +31,7 @@ const limits: PlanLimits = {
   requestsPerMinute: 100,
   monthlyBudgetUsd: 1,
   maxConcurrentStreams: 5,
+  maxStoriesPerJob: 5,
 };
 const now = new Date('2026-11-22T13:45:30.250Z');
 const later = new Date('2026-11-22T14:00:00.000Z');
@@ -103,6 +104,14 @@ describe('admitJob', () => {
   it('refuses a new job once the day’s tokens are used up', () => {
     const state = { ...emptyUserQuota('acme', 'alice', now), tokens: 1_000 };
     expect(refusal(() => admitJob(state, limits, 'x', now, 30)).code).toBe('quota_exceeded');
+  });
+
+  it('counts a backlog job as one request per story, and refuses one whose stories pass the daily limit', () => {
+    const plan = { ...limits, requestsPerDay: 5 };
+    const state = admitJob(emptyUserQuota('acme', 'alice', now), plan, 'backlog', now, 30, 3).state;
+    expect({ requests: state.requests, minute: state.minuteRequests }).toEqual({ requests: 3, minute: 3 });
+    expect(refusal(() => admitJob(state, plan, 'another', now, 30, 3)).code).toBe('quota_exceeded');
+    expect(admitJob(state, plan, 'another', now, 30, 2).state.requests).toBe(5);
   });
 
   it('admits the same job again without counting it twice', () => {

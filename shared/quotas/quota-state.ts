@@ -175,18 +175,20 @@ export function admitJob(
   jobId: string,
   now: Date,
   concurrencyRetryAfterSeconds: number,
+  /** Requests the job counts for: one per story (a system-mode job counts each of its stories). */
+  requests = 1,
 ): { state: UserQuota; admission: Admission } {
   const current = rollUser(state, now);
   if (current.running.some((slot) => slot.jobId === jobId)) return { state: current, admission: 'running' };
   if (current.queued.some((slot) => slot.jobId === jobId)) return { state: current, admission: 'queued' };
-  if (current.minuteRequests >= limits.requestsPerMinute) {
+  if (current.minuteRequests + requests > limits.requestsPerMinute) {
     throw new AppError(
       'rate_limited',
       `At most ${limits.requestsPerMinute} job requests a minute are allowed.`,
       { retryAfterSeconds: secondsUntilNextMinute(now) },
     );
   }
-  if (current.requests >= limits.requestsPerDay) {
+  if (current.requests + requests > limits.requestsPerDay) {
     throw new AppError('quota_exceeded', `The daily limit of ${limits.requestsPerDay} jobs is used up.`, {
       retryAfterSeconds: secondsUntilNextDay(now),
     });
@@ -213,8 +215,8 @@ export function admitJob(
     admission,
     state: {
       ...current,
-      requests: current.requests + 1,
-      minuteRequests: current.minuteRequests + 1,
+      requests: current.requests + requests,
+      minuteRequests: current.minuteRequests + requests,
       running: admission === 'running' ? [...current.running, slot] : current.running,
       queued: admission === 'queued' ? [...current.queued, slot] : current.queued,
     },

@@ -123,6 +123,7 @@ export const roomyPlanLimits = {
   maxQueuedJobs: 50,
   requestsPerMinute: 1_000,
   monthlyBudgetUsd: 1_000,
+  maxStoriesPerJob: 10,
 };
 
 /** A small JSON client for the service, with the caller's bearer credential. */

@@ -2,9 +2,16 @@ import { AppError } from '../../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
 import { costMicroUsd } from '../../llm/pricing';
 import { decodeEngineText, engineOutputSchema, type EngineOutput, type EngineRequest } from '../prompts';
+import {
+  decodeSystemText,
+  systemOutputSchema,
+  type SystemOutput,
+  type SystemRequest,
+} from '../system-prompts';
 import { offlineIteration } from './iteration-rules';
 import { offlineMockupInventory } from './mockup-rules';
 import { offlineConsolidation, offlineReview, offlineRewrite } from './pass-rules';
+import { offlineConsistency, offlineDiscovery, offlineInterconnection } from './system-rules';
 import { offlineVerification } from './verification-rules';
 
 /** The offline engine's model name: never a Claude id, so its output cannot be mistaken for Claude's. */
@@ -17,6 +24,28 @@ export const offlineModel = 'user-story-agent-offline-1';
  */
 export function answerEngineRequest(request: EngineRequest): string {
   return JSON.stringify(engineOutputSchema.parse(engineAnswer(request)));
+}
+
+function systemAnswer(request: SystemRequest): Partial<SystemOutput> {
+  const context = request.context ?? { actors: [], entities: [], screens: [], vocabulary: [] };
+  switch (request.pass) {
+    case 'discovery':
+      return offlineDiscovery(request.backlog);
+    case 'interconnection':
+      return offlineInterconnection(request.backlog, context);
+    case 'consistency':
+      return offlineConsistency(request.backlog, context);
+  }
+}
+
+/**
+ * Answers any prompt the engine sends (a single-story request, or a system pass over a backlog) from its
+ * text alone, as the JSON a model would return.
+ */
+export function answerPrompt(prompt: string): string {
+  const system = decodeSystemText(prompt);
+  if (system) return JSON.stringify(systemOutputSchema.parse(systemAnswer(system)));
+  return answerEngineRequest(decodeEngineText(prompt));
 }
 
 function engineAnswer(request: EngineRequest): Partial<EngineOutput> {
@@ -41,6 +70,10 @@ function engineAnswer(request: EngineRequest): Partial<EngineOutput> {
       return offlineRewrite(story, request.reviewIssues ?? []);
     case 'mockup':
       throw new AppError('validation_failed', 'A mockup request is answered from its attachments.');
+    case 'discovery':
+    case 'interconnection':
+    case 'consistency':
+      throw new AppError('validation_failed', 'A system pass request is answered from its backlog.');
   }
 }
 
@@ -96,7 +129,7 @@ export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPo
       const text =
         request.purpose.kind === 'mockup'
           ? JSON.stringify(await offlineMockupInventory(request.attachments ?? []))
-          : answerEngineRequest(decodeEngineText(prompt));
+          : answerPrompt(prompt);
 
       const timeoutMs = request.timeoutMs;
       const timesOut = timeoutMs !== undefined && latencyMs > timeoutMs;

@@ -34,7 +34,7 @@ function plainPatch(op: Patch['op'], section: SectionName, target: string, text:
   return { op, section, target, text, topic: '', given: '', when: '', then: '' };
 }
 
-function quote(text: string): string {
+export function quote(text: string): string {
   const trimmed = text.replace(/\s+/g, ' ').replace(/"/g, "'").trim();
   return `"${trimmed.length > 100 ? `${trimmed.slice(0, 97).trimEnd()}...` : trimmed}"`;
 }
@@ -49,7 +49,7 @@ const stopWords = new Set(
 );
 
 /** Content words, crudely stemmed, so "transfers are refused" and "the transfer is refused" compare equal. */
-function contentWords(text: string): Set<string> {
+export function contentWords(text: string): Set<string> {
   return new Set(
     (text.toLowerCase().match(/[\p{L}\d]+/gu) ?? [])
       .filter((word) => !stopWords.has(word))
@@ -57,7 +57,8 @@ function contentWords(text: string): Set<string> {
   );
 }
 
-function similarity(a: Set<string>, b: Set<string>): number {
+/** Jaccard similarity of two word sets: 1 when they are the same words. */
+export function similarity(a: Set<string>, b: Set<string>): number {
   if (a.size === 0 || b.size === 0) return 0;
   let shared = 0;
   for (const word of a) if (b.has(word)) shared += 1;

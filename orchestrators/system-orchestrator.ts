@@ -1,0 +1,156 @@
+import * as df from 'durable-functions';
+import type { OrchestrationContext, Task } from 'durable-functions';
+import { systemFinish } from '../activities/system-finish';
+import { systemPassRun } from '../activities/system-pass-run';
+import { systemStoryFinish } from '../activities/system-story-finish';
+import { systemStoryStart } from '../activities/system-story-start';
+import type { WorkflowOutcome } from '../shared/engine/workflow';
+import {
+  systemWorkflowSteps,
+  type StoryOutcome,
+  type SystemStep,
+  type SystemStepResult,
+} from '../shared/engine/system-workflow';
+import { instanceIdFor } from '../shared/jobs/job';
+import {
+  cancelEventName,
+  jobOrchestrationInputSchema,
+  jobOrchestratorName,
+  type JobOrchestrationInput,
+  type JobRef,
+} from '../shared/jobs/orchestration-contract';
+import {
+  systemOrchestratorName,
+  systemPassRunOutputSchema,
+  systemStoryFinishOutputSchema,
+} from '../shared/jobs/system-orchestration-contract';
+import { admitAndStart, bookkeepingRetry, llmRetry, raced } from './job-orchestrator';
+
+type StepAnswer = { result: SystemStepResult } | { ended: WorkflowOutcome };
+
+/** A story's own orchestration: the job orchestrator on the story's job, with the backlog's plan. */
+function storyInput(input: JobOrchestrationInput, storyJobId: string): JobOrchestrationInput {
+  return {
+    jobId: storyJobId,
+    tenantId: input.tenantId,
+    mode: 'workflow',
+    iterations: input.iterations,
+    ...(input.review ? { review: input.review } : {}),
+    approvalTimeoutSeconds: input.approvalTimeoutSeconds,
+    // The backlog holds the run slot: its stories do not queue for one of their own.
+    uploads: [],
+  };
+}
+
+/**
+ * Refines the stories as sub-orchestrations, at most `concurrency` at a time, starting the next as one ends.
+ * After a cancel no new story starts; those running end on their own (their jobs carry the cancel flag), and
+ * every finished story keeps its result.
+ */
+function* refineStories(
+  ctx: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+  step: Extract<SystemStep, { kind: 'stories' }>,
+  storyJobIds: readonly string[],
+): Generator<Task, StoryOutcome[], unknown> {
+  const outcomes: StoryOutcome[] = [];
+  const running = new Map<Task, number>();
+  const waiting = [...step.indexes];
+  for (;;) {
+    while (running.size < step.concurrency && waiting.length > 0 && !cancel.isCompleted) {
+      const index = waiting.shift() ?? 0;
+      const storyJobId = storyJobIds[index] ?? '';
+      yield systemStoryStart({ ...ref, index }).withRetry(bookkeepingRetry);
+      running.set(
+        ctx.df.callSubOrchestrator(
+          jobOrchestratorName,
+          storyInput(input, storyJobId),
+          instanceIdFor(storyJobId),
+        ),
+        index,
+      );
+    }
+    if (running.size === 0) break;
+    const first = yield ctx.df.Task.any(
+      cancel.isCompleted ? [...running.keys()] : [...running.keys(), cancel],
+    );
+    const ended = [...running.entries()].find(([task]) => task === first);
+    if (!ended) continue;
+    const [task, index] = ended;
+    running.delete(task);
+    outcomes.push(
+      systemStoryFinishOutputSchema.parse(
+        yield systemStoryFinish({ ...ref, index }).withRetry(bookkeepingRetry),
+      ),
+    );
+  }
+  for (const index of waiting) outcomes.push({ index, outcome: 'cancelled' });
+  return outcomes.sort((a, b) => a.index - b.index);
+}
+
+function* systemStep(
+  ctx: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+  step: SystemStep,
+  storyJobIds: readonly string[],
+): Generator<Task, StepAnswer, unknown> {
+  if (step.kind === 'stories') {
+    const outcomes = yield* refineStories(ctx, input, ref, cancel, step, storyJobIds);
+    return { result: { kind: 'stories', outcomes } };
+  }
+  const run = systemPassRun({ ...ref, pass: step.kind }).withRetry(llmRetry);
+  const ended = yield* raced(ctx, run, cancel);
+  if (ended) return ended;
+  return { result: { kind: step.kind, ...systemPassRunOutputSchema.parse(run.result) } };
+}
+
+/**
+ * A backlog (system mode): start, run `systemWorkflowSteps` (discovery, every story as a sub-orchestration of
+ * the job orchestrator, interconnection, consistency), finish. Each pass is an activity checkpointed on the
+ * job and each story a job of its own, so a replay after a crash re-runs nothing that finished.
+ * Deterministic: all I/O happens in activities and sub-orchestrations.
+ */
+df.app.orchestration(systemOrchestratorName, function* (ctx: OrchestrationContext): Generator<
+  Task,
+  string,
+  unknown
+> {
+  const input = jobOrchestrationInputSchema.parse(ctx.df.getInput());
+  const ref: JobRef = { jobId: input.jobId, tenantId: input.tenantId };
+  const cancel = ctx.df.waitForExternalEvent(cancelEventName);
+  try {
+    if (!input.system) throw new Error('A system orchestration needs its stories.');
+    const { storyJobIds, concurrency } = input.system;
+    if (!(yield* admitAndStart(ctx, input, ref, cancel))) {
+      yield systemFinish({ ...ref, outcome: 'cancelled' }).withRetry(bookkeepingRetry);
+      return 'cancelled';
+    }
+    const workflow = systemWorkflowSteps({ stories: storyJobIds.length, concurrency });
+    let next = workflow.next();
+    let outcome: WorkflowOutcome | undefined;
+    while (!next.done) {
+      const answer = yield* systemStep(ctx, input, ref, cancel, next.value, storyJobIds);
+      if ('ended' in answer) {
+        outcome = answer.ended;
+        break;
+      }
+      next = workflow.next(answer.result);
+    }
+    outcome ??= next.done ? next.value : { outcome: 'failed' };
+    yield systemFinish({ ...ref, ...outcome }).withRetry(bookkeepingRetry);
+    return outcome.outcome;
+  } catch (error: unknown) {
+    // Dead-letter: whatever failed for good, the backlog records it instead of staying queued or running.
+    const message = error instanceof Error ? error.message : 'The orchestration failed.';
+    yield systemFinish({
+      ...ref,
+      outcome: 'failed',
+      error: { code: 'internal', message, retryable: false },
+    }).withRetry(bookkeepingRetry);
+    return 'failed';
+  }
+});
