@@ -43,9 +43,9 @@ function storyInput(input: JobOrchestrationInput, storyJobId: string): JobOrches
 }
 
 /**
- * Refines the stories as sub-orchestrations, at most `concurrency` at a time, starting the next as one ends.
- * After a cancel no new story starts; those running end on their own (their jobs carry the cancel flag), and
- * every finished story keeps its result.
+ * Refines the stories as sub-orchestrations, `concurrency` at a time (a batch waits for all of its stories).
+ * After a cancel no new batch starts; the stories running end on their own (their jobs carry the cancel
+ * flag), and every finished story keeps its result.
  */
 function* refineStories(
   ctx: OrchestrationContext,
@@ -56,38 +56,32 @@ function* refineStories(
   storyJobIds: readonly string[],
 ): Generator<Task, StoryOutcome[], unknown> {
   const outcomes: StoryOutcome[] = [];
-  const running = new Map<Task, number>();
-  const waiting = [...step.indexes];
-  for (;;) {
-    while (running.size < step.concurrency && waiting.length > 0 && !cancel.isCompleted) {
-      const index = waiting.shift() ?? 0;
-      const storyJobId = storyJobIds[index] ?? '';
-      yield systemStoryStart({ ...ref, index }).withRetry(bookkeepingRetry);
-      running.set(
-        ctx.df.callSubOrchestrator(
+  for (let start = 0; start < step.indexes.length; start += step.concurrency) {
+    const batch = step.indexes.slice(start, start + step.concurrency);
+    if (cancel.isCompleted) {
+      outcomes.push(...batch.map((index): StoryOutcome => ({ index, outcome: 'cancelled' })));
+      continue;
+    }
+    for (const index of batch) yield systemStoryStart({ ...ref, index }).withRetry(bookkeepingRetry);
+    yield ctx.df.Task.all(
+      batch.map((index) => {
+        const storyJobId = storyJobIds[index] ?? '';
+        return ctx.df.callSubOrchestrator(
           jobOrchestratorName,
           storyInput(input, storyJobId),
           instanceIdFor(storyJobId),
+        );
+      }),
+    );
+    for (const index of batch) {
+      outcomes.push(
+        systemStoryFinishOutputSchema.parse(
+          yield systemStoryFinish({ ...ref, index }).withRetry(bookkeepingRetry),
         ),
-        index,
       );
     }
-    if (running.size === 0) break;
-    const first = yield ctx.df.Task.any(
-      cancel.isCompleted ? [...running.keys()] : [...running.keys(), cancel],
-    );
-    const ended = [...running.entries()].find(([task]) => task === first);
-    if (!ended) continue;
-    const [task, index] = ended;
-    running.delete(task);
-    outcomes.push(
-      systemStoryFinishOutputSchema.parse(
-        yield systemStoryFinish({ ...ref, index }).withRetry(bookkeepingRetry),
-      ),
-    );
   }
-  for (const index of waiting) outcomes.push({ index, outcome: 'cancelled' });
-  return outcomes.sort((a, b) => a.index - b.index);
+  return outcomes;
 }
 
 function* systemStep(
