@@ -20,6 +20,8 @@ import { readSse } from '../support/sse';
 let service: ServiceUnderTest;
 
 const backlogDir = path.join(__dirname, '..', '..', 'examples', 'backlog');
+/** Three iterations per story keep the run short; the judge and a rewrite round still run on each. */
+const iterations = ['user-roles', 'validation', 'security'];
 const backlog = readdirSync(backlogDir)
   .filter((name) => name.endsWith('.md'))
   .sort()
@@ -27,7 +29,7 @@ const backlog = readdirSync(backlogDir)
 
 beforeAll(async () => {
   // Slow enough that a cancel or a host kill lands while stories are still running.
-  service = await startService({ OFFLINE_LATENCY_MS: '250', SYSTEM_STORY_CONCURRENCY: '2' });
+  service = await startService({ OFFLINE_LATENCY_MS: '100', SYSTEM_STORY_CONCURRENCY: '2' });
 });
 
 afterAll(async () => {
@@ -163,12 +165,12 @@ describe('system mode: a backlog end to end', () => {
     for (const file of gherkin.json.files) expect(parseGherkin(file.content).feature).toBeDefined();
     const markdown = await owner.get(`/api/v1/jobs/${job.id}/export?format=markdown`);
     expect(markdown.json.files.map((file: { name: string }) => file.name)[0]).toMatch(/^1-/);
-  });
+  }, 300_000);
 
   it('splits one text holding several stories and shows the split; refuses a backlog of one story or too many', async () => {
     const user = await api('splitter');
     const text = `${backlog[0]}\n\n---\n\n${backlog[4]}`;
-    const created = await user.post('/api/v1/jobs', { mode: 'system', story: text });
+    const created = await user.post('/api/v1/jobs', { mode: 'system', story: text, iterations });
     expect(created.status).toBe(202);
     expect(created.json.stories.map((story: { text: string }) => story.text)).toEqual([
       backlog[0],
@@ -192,11 +194,11 @@ describe('system mode: a backlog end to end', () => {
       code: 'validation_failed',
     });
     await waitForJob(user, created.json.id, finished, 60_000);
-  });
+  }, 120_000);
 
   it('keeps the finished stories when the backlog is cancelled mid-way', async () => {
     const user = await api('canceller');
-    const created = await user.post('/api/v1/jobs', { mode: 'system', stories: backlog });
+    const created = await user.post('/api/v1/jobs', { mode: 'system', stories: backlog, iterations });
     await waitForJob(user, created.json.id, (job) => job.progress.completed >= 1, 120_000);
     expect((await user.delete(`/api/v1/jobs/${created.json.id}`)).status).toBe(202);
     const job = await waitForJob(user, created.json.id, finished, 120_000);
@@ -207,11 +209,11 @@ describe('system mode: a backlog end to end', () => {
     for (const story of job.result.system.stories) {
       if (story.status === 'completed') expect(story.story).toContain('#');
     }
-  });
+  }, 300_000);
 
   it('resumes after a host SIGKILL mid-backlog without re-running the stories that had finished', async () => {
     const user = await api('survivor');
-    const created = await user.post('/api/v1/jobs', { mode: 'system', stories: backlog });
+    const created = await user.post('/api/v1/jobs', { mode: 'system', stories: backlog, iterations });
     const running = await waitForJob(user, created.json.id, (job) => job.progress.completed >= 1, 120_000);
     const storyJobIds: string[] = running.stories.map((story: { jobId: string }) => story.jobId);
     const before = await Promise.all(storyJobIds.map((id) => user.get(`/api/v1/jobs/${id}`)));
@@ -234,5 +236,5 @@ describe('system mode: a backlog end to end', () => {
       expect(after.json.completedAt).toBe(story.completedAt);
       expect(await usageRecordIds(story.id)).toEqual(recordsBefore[index]);
     }
-  });
+  }, 300_000);
 });
