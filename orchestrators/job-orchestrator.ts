@@ -27,6 +27,7 @@ import {
   slotAcquireOutputSchema,
   workflowPlanOf,
   workflowStepRunOutputSchema,
+  type JobFinishInput,
   type JobOrchestrationInput,
   type JobRef,
 } from '../shared/jobs/orchestration-contract';
@@ -50,7 +51,30 @@ function failureOf(task: Task): JobError {
 }
 
 /** A step either answers the workflow, or ends the run (cancel, a step failing for good, an approval timeout). */
-type StepAnswer = { result: StepResult } | { ended: WorkflowOutcome };
+export type StepAnswer<R = StepResult> = { result: R } | { ended: WorkflowOutcome };
+
+/**
+ * Drives a workflow generator (the single-story or the system workflow): each step it yields is answered by
+ * `answer`, until the workflow ends or a step ends the run.
+ */
+export function* driveWorkflow<S, R>(
+  workflow: Generator<S, WorkflowOutcome, R>,
+  answer: (step: S) => Generator<Task, StepAnswer<R>, unknown>,
+): Generator<Task, WorkflowOutcome, unknown> {
+  let next = workflow.next();
+  while (!next.done) {
+    const answered = yield* answer(next.value);
+    if ('ended' in answered) return answered.ended;
+    next = workflow.next(answered.result);
+  }
+  return next.value;
+}
+
+/** The final state of a run whose orchestration failed for good, so it does not stay queued or running. */
+export function deadLetter(ref: JobRef, error: unknown): JobFinishInput {
+  const message = error instanceof Error ? error.message : 'The orchestration failed.';
+  return { ...ref, outcome: 'failed', error: { code: 'internal', message, retryable: false } };
+}
 
 /** Runs `task` raced against the cancel event; undefined when it finished on its own. */
 export function* raced(
@@ -157,12 +181,7 @@ df.app.orchestration(jobOrchestratorName, function* (ctx: OrchestrationContext):
     return yield* runJob(ctx, input, ref, cancel);
   } catch (error: unknown) {
     // Dead-letter: whatever failed for good, the job records it instead of staying queued or running forever.
-    const message = error instanceof Error ? error.message : 'The orchestration failed.';
-    yield jobFinish({
-      ...ref,
-      outcome: 'failed',
-      error: { code: 'internal', message, retryable: false },
-    }).withRetry(bookkeepingRetry);
+    yield jobFinish(deadLetter(ref, error)).withRetry(bookkeepingRetry);
     return 'failed';
   }
 });
@@ -200,18 +219,9 @@ function* runJob(
     return 'cancelled';
   }
 
-  const workflow = workflowSteps(workflowPlanOf(input));
-  let next = workflow.next();
-  let outcome: WorkflowOutcome | undefined;
-  while (!next.done) {
-    const answer = yield* durableStep(ctx, input, ref, cancel, next.value);
-    if ('ended' in answer) {
-      outcome = answer.ended;
-      break;
-    }
-    next = workflow.next(answer.result);
-  }
-  outcome ??= next.done ? next.value : { outcome: 'failed' };
+  const outcome = yield* driveWorkflow(workflowSteps(workflowPlanOf(input)), (step) =>
+    durableStep(ctx, input, ref, cancel, step),
+  );
   yield jobFinish({ ...ref, ...outcome }).withRetry(bookkeepingRetry);
   return outcome.outcome;
 }

@@ -4,7 +4,6 @@ import { systemFinish } from '../activities/system-finish';
 import { systemPassRun } from '../activities/system-pass-run';
 import { systemStoryFinish } from '../activities/system-story-finish';
 import { systemStoryStart } from '../activities/system-story-start';
-import type { WorkflowOutcome } from '../shared/engine/workflow';
 import {
   systemWorkflowSteps,
   type StoryOutcome,
@@ -24,9 +23,15 @@ import {
   systemPassRunOutputSchema,
   systemStoryFinishOutputSchema,
 } from '../shared/jobs/system-orchestration-contract';
-import { admitAndStart, bookkeepingRetry, llmRetry, raced } from './job-orchestrator';
-
-type StepAnswer = { result: SystemStepResult } | { ended: WorkflowOutcome };
+import {
+  admitAndStart,
+  bookkeepingRetry,
+  deadLetter,
+  driveWorkflow,
+  llmRetry,
+  raced,
+  type StepAnswer,
+} from './job-orchestrator';
 
 /** A story's own orchestration: the job orchestrator on the story's job, with the backlog's plan. */
 function storyInput(input: JobOrchestrationInput, storyJobId: string): JobOrchestrationInput {
@@ -91,7 +96,7 @@ function* systemStep(
   cancel: Task,
   step: SystemStep,
   storyJobIds: readonly string[],
-): Generator<Task, StepAnswer, unknown> {
+): Generator<Task, StepAnswer<SystemStepResult>, unknown> {
   if (step.kind === 'stories') {
     const outcomes = yield* refineStories(ctx, input, ref, cancel, step, storyJobIds);
     return { result: { kind: 'stories', outcomes } };
@@ -123,28 +128,15 @@ df.app.orchestration(systemOrchestratorName, function* (ctx: OrchestrationContex
       yield systemFinish({ ...ref, outcome: 'cancelled' }).withRetry(bookkeepingRetry);
       return 'cancelled';
     }
-    const workflow = systemWorkflowSteps({ stories: storyJobIds.length, concurrency });
-    let next = workflow.next();
-    let outcome: WorkflowOutcome | undefined;
-    while (!next.done) {
-      const answer = yield* systemStep(ctx, input, ref, cancel, next.value, storyJobIds);
-      if ('ended' in answer) {
-        outcome = answer.ended;
-        break;
-      }
-      next = workflow.next(answer.result);
-    }
-    outcome ??= next.done ? next.value : { outcome: 'failed' };
+    const outcome = yield* driveWorkflow(
+      systemWorkflowSteps({ stories: storyJobIds.length, concurrency }),
+      (step) => systemStep(ctx, input, ref, cancel, step, storyJobIds),
+    );
     yield systemFinish({ ...ref, ...outcome }).withRetry(bookkeepingRetry);
     return outcome.outcome;
   } catch (error: unknown) {
     // Dead-letter: whatever failed for good, the backlog records it instead of staying queued or running.
-    const message = error instanceof Error ? error.message : 'The orchestration failed.';
-    yield systemFinish({
-      ...ref,
-      outcome: 'failed',
-      error: { code: 'internal', message, retryable: false },
-    }).withRetry(bookkeepingRetry);
+    yield systemFinish(deadLetter(ref, error)).withRetry(bookkeepingRetry);
     return 'failed';
   }
 });

@@ -57,6 +57,13 @@ export interface JobStepsOptions {
   progress?: ProgressPublisher;
 }
 
+/** The job an activity works on; a job that is gone is `not_found`. */
+export async function loadJob(jobs: JobRepository, ref: JobRef): Promise<JobDocument> {
+  const job = await jobs.find(ref.tenantId, ref.jobId);
+  if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
+  return job;
+}
+
 /** An abort signal raised as soon as the job's cancel flag is seen; `stop` ends the polling. */
 export function watchCancel(
   jobs: JobRepository,
@@ -204,10 +211,8 @@ export class JobSteps {
     this.now = options.now ?? (() => new Date());
   }
 
-  private async load(ref: JobRef): Promise<JobDocument> {
-    const job = await this.options.jobs.find(ref.tenantId, ref.jobId);
-    if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
-    return job;
+  private load(ref: JobRef): Promise<JobDocument> {
+    return loadJob(this.options.jobs, ref);
   }
 
   private store(job: JobDocument): JobWorkflowStore {

@@ -10,8 +10,7 @@ import type { ProgressPublisher } from '../progress/progress-publisher';
 import type { QuotaService } from '../quotas/quota-service';
 import { finishedStatuses, type JobDocument, type SystemResult } from './job';
 import type { JobRepository } from './job-repository';
-import type { JobSteps } from './job-steps';
-import { watchCancel } from './job-steps';
+import { loadJob, watchCancel, type JobSteps } from './job-steps';
 import { meteredLlm } from './metered-llm';
 import type { JobFinishInput, JobRef } from './orchestration-contract';
 import type { SystemPassRunInput, SystemStoryInput } from './system-orchestration-contract';
@@ -42,10 +41,8 @@ export class SystemSteps {
     this.now = options.now ?? (() => new Date());
   }
 
-  private async load(ref: JobRef): Promise<JobDocument> {
-    const job = await this.options.jobs.find(ref.tenantId, ref.jobId);
-    if (!job) throw new AppError('not_found', `Job ${ref.jobId} was not found.`);
-    return job;
+  private load(ref: JobRef): Promise<JobDocument> {
+    return loadJob(this.options.jobs, ref);
   }
 
   private backlogOf(job: JobDocument): NonNullable<JobDocument['stories']> {
