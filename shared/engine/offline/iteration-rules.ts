@@ -268,6 +268,19 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
         'they confirm',
         'they see that it was sent, to whom, and its current status',
       );
+      {
+        // "to all tenants of a building", "to every member": one send reaches many, and some may be unreachable.
+        const many =
+          /\bto\s+(?:all|every|each|several|many|multiple|the)\s+(?:of\s+(?:the|my|their)\s+)?([\p{L}-]+s)\b/iu.exec(
+            action.rest || action.phrase,
+          );
+        if (many?.[1] && !/^(?:details|contents|results|settings)$/i.test(many[1]))
+          d.outcome(
+            `some of the ${many[1]} have no valid address`,
+            `${facts.actor} sends it`,
+            `it reaches all the others, and ${facts.actor} sees which ${many[1]} did not get it and why`,
+          );
+      }
       break;
     case 'get':
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.

@@ -249,6 +249,18 @@ describe('offline criteria by what the action is', () => {
     expect(limit.join('\n')).toMatch(/"fewer than 10 members"/);
   });
 
+  it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {
+    const sent = await criteria(
+      'As a landlord, I want to send the utility statement as a PDF to all tenants of a building so that they are informed.',
+    );
+    expect(sent.join('\n')).not.toMatch(/asks for the file|nothing to export|Exports and downloads/);
+    expect(sent).toContain(
+      'Given some of the tenants have no valid address, when the landlord sends it, then it reaches all the others, and the landlord sees which tenants did not get it and why.',
+    );
+    const exported = await criteria('As an accountant, I want to export the statement as a PDF.');
+    expect(exported.join('\n')).toMatch(/nothing to export/);
+  });
+
   it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
     const notification = await criteria(
       'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',
