@@ -390,6 +390,14 @@ function statedValues(context: Context, d: Draft): void {
           `"${value}" is read in the time zone of the person concerned, and a test at one minute before and one minute after "${value}" shows the change.`,
         );
         break;
+      case 'deadline':
+        d.system(
+          `A test on ${value} and one on the day after show where the deadline "${fact.text}" falls, in the time zone the specification names for it.`,
+        );
+        d.question(
+          `What happens to what is not done "${fact.text}", and which time zone decides when ${value} ends?`,
+        );
+        break;
       case 'schedule':
         d.system(
           `A test that moves the clock over three consecutive periods sees it happen exactly once in each, "${value}", in the time zone of the person concerned.`,

@@ -261,6 +261,21 @@ describe('offline criteria by what the action is', () => {
     expect(exported.join('\n')).toMatch(/nothing to export/);
   });
 
+  it('checks a stated deadline at its day boundary and asks what happens after it, in English and German', async () => {
+    const english = await criteria(
+      'As a landlord, I want to send the utility statement to my tenants so that they are informed by 31 December.',
+    );
+    expect(english).toContain(
+      'A test on 31 December and one on the day after show where the deadline "by 31 December" falls, in the time zone the specification names for it.',
+    );
+    const german = await criteria(
+      'Als Vermieter möchte ich die Abrechnung an alle Mieter senden, damit sie bis zum 31. Dezember informiert sind.',
+    );
+    expect(german).toContain(
+      'What happens to what is not done "bis zum 31. Dezember", and which time zone decides when 31. Dezember ends?',
+    );
+  });
+
   it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
     const notification = await criteria(
       'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',
