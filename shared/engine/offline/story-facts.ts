@@ -39,6 +39,7 @@ export interface StatedFact {
     | 'header'
     | 'status'
     | 'timeOfDay'
+    | 'deadline'
     | 'schedule'
     | 'options';
   /** The words as the story has them: "24 hours before each booking", "CSV", "Retry-After". */
@@ -76,6 +77,12 @@ export interface StoryFacts {
   reachesOthers: boolean;
   /** No account is involved: a visitor, guest or passer-by. */
   anonymous: boolean;
+  /**
+   * What the system sends the actor when the story is about being told rather than doing ("receive an alert",
+   * "get a reminder"): its noun, "alert". The actor does not act, so there is nothing to sign in for or to
+   * attempt; the question is who gets it. Undefined for other stories.
+   */
+  received: string | undefined;
   /** Statement plus notes, lower-cased: what domain packs and conditions match against. */
   text: string;
   /** The wish and the role, lower-cased: what decides the story's domain. */
@@ -227,6 +234,13 @@ function comparisonOf(words: string): Comparison {
   return '';
 }
 
+const englishMonths =
+  'January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec';
+
+/** The words before a deadline's date: "by the", "bis zum", "avant le". */
+const deadlineLead =
+  /^(?:by|before|until|till|no later than|not later than|bis(?: zum| spätestens(?: zum| am)?)?|avant le|d'ici le|au plus tard le|jusqu'au|antes del|hasta el|a más tardar el)\s+(?:the\s+)?/iu;
+
 const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'rate',
@@ -254,7 +268,7 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'count',
     pattern: new RegExp(
-      String.raw`\b(?:up to|at most|no more than|a maximum of|maximum|max\.?|at least|a minimum of|more than|over|exactly|last)\s+(?:\d[\d,]*|${numberWords})\s+[a-z]+s?\b`,
+      String.raw`(?<![\p{L}'’])(?:${Object.values(comparisonWords).join('|')})\s+(?:\d[\d,]*|${numberWords})\s+[\p{L}]+(?![\p{L}])`,
       'giu',
     ),
   },
@@ -277,6 +291,18 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
     kind: 'schedule',
     pattern:
       /\b(?:on )?the \d{1,2}(?:st|nd|rd|th)(?: day)? of (?:each|every|the) month\b|\b(?:every|each) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|working day|business day|night|morning|evening|day|week|month|quarter|year)\b|\b(?:daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)(?=\s*(?:[,.;]|$|so\b|and\b|at\b|on\b|in order\b|by\b))/giu,
+  },
+  {
+    kind: 'deadline',
+    pattern: new RegExp(
+      [
+        String.raw`\b(?:by|before|until|till|no later than|not later than)\s+(?:the\s+)?(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:${englishMonths})|(?:${englishMonths})\s+\d{1,2}(?:st|nd|rd|th)?)(?![\p{L}\d])`,
+        String.raw`\bbis (?:zum |spätestens (?:zum |am )?)?\d{1,2}\.\s*(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)(?![\p{L}])`,
+        String.raw`\b(?:avant le|d'ici le|au plus tard le|jusqu'au)\s+\d{1,2}(?:er)?\s+(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)(?![\p{L}])`,
+        String.raw`\b(?:antes del|hasta el|a más tardar el)\s+\d{1,2}\s+de\s+(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)(?![\p{L}])`,
+      ].join('|'),
+      'giu',
+    ),
   },
   {
     kind: 'timeOfDay',
@@ -308,7 +334,11 @@ function statedFacts(text: string, wish: string): StatedFact[] {
     facts.push({
       kind,
       text: found,
-      value: opening ? found.slice(opening[0].length) : found,
+      value: opening
+        ? found.slice(opening[0].length)
+        : kind === 'deadline'
+          ? found.replace(deadlineLead, '')
+          : found,
       comparison: opening ? comparisonOf(opening[1] ?? '') : '',
       values: [],
       about: '',
@@ -486,6 +516,7 @@ export function storyFacts(story: Story): StoryFacts {
         wish,
       ),
     anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(role),
+    received: action ? receivedMessage(action) : undefined,
     text: `${story.original.slice(0, analysisChars)}\n${story.implementationNotes.map((note) => note.text).join('\n')}`
       .slice(0, 2 * analysisChars)
       .toLowerCase(),
@@ -495,6 +526,15 @@ export function storyFacts(story: Story): StoryFacts {
     languages: findAll(story.original, languageNames),
     places: findAll(story.original, placeNames),
   };
+}
+
+const messageNouns =
+  /^(?:(?:a|an|the|my|their|one)\s+)?((?:[\p{L}-]+\s+)?(?:notifications?|alerts?|reminders?|messages?|e-?mails?|sms|texts?|push notifications?|warnings?|digests?|newsletters?))$/iu;
+
+/** "receive an alert" -> "alert"; undefined when the action is not being sent something. */
+function receivedMessage(action: Action): string | undefined {
+  if (action.verb !== 'receive' && action.verb !== 'get') return undefined;
+  return messageNouns.exec(action.object)?.[1]?.toLowerCase();
 }
 
 /** "a", "a or b", "a, b or c". */
