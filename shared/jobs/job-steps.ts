@@ -309,7 +309,10 @@ export class JobSteps {
     return this.withExecutor(job, (executor) => executor.analyzeMockup(input.uploadId));
   }
 
-  /** Runs one workflow step after the iterations: the merge, consolidation, or a judge or rewrite round. */
+  /**
+   * Runs one workflow step after the iterations: the merge, consolidation, a judge or rewrite round, or a
+   * conversation turn's refinement.
+   */
   async runStep(input: WorkflowStepRunInput): Promise<WorkflowStepRunOutput> {
     const job = await this.load(input);
     if (job.cancelRequested) return { outcome: 'cancelled' };
@@ -325,6 +328,9 @@ export class JobSteps {
           return executor.review(step.round, step.rewriteRoundsLeft);
         case 'rewrite':
           return executor.rewrite(step.round);
+        case 'refinement':
+          if (!job.conversation) throw new AppError('internal', `Job ${job.id} is not a conversation turn.`);
+          return executor.refine(job.conversation.message);
       }
     });
   }

@@ -103,6 +103,18 @@ export const jobDocumentSchema = z.object({
   /** The failed job this one retries, and the job that retried this one: linked both ways. */
   retryOf: z.string().optional(),
   retriedBy: z.string().optional(),
+  /**
+   * A conversation turn (`POST /jobs/{id}/messages`): the user's message applied to the story its parent job
+   * finished with. `id` is the conversation's first job; turns count from 1.
+   */
+  conversation: z
+    .object({
+      id: z.string(),
+      parentJobId: z.string(),
+      turn: z.number().int().positive(),
+      message: z.string(),
+    })
+    .optional(),
   cancelRequested: z.boolean(),
   /** Durable orchestration instance running the job. */
   instanceId: z.string(),
@@ -126,6 +138,7 @@ export const jobViewSchema = jobDocumentSchema
       cancel: z.string(),
       approval: z.string().optional(),
       retry: z.string().optional(),
+      messages: z.string().optional(),
     }),
   });
 export type JobView = z.infer<typeof jobViewSchema>;
@@ -148,6 +161,7 @@ export function toJobView(job: JobDocument): JobView {
       cancel: self,
       ...(job.mode === 'interactive' ? { approval: `${self}/approval` } : {}),
       ...(job.status === 'failed' ? { retry: `${self}/retry` } : {}),
+      ...(job.status === 'completed' ? { messages: `${self}/messages` } : {}),
     },
   };
 }

@@ -20,7 +20,8 @@ export interface TokenUsage {
  * What an LLM call is for. `iteration` and `verification` work on one iteration; `consolidation`, `review`
  * (the whole-story judge) and `rewrite` are workflow passes over the merged story: their `iterationId` names
  * the pass and its round (`consolidation`, `review-1`, `rewrite-1`, `review-2`), so every call of a job has its
- * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id).
+ * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id);
+ * `refinement` applies a user's follow-up instruction to a finished story (a conversation turn).
  */
 export const callPurposeKinds = [
   'iteration',
@@ -29,6 +30,7 @@ export const callPurposeKinds = [
   'review',
   'rewrite',
   'mockup',
+  'refinement',
 ] as const;
 export type CallPurposeKind = (typeof callPurposeKinds)[number];
 
