@@ -17,6 +17,8 @@ import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
+import { ConversationRepository } from './conversations/conversation-repository';
+import { ConversationService } from './conversations/conversation-service';
 import { JobExports } from './exports/job-export';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobRepository } from './jobs/job-repository';
@@ -88,6 +90,8 @@ export interface Services {
   steps: JobSteps;
   /** Completed jobs as Gherkin, Jira, Azure DevOps or markdown files. */
   jobExports: JobExports;
+  /** Refinement by conversation: messages on completed jobs, each run as a new linked job. */
+  conversations: ConversationService;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
@@ -242,6 +246,13 @@ async function build(config: AppConfig): Promise<Services> {
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     jobExports: new JobExports(jobs),
+    conversations: new ConversationService({
+      jobs: jobsRepository,
+      jobService: jobs,
+      turns: new ConversationRepository(store),
+      inventories,
+      maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    }),
     steps: new JobSteps({
       jobs: jobsRepository,
       usage,

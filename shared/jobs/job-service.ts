@@ -7,6 +7,7 @@ import { iterationIdSchema, productTypeSchema, type IterationId } from '../engin
 import { emptyUsage } from '../engine/iteration-result';
 import { planIterations } from '../engine/runner';
 import { AppError } from '../errors';
+import type { Plan, PlanLimits } from '../plans/plan';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
@@ -118,8 +119,7 @@ export class JobService {
     idempotencyKey?: string,
     links: { retryOf?: string } = {},
   ): Promise<JobDocument> {
-    const tenant = await this.options.tenants.ensure(caller.tenantId);
-    const plan = await this.options.plans.get(tenant.planId);
+    const plan = await this.planFor(caller);
     const storyBytes = Buffer.byteLength(body.story, 'utf8');
     if (storyBytes > plan.limits.maxStoryBytes) {
       throw new AppError(
@@ -163,6 +163,29 @@ export class JobService {
       ...(this.options.quotas ? { limits: plan.limits } : {}),
       ...links,
     };
+    return this.submit(caller, job, plan.limits, orchestrations, links);
+  }
+
+  /** The plan whose limits govern the caller's next job (the tenant is created on first sight). */
+  async planFor(caller: Caller): Promise<Plan> {
+    const tenant = await this.options.tenants.ensure(caller.tenantId);
+    return this.options.plans.get(tenant.planId);
+  }
+
+  /**
+   * Admits a job built for the caller (audit record, then the plan's quotas), writes it and starts its
+   * orchestration: a created job, a retry and a conversation turn all pass here, so all are counted alike.
+   */
+  async submit(
+    caller: Caller,
+    built: JobDocument,
+    limits: PlanLimits,
+    orchestrations: JobOrchestrations,
+    auditDetails: Record<string, string | number | boolean> = {},
+  ): Promise<JobDocument> {
+    // The limits read at admission govern the whole run (see `JobDocument.limits`).
+    const job: JobDocument = this.options.quotas ? { ...built, limits } : built;
+    const jobId = job.id;
     try {
       // Admission after the idempotency claim, so a retried request that already made its job is not counted
       // twice; and after the audit record, so a job refused for want of one takes no quota.
@@ -170,9 +193,9 @@ export class JobService {
         caller.tenantId,
         'job.created',
         jobId,
-        { mode: job.mode, iterations: iterations.length, ...links },
+        { mode: job.mode, iterations: job.iterations.length, ...auditDetails },
         async () => {
-          await this.options.quotas?.admit(caller, plan.limits, jobId);
+          await this.options.quotas?.admit(caller, limits, jobId);
           await this.options.jobs.create(job);
         },
       );
@@ -186,7 +209,8 @@ export class JobService {
       jobId,
       tenantId: caller.tenantId,
       mode: job.mode,
-      iterations,
+      iterations: job.iterations,
+      ...(job.conversation ? { refinement: true } : {}),
       ...(job.options.review ? { review: { rewriteRounds: job.options.rewriteRounds } } : {}),
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
