@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { offlineResponder } from '../../local/messages-api/offline-responder';
 import { startMessagesApiServer, type MessagesApiServer } from '../../local/messages-api/server';
 import {
+  allPages,
   client,
   finished,
   roomyPlanLimits,
@@ -275,5 +276,15 @@ describe('refinement turns', () => {
     // A refused turn does not keep its number.
     const history = await carol.get(`/api/v1/jobs/${first.id}/messages`);
     expect(history.json.items.map((item: { turn: number }) => item.turn)).toEqual([1]);
+
+    // Audited like any job's creation, with the link to the conversation.
+    const audit = await allPages(admin, '/api/v1/admin/audit?limit=200&tenantId=metered');
+    expect(
+      audit.find((record) => record.action === 'job.created' && record.target.id === done.id),
+    ).toMatchObject({
+      outcome: 'allowed',
+      actor: { id: 'carol' },
+      details: { conversationId: first.id, parentJobId: first.id, turn: 1, iterations: 0 },
+    });
   }, 180_000);
 });
