@@ -185,38 +185,40 @@ const statementForms: readonly StatementForm[] = [
       String.raw`En tant qu(?:e\s+|['’]\s*)(?:(?:un|une|le|la|les)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:je|j['’])\s*(?:veux|voudrais|souhaite|souhaiterais|aimerais|dois|peux|ai besoin)\b\s*`,
     ),
     benefit:
-      /,?\s+(afin (?:de|d['’]|que|qu['’])|pour (?:que|qu['’]|pouvoir)|de sorte que|de façon à|(?<=,\s*)pour)\s*/iu,
+      /,?\s+(afin (?:de|d['’]|que|qu['’])|pour (?:que|qu['’]|pouvoir)|de sorte que|de façon à|(?<=,\s*)pour|pour(?=\s+[\p{L}]+(?:er|ir|re|oir)(?![\p{L}])))\s*/iu,
   },
   {
     opening: opening(
       String.raw`Als\s+(?:(?:ein|eine|einer|der|die|das)\s+)?([^,\n]{1,80}?),?\s*(?:(?:möchte|will|muss|kann|wünsche|brauche|würde)\s+ich|ich\s+(?:möchte|will|muss))\b\s*`,
     ),
-    benefit: /,?\s*(damit|sodass|so dass|(?<=,\s*)um)\s+/iu,
+    benefit: /,?\s*(damit|sodass|so dass|(?<=,\s*)um|um(?=\s+(?:[\p{L}-]+\s+){0,6}zu\s))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Als\s+(?:(?:een|de|het)\s+)?([^,\n]{1,80}?),?\s*(?:(?:wil|moet|kan|zou)\s+ik|ik\s+wil)\b\s*(?:graag\s+)?`,
     ),
-    benefit: /,?\s*(zodat|opdat|(?<=,\s*)om)\s+/iu,
+    benefit: /,?\s*(zodat|opdat|(?<=,\s*)om|om(?=\s+(?:[\p{L}-]+\s+){0,6}te\s))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Como\s+(?:(?:un|una|el|la)\s+)?([^,\n]{1,80}?),?\s*(?:yo\s+)?(?:quiero|necesito|deseo|quisiera|me gustaría|puedo)\b\s*`,
     ),
     benefit:
-      /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para)\s+/iu,
+      /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para|para(?=\s+[\p{L}]+(?:ar|er|ir|ír)(?![\p{L}])))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Como\s+(?:(?:um|uma|o|a)\s+)?([^,\n]{1,80}?),?\s*(?:eu\s+)?(?:quero|preciso|desejo|gostaria de|posso)\b\s*`,
     ),
-    benefit: /,?\s+(para que|para poder|a fim de|de (?:modo|forma|maneira) que|(?<=,\s*)para)\s+/iu,
+    benefit:
+      /,?\s+(para que|para poder|a fim de|de (?:modo|forma|maneira) que|(?<=,\s*)para|para(?=\s+[\p{L}]+(?:ar|er|ir|or|ôr)(?![\p{L}])))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Come\s+(?:(?:un|una|uno|il|lo|la)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:io\s+)?(?:voglio|vorrei|desidero|ho bisogno di|posso)\b\s*`,
     ),
-    benefit: /,?\s+(così che|cosicché|in modo (?:che|da)|affinché|per poter|(?<=,\s*)per)\s+/iu,
+    benefit:
+      /,?\s+(così che|cosicché|in modo (?:che|da)|affinché|per poter|(?<=,\s*)per|per(?=\s+[\p{L}]+(?:are|ere|ire)(?![\p{L}])))\s+/iu,
   },
 ];
 
