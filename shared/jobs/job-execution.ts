@@ -18,6 +18,7 @@ import type {
   JobStartOutput,
   SlotAcquireOutput,
 } from './orchestration-contract';
+import { quotaWaitProgress } from './quota-wait-progress';
 import { recordingLlm, type UsageRepository } from './usage-records';
 
 export interface JobExecutionOptions {
@@ -142,6 +143,12 @@ export class JobExecution {
               jobId: job.id,
               limits: job.limits,
               now: this.now,
+              onWait: quotaWaitProgress({
+                ...this.options,
+                ref: input,
+                iteration: input.iterationId,
+                now: this.now,
+              }),
             })
           : recorded;
       if (warmup && !warmup.leader) await this.waitForWarmCache(input, warmup.model, controller.signal);
@@ -315,13 +322,15 @@ export class JobExecution {
     const finished = await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
       if (finishedStatuses.has(current.status)) return undefined;
       const { awaitingApproval: _awaiting, ...rest } = current;
+      // A wait still shown (its activity died mid-wait) is over.
+      const { waiting: _waiting, ...progress } = current.progress;
       return {
         ...rest,
         status: input.outcome,
         completedAt: this.now().toISOString(),
         usage,
         progress: {
-          ...current.progress,
+          ...progress,
           current: null,
           completed: iterations.filter((result) => result.status !== 'failed').length,
         },

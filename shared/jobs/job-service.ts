@@ -297,7 +297,8 @@ export class JobService {
     const deadline = Date.now() + waitSeconds * 1000;
     for (let delay = 100; ; delay = Math.min(delay * 1.5, 1000)) {
       const job = await this.get(caller, jobId);
-      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted) return job;
+      if (finishedStatuses.has(job.status) || Date.now() + delay > deadline || stopWaiting?.aborted)
+        return job;
       // Rejects only when `stopWaiting` aborts, which the next check answers.
       await sleep(delay, undefined, { signal: stopWaiting }).catch(() => undefined);
     }

@@ -4,7 +4,13 @@ import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resourc
 import type { z } from 'zod';
 import { resolveLlmProvider, type AppConfig } from '../config';
 import { AppError, toAppError, type ErrorCode } from '../errors';
-import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from './port';
+import {
+  UnusableAnswerError,
+  type LlmPort,
+  type StructuredRequest,
+  type StructuredResponse,
+  type TokenUsage,
+} from './port';
 import { delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
 
 /** One line per attempt, for logs and tests; never carries prompt text or credentials. */
@@ -418,31 +424,31 @@ function parseOutput<T>(
   requestId: string | undefined,
 ): T {
   const details = { schemaName, stopReason: message.stop_reason, requestId };
-  if (message.stop_reason === 'max_tokens' || message.stop_reason === 'refusal') {
-    const why = message.stop_reason === 'max_tokens' ? 'was cut off at max_tokens' : 'was a refusal';
-    throw new AppError('llm_output_invalid', `The LLM output for "${schemaName}" ${why}.`, { details });
-  }
+  // Every answer here was billed: the failure carries its usage so that it is still counted.
+  const unusable = (why: string, extra: Record<string, unknown> = {}) =>
+    new UnusableAnswerError(
+      `The LLM output for "${schemaName}" ${why}.`,
+      toTokenUsage(message.usage),
+      message.model,
+      {
+        details: { ...details, ...extra },
+      },
+    );
+  if (message.stop_reason === 'max_tokens') throw unusable('was cut off at max_tokens');
+  if (message.stop_reason === 'refusal') throw unusable('was a refusal');
   const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new AppError('llm_output_invalid', `The LLM output for "${schemaName}" is not valid JSON.`, {
-      details,
-    });
+    throw unusable('is not valid JSON');
   }
   const result = schema.safeParse(json);
   if (!result.success) {
     const issues = result.error.issues
       .slice(0, 5)
       .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new AppError(
-      'llm_output_invalid',
-      `The LLM output for "${schemaName}" does not match its schema.`,
-      {
-        details: { ...details, issues },
-      },
-    );
+    throw unusable('does not match its schema', { issues });
   }
   return result.data;
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { AppError, type AppErrorOptions } from '../errors';
 
 /**
  * The LLM port: everything the story engine needs from a model, and nothing about which model serves it.
@@ -46,6 +47,22 @@ export interface StructuredResponse<T> {
   requestId?: string;
   /** Wall-clock time of the call, for reporting. */
   durationMs: number;
+}
+
+/**
+ * The provider answered, and billed the call, but the answer cannot be used (cut off at `max_tokens`, a
+ * refusal, not the asked-for JSON): `llm_output_invalid` carrying the usage, so the call is still counted.
+ */
+export class UnusableAnswerError extends AppError {
+  constructor(
+    message: string,
+    readonly usage: TokenUsage,
+    /** The model that answered. */
+    readonly model: string,
+    options: AppErrorOptions = {},
+  ) {
+    super('llm_output_invalid', message, options);
+  }
 }
 
 export interface LlmPort {

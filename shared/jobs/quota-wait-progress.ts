@@ -1,0 +1,43 @@
+import type { IterationId } from '../engine/catalog';
+import type { ProgressPublisher } from '../progress/progress-publisher';
+import type { QuotaWait } from '../quotas/quota-service';
+import type { JobDocument } from './job';
+import type { JobRepository } from './job-repository';
+import type { JobRef } from './orchestration-contract';
+
+function withWait(job: JobDocument, iteration: IterationId, wait: QuotaWait | undefined, at: Date) {
+  const others = (job.progress.waiting ?? []).filter((entry) => entry.iteration !== iteration);
+  const waiting = wait ? [...others, { iteration, ...wait, since: at.toISOString() }] : others;
+  const { waiting: _previous, ...progress } = job.progress;
+  return { ...job, progress: waiting.length > 0 ? { ...progress, waiting } : progress };
+}
+
+/**
+ * The `onWait` of an iteration's quota-checked LLM calls (see `quotaLlm`): shows each wait in the job's
+ * `progress.waiting` until it ends, and announces it as an `iteration:waiting` event. Writes happen in the
+ * order the waits were reported; a failed write only leaves the display stale.
+ */
+export function quotaWaitProgress(options: {
+  jobs: JobRepository;
+  progress?: ProgressPublisher;
+  ref: JobRef;
+  iteration: IterationId;
+  now: () => Date;
+}): (wait: QuotaWait | undefined) => void {
+  const { jobs, progress, ref, iteration, now } = options;
+  let writes = Promise.resolve();
+  return (wait) => {
+    const at = now();
+    writes = writes
+      .then(async () => {
+        await jobs.update(ref.tenantId, ref.jobId, (job) => withWait(job, iteration, wait, at));
+        if (wait) {
+          await progress?.emit(ref, {
+            event: 'iteration:waiting',
+            data: { jobId: ref.jobId, iteration, reason: wait.reason, message: wait.message },
+          });
+        }
+      })
+      .catch(() => undefined);
+  };
+}

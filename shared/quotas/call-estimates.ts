@@ -1,0 +1,98 @@
+import { z } from 'zod';
+import type { StructuredRequest, TokenUsage } from '../llm/port';
+import { costMicroUsd } from '../llm/pricing';
+
+/**
+ * What an LLM call is expected to use and can use at most, before it is sent. The prompt is known, so only
+ * its token count is estimated; the output is bounded by `max_tokens`, and expected from the outputs of the
+ * same kind of call seen before (its history).
+ */
+
+/**
+ * Prompt tokens are estimated from bytes: Claude tokenizers average about 3.5-4 characters a token on English
+ * text and JSON, so 3 bytes a token overestimates, and the estimate errs on the side of holding too much.
+ */
+const bytesPerTokenEstimate = 3;
+
+/** Framing the provider adds around the prompt blocks and the output schema (roles, delimiters, format). */
+const promptFramingTokens = 64;
+
+/** Recent outputs kept per kind of call; the estimate follows the model and prompts as they change. */
+export const outputHistoryLength = 32;
+
+/** Fewer outputs than this are not a history yet: the call is expected to use all of its `max_tokens`. */
+export const minimumOutputHistory = 3;
+
+/** The estimate is this percentile of the recent outputs (nearest rank). */
+const outputPercentile = 0.95;
+
+const schemaBytes = new WeakMap<object, number>();
+
+/** Bytes of the output schema as JSON: it is sent with the prompt and billed as input. */
+function outputSchemaBytes(schema: z.ZodType<unknown>): number {
+  const known = schemaBytes.get(schema);
+  if (known !== undefined) return known;
+  const bytes = Buffer.byteLength(JSON.stringify(z.toJSONSchema(schema, { unrepresentable: 'any' })), 'utf8');
+  schemaBytes.set(schema, bytes);
+  return bytes;
+}
+
+/** An upper estimate of the prompt tokens one request is billed for. */
+export function estimatePromptTokens(request: StructuredRequest<unknown>): number {
+  const promptBytes =
+    Buffer.byteLength(request.instructions, 'utf8') +
+    Buffer.byteLength(request.context, 'utf8') +
+    Buffer.byteLength(request.task, 'utf8') +
+    outputSchemaBytes(request.schema);
+  return Math.ceil(promptBytes / bytesPerTokenEstimate) + promptFramingTokens;
+}
+
+/** Calls of one kind (model, purpose and iteration) share one output history. */
+export function historyKey(request: StructuredRequest<unknown>): string {
+  return `${request.model} ${request.purpose.kind} ${request.purpose.iterationId}`;
+}
+
+/** The history with one more output, the oldest dropped past `outputHistoryLength`. */
+export function withOutput(history: readonly number[] | undefined, outputTokens: number): number[] {
+  return [...(history ?? []), outputTokens].slice(-outputHistoryLength);
+}
+
+/**
+ * The output tokens a call is expected to use: a high percentile of its kind's recent outputs, never more
+ * than its `max_tokens`; all of `max_tokens` while there is no history yet.
+ */
+export function expectedOutputTokens(history: readonly number[] | undefined, maxTokens: number): number {
+  if (!history || history.length < minimumOutputHistory) return maxTokens;
+  const sorted = [...history].sort((a, b) => a - b);
+  const rank = Math.ceil(outputPercentile * sorted.length) - 1;
+  return Math.min(maxTokens, Math.max(1, sorted[rank] ?? maxTokens));
+}
+
+/**
+ * The most a call can cost when sent with `maxOutputTokens`: every prompt token priced as a 1-hour cache
+ * write (the dearest way input is billed) and every allowed output token used.
+ */
+export function costCeiling(
+  model: string,
+  promptTokens: number,
+  at: Date,
+): (maxOutputTokens: number) => number {
+  return (maxOutputTokens) =>
+    costMicroUsd(
+      model,
+      {
+        inputTokens: 0,
+        outputTokens: maxOutputTokens,
+        cacheCreationInputTokens: promptTokens,
+        cacheCreation1hInputTokens: promptTokens,
+        cacheCreation5mInputTokens: 0,
+        cacheReadInputTokens: 0,
+      },
+      at,
+    );
+}
+
+/** All tokens a call used, cache reads and writes included: what counts against tokens/day. */
+export function totalTokens(usage: TokenUsage): number {
+  return usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens;
+}
