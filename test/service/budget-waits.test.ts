@@ -1,0 +1,210 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { offlineResponder } from '../../local/messages-api/offline-responder';
+import { startMessagesApiServer, type MessagesApiServer } from '../../local/messages-api/server';
+import {
+  billedSince,
+  quotaCounters,
+  refusalFigures,
+  runConcurrentJobs,
+  tenantOnPlan,
+} from '../support/budget-runs';
+import {
+  client,
+  finished,
+  startService,
+  waitForJob,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
+
+/**
+ * Budgets and token quotas under concurrency, end to end through the Anthropic adapter and the local Messages
+ * API: calls kept out by calls in flight wait instead of failing, refusals happen only when settled usage plus
+ * the call's estimate passes the limit, and what the provider bills never passes the limit. Each scenario
+ * has its own tenant (so its own estimates history) on a plan made for it.
+ */
+let messages: MessagesApiServer;
+let service: ServiceUnderTest;
+let admin: Client;
+const job = {
+  story:
+    'As a patient, I want to book an appointment with my doctor online so that I do not have to phone the practice.',
+  mode: 'workflow',
+  iterations: ['user-roles', 'validation', 'security'],
+};
+
+async function userOf(tenantId: string): Promise<Client> {
+  return client(service.url, await service.token({ sub: `user-of-${tenantId}`, tenantId }));
+}
+
+beforeAll(async () => {
+  messages = await startMessagesApiServer({
+    responder: offlineResponder,
+    latency: { baseMs: 200, perOutputTokenMs: 0 },
+    keepRequests: 100_000,
+  });
+  service = await startService({
+    LLM_PROVIDER: 'anthropic',
+    ANTHROPIC_BASE_URL: messages.url,
+    ANTHROPIC_API_KEY: 'test-key-for-the-local-server',
+    ANTHROPIC_MAX_RETRIES: '0',
+  });
+  admin = client(
+    service.url,
+    await service.token({ sub: 'root', tenantId: 'platform', roles: ['platform_admin'] }),
+  );
+}, 120_000);
+
+afterAll(async () => {
+  await service?.stop();
+  await messages?.close();
+});
+
+describe('calls held out by calls in flight wait', () => {
+  it('completes 20 concurrent jobs whose real cost is below the budget, some of them after waiting', async () => {
+    const budget = 500_000;
+    await tenantOnPlan(admin, 'roomy-enough', { monthlyBudgetUsd: budget / 1_000_000 });
+    const api = await userOf('roomy-enough');
+    const from = messages.stats.received.length;
+    const run = await runConcurrentJobs(api, 20, job);
+
+    expect(run.jobs.map((each) => each.status)).toEqual(run.jobs.map(() => 'completed'));
+    expect(run.waited).toBeGreaterThan(0);
+    const billed = billedSince(messages, from);
+    expect(billed.answered).toHaveLength(20 * job.iterations.length);
+    expect(billed.microUsd).toBeLessThan(budget);
+    const counters = await quotaCounters(api);
+    expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
+    // Exact both ways: the counters, the usage records and the provider's bill agree to the micro-dollar.
+    expect(counters.settledMicroUsd).toBe(billed.microUsd);
+    expect(counters.recordedMicroUsd).toBe(billed.microUsd);
+    expect(run.jobs.reduce((sum, each) => sum + each.usage.costMicroUsd, 0)).toBe(billed.microUsd);
+  }, 400_000);
+});
+
+describe('limits below the total', () => {
+  it('never lets the bill pass the budget, and refuses only calls whose estimate no longer fits beside settled spend', async () => {
+    const budget = 60_000;
+    await tenantOnPlan(admin, 'tight-budget', { monthlyBudgetUsd: budget / 1_000_000 });
+    const api = await userOf('tight-budget');
+    const from = messages.stats.received.length;
+    const run = await runConcurrentJobs(api, 10, job);
+
+    const refused = run.jobs.filter((each) => each.status === 'failed');
+    expect(run.jobs.some((each) => each.status === 'completed')).toBe(true);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const each of refused) {
+      expect(each.error.code).toBe('budget_exceeded');
+      const figures = refusalFigures(each.error);
+      expect(figures?.limit).toBe(budget);
+      // Refused only once settled spend plus this call's estimate no longer fits: near the limit.
+      expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(budget);
+    }
+    const billed = billedSince(messages, from);
+    expect(billed.microUsd).toBeLessThanOrEqual(budget);
+    const counters = await quotaCounters(api);
+    expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
+    expect(counters.settledMicroUsd).toBe(billed.microUsd);
+    expect(counters.recordedMicroUsd).toBe(billed.microUsd);
+  }, 400_000);
+
+  it('never lets the tokens billed pass tokens/day, and refuses only calls whose estimate no longer fits', async () => {
+    const tokensPerDay = 40_000;
+    await tenantOnPlan(admin, 'tight-tokens', { tokensPerDay });
+    const api = await userOf('tight-tokens');
+    const from = messages.stats.received.length;
+    const run = await runConcurrentJobs(api, 10, job);
+
+    const refused = run.jobs.filter((each) => each.status === 'failed');
+    expect(run.jobs.some((each) => each.status === 'completed')).toBe(true);
+    expect(refused.length).toBeGreaterThan(0);
+    for (const each of refused) {
+      expect(each.error.code).toBe('quota_exceeded');
+      const figures = refusalFigures(each.error);
+      expect(figures?.limit).toBe(tokensPerDay);
+      expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(tokensPerDay);
+    }
+    const billed = billedSince(messages, from);
+    expect(billed.tokens).toBeLessThanOrEqual(tokensPerDay);
+    const counters = await quotaCounters(api);
+    expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
+    expect(counters.settledTokens).toBe(billed.tokens);
+    expect(counters.recordedTokens).toBe(billed.tokens);
+  }, 400_000);
+});
+
+describe('budgets smaller than one call’s worst case', () => {
+  it('refuses a call without history naming the smallest budget that works, and runs one with history at a lower max_tokens', async () => {
+    const fresh = await userOf('tiny-fresh');
+    await tenantOnPlan(admin, 'tiny-fresh', { monthlyBudgetUsd: 0.03 });
+    const refused = await waitForJob(
+      fresh,
+      (await fresh.post('/api/v1/jobs', { ...job, iterations: ['validation'] })).json.id,
+      finished,
+      60_000,
+    );
+    expect(refused.error.code).toBe('budget_exceeded');
+    expect(refused.error.message).toMatch(/it needs a budget of at least \$0\.0[5-9]\d+/);
+    expect((await quotaCounters(fresh)).settledMicroUsd).toBe(0);
+
+    // Three calls of the same kind make a history; then a budget below one call's worst case still fits one.
+    const api = await userOf('tiny-known');
+    const warmed = await runConcurrentJobs(api, 3, { ...job, iterations: ['validation'] });
+    expect(warmed.jobs.map((each) => each.status)).toEqual(['completed', 'completed', 'completed']);
+    const spent = (await quotaCounters(api)).settledMicroUsd;
+    await tenantOnPlan(
+      admin,
+      'tiny-known',
+      { monthlyBudgetUsd: (spent + 20_000) / 1_000_000 },
+      'plan-tiny-known-small',
+    );
+    const from = messages.stats.received.length;
+    const small = await waitForJob(
+      api,
+      (await api.post('/api/v1/jobs', { ...job, iterations: ['validation'] })).json.id,
+      finished,
+      60_000,
+    );
+    expect(small.status).toBe('completed');
+    const sent = messages.stats.received.slice(from);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.params.max_tokens).toBeLessThan(4096);
+  }, 200_000);
+});
+
+describe('crash while calls wait', () => {
+  it('loses no job and no reservation when the host is killed while calls wait', async () => {
+    const budget = 200_000;
+    await tenantOnPlan(admin, 'crashing', { monthlyBudgetUsd: budget / 1_000_000 });
+    const token = await service.token({ sub: 'dan', tenantId: 'crashing' });
+    const api = client(service.url, token);
+    const from = messages.stats.received.length;
+    const created = await Promise.all(Array.from({ length: 10 }, () => api.post('/api/v1/jobs', job)));
+    const jobIds = created.map((response) => String(response.json.id));
+    let waiting = false;
+    for (let attempt = 0; attempt < 600 && !waiting; attempt++) {
+      const views = await Promise.all(jobIds.map(async (id) => (await api.get(`/api/v1/jobs/${id}`)).json));
+      waiting = views.some((view) => (view.progress?.waiting ?? []).length > 0);
+      if (!waiting) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(waiting).toBe(true);
+    await service.restartHost({ kill: true });
+
+    const after = client(service.url, token);
+    const jobs = [];
+    for (const jobId of jobIds) jobs.push(await waitForJob(after, jobId, finished, 300_000));
+    expect(jobs.map((each) => each.status)).toEqual(jobIds.map(() => 'completed'));
+    expect(jobs.every((each) => each.progress.waiting === undefined)).toBe(true);
+
+    const counters = await quotaCounters(after);
+    // Holds of calls killed mid-flight were reclaimed when their re-runs asked again.
+    expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
+    const billed = billedSince(messages, from);
+    expect(billed.microUsd).toBeLessThanOrEqual(budget);
+    // A call killed after its answer was recorded counts as well as its re-run (both were billed); the
+    // records keep one call per id.
+    expect(counters.settledMicroUsd).toBeGreaterThanOrEqual(counters.recordedMicroUsd);
+    expect(counters.settledMicroUsd).toBeLessThanOrEqual(billed.microUsd);
+    expect(jobs.reduce((sum, each) => sum + each.usage.costMicroUsd, 0)).toBe(counters.recordedMicroUsd);
+  }, 400_000);
+});

@@ -1,0 +1,144 @@
+import type { MessagesApiServer, ReceivedRequest } from '../../local/messages-api/server';
+import { costMicroUsd } from '../../shared/llm/pricing';
+import type { PlanLimits } from '../../shared/plans/plan';
+import { finished, waitForJob, type Client } from './service';
+
+/**
+ * Concurrent jobs against plan limits, for the budget tests and the budgets benchmark: plans made through the
+ * admin routes, the provider's bill from the local Messages API, the quota counters from `/usage`, and the
+ * figures in a refusal's message.
+ */
+
+/** Limits nothing in a test reaches; a scenario overrides the one it is about. */
+export const roomyLimits: PlanLimits = {
+  requestsPerDay: 1_000,
+  tokensPerDay: 10_000_000,
+  maxStoryBytes: 10_000,
+  maxIterations: 12,
+  maxConcurrentJobs: 50,
+  maxQueuedJobs: 50,
+  requestsPerMinute: 1_000,
+  monthlyBudgetUsd: 1_000,
+};
+
+/** Creates plan `planId` with `limits` (over the roomy ones) and moves `tenantId` onto it. */
+export async function tenantOnPlan(
+  admin: Client,
+  tenantId: string,
+  limits: Partial<PlanLimits>,
+  planId = `plan-${tenantId}`,
+): Promise<void> {
+  const created = await admin.post('/api/v1/admin/plans', {
+    id: planId,
+    name: `Plan ${planId}`,
+    limits: { ...roomyLimits, ...limits },
+  });
+  if (created.status !== 201) throw new Error(`plan ${planId} not created: ${created.status}`);
+  const moved = await admin.patch(`/api/v1/admin/tenants/${tenantId}/plan`, { planId });
+  if (moved.status !== 200) throw new Error(`tenant ${tenantId} not moved to ${planId}: ${moved.status}`);
+}
+
+/** What the provider billed, in micro-dollars and tokens, for the requests it answered since `from`. */
+export function billedSince(
+  messages: MessagesApiServer,
+  from: number,
+): { microUsd: number; tokens: number; answered: ReceivedRequest[] } {
+  const answered = messages.stats.received.slice(from).filter((request) => request.status === 200);
+  let microUsd = 0;
+  let tokens = 0;
+  for (const { usage, params } of answered) {
+    if (!usage) continue;
+    const counts = {
+      inputTokens: usage.input_tokens,
+      outputTokens: usage.output_tokens,
+      cacheCreationInputTokens: usage.cache_creation_input_tokens,
+      cacheReadInputTokens: usage.cache_read_input_tokens,
+    };
+    microUsd += costMicroUsd(params.model, counts, new Date());
+    tokens +=
+      counts.inputTokens +
+      counts.outputTokens +
+      counts.cacheCreationInputTokens +
+      counts.cacheReadInputTokens;
+  }
+  return { microUsd, tokens, answered };
+}
+
+/** The caller's quota counters (settled and held) and recorded usage, from `/usage`. */
+export async function quotaCounters(api: Client) {
+  const usage = (await api.get('/api/v1/usage')).json;
+  const limits = usage.plan.limits as PlanLimits;
+  const remaining = usage.remaining as Record<string, number>;
+  const today = usage.today as Record<string, number>;
+  return {
+    settledMicroUsd:
+      Math.round(limits.monthlyBudgetUsd * 1_000_000) -
+      (remaining.budgetMicroUsd ?? 0) -
+      (remaining.reservedBudgetMicroUsd ?? 0),
+    heldMicroUsd: remaining.reservedBudgetMicroUsd ?? 0,
+    settledTokens: limits.tokensPerDay - (remaining.tokensToday ?? 0) - (remaining.reservedTokens ?? 0),
+    heldTokens: remaining.reservedTokens ?? 0,
+    recordedMicroUsd: usage.tenantMonth.costMicroUsd as number,
+    recordedTokens:
+      (today.inputTokens ?? 0) +
+      (today.outputTokens ?? 0) +
+      (today.cacheCreationInputTokens ?? 0) +
+      (today.cacheReadInputTokens ?? 0),
+  };
+}
+
+/** The figures a refusal states: what the call needed, what was settled, and the limit (micro-dollars or tokens). */
+export interface RefusalFigures {
+  needed: number;
+  settled: number;
+  limit: number;
+}
+
+const budgetRefusal =
+  /needs up to \$(\d+\.\d+) and the tenant has spent \$(\d+\.\d+) of its monthly budget of \$(\d+\.\d+)/;
+const tokenRefusal = /needs up to (\d+) tokens and (\d+) of the daily limit of (\d+) are used/;
+const micro = (usd: string | undefined) => Math.round(Number(usd) * 1_000_000);
+
+/** Reads the figures from a `budget_exceeded` or `quota_exceeded` message; undefined for any other. */
+export function refusalFigures(error: { code: string; message: string }): RefusalFigures | undefined {
+  if (error.code === 'budget_exceeded') {
+    const [, needed, settled, limit] = budgetRefusal.exec(error.message) ?? [];
+    return needed ? { needed: micro(needed), settled: micro(settled), limit: micro(limit) } : undefined;
+  }
+  if (error.code === 'quota_exceeded') {
+    const [, needed, settled, limit] = tokenRefusal.exec(error.message) ?? [];
+    return needed ? { needed: Number(needed), settled: Number(settled), limit: Number(limit) } : undefined;
+  }
+  return undefined;
+}
+
+export interface ConcurrentRun {
+  jobs: Record<string, any>[];
+  /** Jobs with at least one `iteration:waiting` event. */
+  waited: number;
+  wallMs: number;
+}
+
+/** Submits `count` identical jobs at once, waits for every one to finish, and counts those that waited. */
+export async function runConcurrentJobs(
+  api: Client,
+  count: number,
+  body: { story: string; mode: string; iterations: string[] },
+  timeoutMs = 300_000,
+): Promise<ConcurrentRun> {
+  const started = performance.now();
+  const created = await Promise.all(Array.from({ length: count }, () => api.post('/api/v1/jobs', body)));
+  const refused = created.find((response) => response.status !== 202);
+  if (refused) throw new Error(`job not accepted: ${refused.status} ${JSON.stringify(refused.json)}`);
+  const jobs = [];
+  for (const response of created)
+    jobs.push(await waitForJob(api, String(response.json.id), finished, timeoutMs));
+  const wallMs = performance.now() - started;
+  let waited = 0;
+  for (const job of jobs) {
+    const events = await api.get(`/api/v1/jobs/${job.id}/stream?follow=false`);
+    const text = typeof events.json === 'string' ? events.json : '';
+    if (text.includes('event: iteration:waiting')) waited++;
+  }
+  return { jobs, waited, wallMs };
+}
