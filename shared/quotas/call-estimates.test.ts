@@ -39,16 +39,32 @@ describe('estimatePromptTokens', () => {
 });
 
 describe('expected output tokens', () => {
-  it('expects all of max_tokens until the kind of call has a history', () => {
-    expect(expectedOutputTokens(undefined, 4_096)).toBe(4_096);
-    expect(expectedOutputTokens([10, 20].slice(0, minimumOutputHistory - 1), 4_096)).toBe(4_096);
+  const kind = 'claude-sonnet-5-5 iteration validation';
+
+  it('expects all of max_tokens until there is a history', () => {
+    expect(expectedOutputTokens({}, kind, 4_096)).toBe(4_096);
+    expect(expectedOutputTokens({ [kind]: [10, 20].slice(0, minimumOutputHistory - 1) }, kind, 4_096)).toBe(
+      4_096,
+    );
   });
 
-  it('takes the 95th percentile (nearest rank) of the recent outputs, never above max_tokens', () => {
+  it('takes the 95th percentile (nearest rank) of the kind’s recent outputs, never above max_tokens', () => {
     const history = Array.from({ length: 20 }, (_, index) => (index + 1) * 10);
-    expect(expectedOutputTokens(history, 4_096)).toBe(190);
-    expect(expectedOutputTokens(history, 150)).toBe(150);
-    expect(expectedOutputTokens([300, 100, 200], 4_096)).toBe(300);
+    expect(expectedOutputTokens({ [kind]: history }, kind, 4_096)).toBe(190);
+    expect(expectedOutputTokens({ [kind]: history }, kind, 150)).toBe(150);
+    expect(expectedOutputTokens({ [kind]: [300, 100, 200] }, kind, 4_096)).toBe(300);
+  });
+
+  it('learns from other iterations on the same model and purpose while the kind has too few outputs', () => {
+    const histories = {
+      [kind]: [900],
+      'claude-sonnet-5-5 iteration security': [300, 100],
+      'claude-sonnet-5-5 iteration user-roles': [200],
+      'claude-sonnet-5-5 verification security': [5_000, 5_000, 5_000],
+      'claude-haiku-5-5 iteration security': [7_000, 7_000, 7_000],
+    };
+    expect(expectedOutputTokens(histories, kind, 4_096)).toBe(900);
+    expect(expectedOutputTokens(histories, 'claude-opus-5-5 iteration validation', 4_096)).toBe(4_096);
   });
 
   it('keeps the most recent outputs only', () => {

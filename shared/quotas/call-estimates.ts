@@ -57,15 +57,31 @@ export function withOutput(history: readonly number[] | undefined, outputTokens:
   return [...(history ?? []), outputTokens].slice(-outputHistoryLength);
 }
 
+/** A high percentile of the outputs, or undefined when they are too few to be a history. */
+function highPercentile(outputs: readonly number[]): number | undefined {
+  if (outputs.length < minimumOutputHistory) return undefined;
+  const sorted = [...outputs].sort((a, b) => a - b);
+  return sorted[Math.ceil(outputPercentile * sorted.length) - 1];
+}
+
 /**
- * The output tokens a call is expected to use: a high percentile of its kind's recent outputs, never more
- * than its `max_tokens`; all of `max_tokens` while there is no history yet.
+ * The output tokens a call of `kind` is expected to use: a high percentile of its kind's recent outputs; while
+ * the kind has too few, of the recent outputs of every iteration on the same model and purpose (a new tenant
+ * learns from its first few calls, not from a few per iteration); all of `max_tokens` while those are too few
+ * as well. Never more than `max_tokens`.
  */
-export function expectedOutputTokens(history: readonly number[] | undefined, maxTokens: number): number {
-  if (!history || history.length < minimumOutputHistory) return maxTokens;
-  const sorted = [...history].sort((a, b) => a - b);
-  const rank = Math.ceil(outputPercentile * sorted.length) - 1;
-  return Math.min(maxTokens, Math.max(1, sorted[rank] ?? maxTokens));
+export function expectedOutputTokens(
+  histories: Readonly<Record<string, readonly number[]>>,
+  kind: string,
+  maxTokens: number,
+): number {
+  const family = kind.slice(0, kind.lastIndexOf(' ') + 1);
+  const related = () =>
+    Object.entries(histories)
+      .filter(([key]) => key.startsWith(family))
+      .flatMap(([, outputs]) => outputs);
+  const expected = highPercentile(histories[kind] ?? []) ?? highPercentile(related());
+  return expected === undefined ? maxTokens : Math.min(maxTokens, Math.max(1, expected));
 }
 
 /**

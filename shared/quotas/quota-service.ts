@@ -248,7 +248,7 @@ export class QuotaService {
               ),
               now,
             );
-      const expected = expectedOutputTokens(current.outputHistory[demand.kind], demand.maxOutputTokens);
+      const expected = expectedOutputTokens(current.outputHistory, demand.kind, demand.maxOutputTokens);
       const need: CallNeed = {
         callId: demand.callId,
         expectedOutputTokens: expected,
