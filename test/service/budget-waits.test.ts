@@ -93,8 +93,8 @@ describe('limits below the total', () => {
     const refused = run.jobs.filter((each) => each.status === 'failed');
     expect(refused.length).toBeGreaterThan(0);
     const needed = refused.map((each) => {
-      expect(each.error.code).toBe('budget_exceeded');
-      const figures = refusalFigures(each.error);
+      expect(each.error?.code).toBe('budget_exceeded');
+      const figures = each.error && refusalFigures(each.error);
       expect(figures?.limit).toBe(budget);
       // Refused only once settled spend plus this call's estimate no longer fits.
       expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(budget);
@@ -120,8 +120,8 @@ describe('limits below the total', () => {
     const refused = run.jobs.filter((each) => each.status === 'failed');
     expect(refused.length).toBeGreaterThan(0);
     const needed = refused.map((each) => {
-      expect(each.error.code).toBe('quota_exceeded');
-      const figures = refusalFigures(each.error);
+      expect(each.error?.code).toBe('quota_exceeded');
+      const figures = each.error && refusalFigures(each.error);
       expect(figures?.limit).toBe(tokensPerDay);
       expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(tokensPerDay);
       return figures?.needed ?? 0;

@@ -1,3 +1,4 @@
+import { z } from 'zod';
 import type { MessagesApiServer, ReceivedRequest } from '../../local/messages-api/server';
 import { costMicroUsd } from '../../shared/llm/pricing';
 import type { PlanLimits } from '../../shared/plans/plan';
@@ -112,8 +113,18 @@ export function refusalFigures(error: { code: string; message: string }): Refusa
   return undefined;
 }
 
+/** The parts of a finished job these runs look at. */
+const finishedJobSchema = z.object({
+  id: z.string(),
+  status: z.string(),
+  error: z.object({ code: z.string(), message: z.string() }).optional(),
+  usage: z.object({ costMicroUsd: z.number() }),
+  progress: z.object({ waiting: z.array(z.unknown()).optional() }),
+});
+export type FinishedJob = z.infer<typeof finishedJobSchema>;
+
 export interface ConcurrentRun {
-  jobs: Record<string, any>[];
+  jobs: FinishedJob[];
   /** Jobs with at least one `iteration:waiting` event. */
   waited: number;
   wallMs: number;
@@ -130,9 +141,10 @@ export async function runConcurrentJobs(
   const created = await Promise.all(Array.from({ length: count }, () => api.post('/api/v1/jobs', body)));
   const refused = created.find((response) => response.status !== 202);
   if (refused) throw new Error(`job not accepted: ${refused.status} ${JSON.stringify(refused.json)}`);
-  const jobs = [];
-  for (const response of created)
-    jobs.push(await waitForJob(api, String(response.json.id), finished, timeoutMs));
+  const jobs: FinishedJob[] = [];
+  for (const response of created) {
+    jobs.push(finishedJobSchema.parse(await waitForJob(api, String(response.json.id), finished, timeoutMs)));
+  }
   const wallMs = performance.now() - started;
   let waited = 0;
   for (const job of jobs) {
