@@ -21,7 +21,8 @@ import { client, startService } from '../test/support/service';
  *
  * Run: `npm run build && node dist/bench/budgets.js [--jobs N]`.
  */
-const jobs = Number(process.argv[process.argv.indexOf('--jobs') + 1] || 20);
+const jobsAt = process.argv.indexOf('--jobs');
+const jobs = jobsAt === -1 ? 20 : Number(process.argv[jobsAt + 1]);
 const body = {
   story:
     'As a patient, I want to book an appointment with my doctor online so that I do not have to phone the practice.',
@@ -48,6 +49,7 @@ function limitOf(scenario: Scenario): number {
 }
 
 async function main(): Promise<void> {
+  if (!Number.isInteger(jobs) || jobs < 1) throw new Error('--jobs takes a positive whole number');
   const messages = await startMessagesApiServer({
     responder: offlineResponder,
     latency: { baseMs: 200, perOutputTokenMs: 0 },

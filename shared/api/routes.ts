@@ -259,7 +259,7 @@ export const routes = {
     path: '/api/v1/jobs/{jobId}/stream',
     summary: 'Follow a job’s progress (SSE)',
     description:
-      'Server-Sent Events: start, iteration:start/progress/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
+      'Server-Sent Events: start, iteration:start/progress/waiting/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
     tags: jobTag,
     auth: 'user',
     params: jobIdParams,

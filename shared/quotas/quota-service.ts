@@ -15,6 +15,8 @@ import {
   reclaimTenant,
   reclaimUser,
   releaseSlot,
+  rollTenant,
+  rollUser,
   reserveBudget,
   reserveTokens,
   settleTenant,
@@ -206,21 +208,106 @@ export class QuotaService {
   }
 
   /**
-   * The usage records of dead calls (see `deadHolds`) still inside the counter's window (`window` picks the
-   * record's day or month), by call id, in the counter's unit (`amount`).
+   * The tenant's counter with the holds of dead calls (see `deadHolds`) reclaimed, counting what each was
+   * recorded to cost this month; `changed` says whether there was anything to reclaim.
    */
-  private async recorded(
-    tenantId: string,
-    dead: readonly string[],
-    inWindow: (record: { day: string; month: string }) => boolean,
-    amount: (record: { tokens: number; microUsd: number }) => number,
-  ): Promise<Map<string, number>> {
-    const found = new Map<string, number>();
-    for (const callId of dead) {
-      const record = await this.options.recordedCall(tenantId, callId);
-      if (record && inWindow(record)) found.set(callId, amount(record));
+  private async reclaimedTenant(stored: TenantQuota, callId: string, now: Date) {
+    const dead = deadHolds(stored.reservations, callId, now);
+    if (dead.length === 0) return { current: stored, changed: false };
+    const recorded = new Map<string, number>();
+    for (const deadId of dead) {
+      const record = await this.options.recordedCall(stored.tenantId, deadId);
+      if (record?.month === stored.month) recorded.set(deadId, record.microUsd);
     }
-    return found;
+    return { current: reclaimTenant(stored, dead, recorded, now), changed: true };
+  }
+
+  /** The user counterpart of `reclaimedTenant`, counting the tokens recorded today. */
+  private async reclaimedUser(stored: UserQuota, callId: string, now: Date) {
+    const dead = deadHolds(stored.reservations, callId, now);
+    if (dead.length === 0) return { current: stored, changed: false };
+    const recorded = new Map<string, number>();
+    for (const deadId of dead) {
+      const record = await this.options.recordedCall(stored.tenantId, deadId);
+      if (record?.day === stored.day) recorded.set(deadId, record.tokens);
+    }
+    return { current: reclaimUser(stored, dead, recorded, now), changed: true };
+  }
+
+  /** What the call asks of the tenant's budget; its expected output comes from the tenant's history. */
+  private budgetNeed(tenant: TenantQuota, demand: CallDemand): CallNeed {
+    return {
+      callId: demand.callId,
+      expectedOutputTokens: expectedOutputTokens(tenant.outputHistory, demand.kind, demand.maxOutputTokens),
+      maxOutputTokens: demand.maxOutputTokens,
+      ceiling: demand.costCeiling,
+    };
+  }
+
+  /** What the call asks of the user's tokens, sent with at most `maxOutputTokens` (what the budget allows). */
+  private tokenNeed(budget: CallNeed, demand: CallDemand, maxOutputTokens: number): CallNeed {
+    return {
+      ...budget,
+      maxOutputTokens,
+      ceiling: (outputTokens) => demand.promptTokens + outputTokens,
+    };
+  }
+
+  private waitingForBudget(
+    fit: { held: number; holders: number },
+    limits: PlanLimits,
+    spent: number,
+  ): CallAdmission {
+    return {
+      kind: 'waiting',
+      reason: 'budget',
+      message: `Waiting for ${fit.holders} LLM calls in flight to settle: they hold $${formatMicroUsd(fit.held)} of the tenant's remaining monthly budget of $${formatMicroUsd(budgetMicroUsd(limits) - spent)}.`,
+    };
+  }
+
+  private waitingForTokens(
+    fit: { held: number; holders: number },
+    limits: PlanLimits,
+    used: number,
+  ): CallAdmission {
+    return {
+      kind: 'waiting',
+      reason: 'tokens',
+      message: `Waiting for ${fit.holders} LLM calls in flight to settle: they hold ${fit.held} of the ${limits.tokensPerDay - used} tokens left today.`,
+    };
+  }
+
+  /**
+   * Reads both counters and decides without writing when the call must wait or is refused, so the tries of a
+   * waiting call cost two reads. Undefined when it may fit, or when dead holds must be reclaimed first (which
+   * writes).
+   */
+  private async look(owner: QuotaOwner, limits: PlanLimits, demand: CallDemand, now: Date) {
+    const [tenantFound, userFound] = await Promise.all([
+      this.options.store.read('quotas', tenantQuotaId, owner.tenantId, tenantQuotaSchema),
+      this.options.store.read('quotas', userQuotaId(owner.userId), owner.tenantId, userQuotaSchema),
+    ]);
+    const tenant = tenantFound?.document ?? emptyTenantQuota(owner.tenantId, now);
+    const user = userFound?.document ?? emptyUserQuota(owner.tenantId, owner.userId, now);
+    const dead = [
+      ...deadHolds(tenant.reservations, demand.callId, now),
+      ...deadHolds(user.reservations, demand.callId, now),
+    ];
+    if (dead.length > 0) return undefined;
+    const need = this.budgetNeed(tenant, demand);
+    const budget = reserveBudget(tenant, limits, need, now, now);
+    if (budget.fit.kind === 'waits')
+      return this.waitingForBudget(budget.fit, limits, rollTenant(tenant, now).spentMicroUsd);
+    const tokens = reserveTokens(
+      user,
+      limits,
+      this.tokenNeed(need, demand, budget.fit.maxOutputTokens),
+      now,
+      now,
+    );
+    if (tokens.fit.kind === 'waits')
+      return this.waitingForTokens(tokens.fit, limits, rollUser(user, now).tokens);
+    return undefined;
   }
 
   /**
@@ -231,85 +318,44 @@ export class QuotaService {
    */
   async reserve(owner: QuotaOwner, limits: PlanLimits, demand: CallDemand): Promise<CallAdmission> {
     const now = this.now();
+    const looked = await this.look(owner, limits, demand, now);
+    if (looked) return looked;
     const expiresAt = new Date(now.getTime() + this.options.reservationTtlMs);
     const budget = await this.tenant(owner.tenantId, async (stored) => {
-      const dead = deadHolds(stored.reservations, demand.callId, now);
-      const current =
-        dead.length === 0
-          ? stored
-          : reclaimTenant(
-              stored,
-              dead,
-              await this.recorded(
-                owner.tenantId,
-                dead,
-                (record) => record.month === stored.month,
-                (record) => record.microUsd,
-              ),
-              now,
-            );
-      const expected = expectedOutputTokens(current.outputHistory, demand.kind, demand.maxOutputTokens);
-      const need: CallNeed = {
-        callId: demand.callId,
-        expectedOutputTokens: expected,
-        maxOutputTokens: demand.maxOutputTokens,
-        ceiling: demand.costCeiling,
-      };
+      const { current, changed } = await this.reclaimedTenant(stored, demand.callId, now);
+      const need = this.budgetNeed(current, demand);
       const reserved = reserveBudget(current, limits, need, expiresAt, now);
       return {
-        state: reserved.state ?? (dead.length > 0 ? current : undefined),
-        result: { fit: reserved.fit, expected, spent: current.spentMicroUsd },
+        state: reserved.state ?? (changed ? current : undefined),
+        result: { fit: reserved.fit, need, spent: current.spentMicroUsd },
       };
     });
-    if (budget.fit.kind === 'waits') {
-      return {
-        kind: 'waiting',
-        reason: 'budget',
-        message: `Waiting for ${budget.fit.holders} LLM calls in flight to settle: they hold $${formatMicroUsd(budget.fit.held)} of the tenant's remaining monthly budget of $${formatMicroUsd(budgetMicroUsd(limits) - budget.spent)}.`,
-      };
-    }
+    if (budget.fit.kind === 'waits') return this.waitingForBudget(budget.fit, limits, budget.spent);
     const maxOutputTokens = budget.fit.maxOutputTokens;
     let tokens;
     try {
       tokens = await this.user(owner, async (stored) => {
-        const dead = deadHolds(stored.reservations, demand.callId, now);
-        const current =
-          dead.length === 0
-            ? stored
-            : reclaimUser(
-                stored,
-                dead,
-                await this.recorded(
-                  owner.tenantId,
-                  dead,
-                  (record) => record.day === stored.day,
-                  (record) => record.tokens,
-                ),
-                now,
-              );
-        const need: CallNeed = {
-          callId: demand.callId,
-          expectedOutputTokens: budget.expected,
-          maxOutputTokens,
-          ceiling: (outputTokens) => demand.promptTokens + outputTokens,
-        };
-        const reserved = reserveTokens(current, limits, need, expiresAt, now);
+        const { current, changed } = await this.reclaimedUser(stored, demand.callId, now);
+        const reserved = reserveTokens(
+          current,
+          limits,
+          this.tokenNeed(budget.need, demand, maxOutputTokens),
+          expiresAt,
+          now,
+        );
         return {
-          state: reserved.state ?? (dead.length > 0 ? current : undefined),
+          state: reserved.state ?? (changed ? current : undefined),
           result: { fit: reserved.fit, used: current.tokens },
         };
       });
     } catch (error: unknown) {
-      await this.release(owner, demand.callId);
+      await this.giveBack(owner, demand.callId, nothingUsed);
       throw error;
     }
     if (tokens.fit.kind === 'waits') {
-      await this.release(owner, demand.callId);
-      return {
-        kind: 'waiting',
-        reason: 'tokens',
-        message: `Waiting for ${tokens.fit.holders} LLM calls in flight to settle: they hold ${tokens.fit.held} of the ${limits.tokensPerDay - tokens.used} tokens left today.`,
-      };
+      // Only a call that won a race since the look gets here; what it gave back, it held for a moment only.
+      await this.giveBack(owner, demand.callId, nothingUsed);
+      return this.waitingForTokens(tokens.fit, limits, tokens.used);
     }
     // A lower cap from the token limit leaves the budget hold above the call's ceiling: on the safe side.
     return { kind: 'reserved', maxOutputTokens: tokens.fit.maxOutputTokens };
@@ -368,9 +414,17 @@ export class QuotaService {
     });
   }
 
-  /** Gives a reserved call's holds back unused (it was never sent). */
-  private release(owner: QuotaOwner, callId: string): Promise<void> {
-    return this.settle(owner, callId, nothingUsed);
+  /** Replaces a call's holds by its actual usage on both counters. */
+  private async giveBack(owner: QuotaOwner, callId: string, used: CallUsage): Promise<void> {
+    const now = this.now();
+    await this.user(owner, (current) => ({
+      state: settleUser(current, callId, used.tokens, now),
+      result: undefined,
+    }));
+    await this.tenant(owner.tenantId, (current) => ({
+      state: settleTenant(current, callId, used.microUsd, used.output, now),
+      result: undefined,
+    }));
   }
 
   /**
@@ -378,16 +432,8 @@ export class QuotaService {
    * wakes this process's calls waiting for the tenant's holds.
    */
   async settle(owner: QuotaOwner, callId: string, used: CallUsage): Promise<void> {
-    const now = this.now();
     try {
-      await this.user(owner, (current) => ({
-        state: settleUser(current, callId, used.tokens, now),
-        result: undefined,
-      }));
-      await this.tenant(owner.tenantId, (current) => ({
-        state: settleTenant(current, callId, used.microUsd, used.output, now),
-        result: undefined,
-      }));
+      await this.giveBack(owner, callId, used);
     } finally {
       for (const wake of [...(this.waiting.get(owner.tenantId) ?? [])]) wake();
     }
