@@ -1,5 +1,3 @@
-import { offlineResponder } from '../local/messages-api/offline-responder';
-import { startMessagesApiServer } from '../local/messages-api/server';
 import type { PlanLimits } from '../shared/plans/plan';
 import { formatMicroUsd } from '../shared/usage/usage-service';
 import {
@@ -7,9 +5,10 @@ import {
   quotaCounters,
   refusalFigures,
   runConcurrentJobs,
+  startPricedService,
   tenantOnPlan,
 } from '../test/support/budget-runs';
-import { client, startService } from '../test/support/service';
+import { client } from '../test/support/service';
 
 /**
  * Budget admission benchmark: N jobs (3 iterations each) submitted at once by one user of a fresh tenant,
@@ -50,23 +49,9 @@ function limitOf(scenario: Scenario): number {
 
 async function main(): Promise<void> {
   if (!Number.isInteger(jobs) || jobs < 1) throw new Error('--jobs takes a positive whole number');
-  const messages = await startMessagesApiServer({
-    responder: offlineResponder,
-    latency: { baseMs: 200, perOutputTokenMs: 0 },
-    keepRequests: 100_000,
-  });
-  const service = await startService({
-    LOG_LEVEL: 'error',
-    LLM_PROVIDER: 'anthropic',
-    ANTHROPIC_BASE_URL: messages.url,
-    ANTHROPIC_API_KEY: 'bench-key-for-the-local-server',
-    ANTHROPIC_MAX_RETRIES: '0',
-  });
+  const priced = await startPricedService({ baseMs: 200, env: { LOG_LEVEL: 'error' } });
+  const { messages, service, admin } = priced;
   try {
-    const admin = client(
-      service.url,
-      await service.token({ sub: 'root', tenantId: 'platform', roles: ['platform_admin'] }),
-    );
     console.log(
       `${jobs} concurrent jobs x ${body.iterations.length} iterations, one user of a fresh tenant each run`,
     );
@@ -104,8 +89,7 @@ async function main(): Promise<void> {
       );
     }
   } finally {
-    await service.stop();
-    await messages.close();
+    await priced.stop();
   }
 }
 

@@ -5,8 +5,16 @@ import type { JobDocument } from './job';
 import type { JobRepository } from './job-repository';
 import type { JobRef } from './orchestration-contract';
 
-function withWait(job: JobDocument, iteration: IterationId, wait: QuotaWait | undefined, at: Date) {
-  const others = (job.progress.waiting ?? []).filter((entry) => entry.iteration !== iteration);
+/** The job showing `wait` for `iteration` (none: no longer waiting); undefined when nothing changes. */
+function withWait(
+  job: JobDocument,
+  iteration: IterationId,
+  wait: QuotaWait | undefined,
+  at: Date,
+): JobDocument | undefined {
+  const shown = job.progress.waiting ?? [];
+  if (!wait && !shown.some((entry) => entry.iteration === iteration)) return undefined;
+  const others = shown.filter((entry) => entry.iteration !== iteration);
   const waiting = wait ? [...others, { iteration, ...wait, since: at.toISOString() }] : others;
   const { waiting: _previous, ...progress } = job.progress;
   return { ...job, progress: waiting.length > 0 ? { ...progress, waiting } : progress };

@@ -207,6 +207,21 @@ export class QuotaService {
     await this.user(owner, (current) => ({ state: releaseSlot(current, jobId), result: undefined }));
   }
 
+  /** What each dead call was recorded to use, in the counter's unit (`amount`: undefined outside its window). */
+  private async recordedUsage(
+    tenantId: string,
+    dead: readonly string[],
+    amount: (record: NonNullable<Awaited<ReturnType<RecordedCall>>>) => number | undefined,
+  ): Promise<Map<string, number>> {
+    const recorded = new Map<string, number>();
+    for (const callId of dead) {
+      const record = await this.options.recordedCall(tenantId, callId);
+      const used = record && amount(record);
+      if (used !== undefined) recorded.set(callId, used);
+    }
+    return recorded;
+  }
+
   /**
    * The tenant's counter with the holds of dead calls (see `deadHolds`) reclaimed, counting what each was
    * recorded to cost this month; `changed` says whether there was anything to reclaim.
@@ -214,11 +229,9 @@ export class QuotaService {
   private async reclaimedTenant(stored: TenantQuota, callId: string, now: Date) {
     const dead = deadHolds(stored.reservations, callId, now);
     if (dead.length === 0) return { current: stored, changed: false };
-    const recorded = new Map<string, number>();
-    for (const deadId of dead) {
-      const record = await this.options.recordedCall(stored.tenantId, deadId);
-      if (record?.month === stored.month) recorded.set(deadId, record.microUsd);
-    }
+    const recorded = await this.recordedUsage(stored.tenantId, dead, (record) =>
+      record.month === stored.month ? record.microUsd : undefined,
+    );
     return { current: reclaimTenant(stored, dead, recorded, now), changed: true };
   }
 
@@ -226,11 +239,9 @@ export class QuotaService {
   private async reclaimedUser(stored: UserQuota, callId: string, now: Date) {
     const dead = deadHolds(stored.reservations, callId, now);
     if (dead.length === 0) return { current: stored, changed: false };
-    const recorded = new Map<string, number>();
-    for (const deadId of dead) {
-      const record = await this.options.recordedCall(stored.tenantId, deadId);
-      if (record?.day === stored.day) recorded.set(deadId, record.tokens);
-    }
+    const recorded = await this.recordedUsage(stored.tenantId, dead, (record) =>
+      record.day === stored.day ? record.tokens : undefined,
+    );
     return { current: reclaimUser(stored, dead, recorded, now), changed: true };
   }
 

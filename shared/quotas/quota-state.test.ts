@@ -153,6 +153,19 @@ function reserved<T>(outcome: { state: T | undefined; fit: { kind: string } }): 
   return outcome.state;
 }
 
+/** Alice's counter holding 900 tokens (100 of prompt, 800 of output) for one call. */
+function aliceHolding(callId: string, expiresAt = expires): UserQuota {
+  return reserved(
+    reserveTokens(
+      emptyUserQuota('acme', 'alice', now),
+      limits,
+      tokenNeed(callId, 100, 800, 800),
+      expiresAt,
+      now,
+    ),
+  );
+}
+
 describe('fitCall', () => {
   const need = tokenNeed('call', 100, 200, 900);
 
@@ -247,15 +260,7 @@ describe('token reservations', () => {
   });
 
   it('settles to actual usage, and counts usage even when the hold was already reclaimed', () => {
-    let state = reserved(
-      reserveTokens(
-        emptyUserQuota('acme', 'alice', now),
-        limits,
-        tokenNeed('call', 100, 800, 800),
-        expires,
-        now,
-      ),
-    );
+    let state = aliceHolding('call');
     state = settleUser(state, 'call', 250, later) ?? state;
     expect(state.tokens).toBe(250);
     expect(state.reservations).toEqual({});
@@ -265,29 +270,13 @@ describe('token reservations', () => {
   });
 
   it('releases everything when a failed or cancelled call settles to zero', () => {
-    const state = reserved(
-      reserveTokens(
-        emptyUserQuota('acme', 'alice', now),
-        limits,
-        tokenNeed('call', 100, 800, 800),
-        expires,
-        now,
-      ),
-    );
+    const state = aliceHolding('call');
     const settled = settleUser(state, 'call', 0, later);
     expect(settled && userRemaining(settled, limits, later).tokensToday).toBe(1_000);
   });
 
   it('treats an expired hold (its process died) as holding nothing, and reclaims it with its recorded usage', () => {
-    let state = reserved(
-      reserveTokens(
-        emptyUserQuota('acme', 'alice', now),
-        limits,
-        tokenNeed('dead', 100, 800, 800),
-        later,
-        now,
-      ),
-    );
+    let state = aliceHolding('dead', later);
     state = reserved(reserveTokens(state, limits, tokenNeed('live', 10, 40, 40), expires, now));
     expect(userRemaining(state, limits, now).tokensToday).toBe(50);
     const after = new Date(later.getTime() + 1);
@@ -299,15 +288,7 @@ describe('token reservations', () => {
   });
 
   it('replaces the hold an earlier run of the same call left behind', () => {
-    const state = reserved(
-      reserveTokens(
-        emptyUserQuota('acme', 'alice', now),
-        limits,
-        tokenNeed('call', 100, 800, 800),
-        expires,
-        now,
-      ),
-    );
+    const state = aliceHolding('call');
     expect(deadHolds(state.reservations, 'call', now)).toEqual(['call']);
     const again = reserved(reserveTokens(state, limits, tokenNeed('call', 100, 800, 800), expires, now));
     expect(userRemaining(again, limits, now)).toMatchObject({ reservedTokens: 900, tokensToday: 100 });

@@ -153,10 +153,13 @@ export function rollTenant(state: TenantQuota, now: Date): TenantQuota {
   return { ...state, ...(state.month === month ? {} : { month, spentMicroUsd: 0 }) };
 }
 
-/**
- * Drops dead holds (see `deadHolds`), counting the tokens each of those calls was recorded to use today
- * (`recorded`; a call with no record never got an answer and used nothing).
- */
+/** Dead holds dropped, and what those calls were recorded to use (a call with no record used nothing). */
+function reclaim(reservations: Holds, dead: readonly string[], recorded: ReadonlyMap<string, number>) {
+  const used = dead.reduce((sum, callId) => sum + (recorded.get(callId) ?? 0), 0);
+  return { used, reservations: withoutHolds(reservations, dead) };
+}
+
+/** Drops dead holds (see `deadHolds`), counting the tokens each of those calls was recorded to use today. */
 export function reclaimUser(
   state: UserQuota,
   dead: readonly string[],
@@ -164,12 +167,8 @@ export function reclaimUser(
   now: Date,
 ): UserQuota {
   const current = rollUser(state, now);
-  const used = dead.reduce((sum, callId) => sum + (recorded.get(callId) ?? 0), 0);
-  return {
-    ...current,
-    tokens: current.tokens + used,
-    reservations: withoutHolds(current.reservations, dead),
-  };
+  const { used, reservations } = reclaim(current.reservations, dead, recorded);
+  return { ...current, tokens: current.tokens + used, reservations };
 }
 
 /** The tenant counterpart of `reclaimUser`, in micro-dollars recorded this month. */
@@ -180,12 +179,8 @@ export function reclaimTenant(
   now: Date,
 ): TenantQuota {
   const current = rollTenant(state, now);
-  const used = dead.reduce((sum, callId) => sum + (recorded.get(callId) ?? 0), 0);
-  return {
-    ...current,
-    spentMicroUsd: current.spentMicroUsd + used,
-    reservations: withoutHolds(current.reservations, dead),
-  };
+  const { used, reservations } = reclaim(current.reservations, dead, recorded);
+  return { ...current, spentMicroUsd: current.spentMicroUsd + used, reservations };
 }
 
 /** What is left of the user's limits as of `now` (never negative). */

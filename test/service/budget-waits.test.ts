@@ -1,21 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offlineResponder } from '../../local/messages-api/offline-responder';
-import { startMessagesApiServer, type MessagesApiServer } from '../../local/messages-api/server';
+import type { MessagesApiServer } from '../../local/messages-api/server';
 import {
   billedSince,
   quotaCounters,
   refusalFigures,
   runConcurrentJobs,
+  startPricedService,
   tenantOnPlan,
+  type ConcurrentRun,
+  type PricedService,
 } from '../support/budget-runs';
-import {
-  client,
-  finished,
-  startService,
-  waitForJob,
-  type Client,
-  type ServiceUnderTest,
-} from '../support/service';
+import { client, finished, waitForJob, type Client, type ServiceUnderTest } from '../support/service';
 
 /**
  * Budgets and token quotas under concurrency, end to end through the Anthropic adapter and the local Messages
@@ -37,27 +32,15 @@ async function userOf(tenantId: string): Promise<Client> {
   return client(service.url, await service.token({ sub: `user-of-${tenantId}`, tenantId }));
 }
 
+let priced: PricedService | undefined;
+
 beforeAll(async () => {
-  messages = await startMessagesApiServer({
-    responder: offlineResponder,
-    latency: { baseMs: 200, perOutputTokenMs: 0 },
-    keepRequests: 100_000,
-  });
-  service = await startService({
-    LLM_PROVIDER: 'anthropic',
-    ANTHROPIC_BASE_URL: messages.url,
-    ANTHROPIC_API_KEY: 'test-key-for-the-local-server',
-    ANTHROPIC_MAX_RETRIES: '0',
-  });
-  admin = client(
-    service.url,
-    await service.token({ sub: 'root', tenantId: 'platform', roles: ['platform_admin'] }),
-  );
+  priced = await startPricedService({ baseMs: 200 });
+  ({ messages, service, admin } = priced);
 }, 120_000);
 
 afterAll(async () => {
-  await service?.stop();
-  await messages?.close();
+  await priced?.stop();
 });
 
 describe('calls held out by calls in flight wait', () => {
@@ -82,6 +65,24 @@ describe('calls held out by calls in flight wait', () => {
   }, 400_000);
 });
 
+/**
+ * Every refused job failed with `code`, at a moment when settled usage plus the call's estimate passed
+ * `limit`; the provider's bill (`billed`) stayed within the limit and came within one estimate of it.
+ */
+function expectRefusalsOnlyAtTheLimit(run: ConcurrentRun, code: string, limit: number, billed: number): void {
+  const refused = run.jobs.filter((each) => each.status === 'failed');
+  expect(refused.length).toBeGreaterThan(0);
+  const needed = refused.map((each) => {
+    expect(each.error?.code).toBe(code);
+    const figures = each.error && refusalFigures(each.error);
+    expect(figures?.limit).toBe(limit);
+    expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(limit);
+    return figures?.needed ?? 0;
+  });
+  expect(billed).toBeLessThanOrEqual(limit);
+  expect(billed).toBeGreaterThan(limit - Math.max(...needed));
+}
+
 describe('limits below the total', () => {
   it('never lets the bill pass the budget, and refuses only calls whose estimate no longer fits beside settled spend', async () => {
     const budget = 60_000;
@@ -90,20 +91,8 @@ describe('limits below the total', () => {
     const from = messages.stats.received.length;
     const run = await runConcurrentJobs(api, 10, job);
 
-    const refused = run.jobs.filter((each) => each.status === 'failed');
-    expect(refused.length).toBeGreaterThan(0);
-    const needed = refused.map((each) => {
-      expect(each.error?.code).toBe('budget_exceeded');
-      const figures = each.error && refusalFigures(each.error);
-      expect(figures?.limit).toBe(budget);
-      // Refused only once settled spend plus this call's estimate no longer fits.
-      expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(budget);
-      return figures?.needed ?? 0;
-    });
     const billed = billedSince(messages, from);
-    expect(billed.microUsd).toBeLessThanOrEqual(budget);
-    // So the budget was used up to within one call's estimate before anything was refused.
-    expect(billed.microUsd).toBeGreaterThan(budget - Math.max(...needed));
+    expectRefusalsOnlyAtTheLimit(run, 'budget_exceeded', budget, billed.microUsd);
     const counters = await quotaCounters(api);
     expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
     expect(counters.settledMicroUsd).toBe(billed.microUsd);
@@ -117,18 +106,8 @@ describe('limits below the total', () => {
     const from = messages.stats.received.length;
     const run = await runConcurrentJobs(api, 10, job);
 
-    const refused = run.jobs.filter((each) => each.status === 'failed');
-    expect(refused.length).toBeGreaterThan(0);
-    const needed = refused.map((each) => {
-      expect(each.error?.code).toBe('quota_exceeded');
-      const figures = each.error && refusalFigures(each.error);
-      expect(figures?.limit).toBe(tokensPerDay);
-      expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(tokensPerDay);
-      return figures?.needed ?? 0;
-    });
     const billed = billedSince(messages, from);
-    expect(billed.tokens).toBeLessThanOrEqual(tokensPerDay);
-    expect(billed.tokens).toBeGreaterThan(tokensPerDay - Math.max(...needed));
+    expectRefusalsOnlyAtTheLimit(run, 'quota_exceeded', tokensPerDay, billed.tokens);
     const counters = await quotaCounters(api);
     expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
     expect(counters.settledTokens).toBe(billed.tokens);

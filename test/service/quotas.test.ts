@@ -1,17 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { offlineResponder } from '../../local/messages-api/offline-responder';
-import { startMessagesApiServer, type MessagesApiServer } from '../../local/messages-api/server';
+import type { MessagesApiServer } from '../../local/messages-api/server';
 import type { PlanLimits } from '../../shared/plans/plan';
-import { tenantOnPlan as onPlan } from '../support/budget-runs';
+import { startPricedService, tenantOnPlan as onPlan, type PricedService } from '../support/budget-runs';
 import { startHost } from '../support/local-services';
-import {
-  client,
-  finished,
-  startService,
-  waitForJob,
-  type Client,
-  type ServiceUnderTest,
-} from '../support/service';
+import { client, finished, waitForJob, type Client, type ServiceUnderTest } from '../support/service';
 
 /**
  * Plans, quotas and budgets end to end, through the Anthropic SDK path (the local Messages API server), so
@@ -42,27 +34,15 @@ async function exportedRecords(): Promise<{ tenantId: string; jobId: string; cos
     .map((line) => JSON.parse(line) as { tenantId: string; jobId: string; costMicroUsd: number });
 }
 
+let priced: PricedService | undefined;
+
 beforeAll(async () => {
-  messages = await startMessagesApiServer({
-    responder: offlineResponder,
-    latency: { baseMs: 100, perOutputTokenMs: 0 },
-  });
-  service = await startService({
-    LLM_PROVIDER: 'anthropic',
-    ANTHROPIC_BASE_URL: messages.url,
-    ANTHROPIC_API_KEY: 'test-key-for-the-local-server',
-    ANTHROPIC_MAX_RETRIES: '0',
-    QUEUE_POLL_SECONDS: '1',
-  });
-  admin = client(
-    service.url,
-    await service.token({ sub: 'root', tenantId: 'platform', roles: ['platform_admin'] }),
-  );
+  priced = await startPricedService({ baseMs: 100, env: { QUEUE_POLL_SECONDS: '1' } });
+  ({ messages, service, admin } = priced);
 }, 120_000);
 
 afterAll(async () => {
-  await service?.stop();
-  await messages?.close();
+  await priced?.stop();
 });
 
 describe('plan administration', () => {

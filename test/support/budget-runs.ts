@@ -1,14 +1,60 @@
 import { z } from 'zod';
-import type { MessagesApiServer, ReceivedRequest } from '../../local/messages-api/server';
+import { offlineResponder } from '../../local/messages-api/offline-responder';
+import {
+  startMessagesApiServer,
+  type MessagesApiServer,
+  type ReceivedRequest,
+} from '../../local/messages-api/server';
 import { costMicroUsd } from '../../shared/llm/pricing';
 import type { PlanLimits } from '../../shared/plans/plan';
-import { finished, waitForJob, type Client } from './service';
+import { client, finished, startService, waitForJob, type Client, type ServiceUnderTest } from './service';
 
 /**
  * Concurrent jobs against plan limits, for the budget tests and the budgets benchmark: plans made through the
  * admin routes, the provider's bill from the local Messages API, the quota counters from `/usage`, and the
  * figures in a refusal's message.
  */
+
+/** The service calling the local Messages API through the Anthropic adapter, so every call has a price. */
+export interface PricedService {
+  messages: MessagesApiServer;
+  service: ServiceUnderTest;
+  /** A platform admin of the service. */
+  admin: Client;
+  stop(): Promise<void>;
+}
+
+/** Starts the local Messages API (offline engine content, `baseMs` before the first token) and the service. */
+export async function startPricedService(options: {
+  baseMs: number;
+  env?: NodeJS.ProcessEnv;
+}): Promise<PricedService> {
+  const messages = await startMessagesApiServer({
+    responder: offlineResponder,
+    latency: { baseMs: options.baseMs, perOutputTokenMs: 0 },
+    keepRequests: 100_000,
+  });
+  const service = await startService({
+    LLM_PROVIDER: 'anthropic',
+    ANTHROPIC_BASE_URL: messages.url,
+    ANTHROPIC_API_KEY: 'test-key-for-the-local-server',
+    ANTHROPIC_MAX_RETRIES: '0',
+    ...options.env,
+  });
+  const admin = client(
+    service.url,
+    await service.token({ sub: 'root', tenantId: 'platform', roles: ['platform_admin'] }),
+  );
+  return {
+    messages,
+    service,
+    admin,
+    stop: async () => {
+      await service.stop();
+      await messages.close();
+    },
+  };
+}
 
 /** Limits nothing in a test reaches; a scenario overrides the one it is about. */
 export const roomyLimits: PlanLimits = {
