@@ -6,6 +6,7 @@ import {
   type LatencyModel,
   type MessagesApiServer,
 } from '../local/messages-api/server';
+import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
 import { runWorkflow } from '../shared/engine/runner';
 import { parseStory, type Story } from '../shared/engine/story';
 import { createAnthropicAdapter, type LlmAttemptEvent } from '../shared/llm/anthropic-adapter';
@@ -22,7 +23,7 @@ import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
  * `parallel-cold` (`warmCache: false`: every call launched at once) and `naive` (parallel, no
  * `cache_control`, so the whole prompt is billed as fresh input on every call).
  *
- * Run: `npm run build && node dist/bench/llm-caching.js [--stories DIR] [--base-ms N] [--per-token-ms N]`.
+ * Run: `npm run build && node dist/bench/llm-caching.js [--stories DIR (default examples/stories)] [--base-ms N] [--per-token-ms N]`.
  */
 
 interface ScenarioRun {
@@ -111,7 +112,7 @@ const fmt = (ms: number) => `${Math.round(ms)} ms`;
 const ratio = (value: number) => value.toFixed(2);
 
 async function main(): Promise<void> {
-  const dir = argument('--stories', '/work/shared/stories');
+  const dir = argument('--stories', sampleStoriesDir);
   const latency = {
     // A Sonnet-class model at a tenth of real time: about 1 s to the first token, about 15 ms per output token.
     baseMs: Number(argument('--base-ms', '100')),

@@ -4,13 +4,14 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
 import { iterationResultSchema, usageSchema } from '../shared/engine/iteration-result';
 import { offlineResponder } from '../local/messages-api/offline-responder';
 import { startMessagesApiServer, type MessagesApiServer } from '../local/messages-api/server';
 
 const root = resolve(__dirname, '..');
 const cli = join(root, 'dist/cli/user-story-agent.js');
-const stories = join(root, 'shared/engine/fixtures/stories');
+const stories = sampleStoriesDir;
 
 interface Run {
   code: number | null;

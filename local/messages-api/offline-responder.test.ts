@@ -37,6 +37,6 @@ describe('offline responder behind the local Messages API server', () => {
     const result = await runWorkflow({ llm: anthropic(), story, iterations: ['validation', 'security'] });
     expect(result.iterations.map((r) => r.status)).toEqual(['applied', 'applied']);
     expect(result.markdown).not.toContain('You are user-story-agent');
-    expect(result.iterations[0]?.findings.map((f) => f.kind)).toContain('other');
+    expect(result.iterations[0]?.findings.map((f) => f.kind)).toContain('instruction_like_text');
   });
 });

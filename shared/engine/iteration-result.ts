@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { TokenUsage } from '../llm/port';
+import { callPurposeKinds, type TokenUsage } from '../llm/port';
 import { iterationIdSchema } from './catalog';
 import { changeSchema, findingSchema, rejectedChangeSchema } from './patch';
 
@@ -27,7 +27,7 @@ export type Verification = z.infer<typeof verificationSchema>;
 
 /** One LLM call, priced when it was made: the unit usage records and audits are built from. */
 export const llmCallSchema = z.object({
-  kind: z.enum(['iteration', 'verification']),
+  kind: z.enum(callPurposeKinds),
   attempt: z.number().int().positive(),
   model: z.string(),
   requestId: z.string().optional(),

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { applyIterationResult, mergeIterationResults } from './merge';
 import type { IterationResult } from './iteration-result';
 import { emptyUsage } from './iteration-result';
-import { validatePatches, type Patch } from './patch';
+import { applyChanges, validatePatches, type Patch } from './patch';
 import { itemId, parseStory } from './story';
 
 const base = parseStory(
@@ -25,6 +25,9 @@ const add = (section: Patch['section'], text: string, topic = ''): Patch => ({
   target: '',
   text,
   topic,
+  given: '',
+  when: '',
+  then: '',
 });
 
 function result(id: IterationResult['id'], patches: Patch[]): IterationResult {
@@ -54,8 +57,20 @@ describe('validatePatches', () => {
         target: criterionId,
         text: 'The amount is debited exactly once.',
         topic: '',
+        given: '',
+        when: '',
+        then: '',
       },
-      { op: 'remove', section: 'openQuestions', target: questionId, text: '', topic: '' },
+      {
+        op: 'remove',
+        section: 'openQuestions',
+        target: questionId,
+        text: '',
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      },
     ]);
     expect(rejected).toEqual([]);
     expect(changes.map((change) => [change.op, change.itemId])).toEqual([
@@ -75,8 +90,26 @@ describe('validatePatches', () => {
 
   it('rejects a replace or remove whose target does not exist in that section', () => {
     const { rejected } = validatePatches(base, 'validation', [
-      { op: 'replace', section: 'outcomeCriteria', target: 'oc-original-00000000', text: 'x', topic: '' },
-      { op: 'remove', section: 'systemCriteria', target: criterionId, text: '', topic: '' },
+      {
+        op: 'replace',
+        section: 'outcomeCriteria',
+        target: 'oc-original-00000000',
+        text: 'x',
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      },
+      {
+        op: 'remove',
+        section: 'systemCriteria',
+        target: criterionId,
+        text: '',
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      },
     ]);
     expect(rejected.map((r) => r.reason)).toEqual(['unknown_target', 'unknown_target']);
   });
@@ -86,13 +119,25 @@ describe('validatePatches', () => {
       add('outcomeCriteria', 'the amount is debited once'),
       add('systemCriteria', 'Amounts are validated.'),
       add('systemCriteria', 'Amounts are  validated'),
-      { op: 'remove', section: 'openQuestions', target: questionId, text: '', topic: '' },
+      {
+        op: 'remove',
+        section: 'openQuestions',
+        target: questionId,
+        text: '',
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      },
       {
         op: 'replace',
         section: 'openQuestions',
         target: questionId,
         text: 'Which daily limit applies?',
         topic: '',
+        given: '',
+        when: '',
+        then: '',
       },
     ]);
     expect(changes).toHaveLength(2);
@@ -115,12 +160,24 @@ describe('merging', () => {
         target: criterionId,
         text: 'The amount is debited once, after SCA.',
         topic: '',
+        given: '',
+        when: '',
+        then: '',
       },
       add('implementationNotes', 'Use the bank SCA service.', 'Security'),
     ]),
     result('user-roles', [
       add('outcomeCriteria', 'Only the account holder can transfer money.'),
-      { op: 'remove', section: 'outcomeCriteria', target: criterionId, text: '', topic: '' },
+      {
+        op: 'remove',
+        section: 'outcomeCriteria',
+        target: criterionId,
+        text: '',
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      },
     ]),
     result('validation', [
       add('systemCriteria', 'Transfers above EUR 1,000 need strong customer authentication.'),
@@ -161,6 +218,9 @@ describe('merging', () => {
           target: criterionId,
           text: 'Debited exactly once.',
           topic: '',
+          given: '',
+          when: '',
+          then: '',
         },
       ]),
     );
@@ -179,5 +239,23 @@ describe('merging', () => {
       result('validation', [add('outcomeCriteria', 'Only the holder transfers.')]),
     ]);
     expect(merged.map((r) => r.status)).toEqual(['applied', 'skipped']);
+  });
+});
+
+describe('Given/When/Then patches', () => {
+  it('derive the criterion text from the steps and keep them on the item', () => {
+    const patch: Patch = {
+      ...add('outcomeCriteria', 'ignored when the steps are complete'),
+      given: 'the customer has 100 EUR',
+      when: 'they transfer 30 EUR',
+      then: 'their balance shows 70 EUR',
+    };
+    const { changes } = validatePatches(base, 'validation', [patch]);
+    expect(changes[0]).toMatchObject({
+      text: 'Given the customer has 100 EUR, when they transfer 30 EUR, then their balance shows 70 EUR.',
+      given: 'the customer has 100 EUR',
+    });
+    const { story } = applyChanges(base, 'validation', changes);
+    expect(story.outcomeCriteria.at(-1)).toMatchObject({ then: 'their balance shows 70 EUR' });
   });
 });

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { getIteration, sectionNameSchema, type IterationId, type SectionName } from './catalog';
-import { itemId, normalizeText, type NoteItem, type Story, type StoryItem } from './story';
+import {
+  criterionSteps,
+  criterionText,
+  itemId,
+  normalizeText,
+  type NoteItem,
+  type Story,
+  type StoryItem,
+} from './story';
 
 /**
  * One edit an iteration proposes, as the model writes it. Every field is required and plain (no unions or
@@ -12,22 +20,44 @@ export const patchSchema = z.object({
   target: z.string().describe('Id of the item to replace or remove; empty string for add.'),
   text: z.string().describe('The new item text; empty string for remove.'),
   topic: z.string().describe('Topic heading for implementationNotes items; empty string otherwise.'),
+  given: z
+    .string()
+    .describe('outcomeCriteria only: the starting situation ("the customer is signed in"); "" otherwise.'),
+  when: z
+    .string()
+    .describe('outcomeCriteria only: the action or event ("they confirm the transfer"); "" otherwise.'),
+  then: z
+    .string()
+    .describe('outcomeCriteria only: the observable result ("the balance shows ..."); "" otherwise.'),
 });
 export type Patch = z.infer<typeof patchSchema>;
 
+/**
+ * Story defects on the Quality User Story (QUS) criteria; the API, the quality set and the benchmark use exactly
+ * these kinds.
+ */
 export const findingKinds = [
-  'missing_benefit',
   'missing_role',
-  'multiple_features',
-  'vague_term',
-  'no_acceptance_criteria',
-  'other',
+  'missing_benefit',
+  'not_atomic',
+  'vague',
+  'not_full_sentence',
+  'not_minimal',
+  'instruction_like_text',
 ] as const;
+export const findingKindSchema = z.enum(findingKinds);
+export type FindingKind = z.infer<typeof findingKindSchema>;
 
 /** A defect in the story itself, reported rather than silently fixed. */
 export const findingSchema = z.object({
-  kind: z.enum(findingKinds),
-  detail: z.string(),
+  kind: findingKindSchema,
+  detail: z.string().describe('What is wrong, quoting the words concerned.'),
+  suggestion: z.string().describe('A rewrite of the defective statement or part; "" when none applies.'),
+  split: z
+    .array(z.string())
+    .describe(
+      'not_atomic only: the proposed smaller stories, each a full "As a ..., I want ..., so that ..." sentence; [] otherwise.',
+    ),
 });
 export type Finding = z.infer<typeof findingSchema>;
 
@@ -47,6 +77,9 @@ export const changeSchema = z.object({
   text: z.string(),
   topic: z.string().optional(),
   previousText: z.string().optional(),
+  given: z.string().optional(),
+  when: z.string().optional(),
+  then: z.string().optional(),
 });
 export type Change = z.infer<typeof changeSchema>;
 
@@ -113,7 +146,9 @@ export function validatePatches(
       );
       continue;
     }
-    const text = patch.text.replace(/\s+/g, ' ').trim();
+    // An outcome criterion given as Given/When/Then gets its text from the steps, so the two never disagree.
+    const steps = patch.section === 'outcomeCriteria' ? criterionSteps(patch) : undefined;
+    const text = steps ? criterionText(steps) : patch.text.replace(/\s+/g, ' ').trim();
     const topic = patch.section === 'implementationNotes' ? patch.topic.trim() || definition.name : undefined;
     if (patch.op !== 'remove' && text === '') {
       rejected.push(reject(patch, 'empty_text', `${patch.op} needs a non-empty text.`));
@@ -131,6 +166,7 @@ export function validatePatches(
         itemId: itemId(patch.section, iterationId, text),
         text,
         topic,
+        ...steps,
       });
       continue;
     }
@@ -152,6 +188,7 @@ export function validatePatches(
       text: patch.op === 'replace' ? text : target.text,
       topic,
       previousText: target.text,
+      ...(patch.op === 'replace' ? steps : undefined),
     });
   }
   return { changes, rejected };
@@ -193,7 +230,13 @@ export function applyChanges(story: Story, author: IterationId, changes: readonl
         conflicts.push(conflict(change, `An earlier iteration already added this to ${change.section}.`));
         continue;
       }
-      const item: StoryItem = { id: change.itemId, text: change.text, addedBy: author, changedBy: [] };
+      const item: StoryItem = {
+        id: change.itemId,
+        text: change.text,
+        addedBy: author,
+        changedBy: [],
+        ...criterionSteps(change),
+      };
       if (change.section === 'implementationNotes') {
         next.implementationNotes.push({ ...item, topic: change.topic ?? getIteration(author).name });
       } else {
@@ -214,8 +257,13 @@ export function applyChanges(story: Story, author: IterationId, changes: readonl
       conflicts.push(conflict(change, `An earlier iteration already added this to ${change.section}.`));
       continue;
     } else {
-      current.text = change.text;
-      current.changedBy.push(author);
+      const { given: _given, when: _when, then: _then, ...plain } = current;
+      items[index] = {
+        ...plain,
+        text: change.text,
+        changedBy: [...current.changedBy, author],
+        ...criterionSteps(change),
+      };
     }
     applied.push(change);
   }

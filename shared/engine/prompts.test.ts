@@ -148,6 +148,6 @@ describe('untrusted story text', () => {
     }
     expect(added.some((item) => /PWNED|system prompt/i.test(item.text))).toBe(false);
     const validation = result.iterations.find((r) => r.id === 'validation');
-    expect(validation?.findings.map((f) => f.kind)).toContain('other');
+    expect(validation?.findings.map((f) => f.kind)).toContain('instruction_like_text');
   });
 });

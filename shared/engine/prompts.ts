@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
-import type { StructuredRequest } from '../llm/port';
+import { callPurposeKinds, type CallPurposeKind, type StructuredRequest } from '../llm/port';
 import { getIteration, iterationCatalog, iterationIdSchema, type IterationId } from './catalog';
 import { iterationOutputSchema, type IterationOutput } from './patch';
+import { reviewIssueSchema, type ReviewIssue } from './review';
 import { storySchema, type Story } from './story';
 
 /** What the judge returns; `passed` is decided by the runner from the score, so the model cannot overrule it. */
@@ -61,12 +62,13 @@ function storyContext(story: Story): string {
 }
 
 const requestHeaderSchema = z.object({
-  purpose: z.enum(['iteration', 'verification']),
-  iterationId: iterationIdSchema,
+  purpose: z.enum(callPurposeKinds),
+  /** Iteration and verification requests only; workflow passes work on the whole story. */
+  iterationId: iterationIdSchema.optional(),
   attempt: z.number().int().positive(),
 });
 
-function header(purpose: 'iteration' | 'verification', iterationId: IterationId, attempt: number): string {
+function header(purpose: CallPurposeKind, iterationId: IterationId | undefined, attempt: number): string {
   return `<engine_request>${encodeData({ purpose, iterationId, attempt })}</engine_request>`;
 }
 
@@ -157,13 +159,16 @@ export function buildVerificationRequest(
 
 /** What a request asks for, recovered from prompt text alone (as a model would see it). */
 export interface EngineRequest {
-  purpose: 'iteration' | 'verification';
-  iterationId: IterationId;
+  purpose: CallPurposeKind;
+  /** Set for iteration and verification requests. */
+  iterationId?: IterationId;
   attempt: number;
   story: Story;
   feedback: string[];
   /** The output under review, for verification requests. */
   proposal?: IterationOutput;
+  /** The judge's issues a rewrite request must address (`<review_issues>`). */
+  reviewIssues?: ReviewIssue[];
 }
 
 function tagged(text: string, tag: string): string | undefined {
@@ -200,6 +205,7 @@ export function decodeEngineText(text: string): EngineRequest {
     story,
     feedback: parseTagged(text, 'verification_feedback', z.array(z.string())) ?? [],
     proposal: parseTagged(text, 'proposed_output', iterationOutputSchema),
+    reviewIssues: parseTagged(text, 'review_issues', z.array(reviewIssueSchema)),
   };
 }
 

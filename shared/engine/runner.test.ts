@@ -54,7 +54,16 @@ describe('runIteration', () => {
         ? {
             summary: 'weak',
             patches: [
-              { op: 'add', section: 'outcomeCriteria', target: '', text: 'It works well.', topic: '' },
+              {
+                op: 'add',
+                section: 'outcomeCriteria',
+                target: '',
+                text: 'It works well.',
+                topic: '',
+                given: '',
+                when: '',
+                then: '',
+              },
             ],
             findings: [],
           }

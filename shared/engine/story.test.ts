@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
 import { sampleStories } from './fixtures/sample-stories';
-import { itemId, parseStory, renderJson, renderMarkdown, storySchema } from './story';
+import {
+  criterionSteps,
+  criterionText,
+  itemId,
+  parseCriterionSteps,
+  parseStory,
+  renderJson,
+  renderMarkdown,
+  storySchema,
+} from './story';
 
 /** Sentences of the user's text, without front matter and list markers. */
 function sentences(text: string): string[] {
@@ -124,5 +133,33 @@ describe('parseStory / renderMarkdown', () => {
   it('renders JSON that validates against the story schema', () => {
     const story = parseStory(sampleStories[0]?.text ?? '');
     expect(storySchema.parse(JSON.parse(renderJson(story)))).toEqual(story);
+  });
+});
+
+describe('Given/When/Then criteria', () => {
+  it('composes one sentence from the steps and reads it back', () => {
+    const steps = {
+      given: 'Given the customer is signed in',
+      when: 'they confirm.',
+      then: 'the balance drops by the amount',
+    };
+    const text = criterionText(steps);
+    expect(text).toBe(
+      'Given the customer is signed in, when they confirm, then the balance drops by the amount.',
+    );
+    expect(parseCriterionSteps(text)).toEqual({
+      given: 'the customer is signed in',
+      when: 'they confirm',
+      then: 'the balance drops by the amount',
+    });
+    const parsed = parseStory(
+      `As a customer, I want X.\n\n## Outcome acceptance criteria\n\n- [ ] ${text}\n`,
+    );
+    expect(parsed.outcomeCriteria[0]).toMatchObject({ text, given: 'the customer is signed in' });
+  });
+
+  it('leaves plain criteria and incomplete steps as text', () => {
+    expect(parseCriterionSteps('The amount is debited once.')).toBeUndefined();
+    expect(criterionSteps({ given: 'a', when: '', then: 'c' })).toBeUndefined();
   });
 });

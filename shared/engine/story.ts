@@ -13,8 +13,50 @@ export const storyItemSchema = z.object({
   addedBy: authorSchema,
   /** Iterations that replaced the text after it was added, oldest first. */
   changedBy: z.array(authorSchema),
+  /** Outcome criteria in Given/When/Then form; `text` is then `criterionText` of the three. */
+  given: z.string().min(1).optional(),
+  when: z.string().min(1).optional(),
+  then: z.string().min(1).optional(),
 });
 export type StoryItem = z.infer<typeof storyItemSchema>;
+
+/** The Given/When/Then parts of an outcome criterion. */
+export interface CriterionSteps {
+  given: string;
+  when: string;
+  then: string;
+}
+
+function stepText(step: string, keyword: string): string {
+  return collapse(step)
+    .replace(new RegExp(`^${keyword}\\s+`, 'i'), '')
+    .replace(/[\s.;,]+$/, '');
+}
+
+/**
+ * The one sentence form of a Given/When/Then criterion ("Given ..., when ..., then ..."), so `text` and the
+ * three parts can never disagree. Leading keywords and trailing punctuation in the parts are tolerated.
+ */
+export function criterionText(steps: CriterionSteps): string {
+  return `Given ${stepText(steps.given, 'given')}, when ${stepText(steps.when, 'when')}, then ${stepText(steps.then, 'then')}.`;
+}
+
+/** The steps of a patch or change when all three are present, else undefined (a plain-text criterion). */
+export function criterionSteps(parts: {
+  given?: string | undefined;
+  when?: string | undefined;
+  then?: string | undefined;
+}): CriterionSteps | undefined {
+  const given = parts.given?.trim() ?? '';
+  const when = parts.when?.trim() ?? '';
+  const then = parts.then?.trim() ?? '';
+  if (given === '' || when === '' || then === '') return undefined;
+  return {
+    given: stepText(given, 'given'),
+    when: stepText(when, 'when'),
+    then: stepText(then, 'then'),
+  };
+}
 
 /** An implementation note, grouped by topic. */
 export const noteItemSchema = storyItemSchema.extend({ topic: z.string().min(1) });
@@ -76,6 +118,15 @@ export function itemId(section: SectionName, author: string, text: string): stri
     .digest('hex')
     .slice(0, 8);
   return `${sectionPrefixes[section]}-${author}-${hash}`;
+}
+
+const criterionPattern = /^\**given\**\s+(.+?),\s*\**when\**\s+(.+?),\s*\**then\**\s+(.+?)[.\s]*$/i;
+
+/** Reads "Given ..., when ..., then ..." back into its steps (as `criterionText` and the renderer write it). */
+export function parseCriterionSteps(text: string): CriterionSteps | undefined {
+  const match = criterionPattern.exec(text);
+  if (!match?.[1] || !match[2] || !match[3]) return undefined;
+  return criterionSteps({ given: match[1], when: match[2], then: match[3] });
 }
 
 /** Options for `parseStory`. */
@@ -244,11 +295,14 @@ export function parseStory(text: string, options: ParseOptions = {}): Story {
       const key = `${section}\n${normalizeText(itemText)}`;
       if (seen.has(key)) continue;
       seen.add(key);
+      const steps = section === 'outcomeCriteria' ? parseCriterionSteps(itemText) : undefined;
+      const text = steps ? criterionText(steps) : itemText;
       const item: StoryItem = {
-        id: itemId(section, 'original', itemText),
-        text: itemText,
+        id: itemId(section, 'original', text),
+        text,
         addedBy: 'original',
         changedBy: [],
+        ...steps,
       };
       if (section === 'implementationNotes') {
         story.implementationNotes.push({ ...item, topic: block.topic || lead || 'Context' });

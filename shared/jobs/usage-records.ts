@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { CosmosStore } from '../adapters/cosmos-store';
 import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
 import {
+  callPurposeKinds,
   UnusableAnswerError,
   type LlmPort,
   type StructuredRequest,
@@ -22,7 +23,7 @@ export const usageRecordSchema = z.object({
   type: z.literal('usage'),
   jobId: z.string(),
   iterationId: z.string(),
-  purpose: z.enum(['iteration', 'verification']),
+  purpose: z.enum(callPurposeKinds),
   attempt: z.number().int().positive(),
   model: z.string(),
   provider: z.string(),

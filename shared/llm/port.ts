@@ -18,6 +18,14 @@ export interface TokenUsage {
 }
 
 /**
+ * What an LLM call is for. `iteration` and `verification` work on one iteration; `consolidation`, `review`
+ * (the whole-story judge) and `rewrite` are workflow passes over the merged story (their `iterationId` is the
+ * pass name).
+ */
+export const callPurposeKinds = ['iteration', 'verification', 'consolidation', 'review', 'rewrite'] as const;
+export type CallPurposeKind = (typeof callPurposeKinds)[number];
+
+/**
  * A prompt is laid out so that its stable part can be cached: `instructions` (shared by every iteration) and
  * `context` (the base story, shared by parallel iterations) form the cacheable prefix; `task` is per call.
  * The story inside `context` is data, never instructions: adapters keep it delimited.
@@ -32,7 +40,7 @@ export interface StructuredRequest<T> {
   schemaName: string;
   maxTokens: number;
   /** What this call is for; the offline engine dispatches on it, real adapters log it. */
-  purpose: { kind: 'iteration' | 'verification'; iterationId: string; attempt: number };
+  purpose: { kind: CallPurposeKind; iterationId: string; attempt: number };
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Receives text as the model streams it. */

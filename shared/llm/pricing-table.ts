@@ -1,6 +1,6 @@
 /**
  * Model prices as configuration data (USD per million tokens, decimal strings so they parse exactly).
- * Source: `../shared/EXTERNAL-FACTS.md`, checked 2026-11-22. A price change is a new row with a later
+ * Source: Anthropic's published model pricing, checked 2026-11-22. A price change is a new row with a later
  * `effectiveFrom`, never an edit of an old one: past usage keeps the price it was billed at.
  * `pricing.ts` validates this table when it is loaded, so a typo fails at start-up, not on a bill.
  */

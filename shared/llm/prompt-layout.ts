@@ -1,3 +1,5 @@
+import { callPurposeKinds, type CallPurposeKind } from './port';
+
 /**
  * How a `StructuredRequest` is laid out on the Messages API wire, in one place so the Anthropic adapter
  * that writes it and the local Messages API server (and its offline responder) that read it agree.
@@ -50,12 +52,9 @@ export function formatPurpose(purpose: { kind: string; iterationId: string; atte
 /** Parses `PURPOSE_HEADER`; `undefined` when absent or malformed. */
 export function parsePurpose(
   header: string | undefined,
-): { kind: 'iteration' | 'verification'; iterationId: string; attempt: number } | undefined {
-  const match = /^(iteration|verification):([a-z0-9-]+):(\d+)$/.exec(header ?? '');
-  if (!match?.[1] || !match[2] || !match[3]) return undefined;
-  return {
-    kind: match[1] === 'iteration' ? 'iteration' : 'verification',
-    iterationId: match[2],
-    attempt: Number(match[3]),
-  };
+): { kind: CallPurposeKind; iterationId: string; attempt: number } | undefined {
+  const match = /^([a-z]+):([a-z0-9-]+):(\d+)$/.exec(header ?? '');
+  const kind = callPurposeKinds.find((candidate) => candidate === match?.[1]);
+  if (!kind || !match?.[2] || !match[3]) return undefined;
+  return { kind, iterationId: match[2], attempt: Number(match[3]) };
 }

@@ -4,7 +4,9 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalWebPubSub, type LocalWebPubSub } from '../../local/web-pubsub/server';
 import { repoRoot, tempDir } from '../support/local-services';
-import { client, sharedStories, startService, waitForJob, type ServiceUnderTest } from '../support/service';
+import { sampleStoriesDir } from '../../shared/engine/fixtures/sample-stories';
+import { chromiumExecutable, headlessChromiumArgs } from '../support/browser';
+import { client, startService, waitForJob, type ServiceUnderTest } from '../support/service';
 
 let pubsub: LocalWebPubSub;
 let service: ServiceUnderTest;
@@ -14,6 +16,8 @@ let token: string;
 const screenshot = path.join(repoRoot, 'test-results', 'progress-page.png');
 
 beforeAll(async () => {
+  // First, so that a missing browser fails the suite at once with instructions.
+  const executablePath = await chromiumExecutable();
   pubsub = await startLocalWebPubSub();
   // Each offline LLM call takes 1.2 s: long enough to watch and to cancel a job mid-run, short enough to be quick.
   service = await startService({
@@ -24,17 +28,8 @@ beforeAll(async () => {
   // A fresh profile per run; a phone-sized viewport, since the page must work there.
   browser = await chromium.launchPersistentContext(tempDir('chromium'), {
     viewport: { width: 390, height: 844 },
-    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
+    executablePath,
+    args: headlessChromiumArgs,
   });
   page = browser.pages()[0] ?? (await browser.newPage());
 });
@@ -49,7 +44,10 @@ async function signIn(): Promise<void> {
   await page.goto(`${service.url}/app`);
   await page.getByLabel('Bearer token or API key').fill(token);
   await page.getByRole('button', { name: 'Use' }).click();
-  await expect.poll(() => page.locator('#signin-status').textContent()).toBe('Signed in.');
+  // The first authenticated request builds the host's services (Cosmos containers, plans): allow for it.
+  await expect
+    .poll(() => page.locator('#signin-status').textContent(), { timeout: 20_000 })
+    .toBe('Signed in.');
 }
 
 describe('progress page in Chromium', () => {
@@ -57,7 +55,7 @@ describe('progress page in Chromium', () => {
     await signIn();
     await page
       .getByLabel('Or upload a text or markdown file')
-      .setInputFiles(path.join(sharedStories, 'bank-transfer.md'));
+      .setInputFiles(path.join(sampleStoriesDir, 'bank-transfer.md'));
     // The story's front matter chose the product type.
     await expect.poll(() => page.getByLabel('Product type').inputValue()).toBe('mobile-native');
     expect(await page.getByLabel('User story').inputValue()).toContain('bank customer');
@@ -73,7 +71,7 @@ describe('progress page in Chromium', () => {
     expect(await page.locator('#total-cost').textContent()).toMatch(/^\$\d+\.\d{4}$/);
     expect(await page.getByLabel('Enhanced story (markdown)').inputValue()).toContain('bank customer');
 
-    const story = readFileSync(path.join(sharedStories, 'bank-transfer.md'), 'utf8');
+    const story = readFileSync(path.join(sampleStoriesDir, 'bank-transfer.md'), 'utf8');
     expect(story.startsWith('---')).toBe(true);
     mkdirSync(path.dirname(screenshot), { recursive: true });
     await page.screenshot({ path: screenshot, fullPage: true });

@@ -1,19 +1,17 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   client,
   finished,
-  sharedStories,
   startService,
   waitForJob,
   type Client,
   type ServiceUnderTest,
 } from '../support/service';
+import { sampleStory } from '../../shared/engine/fixtures/sample-stories';
 
 let service: ServiceUnderTest;
 let api: Client;
-const story = readFileSync(path.join(sharedStories, 'login-web.md'), 'utf8');
+const story = sampleStory('login-web.md');
 
 beforeAll(async () => {
   service = await startService({ OFFLINE_LATENCY_MS: '20', APPROVAL_TIMEOUT_SECONDS: '2' });

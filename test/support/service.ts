@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { mintDevToken, startDevIssuer, type DevIssuer } from '../../local/dev-issuer/dev-issuer';
 import {
-  repoRoot,
   startAzurite,
   freePort,
   startCosmos,
@@ -173,5 +172,3 @@ export async function waitForJob(
 
 export const finished = (job: Record<string, any>) =>
   ['completed', 'failed', 'cancelled'].includes(String(job.status));
-
-export const sharedStories = path.resolve(repoRoot, '..', 'shared', 'stories');

@@ -107,6 +107,9 @@ class Draft {
       target: '',
       text,
       topic: section === 'implementationNotes' ? topic : '',
+      given: '',
+      when: '',
+      then: '',
     });
   }
 
@@ -127,7 +130,7 @@ class Draft {
   }
 
   replace(section: SectionName, target: string, text: string): void {
-    this.patches.push({ op: 'replace', section, target, text, topic: '' });
+    this.patches.push({ op: 'replace', section, target, text, topic: '', given: '', when: '', then: '' });
   }
 }
 
@@ -228,11 +231,13 @@ const interactiveElements: Rule = (w, d) => {
 };
 
 function storyDefects(w: Words, d: Draft): void {
-  const { facts, story } = w;
+  const { facts } = w;
   if (!facts.hasStatement) {
     d.findings.push({
       kind: 'missing_role',
       detail: `The story names no role ("As a ..."); it seems to be about the ${w.role}.`,
+      suggestion: '',
+      split: [],
     });
     d.question(`Who exactly is the user of this story? Rewrite it as "As a <role>, I want ... so that ...".`);
   }
@@ -240,20 +245,26 @@ function storyDefects(w: Words, d: Draft): void {
     d.findings.push({
       kind: 'missing_benefit',
       detail: `The story states no benefit ("so that ..."): why does the ${w.role} want to ${facts.goal}?`,
+      suggestion: '',
+      split: [],
     });
     d.question(`What benefit does the ${w.role} get when they ${facts.goal}? Add a "so that" clause.`);
   }
   if (facts.features.length > 1) {
     d.findings.push({
-      kind: 'multiple_features',
+      kind: 'not_atomic',
       detail: `The story combines ${facts.features.length} features (${facts.features.join('; ')}).`,
+      suggestion: '',
+      split: [],
     });
     d.question(`Should this story be split into one story per feature: ${facts.features.join('; ')}?`);
   }
   for (const term of facts.vagueTerms) {
     d.findings.push({
-      kind: 'vague_term',
+      kind: 'vague',
       detail: `"${term}" is vague: replace it with an observable behaviour or a measurable target.`,
+      suggestion: '',
+      split: [],
     });
   }
   if (facts.vagueTerms.length > 0) {
@@ -262,18 +273,13 @@ function storyDefects(w: Words, d: Draft): void {
       `What exactly is meant by ${joinList(quoted, 'and')}? Each needs a measurable target or a concrete list.`,
     );
   }
-  if (story.outcomeCriteria.length + story.systemCriteria.length === 0) {
-    d.findings.push({
-      kind: 'no_acceptance_criteria',
-      detail:
-        'The story has no acceptance criteria; the ones proposed here need the product owner to confirm them.',
-    });
-  }
   if (facts.mentions.has('injection')) {
     d.findings.push({
-      kind: 'other',
+      kind: 'instruction_like_text',
       detail:
         'The story contains text addressed to the assistant (instructions to ignore rules or reveal prompts); it was treated as story text only.',
+      suggestion: '',
+      split: [],
     });
   }
 }
@@ -615,6 +621,9 @@ export function offlineIteration(
       target: '',
       text: `Reviewer: ${issue}`,
       topic: reviewSection === 'implementationNotes' ? 'Review' : '',
+      given: '',
+      when: '',
+      then: '',
     });
   }
   const criteria = patches.filter(

@@ -2,6 +2,7 @@ import { AppError } from '../../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
 import { decodeEngineText, type EngineRequest } from '../prompts';
 import { offlineIteration } from './iteration-rules';
+import { offlineConsolidation, offlineReview, offlineRewrite } from './pass-rules';
 import { offlineVerification } from './verification-rules';
 
 /** The offline engine's model name: never a Claude id, so its output cannot be mistaken for Claude's. */
@@ -12,13 +13,24 @@ export const offlineModel = 'user-story-agent-offline-1';
  * the offline adapter and the local Messages API server's responder.
  */
 export function answerEngineRequest(request: EngineRequest): string {
-  if (request.purpose === 'iteration') {
-    return JSON.stringify(offlineIteration(request.story, request.iterationId, request.feedback));
+  const { story, iterationId } = request;
+  switch (request.purpose) {
+    case 'iteration':
+      if (!iterationId)
+        throw new AppError('validation_failed', 'An iteration request needs its iteration id.');
+      return JSON.stringify(offlineIteration(story, iterationId, request.feedback));
+    case 'verification':
+      if (!iterationId || !request.proposal) {
+        throw new AppError('validation_failed', 'A verification request needs the iteration and its output.');
+      }
+      return JSON.stringify(offlineVerification(story, iterationId, request.proposal));
+    case 'consolidation':
+      return JSON.stringify(offlineConsolidation(story));
+    case 'review':
+      return JSON.stringify(offlineReview(story));
+    case 'rewrite':
+      return JSON.stringify(offlineRewrite(story, request.reviewIssues ?? []));
   }
-  if (!request.proposal) {
-    throw new AppError('validation_failed', 'A verification request needs the proposed output.');
-  }
-  return JSON.stringify(offlineVerification(request.story, request.iterationId, request.proposal));
 }
 
 /** Roughly four characters per token, the usual rule of thumb for English prose and JSON. */

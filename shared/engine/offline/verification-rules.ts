@@ -61,9 +61,9 @@ export function offlineVerification(
     const kinds = new Set(proposal.findings.map((finding) => finding.kind));
     if (facts.benefit === '' && !kinds.has('missing_benefit'))
       issues.push('The missing "so that" benefit is not reported.');
-    if (facts.features.length > 1 && !kinds.has('multiple_features'))
+    if (facts.features.length > 1 && !kinds.has('not_atomic'))
       issues.push('The story bundles several features; not reported.');
-    if (facts.vagueTerms.length > 0 && !kinds.has('vague_term'))
+    if (facts.vagueTerms.length > 0 && !kinds.has('vague'))
       issues.push(`Vague terms (${facts.vagueTerms.join(', ')}) are not reported.`);
   }
   const score = Math.max(0, Math.round((1 - 0.2 * issues.length) * 100) / 100);
