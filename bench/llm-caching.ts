@@ -33,6 +33,7 @@ interface ScenarioRun {
   cacheReadTokens: number;
   cacheWriteTokens: number;
   inputTokens: number;
+  outputTokens: number;
 }
 
 type Scenario = 'sequential' | 'parallel' | 'parallel-cold' | 'naive';
@@ -48,12 +49,13 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-/** Billed input cost of every call the server answered: input, cache writes and cache reads, not output. */
+/** Billed input cost of every call the server answered (input, cache writes and reads, not output), and token counts. */
 function inputCost(server: MessagesApiServer, at: Date): Omit<ScenarioRun, 'wallMs' | 'callMs'> {
   let inputCostMicroUsd = 0;
   let cacheReadTokens = 0;
   let cacheWriteTokens = 0;
   let inputTokens = 0;
+  let outputTokens = 0;
   for (const entry of server.stats.received) {
     if (!entry.usage) continue;
     const usage = {
@@ -68,8 +70,9 @@ function inputCost(server: MessagesApiServer, at: Date): Omit<ScenarioRun, 'wall
     cacheReadTokens += usage.cacheReadInputTokens;
     cacheWriteTokens += usage.cacheCreationInputTokens;
     inputTokens += usage.inputTokens;
+    outputTokens += entry.usage.output_tokens;
   }
-  return { inputCostMicroUsd, cacheReadTokens, cacheWriteTokens, inputTokens };
+  return { inputCostMicroUsd, cacheReadTokens, cacheWriteTokens, inputTokens, outputTokens };
 }
 
 async function runScenario(scenario: Scenario, story: Story, latency: LatencyModel): Promise<ScenarioRun> {
@@ -163,7 +166,7 @@ async function main(): Promise<void> {
           all(scenario).map((run) => run.wallMs),
           95,
         ),
-      )}; input tokens fresh/written/read ${sum(scenario, (run) => run.inputTokens)}/${sum(scenario, (run) => run.cacheWriteTokens)}/${sum(scenario, (run) => run.cacheReadTokens)}; billed input $${microUsdToUsd(sum(scenario, (run) => run.inputCostMicroUsd)).toFixed(6)}\n`,
+      )}; input tokens fresh/written/read ${sum(scenario, (run) => run.inputTokens)}/${sum(scenario, (run) => run.cacheWriteTokens)}/${sum(scenario, (run) => run.cacheReadTokens)}; billed input $${microUsdToUsd(sum(scenario, (run) => run.inputCostMicroUsd)).toFixed(6)}; ${calls(scenario).length} calls, output tokens ${sum(scenario, (run) => run.outputTokens)}\n`,
     );
   }
   const naiveCost = sum('naive', (run) => run.inputCostMicroUsd);

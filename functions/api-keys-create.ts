@@ -3,9 +3,17 @@ import { issueApiKey, toApiKeyView } from '../shared/auth/api-keys';
 import { registerRoute } from '../shared/http/route';
 
 registerRoute(routes.createApiKey, async ({ body, principal, services }) => {
-  const { apiKeys, config } = await services();
-  const { plaintext, record } = issueApiKey(principal, body, { pepper: config.API_KEY_PEPPER });
-  await apiKeys.create(record);
+  const { apiKeys, audit, apiKeyPepper } = await services();
+  const { plaintext, record } = issueApiKey(principal, body, { pepper: apiKeyPepper });
+  await audit.recorded(
+    {
+      tenantId: record.tenantId,
+      action: 'api_key.created',
+      target: { type: 'apiKey', id: record.keyId },
+      details: { name: record.name, expiresAt: record.expiresAt ?? null },
+    },
+    () => apiKeys.create(record),
+  );
   return {
     status: 201,
     body: { ...toApiKeyView(record), key: plaintext },

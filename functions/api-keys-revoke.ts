@@ -4,9 +4,13 @@ import { AppError } from '../shared/errors';
 import { registerRoute } from '../shared/http/route';
 
 registerRoute(routes.revokeApiKey, async ({ params, principal, services }) => {
-  const revoked = await (
-    await services()
-  ).apiKeys.revoke(principal.tenantId, principal.userId, params.keyId, new Date().toISOString());
+  const { apiKeys, audit } = await services();
+  const owned = await apiKeys.findOwn(principal.tenantId, principal.userId, params.keyId);
+  if (!owned) throw new AppError('not_found', `API key ${params.keyId} was not found.`);
+  const revoked = await audit.recorded(
+    { tenantId: principal.tenantId, action: 'api_key.revoked', target: { type: 'apiKey', id: params.keyId } },
+    () => apiKeys.revoke(principal.tenantId, principal.userId, params.keyId, new Date().toISOString()),
+  );
   if (!revoked) throw new AppError('not_found', `API key ${params.keyId} was not found.`);
   return { status: 200, body: toApiKeyView(revoked) };
 });

@@ -2,7 +2,7 @@ import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
 
 registerRoute(routes.exportUsage, async ({ query, principal, services }) => {
-  const body = (await services()).admin.exportUsage(principal, query.month, query.format);
+  const body = await (await services()).admin.exportUsage(principal, query.month, query.format);
   const contentType = query.format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson';
   return {
     status: 200,

@@ -15,6 +15,10 @@ param location string = resourceGroup().location
 @secure()
 param anthropicApiKey string = ''
 
+@description('API-key pepper (32+ characters), stored in Key Vault as secret "api-key-pepper" when given. Set it before the first API key is issued and never change it.')
+@secure()
+param apiKeyPepper string = ''
+
 @description('Browser origins allowed to call the API and to upload to Blob Storage: comma-separated, or *. Empty: none.')
 param corsAllowedOrigins string = ''
 
@@ -98,6 +102,7 @@ module keyVault 'modules/key-vault.bicep' = {
     name: 'kv-${resourceToken}'
     enablePurgeProtection: keyVaultPurgeProtection
     anthropicApiKey: anthropicApiKey
+    apiKeyPepper: apiKeyPepper
   }
 }
 
@@ -117,6 +122,7 @@ module functionApp 'modules/function-app.bicep' = {
     webPubSubHub: webPubSub.outputs.hubName
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     anthropicApiKeySecretUri: keyVault.outputs.anthropicApiKeyUri
+    apiKeyPepperSecretUri: keyVault.outputs.apiKeyPepperUri
     taskHubName: taskHubName
     // An empty value would fail the app's config check (DEFAULT_PLAN must be non-empty).
     defaultPlan: empty(defaultPlan) ? 'free' : defaultPlan

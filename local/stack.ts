@@ -7,6 +7,8 @@ import { requireNode22 } from './require-node';
 import { z } from 'zod';
 import { DEFAULT_DEV_ISSUER_PORT, startDevIssuer, type DevIssuer } from './dev-issuer/dev-issuer';
 import { applyLocalSettings } from './local-settings';
+import { startLocalKeyVault, type LocalKeyVault } from './key-vault/server';
+import { startLocalManagedIdentity, type LocalManagedIdentity } from './managed-identity/server';
 import { startLocalWebPubSub, type LocalWebPubSub } from './web-pubsub/server';
 import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
 
@@ -24,12 +26,18 @@ const portsSchema = z.object({
   DEV_ISSUER_PORT: z.coerce.number().int().min(0).max(65535).default(DEFAULT_DEV_ISSUER_PORT),
   WEB_PUBSUB_PORT: z.coerce.number().int().min(0).max(65535).default(7080),
   MESSAGES_API_PORT: z.coerce.number().int().min(0).max(65535).default(4010),
+  KEY_VAULT_PORT: z.coerce.number().int().min(0).max(65535).default(7082),
+  MANAGED_IDENTITY_PORT: z.coerce.number().int().min(0).max(65535).default(7083),
   /** Serve the LLM through the local Messages API server and the real Anthropic SDK instead of in-process. */
   LOCAL_MESSAGES_API: z.enum(['true', 'false']).default('false'),
   LOCAL_DATA_DIR: z.string().min(1).default('.local-data'),
 });
 
 const accountSchema = z.object({ name: z.string().regex(/^[a-z0-9]{3,24}$/), key: z.string().min(20) });
+
+/** Secret names in the local Key Vault, as `infra/modules/key-vault.bicep` names them in Azure. */
+const pepperSecretName = 'api-key-pepper';
+const anthropicSecretName = 'anthropic-api-key';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const distRoot = path.resolve(__dirname, '..');
@@ -90,6 +98,8 @@ async function main(): Promise<void> {
   const running: ManagedProcess[] = [];
   let devIssuer: DevIssuer | undefined;
   let webPubSub: LocalWebPubSub | undefined;
+  let keyVault: LocalKeyVault | undefined;
+  let identity: LocalManagedIdentity | undefined;
 
   let stopping = false;
   const stopAll = async (exitCode: number): Promise<never> => {
@@ -98,6 +108,8 @@ async function main(): Promise<void> {
     for (const child of [...running].reverse()) await child.stop();
     await devIssuer?.close();
     await webPubSub?.close();
+    await keyVault?.close();
+    await identity?.close();
     process.exit(exitCode);
   };
   process.on('SIGINT', () => void stopAll(0));
@@ -166,6 +178,23 @@ async function main(): Promise<void> {
       if (ports.WEB_PUBSUB_PORT !== 0) await assertPortFree(ports.WEB_PUBSUB_PORT);
       webPubSub = await startLocalWebPubSub({ port: ports.WEB_PUBSUB_PORT });
       emulatorEnv.WEB_PUBSUB_CONNECTION_STRING = webPubSub.connectionString;
+      // Secrets: the app reads them from this Key Vault stand-in by secret URI with DefaultAzureCredential,
+      // which gets its token from the local managed-identity endpoint, as on Azure Functions.
+      for (const port of [ports.KEY_VAULT_PORT, ports.MANAGED_IDENTITY_PORT]) {
+        if (port !== 0) await assertPortFree(port);
+      }
+      const localIdentity = await startLocalManagedIdentity({ port: ports.MANAGED_IDENTITY_PORT });
+      identity = localIdentity;
+      keyVault = await startLocalKeyVault({
+        port: ports.KEY_VAULT_PORT,
+        verifyToken: (token, resource) => localIdentity.verify(token, resource),
+        dataFile: path.join(dataDir, 'key-vault', 'secrets.json'),
+      });
+      if (!keyVault.hasSecret(pepperSecretName)) {
+        keyVault.setSecret(pepperSecretName, randomBytes(32).toString('base64url'));
+      }
+      Object.assign(emulatorEnv, identity.env);
+      emulatorEnv.API_KEY_PEPPER_SECRET_URI = keyVault.secretUri(pepperSecretName);
       if (ports.LOCAL_MESSAGES_API === 'true') {
         const messagesApi = startNodeProcess({
           name: 'messages-api',
@@ -176,7 +205,8 @@ async function main(): Promise<void> {
         await waitForPort(ports.MESSAGES_API_PORT);
         emulatorEnv.LLM_PROVIDER = 'anthropic';
         emulatorEnv.ANTHROPIC_BASE_URL = `http://127.0.0.1:${ports.MESSAGES_API_PORT}`;
-        emulatorEnv.ANTHROPIC_API_KEY = 'local-messages-api';
+        keyVault.setSecret(anthropicSecretName, 'local-messages-api');
+        emulatorEnv.ANTHROPIC_API_KEY_SECRET_URI = keyVault.secretUri(anthropicSecretName);
       }
       writeFileSync(path.join(dataDir, 'emulators.json'), JSON.stringify(emulatorEnv), { mode: 0o600 });
     } else {
@@ -219,6 +249,9 @@ async function main(): Promise<void> {
         : undefined,
       webPubSub
         ? `  Web PubSub (local):         ${webPubSub.url} (progress page: ${hostUrl ?? ''}/app)`
+        : undefined,
+      keyVault
+        ? `  Key Vault (local):          ${keyVault.url} (secrets in ${path.join(dataDir, 'key-vault')}; identity endpoint ${identity?.env.IDENTITY_ENDPOINT ?? ''})`
         : undefined,
       emulatorEnv.ANTHROPIC_BASE_URL
         ? `  LLM: Anthropic SDK against the local Messages API at ${emulatorEnv.ANTHROPIC_BASE_URL}`

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configSchema, parseConfig } from './config';
+import { ConfigError, configSchema, parseConfig, webhookHttpsOnly } from './config';
 
 const root = path.resolve(__dirname, '..');
 const settingKeys = Object.keys(configSchema.shape).sort();
@@ -97,8 +97,23 @@ describe('auth settings', () => {
       /AUTH_ISSUERS\.0: .*https/,
     );
     expect(
-      parseConfig({ NODE_ENV: 'production', AUTH_ISSUERS: JSON.stringify([issuer]) }).AUTH_ISSUERS,
+      parseConfig({
+        NODE_ENV: 'production',
+        AUTH_ISSUERS: JSON.stringify([issuer]),
+        WEBHOOK_SECRET_KEY: Buffer.alloc(32, 7).toString('base64'),
+      }).AUTH_ISSUERS,
     ).toHaveLength(1);
+  });
+
+  it('requires encrypted webhook secrets and https webhooks in production', () => {
+    expect(() => parseConfig({ NODE_ENV: 'production' })).toThrow(/WEBHOOK_SECRET_KEY: is required/);
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(() =>
+      parseConfig({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY: key, WEBHOOK_HTTPS_ONLY: 'false' }),
+    ).toThrow(/WEBHOOK_HTTPS_ONLY/);
+    expect(webhookHttpsOnly(parseConfig({ NODE_ENV: 'production', WEBHOOK_SECRET_KEY: key }))).toBe(true);
+    expect(webhookHttpsOnly(parseConfig({}))).toBe(false);
+    expect(() => parseConfig({ WEBHOOK_SECRET_KEY: 'c2hvcnQ=' })).toThrow(/WEBHOOK_SECRET_KEY: 32 bytes/);
   });
 
   it('accepts a pepper of 32+ characters and refuses a short one', () => {

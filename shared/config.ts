@@ -30,6 +30,17 @@ const jsonArray = <T extends z.ZodType>(items: T) =>
 const integerFromString = (fallback: number, min: number, max: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback);
 
+/** A Key Vault secret identifier, `https://<vault>/secrets/<name>` (latest version) or `.../<name>/<version>`. */
+const secretUri = optionalString.pipe(
+  z
+    .url({ protocol: /^https?$/ })
+    .regex(
+      /^[^?#]+\/secrets\/[0-9A-Za-z-]{1,127}(\/[0-9A-Za-z]{1,64})?\/?$/,
+      'a Key Vault secret URI (…/secrets/<name>[/<version>])',
+    )
+    .optional(),
+);
+
 export const configSchema = z.object({
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -55,6 +66,8 @@ export const configSchema = z.object({
     (value) => value === undefined || !value.startsWith('@Microsoft.KeyVault('),
     'is an unresolved Key Vault reference: grant the app Key Vault Secrets User and check the secret exists',
   ),
+  /** Key Vault secret holding the Anthropic key, read with the app's identity; wins over `ANTHROPIC_API_KEY`. */
+  ANTHROPIC_API_KEY_SECRET_URI: secretUri,
   /** Any Messages-API-compatible server, e.g. the local one in `local/messages-api/`. */
   ANTHROPIC_BASE_URL: optionalString.pipe(z.url().optional()),
   ANTHROPIC_TIMEOUT_MS: integerFromString(120_000, 1_000, 600_000),
@@ -98,6 +111,38 @@ export const configSchema = z.object({
   /** Comment lines on idle SSE streams, so proxies keep them open. */
   SSE_HEARTBEAT_MS: integerFromString(15_000, 1_000, 120_000),
   API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
+  /**
+   * Encrypts webhook signing secrets at rest (AES-256-GCM): 32 random bytes, base64. Required in production
+   * (a Key Vault reference there); without it, development stores them unencrypted.
+   */
+  WEBHOOK_SECRET_KEY: optionalString.pipe(
+    z
+      .string()
+      .refine((value) => Buffer.from(value, 'base64').length === 32, '32 bytes, base64')
+      .optional(),
+  ),
+  /** Webhook URLs must be https; unset means true in production and false elsewhere (local receivers). */
+  WEBHOOK_HTTPS_ONLY: optionalString.pipe(z.enum(['true', 'false']).optional()),
+  /**
+   * Addresses webhooks may reach although they are private, loopback or link-local (comma-separated CIDRs),
+   * e.g. an internal receiver you trust, or `127.0.0.1/32` for a local one. Empty: none.
+   */
+  WEBHOOK_ALLOWED_CIDRS: z.string().default(''),
+  /** Waits between delivery attempts (seconds, comma-separated): its length + 1 attempts, then `dead`. */
+  WEBHOOK_RETRY_DELAYS_SECONDS: z
+    .string()
+    .default('5,300,1800,7200,18000,36000,36000')
+    .refine((value) => /^\d+(,\d+){0,19}$/.test(value), 'comma-separated whole seconds, at most 20'),
+  /** Deadline of one delivery attempt (connect, send, read the status), in milliseconds. */
+  WEBHOOK_TIMEOUT_MS: integerFromString(10_000, 100, 60_000),
+  /** Key Vault secret holding the API-key pepper; wins over `API_KEY_PEPPER`. */
+  API_KEY_PEPPER_SECRET_URI: secretUri,
+  /** Application Insights; unset turns telemetry off (nothing is collected or sent). */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: optionalString,
+  /** Share of traces kept (0-1); a job's spans share one trace, so a job is kept or dropped whole. */
+  APPLICATIONINSIGHTS_SAMPLING_RATIO: z.coerce.number().min(0).max(1).default(1),
+  /** How long a secret read from Key Vault is used before it is read again (a refused key is re-read at once). */
+  SECRET_CACHE_TTL_SECONDS: integerFromString(300, 1, 86_400),
 });
 
 /** Rules across keys, which `parseConfig` applies after each key's own schema. */
@@ -110,7 +155,30 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
       message: 'must not be set when NODE_ENV is production: the local development issuer signs any token',
     });
   }
+  for (const key of ['ANTHROPIC_API_KEY_SECRET_URI', 'API_KEY_PEPPER_SECRET_URI'] as const) {
+    if (config[key]?.startsWith('http://')) {
+      context.addIssue({
+        code: 'custom',
+        path: [key],
+        message: 'must be an https URL when NODE_ENV is production (http is for the local Key Vault only)',
+      });
+    }
+  }
   // Signing keys fetched over plain HTTP could be swapped by anyone on the path.
+  if (config.WEBHOOK_SECRET_KEY === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_SECRET_KEY'],
+      message: 'is required when NODE_ENV is production: webhook signing secrets are stored encrypted',
+    });
+  }
+  if (config.WEBHOOK_HTTPS_ONLY === 'false') {
+    context.addIssue({
+      code: 'custom',
+      path: ['WEBHOOK_HTTPS_ONLY'],
+      message: 'must not be false when NODE_ENV is production',
+    });
+  }
   config.AUTH_ISSUERS.forEach((issuer, index) => {
     if (!(issuer.jwksUri ?? issuer.issuer).startsWith('https://')) {
       context.addIssue({
@@ -153,12 +221,22 @@ export function getConfig(): AppConfig {
   return cached;
 }
 
-/** Which LLM adapter to build: the explicit `LLM_PROVIDER`, else anthropic when an API key is set, else offline. */
+/**
+ * Which LLM adapter to build: the explicit `LLM_PROVIDER`, else anthropic when an API key (or its Key Vault
+ * secret) is configured, else offline.
+ */
 export function resolveLlmProvider(config: AppConfig): 'offline' | 'anthropic' {
-  return config.LLM_PROVIDER ?? (config.ANTHROPIC_API_KEY === undefined ? 'offline' : 'anthropic');
+  const keyConfigured =
+    config.ANTHROPIC_API_KEY !== undefined || config.ANTHROPIC_API_KEY_SECRET_URI !== undefined;
+  return config.LLM_PROVIDER ?? (keyConfigured ? 'anthropic' : 'offline');
 }
 
 /** The blob/queue/table connection string the app uses for its own data (uploads). */
 export function storageConnectionString(config: AppConfig): string {
   return config.STORAGE_CONNECTION_STRING ?? config.AzureWebJobsStorage;
+}
+
+/** Whether webhook URLs must be https: explicitly, else in production only. */
+export function webhookHttpsOnly(config: AppConfig): boolean {
+  return (config.WEBHOOK_HTTPS_ONLY ?? (config.NODE_ENV === 'production' ? 'true' : 'false')) === 'true';
 }

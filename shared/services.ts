@@ -1,12 +1,17 @@
 import { AdminService } from './admin/admin-service';
+import { AuditTrail } from './audit/audit-trail';
+import { SecuritySignals } from './audit/security-signals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
 import { getCosmosClient } from './adapters/cosmos-client';
+import { createKeyVaultReader } from './adapters/key-vault';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, type AppConfig } from './config';
+import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
+import { AppError } from './errors';
 import { createOfflineAdapter } from './engine/offline/offline-adapter';
+import { FailedJobs } from './jobs/failed-jobs';
 import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
@@ -20,9 +25,15 @@ import { ProgressPublisher } from './progress/progress-publisher';
 import { ProgressService } from './progress/progress-service';
 import { totalTokens } from './quotas/call-estimates';
 import { QuotaService } from './quotas/quota-service';
+import { StreamLeases } from './quotas/stream-leases';
+import { createSecretProvider, secretSources, type SecretProvider } from './secrets/secret-provider';
+import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
 import { UsageService } from './usage/usage-service';
+import { AddressGuard } from './webhooks/address-guard';
+import { WebhookSender } from './webhooks/webhook-sender';
+import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
@@ -31,7 +42,18 @@ import { UsageService } from './usage/usage-service';
 export interface Services {
   config: AppConfig;
   logger: Logger;
+  /** Secrets by name, from Key Vault (by secret URI) or plain settings. */
+  secrets: SecretProvider;
+  /**
+   * The API-key pepper, read once at start-up: a changed pepper invalidates every key hashed with it, so a
+   * running app never switches to another one.
+   */
+  apiKeyPepper: string | undefined;
   store: CosmosStore;
+  /** The tenant-chained audit trail; `audit.record({...})` is all an action needs (see `audit-trail.ts`). */
+  audit: AuditTrail;
+  /** Repeated authentication failures and rate-limit refusals, condensed for the audit trail. */
+  signals: SecuritySignals;
   apiKeys: ApiKeyRepository;
   authenticator: Authenticator;
   plans: PlanRepository;
@@ -44,21 +66,30 @@ export interface Services {
   admin: AdminService;
   llm: LlmPort;
   jobs: JobService;
+  /** The dead-letter list and retries of failed jobs. */
+  failedJobs: FailedJobs;
   execution: JobExecution;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
+  webhooks: WebhookService;
 }
 
-export function createLlm(config: AppConfig): LlmPort {
+export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
   if (resolveLlmProvider(config) === 'offline')
     return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY) {
-    throw new Error('LLM_PROVIDER is anthropic but ANTHROPIC_API_KEY is not set.');
+  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
+    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
   }
   return createAnthropicAdapter({
-    apiKey: config.ANTHROPIC_API_KEY,
+    apiKey: async ({ refresh }) => {
+      const key = refresh
+        ? await secrets.refresh('ANTHROPIC_API_KEY')
+        : await secrets.get('ANTHROPIC_API_KEY');
+      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+      return key;
+    },
     ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
     timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
     maxRetries: config.ANTHROPIC_MAX_RETRIES,
@@ -67,13 +98,19 @@ export function createLlm(config: AppConfig): LlmPort {
 
 async function build(config: AppConfig): Promise<Services> {
   const logger = createLogger('user-story-agent', config.LOG_LEVEL);
+  const secrets = createSecretProvider({
+    sources: secretSources(config),
+    reader: createKeyVaultReader(),
+    ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
+  });
+  const apiKeyPepper = await secrets.get('API_KEY_PEPPER');
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
   await plans.seedDefaults();
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = createLlm(config);
+  const llm = tracedLlm(createLlm(config, secrets));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -88,18 +125,57 @@ async function build(config: AppConfig): Promise<Services> {
     : undefined;
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
+  const audit = new AuditTrail({ store, logger });
+  const jobs = new JobService({
+    jobs: jobsRepository,
+    tenants,
+    plans,
+    approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
+    quotas,
+    queuePollSeconds: config.QUEUE_POLL_SECONDS,
+    audit,
+  });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
     apiKeys,
-    apiKeyPepper: config.API_KEY_PEPPER,
+    apiKeyPepper,
+  });
+  const httpsOnly = webhookHttpsOnly(config);
+  const webhooks = new WebhookService({
+    store,
+    audit,
+    logger,
+    sender: new WebhookSender({
+      guard: AddressGuard.fromSetting(config.WEBHOOK_ALLOWED_CIDRS),
+      httpsOnly,
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+    }),
+    secretKey: config.WEBHOOK_SECRET_KEY,
+    httpsOnly,
+    delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
+    jobs: jobsRepository,
+    monthSpend: async (tenantId) => {
+      const month = new Date().toISOString().slice(0, 7);
+      const tenant = await tenants.ensure(tenantId);
+      const [spent, plan] = await Promise.all([
+        reports.tenantMonthTotal(tenantId, month),
+        plans.get(tenant.planId),
+      ]);
+      return { month, spentUsd: spent.costUsd, budgetUsd: plan.limits.monthlyBudgetUsd };
+    },
   });
   return {
     config,
     logger,
+    webhooks,
+    secrets,
+    apiKeyPepper,
     store,
+    audit,
+    signals: new SecuritySignals(),
     apiKeys,
     authenticator,
     plans,
@@ -108,16 +184,10 @@ async function build(config: AppConfig): Promise<Services> {
     usage,
     quotas,
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
-    admin: new AdminService({ plans, tenants, reports }),
+    admin: new AdminService({ plans, tenants, reports, audit }),
     llm,
-    jobs: new JobService({
-      jobs: jobsRepository,
-      tenants,
-      plans,
-      approvalTimeoutSeconds: config.APPROVAL_TIMEOUT_SECONDS,
-      quotas,
-      queuePollSeconds: config.QUEUE_POLL_SECONDS,
-    }),
+    jobs,
+    failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     execution: new JobExecution({
       jobs: jobsRepository,
       usage,
@@ -137,6 +207,18 @@ async function build(config: AppConfig): Promise<Services> {
       logger,
       pollMs: config.PROGRESS_POLL_MS,
       heartbeatMs: config.SSE_HEARTBEAT_MS,
+      ...(config.QUOTAS_ENABLED
+        ? {
+            leases: {
+              leases: new StreamLeases({
+                store,
+                maxRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
+              }),
+              tenants,
+              plans,
+            },
+          }
+        : {}),
     }),
   };
 }

@@ -23,6 +23,9 @@ param containerNames array = [
   'jobs'
   'usage'
   'apiKeys'
+  'quotas'
+  'audit'
+  'webhooks'
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {

@@ -45,6 +45,9 @@ param applicationInsightsConnectionString string
 @description('Versionless Key Vault secret URI of the Anthropic API key.')
 param anthropicApiKeySecretUri string
 
+@description('Versionless Key Vault secret URI of the API-key pepper; empty: keys are hashed without one.')
+param apiKeyPepperSecretUri string = ''
+
 @description('Durable Functions task hub: letters and digits, 3-45 characters, starting with a letter.')
 param taskHubName string = 'UserStoryAgentHub'
 
@@ -120,7 +123,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     }
     siteConfig: {
       minTlsVersion: '1.2'
-      appSettings: [
+      appSettings: concat([
         // Runtime storage by managed identity: blob, queue and table endpoints derive from the account name.
         {
           name: 'AzureWebJobsStorage__accountName'
@@ -172,12 +175,18 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           name: 'AUTH_ISSUERS'
           value: authIssuers
         }
-        // Resolved by the platform with this app's identity (Key Vault Secrets User); never a plain value.
+        // Read by the app itself with its identity (Key Vault Secrets User) through @azure/keyvault-secrets,
+        // cached and re-read when Anthropic refuses the key: a rotated secret is used without a restart.
         {
-          name: 'ANTHROPIC_API_KEY'
-          value: '@Microsoft.KeyVault(SecretUri=${anthropicApiKeySecretUri})'
+          name: 'ANTHROPIC_API_KEY_SECRET_URI'
+          value: anthropicApiKeySecretUri
         }
-      ]
+      ], empty(apiKeyPepperSecretUri) ? [] : [
+        {
+          name: 'API_KEY_PEPPER_SECRET_URI'
+          value: apiKeyPepperSecretUri
+        }
+      ])
     }
   }
 }

@@ -1,5 +1,5 @@
-// Key Vault with Azure RBAC authorization (no access policies) and soft delete. Holds the Anthropic API key,
-// which the function app reads through a Key Vault reference with its managed identity.
+// Key Vault with Azure RBAC authorization (no access policies) and soft delete. Holds the Anthropic API key
+// and the API-key pepper, which the app reads by secret URI with its managed identity (@azure/keyvault-secrets).
 
 @description('Azure region.')
 param location string
@@ -26,6 +26,13 @@ param anthropicApiKeySecretName string = 'anthropic-api-key'
 @description('Anthropic API key; stored as a secret when given. Empty: no secret is written (set it later).')
 @secure()
 param anthropicApiKey string = ''
+
+@description('Name of the secret holding the API-key pepper.')
+param apiKeyPepperSecretName string = 'api-key-pepper'
+
+@description('API-key pepper (32+ characters); stored as a secret when given. Empty: no pepper. Never change it once keys exist.')
+@secure()
+param apiKeyPepper string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -59,9 +66,20 @@ resource anthropicSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!e
   }
 }
 
+resource pepperSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(apiKeyPepper)) {
+  parent: vault
+  name: apiKeyPepperSecretName
+  properties: {
+    value: apiKeyPepper
+    contentType: 'text/plain'
+  }
+}
+
 output name string = vault.name
 output id string = vault.id
 @description('Vault URI with a trailing slash, e.g. https://<name>.vault.azure.net/.')
 output vaultUri string = vault.properties.vaultUri
 @description('Versionless secret URI: the app follows the latest version of the secret.')
 output anthropicApiKeyUri string = '${vault.properties.vaultUri}secrets/${anthropicApiKeySecretName}'
+@description('Versionless secret URI of the API-key pepper; empty when no pepper was given.')
+output apiKeyPepperUri string = empty(apiKeyPepper) ? '' : '${vault.properties.vaultUri}secrets/${apiKeyPepperSecretName}'

@@ -3,7 +3,7 @@
 //               Queue Data Contributor and Table Data Contributor (Durable Functions task hub).
 //   Cosmos DB:  Built-in Data Contributor (a Cosmos SQL role assignment, not an Azure RBAC one).
 //   Web PubSub: Service Owner (publish and issue client access tokens).
-//   Key Vault:  Secrets User (resolve the ANTHROPIC_API_KEY Key Vault reference).
+//   Key Vault:  Secrets User (read the Anthropic key and the API-key pepper by secret URI).
 
 @description('Object id of the function app identity.')
 param principalId string

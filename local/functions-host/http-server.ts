@@ -59,11 +59,19 @@ export function routeOf(
   return { template: [routePrefix, route].filter((part) => part.length > 0).join('/'), methods };
 }
 
+/** Appends the client's address to `x-forwarded-for`, as Azure's front ends do (the last entry is theirs). */
+function forwardedFor(req: http.IncomingMessage): string {
+  const given = req.headers['x-forwarded-for'];
+  const client = req.socket.remoteAddress ?? '';
+  return given ? `${Array.isArray(given) ? given.join(', ') : given}, ${client}` : client;
+}
+
 function headerRecord(req: http.IncomingMessage): Record<string, string> {
   const headers: Record<string, string> = {};
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
   }
+  headers['x-forwarded-for'] = forwardedFor(req);
   return headers;
 }
 
@@ -186,6 +194,7 @@ export class FunctionsHttpServer {
       headers: {
         ...req.headers,
         'x-ms-invocation-id': invocationId,
+        'x-forwarded-for': forwardedFor(req),
         'x-forwarded-host': url.host,
         'x-forwarded-proto': url.protocol.replace(':', ''),
       },

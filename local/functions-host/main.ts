@@ -26,6 +26,10 @@ async function main(): Promise<void> {
   applyLocalSettings(scriptRoot);
   const logger = createLogger('functions-host', process.env.LOG_LEVEL ?? 'info');
   const hostId = process.env.AzureFunctionsHostId ?? process.env.WEBSITE_SITE_NAME ?? 'local-functions-host';
+  // The platform variables a Flex Consumption worker sees. Telemetry reads them to describe where it runs;
+  // without them the Azure Monitor distro probes the Azure VM metadata address, which is not ours to call.
+  process.env.WEBSITE_SKU ??= 'FlexConsumption';
+  process.env.WEBSITE_SITE_NAME ??= 'user-story-agent-local';
 
   const host = await startFunctionsHost({
     scriptRoot,

@@ -73,6 +73,8 @@ export interface MessagesApiServer {
   /** Queues faults; each is consumed by the next request that has no fault header. */
   injectFaults(...faults: FaultInput[]): void;
   clearFaults(): void;
+  /** Accepts only this key from now on (a rotation: the previous key gets 401 `authentication_error`). */
+  setApiKey(apiKey: string): void;
   /** Stops listening, ends in-flight responses and cancels their timers. */
   close(): Promise<void>;
 }
@@ -95,6 +97,7 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     outputTokensPerMinute: 400_000,
   };
   const keep = options.keepRequests ?? 1_000;
+  let acceptedKey = options.apiKey;
   const queue: Fault[] = [];
   const live = new Set<AbortController>();
   const stats: MessagesApiStats = { requests: 0, byStatus: {}, faultsInjected: 0, received: [] };
@@ -161,7 +164,9 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
   ): Promise<void> {
     const requestId = `req_${randomUUID().replaceAll('-', '')}`;
     const credential = credentialOf(req.headers);
-    if (!credential || (options.apiKey !== undefined && credential !== options.apiKey)) {
+    if (!credential || (acceptedKey !== undefined && credential !== acceptedKey)) {
+      stats.requests += 1;
+      stats.byStatus[401] = (stats.byStatus[401] ?? 0) + 1;
       return sendError(res, 401, 'authentication_error', 'invalid x-api-key', requestId);
     }
 
@@ -437,6 +442,9 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     injectFaults: (...faults) => queue.push(...faults.map((fault) => faultSchema.parse(fault))),
     clearFaults: () => {
       queue.length = 0;
+    },
+    setApiKey: (apiKey) => {
+      acceptedKey = apiKey;
     },
     close: () =>
       new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { AppError } from '../errors';
  * filter on the tenant in its SQL (the partition-key option alone is not a security boundary, and the local
  * emulator ignores it), which `query` enforces. Cosmos errors become `AppError`s here.
  */
-export const containerNames = ['tenants', 'jobs', 'usage', 'apiKeys', 'quotas'] as const;
+export const containerNames = ['tenants', 'jobs', 'usage', 'apiKeys', 'quotas', 'audit', 'webhooks'] as const;
 export type ContainerName = (typeof containerNames)[number];
 
 /** Partition for documents that belong to no tenant (plans, key lookups). */
@@ -62,10 +62,21 @@ export class CosmosStore {
 
   /** Creates the database and containers if they are missing; safe to call from every instance at start-up. */
   static async initialize(client: CosmosClient, databaseId: string): Promise<CosmosStore> {
+    // Instances starting together race to create: the loser of a create sees 409 and finds the winner's.
+    const ensure = async <T>(create: () => Promise<T>): Promise<T> => {
+      try {
+        return await create();
+      } catch (error: unknown) {
+        if (statusOf(error) !== 409) throw error;
+        return create();
+      }
+    };
     try {
-      const { database } = await client.databases.createIfNotExists({ id: databaseId });
+      const { database } = await ensure(() => client.databases.createIfNotExists({ id: databaseId }));
       for (const id of containerNames) {
-        await database.containers.createIfNotExists({ id, partitionKey: { paths: ['/tenantId'] } });
+        await ensure(() =>
+          database.containers.createIfNotExists({ id, partitionKey: { paths: ['/tenantId'] } }),
+        );
       }
     } catch (error: unknown) {
       throw translateCosmosError(error, 'The database');

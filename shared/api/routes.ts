@@ -1,13 +1,18 @@
 import { z } from 'zod';
+import { verifyResultSchema } from '../audit/audit-record';
+import { auditListQuerySchema, auditViewSchema } from '../audit/audit-trail';
 import { apiKeyRecordSchema } from '../auth/api-keys';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
 import { jobViewSchema } from '../jobs/job';
+import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
 import { negotiateResultSchema } from '../progress/progress-service';
+import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
+import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
 /**
  * Every HTTP route of the API, as data: function files register them, the OpenAPI document is generated from
@@ -132,6 +137,8 @@ const runResponses = {
   ...errors(400, 401, 413, 415, 422, 429, 503),
 };
 const adminTag = ['Administration'];
+const webhookTag = ['Webhooks'];
+const webhookIdParams = z.object({ webhookId: z.string().min(1).max(100).describe('The webhook id.') });
 
 export const routes = {
   health: {
@@ -467,5 +474,173 @@ export const routes = {
     auth: 'jwt',
     params: z.object({ keyId: z.string().min(1).max(100) }),
     responses: { 200: { description: 'Revoked.', schema: apiKeyViewSchema }, ...errors(401, 403, 404) },
+  },
+  listAudit: {
+    functionName: 'audit-list',
+    operationId: 'listAuditRecords',
+    method: 'GET',
+    path: '/api/v1/admin/audit',
+    summary: 'A tenant’s audit trail',
+    description:
+      'Security-relevant actions (API keys, plans, jobs, webhooks, admin reads, refused requests), newest first: actor, action, target, time, correlation id, source address, and the hash chain fields. Tenant admins see their tenants (default: their own); platform admins give tenantId (_platform: the platform’s own trail).',
+    tags: adminTag,
+    auth: 'user',
+    query: auditListQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of records.',
+        schema: z.object({
+          items: z.array(auditViewSchema),
+          nextCursor: z.string().optional().describe('Pass as cursor for the next page.'),
+        }),
+      },
+      ...errors(400, 401, 403),
+    },
+  },
+  verifyAudit: {
+    functionName: 'audit-verify',
+    operationId: 'verifyAuditTrail',
+    method: 'GET',
+    path: '/api/v1/admin/audit/verify',
+    summary: 'Verify a tenant’s audit trail',
+    description:
+      'Recomputes the tenant’s hash chain from its first record: valid, or the first sequence number that was deleted, edited or re-chained. Keep headHash outside the service to detect a wholesale rewrite later.',
+    tags: adminTag,
+    auth: 'user',
+    query: z.object({ tenantId: auditListQuerySchema.shape.tenantId }),
+    responses: {
+      200: { description: 'The result.', schema: verifyResultSchema },
+      ...errors(400, 401, 403),
+    },
+  },
+  retryJob: {
+    functionName: 'jobs-retry',
+    operationId: 'retryJob',
+    method: 'POST',
+    path: '/api/v1/jobs/{jobId}/retry',
+    summary: 'Retry a failed job',
+    description:
+      'Starts a new job with the failed job’s input (story, product type, mode, iterations, options) under the plan in force now; the two are linked (retryOf on the new job, retriedBy on the old). Retrying the same failed job again answers the same new job; a job that did not fail answers 409.',
+    tags: jobTag,
+    auth: 'user',
+    params: jobIdParams,
+    durableClient: true,
+    responses: {
+      202: { description: 'The new job; it runs.', schema: jobViewSchema },
+      ...errors(401, 404, 409, 429, 503),
+    },
+  },
+  listTenantJobs: {
+    functionName: 'admin-jobs-list',
+    operationId: 'listTenantJobs',
+    method: 'GET',
+    path: '/api/v1/admin/jobs',
+    summary: 'A tenant’s jobs (dead-letter list)',
+    description:
+      'Every user’s jobs in a tenant, newest first, with their last error; status=failed is the dead-letter list, reason filters on the error code. Tenant admins see their tenants (default: their own); platform admins give tenantId.',
+    tags: adminTag,
+    auth: 'user',
+    query: adminJobsQuerySchema,
+    responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
+  },
+  createWebhook: {
+    functionName: 'webhooks-create',
+    operationId: 'createWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks',
+    summary: 'Create a webhook',
+    description:
+      'Registers a URL to be told of events, signed after the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">). The signing secret (whsec_...) is shown once. Job events go to your own jobs’ endpoints; budget.threshold and usage.anomaly need tenant_admin.',
+    tags: webhookTag,
+    auth: 'user',
+    body: createWebhookBodySchema,
+    responses: {
+      201: {
+        description: 'Created.',
+        schema: webhookViewSchema.extend({
+          secret: z.string().describe('whsec_...: verify signatures with it. Shown once.'),
+        }),
+      },
+      ...errors(400, 401, 403, 415),
+    },
+  },
+  listWebhooks: {
+    functionName: 'webhooks-list',
+    operationId: 'listWebhooks',
+    method: 'GET',
+    path: '/api/v1/webhooks',
+    summary: 'List my webhooks',
+    description: 'Your webhook endpoints (never their secrets).',
+    tags: webhookTag,
+    auth: 'user',
+    responses: {
+      200: { description: 'Endpoints.', schema: z.object({ items: z.array(webhookViewSchema) }) },
+      ...errors(401),
+    },
+  },
+  deleteWebhook: {
+    functionName: 'webhooks-delete',
+    operationId: 'deleteWebhook',
+    method: 'DELETE',
+    path: '/api/v1/webhooks/{webhookId}',
+    summary: 'Delete a webhook',
+    description: 'Stops all deliveries to the endpoint; pending ones end dead.',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams,
+    responses: { 204: { description: 'Deleted.' }, ...errors(401, 404) },
+  },
+  listWebhookDeliveries: {
+    functionName: 'webhooks-deliveries-list',
+    operationId: 'listWebhookDeliveries',
+    method: 'GET',
+    path: '/api/v1/webhooks/{webhookId}/deliveries',
+    summary: 'A webhook’s deliveries',
+    description:
+      'Deliveries newest first with every attempt (time, status code or error); status pending, delivered or dead (every attempt failed).',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams,
+    query: deliveriesQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of deliveries.',
+        schema: z.object({ items: z.array(deliveryViewSchema), nextCursor: z.string().optional() }),
+      },
+      ...errors(400, 401, 404),
+    },
+  },
+  redeliverWebhook: {
+    functionName: 'webhooks-redeliver',
+    operationId: 'redeliverWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks/{webhookId}/deliveries/{deliveryId}/redeliver',
+    summary: 'Deliver again',
+    description:
+      'Starts a new run of attempts for a delivered or dead delivery, with the same webhook-id and body (receivers deduplicate on webhook-id). 409 while it is still pending.',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams.extend({ deliveryId: z.string().min(1).max(100) }),
+    durableClient: true,
+    responses: {
+      202: { description: 'Delivering.', schema: deliveryViewSchema },
+      ...errors(401, 404, 409, 503),
+    },
+  },
+  testWebhook: {
+    functionName: 'webhooks-test',
+    operationId: 'testWebhook',
+    method: 'POST',
+    path: '/api/v1/webhooks/{webhookId}/test',
+    summary: 'Send a test event',
+    description: 'Delivers a webhook.test event to the endpoint, signed and retried like any other.',
+    tags: webhookTag,
+    auth: 'user',
+    params: webhookIdParams,
+    durableClient: true,
+    responses: {
+      202: { description: 'Delivering.', schema: deliveryViewSchema },
+      ...errors(401, 404, 503),
+    },
   },
 } satisfies Record<string, RouteSpec>;

@@ -65,6 +65,12 @@ export class ApiKeyRepository implements ApiKeyStore {
     return records;
   }
 
+  /** One of the user's keys; another user's or tenant's key is undefined, as a missing one. */
+  async findOwn(tenantId: string, userId: string, keyId: string): Promise<ApiKeyRecord | undefined> {
+    const current = await this.store.read('apiKeys', keyId, tenantId, keyDocumentSchema);
+    return current && current.document.userId === userId ? toRecord(current.document) : undefined;
+  }
+
   /** Revokes one of the user's keys; undefined when the user has no such key. Revoking twice is harmless. */
   async revoke(
     tenantId: string,
@@ -72,8 +78,7 @@ export class ApiKeyRepository implements ApiKeyStore {
     keyId: string,
     at: string,
   ): Promise<ApiKeyRecord | undefined> {
-    const current = await this.store.read('apiKeys', keyId, tenantId, keyDocumentSchema);
-    if (!current || current.document.userId !== userId) return undefined;
+    if (!(await this.findOwn(tenantId, userId, keyId))) return undefined;
     const updated = await this.store.update('apiKeys', keyId, tenantId, keyDocumentSchema, (document) =>
       document.revokedAt ? undefined : { ...document, revokedAt: at },
     );

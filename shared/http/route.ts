@@ -5,10 +5,13 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { getConfig } from '../config';
+import { auditRefusal } from '../audit/refusals';
 import { AppError, toAppError } from '../errors';
 import { getServices, type Services } from '../services';
+import { noteCaller, noteFailure, noteRequestIds } from '../telemetry/telemetry';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
+import { runInRequestContext, sourceIpOf, type RequestContext } from './request-context';
 
 /**
  * The one HTTP wrapper: every HTTP function is declared as a `RouteSpec` (which also feeds the OpenAPI
@@ -173,9 +176,13 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
   spec: RouteSpec<P, Q, B>,
   handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
-  return async (request, context) => {
-    const given = request.headers.get('x-correlation-id');
-    const correlationId = given && correlationIdPattern.test(given) ? given : context.invocationId;
+  // Every invocation runs in a request context, so the audit trail knows who asked, from where.
+  const serve = async (
+    request: HttpRequest,
+    context: InvocationContext,
+    correlationId: string,
+    requestContext: RequestContext,
+  ): Promise<HttpResponseInit> => {
     const instance = new URL(request.url).pathname;
     const clientGone = clientDisconnectSignal(context.invocationId);
     let cors: Record<string, string> = {};
@@ -189,6 +196,8 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (spec.auth !== 'none') {
         const services = await getServices();
         principal = await services.authenticator.authenticate(request.headers);
+        requestContext.principal = principal;
+        noteCaller(principal);
         await services.tenants.ensureKnown(principal.tenantId);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
           throw new AppError(
@@ -198,6 +207,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         }
       }
       const params = parsePart(spec.params, request.params, 'path');
+      noteRequestIds(params);
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
       const result = await handler({
@@ -217,7 +227,9 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
       if (result.raw)
         return {
           ...result.raw,
-          body: endStreamWhenClientGone(result.raw.body, clientGone, () => clientLeft('response stream ended')),
+          body: endStreamWhenClientGone(result.raw.body, clientGone, () =>
+            clientLeft('response stream ended'),
+          ),
           headers: { ...baseHeaders, ...(result.raw.headers as Record<string, string> | undefined) },
         };
       return {
@@ -230,10 +242,14 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         caught instanceof z.ZodError
           ? new AppError('internal', 'Stored data failed validation.', { cause: caught })
           : toAppError(caught);
+      noteFailure(error.code);
       if (error.status >= 500) {
         context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
       } else {
         context.log(`[${correlationId}] ${spec.operationId} answered ${error.status} ${error.code}`);
+        await getServices()
+          .then((services) => auditRefusal(services, error, requestContext, spec.operationId))
+          .catch(() => undefined);
       }
       const response = problemResponse(error, instance, correlationId);
       return {
@@ -245,6 +261,12 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         },
       };
     }
+  };
+  return (request, context) => {
+    const given = request.headers.get('x-correlation-id');
+    const correlationId = given && correlationIdPattern.test(given) ? given : context.invocationId;
+    const requestContext = { correlationId, sourceIp: sourceIpOf(request.headers.get('x-forwarded-for')) };
+    return runInRequestContext(requestContext, () => serve(request, context, correlationId, requestContext));
   };
 }
 

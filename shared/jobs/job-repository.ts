@@ -72,6 +72,26 @@ export class JobRepository {
     return { items: page.items, nextCursor: encodeCursor(page.continuationToken) };
   }
 
+  /** A tenant's jobs of every user, newest first (admins' view, e.g. the failed ones with their error code). */
+  async listForTenant(
+    tenantId: string,
+    options: { status?: JobStatus; errorCode?: string; limit: number; cursor?: string },
+  ): Promise<JobPage> {
+    const filters = `${options.status ? ' AND c.status = @status' : ''}${options.errorCode ? ' AND c.error.code = @errorCode' : ''}`;
+    const page = await this.store.query(
+      'jobs',
+      `SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'job'${filters} ORDER BY c.createdAt DESC`,
+      {
+        tenantId,
+        ...(options.status ? { status: options.status } : {}),
+        ...(options.errorCode ? { errorCode: options.errorCode } : {}),
+      },
+      jobDocumentSchema,
+      { maxItems: options.limit, continuationToken: decodeCursor(options.cursor) },
+    );
+    return { items: page.items, nextCursor: encodeCursor(page.continuationToken) };
+  }
+
   async saveIterationResult(tenantId: string, jobId: string, result: IterationResult): Promise<void> {
     await this.store.upsert('jobs', {
       id: `${jobId}:iteration:${result.id}`,

@@ -2,6 +2,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 import { isAlreadyExists } from '../adapters/cosmos-store';
+import type { AuditTrail } from '../audit/audit-trail';
 import {
   applicableIterations,
   catalogIndex,
@@ -73,6 +74,8 @@ export interface JobServiceOptions {
   /** Enforces the plan's per-user and per-tenant quotas; absent when quotas are off. */
   quotas?: QuotaService;
   queuePollSeconds: number;
+  /** Job creation, cancellation and approval are audited; absent only in tests of other behaviour. */
+  audit?: AuditTrail;
   now?: () => Date;
   newId?: () => string;
 }
@@ -112,6 +115,7 @@ export class JobService {
     body: CreateJobBody,
     orchestrations: JobOrchestrations,
     idempotencyKey?: string,
+    links: { retryOf?: string } = {},
   ): Promise<JobDocument> {
     const tenant = await this.options.tenants.ensure(caller.tenantId);
     const plan = await this.options.plans.get(tenant.planId);
@@ -130,8 +134,6 @@ export class JobService {
       if (claimed.existing) return claimed.existing;
       jobId = claimed.jobId;
     }
-    // After the idempotency claim, so a retried request that already made its job is not counted twice.
-    await this.options.quotas?.admit(caller, plan.limits, jobId);
 
     const job: JobDocument = {
       id: jobId,
@@ -151,9 +153,21 @@ export class JobService {
       cancelRequested: false,
       instanceId: instanceIdFor(jobId),
       ...(this.options.quotas ? { limits: plan.limits } : {}),
+      ...links,
     };
     try {
-      await this.options.jobs.create(job);
+      // Admission after the idempotency claim, so a retried request that already made its job is not counted
+      // twice; and after the audit record, so a job refused for want of one takes no quota.
+      await this.audited(
+        caller.tenantId,
+        'job.created',
+        jobId,
+        { mode: job.mode, iterations: iterations.length, ...links },
+        async () => {
+          await this.options.quotas?.admit(caller, plan.limits, jobId);
+          await this.options.jobs.create(job);
+        },
+      );
     } catch (error: unknown) {
       // A retry of an idempotent request whose first attempt stopped after writing the job: continue with it.
       if (!isAlreadyExists(error)) throw error;
@@ -259,10 +273,12 @@ export class JobService {
     if (finishedStatuses.has(job.status)) {
       throw new AppError('job_finished', `Job ${jobId} already ${job.status}; there is nothing to cancel.`);
     }
-    const updated = await this.options.jobs.update(caller.tenantId, jobId, (current) =>
-      current.cancelRequested || finishedStatuses.has(current.status)
-        ? undefined
-        : { ...current, cancelRequested: true },
+    const updated = await this.audited(caller.tenantId, 'job.cancelled', jobId, {}, () =>
+      this.options.jobs.update(caller.tenantId, jobId, (current) =>
+        current.cancelRequested || finishedStatuses.has(current.status)
+          ? undefined
+          : { ...current, cancelRequested: true },
+      ),
     );
     await orchestrations.raise(job.instanceId, cancelEventName, {});
     return updated ?? job;
@@ -280,8 +296,27 @@ export class JobService {
     if (job.status !== 'awaiting_approval') {
       throw new AppError('conflict', `Job ${jobId} is ${job.status}, not awaiting approval.`);
     }
-    await orchestrations.raise(job.instanceId, approvalEventName, approval);
+    await this.audited(
+      caller.tenantId,
+      'job.approved',
+      jobId,
+      { decision: approval.decision, storyEdited: approval.story !== undefined },
+      () => orchestrations.raise(job.instanceId, approvalEventName, approval),
+    );
     return job;
+  }
+
+  /** Writes the audit record before the effect (see `AuditTrail.recorded`); unaudited only without a trail. */
+  private audited<T>(
+    tenantId: string,
+    action: string,
+    jobId: string,
+    details: Record<string, string | number | boolean>,
+    effect: () => Promise<T>,
+  ): Promise<T> {
+    const audit = this.options.audit;
+    if (!audit) return effect();
+    return audit.recorded({ tenantId, action, target: { type: 'job', id: jobId }, details }, effect);
   }
 
   /**

@@ -77,6 +77,9 @@ export const jobDocumentSchema = z.object({
   error: jobErrorSchema.optional(),
   /** The plan's limits read when the job was admitted; they govern the whole run (absent: quotas were off). */
   limits: planLimitsSchema.optional(),
+  /** The failed job this one retries, and the job that retried this one: linked both ways. */
+  retryOf: z.string().optional(),
+  retriedBy: z.string().optional(),
   cancelRequested: z.boolean(),
   /** Durable orchestration instance running the job. */
   instanceId: z.string(),
@@ -92,6 +95,7 @@ export const jobViewSchema = jobDocumentSchema
       stream: z.string(),
       cancel: z.string(),
       approval: z.string().optional(),
+      retry: z.string().optional(),
     }),
   });
 export type JobView = z.infer<typeof jobViewSchema>;
@@ -112,6 +116,7 @@ export function toJobView(job: JobDocument): JobView {
       stream: `${self}/stream`,
       cancel: self,
       ...(job.mode === 'interactive' ? { approval: `${self}/approval` } : {}),
+      ...(job.status === 'failed' ? { retry: `${self}/retry` } : {}),
     },
   };
 }

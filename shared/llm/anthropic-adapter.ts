@@ -27,8 +27,16 @@ export interface LlmAttemptEvent {
   delayMs?: number;
 }
 
+/**
+ * Where the adapter gets its API key: asked before each call (cheap when the source caches), and asked with
+ * `refresh: true` once when Anthropic refuses the key (401), so a key rotated in Key Vault is picked up
+ * without a restart.
+ */
+export type ApiKeySource = (options: { refresh: boolean }) => Promise<string>;
+
 export interface AnthropicAdapterOptions {
-  apiKey: string;
+  /** A fixed key (CLI, tests) or a source that can re-read a rotated one. */
+  apiKey: string | ApiKeySource;
   /** Any Messages-API-compatible server; the SDK default (api.anthropic.com) when absent. */
   baseURL?: string;
   /** Deadline for one `generate` call, retries and waits included; `StructuredRequest.timeoutMs` overrides it. */
@@ -98,13 +106,22 @@ const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
  * call, retries and waits included, and ends it with `upstream_timeout`.
  */
 export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPort {
-  const client = new Anthropic({
-    apiKey: options.apiKey,
-    baseURL: options.baseURL ?? null,
-    maxRetries: 0,
-    timeout: options.timeoutMs,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  const { apiKey } = options;
+  const keySource: ApiKeySource = typeof apiKey === 'string' ? () => Promise.resolve(apiKey) : apiKey;
+  let current: { key: string; client: Anthropic } | undefined;
+  const clientFor = (key: string): Anthropic => {
+    if (current?.key !== key) {
+      const client = new Anthropic({
+        apiKey: key,
+        baseURL: options.baseURL ?? null,
+        maxRetries: 0,
+        timeout: options.timeoutMs,
+        ...(options.fetch ? { fetch: options.fetch } : {}),
+      });
+      current = { key, client };
+    }
+    return current.client;
+  };
   const promptCaching = options.promptCaching ?? true;
   const report = options.onAttempt ?? (() => undefined);
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
@@ -115,12 +132,14 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
       const started = performance.now();
       const deadline = Date.now() + (request.timeoutMs ?? options.timeoutMs);
       const params = buildParams(request, promptCaching);
+      let key = await keySource({ refresh: false });
+      let keyRefreshed = false;
 
-      for (let attempt = 1; ; attempt++) {
+      for (let attempt = 1, retries = 0; ; attempt++) {
         const attemptStarted = performance.now();
         const base = { attempt, model: request.model, iterationId: request.purpose.iterationId };
         try {
-          const { message, requestId } = await streamOnce(client, params, request, deadline, options.apiKey);
+          const { message, requestId } = await streamOnce(clientFor(key), params, request, deadline, key);
           const output = parseOutput(message, request.schema, request.schemaName, requestId);
           const durationMs = performance.now() - attemptStarted;
           report({ ...base, outcome: 'success', durationMs, ...(requestId ? { requestId } : {}) });
@@ -142,11 +161,22 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
             ...(failure?.status === undefined ? {} : { status: failure.status }),
             ...(failure?.requestId === undefined ? {} : { requestId: failure.requestId }),
           };
+          // A refused key may have been rotated: read it again once, and try again at once if it changed.
+          if (failure?.status === 401 && !keyRefreshed) {
+            keyRefreshed = true;
+            const fresh = await keySource({ refresh: true });
+            if (fresh !== key) {
+              key = fresh;
+              report({ ...event, outcome: 'retry', delayMs: 0 });
+              continue;
+            }
+          }
           const delayMs = failure?.retry ? retryDelayMs(failure.headers, attempt, backoff) : undefined;
-          if (delayMs === undefined || attempt > options.maxRetries || Date.now() + delayMs >= deadline) {
+          if (delayMs === undefined || retries >= options.maxRetries || Date.now() + delayMs >= deadline) {
             report({ ...event, outcome: 'failure' });
             throw error;
           }
+          retries += 1;
           report({ ...event, outcome: 'retry', delayMs });
           await sleep(delayMs, request.signal);
         }

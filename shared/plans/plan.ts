@@ -10,6 +10,11 @@ export const planLimitsSchema = z.object({
   maxQueuedJobs: z.number().int().nonnegative(),
   requestsPerMinute: z.number().int().positive(),
   monthlyBudgetUsd: z.number().nonnegative(),
+  /**
+   * SSE streams and Web PubSub tokens one user may hold at once. Plans stored before this limit existed get
+   * the default.
+   */
+  maxConcurrentStreams: z.number().int().positive().default(20),
 });
 export type PlanLimits = z.infer<typeof planLimitsSchema>;
 
@@ -38,6 +43,7 @@ export const defaultPlans: readonly Plan[] = [
       maxQueuedJobs: 3,
       requestsPerMinute: 10,
       monthlyBudgetUsd: 10,
+      maxConcurrentStreams: 5,
     },
   },
   {
@@ -52,6 +58,7 @@ export const defaultPlans: readonly Plan[] = [
       maxQueuedJobs: 10,
       requestsPerMinute: 60,
       monthlyBudgetUsd: 200,
+      maxConcurrentStreams: 20,
     },
   },
   {
@@ -66,6 +73,7 @@ export const defaultPlans: readonly Plan[] = [
       maxQueuedJobs: 50,
       requestsPerMinute: 300,
       monthlyBudgetUsd: 5_000,
+      maxConcurrentStreams: 100,
     },
   },
 ];

@@ -1,12 +1,15 @@
 import { z } from 'zod';
 import type { WebPubSubPort } from '../adapters/web-pubsub';
-import { AppError } from '../errors';
+import { AppError, toAppError } from '../errors';
 import { finishedStatuses, type JobDocument } from '../jobs/job';
 import type { JobRepository } from '../jobs/job-repository';
 import type { Caller } from '../jobs/job-service';
 import type { Logger } from '../logger';
+import type { PlanRepository } from '../plans/plan-repository';
+import type { StreamLeases } from '../quotas/stream-leases';
+import type { TenantRepository } from '../tenants/tenant-repository';
 import type { EventLog } from './event-log';
-import { eventStream } from './event-stream';
+import { eventStream, JobEventFeeds } from './event-stream';
 import { jobGroup } from './progress-event';
 
 /** `Last-Event-ID`: the sequence number of the last event the client saw. */
@@ -29,11 +32,37 @@ export interface ProgressServiceOptions {
   heartbeatMs: number;
   maxStreamMs?: number;
   tokenTtlMinutes?: number;
+  /** Caps the streams and tokens one user holds (the plan's `maxConcurrentStreams`); absent when quotas are off. */
+  leases?: { leases: StreamLeases; tenants: TenantRepository; plans: PlanRepository };
 }
 
 /** What clients use to watch a job: its SSE stream and Web PubSub negotiation, both only for the job's owner. */
 export class ProgressService {
-  constructor(private readonly options: ProgressServiceOptions) {}
+  /** This instance's poll loops, one per watched job, shared by all its streams. */
+  readonly feeds: JobEventFeeds;
+
+  constructor(private readonly options: ProgressServiceOptions) {
+    this.feeds = new JobEventFeeds({
+      events: options.events,
+      pollMs: options.pollMs,
+      logger: options.logger,
+    });
+  }
+
+  /** Takes one of the caller's connection leases for `ttlMs`; the returned function gives it back. */
+  private async lease(caller: Caller, ttlMs: number): Promise<() => void> {
+    const capped = this.options.leases;
+    if (!capped) return () => undefined;
+    const tenant = await capped.tenants.ensure(caller.tenantId);
+    const { limits } = await capped.plans.get(tenant.planId);
+    const lease = await capped.leases.acquire(caller, limits.maxConcurrentStreams, ttlMs);
+    return () => {
+      capped.leases.release(caller, lease).catch((error: unknown) => {
+        // It lapses on its own at its expiry.
+        this.options.logger.warn({ code: toAppError(error).code }, 'stream lease not released');
+      });
+    };
+  }
 
   /** The caller's own job; anyone else's, in any tenant, is `not_found` (as for `getJob`). */
   private async ownJob(caller: Caller, jobId: string): Promise<JobDocument> {
@@ -50,17 +79,18 @@ export class ProgressService {
     follow: boolean,
   ): Promise<ReadableStream<Uint8Array>> {
     const job = await this.ownJob(caller, jobId);
+    const maxDurationMs = this.options.maxStreamMs ?? 10 * 60_000;
+    const release = await this.lease(caller, maxDurationMs + 60_000);
     return eventStream({
-      events: this.options.events,
+      feeds: this.feeds,
       ref: { tenantId: job.tenantId, jobId: job.id },
       afterSeq,
-      pollMs: this.options.pollMs,
       heartbeatMs: this.options.heartbeatMs,
-      maxDurationMs: this.options.maxStreamMs ?? 10 * 60_000,
+      maxDurationMs,
       // A finished job has logged all it will (its terminal event is written after its final state, or was
       // lost to a failed write): replay and end, rather than follow a log that will not grow.
       follow: follow && !finishedStatuses.has(job.status),
-      logger: this.options.logger,
+      onClose: release,
     });
   }
 
@@ -71,7 +101,10 @@ export class ProgressService {
       throw new AppError('upstream_unavailable', 'Web PubSub is not configured here; use the SSE stream.');
     }
     const group = jobGroup(job.id);
-    const url = await this.options.pubsub.clientUrl(group, caller.userId, this.options.tokenTtlMinutes ?? 60);
+    const ttlMinutes = this.options.tokenTtlMinutes ?? 60;
+    // A token opens connections for as long as it lives, so it holds a lease for that long.
+    await this.lease(caller, ttlMinutes * 60_000);
+    const url = await this.options.pubsub.clientUrl(group, caller.userId, ttlMinutes);
     return { url, group };
   }
 }

@@ -3,7 +3,7 @@ import type { CosmosStore } from '../adapters/cosmos-store';
 import { AppError } from '../errors';
 import { createLogger } from '../logger';
 import { EventLog } from './event-log';
-import { eventStream } from './event-stream';
+import { eventStream, JobEventFeeds } from './event-stream';
 import { ProgressPublisher } from './progress-publisher';
 
 /** The two calls the event log makes, over an in-memory container, with Cosmos' 409 on a taken id. */
@@ -116,14 +116,12 @@ describe('event stream', () => {
     const log = new EventLog(store);
     await log.append(ref, progressEvent('a'));
     const stream = eventStream({
-      events: log,
+      feeds: new JobEventFeeds({ events: log, pollMs: 1000, logger }),
       ref,
       afterSeq: 0,
-      pollMs: 1000,
       heartbeatMs: 60_000,
       maxDurationMs: 60_000,
       follow: true,
-      logger,
     });
     const reader = stream.getReader();
     let text = '';
@@ -149,14 +147,12 @@ describe('event stream', () => {
     const { store, queries } = memoryStore();
     const log = new EventLog(store);
     const stream = eventStream({
-      events: log,
+      feeds: new JobEventFeeds({ events: log, pollMs: 10, logger }),
       ref,
       afterSeq: 0,
-      pollMs: 10,
       heartbeatMs: 10,
       maxDurationMs: 60_000,
       follow: true,
-      logger,
     });
     const reader = stream.getReader();
     await reader.read();
@@ -170,15 +166,12 @@ describe('event stream', () => {
   it('backs off polling while a stream stays quiet', async () => {
     const { store, queries } = memoryStore();
     const stream = eventStream({
-      events: new EventLog(store),
+      feeds: new JobEventFeeds({ events: new EventLog(store), pollMs: 10, idlePollMs: 80, logger }),
       ref,
       afterSeq: 0,
-      pollMs: 10,
-      idlePollMs: 80,
       heartbeatMs: 60_000,
       maxDurationMs: 60_000,
       follow: true,
-      logger,
     });
     const reader = stream.getReader();
     await new Promise((resolve) => setTimeout(resolve, 500));
@@ -192,16 +185,54 @@ describe('event stream', () => {
     const log = new EventLog(store);
     await log.append(ref, progressEvent('a'));
     const stream = eventStream({
-      events: log,
+      feeds: new JobEventFeeds({ events: log, pollMs: 10_000, logger }),
       ref,
       afterSeq: 0,
-      pollMs: 10_000,
       heartbeatMs: 60_000,
       maxDurationMs: 60_000,
       follow: false,
-      logger,
     });
     const text = decoder.decode(new Uint8Array(await new Response(stream).arrayBuffer()));
     expect(text).toContain('id: 1\nevent: iteration:progress\n');
+  });
+
+  it('serves 100 streams of one job from one poll loop, each stream getting every event once', async () => {
+    const { store, queries } = memoryStore();
+    const log = new EventLog(store);
+    await log.append(ref, progressEvent('a'));
+    const feeds = new JobEventFeeds({ events: log, pollMs: 20, idlePollMs: 20, logger });
+    const texts = Array.from({ length: 100 }, () => '');
+    const readers = texts.map((_, index) => {
+      const reader = eventStream({
+        feeds,
+        ref,
+        // Half resume from the first event: the same loop catches them up from where they are.
+        afterSeq: index % 2,
+        heartbeatMs: 60_000,
+        maxDurationMs: 60_000,
+        follow: true,
+      }).getReader();
+      return (async () => {
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) return;
+          texts[index] += decoder.decode(value);
+        }
+      })();
+    });
+    expect(feeds.activeLoops).toBe(1);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const before = queries();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    // One loop at 20 ms is about 20 queries in 400 ms; a loop per stream would be about 2,000.
+    expect(queries() - before).toBeLessThan(40);
+    await log.append(ref, progressEvent('b'));
+    await log.append(ref, { event: 'cancelled', data: { jobId: 'job-1' } }, 'terminal');
+    await Promise.all(readers);
+    expect(feeds.activeLoops).toBe(0);
+    texts.forEach((text, index) => {
+      const ids = [...text.matchAll(/^id: (\d+)$/gm)].map((match) => match[1]);
+      expect(ids).toEqual(index % 2 ? ['2', '3'] : ['1', '2', '3']);
+    });
   });
 });

@@ -34,6 +34,7 @@ const limits: PlanLimits = {
   maxQueuedJobs: 2,
   requestsPerMinute: 100,
   monthlyBudgetUsd: 1,
+  maxConcurrentStreams: 5,
 };
 const now = new Date('2026-11-22T13:45:30.250Z');
 const later = new Date('2026-11-22T14:00:00.000Z');

@@ -5,6 +5,7 @@ import { CosmosClient } from '@azure/cosmos';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { mintDevToken } from '../../local/dev-issuer/dev-issuer';
 import { distRoot, freePort, startAzurite, startCosmos, startHost, tempDir } from '../support/local-services';
 
 interface StackReady {
@@ -57,7 +58,7 @@ function cosmosClient(endpoint: string): CosmosClient {
 }
 
 describe('npm start stack', () => {
-  it('serves health, reaches Cosmos and Blob through the SDKs, stops without orphans and keeps data', async () => {
+  it('serves health, reaches Cosmos and Blob through the SDKs, reads its pepper from the local Key Vault, stops without orphans and keeps data', async () => {
     const dataDir = tempDir('stack');
     const ports = {
       FUNCTIONS_HTTP_PORT: String(await freePort()),
@@ -66,6 +67,9 @@ describe('npm start stack', () => {
       AZURITE_TABLE_PORT: String(await freePort()),
       COSMOS_EMULATOR_PORT: String(await freePort()),
       WEB_PUBSUB_PORT: String(await freePort()),
+      KEY_VAULT_PORT: String(await freePort()),
+      MANAGED_IDENTITY_PORT: String(await freePort()),
+      DEV_ISSUER_PORT: String(await freePort()),
       LOCAL_DATA_DIR: dataDir,
       DURABLE_RPC_PORT: '0',
       LOG_LEVEL: 'warn',
@@ -90,7 +94,36 @@ describe('npm start stack', () => {
     expect(settings.WEB_PUBSUB_CONNECTION_STRING).toMatch(
       new RegExp(`^Endpoint=http://127\\.0\\.0\\.1:${ports.WEB_PUBSUB_PORT};`),
     );
+    // Secrets come from the local Key Vault, read with DefaultAzureCredential through the local identity endpoint.
+    expect(settings.API_KEY_PEPPER_SECRET_URI).toBe(
+      `http://127.0.0.1:${ports.KEY_VAULT_PORT}/secrets/api-key-pepper`,
+    );
+    expect(settings.IDENTITY_ENDPOINT).toBe(`http://127.0.0.1:${ports.MANAGED_IDENTITY_PORT}/msi/token`);
+    expect(settings.API_KEY_PEPPER).toBeUndefined();
+    const token = await mintDevToken({
+      issuer: String(settings.AUTH_DEV_ISSUER_URL),
+      dataDir: path.join(dataDir, 'dev-issuer'),
+      sub: 'alice',
+      tenantId: 'acme',
+      roles: [],
+      tenantIds: [],
+      ttlSeconds: 600,
+    });
+    const created = await fetch(`${first.ready.url}/api/v1/api-keys`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'ci' }),
+    });
+    expect(created.status).toBe(201);
+    const apiKey = ((await created.json()) as { key: string }).key;
+
     const cosmos = cosmosClient(String(settings.COSMOS_ENDPOINT));
+    const { resources: keyRecords } = await cosmos
+      .database('user-story-agent')
+      .container('apiKeys')
+      .items.query<{ hash: string }>("SELECT c.hash FROM c WHERE c.type = 'apiKey'")
+      .fetchAll();
+    expect(keyRecords.map((record) => record.hash.split(':')[0])).toEqual(['hmac-sha256']);
     const { database } = await cosmos.databases.createIfNotExists({ id: 'stack-test' });
     const { container } = await database.containers.createIfNotExists({
       id: 'items',
@@ -118,10 +151,13 @@ describe('npm start stack', () => {
       expect(resource?.note).toBe('written before the stop');
       const blob = await blobs.getBlockBlobClient('note.txt').downloadToBuffer();
       expect(blob.toString('utf8')).toBe('blob before the stop');
+      // The key was hashed with the vault's pepper, which the local Key Vault kept across the restart.
+      const listed = await fetch(`${second.ready.url}/api/v1/jobs`, { headers: { 'x-api-key': apiKey } });
+      expect(listed.status).toBe(200);
     } finally {
       await stopStack(second.child);
     }
-  });
+  }, 180_000);
 
   it('reports 503 on /ready while Cosmos is down and 200 once it is back', async () => {
     const azurite = await startAzurite();
