@@ -66,6 +66,7 @@ export const roomyLimits: PlanLimits = {
   maxQueuedJobs: 50,
   requestsPerMinute: 1_000,
   monthlyBudgetUsd: 1_000,
+  maxConcurrentStreams: 50,
 };
 
 /** Creates plan `planId` with `limits` (over the roomy ones) and moves `tenantId` onto it. */
