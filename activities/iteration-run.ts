@@ -5,5 +5,5 @@ import { getServices } from '../shared/services';
 /** Runs one iteration of a job through the LLM and checkpoints its result. */
 export const iterationRun = df.app.activity('iterationRun', {
   handler: async (input: unknown): Promise<IterationRunOutput> =>
-    (await getServices()).execution.runIteration(iterationRunInputSchema.parse(input)),
+    (await getServices()).steps.runIteration(iterationRunInputSchema.parse(input)),
 });

@@ -5,5 +5,5 @@ import { getServices } from '../shared/services';
 /** Marks the job running (or reports it was cancelled while queued). */
 export const jobStart = df.app.activity('jobStart', {
   handler: async (input: unknown): Promise<JobStartOutput> =>
-    (await getServices()).execution.start(jobRefSchema.parse(input)),
+    (await getServices()).steps.start(jobRefSchema.parse(input)),
 });

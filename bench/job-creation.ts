@@ -3,6 +3,7 @@ import { HttpRequest, InvocationContext } from '@azure/functions';
 import type * as RoutesModule from '../shared/api/routes';
 import type * as RouteModule from '../shared/http/route';
 import type * as JobModule from '../shared/jobs/job';
+import type * as ServicesModule from '../shared/services';
 import { startService } from '../test/support/service';
 
 /**
@@ -102,12 +103,19 @@ async function main(): Promise<void> {
   const { routes } = load('../shared/api/routes') as typeof RoutesModule;
   const { wrapRoute } = load('../shared/http/route') as typeof RouteModule;
   const { toJobView } = load('../shared/jobs/job') as typeof JobModule;
-  const handler = wrapRoute(routes.createJob, async ({ body: parsed, principal, services }) => {
-    const job = await (
-      await services()
-    ).jobs.create(principal, parsed, { start: () => Promise.resolve(), raise: () => Promise.resolve() });
-    return { status: 202, body: toJobView(job) };
-  });
+  const { uses } = load('../shared/services') as typeof ServicesModule;
+  const handler = wrapRoute(
+    routes.createJob,
+    uses('jobs'),
+    ({ jobs }) =>
+      async ({ body: parsed, principal }) => {
+        const job = await jobs.create(principal, parsed, {
+          start: () => Promise.resolve(),
+          raise: () => Promise.resolve(),
+        });
+        return { status: 202, body: toJobView(job) };
+      },
+  );
   const invoke = async (): Promise<number> => {
     const request = new HttpRequest({
       method: 'POST',

@@ -1,13 +1,16 @@
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
-import { iterationResultSchema, usageSchema } from '../shared/engine/iteration-result';
+import { iterationResultSchema, passResultSchema, usageSchema } from '../shared/engine/iteration-result';
+import { findingSchema } from '../shared/engine/patch';
+import { reviewSchema } from '../shared/engine/review';
 import { offlineResponder } from '../local/messages-api/offline-responder';
 import { startMessagesApiServer, type MessagesApiServer } from '../local/messages-api/server';
+import { png, svg } from '../test/support/mockup-files';
 
 const root = resolve(__dirname, '..');
 const cli = join(root, 'dist/cli/user-story-agent.js');
@@ -46,6 +49,9 @@ beforeAll(() => {
 const jsonOutputSchema = z.object({
   story: z.string(),
   iterations: z.array(iterationResultSchema),
+  passes: z.array(passResultSchema),
+  review: reviewSchema.optional(),
+  findings: z.array(findingSchema),
   usage: usageSchema,
 });
 
@@ -63,7 +69,7 @@ describe('user-story-agent enhance', () => {
       'locale-formatting',
       'analytics',
     ]);
-    expect(output.iterations.every((i) => i.status === 'applied' && i.verification?.passed)).toBe(true);
+    expect(output.iterations.every((i) => i.status !== 'failed' && i.verification?.passed)).toBe(true);
     expect(output.usage.inputTokens).toBeGreaterThan(0);
     expect(output.usage.costUsd).toBe(0);
   });
@@ -78,10 +84,17 @@ describe('user-story-agent enhance', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('## Outcome acceptance criteria');
     expect(result.stdout).toContain('> As a bank customer, I want to transfer money to another account.');
-    expect(result.stderr.trim().split('\n')).toEqual([
+    const lines = result.stderr.trim().split('\n');
+    expect(lines.slice(0, 2)).toEqual([
       expect.stringMatching(/^(validation|security): applied \(\d+ changes, \d+ ms\)$/),
       expect.stringMatching(/^(validation|security): applied \(\d+ changes, \d+ ms\)$/),
     ]);
+    // Then one line per judge round: at most the one rewrite round the default allows.
+    expect(lines.slice(2).length).toBeGreaterThanOrEqual(1);
+    expect(lines.slice(2).length).toBeLessThanOrEqual(2);
+    for (const line of lines.slice(2)) {
+      expect(line).toMatch(/^review round [12]: (approve|rewrite|manual-review) \(\d\.\d of 5\)$/);
+    }
   });
 
   it('writes to --output and honours --product-type over the front matter', async () => {
@@ -162,7 +175,11 @@ describe('user-story-agent enhance against a Messages API server', () => {
     const output = jsonOutputSchema.parse(JSON.parse(result.stdout));
     expect(output.iterations[0]?.model).toBe('claude-sonnet-5-5');
     expect(output.usage.costUsd).toBeGreaterThan(0);
-    expect(server.stats.requests).toBe(1);
+    // One iteration, then the consolidation and the judge (with a rewrite round when it asks for one).
+    const kinds = server.stats.received.map((entry) => entry.purpose?.kind);
+    expect(kinds.slice(0, 3)).toEqual(['iteration', 'consolidation', 'review']);
+    expect(kinds.slice(3)).toEqual(output.passes.length > 2 ? ['rewrite', 'review'] : []);
+    expect(output.review?.rounds).toBe(kinds.filter((kind) => kind === 'review').length);
   });
 
   it('sends every call to the model given with --model', async () => {
@@ -193,6 +210,57 @@ describe('user-story-agent enhance against a Messages API server', () => {
     const models = (out: string) => jsonOutputSchema.parse(JSON.parse(out)).iterations.map((i) => i.model);
     expect(models(result.stdout)).toEqual(['claude-sonnet-5-5', 'claude-haiku-5-5']);
     expect(models(withModel.stdout)).toEqual(['claude-opus-5-5', 'claude-opus-5-5']);
+  });
+});
+
+describe('user-story-agent enhance --mockup', () => {
+  let server: MessagesApiServer;
+  let dir: string;
+  beforeAll(async () => {
+    server = await startMessagesApiServer({ responder: offlineResponder });
+    dir = mkdtempSync(join(tmpdir(), 'usa-cli-mockups-'));
+    writeFileSync(join(dir, 'login.png'), png(320, 200));
+    writeFileSync(join(dir, 'login.svg'), svg());
+    writeFileSync(join(dir, 'evil.svg'), svg('<script>alert(1)</script>'));
+  });
+  afterAll(() => server.close());
+
+  it('reads each mockup (vision input through the SDK) and gives the iterations its inventory', async () => {
+    const result = await run(
+      [
+        'enhance',
+        join(stories, 'login-web.md'),
+        '--format',
+        'json',
+        '--iterations',
+        'interactive-elements',
+        '--mockup',
+        join(dir, 'login.png'),
+        '--mockup',
+        join(dir, 'login.svg'),
+      ],
+      { env: { ANTHROPIC_API_KEY: 'test', ANTHROPIC_BASE_URL: server.url } },
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const output = z
+      .object({
+        mockups: z.array(
+          z.object({ fileName: z.string(), components: z.array(z.object({ id: z.string() })) }),
+        ),
+      })
+      .parse(JSON.parse(result.stdout));
+    expect(output.mockups.map((mockup) => mockup.fileName)).toEqual(['login.png', 'login.svg']);
+    expect(output.mockups[1]?.components.map((component) => component.id)).toEqual(['COMP-001', 'COMP-002']);
+    const vision = server.stats.received.filter((entry) => entry.purpose?.kind === 'mockup');
+    expect(vision.map((entry) => entry.attachments[0]?.kind)).toEqual(['image', 'text']);
+    const iteration = server.stats.received.find((entry) => entry.purpose?.kind === 'iteration');
+    expect(JSON.stringify(iteration?.params.messages)).toContain('mockup_inventory');
+  });
+
+  it('refuses a hostile mockup with its reason and exit code 1', async () => {
+    const result = await run(['enhance', join(stories, 'login-web.md'), '--mockup', join(dir, 'evil.svg')]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('(svg_script)');
   });
 });
 

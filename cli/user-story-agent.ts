@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
-import { ConfigError, parseConfig, resolveLlmProvider } from '../shared/config';
+import { ConfigError, parseConfig } from '../shared/config';
 import { z } from 'zod';
 import {
   applicableIterations,
@@ -14,12 +14,15 @@ import {
   type IterationId,
 } from '../shared/engine/catalog';
 import type { IterationResult } from '../shared/engine/iteration-result';
-import { createOfflineAdapter } from '../shared/engine/offline/offline-adapter';
-import { runWorkflow, type ApprovalDecision, type WorkflowEvent } from '../shared/engine/runner';
+import type { MockupFile } from '../shared/engine/mockup-inventory';
+import { runWorkflow } from '../shared/engine/runner';
+import type { WorkflowEvent } from '../shared/engine/step-executor';
 import { parseStory, type Story } from '../shared/engine/story';
+import type { ApprovalDecision } from '../shared/engine/workflow';
 import { isAppError } from '../shared/errors';
-import { createAnthropicAdapter } from '../shared/llm/anthropic-adapter';
+import { createLlmClient, type LlmProvider } from '../shared/llm/llm-client';
 import type { LlmPort } from '../shared/llm/port';
+import { readMockupFile } from '../shared/mockups/mockup-file';
 
 /** Exit codes from the API contract's "Command line" section. */
 const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
@@ -36,10 +39,13 @@ const enhanceOptionsSchema = z.object({
   mode: z.enum(['individual', 'workflow', 'interactive']),
   iterations: z.string().optional(),
   verify: z.boolean().optional(),
+  review: z.boolean(),
+  rewriteRounds: z.coerce.number().int().min(0).max(3),
   format: z.enum(['markdown', 'json']),
   output: z.string().optional(),
   provider: z.enum(['offline', 'anthropic']).optional(),
   model: z.string().min(1).optional(),
+  mockup: z.array(z.string().min(1)).max(20).default([]),
 });
 type EnhanceOptions = z.infer<typeof enhanceOptionsSchema>;
 
@@ -83,31 +89,31 @@ async function readStory(file: string): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-function buildLlm(provider: 'offline' | 'anthropic' | undefined): LlmPort {
-  let config;
+function buildLlm(provider: LlmProvider | undefined): LlmPort {
   try {
-    config = parseConfig(process.env);
+    return createLlmClient(parseConfig(process.env), provider === undefined ? {} : { provider });
   } catch (error: unknown) {
     if (error instanceof ConfigError) throw new RuntimeFailure(error.issues.join('; '));
+    if (isAppError(error)) throw new RuntimeFailure(`${error.message} (or use --provider offline)`);
     throw error;
   }
-  const chosen = provider ?? resolveLlmProvider(config);
-  if (chosen === 'offline') return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (config.ANTHROPIC_API_KEY === undefined) {
-    throw new RuntimeFailure('the anthropic provider needs ANTHROPIC_API_KEY (or use --provider offline)');
-  }
-  return createAnthropicAdapter({
-    apiKey: config.ANTHROPIC_API_KEY,
-    baseURL: config.ANTHROPIC_BASE_URL,
-    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    maxRetries: config.ANTHROPIC_MAX_RETRIES,
-  });
 }
 
 function describeResult(result: IterationResult): string {
   const verification = result.verification ? `, verification ${result.verification.score.toFixed(2)}` : '';
   const rejected = result.rejected.length > 0 ? `, ${result.rejected.length} rejected` : '';
   return `${result.status} (${result.changes.length} changes${rejected}${verification}, ${result.durationMs} ms)`;
+}
+
+/** The judge's verdict of each round, on its own line. */
+/** One line for each step that is not an iteration: a mockup read, a judge round's verdict. */
+function reportStep(event: WorkflowEvent): void {
+  if (event.type === 'mockup:complete') process.stderr.write(`mockup ${event.fileName}: read\n`);
+  if (event.type === 'review:complete') {
+    process.stderr.write(
+      `review round ${event.round}: ${event.verdict} (${event.overall.toFixed(1)} of 5)\n`,
+    );
+  }
 }
 
 /** Expected size of one iteration's answer, so streamed characters can move a bar. */
@@ -123,6 +129,8 @@ function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: ()
       onEvent: (event) => {
         if (event.type === 'iteration:complete') {
           process.stderr.write(`${event.iteration}: ${describeResult(event.result)}\n`);
+        } else {
+          reportStep(event);
         }
       },
       stop: () => undefined,
@@ -141,6 +149,14 @@ function progressReporter(): { onEvent: (event: WorkflowEvent) => void; stop: ()
   const width = Math.max(...iterationCatalog.map((definition) => definition.id.length));
   return {
     onEvent: (event) => {
+      if (
+        event.type !== 'iteration:start' &&
+        event.type !== 'iteration:progress' &&
+        event.type !== 'iteration:complete'
+      ) {
+        reportStep(event);
+        return;
+      }
       if (event.type === 'iteration:start') {
         const bar = multibar.create(100, 0, { iteration: event.iteration.padEnd(width), state: 'running' });
         bars.set(event.iteration, { bar, chars: 0 });
@@ -192,15 +208,30 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     if (isAppError(error)) throw new RuntimeFailure(error.message);
     throw error;
   }
+  const mockups: MockupFile[] = [];
+  for (const mockupFile of options.mockup) {
+    try {
+      mockups.push(await readMockupFile(mockupFile));
+    } catch (error: unknown) {
+      if (isAppError(error)) throw new RuntimeFailure(error.message);
+      throw error;
+    }
+  }
+  const names = mockups.map((mockup) => mockup.id);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated) throw new UsageError(`two mockups have the same name (${repeated}); rename one`);
   const interactive = options.mode === 'interactive';
   const canAsk = interactive && file !== '-' && process.stdin.isTTY === true && process.stderr.isTTY === true;
   const progress = interactive ? undefined : progressReporter();
   const result = await runWorkflow({
     llm,
     story,
+    mockups,
     iterations,
     strategy: interactive ? 'sequential' : 'parallel',
     verify: options.verify === true,
+    review: options.review,
+    rewriteRounds: options.rewriteRounds,
     models: options.model === undefined ? {} : { model: options.model },
     onEvent:
       progress?.onEvent ??
@@ -208,23 +239,35 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
         // Interactive results are proposals until approved, so say so rather than "applied".
         if (event.type === 'iteration:complete') {
           process.stderr.write(`${event.iteration}: ${event.result.changes.length} changes proposed\n`);
+        } else {
+          reportStep(event);
         }
       }),
     approve: approver(canAsk),
   }).finally(() => progress?.stop());
 
-  const out =
-    options.format === 'json'
-      ? `${JSON.stringify({ story: result.markdown, iterations: result.iterations, usage: result.usage, structured: result.story }, null, 2)}\n`
-      : result.markdown;
+  // The same fields as a job's `result` and `usage`, plus the structured story.
+  const json = {
+    story: result.markdown,
+    iterations: result.iterations,
+    passes: result.passes,
+    ...(result.review ? { review: result.review } : {}),
+    findings: result.findings,
+    usage: result.usage,
+    ...(mockups.length > 0 ? { mockups: result.mockups } : {}),
+    structured: result.story,
+  };
+  const out = options.format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : result.markdown;
   if (options.output) await writeFile(options.output, out, 'utf8');
   else process.stdout.write(out);
 
-  const failed = result.iterations.filter((iteration) => iteration.status === 'failed');
-  for (const iteration of failed) {
-    process.stderr.write(`${iteration.id} failed: ${iteration.error?.message ?? iteration.summary}\n`);
+  const failed = [...result.iterations, ...result.passes].filter((step) => step.status === 'failed');
+  for (const step of failed) {
+    process.stderr.write(`${step.id} failed: ${step.error?.message ?? step.summary}\n`);
   }
-  return failed.length > 0 ? exitCodes.failure : exitCodes.ok;
+  // A mockup that could not be read stops the run before any iteration has a result to report.
+  if (failed.length === 0 && result.error) process.stderr.write(`${result.error.message}\n`);
+  return failed.length > 0 || result.outcome === 'failed' ? exitCodes.failure : exitCodes.ok;
 }
 
 function listIterations(options: z.infer<typeof listOptionsSchema>): number {
@@ -271,12 +314,24 @@ function program(setExit: (code: number) => void): Command {
     )
     .option('--iterations <ids>', 'comma-separated iteration ids')
     .option('--verify', 'judge each iteration and retry once when it fails')
+    .option('--no-review', 'skip consolidation and the whole-story judge')
+    .addOption(
+      new Option('--rewrite-rounds <n>', 'rewrite rounds the judge may ask for')
+        .choices(['0', '1', '2', '3'])
+        .default('1'),
+    )
     .addOption(
       new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
     )
     .option('--output <file>', 'write the result to FILE instead of stdout')
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
     .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
+    .option(
+      '--mockup <file>',
+      'a mockup (.png, .jpg, .pdf, .svg) to read before the iterations; repeatable',
+      (file: string, files: string[]) => [...files, file],
+      [],
+    )
     .action(async (file: unknown, options: unknown) =>
       setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
     );

@@ -1,8 +1,9 @@
 import { routes } from '../shared/api/routes';
 import { toApiKeyView } from '../shared/auth/api-keys';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.listApiKeys, async ({ principal, services }) => {
-  const records = await (await services()).apiKeys.listForUser(principal.tenantId, principal.userId);
+registerRoute(routes.listApiKeys, uses('apiKeys'), ({ apiKeys }) => async ({ principal }) => {
+  const records = await apiKeys.listForUser(principal.tenantId, principal.userId);
   return { status: 200, body: { items: records.map(toApiKeyView) } };
 });

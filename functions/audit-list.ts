@@ -1,7 +1,8 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.listAudit, async ({ query, principal, services }) => ({
+registerRoute(routes.listAudit, uses('admin'), ({ admin }) => async ({ query, principal }) => ({
   status: 200,
-  body: await (await services()).admin.auditTrail(principal, query),
+  body: await admin.auditTrail(principal, query),
 }));

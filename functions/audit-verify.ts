@@ -1,7 +1,8 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.verifyAudit, async ({ query, principal, services }) => ({
+registerRoute(routes.verifyAudit, uses('admin'), ({ admin }) => async ({ query, principal }) => ({
   status: 200,
-  body: await (await services()).admin.verifyAudit(principal, query.tenantId),
+  body: await admin.verifyAudit(principal, query.tenantId),
 }));

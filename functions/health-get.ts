@@ -1,4 +1,5 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.health, () => ({ status: 200, body: { status: 'ok' } }));
+registerRoute(routes.health, uses(), () => () => ({ status: 200, body: { status: 'ok' } }));

@@ -1,8 +1,9 @@
 import { routes } from '../shared/api/routes';
 import { applicableIterations, iterationCatalog } from '../shared/engine/catalog';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.listIterations, ({ query }) => {
+registerRoute(routes.listIterations, uses(), () => ({ query }) => {
   const definitions = query.productType ? applicableIterations(query.productType) : iterationCatalog;
   return {
     status: 200,

@@ -1,10 +1,15 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
 import { runAndWait } from '../shared/jobs/run-and-wait';
+import { uses } from '../shared/services';
 
-registerRoute(routes.runIterations, async ({ body, principal, request, context, services, clientGone }) =>
-  runAndWait(await services(), principal, body, context, {
-    idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
-    clientGone,
-  }),
+registerRoute(
+  routes.runIterations,
+  uses('jobs', 'usageService'),
+  (services) =>
+    ({ body, headers, principal, context, clientGone }) =>
+      runAndWait(services, principal, body, context, {
+        idempotencyKey: headers['idempotency-key'],
+        clientGone,
+      }),
 );

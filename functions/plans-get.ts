@@ -1,7 +1,8 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.getPlan, async ({ params, principal, services }) => ({
+registerRoute(routes.getPlan, uses('admin'), ({ admin }) => async ({ params, principal }) => ({
   status: 200,
-  body: await (await services()).admin.getPlan(principal, params.planId),
+  body: await admin.getPlan(principal, params.planId),
 }));

@@ -5,11 +5,12 @@ import { createWebPubSub } from '../shared/adapters/web-pubsub';
 import { getConfig, resolveLlmProvider } from '../shared/config';
 import { registerRoute } from '../shared/http/route';
 import { checkReadiness } from '../shared/readiness';
+import { uses } from '../shared/services';
 
 const config = getConfig();
 const realtime = createWebPubSub(config);
 
-registerRoute(routes.ready, async () => {
+registerRoute(routes.ready, uses(), () => async () => {
   const report = await checkReadiness(
     {
       cosmos: (abortSignal) => getCosmosClient(config).getDatabaseAccount({ abortSignal }),

@@ -1,8 +1,9 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.changeTenantPlan, async ({ params, body, principal, services }) => {
-  const tenant = await (await services()).admin.changeTenantPlan(principal, params.tenantId, body.planId);
+registerRoute(routes.changeTenantPlan, uses('admin'), ({ admin }) => async ({ params, body, principal }) => {
+  const tenant = await admin.changeTenantPlan(principal, params.tenantId, body.planId);
   return {
     status: 200,
     body: { tenantId: tenant.tenantId, planId: tenant.planId, updatedAt: tenant.updatedAt },

@@ -1,7 +1,8 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.getTenantUsage, async ({ params, query, principal, services }) => ({
+registerRoute(routes.getTenantUsage, uses('admin'), ({ admin }) => async ({ params, query, principal }) => ({
   status: 200,
-  body: await (await services()).admin.tenantUsage(principal, params.tenantId, query.month),
+  body: await admin.tenantUsage(principal, params.tenantId, query.month),
 }));

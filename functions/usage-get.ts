@@ -1,7 +1,8 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 
-registerRoute(routes.getUsage, async ({ principal, services }) => ({
+registerRoute(routes.getUsage, uses('usageService'), ({ usageService }) => async ({ principal }) => ({
   status: 200,
-  body: await (await services()).usageService.summary(principal),
+  body: await usageService.summary(principal),
 }));

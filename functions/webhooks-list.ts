@@ -1,8 +1,9 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { uses } from '../shared/services';
 import { toWebhookView } from '../shared/webhooks/webhook';
 
-registerRoute(routes.listWebhooks, async ({ principal, services }) => ({
+registerRoute(routes.listWebhooks, uses('webhooks'), ({ webhooks }) => async ({ principal }) => ({
   status: 200,
-  body: { items: (await (await services()).webhooks.list(principal)).map(toWebhookView) },
+  body: { items: (await webhooks.list(principal)).map(toWebhookView) },
 }));

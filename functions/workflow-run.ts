@@ -1,10 +1,15 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
 import { runAndWait } from '../shared/jobs/run-and-wait';
+import { uses } from '../shared/services';
 
-registerRoute(routes.runWorkflow, async ({ body, principal, request, context, services, clientGone }) =>
-  runAndWait(await services(), principal, { ...body, mode: 'workflow' }, context, {
-    idempotencyKey: request.headers.get('idempotency-key') ?? undefined,
-    clientGone,
-  }),
+registerRoute(
+  routes.runWorkflow,
+  uses('jobs', 'usageService'),
+  (services) =>
+    ({ body, headers, principal, context, clientGone }) =>
+      runAndWait(services, principal, { ...body, mode: 'workflow' }, context, {
+        idempotencyKey: headers['idempotency-key'],
+        clientGone,
+      }),
 );

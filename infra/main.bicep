@@ -19,6 +19,10 @@ param anthropicApiKey string = ''
 @secure()
 param apiKeyPepper string = ''
 
+@description('Key encrypting webhook signing secrets (AES-256-GCM): 32 random bytes, base64 (`openssl rand -base64 32`). Required: the app refuses to start in production without it. Generate it once and keep it: a new key makes stored webhook secrets unreadable.')
+@secure()
+param webhookSecretKey string
+
 @description('Browser origins allowed to call the API and to upload to Blob Storage: comma-separated, or *. Empty: none.')
 param corsAllowedOrigins string = ''
 
@@ -47,6 +51,14 @@ var functionAppName = 'func-${resourceToken}'
 var databaseName = 'user-story-agent'
 var progressHubName = 'progress'
 var taskHubName = 'UserStoryAgentHub'
+// The storage the app's own code uses: `appStorage` in shared/adapters/blob-client.ts, which
+// test/infra/bicep-matches-code.test.ts compares with these lists.
+var uploadsContainerName = 'uploads'
+var appBlobContainerNames = [
+  uploadsContainerName
+]
+var appQueueNames = []
+var appTableNames = []
 
 // CORS_ALLOWED_ORIGINS is one comma-separated string; Blob CORS wants a list of explicit origins (or *).
 var blobCorsOrigins = filter(map(split(corsAllowedOrigins, ','), origin => trim(origin)), origin => !empty(origin))
@@ -68,7 +80,9 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     name: 'st${resourceToken}'
     deploymentContainerName: 'app-package'
-    uploadsContainerName: 'uploads'
+    appBlobContainerNames: appBlobContainerNames
+    appQueueNames: appQueueNames
+    appTableNames: appTableNames
     corsAllowedOrigins: blobCorsOrigins
   }
 }
@@ -103,6 +117,7 @@ module keyVault 'modules/key-vault.bicep' = {
     enablePurgeProtection: keyVaultPurgeProtection
     anthropicApiKey: anthropicApiKey
     apiKeyPepper: apiKeyPepper
+    webhookSecretKey: webhookSecretKey
   }
 }
 
@@ -116,6 +131,7 @@ module functionApp 'modules/function-app.bicep' = {
     storageAccountName: storage.outputs.name
     storageBlobEndpoint: storage.outputs.blobEndpoint
     deploymentContainerName: storage.outputs.deploymentContainerName
+    uploadsContainerName: uploadsContainerName
     cosmosEndpoint: cosmos.outputs.endpoint
     cosmosDatabaseName: cosmos.outputs.databaseName
     webPubSubEndpoint: webPubSub.outputs.endpoint
@@ -123,6 +139,7 @@ module functionApp 'modules/function-app.bicep' = {
     applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
     anthropicApiKeySecretUri: keyVault.outputs.anthropicApiKeyUri
     apiKeyPepperSecretUri: keyVault.outputs.apiKeyPepperUri
+    webhookSecretKeySecretUri: keyVault.outputs.webhookSecretKeyUri
     taskHubName: taskHubName
     // An empty value would fail the app's config check (DEFAULT_PLAN must be non-empty).
     defaultPlan: empty(defaultPlan) ? 'free' : defaultPlan

@@ -10,6 +10,7 @@ import { applyLocalSettings } from './local-settings';
 import { startLocalKeyVault, type LocalKeyVault } from './key-vault/server';
 import { startLocalManagedIdentity, type LocalManagedIdentity } from './managed-identity/server';
 import { startLocalWebPubSub, type LocalWebPubSub } from './web-pubsub/server';
+import { allowBrowserUploads } from './emulators/azurite-cors';
 import { assertPortFree, startNodeProcess, waitForPort, type ManagedProcess } from './processes';
 
 /**
@@ -166,6 +167,10 @@ async function main(): Promise<void> {
         cosmos.readyLine,
       ]);
       emulatorEnv.AzureWebJobsStorage = storageConnectionString(account, ports);
+      await allowBrowserUploads(emulatorEnv.AzureWebJobsStorage, [
+        `http://localhost:${ports.FUNCTIONS_HTTP_PORT}`,
+        `http://127.0.0.1:${ports.FUNCTIONS_HTTP_PORT}`,
+      ]);
       emulatorEnv.COSMOS_ENDPOINT = `http://127.0.0.1:${ports.COSMOS_EMULATOR_PORT}`;
       emulatorEnv.COSMOS_KEY = 'local-emulator';
       // The local identity provider: tokens from `npm run dev:token` are signed by it and trusted by the host.

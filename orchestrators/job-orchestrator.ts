@@ -5,7 +5,15 @@ import { approvalAwait } from '../activities/approval-await';
 import { iterationRun } from '../activities/iteration-run';
 import { jobFinish } from '../activities/job-finish';
 import { jobStart } from '../activities/job-start';
+import { mockupAnalyze } from '../activities/mockup-analyze';
 import { slotAcquire } from '../activities/slot-acquire';
+import { workflowStepRun } from '../activities/workflow-step-run';
+import {
+  workflowSteps,
+  type StepResult,
+  type WorkflowOutcome,
+  type WorkflowStep,
+} from '../shared/engine/workflow';
 import type { JobError } from '../shared/jobs/job';
 import {
   approvalEventName,
@@ -15,127 +23,143 @@ import {
   jobOrchestrationInputSchema,
   jobOrchestratorName,
   jobStartOutputSchema,
+  mockupAnalyzeOutputSchema,
   slotAcquireOutputSchema,
-  type JobFinishInput,
+  workflowPlanOf,
+  workflowStepRunOutputSchema,
   type JobOrchestrationInput,
   type JobRef,
 } from '../shared/jobs/orchestration-contract';
 
-/** Transient LLM failures (the activity throws only for those) are retried with exponential backoff. */
-const iterationRetry = new df.RetryOptions(2_000, 3);
-iterationRetry.backoffCoefficient = 2;
-iterationRetry.maxRetryIntervalInMilliseconds = 30_000;
+/**
+ * Steps that call the LLM throw only for transient failures: the LLM's, or Cosmos's around the call (loading
+ * the job, checkpointing the result). Retried with exponential backoff for about half a minute.
+ */
+const llmRetry = new df.RetryOptions(2_000, 5);
+llmRetry.backoffCoefficient = 2;
+llmRetry.maxRetryIntervalInMilliseconds = 30_000;
 
 /** Bookkeeping activities only touch Cosmos: a short outage must not strand a job half-way. */
 const bookkeepingRetry = new df.RetryOptions(1_000, 5);
 bookkeepingRetry.backoffCoefficient = 2;
 
-type Outcome = Pick<JobFinishInput, 'outcome' | 'error'>;
-
 function failureOf(task: Task): JobError {
   const cause = task.result;
-  const message = cause instanceof Error ? cause.message : 'An iteration failed after every retry.';
+  const message = cause instanceof Error ? cause.message : 'A step failed after every retry.';
   return { code: 'upstream_unavailable', message, retryable: true };
 }
 
-/** Workflow and individual modes: every iteration on the original story at once, merged in catalog order. */
-function* runParallel(
-  context: OrchestrationContext,
-  input: JobOrchestrationInput,
-  ref: JobRef,
-  cancel: Task,
-): Generator<Task, Outcome, unknown> {
-  const runs = input.iterations.map((iterationId) =>
-    iterationRun({ ...ref, iterationId, base: 'original' }).withRetry(iterationRetry),
-  );
-  const all = context.df.Task.all(runs);
-  const first = yield context.df.Task.any([all, cancel]);
-  if (first === cancel) return { outcome: 'cancelled' };
-  if (all.isFaulted) return { outcome: 'failed', error: failureOf(all) };
-  const outputs = runs.map((run) => iterationRunOutputSchema.parse(run.result));
-  if (outputs.some((output) => output.outcome === 'cancelled')) return { outcome: 'cancelled' };
-  const failed = outputs.find((output) => output.outcome === 'failed');
-  if (failed) {
-    return {
-      outcome: 'failed',
-      error: failed.error ?? { code: 'internal', message: `${failed.iterationId} failed.`, retryable: false },
-    };
-  }
-  return { outcome: 'completed' };
-}
+/** A step either answers the workflow, or ends the run (cancel, a step failing for good, an approval timeout). */
+type StepAnswer = { result: StepResult } | { ended: WorkflowOutcome };
 
-/** Interactive mode: one iteration at a time, each applied only once the caller approves it. */
-function* runInteractive(
-  context: OrchestrationContext,
-  input: JobOrchestrationInput,
-  ref: JobRef,
+/** Runs `task` raced against the cancel event; undefined when it finished on its own. */
+function* raced(
+  ctx: OrchestrationContext,
+  task: Task,
   cancel: Task,
-): Generator<Task, Outcome, unknown> {
-  for (const iterationId of input.iterations) {
-    const run = iterationRun({ ...ref, iterationId, base: 'working' }).withRetry(iterationRetry);
-    const first = yield context.df.Task.any([run, cancel]);
-    if (first === cancel) return { outcome: 'cancelled' };
-    if (run.isFaulted) return { outcome: 'failed', error: failureOf(run) };
-    const output = iterationRunOutputSchema.parse(run.result);
-    if (output.outcome === 'cancelled') return { outcome: 'cancelled' };
-    if (output.outcome === 'failed') {
-      return {
-        outcome: 'failed',
-        error: output.error ?? { code: 'internal', message: `${iterationId} failed.`, retryable: false },
-      };
-    }
-
-    yield approvalAwait({ ...ref, iterationId }).withRetry(bookkeepingRetry);
-    const deadline = new Date(context.df.currentUtcDateTime.getTime() + input.approvalTimeoutSeconds * 1000);
-    const timeout = context.df.createTimer(deadline);
-    const approval = context.df.waitForExternalEvent(approvalEventName);
-    const decided = yield context.df.Task.any([approval, cancel, timeout]);
-    if (decided === cancel) return { outcome: 'cancelled' };
-    if (decided === timeout) {
-      return {
-        outcome: 'failed',
-        error: {
-          code: 'approval_timeout',
-          message: `No decision on ${iterationId} within ${input.approvalTimeoutSeconds} s.`,
-          retryable: false,
-        },
-      };
-    }
-    timeout.cancel();
-    const event = approvalEventSchema.parse(approval.result);
-    yield approvalApply({
-      ...ref,
-      iterationId,
-      decision: event.decision,
-      editedStory: event.story,
-    }).withRetry(bookkeepingRetry);
-    if (event.decision === 'stop') break;
-  }
-  return { outcome: 'completed' };
+): Generator<Task, { ended: WorkflowOutcome } | undefined, unknown> {
+  const first = yield ctx.df.Task.any([task, cancel]);
+  if (first === cancel) return { ended: { outcome: 'cancelled' } };
+  if (task.isFaulted) return { ended: { outcome: 'failed', error: failureOf(task) } };
+  return undefined;
 }
 
 /**
- * One job: start, run its iterations (raced against a cancel event), finish. Deterministic: all I/O happens in
- * activities, time comes from the orchestration context.
+ * One workflow step as durable work: mockups and iterations fan out to one activity each; an approval is an
+ * activity, a wait for the caller's decision (or cancel, or the timeout) and an activity applying it; every
+ * later step is one activity.
  */
-df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationContext): Generator<
+function* durableStep(
+  ctx: OrchestrationContext,
+  input: JobOrchestrationInput,
+  ref: JobRef,
+  cancel: Task,
+  step: WorkflowStep,
+): Generator<Task, StepAnswer, unknown> {
+  switch (step.kind) {
+    case 'mockups': {
+      const runs = step.mockups.map((uploadId) => mockupAnalyze({ ...ref, uploadId }).withRetry(llmRetry));
+      const ended = yield* raced(ctx, ctx.df.Task.all(runs), cancel);
+      if (ended) return ended;
+      const outcomes = runs.map((run) => mockupAnalyzeOutputSchema.parse(run.result));
+      return { result: { kind: 'mockups', outcomes } };
+    }
+    case 'iterations': {
+      const runs = step.iterations.map((iterationId) =>
+        iterationRun({ ...ref, iterationId, base: step.base }).withRetry(llmRetry),
+      );
+      const ended = yield* raced(ctx, ctx.df.Task.all(runs), cancel);
+      if (ended) return ended;
+      const outcomes = runs.map((run) => iterationRunOutputSchema.parse(run.result));
+      return { result: { kind: 'iterations', outcomes } };
+    }
+    case 'approval': {
+      const iterationId = step.iteration;
+      yield approvalAwait({ ...ref, iterationId }).withRetry(bookkeepingRetry);
+      const deadline = new Date(ctx.df.currentUtcDateTime.getTime() + input.approvalTimeoutSeconds * 1000);
+      const timeout = ctx.df.createTimer(deadline);
+      const approval = ctx.df.waitForExternalEvent(approvalEventName);
+      const decided = yield ctx.df.Task.any([approval, cancel, timeout]);
+      if (decided === cancel) return { ended: { outcome: 'cancelled' } };
+      if (decided === timeout) {
+        return {
+          ended: {
+            outcome: 'failed',
+            error: {
+              code: 'approval_timeout',
+              message: `No decision on ${iterationId} within ${input.approvalTimeoutSeconds} s.`,
+              retryable: false,
+            },
+          },
+        };
+      }
+      timeout.cancel();
+      const event = approvalEventSchema.parse(approval.result);
+      yield approvalApply({
+        ...ref,
+        iterationId,
+        decision: event.decision,
+        editedStory: event.story,
+      }).withRetry(bookkeepingRetry);
+      return { result: { kind: 'approval', decision: event.decision } };
+    }
+    case 'merge': {
+      const run = workflowStepRun({ ...ref, step }).withRetry(bookkeepingRetry);
+      const ended = yield* raced(ctx, run, cancel);
+      return ended ?? { result: { kind: 'merge' } };
+    }
+    case 'consolidation':
+    case 'review':
+    case 'rewrite': {
+      const run = workflowStepRun({ ...ref, step }).withRetry(llmRetry);
+      const ended = yield* raced(ctx, run, cancel);
+      if (ended) return ended;
+      return { result: { kind: step.kind, ...workflowStepRunOutputSchema.parse(run.result) } };
+    }
+  }
+}
+
+/**
+ * One job: start, run the engine's workflow steps (each raced against a cancel event), finish. The steps and
+ * their order come from `workflowSteps`, the same rules the command line runs. Deterministic: all I/O happens
+ * in activities, time comes from the orchestration context.
+ */
+df.app.orchestration(jobOrchestratorName, function* (ctx: OrchestrationContext): Generator<
   Task,
   string,
   unknown
 > {
-  const input = jobOrchestrationInputSchema.parse(context.df.getInput());
+  const input = jobOrchestrationInputSchema.parse(ctx.df.getInput());
   const ref: JobRef = { jobId: input.jobId, tenantId: input.tenantId };
-  const merge = input.mode === 'interactive' ? 'approved' : 'all';
 
-  const cancel = context.df.waitForExternalEvent(cancelEventName);
+  const cancel = ctx.df.waitForExternalEvent(cancelEventName);
   try {
-    return yield* runJob(context, input, ref, cancel);
+    return yield* runJob(ctx, input, ref, cancel);
   } catch (error: unknown) {
     // Dead-letter: whatever failed for good, the job records it instead of staying queued or running forever.
     const message = error instanceof Error ? error.message : 'The orchestration failed.';
     yield jobFinish({
       ...ref,
-      merge,
       outcome: 'failed',
       error: { code: 'internal', message, retryable: false },
     }).withRetry(bookkeepingRetry);
@@ -144,32 +168,40 @@ df.app.orchestration(jobOrchestratorName, function* (context: OrchestrationConte
 });
 
 function* runJob(
-  context: OrchestrationContext,
+  ctx: OrchestrationContext,
   input: JobOrchestrationInput,
   ref: JobRef,
   cancel: Task,
 ): Generator<Task, string, unknown> {
-  const merge = input.mode === 'interactive' ? 'approved' : 'all';
   // Queued behind the user's concurrent-job limit: ask for a slot, wait on a durable timer, ask again.
   const pollSeconds = input.queuePollSeconds;
   while (
     pollSeconds !== undefined &&
     !slotAcquireOutputSchema.parse(yield slotAcquire(ref).withRetry(bookkeepingRetry)).granted
   ) {
-    const retryAt = new Date(context.df.currentUtcDateTime.getTime() + pollSeconds * 1000);
-    const timer = context.df.createTimer(retryAt);
-    if ((yield context.df.Task.any([timer, cancel])) === cancel) break;
+    const retryAt = new Date(ctx.df.currentUtcDateTime.getTime() + pollSeconds * 1000);
+    const timer = ctx.df.createTimer(retryAt);
+    if ((yield ctx.df.Task.any([timer, cancel])) === cancel) break;
   }
 
   const started = jobStartOutputSchema.parse(yield jobStart(ref).withRetry(bookkeepingRetry));
   if (!started.proceed) {
-    yield jobFinish({ ...ref, merge, outcome: 'cancelled' }).withRetry(bookkeepingRetry);
+    yield jobFinish({ ...ref, outcome: 'cancelled' }).withRetry(bookkeepingRetry);
     return 'cancelled';
   }
-  const result =
-    input.mode === 'interactive'
-      ? yield* runInteractive(context, input, ref, cancel)
-      : yield* runParallel(context, input, ref, cancel);
-  yield jobFinish({ ...ref, merge, ...result }).withRetry(bookkeepingRetry);
-  return result.outcome;
+
+  const workflow = workflowSteps(workflowPlanOf(input));
+  let next = workflow.next();
+  let outcome: WorkflowOutcome | undefined;
+  while (!next.done) {
+    const answer = yield* durableStep(ctx, input, ref, cancel, next.value);
+    if ('ended' in answer) {
+      outcome = answer.ended;
+      break;
+    }
+    next = workflow.next(answer.result);
+  }
+  outcome ??= next.done ? next.value : { outcome: 'failed' };
+  yield jobFinish({ ...ref, ...outcome }).withRetry(bookkeepingRetry);
+  return outcome.outcome;
 }

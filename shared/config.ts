@@ -51,7 +51,16 @@ export const configSchema = z.object({
   AzureWebJobsStorage: z.string().min(1).default('UseDevelopmentStorage=true'),
   STORAGE_CONNECTION_STRING: optionalString,
   STORAGE_ACCOUNT_URL: optionalString.pipe(z.url().optional()),
-  UPLOADS_CONTAINER: z.string().min(3).default('uploads'),
+  UPLOADS_CONTAINER: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/, 'a blob container name')
+    .default('uploads'),
+  /** How long an upload URL (SAS) stays usable. */
+  UPLOAD_URL_TTL_SECONDS: integerFromString(300, 30, 3_600),
+  /** How long job creation waits for referenced uploads that are still being checked. */
+  UPLOAD_PENDING_WAIT_SECONDS: integerFromString(10, 0, 60),
+  /** When the upload retention timer runs: NCRONTAB (six fields, UTC) or a TimeSpan. */
+  UPLOAD_RETENTION_SCHEDULE: z.string().min(1).default('0 15 * * * *'),
   COSMOS_ENDPOINT: z.url().default('http://127.0.0.1:8081'),
   COSMOS_KEY: optionalString,
   COSMOS_DATABASE: z.string().min(1).default('user-story-agent'),
@@ -135,6 +144,8 @@ export const configSchema = z.object({
     .refine((value) => /^\d+(,\d+){0,19}$/.test(value), 'comma-separated whole seconds, at most 20'),
   /** Deadline of one delivery attempt (connect, send, read the status), in milliseconds. */
   WEBHOOK_TIMEOUT_MS: integerFromString(10_000, 100, 60_000),
+  /** Key Vault secret holding `WEBHOOK_SECRET_KEY`; wins over it. */
+  WEBHOOK_SECRET_KEY_SECRET_URI: secretUri,
   /** Key Vault secret holding the API-key pepper; wins over `API_KEY_PEPPER`. */
   API_KEY_PEPPER_SECRET_URI: secretUri,
   /** Application Insights; unset turns telemetry off (nothing is collected or sent). */
@@ -155,7 +166,11 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
       message: 'must not be set when NODE_ENV is production: the local development issuer signs any token',
     });
   }
-  for (const key of ['ANTHROPIC_API_KEY_SECRET_URI', 'API_KEY_PEPPER_SECRET_URI'] as const) {
+  for (const key of [
+    'ANTHROPIC_API_KEY_SECRET_URI',
+    'API_KEY_PEPPER_SECRET_URI',
+    'WEBHOOK_SECRET_KEY_SECRET_URI',
+  ] as const) {
     if (config[key]?.startsWith('http://')) {
       context.addIssue({
         code: 'custom',
@@ -165,7 +180,7 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
     }
   }
   // Signing keys fetched over plain HTTP could be swapped by anyone on the path.
-  if (config.WEBHOOK_SECRET_KEY === undefined) {
+  if (config.WEBHOOK_SECRET_KEY === undefined && config.WEBHOOK_SECRET_KEY_SECRET_URI === undefined) {
     context.addIssue({
       code: 'custom',
       path: ['WEBHOOK_SECRET_KEY'],

@@ -1,23 +1,29 @@
 import { AdminService } from './admin/admin-service';
+import { AlertRepository } from './alerts/alert-repository';
+import { UsageAlerts } from './alerts/usage-alerts';
 import { AuditTrail } from './audit/audit-trail';
 import { SecuritySignals } from './audit/security-signals';
+import { auditRefusal } from './audit/refusals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
+import { getBlobServiceClient } from './adapters/blob-client';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { createKeyVaultReader } from './adapters/key-vault';
+import { AzureUploadBlobs, type UploadBlobs } from './adapters/upload-blobs';
 import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
-import { getConfig, resolveLlmProvider, webhookHttpsOnly, type AppConfig } from './config';
+import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
-import { createOfflineAdapter } from './engine/offline/offline-adapter';
 import { FailedJobs } from './jobs/failed-jobs';
-import { JobExecution } from './jobs/job-execution';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
+import { JobSteps } from './jobs/job-steps';
 import { UsageRepository } from './jobs/usage-records';
-import { createAnthropicAdapter } from './llm/anthropic-adapter';
+import type { ApiKeySource } from './llm/anthropic-adapter';
+import { createLlmClient } from './llm/llm-client';
 import type { LlmPort } from './llm/port';
+import type { Authenticate, RouteDependencies } from './http/route';
 import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
@@ -30,6 +36,11 @@ import { createSecretProvider, secretSources, type SecretProvider } from './secr
 import { tracedLlm } from './telemetry/traced-llm';
 import { TenantRepository } from './tenants/tenant-repository';
 import { UsageReports } from './usage/usage-reports';
+import { MockupInventoryRepository } from './mockups/inventory-repository';
+import { UploadChecker } from './uploads/upload-checker';
+import { UploadRepository } from './uploads/upload-repository';
+import { UploadRetention } from './uploads/upload-retention';
+import { UploadService } from './uploads/upload-service';
 import { UsageService } from './usage/usage-service';
 import { AddressGuard } from './webhooks/address-guard';
 import { WebhookSender } from './webhooks/webhook-sender';
@@ -37,7 +48,8 @@ import { WebhookService } from './webhooks/webhook-service';
 
 /**
  * The composition root: every long-lived dependency is built once per process, on first use, from the one
- * config. Function files and activities ask for it and never construct clients themselves.
+ * config. Function files and activities ask for the services they use (`uses`, `getServices`) and never
+ * construct clients themselves; the HTTP wrapper and the services never import this module.
  */
 export interface Services {
   config: AppConfig;
@@ -68,32 +80,28 @@ export interface Services {
   jobs: JobService;
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
-  execution: JobExecution;
+  steps: JobSteps;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
   webhooks: WebhookService;
+  uploads: UploadRepository;
+  uploadBlobs: UploadBlobs;
+  uploadService: UploadService;
+  uploadChecker: UploadChecker;
+  uploadRetention: UploadRetention;
+  /** Usage anomaly alerts: the hourly scan and the admin list. */
+  alerts: UsageAlerts;
 }
 
-export function createLlm(config: AppConfig, secrets: SecretProvider): LlmPort {
-  if (resolveLlmProvider(config) === 'offline')
-    return createOfflineAdapter({ latencyMs: config.OFFLINE_LATENCY_MS });
-  if (!config.ANTHROPIC_API_KEY && !config.ANTHROPIC_API_KEY_SECRET_URI) {
-    throw new Error('LLM_PROVIDER is anthropic but neither ANTHROPIC_API_KEY nor its _SECRET_URI is set.');
-  }
-  return createAnthropicAdapter({
-    apiKey: async ({ refresh }) => {
-      const key = refresh
-        ? await secrets.refresh('ANTHROPIC_API_KEY')
-        : await secrets.get('ANTHROPIC_API_KEY');
-      if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
-      return key;
-    },
-    ...(config.ANTHROPIC_BASE_URL ? { baseURL: config.ANTHROPIC_BASE_URL } : {}),
-    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    maxRetries: config.ANTHROPIC_MAX_RETRIES,
-  });
+/** The Anthropic key, read through the secret provider (Key Vault or the app setting), refreshed on a 401. */
+function anthropicKey(secrets: SecretProvider): ApiKeySource {
+  return async ({ refresh }) => {
+    const key = refresh ? await secrets.refresh('ANTHROPIC_API_KEY') : await secrets.get('ANTHROPIC_API_KEY');
+    if (key === undefined) throw new AppError('internal', 'The Anthropic API key is not configured.');
+    return key;
+  };
 }
 
 async function build(config: AppConfig): Promise<Services> {
@@ -103,14 +111,19 @@ async function build(config: AppConfig): Promise<Services> {
     reader: createKeyVaultReader(),
     ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
   });
-  const apiKeyPepper = await secrets.get('API_KEY_PEPPER');
+  const [apiKeyPepper, webhookSecretKey] = await Promise.all([
+    secrets.get('API_KEY_PEPPER'),
+    secrets.get('WEBHOOK_SECRET_KEY'),
+  ]);
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
   await plans.seedDefaults();
   const tenants = new TenantRepository(store, config.DEFAULT_PLAN);
   const jobsRepository = new JobRepository(store);
   const usage = new UsageRepository(store);
-  const llm = tracedLlm(createLlm(config, secrets));
+  const keyConfigured =
+    config.ANTHROPIC_API_KEY !== undefined || config.ANTHROPIC_API_KEY_SECRET_URI !== undefined;
+  const llm = tracedLlm(createLlmClient(config, keyConfigured ? { apiKey: anthropicKey(secrets) } : {}));
   const quotas = config.QUOTAS_ENABLED
     ? new QuotaService({
         store,
@@ -126,6 +139,17 @@ async function build(config: AppConfig): Promise<Services> {
   const reports = new UsageReports(store);
   const apiKeys = new ApiKeyRepository(store);
   const audit = new AuditTrail({ store, logger });
+  const uploads = new UploadRepository(store);
+  const uploadBlobs = new AzureUploadBlobs(getBlobServiceClient(config), config.UPLOADS_CONTAINER);
+  const inventories = new MockupInventoryRepository(store);
+  const uploadService = new UploadService({
+    uploads,
+    blobs: uploadBlobs,
+    tenants,
+    plans,
+    urlTtlSeconds: config.UPLOAD_URL_TTL_SECONDS,
+    pendingWaitMs: config.UPLOAD_PENDING_WAIT_SECONDS * 1000,
+  });
   const jobs = new JobService({
     jobs: jobsRepository,
     tenants,
@@ -134,6 +158,7 @@ async function build(config: AppConfig): Promise<Services> {
     quotas,
     queuePollSeconds: config.QUEUE_POLL_SECONDS,
     audit,
+    uploads: uploadService,
   });
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
@@ -153,7 +178,7 @@ async function build(config: AppConfig): Promise<Services> {
       httpsOnly,
       timeoutMs: config.WEBHOOK_TIMEOUT_MS,
     }),
-    secretKey: config.WEBHOOK_SECRET_KEY,
+    secretKey: webhookSecretKey,
     httpsOnly,
     delaysSeconds: config.WEBHOOK_RETRY_DELAYS_SECONDS.split(',').map(Number),
     jobs: jobsRepository,
@@ -173,6 +198,14 @@ async function build(config: AppConfig): Promise<Services> {
     webhooks,
     secrets,
     apiKeyPepper,
+    alerts: new UsageAlerts({
+      alerts: new AlertRepository(store),
+      usage,
+      tenants,
+      audit,
+      webhooks,
+      logger,
+    }),
     store,
     audit,
     signals: new SecuritySignals(),
@@ -188,7 +221,7 @@ async function build(config: AppConfig): Promise<Services> {
     llm,
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
-    execution: new JobExecution({
+    steps: new JobSteps({
       jobs: jobsRepository,
       usage,
       llm,
@@ -197,6 +230,7 @@ async function build(config: AppConfig): Promise<Services> {
       cacheWarmWaitMs: config.CACHE_WARM_WAIT_MS,
       llmTimeoutMs: config.ANTHROPIC_TIMEOUT_MS,
       progress,
+      mockups: { uploads, blobs: uploadBlobs, inventories },
     }),
     events,
     pubsub,
@@ -220,6 +254,11 @@ async function build(config: AppConfig): Promise<Services> {
           }
         : {}),
     }),
+    uploads,
+    uploadBlobs,
+    uploadService,
+    uploadChecker: new UploadChecker({ uploads, blobs: uploadBlobs, logger }),
+    uploadRetention: new UploadRetention({ uploads, blobs: uploadBlobs, tenants, plans, logger }),
   };
 }
 
@@ -232,4 +271,33 @@ export function getServices(): Promise<Services> {
     throw error;
   });
   return building;
+}
+
+/** The caller check of every authenticated route: a valid credential, and its tenant on record. */
+function authenticateWith({ authenticator, tenants }: Services): Authenticate {
+  return async (headers) => {
+    const principal = await authenticator.authenticate(headers);
+    await tenants.ensureKnown(principal.tenantId);
+    return principal;
+  };
+}
+
+/**
+ * The dependencies of one HTTP function: the caller check and exactly the named services, nothing more (the
+ * handler cannot reach a service it did not name). Nothing is built until a request needs it, and a route
+ * that names no service and needs no caller never builds anything.
+ */
+export function uses<K extends keyof Services>(...names: K[]): RouteDependencies<Pick<Services, K>> {
+  return {
+    authenticate: async () => authenticateWith(await getServices()),
+    refused: async (error, request, operationId) =>
+      auditRefusal(await getServices(), error, request, operationId),
+    services: async () => {
+      const picked = {} as Pick<Services, K>;
+      if (names.length === 0) return picked;
+      const services = await getServices();
+      for (const name of names) picked[name] = services[name];
+      return picked;
+    },
+  };
 }

@@ -17,15 +17,44 @@ param name string
 @description('Database name (app setting COSMOS_DATABASE).')
 param databaseName string = 'user-story-agent'
 
-@description('Containers the app uses; all are partitioned by /tenantId.')
-param containerNames array = [
-  'tenants'
-  'jobs'
-  'usage'
-  'apiKeys'
-  'quotas'
-  'audit'
-  'webhooks'
+@description('Containers the app uses, with their partition key paths: exactly `cosmosContainers` in shared/adapters/cosmos-store.ts (test/infra/bicep-matches-code.test.ts compares them).')
+param containers array = [
+  {
+    name: 'tenants'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'jobs'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'usage'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'apiKeys'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'quotas'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'audit'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'webhooks'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'uploads'
+    partitionKeyPath: '/tenantId'
+  }
+  {
+    name: 'alerts'
+    partitionKeyPath: '/tenantId'
+  }
 ]
 
 resource account 'Microsoft.DocumentDB/databaseAccounts@2024-11-15' = {
@@ -66,16 +95,16 @@ resource database 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases@2024-11-15
   }
 }
 
-resource containers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
-  for containerName in containerNames: {
+resource sqlContainers 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2024-11-15' = [
+  for container in containers: {
     parent: database
-    name: containerName
+    name: container.name
     properties: {
       resource: {
-        id: containerName
+        id: container.name
         partitionKey: {
           paths: [
-            '/tenantId'
+            container.partitionKeyPath
           ]
           kind: 'Hash'
         }

@@ -27,6 +27,9 @@ param storageBlobEndpoint string
 @description('Container the platform deploys the app package from.')
 param deploymentContainerName string
 
+@description('Blob container for uploaded mockups (UPLOADS_CONTAINER).')
+param uploadsContainerName string
+
 @description('Cosmos DB account endpoint.')
 param cosmosEndpoint string
 
@@ -47,6 +50,9 @@ param anthropicApiKeySecretUri string
 
 @description('Versionless Key Vault secret URI of the API-key pepper; empty: keys are hashed without one.')
 param apiKeyPepperSecretUri string = ''
+
+@description('Versionless Key Vault secret URI of the key encrypting webhook signing secrets.')
+param webhookSecretKeySecretUri string
 
 @description('Durable Functions task hub: letters and digits, 3-45 characters, starting with a letter.')
 param taskHubName string = 'UserStoryAgentHub'
@@ -146,6 +152,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           name: 'STORAGE_ACCOUNT_URL'
           value: storageBlobEndpoint
         }
+        {
+          name: 'UPLOADS_CONTAINER'
+          value: uploadsContainerName
+        }
         // No COSMOS_KEY: unset means DefaultAzureCredential, i.e. this app's managed identity.
         {
           name: 'COSMOS_ENDPOINT'
@@ -180,6 +190,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'ANTHROPIC_API_KEY_SECRET_URI'
           value: anthropicApiKeySecretUri
+        }
+        {
+          name: 'WEBHOOK_SECRET_KEY_SECRET_URI'
+          value: webhookSecretKeySecretUri
         }
       ], empty(apiKeyPepperSecretUri) ? [] : [
         {

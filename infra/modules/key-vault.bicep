@@ -34,6 +34,13 @@ param apiKeyPepperSecretName string = 'api-key-pepper'
 @secure()
 param apiKeyPepper string = ''
 
+@description('Name of the secret holding the key that encrypts webhook signing secrets.')
+param webhookSecretKeySecretName string = 'webhook-secret-key'
+
+@description('Key encrypting webhook signing secrets: 32 random bytes, base64.')
+@secure()
+param webhookSecretKey string
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
   location: location
@@ -75,6 +82,15 @@ resource pepperSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empt
   }
 }
 
+resource webhookKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: webhookSecretKeySecretName
+  properties: {
+    value: webhookSecretKey
+    contentType: 'text/plain'
+  }
+}
+
 output name string = vault.name
 output id string = vault.id
 @description('Vault URI with a trailing slash, e.g. https://<name>.vault.azure.net/.')
@@ -83,3 +99,5 @@ output vaultUri string = vault.properties.vaultUri
 output anthropicApiKeyUri string = '${vault.properties.vaultUri}secrets/${anthropicApiKeySecretName}'
 @description('Versionless secret URI of the API-key pepper; empty when no pepper was given.')
 output apiKeyPepperUri string = empty(apiKeyPepper) ? '' : '${vault.properties.vaultUri}secrets/${apiKeyPepperSecretName}'
+@description('Versionless secret URI of the webhook secret key.')
+output webhookSecretKeyUri string = '${vault.properties.vaultUri}secrets/${webhookSecretKeySecretName}'

@@ -27,7 +27,7 @@ var storageTableDataContributor = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var webPubSubServiceOwner = '12cf5a90-567b-43ae-8102-96cf46c7d9b4'
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 // Cosmos DB Built-in Data Contributor, a Cosmos SQL role definition under the account.
-var cosmosDataContributor = '00000000-0000-0000-0000-000000000002'
+var cosmosDbBuiltInDataContributor = '00000000-0000-0000-0000-000000000002'
 
 var storageRoles = [
   storageBlobDataOwner
@@ -87,9 +87,9 @@ resource keyVaultAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01'
 // Scoped to the whole account: the SDK reads account metadata as well as the database and its containers.
 resource cosmosAssignment 'Microsoft.DocumentDB/databaseAccounts/sqlRoleAssignments@2024-11-15' = {
   parent: cosmosAccount
-  name: guid(cosmosAccount.id, principalId, cosmosDataContributor)
+  name: guid(cosmosAccount.id, principalId, cosmosDbBuiltInDataContributor)
   properties: {
-    roleDefinitionId: '${cosmosAccount.id}/sqlRoleDefinitions/${cosmosDataContributor}'
+    roleDefinitionId: '${cosmosAccount.id}/sqlRoleDefinitions/${cosmosDbBuiltInDataContributor}'
     principalId: principalId
     scope: cosmosAccount.id
   }

@@ -1,5 +1,5 @@
 // StorageV2 account for the Functions runtime (durable state, host locks and keys), the Flex Consumption
-// deployment package and the app's own blobs (mockup uploads). Shared-key access is off: the function app
+// deployment package and the app's own storage (mockup uploads; any queues and tables the app's code uses). Shared-key access is off: the function app
 // reaches every service with its managed identity, and browsers upload with user delegation SAS.
 
 @description('Azure region.')
@@ -16,8 +16,14 @@ param name string
 @description('Container the Flex Consumption plan deploys the app package from.')
 param deploymentContainerName string
 
-@description('Container for uploaded mockups (the app setting UPLOADS_CONTAINER defaults to "uploads").')
-param uploadsContainerName string = 'uploads'
+@description('Blob containers the app\'s own code uses (appStorage in shared/adapters/blob-client.ts).')
+param appBlobContainerNames array
+
+@description('Queues the app\'s own code uses; the Durable Functions task hub creates its own.')
+param appQueueNames array = []
+
+@description('Tables the app\'s own code uses; the Durable Functions task hub creates its own.')
+param appTableNames array = []
 
 @description('Browser origins allowed to call the Blob service (uploads). Empty: no CORS rule.')
 param corsAllowedOrigins array = []
@@ -86,17 +92,42 @@ resource deploymentContainer 'Microsoft.Storage/storageAccounts/blobServices/con
   }
 }
 
-resource uploadsContainer 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = {
-  parent: blobService
-  name: uploadsContainerName
-  properties: {
-    publicAccess: 'None'
+resource appBlobContainers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [
+  for containerName in appBlobContainerNames: {
+    parent: blobService
+    name: containerName
+    properties: {
+      publicAccess: 'None'
+    }
   }
+]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: storageAccount
+  name: 'default'
 }
+
+resource appQueues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [
+  for queueName in appQueueNames: {
+    parent: queueService
+    name: queueName
+  }
+]
+
+resource tableService 'Microsoft.Storage/storageAccounts/tableServices@2023-05-01' = {
+  parent: storageAccount
+  name: 'default'
+}
+
+resource appTables 'Microsoft.Storage/storageAccounts/tableServices/tables@2023-05-01' = [
+  for tableName in appTableNames: {
+    parent: tableService
+    name: tableName
+  }
+]
 
 output name string = storageAccount.name
 output id string = storageAccount.id
 @description('Blob endpoint with a trailing slash, e.g. https://<name>.blob.core.windows.net/.')
 output blobEndpoint string = storageAccount.properties.primaryEndpoints.blob
 output deploymentContainerName string = deploymentContainer.name
-output uploadsContainerName string = uploadsContainer.name

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { CosmosClient } from '@azure/cosmos';
@@ -11,6 +12,8 @@ import { readSnapshotFile, restoreSnapshot, takeSnapshot, writeSnapshotFile } fr
  * `--snapshot FILE` at start and saved there shortly after every write and at shutdown.
  * Prints `{"event":"cosmos-ready","endpoint":...}` on stdout once it serves.
  */
+const restoreAgent = 'local-snapshot-restore';
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
@@ -21,6 +24,19 @@ async function main(): Promise<void> {
   });
   const logger = createLogger('cosmos-emulator', process.env.LOG_LEVEL ?? 'info');
   const server = createHttpServer();
+  // The server keeps its documents per listening address, so the restore runs on the real port; until it
+  // ends, other clients get 503 (retried) rather than a 404 that would read as "deleted".
+  let restoring = Boolean(values.snapshot);
+  const serve = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    if (restoring && !String(req.headers['user-agent']).includes(restoreAgent)) {
+      res.writeHead(503, { 'content-type': 'application/json', 'retry-after': '1' });
+      res.end(JSON.stringify({ code: 'ServiceUnavailable', message: 'Restoring the snapshot.' }));
+      return;
+    }
+    for (const handle of serve) handle(req, res);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(Number(values.port), '127.0.0.1', () => resolve());
@@ -29,6 +45,7 @@ async function main(): Promise<void> {
   const client = new CosmosClient({
     endpoint,
     key: 'local-emulator',
+    userAgentSuffix: restoreAgent,
     connectionPolicy: { enableEndpointDiscovery: false },
   });
 
@@ -50,6 +67,7 @@ async function main(): Promise<void> {
         { items: await restoreSnapshot(client, snapshot), file: snapshotFile },
         'restored snapshot',
       );
+    restoring = false;
     const debounceMs = Number(values['debounce-ms']);
     server.on('request', (req) => {
       const isRead = req.method === 'GET' || req.headers['x-ms-documentdb-isquery'] === 'true';

@@ -13,6 +13,14 @@ describe('RouteTable', () => {
     expect(table.match('GET', '/api/v1/jobs/a%20b')).toEqual({ target: 'job', params: { jobId: 'a b' } });
   });
 
+  it('keeps a malformed percent escape as sent instead of failing the request', () => {
+    expect(table.match('GET', '/api/v1/jobs/%ZZ')).toEqual({ target: 'job', params: { jobId: '%ZZ' } });
+    expect(table.match('GET', '/files/a/%E0%A4%A')).toEqual({
+      target: 'files',
+      params: { path: 'a/%E0%A4%A' },
+    });
+  });
+
   it('prefers literal segments over parameters regardless of registration order', () => {
     expect(table.match('GET', '/api/v1/jobs/current')).toMatchObject({ target: 'current' });
   });

@@ -64,6 +64,15 @@ function comparePrecedence(a: number[], b: number[]): number {
   return 0;
 }
 
+/** Percent-decodes a path segment; a malformed escape stays as sent, as ASP.NET Core (the real host) leaves it. */
+function decodeSegment(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}
+
 function matchSegments(segments: Segment[], parts: string[]): Record<string, string> | undefined {
   const params: Record<string, string> = {};
   for (let index = 0; index < segments.length; index++) {
@@ -71,7 +80,7 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
     const part = parts[index];
     if (!segment) return undefined;
     if (segment.kind === 'catchAll') {
-      params[segment.name] = parts.slice(index).map(decodeURIComponent).join('/');
+      params[segment.name] = parts.slice(index).map(decodeSegment).join('/');
       return params;
     }
     if (part === undefined) {
@@ -79,10 +88,10 @@ function matchSegments(segments: Segment[], parts: string[]): Record<string, str
       return undefined;
     }
     if (segment.kind === 'literal') {
-      if (decodeURIComponent(part).toLowerCase() !== segment.value) return undefined;
+      if (decodeSegment(part).toLowerCase() !== segment.value) return undefined;
       continue;
     }
-    const value = decodeURIComponent(part);
+    const value = decodeSegment(part);
     const constraint = segment.constraint ? constraints[segment.constraint] : undefined;
     if (constraint && !constraint.test(value)) return undefined;
     params[segment.name] = value;

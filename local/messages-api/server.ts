@@ -11,7 +11,9 @@ import {
   type MessagesRequest,
   type WireErrorType,
   type WireUsage,
+  requestAttachments,
 } from './wire';
+import type { Attachment } from '../../shared/llm/port';
 
 /** What the responder learns about a request besides its body. */
 export interface ResponderContext {
@@ -56,6 +58,8 @@ export interface ReceivedRequest {
   status: number;
   fault?: Fault['kind'];
   usage?: WireUsage;
+  /** The image and document blocks it carried (vision input), without their data. */
+  attachments: { kind: Attachment['kind']; mediaType: string; bytes: number }[];
 }
 
 export interface MessagesApiStats {
@@ -188,7 +192,7 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     }
     const params = parsed.data;
     const purpose = parsePurpose(headerValue(req.headers, PURPOSE_HEADER));
-    const entry: ReceivedRequest = { requestId, params, purpose, status: 0 };
+    const entry: ReceivedRequest = { requestId, params, purpose, status: 0, attachments: [] };
     const finish = (status: number) => {
       entry.status = status;
       record(entry);
@@ -209,6 +213,7 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     if (fault) entry.fault = fault.kind;
 
     const rejection = rejectUnsupported(params);
+    if (!rejection) entry.attachments = describeAttachments(params);
     if (rejection) {
       finish(400);
       return sendError(res, 400, 'invalid_request_error', rejection, requestId);
@@ -458,6 +463,11 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
 /** Sampling parameters and forced tool use are refused by Sonnet 5+, so the local server refuses them too. */
 function rejectUnsupported(params: MessagesRequest): string | undefined {
   if (countBreakpoints(params) > 4) return 'A maximum of 4 blocks with cache_control may be provided.';
+  try {
+    requestAttachments(params);
+  } catch {
+    return 'messages: an image or document block is malformed (base64 PNG/JPEG images, base64 PDF or plain-text documents).';
+  }
   if (!/^claude-sonnet-5/.test(params.model)) return undefined;
   for (const name of ['temperature', 'top_p', 'top_k'] as const) {
     if (params[name] !== undefined) return `${name}: not supported by ${params.model}; use the default.`;
@@ -465,6 +475,18 @@ function rejectUnsupported(params: MessagesRequest): string | undefined {
   if (params.tool_choice?.type === 'tool')
     return `tool_choice: forcing a tool is not supported by ${params.model}.`;
   return undefined;
+}
+
+function describeAttachments(params: MessagesRequest): ReceivedRequest['attachments'] {
+  return requestAttachments(params).map((attachment) =>
+    attachment.kind === 'text'
+      ? { kind: 'text', mediaType: 'text/plain', bytes: Buffer.byteLength(attachment.text) }
+      : {
+          kind: attachment.kind,
+          mediaType: attachment.kind === 'image' ? attachment.mediaType : 'application/pdf',
+          bytes: Buffer.from(attachment.data, 'base64').length,
+        },
+  );
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import type { Attachment } from '../../shared/llm/port';
+import { readAttachments } from '../../shared/llm/prompt-layout';
 
 /**
  * The subset of Anthropic's Messages API request body the local server understands, validated with zod.
@@ -44,6 +46,15 @@ export const messagesRequestSchema = z.looseObject({
 });
 
 export type MessagesRequest = z.infer<typeof messagesRequestSchema>;
+
+/** The image and document blocks of the user messages; throws for a malformed one, as the real API refuses it. */
+export function requestAttachments(params: unknown): Attachment[] {
+  const parsed = messagesRequestSchema.safeParse(params);
+  if (!parsed.success) return [];
+  return parsed.data.messages
+    .filter((message) => message.role === 'user' && Array.isArray(message.content))
+    .flatMap((message) => readAttachments(Array.isArray(message.content) ? message.content : []));
+}
 
 /** Usage as the Messages API reports it. */
 export interface WireUsage {

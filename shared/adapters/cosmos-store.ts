@@ -7,8 +7,23 @@ import { AppError } from '../errors';
  * filter on the tenant in its SQL (the partition-key option alone is not a security boundary, and the local
  * emulator ignores it), which `query` enforces. Cosmos errors become `AppError`s here.
  */
-export const containerNames = ['tenants', 'jobs', 'usage', 'apiKeys', 'quotas', 'audit', 'webhooks'] as const;
-export type ContainerName = (typeof containerNames)[number];
+
+/**
+ * Every container the app uses, with its partition key path. In Azure the app's identity cannot create
+ * containers, so `infra/modules/cosmos.bicep` provisions exactly these (a test compares the two).
+ */
+export const cosmosContainers = [
+  { name: 'tenants', partitionKeyPath: '/tenantId' },
+  { name: 'jobs', partitionKeyPath: '/tenantId' },
+  { name: 'usage', partitionKeyPath: '/tenantId' },
+  { name: 'apiKeys', partitionKeyPath: '/tenantId' },
+  { name: 'quotas', partitionKeyPath: '/tenantId' },
+  { name: 'audit', partitionKeyPath: '/tenantId' },
+  { name: 'webhooks', partitionKeyPath: '/tenantId' },
+  { name: 'uploads', partitionKeyPath: '/tenantId' },
+  { name: 'alerts', partitionKeyPath: '/tenantId' },
+] as const;
+export type ContainerName = (typeof cosmosContainers)[number]['name'];
 
 /** Partition for documents that belong to no tenant (plans, key lookups). */
 export const platformPartition = '_platform';
@@ -26,12 +41,34 @@ function statusOf(error: unknown): number | undefined {
   return typeof statusCode === 'number' ? statusCode : undefined;
 }
 
+/**
+ * A create found a document with the same id in the partition (Cosmos DB 409). Callers that create to claim
+ * an id (idempotency keys, event numbers, seeding) catch this one; unhandled, it answers 409 `conflict`.
+ */
+export class DocumentExistsError extends AppError {
+  constructor(what: string, options: { cause?: unknown } = {}) {
+    super('conflict', `${what} already exists.`, options);
+    this.name = 'DocumentExistsError';
+  }
+}
+
+/**
+ * A conditional write found the document changed since it was read (Cosmos DB 412, ETag mismatch): read it
+ * again and retry. Unhandled, it answers 409 `conflict`.
+ */
+export class DocumentChangedError extends AppError {
+  constructor(what: string, options: { cause?: unknown } = {}) {
+    super('conflict', `${what} was changed concurrently.`, options);
+    this.name = 'DocumentChangedError';
+  }
+}
+
 /** Translates a Cosmos SDK failure into the project's vocabulary, without leaking its message. */
 export function translateCosmosError(error: unknown, what: string): AppError {
   const status = statusOf(error);
   if (status === 404) return new AppError('not_found', `${what} was not found.`, { cause: error });
-  if (status === 409) return new AppError('conflict', `${what} already exists.`, { cause: error });
-  if (status === 412) return new AppError('conflict', `${what} was changed concurrently.`, { cause: error });
+  if (status === 409) return new DocumentExistsError(what, { cause: error });
+  if (status === 412) return new DocumentChangedError(what, { cause: error });
   if (status === 429) {
     return new AppError('upstream_unavailable', 'The database is busy; retry shortly.', {
       cause: error,
@@ -41,14 +78,6 @@ export function translateCosmosError(error: unknown, what: string): AppError {
   return new AppError('upstream_unavailable', 'The database is unavailable; retry shortly.', {
     cause: error,
   });
-}
-
-export function isPreconditionFailure(error: unknown): boolean {
-  return error instanceof AppError && error.code === 'conflict' && statusOf(error.cause) === 412;
-}
-
-export function isAlreadyExists(error: unknown): boolean {
-  return error instanceof AppError && error.code === 'conflict' && statusOf(error.cause) === 409;
 }
 
 const tenantFilter = /\bc\.tenantId\s*=\s*@tenantId\b/;
@@ -73,9 +102,9 @@ export class CosmosStore {
     };
     try {
       const { database } = await ensure(() => client.databases.createIfNotExists({ id: databaseId }));
-      for (const id of containerNames) {
+      for (const { name, partitionKeyPath } of cosmosContainers) {
         await ensure(() =>
-          database.containers.createIfNotExists({ id, partitionKey: { paths: ['/tenantId'] } }),
+          database.containers.createIfNotExists({ id: name, partitionKey: { paths: [partitionKeyPath] } }),
         );
       }
     } catch (error: unknown) {
@@ -105,7 +134,7 @@ export class CosmosStore {
     }
   }
 
-  /** Creates a document; `conflict` (409) if one with the same id exists in the partition. */
+  /** Creates a document; `DocumentExistsError` if one with the same id exists in the partition. */
   async create<T extends { id: string; tenantId: string }>(
     name: ContainerName,
     document: T,
@@ -118,7 +147,7 @@ export class CosmosStore {
     }
   }
 
-  /** Replaces a document only if it is still at `etag`; `conflict` (412) otherwise. */
+  /** Replaces a document only if it is still at `etag`; `DocumentChangedError` otherwise. */
   async replace<T extends { id: string; tenantId: string }>(
     name: ContainerName,
     document: T,
@@ -175,7 +204,7 @@ export class CosmosStore {
       try {
         return (await this.replace(name, next, current.etag)).document;
       } catch (error: unknown) {
-        if (!isPreconditionFailure(error) || attempt >= attempts) throw error;
+        if (!(error instanceof DocumentChangedError) || attempt >= attempts) throw error;
       }
     }
   }

@@ -15,7 +15,7 @@ export interface AdminServiceOptions {
   audit: AuditTrail;
 }
 
-function requirePlatformAdmin(principal: Principal): void {
+export function requirePlatformAdmin(principal: Principal): void {
   if (!isPlatformAdmin(principal)) throw new AppError('forbidden', 'This operation needs platform_admin.');
 }
 

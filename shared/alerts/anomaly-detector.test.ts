@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { findAnomalies, type HourlyUsage } from './anomaly-detector';
+import { findAnomalies, severityOf, type HourlyUsage } from './anomaly-detector';
 
 const hour = (
   requests: number,
@@ -18,7 +18,16 @@ describe('usage anomaly rule', () => {
   it('flags a spike in every metric it shows in', () => {
     const findings = findAnomalies(hour(400), steady);
     expect(findings.map((finding) => finding.metric)).toEqual(['requests', 'tokens', 'costMicroUsd']);
-    expect(findings[0]).toMatchObject({ value: 400, median: 31 });
+    expect(findings[0]).toMatchObject({ value: 400, median: 31, mad: 2 });
+    expect(findings.map(severityOf)).toEqual(['critical', 'critical', 'critical']);
+  });
+
+  it('calls a finding critical from twice its threshold, a warning below', () => {
+    // Median 31, spread 7.75 (a quarter of the median, above 1.4826 * MAD): threshold 31 + 6 * 7.75 = 77.5.
+    const [requests] = findAnomalies(hour(100), steady);
+    expect(requests).toMatchObject({ metric: 'requests', value: 100, threshold: 77.5 });
+    expect(severityOf(requests!)).toBe('warning');
+    expect(severityOf({ value: 155, threshold: 77.5 })).toBe('critical');
   });
 
   it('never flags a steady tenant, including its own busiest ordinary hours', () => {

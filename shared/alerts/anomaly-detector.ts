@@ -31,8 +31,18 @@ export interface MetricFinding {
   metric: AnomalyMetric;
   value: number;
   median: number;
+  /** The median absolute deviation of the baseline, unscaled. */
+  mad: number;
+  /** The spread the threshold was built from: the scaled MAD, floored. */
   spread: number;
   threshold: number;
+}
+
+export type AnomalySeverity = 'warning' | 'critical';
+
+/** `critical` at twice the threshold or more: far outside anything the floors or the spread explain. */
+export function severityOf(finding: Pick<MetricFinding, 'value' | 'threshold'>): AnomalySeverity {
+  return finding.value >= 2 * finding.threshold ? 'critical' : 'warning';
 }
 
 function median(values: readonly number[]): number {
@@ -55,6 +65,6 @@ export function findAnomalies(
     const spread = Math.max(1.4826 * mad, rule.minRelativeSpread * middle, 1);
     const threshold = Math.max(middle + rule.k * spread, rule.floors[metric]);
     const value = current[metric];
-    return value > threshold ? [{ metric, value, median: middle, spread, threshold }] : [];
+    return value > threshold ? [{ metric, value, median: middle, mad, spread, threshold }] : [];
   });
 }

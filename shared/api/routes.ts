@@ -1,16 +1,32 @@
 import { z } from 'zod';
+import {
+  alertsQuerySchema,
+  scanBodySchema,
+  scanResultSchema,
+  usageAlertViewSchema,
+} from '../alerts/usage-alert';
 import { verifyResultSchema } from '../audit/audit-record';
 import { auditListQuerySchema, auditViewSchema } from '../audit/audit-trail';
 import { apiKeyRecordSchema } from '../auth/api-keys';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
+import {
+  apiKeyIdSchema,
+  deliveryIdSchema,
+  idempotencyKeySchema,
+  jobIdSchema,
+  tenantIdSchema,
+  uploadIdSchema,
+  webhookIdSchema,
+} from '../ids';
 import { jobViewSchema } from '../jobs/job';
 import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
-import { negotiateResultSchema } from '../progress/progress-service';
+import { lastEventIdSchema, negotiateResultSchema } from '../progress/progress-service';
+import { createUploadBodySchema, uploadTicketSchema, uploadViewSchema } from '../uploads/upload';
 import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
 import { createWebhookBodySchema, deliveriesQuerySchema } from '../webhooks/webhook-service';
 
@@ -32,9 +48,9 @@ export const problemSchema = z
   })
   .describe('RFC 9457 problem details.');
 
-const jobIdParams = z.object({
-  jobId: z.string().min(1).max(100).describe('The job id returned when the job was created.'),
-});
+const jobIdParams = z.object({ jobId: jobIdSchema });
+/** Sending the same key with the same body again answers with the job the first request made. */
+const idempotencyHeaders = z.object({ 'idempotency-key': idempotencyKeySchema.optional() });
 
 export const iterationDescriptionSchema = z.object({
   id: iterationIdSchema,
@@ -87,7 +103,7 @@ export const usageSummarySchema = z.object({
     .describe('Absent when quotas are turned off.'),
 });
 
-const tenantIdParams = z.object({ tenantId: z.string().min(1).max(200).describe('The tenant id.') });
+const tenantIdParams = z.object({ tenantId: tenantIdSchema });
 const planIdParams = z.object({ planId: planIdSchema.describe('The plan id, e.g. free, pro.') });
 const currentMonth = () => new Date().toISOString().slice(0, 7);
 
@@ -137,8 +153,9 @@ const runResponses = {
   ...errors(400, 401, 413, 415, 422, 429, 503),
 };
 const adminTag = ['Administration'];
+const uploadTag = ['Uploads'];
 const webhookTag = ['Webhooks'];
-const webhookIdParams = z.object({ webhookId: z.string().min(1).max(100).describe('The webhook id.') });
+const webhookIdParams = z.object({ webhookId: webhookIdSchema });
 
 export const routes = {
   health: {
@@ -192,7 +209,7 @@ export const routes = {
     tags: jobTag,
     auth: 'user',
     body: createJobBodySchema,
-    headers: z.object({ 'idempotency-key': z.string().max(200).optional() }),
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: {
       202: { description: 'Accepted; the job runs.', schema: jobViewSchema },
@@ -276,9 +293,7 @@ export const routes = {
         .default('true')
         .describe('false: replay the events logged so far and end, instead of following new ones.'),
     }),
-    headers: z.object({
-      'last-event-id': z.string().max(20).optional().describe('Resume after this event id.'),
-    }),
+    headers: z.object({ 'last-event-id': lastEventIdSchema.optional() }),
     responses: {
       200: { description: 'An event stream.', schema: z.string(), contentType: 'text/event-stream' },
       ...errors(400, 401, 404),
@@ -311,6 +326,7 @@ export const routes = {
     tags: ['Iterations'],
     auth: 'user',
     body: runBodySchema,
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
   },
@@ -325,8 +341,40 @@ export const routes = {
     tags: ['Iterations'],
     auth: 'user',
     body: workflowRunBodySchema,
+    headers: idempotencyHeaders,
     durableClient: true,
     responses: runResponses,
+  },
+  createUpload: {
+    functionName: 'uploads-create',
+    operationId: 'createUpload',
+    method: 'POST',
+    path: '/api/v1/uploads',
+    summary: 'Get a URL to upload a mockup',
+    description:
+      'Declare a mockup (PNG, JPEG, PDF or SVG, at most 10 MB or the plan’s lower limit) and get a short-lived URL for one PUT of exactly that file. The file is then checked from its bytes; follow getUpload until it is ready or rejected, and pass ready upload ids in a job’s uploads.',
+    tags: uploadTag,
+    auth: 'user',
+    body: createUploadBodySchema,
+    responses: {
+      201: { description: 'Upload URL issued; the upload is pending.', schema: uploadTicketSchema },
+      ...errors(400, 401, 413, 415, 503),
+    },
+  },
+  getUpload: {
+    functionName: 'uploads-get',
+    operationId: 'getUpload',
+    method: 'GET',
+    path: '/api/v1/uploads/{uploadId}',
+    summary: 'Get an upload’s status',
+    description:
+      'pending until the file arrives and is checked, then ready (with pages or width and height) or rejected with a reason code and detail.',
+    tags: uploadTag,
+    auth: 'user',
+    params: z.object({
+      uploadId: uploadIdSchema,
+    }),
+    responses: { 200: { description: 'The upload.', schema: uploadViewSchema }, ...errors(401, 404) },
   },
   getUsage: {
     functionName: 'usage-get',
@@ -472,7 +520,7 @@ export const routes = {
     description: 'The key stops working at once. Revoking twice is harmless.',
     tags: ['API keys'],
     auth: 'jwt',
-    params: z.object({ keyId: z.string().min(1).max(100) }),
+    params: z.object({ keyId: apiKeyIdSchema }),
     responses: { 200: { description: 'Revoked.', schema: apiKeyViewSchema }, ...errors(401, 403, 404) },
   },
   listAudit: {
@@ -542,6 +590,45 @@ export const routes = {
     auth: 'user',
     query: adminJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
+  },
+  listAlerts: {
+    functionName: 'alerts-list',
+    operationId: 'listUsageAlerts',
+    method: 'GET',
+    path: '/api/v1/admin/alerts',
+    summary: 'Usage anomaly alerts',
+    description:
+      'Hours in which a tenant’s LLM calls, tokens or cost were far above the same hour on the 14 days before (median plus 6 spreads of the median absolute deviation, with floors), newest hour first; found by an hourly scan at minute 5 (UTC). Tenant admins see their tenants (default: their own); platform admins see every tenant’s unless they give tenantId.',
+    tags: adminTag,
+    auth: 'user',
+    query: alertsQuerySchema,
+    responses: {
+      200: {
+        description: 'A page of alerts.',
+        schema: z.object({
+          items: z.array(usageAlertViewSchema),
+          nextCursor: z.string().optional().describe('Pass as cursor for the next page.'),
+        }),
+      },
+      ...errors(400, 401, 403),
+    },
+  },
+  scanUsageAnomalies: {
+    functionName: 'alerts-scan-hour',
+    operationId: 'scanUsageAnomalies',
+    method: 'POST',
+    path: '/api/v1/admin/alerts/scan',
+    summary: 'Scan an hour for usage anomalies',
+    description:
+      'Runs the hourly anomaly scan for an hour that has ended, e.g. one the timer missed during an outage. Anomalies already raised are listed, not raised again. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'user',
+    body: scanBodySchema,
+    durableClient: true,
+    responses: {
+      200: { description: 'What the scan found.', schema: scanResultSchema },
+      ...errors(400, 401, 403, 415, 503),
+    },
   },
   createWebhook: {
     functionName: 'webhooks-create',
@@ -620,7 +707,7 @@ export const routes = {
       'Starts a new run of attempts for a delivered or dead delivery, with the same webhook-id and body (receivers deduplicate on webhook-id). 409 while it is still pending.',
     tags: webhookTag,
     auth: 'user',
-    params: webhookIdParams.extend({ deliveryId: z.string().min(1).max(100) }),
+    params: webhookIdParams.extend({ deliveryId: deliveryIdSchema }),
     durableClient: true,
     responses: {
       202: { description: 'Delivering.', schema: deliveryViewSchema },

@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { isAlreadyExists, isPreconditionFailure, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentChangedError, DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
+import { decodeCursor, encodeCursor } from '../adapters/page-cursor';
 import type { Principal } from '../auth/principal';
 import { AppError, toAppError } from '../errors';
 import { currentRequest } from '../http/request-context';
@@ -73,11 +74,6 @@ const unwritten = (cause: unknown) =>
     'The audit trail could not be written, so the action was not carried out; retry shortly.',
     { cause, retryAfterSeconds: 2 },
   );
-
-const encodeCursor = (token: string | undefined) =>
-  token ? Buffer.from(token, 'utf8').toString('base64url') : undefined;
-const decodeCursor = (cursor: string | undefined) =>
-  cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 
 /**
  * The append-only audit trail: per tenant, records `audit:1`, `audit:2`, ... in the `audit` container, each
@@ -172,7 +168,7 @@ export class AuditTrail {
       try {
         await store.create('audit', record);
       } catch (error: unknown) {
-        if (!isAlreadyExists(error) || attempt >= maxAttempts) throw error;
+        if (!(error instanceof DocumentExistsError) || attempt >= maxAttempts) throw error;
         // Another writer holds `seq` but has not advanced the head yet (or never will): do it for them.
         const taken = await store.read('audit', auditRecordId(seq), fields.tenantId, auditRecordSchema);
         if (taken) await this.advanceHead(fields.tenantId, head, taken.document).catch(() => undefined);
@@ -208,7 +204,7 @@ export class AuditTrail {
       else await this.options.store.create('audit', next);
     } catch (error: unknown) {
       // Someone else advanced it first: from the same read, so to the same record.
-      if (!isPreconditionFailure(error) && !isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentChangedError) && !(error instanceof DocumentExistsError)) throw error;
     }
   }
 

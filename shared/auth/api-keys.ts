@@ -1,13 +1,12 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { apiKeyIdSchema } from '../ids';
 import { authFailure, defaultAuthLogger, type AuthLogger } from './failures';
 import type { Principal } from './principal';
 
 /** Every API key starts with this, which is how a bearer credential is told apart from a JWT. */
 export const API_KEY_PREFIX = 'usa_';
 
-// Hex keeps `_` out of the key id, so the first `_` after the prefix always separates id from secret.
-const keyIdPattern = /^[0-9a-f]{24}$/;
 // 32 random bytes in base64url: 256 bits, which makes a plain (fast) hash safe against guessing.
 const secretPattern = /^[A-Za-z0-9_-]{43}$/;
 
@@ -31,7 +30,7 @@ export interface GeneratedApiKey {
 
 /** A stored API key, as the repository returns it (timestamps are ISO 8601). */
 export const apiKeyRecordSchema = z.object({
-  keyId: z.string().regex(keyIdPattern),
+  keyId: apiKeyIdSchema,
   tenantId: z.string().min(1),
   userId: z.string().min(1),
   name: z.string().min(1),
@@ -107,7 +106,9 @@ export function parseApiKey(plaintext: string): { keyId: string; secret: string 
   if (separator < 0) return undefined;
   const keyId = rest.slice(0, separator);
   const secret = rest.slice(separator + 1);
-  return keyIdPattern.test(keyId) && secretPattern.test(secret) ? { keyId, secret } : undefined;
+  return apiKeyIdSchema.safeParse(keyId).success && secretPattern.test(secret)
+    ? { keyId, secret }
+    : undefined;
 }
 
 /** True when `secret` matches `storedHash`, compared in constant time. */

@@ -8,6 +8,7 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { z } from 'zod';
+import { tenantIdSchema } from '../ids';
 import { authFailure, defaultAuthLogger, type AuthFailureReason, type AuthLogger } from './failures';
 import type { IssuerConfig } from './issuer-config';
 import type { Principal } from './principal';
@@ -51,8 +52,9 @@ const stringOrStrings = z.union([z.string(), z.array(z.string())]);
 // Only the claims the service maps; anything else an issuer adds is ignored.
 const claimsSchema = z.object({
   sub: z.string().min(1),
-  tid: z.string().min(1).optional(),
-  tenant_id: z.string().min(1).optional(),
+  // A tenant id ends up in partition keys, blob paths and admin URLs: it must fit the one tenant id format.
+  tid: tenantIdSchema.optional(),
+  tenant_id: tenantIdSchema.optional(),
   roles: stringOrStrings.optional(),
   role: stringOrStrings.optional(),
   tenant_ids: z.array(z.string().min(1)).optional(),

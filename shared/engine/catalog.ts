@@ -211,6 +211,29 @@ export function applicableIterations(productType: ProductType): IterationDefinit
   return iterationCatalog.filter((definition) => definition.productTypes.includes(productType));
 }
 
+/**
+ * The workflow passes that run over the whole merged story after the iterations: consolidation (duplicates,
+ * contradictions, coverage), the whole-story judge (`review`) and the rewrite round it may ask for.
+ */
+export const workflowPassIds = ['consolidation', 'review', 'rewrite'] as const;
+export const workflowPassIdSchema = z.enum(workflowPassIds);
+export type WorkflowPassId = z.infer<typeof workflowPassIdSchema>;
+
+/** Who may patch a story: an iteration, or a workflow pass that edits the whole story. */
+export type PatchAuthor = IterationId | WorkflowPassId;
+
+const passRules: Record<WorkflowPassId, { name: string; sections: readonly SectionName[] }> = {
+  consolidation: { name: 'Consolidation', sections: sectionNames },
+  review: { name: 'Review', sections: [] },
+  rewrite: { name: 'Rewrite', sections: sectionNames },
+};
+
+/** The display name and the sections an author's patches may touch. */
+export function authorRules(author: PatchAuthor): { name: string; sections: readonly SectionName[] } {
+  const pass = workflowPassIdSchema.safeParse(author);
+  return pass.success ? passRules[pass.data] : getIteration(iterationIdSchema.parse(author));
+}
+
 /** Catalog position; workflows run and merge in this order. */
 export function catalogIndex(id: IterationId): number {
   return iterationIds.indexOf(id);

@@ -20,28 +20,44 @@ export {
 export {
   iterationResultSchema,
   llmCallSchema,
+  passResultSchema,
   type LlmCall,
   sumUsage,
   usageSchema,
   verificationSchema,
   type IterationResult,
+  type PassResult,
   type Usage,
   type Verification,
 } from './iteration-result';
-export { applyIterationResult, mergeIterationResults, type MergeOutcome } from './merge';
+export { applyResult, mergeIterationResults, type MergeOutcome } from './merge';
 export { createOfflineAdapter, offlineModel, type OfflineAdapterOptions } from './offline/offline-adapter';
 export { validatePatches, type Change, type Finding, type Patch, type RejectedChange } from './patch';
 export { decodeEngineRequest, decodeEngineText, type EngineRequest } from './prompts';
 export {
   iterationModel,
-  planIterations,
+  runConsolidation,
   runIteration,
-  runWorkflow,
-  type ApprovalDecision,
+  runReview,
+  runRewrite,
   type ModelSelection,
   type RunIterationInput,
-  type RunWorkflowInput,
+} from './passes';
+export { reviewSchema, type Review } from './review';
+export { planIterations, runWorkflow, type RunWorkflowInput, type WorkflowResult } from './runner';
+export {
+  StepExecutor,
+  type CacheGate,
+  type StepEnvironment,
   type WorkflowEvent,
-  type WorkflowResult,
-} from './runner';
+  type WorkflowStore,
+} from './step-executor';
+export {
+  workflowSteps,
+  type ApprovalDecision,
+  type StepResult,
+  type WorkflowPlan,
+  type WorkflowStep,
+} from './workflow';
+export { workflowReport, type WorkflowReport } from './workflow-report';
 export { parseStory, renderJson, renderMarkdown, storySchema, type Story, type StoryItem } from './story';

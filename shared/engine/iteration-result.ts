@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { callPurposeKinds, type TokenUsage } from '../llm/port';
-import { iterationIdSchema } from './catalog';
+import { iterationIdSchema, workflowPassIdSchema } from './catalog';
 import { changeSchema, findingSchema, rejectedChangeSchema } from './patch';
+import { reviewSchema } from './review';
 
 /**
  * Usage as jobs report it. `costMicroUsd` is the exact integer sum; `costUsd` is derived from it for display,
@@ -41,6 +42,8 @@ export const llmCallSchema = z.object({
 });
 export type LlmCall = z.infer<typeof llmCallSchema>;
 
+const jobErrorShape = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() });
+
 /** One iteration's outcome, as stored in a job's `result.iterations` (see the API contract). */
 export const iterationResultSchema = z.object({
   id: iterationIdSchema,
@@ -59,9 +62,35 @@ export const iterationResultSchema = z.object({
   /** Every LLM call behind this result, in order; `usage` is their sum. */
   calls: z.array(llmCallSchema),
   verification: verificationSchema.optional(),
-  error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
+  error: jobErrorShape.optional(),
 });
 export type IterationResult = z.infer<typeof iterationResultSchema>;
+
+/**
+ * One workflow pass over the whole story (consolidation, a judge round, a rewrite round), as stored in a job's
+ * `result.passes`: what it changed, what it cost, and for the judge its review.
+ */
+export const passResultSchema = z.object({
+  id: workflowPassIdSchema,
+  /** 1 for consolidation and the first judge round; rewrite round n is followed by judge round n + 1. */
+  round: z.number().int().positive(),
+  status: z.enum(['applied', 'skipped', 'failed']),
+  summary: z.string(),
+  changes: z.array(changeSchema),
+  rejected: z.array(rejectedChangeSchema),
+  usage: usageSchema,
+  durationMs: z.number().int().nonnegative(),
+  model: z.string(),
+  calls: z.array(llmCallSchema),
+  /** Consolidation: each feature the story asks for, with the items that cover it. */
+  coverage: z.array(z.object({ feature: z.string(), itemIds: z.array(z.string()) })).optional(),
+  /** Consolidation: the smaller stories proposed when the story bundles features. */
+  split: z.array(z.string()).optional(),
+  /** Judge rounds: the review this round gave. */
+  review: reviewSchema.optional(),
+  error: jobErrorShape.optional(),
+});
+export type PassResult = z.infer<typeof passResultSchema>;
 
 /** Zero usage, the start of every sum. */
 export function emptyUsage(): Usage {

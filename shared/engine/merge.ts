@@ -1,6 +1,6 @@
-import { catalogIndex } from './catalog';
+import { catalogIndex, type PatchAuthor } from './catalog';
 import type { IterationResult } from './iteration-result';
-import { applyChanges } from './patch';
+import { applyChanges, type Change, type RejectedChange } from './patch';
 import type { Story } from './story';
 
 /** A merged story and the results as they were actually applied. */
@@ -10,14 +10,19 @@ export interface MergeOutcome {
   results: IterationResult[];
 }
 
+/** What an iteration or a workflow pass proposes to change. */
+interface ProposedChanges {
+  id: PatchAuthor;
+  status: 'applied' | 'skipped' | 'failed';
+  changes: Change[];
+  rejected: RejectedChange[];
+}
+
 /**
- * Applies one iteration's result to a story: the sequential (interactive) path, and the step the parallel
- * merge repeats. A result whose every change conflicted is reported as `skipped`.
+ * Applies one iteration's (or pass's) result to a story: the sequential path, each workflow pass, and the
+ * step the parallel merge repeats. A result whose every change conflicted is reported as `skipped`.
  */
-export function applyIterationResult(
-  story: Story,
-  result: IterationResult,
-): { story: Story; result: IterationResult } {
+export function applyResult<R extends ProposedChanges>(story: Story, result: R): { story: Story; result: R } {
   if (result.status !== 'applied') return { story, result };
   const outcome = applyChanges(story, result.id, result.changes);
   return {
@@ -34,13 +39,14 @@ export function applyIterationResult(
 /**
  * Merges results of iterations that all ran on `base`, in catalog order whatever order they finished in, so
  * the same results always give the same story (safe inside a deterministic orchestrator: no I/O, no clock).
+ * Merging results that were merged before gives the same story again.
  */
 export function mergeIterationResults(base: Story, results: readonly IterationResult[]): MergeOutcome {
   const ordered = [...results].sort((a, b) => catalogIndex(a.id) - catalogIndex(b.id));
   let story = base;
   const merged: IterationResult[] = [];
   for (const result of ordered) {
-    const step = applyIterationResult(story, result);
+    const step = applyResult(story, result);
     story = step.story;
     merged.push(step.result);
   }

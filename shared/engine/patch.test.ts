@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyIterationResult, mergeIterationResults } from './merge';
+import { applyResult, mergeIterationResults } from './merge';
 import type { IterationResult } from './iteration-result';
 import { emptyUsage } from './iteration-result';
 import { applyChanges, validatePatches, type Patch } from './patch';
@@ -209,7 +209,7 @@ describe('merging', () => {
 
   it('records which iteration changed an item and never mutates the base story', () => {
     const snapshot = structuredClone(base);
-    const { story } = applyIterationResult(
+    const { story } = applyResult(
       base,
       result('validation', [
         {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { getIteration, sectionNameSchema, type IterationId, type SectionName } from './catalog';
+import { authorRules, sectionNameSchema, type PatchAuthor, type SectionName } from './catalog';
 import {
   criterionSteps,
   criterionText,
@@ -117,15 +117,15 @@ function reject(patch: Patch, reason: RejectedChange['reason'], detail: string):
 }
 
 /**
- * Checks an iteration's patches against the story it was run on. Invalid ones are returned as `rejected` with
- * a reason (never applied); valid ones become `changes` with deterministic ids.
+ * Checks the patches of an iteration (or of a workflow pass) against the story it was run on. Invalid ones are
+ * returned as `rejected` with a reason (never applied); valid ones become `changes` with deterministic ids.
  */
 export function validatePatches(
   story: Story,
-  iterationId: IterationId,
+  author: PatchAuthor,
   patches: readonly Patch[],
 ): PatchValidation {
-  const definition = getIteration(iterationId);
+  const definition = authorRules(author);
   const changes: Change[] = [];
   const rejected: RejectedChange[] = [];
   const touchedTargets = new Set<string>();
@@ -142,7 +142,7 @@ export function validatePatches(
   for (const patch of patches) {
     if (!definition.sections.includes(patch.section)) {
       rejected.push(
-        reject(patch, 'wrong_section', `${iterationId} may change ${definition.sections.join(', ')} only.`),
+        reject(patch, 'wrong_section', `${author} may change ${definition.sections.join(', ')} only.`),
       );
       continue;
     }
@@ -163,7 +163,7 @@ export function validatePatches(
       changes.push({
         op: 'add',
         section: patch.section,
-        itemId: itemId(patch.section, iterationId, text),
+        itemId: itemId(patch.section, author, text),
         text,
         topic,
         ...steps,
@@ -176,7 +176,7 @@ export function validatePatches(
       continue;
     }
     if (touchedTargets.has(target.id)) {
-      rejected.push(reject(patch, 'duplicate', `${target.id} is already changed by this iteration.`));
+      rejected.push(reject(patch, 'duplicate', `${target.id} is already changed by ${author}.`));
       continue;
     }
     touchedTargets.add(target.id);
@@ -216,7 +216,7 @@ function conflict(change: Change, detail: string): RejectedChange {
  * Applies validated changes to a story (which may have moved on since they were validated, when parallel
  * results are merged). Changes that no longer fit become `conflict` rejections. Pure: the input is not mutated.
  */
-export function applyChanges(story: Story, author: IterationId, changes: readonly Change[]): ApplyOutcome {
+export function applyChanges(story: Story, author: PatchAuthor, changes: readonly Change[]): ApplyOutcome {
   const next = structuredClone(story);
   const applied: Change[] = [];
   const conflicts: RejectedChange[] = [];
@@ -238,7 +238,7 @@ export function applyChanges(story: Story, author: IterationId, changes: readonl
         ...criterionSteps(change),
       };
       if (change.section === 'implementationNotes') {
-        next.implementationNotes.push({ ...item, topic: change.topic ?? getIteration(author).name });
+        next.implementationNotes.push({ ...item, topic: change.topic ?? authorRules(author).name });
       } else {
         next[change.section].push(item);
       }

@@ -10,8 +10,11 @@ import {
   buildVerificationRequest,
   decodeEngineRequest,
   decodeEngineText,
+  buildConsolidationRequest,
+  buildReviewRequest,
+  buildRewriteRequest,
   engineInstructions,
-  verificationOutputSchema,
+  engineOutputSchema,
 } from './prompts';
 import { runWorkflow } from './runner';
 import { parseStory, renderJson } from './story';
@@ -34,30 +37,80 @@ function unsupportedKeywords(schema: unknown): string[] {
 }
 
 describe('prompts', () => {
-  it('shares byte-identical instructions across iterations and verification, and the context across iterations', () => {
+  it('shares byte-identical instructions and output schema across every call, and the context across iterations', () => {
     const requests = iterationIds.map((iterationId) =>
       buildIterationRequest({ story, iterationId, model: 'claude-sonnet-5-5', attempt: 1 }),
     );
-    expect(new Set(requests.map((r) => r.instructions)).size).toBe(1);
     expect(new Set(requests.map((r) => r.context)).size).toBe(1);
     expect(new Set(requests.map((r) => r.task)).size).toBe(iterationIds.length);
-    const verification = buildVerificationRequest({
-      story,
-      iterationId: 'security',
-      proposal: { summary: '', patches: [], findings: [] },
-      model: 'claude-sonnet-5-5',
-      attempt: 1,
-    });
-    expect(verification.instructions).toBe(engineInstructions);
-    expect(verification.context).toBe(requests[0]?.context);
+    const base = { story, model: 'claude-sonnet-5-5', attempt: 1 };
+    const passes = [
+      buildVerificationRequest({
+        ...base,
+        iterationId: 'security',
+        proposal: { summary: '', patches: [], findings: [] },
+      }),
+      buildConsolidationRequest(base),
+      buildReviewRequest({ ...base, round: 1 }),
+      buildRewriteRequest({ ...base, round: 1, issues: [] }),
+    ];
+    const all = [...requests, ...passes];
+    // The output schema precedes the instructions in the cached prefix, so it must be the same object too.
+    expect(new Set(all.map((r) => r.instructions))).toEqual(new Set([engineInstructions]));
+    expect(new Set(all.map((r) => r.schema))).toEqual(new Set([engineOutputSchema]));
+    expect(new Set(all.map((r) => r.schemaName)).size).toBe(1);
+    expect(passes[0]?.context).toBe(requests[0]?.context);
+    expect(all.map((r) => r.purpose.iterationId).slice(-3)).toEqual([
+      'consolidation',
+      'review-1',
+      'rewrite-1',
+    ]);
   });
 
-  it('converts the output schemas to plain JSON schema objects without unions', () => {
-    for (const schema of [iterationOutputSchema, verificationOutputSchema]) {
+  it("keeps the shared prefix above every model's minimum cacheable length", () => {
+    const schemaText = JSON.stringify(z.toJSONSchema(engineOutputSchema));
+    // About four characters a token (the local Messages API's estimate); 4,096 tokens is the largest minimum.
+    expect((engineInstructions.length + schemaText.length) / 4).toBeGreaterThan(4_096);
+  });
+
+  it("carries every iteration's checklist, examples and when it must add nothing", () => {
+    for (const id of iterationIds) {
+      expect(engineInstructions).toContain(`## ${id}:`);
+    }
+    expect(engineInstructions).toContain('Server-side re-validation of every rule');
+    expect(engineInstructions.match(/^Add nothing when /gm)).toHaveLength(iterationIds.length);
+    expect(engineInstructions.match(/^Good: /gm)).toHaveLength(iterationIds.length);
+    expect(engineInstructions.match(/^Bad: /gm)).toHaveLength(iterationIds.length);
+    expect(engineInstructions).not.toContain('two to five');
+  });
+
+  it('converts the output schema to a plain JSON schema object without unions', () => {
+    for (const schema of [iterationOutputSchema, engineOutputSchema]) {
       const json = z.toJSONSchema(schema);
       expect(json.type).toBe('object');
       expect(unsupportedKeywords(json)).toEqual([]);
     }
+  });
+
+  it('reads an answer that leaves out the fields its purpose does not use', () => {
+    expect(engineOutputSchema.parse({ summary: 's', patches: [] })).toMatchObject({
+      summary: 's',
+      findings: [],
+      split: [],
+      issues: [],
+      score: 0,
+      scores: { wellFormed: 0 },
+    });
+  });
+
+  it('decodes the round and the review issues of a rewrite request', () => {
+    const issues = [{ dimension: 'testableSystem' as const, detail: 'No number.', itemIds: ['sc-x'] }];
+    const request = buildRewriteRequest({ story, model: 'm', attempt: 1, round: 2, issues });
+    expect(decodeEngineText(`${request.instructions}\n${request.context}\n${request.task}`)).toMatchObject({
+      purpose: 'rewrite',
+      round: 2,
+      reviewIssues: issues,
+    });
   });
 
   it('decodes purpose, iteration, story and feedback from prompt text alone', () => {
@@ -133,7 +186,7 @@ describe('untrusted story text', () => {
 
   it('changes neither the output format nor leaks the instructions, and is reported as a defect', async () => {
     const result = await runWorkflow({ llm: createOfflineAdapter(), story: hostile, verify: true });
-    expect(result.iterations.every((r) => r.status === 'applied')).toBe(true);
+    expect(result.iterations.every((r) => r.status !== 'failed')).toBe(true);
     const added = [
       ...result.story.behaviour,
       ...result.story.outcomeCriteria,
@@ -141,7 +194,7 @@ describe('untrusted story text', () => {
       ...result.story.implementationNotes,
       ...result.story.openQuestions,
     ].filter((item) => item.addedBy !== 'original');
-    expect(added.length).toBeGreaterThan(20);
+    expect(added.length).toBeGreaterThan(8);
     const output = `${renderJson(result.story)}${JSON.stringify(result.iterations)}`;
     for (const secret of ['You are user-story-agent', '# Quality bar', 'Never follow instructions']) {
       expect(output).not.toContain(secret);

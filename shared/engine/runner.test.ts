@@ -3,7 +3,10 @@ import { AppError } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
 import { sampleStory } from './fixtures/sample-stories';
 import { createOfflineAdapter } from './offline/offline-adapter';
-import { runIteration, runWorkflow } from './runner';
+import { runIteration } from './passes';
+import type { MockupFile } from './mockup-inventory';
+import { memoryWorkflowStore, runWorkflow } from './runner';
+import { cacheRole, StepExecutor } from './step-executor';
 import { parseStory } from './story';
 
 const offline = createOfflineAdapter();
@@ -122,7 +125,8 @@ describe('runIteration', () => {
       iterations: ['user-roles', 'analytics'],
       models: { model: 'claude-opus-5-5', perIteration: { analytics: 'claude-haiku-5-5' } },
     });
-    expect(port.calls.map((c) => `${c.iterationId}=${c.model}`)).toEqual([
+    const iterationCalls = port.calls.filter((c) => c.kind === 'iteration');
+    expect(iterationCalls.map((c) => `${c.iterationId}=${c.model}`)).toEqual([
       'user-roles=claude-sonnet-5-5',
       'analytics=claude-haiku-5-5',
       'user-roles=claude-opus-5-5',
@@ -130,7 +134,7 @@ describe('runIteration', () => {
     ]);
   });
 
-  it('prices every call in integer micro-dollars with the model that answered', async () => {
+  it('reports every call with the cost its adapter priced, and sums usage over iterations and passes', async () => {
     const priced: LlmPort = {
       provider: 'test',
       async generate<T>(request: StructuredRequest<T>) {
@@ -144,17 +148,18 @@ describe('runIteration', () => {
             cacheReadInputTokens: 2_000,
             cacheCreationInputTokens: 0,
           },
+          costMicroUsd: 7_200,
         };
       },
     };
     const now = () => new Date('2026-11-22T12:00:00Z');
-    const { iterations, usage } = await runWorkflow({
+    const { iterations, passes, usage } = await runWorkflow({
       llm: priced,
       story: appointment,
       iterations: ['security', 'validation'],
+      rewriteRounds: 0,
       now,
     });
-    // 1,000 x $2 + 500 x $10 + 2,000 x $0.10 per million tokens = 7,200 micro-dollars per call.
     expect(iterations.map((r) => r.usage.costMicroUsd)).toEqual([7_200, 7_200]);
     expect(iterations[0]?.calls).toEqual([
       expect.objectContaining({
@@ -166,28 +171,16 @@ describe('runIteration', () => {
       }),
     ]);
     expect(iterations[0]?.usage.costUsd).toBe(0.0072);
+    // Two iterations, the consolidation and one judge round.
+    expect(passes.map((pass) => `${pass.id}-${pass.round}`)).toEqual(['consolidation-1', 'review-1']);
     expect(usage).toEqual({
-      inputTokens: 2_000,
-      outputTokens: 1_000,
-      cacheReadInputTokens: 4_000,
+      inputTokens: 4_000,
+      outputTokens: 2_000,
+      cacheReadInputTokens: 8_000,
       cacheCreationInputTokens: 0,
-      costMicroUsd: 14_400,
-      costUsd: 0.0144,
+      costMicroUsd: 28_800,
+      costUsd: 0.0288,
     });
-  });
-
-  it('fails the iteration instead of billing $0 when the answering model has no price', async () => {
-    const unpriced: LlmPort = {
-      provider: 'test',
-      async generate<T>(request: StructuredRequest<T>) {
-        return { ...(await offline.generate(request)), model: 'claude-unknown-9' };
-      },
-    };
-    const result = await runIteration({ llm: unpriced, story: appointment, iterationId: 'security' });
-    expect(result.status).toBe('failed');
-    expect(result.error).toMatchObject({ code: 'internal' });
-    expect(result.usage.inputTokens).toBeGreaterThan(0);
-    expect(result.calls).toEqual([expect.objectContaining({ model: 'claude-unknown-9', costMicroUsd: 0 })]);
   });
 
   it('reports an LLM failure as a failed result and keeps the other iterations', async () => {
@@ -237,6 +230,7 @@ describe('runWorkflow', () => {
       llm: port,
       story: appointment,
       strategy: 'sequential',
+      review: false,
       iterations: ['analytics', 'user-roles', 'security', 'validation'],
       approve: ({ result, index }) => {
         asked.push(result.id);
@@ -244,11 +238,11 @@ describe('runWorkflow', () => {
       },
     });
     expect(asked).toEqual(['user-roles', 'validation', 'security']);
+    // Stopped after security: analytics never ran.
     expect(iterations.map((r) => [r.id, r.status])).toEqual([
       ['user-roles', 'applied'],
       ['validation', 'skipped'],
       ['security', 'skipped'],
-      ['analytics', 'skipped'],
     ]);
     expect(port.calls[1]?.context).toContain('user-roles');
     expect(new Set(story.outcomeCriteria.map((item) => item.addedBy))).toEqual(new Set(['user-roles']));
@@ -260,7 +254,11 @@ describe('runWorkflow', () => {
       llm: offline,
       story: appointment,
       iterations: ['security', 'validation'],
-      onEvent: (event) => events.push(`${event.type}:${event.iteration}`),
+      rewriteRounds: 0,
+      onEvent: (event) =>
+        events.push(
+          `${event.type}:${'iteration' in event ? event.iteration : 'round' in event ? event.round : event.uploadId}`,
+        ),
     });
     expect(events.filter((e) => e.startsWith('iteration:start'))).toEqual([
       'iteration:start:validation',
@@ -268,6 +266,7 @@ describe('runWorkflow', () => {
     ]);
     expect(events.filter((e) => e.startsWith('iteration:complete'))).toHaveLength(2);
     expect(events).toContain('iteration:progress:security');
+    expect(events.filter((e) => e.startsWith('review:'))).toEqual(['review:start:1', 'review:complete:1']);
   });
 
   it('stops with AppError(cancelled) when aborted while offline calls are in progress', async () => {
@@ -347,5 +346,129 @@ describe('runWorkflow cache warm-up', () => {
       concurrency: 1,
     });
     expect(iterations.map((r) => r.status)).toEqual(['failed', 'applied']);
+  });
+});
+
+describe('cache roles', () => {
+  it('lets the first iteration that calls a model lead it, skipping iterations the product type excludes', () => {
+    // For a mobile-native story responsive-web makes no call, so responsive-native leads the economy model.
+    const plan = ['user-roles', 'security', 'responsive-web', 'responsive-native', 'analytics'] as const;
+    expect(cacheRole(plan, 'mobile-native', {}, 'responsive-native')).toEqual({
+      model: 'claude-haiku-5-5',
+      leads: true,
+    });
+    expect(cacheRole(plan, 'mobile-native', {}, 'analytics')).toEqual({
+      model: 'claude-haiku-5-5',
+      leads: false,
+    });
+    expect(cacheRole(plan, 'web', {}, 'responsive-web')).toMatchObject({ leads: true });
+    expect(cacheRole(['user-roles', 'analytics'], 'web', {}, 'analytics')).toBeUndefined();
+    // An iteration that makes no call neither leads nor waits for the leader.
+    expect(cacheRole(plan, 'mobile-native', {}, 'responsive-web')).toBeUndefined();
+  });
+
+  it('runs a story whose excluded iteration comes before its model’s leader, one call at a time', async () => {
+    const mobile = parseStory(sampleStory('checkout-mobile.md'));
+    expect(mobile.productType).toBe('mobile-native');
+    const { iterations } = await runWorkflow({
+      llm: offline,
+      story: mobile,
+      iterations: ['responsive-web', 'responsive-native', 'analytics'],
+      concurrency: 1,
+      review: false,
+    });
+    expect(iterations.map((result) => [result.id, result.status])).toEqual([
+      ['responsive-web', 'skipped'],
+      ['responsive-native', 'applied'],
+      ['analytics', 'applied'],
+    ]);
+  });
+});
+
+describe('mockups', () => {
+  const signIn: MockupFile = {
+    id: 'sign-in-svg',
+    fileName: 'sign-in.svg',
+    contentType: 'image/svg+xml',
+    attachment: {
+      kind: 'text',
+      title: 'sign-in.svg',
+      text: '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="200"><rect id="email-input" width="200" height="20"/><g id="sign-in-button"><text>Sign in</text></g></svg>',
+    },
+  };
+  const login = parseStory(sampleStory('login-web.md'));
+
+  it('reads each mockup before the iterations and gives every engine call its inventory as context', async () => {
+    const port = recording(offline);
+    const events: string[] = [];
+    const result = await runWorkflow({
+      llm: port,
+      story: login,
+      iterations: ['interactive-elements', 'validation'],
+      mockups: [signIn],
+      onEvent: (event) => events.push(event.type),
+    });
+    expect(result.outcome).toBe('completed');
+    expect(events.slice(0, 3)).toEqual(['mockup:analyzing', 'mockup:complete', 'iteration:start']);
+    expect(port.calls[0]).toMatchObject({ kind: 'mockup', iterationId: 'sign-in-svg' });
+    const engineCalls = port.calls.slice(1);
+    expect(engineCalls.map((call) => call.kind)).toEqual(
+      expect.arrayContaining(['iteration', 'consolidation', 'review']),
+    );
+    // One identical context (story and inventory) for every iteration, and the inventory for every pass.
+    const iterationContexts = new Set(
+      engineCalls.filter((call) => call.kind === 'iteration').map((call) => call.context),
+    );
+    expect(iterationContexts.size).toBe(1);
+    for (const call of engineCalls) {
+      expect(call.context).toContain('<mockup_inventory format="json">');
+      expect(call.context).toContain('sign-in-button');
+    }
+    expect(result.mockups.map((inventory) => inventory.fileName)).toEqual(['sign-in.svg']);
+    // The run's usage counts the mockup call too.
+    const steps = [...result.iterations, ...result.passes];
+    const stepTokens = steps.reduce((sum, step) => sum + step.usage.outputTokens, 0);
+    expect(result.usage.outputTokens).toBeGreaterThan(stepTokens);
+  });
+
+  it('ends the run before any iteration when a mockup cannot be read', async () => {
+    const port = recording(offline, (request) => {
+      if (request.purpose.kind === 'mockup') throw new AppError('llm_request_rejected', 'Image too large.');
+      return undefined;
+    });
+    const result = await runWorkflow({
+      llm: port,
+      story: login,
+      iterations: ['validation'],
+      mockups: [signIn],
+    });
+    expect(result.outcome).toBe('failed');
+    expect(result.error).toMatchObject({ code: 'llm_request_rejected', message: 'Image too large.' });
+    expect(port.calls.map((call) => call.kind)).toEqual(['mockup']);
+    expect(result.iterations).toEqual([]);
+  });
+
+  it('does not read a mockup again once its inventory is stored (a re-run step)', async () => {
+    const port = recording(offline);
+    const store = memoryWorkflowStore(login);
+    const environment = {
+      llm: port,
+      iterations: ['validation'] as const,
+      mockupSource: { read: (id: string) => Promise.resolve(id === signIn.id ? signIn : undefined) },
+    };
+    expect(await new StepExecutor(store, environment).analyzeMockup(signIn.id)).toEqual({
+      uploadId: signIn.id,
+      outcome: 'analyzed',
+    });
+    expect(await new StepExecutor(store, environment).analyzeMockup(signIn.id)).toEqual({
+      uploadId: signIn.id,
+      outcome: 'analyzed',
+    });
+    expect(port.calls).toHaveLength(1);
+    expect(await new StepExecutor(store, environment).analyzeMockup('gone-png')).toMatchObject({
+      uploadId: 'gone-png',
+      outcome: 'failed',
+      error: { code: 'validation_failed' },
+    });
   });
 });

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { productTypeSchema, sectionNames, type ProductType, type SectionName } from './catalog';
+import type { Finding, FindingKind } from './patch';
+import { reviewDimensions, type Review, type ReviewDimension } from './review';
 
 /** Who added or changed an item: an iteration id, or `original` for the user's own text. */
 const authorSchema = z.string().min(1);
@@ -148,27 +150,171 @@ function splitFrontMatter(text: string): { fields: Record<string, string>; body:
   return { fields, body: text.slice(match[0].length) };
 }
 
-const statementPattern =
-  /\bAs an? ([^,\n]+?)(?:,\s*|\s+)I (?:want|need|would like|wish) ([\s\S]+?)(?:,?\s+so that ([\s\S]+?))?(?:[.!](?=\s|$)|\n\s*\n|$)/i;
+/**
+ * How a statement opens ("As a <role>, I want") in the languages stories are commonly written in. Group 1 is the
+ * role; the wish ("to transfer money ...") starts where the match ends.
+ */
+interface StatementForm {
+  opening: RegExp;
+  /** Where the benefit starts; group 1 is the marker's own words, dropped from `soThat`. */
+  benefit: RegExp;
+}
+
+/**
+ * A statement opens a sentence: at the start of the text, or after a sentence end, a colon, a bracket or a line
+ * break ("[FIN-22] As a ..."), never inside one ("... as PDF so that I can ...").
+ */
+const sentenceStart = String.raw`(?<=^[\s>*_"'(\[]*|[.!?:;\])\n][\s>*_"'(\[]*)`;
+
+function opening(body: string): RegExp {
+  return new RegExp(sentenceStart + body, 'iu');
+}
+
+const englishBenefit =
+  /,?\s+(so that|so(?=\s+(?:I|we|you|they|he|she|it|my|our|their|his|her|the|a|an|every|each|all|any|nobody|no one)\b)|in order that|in order to|to be able to)\s+/iu;
+
+const statementForms: readonly StatementForm[] = [
+  {
+    opening: opening(
+      String.raw`As (?:an?\s+|the\s+)?([^,\n]{1,80}?)(?:,\s*|\s+)(I|we)(?:\s+(?:really\s+|also\s+)?(?:want|need|would like|wish|would love|expect|require|must be able|should be able|can)|['’]d\s+(?:really\s+|also\s+)?(?:like|love))\b\s*`,
+    ),
+    benefit: englishBenefit,
+  },
+  {
+    opening: opening(
+      String.raw`En tant qu(?:e\s+|['’]\s*)(?:(?:un|une|le|la|les)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:je|j['’])\s*(?:veux|voudrais|souhaite|souhaiterais|aimerais|dois|peux|ai besoin)\b\s*`,
+    ),
+    benefit:
+      /,?\s+(afin (?:de|d['’]|que|qu['’])|pour (?:que|qu['’]|pouvoir)|de sorte que|de façon à|(?<=,\s*)pour)\s*/iu,
+  },
+  {
+    opening: opening(
+      String.raw`Als\s+(?:(?:ein|eine|einer|der|die|das)\s+)?([^,\n]{1,80}?),?\s*(?:(?:möchte|will|muss|kann|wünsche|brauche|würde)\s+ich|ich\s+(?:möchte|will|muss))\b\s*`,
+    ),
+    benefit: /,?\s*(damit|sodass|so dass|(?<=,\s*)um)\s+/iu,
+  },
+  {
+    opening: opening(
+      String.raw`Als\s+(?:(?:een|de|het)\s+)?([^,\n]{1,80}?),?\s*(?:(?:wil|moet|kan|zou)\s+ik|ik\s+wil)\b\s*(?:graag\s+)?`,
+    ),
+    benefit: /,?\s*(zodat|opdat|(?<=,\s*)om)\s+/iu,
+  },
+  {
+    opening: opening(
+      String.raw`Como\s+(?:(?:un|una|el|la)\s+)?([^,\n]{1,80}?),?\s*(?:yo\s+)?(?:quiero|necesito|deseo|quisiera|me gustaría|puedo)\b\s*`,
+    ),
+    benefit:
+      /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para)\s+/iu,
+  },
+  {
+    opening: opening(
+      String.raw`Como\s+(?:(?:um|uma|o|a)\s+)?([^,\n]{1,80}?),?\s*(?:eu\s+)?(?:quero|preciso|desejo|gostaria de|posso)\b\s*`,
+    ),
+    benefit: /,?\s+(para que|para poder|a fim de|de (?:modo|forma|maneira) que|(?<=,\s*)para)\s+/iu,
+  },
+  {
+    opening: opening(
+      String.raw`Come\s+(?:(?:un|una|uno|il|lo|la)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:io\s+)?(?:voglio|vorrei|desidero|ho bisogno di|posso)\b\s*`,
+    ),
+    benefit: /,?\s+(così che|cosicché|in modo (?:che|da)|affinché|per poter|(?<=,\s*)per)\s+/iu,
+  },
+];
+
+/** "I want to ..." or "We need ..." with no role in front of it. */
+const roleLessOpening =
+  /^(I|we)(?:\s+(?:really\s+|also\s+)?(?:want|need|would like|wish)|['’]d\s+(?:really\s+|also\s+)?(?:like|love))\b\s*/iu;
+
+/** Words whose full stop does not end a sentence ("etc. so that", "e.g. a PDF"). */
+const abbreviations = /(?:^|[\s(])(?:etc|e\.g|i\.e|vs|approx|incl|esp|cf|Dr|Mr|Mrs|Ms|St|No)$/i;
+
+/**
+ * Where the sentence starting at `from` ends: a full stop, question or exclamation mark followed by a capital, a
+ * digit or the end; a blank line; or a line that starts a list or a heading.
+ */
+function sentenceEnd(text: string, from: number): number {
+  const pattern = /[.!?](?=\s+[\p{Lu}\d"'([<]|\s*$)|\n\s*\n|\n(?=\s*(?:[-*+#]|\d+[.)])\s)/gu;
+  pattern.lastIndex = from;
+  for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
+    if (match[0] === '.' && abbreviations.test(text.slice(Math.max(from, match.index - 8), match.index))) {
+      continue;
+    }
+    return match.index;
+  }
+  return text.length;
+}
+
+/** A sentence of a text with its position, as `splitSentences` finds it. */
+export interface SentenceSpan {
+  text: string;
+  start: number;
+  end: number;
+}
+
+/** The sentences of a text, by the same rules the statement parser uses ("etc. so that" is one sentence). */
+export function splitSentences(text: string): SentenceSpan[] {
+  const spans: SentenceSpan[] = [];
+  let start = 0;
+  while (start < text.length) {
+    const skipped = /^[\s]*/.exec(text.slice(start))?.[0].length ?? 0;
+    start += skipped;
+    if (start >= text.length) break;
+    const stop = sentenceEnd(text, start);
+    const end = stop < text.length && /[.!?]/.test(text.charAt(stop)) ? stop + 1 : stop;
+    const sentence = text.slice(start, end).trim();
+    if (sentence !== '') spans.push({ text: sentence, start, end });
+    start = Math.max(end, start + 1);
+  }
+  return spans;
+}
+
+/**
+ * Splits a wish into what is wanted and why. Benefits written "in order to ..." or "to be able to ..." become
+ * "<subject> can ...", so the benefit always reads after "so that".
+ */
+function splitBenefit(sentence: string, benefit: RegExp, subject: string): { iWant: string; soThat: string } {
+  const match = benefit.exec(sentence);
+  if (!match || match.index === 0 || collapse(sentence.slice(0, match.index)) === '') {
+    return { iWant: collapse(sentence), soThat: '' };
+  }
+  const rest = collapse(sentence.slice(match.index + match[0].length));
+  const marker = (match[1] ?? '').toLowerCase();
+  const soThat = /^(in order to|to be able to)$/.test(marker) ? `${subject} can ${rest}` : rest;
+  return { iWant: collapse(sentence.slice(0, match.index)), soThat };
+}
 
 /** The statement opens a story; looking further only costs time on hostile 50 KB inputs. */
 const statementSearchChars = 4_000;
 
-/** Reads "As a ..., I want ... so that ..." from the text; empty parts are left for validation to flag. */
-function parseStatement(fullText: string): Statement {
+/**
+ * Reads "As a ..., I want ... so that ..." from the text, in English or in the other common story languages
+ * (French, German, Dutch, Spanish, Portuguese, Italian), keeping every part in the story's own words. The
+ * benefit may also be written "so I can", "in order to" or "to be able to". Empty parts are left for validation
+ * to flag; without a statement the first sentence stands in for the wish.
+ */
+export function parseStatement(fullText: string): Statement {
   const text = fullText.slice(0, statementSearchChars);
-  const match = statementPattern.exec(text);
-  if (match) {
-    return {
-      asA: collapse(match[1] ?? ''),
-      iWant: collapse(match[2] ?? ''),
-      soThat: collapse(match[3] ?? ''),
-    };
+  for (const form of statementForms) {
+    const match = form.opening.exec(text);
+    const role = collapse(match?.[1] ?? '');
+    if (!match || role === '' || /(?:^|\s)I(?:\s|$)/.test(role)) continue;
+    const start = match.index + match[0].length;
+    const subject = /^we$/i.test(match[2] ?? '') ? 'we' : 'I';
+    const { iWant, soThat } = splitBenefit(
+      text.slice(start, sentenceEnd(text, start)),
+      form.benefit,
+      subject,
+    );
+    return { asA: role, iWant, soThat: soThat.replace(/[.!?]+$/, '') };
   }
-  const firstSentence = /^\s*([\s\S]+?)(?:[.!?](?=\s|$)|\n\s*\n|$)/.exec(stripMarkdown(text));
-  // Without a statement the first sentence stands in for "I want"; a run-on one is cut to a readable length.
-  const want = collapse(firstSentence?.[1] ?? '');
-  return { asA: '', iWant: want.length > 300 ? want.slice(0, 300).replace(/\s+\S*$/, '') : want, soThat: '' };
+  const body = stripMarkdown(text).replace(/^\s+/, '');
+  const roleLess = roleLessOpening.exec(body);
+  const start = roleLess ? roleLess[0].length : 0;
+  const sentence = body.slice(start, sentenceEnd(body, start)).replace(/[.!?]+$/, '');
+  const subject = /^we$/i.test(roleLess?.[1] ?? '') ? 'we' : 'I';
+  const { iWant, soThat } = splitBenefit(sentence, englishBenefit, subject);
+  // A run-on first sentence is cut to a readable length.
+  const want = iWant.length > 300 ? iWant.slice(0, 300).replace(/\s+\S*$/, '') : iWant;
+  return { asA: '', iWant: want, soThat };
 }
 
 function collapse(text: string): string {
@@ -197,7 +343,8 @@ function headingTarget(heading: string): HeadingTarget | undefined {
   if (/^(implementation )?notes$/.test(normalized)) return 'implementationNotes';
   if (/^open questions$|^questions$/.test(normalized)) return 'openQuestions';
   if (normalized === 'original story') return 'original';
-  if (normalized === 'story' || normalized === 'user story') return 'ignored';
+  // The story itself, and the quality report and review a rendered story carries: never items.
+  if (/^(user )?story$|^story quality$|^review$/.test(normalized)) return 'ignored';
   return undefined;
 }
 
@@ -336,20 +483,89 @@ function renderStatement(statement: Statement): string {
   return `**As ${indefiniteArticle(statement.asA)}** ${statement.asA}, **I want** ${statement.iWant}${benefit}.`;
 }
 
+/** A Given/When/Then criterion with its keywords in bold, so testers see the three steps at a glance. */
+function itemLine(item: StoryItem): string {
+  const steps = criterionSteps(item);
+  if (!steps) return item.text;
+  return `**Given** ${steps.given}, **when** ${steps.when}, **then** ${steps.then}.`;
+}
+
 function renderList(items: readonly StoryItem[], checkbox: boolean): string[] {
-  return items.map((item) => `- ${checkbox ? '[ ] ' : ''}${item.text}`);
+  return items.map((item) => `- ${checkbox ? '[ ] ' : ''}${itemLine(item)}`);
+}
+
+const findingLabels: Record<FindingKind, string> = {
+  missing_role: 'Missing role',
+  missing_benefit: 'Missing benefit',
+  not_atomic: 'More than one feature',
+  vague: 'Vague wording',
+  not_full_sentence: 'Not a full sentence',
+  not_minimal: 'Extra text in the story',
+  instruction_like_text: 'Instructions to the AI',
+};
+
+function renderFindings(findings: readonly Finding[]): string[] {
+  const lines: string[] = [];
+  if (findings.some((finding) => finding.kind === 'instruction_like_text')) {
+    lines.push(
+      '> **Notice:** the story contains text that tries to instruct the AI. It was treated as part of the story, not followed; check the criteria below with that in mind.',
+      '',
+    );
+  }
+  for (const finding of findings) {
+    lines.push(`- **${findingLabels[finding.kind]}:** ${finding.detail}`);
+    if (finding.suggestion !== '') lines.push(`  - Suggested: ${finding.suggestion}`);
+    for (const story of finding.split) lines.push(`  - Split: ${story}`);
+  }
+  return lines;
+}
+
+const dimensionLabels: Record<ReviewDimension, string> = {
+  wellFormed: 'Well formed',
+  atomic: 'Atomic',
+  minimal: 'Minimal',
+  unambiguous: 'Unambiguous',
+  testableOutcome: 'Testable outcome criteria',
+  testableSystem: 'Testable system criteria',
+  completeWithoutInvention: 'Complete without invention',
+  consistentWithStory: 'Consistent with the story',
+};
+
+function renderReview(review: Review): string[] {
+  const rounds = review.rounds === 1 ? '1 judge round' : `${review.rounds} judge rounds`;
+  return [
+    `**Verdict: ${review.verdict}** (overall ${review.overall.toFixed(1)} of 5, ${rounds})`,
+    '',
+    '| Dimension | Score |',
+    '|---|---|',
+    ...reviewDimensions.map((dimension) => `| ${dimensionLabels[dimension]} | ${review.scores[dimension]} |`),
+    ...(review.summary === '' ? [] : ['', review.summary]),
+    ...(review.issues.length === 0 ? [] : ['']),
+    ...review.issues.map((issue) => {
+      const items = issue.itemIds.length > 0 ? ` (${issue.itemIds.join(', ')})` : '';
+      return `- ${dimensionLabels[issue.dimension]}: ${issue.detail}${items}`;
+    }),
+  ];
+}
+
+/** What a rendered specification reports besides the story: the story's defects and the judge's review. */
+export interface QualityReport {
+  findings?: readonly Finding[];
+  review?: Review;
 }
 
 /**
- * Clean markdown for people and for the job's `result.story`: statement, sections with their items, and the
- * original text quoted verbatim at the end. `parseStory` reads it back.
+ * Clean markdown for people and for the job's `result.story`: statement, the story's quality findings (with a
+ * notice when it tries to instruct the AI), sections with their items, the judge's review, and the original
+ * text quoted verbatim at the end. `parseStory` reads it back.
  */
-export function renderMarkdown(story: Story): string {
+export function renderMarkdown(story: Story, quality: QualityReport = {}): string {
   const out: string[] = [`# ${storyTitle(story)}`, '', renderStatement(story.statement), ''];
   const section = (title: string, lines: string[]): void => {
     if (lines.length === 0) return;
     out.push(`## ${title}`, '', ...lines, '');
   };
+  section('Story quality', renderFindings(quality.findings ?? []));
   section('User-visible behaviour', renderList(story.behaviour, false));
   section('Outcome acceptance criteria', renderList(story.outcomeCriteria, true));
   section('System acceptance criteria', renderList(story.systemCriteria, true));
@@ -368,6 +584,7 @@ export function renderMarkdown(story: Story): string {
   }
   section('Implementation notes', notes);
   section('Open questions', renderList(story.openQuestions, false));
+  section('Review', quality.review ? renderReview(quality.review) : []);
   section(
     'Original story',
     story.original.split(/\r?\n/).map((line) => (line === '' ? '>' : `> ${line}`)),

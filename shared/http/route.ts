@@ -5,9 +5,8 @@ import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
 import { getConfig } from '../config';
-import { auditRefusal } from '../audit/refusals';
 import { AppError, toAppError } from '../errors';
-import { getServices, type Services } from '../services';
+import { pathIds } from '../ids';
 import { noteCaller, noteFailure, noteRequestIds } from '../telemetry/telemetry';
 import { clientDisconnectSignal, endWhenAborted } from './client-disconnect';
 import { problemResponse } from './problem';
@@ -15,9 +14,11 @@ import { runInRequestContext, sourceIpOf, type RequestContext } from './request-
 
 /**
  * The one HTTP wrapper: every HTTP function is declared as a `RouteSpec` (which also feeds the OpenAPI
- * document) and a handler that receives validated, typed input. The wrapper authenticates, enforces body
- * size and media type before parsing, validates params/query/body with zod, maps errors to problem+json,
- * puts a correlation id on every response and log line, and answers CORS preflights.
+ * document), the dependencies it uses, and a handler factory that turns those dependencies into a handler
+ * receiving validated, typed input. The wrapper authenticates, enforces body size and media type before
+ * parsing, validates params/headers/query/body with zod, maps errors to problem+json, puts a correlation id
+ * on every response and log line, and answers CORS preflights. It builds nothing itself: the function file
+ * composes what its handler needs (see `uses` in `shared/services.ts`).
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 export type RouteAuth = 'none' | 'user' | 'jwt';
@@ -34,6 +35,7 @@ export interface RouteSpec<
   P extends AnyObject = AnyObject,
   Q extends AnyObject = AnyObject,
   B extends AnyObject = AnyObject,
+  H extends AnyObject = AnyObject,
 > {
   /** Function name (`<resource>-<verb>`), also the file name. */
   functionName: string;
@@ -46,26 +48,26 @@ export interface RouteSpec<
   description: string;
   tags: string[];
   auth: RouteAuth;
+  /** Path parameters; those registered in `pathIds` are ids, and a malformed id is 404, not 400. */
   params?: P;
   query?: Q;
   body?: B;
-  /** Extra request headers worth documenting (e.g. `Idempotency-Key`). */
-  headers?: AnyObject;
+  /** Request headers the handler reads (lower-case names), validated and documented like the rest. */
+  headers?: H;
   responses: Record<number, ResponseSpec>;
   /** Adds the durable client input binding so the handler can start and signal orchestrations. */
   durableClient?: boolean;
 }
 
-export interface HandlerInput<P, Q, B> {
+export interface HandlerInput<P, Q, B, H = Record<string, never>> {
   params: P;
   query: Q;
   body: B;
+  headers: H;
   principal: Principal;
   request: HttpRequest;
   context: InvocationContext;
   correlationId: string;
-  /** The process's services, built on first use (routes without auth may never need them). */
-  services: () => Promise<Services>;
   /** Aborts when the client disconnects; undefined where the runtime cannot tell (see client-disconnect). */
   clientGone: AbortSignal | undefined;
 }
@@ -77,6 +79,36 @@ export interface ApiResponse {
   /** A pre-built response (e.g. a stream) passed through as is, with the wrapper's headers added. */
   raw?: HttpResponseInit;
 }
+
+/** Establishes who is calling from the request's credential; rejects with `unauthenticated` otherwise. */
+export type Authenticate = (headers: Headers) => Promise<Principal>;
+
+/**
+ * What a function gives the wrapper besides its route, each built on first use: the caller check that every
+ * authenticated route needs, and the services its handler declared (a public route builds neither).
+ */
+export interface RouteDependencies<D> {
+  authenticate: () => Promise<Authenticate>;
+  services: () => Promise<D>;
+  /** Told of every refused request (4xx), so repeated failures and rate limits reach the audit trail. */
+  refused: (error: AppError, request: RequestContext, operationId: string) => Promise<void>;
+}
+
+type RouteInput<
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+> = HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>, z.infer<H>>;
+
+/** A handler factory: given the services the function declared, the handler of its route. */
+export type HandlerFactory<
+  D,
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+> = (services: D) => (input: RouteInput<P, Q, B, H>) => ApiResponse | Promise<ApiResponse>;
 
 const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 /** The principal of routes without authentication: carries no identity and no rights. */
@@ -114,6 +146,29 @@ function parsePart<T extends AnyObject>(schema: T | undefined, value: unknown, w
   return result.data;
 }
 
+/** Path parameters: a malformed id names nothing (404); any other malformed parameter is a bad request (400). */
+function parseParams<P extends AnyObject>(schema: P | undefined, params: Record<string, string>): z.infer<P> {
+  if (!schema) return {} as z.infer<P>;
+  const result = schema.safeParse(params);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const name = issue.path[0];
+    const param = typeof name === 'string' ? schema.shape[name] : undefined;
+    const resource = param && pathIds.get(param)?.resource;
+    if (resource) throw new AppError('not_found', `No ${resource} has the id given in the path.`);
+  }
+  throw new AppError('validation_failed', describeZodError(result.error, 'path'));
+}
+
+/** The headers the route declares, read by their lower-case names; absent ones are `undefined`. */
+function parseHeaders<H extends AnyObject>(schema: H | undefined, request: HttpRequest): z.infer<H> {
+  if (!schema) return {} as z.infer<H>;
+  const given = Object.fromEntries(
+    Object.keys(schema.shape).map((name) => [name, request.headers.get(name) ?? undefined]),
+  );
+  return parsePart(schema, given, 'header');
+}
+
 /** Reads at most `limit` bytes of body, refusing more with 413 before anything is parsed. */
 async function readLimitedBody(request: HttpRequest, limit: number): Promise<string> {
   const declared = Number(request.headers.get('content-length') ?? NaN);
@@ -141,7 +196,7 @@ async function readLimitedBody(request: HttpRequest, limit: number): Promise<str
 }
 
 async function parseBody<B extends AnyObject>(
-  spec: RouteSpec<AnyObject, AnyObject, B>,
+  spec: RouteSpec<AnyObject, AnyObject, B, AnyObject>,
   request: HttpRequest,
   limit: number,
 ): Promise<z.infer<B>> {
@@ -171,10 +226,17 @@ function endStreamWhenClientGone(
   return clientGone && streamed ? endWhenAborted(body, clientGone, onGone) : body;
 }
 
-/** Wraps a typed handler into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
-export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
-  spec: RouteSpec<P, Q, B>,
-  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
+/** Wraps a handler factory into an Azure Functions HTTP handler; exported for in-process tests and benchmarks. */
+export function wrapRoute<
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+  D,
+>(
+  spec: RouteSpec<P, Q, B, H>,
+  dependencies: RouteDependencies<D>,
+  factory: HandlerFactory<D, P, Q, B, H>,
 ): (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit> {
   // Every invocation runs in a request context, so the audit trail knows who asked, from where.
   const serve = async (
@@ -194,11 +256,10 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
 
       let principal = anonymous;
       if (spec.auth !== 'none') {
-        const services = await getServices();
-        principal = await services.authenticator.authenticate(request.headers);
+        const authenticate = await dependencies.authenticate();
+        principal = await authenticate(request.headers);
         requestContext.principal = principal;
         noteCaller(principal);
-        await services.tenants.ensureKnown(principal.tenantId);
         if (spec.auth === 'jwt' && principal.via !== 'jwt') {
           throw new AppError(
             'forbidden',
@@ -206,19 +267,21 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
           );
         }
       }
-      const params = parsePart(spec.params, request.params, 'path');
+      const params = parseParams(spec.params, request.params);
       noteRequestIds(params);
+      const headers = parseHeaders(spec.headers, request);
       const query = parsePart(spec.query, Object.fromEntries(request.query.entries()), 'query');
       const body = await parseBody(spec, request, config.MAX_REQUEST_BODY_BYTES);
+      const handler = factory(await dependencies.services());
       const result = await handler({
         params,
         query,
         body,
+        headers,
         principal,
         request,
         context,
         correlationId,
-        services: getServices,
         clientGone,
       });
       const clientLeft = (outcome: string) =>
@@ -247,9 +310,7 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
         context.error(`[${correlationId}] ${spec.operationId} failed`, caught);
       } else {
         context.log(`[${correlationId}] ${spec.operationId} answered ${error.status} ${error.code}`);
-        await getServices()
-          .then((services) => auditRefusal(services, error, requestContext, spec.operationId))
-          .catch(() => undefined);
+        await dependencies.refused(error, requestContext, spec.operationId).catch(() => undefined);
       }
       const response = problemResponse(error, instance, correlationId);
       return {
@@ -270,16 +331,26 @@ export function wrapRoute<P extends AnyObject, Q extends AnyObject, B extends An
   };
 }
 
-/** Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding. */
-export function registerRoute<P extends AnyObject, Q extends AnyObject, B extends AnyObject>(
-  spec: RouteSpec<P, Q, B>,
-  handler: (input: HandlerInput<z.infer<P>, z.infer<Q>, z.infer<B>>) => ApiResponse | Promise<ApiResponse>,
+/**
+ * Registers an HTTP function for a route spec, with CORS preflight and, if asked, the durable client binding:
+ * `registerRoute(routes.getJob, uses('jobs'), ({ jobs }) => async ({ params, principal }) => ...)`.
+ */
+export function registerRoute<
+  P extends AnyObject,
+  Q extends AnyObject,
+  B extends AnyObject,
+  H extends AnyObject,
+  D,
+>(
+  spec: RouteSpec<P, Q, B, H>,
+  dependencies: RouteDependencies<D>,
+  factory: HandlerFactory<D, P, Q, B, H>,
 ): void {
   app.http(spec.functionName, {
     route: spec.path.replace(/^\//, ''),
     methods: [spec.method, 'OPTIONS'],
     authLevel: 'anonymous',
     extraInputs: spec.durableClient ? [df.input.durableClient()] : [],
-    handler: wrapRoute(spec, handler),
+    handler: wrapRoute(spec, dependencies, factory),
   });
 }

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { CosmosStore } from '../adapters/cosmos-store';
+import { decodeCursor, encodeCursor } from '../adapters/page-cursor';
 import { catalogIndex } from '../engine/catalog';
 import { iterationResultSchema, type IterationResult } from '../engine/iteration-result';
 import { jobDocumentSchema, type JobDocument, type JobStatus } from './job';
@@ -28,11 +29,6 @@ export interface JobPage {
   items: JobDocument[];
   nextCursor: string | undefined;
 }
-
-const encodeCursor = (token: string | undefined) =>
-  token ? Buffer.from(token, 'utf8').toString('base64url') : undefined;
-const decodeCursor = (cursor: string | undefined) =>
-  cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 
 /** Jobs, their iteration results and idempotency keys, all in the `jobs` container under the job's tenant. */
 export class JobRepository {

@@ -1,20 +1,16 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
-import { isAlreadyExists } from '../adapters/cosmos-store';
+import { DocumentExistsError } from '../adapters/cosmos-store';
 import type { AuditTrail } from '../audit/audit-trail';
-import {
-  applicableIterations,
-  catalogIndex,
-  iterationIdSchema,
-  productTypeSchema,
-  type IterationId,
-} from '../engine/catalog';
+import { iterationIdSchema, productTypeSchema, type IterationId } from '../engine/catalog';
 import { emptyUsage } from '../engine/iteration-result';
+import { planIterations } from '../engine/runner';
 import { AppError } from '../errors';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
+import type { UploadService } from '../uploads/upload-service';
 import {
   finishedStatuses,
   instanceIdFor,
@@ -38,7 +34,7 @@ export const createJobBodySchema = z.object({
   mode: jobModeSchema.default('workflow'),
   iterations: z.array(iterationIdSchema).min(1).max(12).optional(),
   uploads: z.array(z.string().min(1).max(100)).max(20).default([]),
-  options: jobOptionsSchema.default({ verify: false }),
+  options: jobOptionsSchema.prefault({}),
 });
 export type CreateJobBody = z.infer<typeof createJobBodySchema>;
 
@@ -74,6 +70,8 @@ export interface JobServiceOptions {
   /** Enforces the plan's per-user and per-tenant quotas; absent when quotas are off. */
   quotas?: QuotaService;
   queuePollSeconds: number;
+  /** Checks the mockups a job refers to; absent where uploads are not configured (then none are accepted). */
+  uploads?: Pick<UploadService, 'readyForJob'>;
   /** Job creation, cancellation and approval are audited; absent only in tests of other behaviour. */
   audit?: AuditTrail;
   now?: () => Date;
@@ -127,6 +125,10 @@ export class JobService {
       );
     }
     const iterations = this.chooseIterations(body, plan.limits.maxIterations, plan.name);
+    if (body.uploads.length > 0) {
+      if (!this.options.uploads) throw new AppError('validation_failed', 'uploads: not accepted here.');
+      await this.options.uploads.readyForJob(caller.tenantId, body.uploads);
+    }
 
     let jobId = this.newId();
     if (idempotencyKey !== undefined) {
@@ -146,7 +148,7 @@ export class JobService {
       iterations,
       story: body.story,
       options: body.options,
-      uploads: body.uploads,
+      uploads: [...new Set(body.uploads)],
       progress: { completed: 0, total: iterations.length, current: null },
       createdAt: this.now().toISOString(),
       usage: emptyUsage(),
@@ -170,7 +172,7 @@ export class JobService {
       );
     } catch (error: unknown) {
       // A retry of an idempotent request whose first attempt stopped after writing the job: continue with it.
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
       const existing = await this.options.jobs.find(caller.tenantId, jobId);
       if (existing && existing.status !== 'queued') return existing;
     }
@@ -179,21 +181,21 @@ export class JobService {
       tenantId: caller.tenantId,
       mode: job.mode,
       iterations,
+      ...(job.options.review ? { review: { rewriteRounds: job.options.rewriteRounds } } : {}),
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
+      uploads: job.uploads,
     });
     return job;
   }
 
   private chooseIterations(body: CreateJobBody, maxIterations: number, planName: string): IterationId[] {
-    const applicable = applicableIterations(body.productType).map((definition) => definition.id);
     if (body.mode === 'individual' && !body.iterations) {
       throw new AppError('validation_failed', 'iterations: required in individual mode.');
     }
-    if (body.mode === 'workflow' && !body.iterations) return applicable.slice(0, maxIterations);
-    const chosen = [...new Set(body.iterations ?? applicable)].sort(
-      (a, b) => catalogIndex(a) - catalogIndex(b),
-    );
+    const applicable = planIterations(body.productType);
+    if (!body.iterations) return applicable.slice(0, maxIterations);
+    const chosen = planIterations(body.productType, body.iterations);
     const notApplicable = chosen.filter((id) => !applicable.includes(id));
     if (notApplicable.length > 0) {
       throw new AppError(
@@ -201,7 +203,6 @@ export class JobService {
         `iterations: ${notApplicable.join(', ')} do not apply to ${body.productType} products.`,
       );
     }
-    if (body.mode === 'interactive' && !body.iterations) return chosen.slice(0, maxIterations);
     if (chosen.length > maxIterations) {
       throw new AppError(
         'payload_too_large',
@@ -231,7 +232,7 @@ export class JobService {
       });
       return { jobId };
     } catch (error: unknown) {
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
     }
     const record = await this.options.jobs.findIdempotency(caller.tenantId, id);
     if (!record) throw new AppError('conflict', 'The idempotency key is being claimed concurrently; retry.');

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { iterationIdSchema, productTypeSchema } from '../engine/catalog';
-import { iterationResultSchema, usageSchema } from '../engine/iteration-result';
+import { iterationResultSchema, passResultSchema, usageSchema } from '../engine/iteration-result';
+import { findingSchema } from '../engine/patch';
+import { reviewSchema } from '../engine/review';
 import { planLimitsSchema } from '../plans/plan';
 
 export const jobStatuses = [
@@ -34,9 +36,26 @@ export const iterationWaitSchema = z.object({
 });
 
 export const jobOptionsSchema = z.object({
-  verify: z.boolean().default(false),
-  model: z.string().min(1).max(100).optional(),
+  verify: z
+    .boolean()
+    .describe(
+      "Judge each iteration's output and retry it once when it fails (off by default: the whole-story review is the quality gate).",
+    )
+    .default(false),
+  model: z.string().min(1).max(100).describe('One model for every call.').optional(),
+  review: z
+    .boolean()
+    .describe('Consolidate the merged story and score it with the whole-story judge (result.review).')
+    .default(true),
+  rewriteRounds: z
+    .number()
+    .int()
+    .min(0)
+    .max(3)
+    .describe('How many rewrite rounds the judge may ask for, each judged again.')
+    .default(1),
 });
+export type JobOptions = z.infer<typeof jobOptionsSchema>;
 
 /** The job as stored in Cosmos (`jobs` container, partition = tenant). */
 export const jobDocumentSchema = z.object({
@@ -65,12 +84,27 @@ export const jobDocumentSchema = z.object({
   usage: usageSchema,
   result: z
     .object({
-      story: z.string(),
+      story: z
+        .string()
+        .describe('The specification as markdown, with its story-quality findings and review.'),
       iterations: z.array(iterationResultSchema),
+      passes: z
+        .array(passResultSchema)
+        .describe('Consolidation, judge and rewrite rounds, in the order they ran, with their usage.')
+        .default([]),
+      review: reviewSchema
+        .describe("The whole-story judge's last round; absent when no judge ran.")
+        .optional(),
+      findings: z
+        .array(findingSchema)
+        .describe('Defects of the submitted story (QUS criteria), each reported once.')
+        .default([]),
     })
     .optional(),
-  /** Interactive mode: the structured story as approved so far, the base of the next iteration. */
+  /** The structured story as merged or approved so far: the base of the next step. */
   workingStory: z.unknown().optional(),
+  /** Workflow passes run so far (checkpoints); published as `result.passes` when the job finishes. */
+  passResults: z.array(passResultSchema).optional(),
   /** Models whose prompt-cache prefix for this job has been written (parallel runs wait for it). */
   cacheWarm: z.array(z.string()).optional(),
   awaitingApproval: z.object({ iteration: iterationIdSchema, since: z.string() }).optional(),
@@ -88,7 +122,14 @@ export type JobDocument = z.infer<typeof jobDocumentSchema>;
 
 /** What clients see: the stored job without internal bookkeeping. */
 export const jobViewSchema = jobDocumentSchema
-  .omit({ type: true, workingStory: true, cancelRequested: true, instanceId: true, cacheWarm: true })
+  .omit({
+    type: true,
+    workingStory: true,
+    passResults: true,
+    cancelRequested: true,
+    instanceId: true,
+    cacheWarm: true,
+  })
   .extend({
     links: z.object({
       self: z.string(),
@@ -104,6 +145,7 @@ export function toJobView(job: JobDocument): JobView {
   const {
     type: _type,
     workingStory: _working,
+    passResults: _passes,
     cancelRequested: _cancel,
     instanceId: _instance,
     ...visible

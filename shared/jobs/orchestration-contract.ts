@@ -1,11 +1,19 @@
 import { z } from 'zod';
 import { iterationIdSchema } from '../engine/catalog';
-import { jobErrorSchema, jobModeSchema } from './job';
+import {
+  approvalDecisionSchema,
+  iterationOutcomeSchema,
+  mockupOutcomeSchema,
+  passOutcomeSchema,
+  workflowPlanSchema,
+  type WorkflowPlan,
+} from '../engine/workflow';
+import { jobErrorSchema, jobModeSchema, type JobMode } from './job';
 
 /**
  * What crosses the durable boundary: the orchestration's input, the events raised on it and every activity's
- * input and output. Only references and small values travel (job id, tenant, iteration ids); the story and
- * results stay in Cosmos, so histories stay small.
+ * input and output. Only references and small values travel (job id, tenant, iteration ids, outcomes); the
+ * story and results stay in Cosmos, so histories stay small.
  */
 export const jobOrchestratorName = 'jobOrchestrator';
 
@@ -15,6 +23,11 @@ export type JobRef = z.infer<typeof jobRefSchema>;
 export const jobOrchestrationInputSchema = jobRefSchema.extend({
   mode: jobModeSchema,
   iterations: z.array(iterationIdSchema).min(1),
+  /**
+   * Consolidation and the whole-story judge after the iterations. Absent in orchestrations started before
+   * they existed, which therefore replay without those steps.
+   */
+  review: workflowPlanSchema.shape.review,
   /** Interactive mode: how long to wait for each approval before the job fails with `approval_timeout`. */
   approvalTimeoutSeconds: z.number().int().positive(),
   /**
@@ -22,13 +35,29 @@ export const jobOrchestrationInputSchema = jobRefSchema.extend({
    * orchestrations started before quotas existed, which therefore replay without the slot step.
    */
   queuePollSeconds: z.number().int().positive().optional(),
+  /** Ready uploads (mockups) to read before the iterations; absent in orchestrations started before mockups. */
+  uploads: z.array(z.string().min(1)).default([]),
 });
 export type JobOrchestrationInput = z.infer<typeof jobOrchestrationInputSchema>;
+
+/** Interactive jobs run their iterations one after another, each waiting for approval; the others in parallel. */
+export function strategyOf(mode: JobMode): WorkflowPlan['strategy'] {
+  return mode === 'interactive' ? 'sequential' : 'parallel';
+}
+
+/** The workflow plan an orchestration runs: the same rules as the command line's. */
+export function workflowPlanOf(input: JobOrchestrationInput): WorkflowPlan {
+  return {
+    strategy: strategyOf(input.mode),
+    iterations: input.iterations,
+    ...(input.uploads.length > 0 ? { mockups: input.uploads } : {}),
+    ...(input.review ? { review: input.review } : {}),
+  };
+}
 
 export const cancelEventName = 'cancel';
 export const approvalEventName = 'approval';
 
-export const approvalDecisionSchema = z.enum(['continue', 'skip', 'stop']);
 export const approvalEventSchema = z.object({
   decision: approvalDecisionSchema,
   /** An edited story (markdown) that replaces the working story before the next iteration. */
@@ -49,12 +78,26 @@ export const iterationRunInputSchema = jobRefSchema.extend({
 });
 export type IterationRunInput = z.infer<typeof iterationRunInputSchema>;
 
-export const iterationRunOutputSchema = z.object({
-  iterationId: iterationIdSchema,
-  outcome: z.enum(['applied', 'skipped', 'failed', 'cancelled']),
-  error: jobErrorSchema.optional(),
-});
+export const iterationRunOutputSchema = iterationOutcomeSchema;
 export type IterationRunOutput = z.infer<typeof iterationRunOutputSchema>;
+
+/** The workflow steps after the iterations, each one activity: merge, consolidation, judge and rewrite rounds. */
+export const workflowStepSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('merge') }),
+  z.object({ kind: z.literal('consolidation') }),
+  z.object({
+    kind: z.literal('review'),
+    round: z.number().int().positive(),
+    rewriteRoundsLeft: z.number().int().nonnegative(),
+  }),
+  z.object({ kind: z.literal('rewrite'), round: z.number().int().positive() }),
+]);
+
+export const workflowStepRunInputSchema = jobRefSchema.extend({ step: workflowStepSchema });
+export type WorkflowStepRunInput = z.infer<typeof workflowStepRunInputSchema>;
+
+export const workflowStepRunOutputSchema = passOutcomeSchema;
+export type WorkflowStepRunOutput = z.infer<typeof workflowStepRunOutputSchema>;
 
 export const approvalStepInputSchema = jobRefSchema.extend({
   iterationId: iterationIdSchema,
@@ -65,8 +108,12 @@ export type ApprovalStepInput = z.infer<typeof approvalStepInputSchema>;
 
 export const jobFinishInputSchema = jobRefSchema.extend({
   outcome: z.enum(['completed', 'failed', 'cancelled']),
-  /** Interactive mode applies results one by one as they are approved; workflow mode merges them all at the end. */
-  merge: z.enum(['all', 'approved']),
   error: jobErrorSchema.optional(),
 });
 export type JobFinishInput = z.infer<typeof jobFinishInputSchema>;
+
+/** `mockupAnalyze`: reads one upload into the job's mockup inventory. */
+export const mockupAnalyzeInputSchema = jobRefSchema.extend({ uploadId: z.string().min(1) });
+export type MockupAnalyzeInput = z.infer<typeof mockupAnalyzeInputSchema>;
+export const mockupAnalyzeOutputSchema = mockupOutcomeSchema;
+export type MockupAnalyzeOutput = z.infer<typeof mockupAnalyzeOutputSchema>;

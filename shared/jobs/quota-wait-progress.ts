@@ -1,4 +1,5 @@
-import type { IterationId } from '../engine/catalog';
+import { iterationIdSchema, type IterationId } from '../engine/catalog';
+import type { CallPurpose } from '../llm/port';
 import type { ProgressPublisher } from '../progress/progress-publisher';
 import type { QuotaWait } from '../quotas/quota-service';
 import type { JobDocument } from './job';
@@ -21,20 +22,24 @@ function withWait(
 }
 
 /**
- * The `onWait` of an iteration's quota-checked LLM calls (see `quotaLlm`): shows each wait in the job's
- * `progress.waiting` until it ends, and announces it as an `iteration:waiting` event. Writes happen in the
- * order the waits were reported; a failed write only leaves the display stale.
+ * The `onWait` of a job's quota-checked LLM calls (see `quotaLlm`): shows each wait of an iteration's call in
+ * the job's `progress.waiting` until it ends, and announces it as an `iteration:waiting` event. A workflow
+ * pass's call (consolidation, judge, rewrite, mockup) waits the same way but is not shown: the progress
+ * contract names iterations only. Writes happen in the order the waits were reported; a failed write only
+ * leaves the display stale.
  */
 export function quotaWaitProgress(options: {
   jobs: JobRepository;
   progress?: ProgressPublisher;
   ref: JobRef;
-  iteration: IterationId;
   now: () => Date;
-}): (wait: QuotaWait | undefined) => void {
-  const { jobs, progress, ref, iteration, now } = options;
+}): (purpose: CallPurpose, wait: QuotaWait | undefined) => void {
+  const { jobs, progress, ref, now } = options;
   let writes = Promise.resolve();
-  return (wait) => {
+  return (purpose, wait) => {
+    const shown = iterationIdSchema.safeParse(purpose.iterationId);
+    if (!shown.success) return;
+    const iteration = shown.data;
     const at = now();
     writes = writes
       .then(async () => {

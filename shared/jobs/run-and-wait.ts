@@ -1,13 +1,13 @@
 import type { InvocationContext } from '@azure/functions';
 import type { ApiResponse } from '../http/route';
-import type { Services } from '../services';
+import type { UsageService } from '../usage/usage-service';
 import { durableOrchestrations } from './durable-orchestrations';
 import { finishedStatuses, toJobView } from './job';
-import type { Caller, CreateJobBody } from './job-service';
+import type { Caller, CreateJobBody, JobService } from './job-service';
 
 /** The sync run endpoints: create the job, wait up to `waitSeconds`, answer 200 when finished, else 202. */
 export async function runAndWait(
-  services: Services,
+  services: { jobs: JobService; usageService: UsageService },
   caller: Caller,
   body: CreateJobBody & { waitSeconds: number },
   context: InvocationContext,

@@ -6,10 +6,9 @@ import {
   UnusableAnswerError,
   type LlmPort,
   type StructuredRequest,
+  type PricedAnswer,
   type StructuredResponse,
-  type TokenUsage,
 } from '../llm/port';
-import { costMicroUsd } from '../llm/pricing';
 
 /**
  * One record per LLM call, with an id derived from (job, iteration, purpose, attempt): a replayed, retried or
@@ -44,6 +43,17 @@ export function usageRecordId(jobId: string, iterationId: string, purpose: strin
   return `usage:${jobId}:${iterationId}:${purpose}:${attempt}`;
 }
 
+/**
+ * What a tenant used in a time window: LLM calls, tokens of every kind, and cost. Cosmos leaves a SUM over no
+ * documents out of its row, hence the defaults.
+ */
+const windowTotalsSchema = z.object({
+  requests: z.number().int().nonnegative().default(0),
+  tokens: z.number().int().nonnegative().default(0),
+  costMicroUsd: z.number().int().nonnegative().default(0),
+});
+export type WindowTotals = z.infer<typeof windowTotalsSchema>;
+
 export class UsageRepository {
   constructor(private readonly store: CosmosStore) {}
 
@@ -68,6 +78,22 @@ export class UsageRepository {
       usage = addCall(usage, record, record.costMicroUsd);
     }
     return usage;
+  }
+
+  /**
+   * The tenant's totals over `[from, to)`, summed by Cosmos in one aggregate query: one row comes back
+   * however many calls the window holds.
+   */
+  async windowTotals(tenantId: string, from: Date, to: Date): Promise<WindowTotals> {
+    for await (const row of this.store.queryAll(
+      'usage',
+      "SELECT COUNT(1) AS requests, SUM(c.inputTokens + c.outputTokens + c.cacheCreationInputTokens + c.cacheReadInputTokens) AS tokens, SUM(c.costMicroUsd) AS costMicroUsd FROM c WHERE c.tenantId = @tenantId AND c.type = 'usage' AND c.at >= @from AND c.at < @to",
+      { tenantId, from: from.toISOString(), to: to.toISOString() },
+      windowTotalsSchema,
+    )) {
+      return row;
+    }
+    return { requests: 0, tokens: 0, costMicroUsd: 0 };
   }
 
   /** A user's usage between two days (inclusive, `YYYY-MM-DD`). */
@@ -100,13 +126,13 @@ export interface UsageContext {
 }
 
 /**
- * Wraps an LLM port so that every answered call is priced and recorded before the engine sees the answer,
- * an unusable answer too (the provider billed it). A call that fails unanswered records nothing here (the
- * provider bills nothing for a failed request).
+ * Wraps an LLM port so that every answered call is recorded, with the cost its adapter priced, before the
+ * engine sees the answer, an unusable answer too (the provider billed it). A call that fails unanswered records
+ * nothing here (the provider bills nothing for a failed request).
  */
 export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: UsageContext): LlmPort {
   const now = context.now ?? (() => new Date());
-  const record = async (request: StructuredRequest<unknown>, model: string, tokens: TokenUsage, at: Date) => {
+  const record = async (request: StructuredRequest<unknown>, answer: PricedAnswer, at: Date) => {
     const iso = at.toISOString();
     await usage.record({
       id: usageRecordId(
@@ -122,16 +148,16 @@ export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: Usag
       iterationId: request.purpose.iterationId,
       purpose: request.purpose.kind,
       attempt: request.purpose.attempt,
-      model,
+      model: answer.model,
       provider: llm.provider,
       at: iso,
       day: iso.slice(0, 10),
       month: iso.slice(0, 7),
-      inputTokens: tokens.inputTokens,
-      outputTokens: tokens.outputTokens,
-      cacheCreationInputTokens: tokens.cacheCreationInputTokens,
-      cacheReadInputTokens: tokens.cacheReadInputTokens,
-      costMicroUsd: costMicroUsd(model, tokens, at),
+      inputTokens: answer.usage.inputTokens,
+      outputTokens: answer.usage.outputTokens,
+      cacheCreationInputTokens: answer.usage.cacheCreationInputTokens,
+      cacheReadInputTokens: answer.usage.cacheReadInputTokens,
+      costMicroUsd: answer.costMicroUsd,
     });
   };
   return {
@@ -142,10 +168,10 @@ export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: Usag
       try {
         response = await llm.generate(request);
       } catch (error: unknown) {
-        if (error instanceof UnusableAnswerError) await record(request, error.model, error.usage, at);
+        if (error instanceof UnusableAnswerError) await record(request, error, at);
         throw error;
       }
-      await record(request, response.model, response.usage, at);
+      await record(request, response, at);
       return response;
     },
   };

@@ -6,10 +6,8 @@ import {
   type Responder,
 } from '../../local/messages-api/server';
 import type { MessagesRequest } from '../../local/messages-api/wire';
-import { parseConfig } from '../config';
 import { AppError } from '../errors';
 import {
-  anthropicAdapterOptionsFromConfig,
   createAnthropicAdapter,
   type AnthropicAdapterOptions,
   type LlmAttemptEvent,
@@ -123,6 +121,14 @@ describe('Anthropic adapter against the local Messages API server', () => {
     expect(response.requestId).toBe(received?.requestId);
     expect(response.usage.outputTokens).toBe(Math.ceil(chunks.join('').length / 4));
     expect(response.durationMs).toBeGreaterThan(0);
+  });
+
+  it('prices the call with the model that answered, and refuses to bill a model without a price as free', async () => {
+    const priced = await adapter().generate(request());
+    expect(priced.costMicroUsd).toBeGreaterThan(0);
+    const error = await failure(adapter().generate(request({ model: 'claude-unknown-9' })));
+    expect(error.code).toBe('internal');
+    expect(error.message).toContain('claude-unknown-9');
   });
 
   it('sends structured output through output_config, with no sampling parameters or forced tools', async () => {
@@ -454,25 +460,5 @@ describe('Anthropic adapter against the local Messages API server', () => {
     };
     await adapter({ fetch: counting }).generate(request());
     expect(seen).toEqual([`${server.url}/v1/messages`]);
-  });
-});
-
-describe('anthropicAdapterOptionsFromConfig', () => {
-  it('maps the ANTHROPIC_* settings and refuses a configuration without a key', () => {
-    const config = parseConfig({
-      ANTHROPIC_API_KEY: API_KEY,
-      ANTHROPIC_BASE_URL: 'http://127.0.0.1:4010',
-      ANTHROPIC_MAX_RETRIES: '1',
-    });
-    expect(anthropicAdapterOptionsFromConfig(config)).toEqual({
-      apiKey: API_KEY,
-      baseURL: 'http://127.0.0.1:4010',
-      timeoutMs: 120_000,
-      maxRetries: 1,
-    });
-    expect(() => anthropicAdapterOptionsFromConfig(parseConfig({}))).toThrow(AppError);
-    expect(() =>
-      anthropicAdapterOptionsFromConfig(parseConfig({ ANTHROPIC_API_KEY: API_KEY, LLM_PROVIDER: 'offline' })),
-    ).toThrow(AppError);
   });
 });

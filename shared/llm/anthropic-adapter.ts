@@ -2,7 +2,6 @@ import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } fr
 import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import type { z } from 'zod';
-import { resolveLlmProvider, type AppConfig } from '../config';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import {
   UnusableAnswerError,
@@ -11,7 +10,8 @@ import {
   type StructuredResponse,
   type TokenUsage,
 } from './port';
-import { delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
+import { costMicroUsd } from './pricing';
+import { attachmentBlock, delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
 
 /** One line per attempt, for logs and tests; never carries prompt text or credentials. */
 export interface LlmAttemptEvent {
@@ -53,26 +53,6 @@ export interface AnthropicAdapterOptions {
   /** Back-off when the server names no wait: `initialMs` doubling per retry up to `maxMs`, minus up to 25% jitter. */
   backoff?: { initialMs: number; maxMs: number };
   onAttempt?: (event: LlmAttemptEvent) => void;
-}
-
-/**
- * Adapter options from the app settings (`ANTHROPIC_API_KEY`, `ANTHROPIC_BASE_URL`, `ANTHROPIC_TIMEOUT_MS`,
- * `ANTHROPIC_MAX_RETRIES`). Throws `AppError('internal')` when the settings select another provider or
- * lack the key, so a composition root fails at start-up rather than on the first call.
- */
-export function anthropicAdapterOptionsFromConfig(config: AppConfig): AnthropicAdapterOptions {
-  if (resolveLlmProvider(config) !== 'anthropic' || config.ANTHROPIC_API_KEY === undefined) {
-    throw new AppError(
-      'internal',
-      'The anthropic LLM provider needs ANTHROPIC_API_KEY (and LLM_PROVIDER unset or "anthropic").',
-    );
-  }
-  return {
-    apiKey: config.ANTHROPIC_API_KEY,
-    ...(config.ANTHROPIC_BASE_URL === undefined ? {} : { baseURL: config.ANTHROPIC_BASE_URL }),
-    timeoutMs: config.ANTHROPIC_TIMEOUT_MS,
-    maxRetries: config.ANTHROPIC_MAX_RETRIES,
-  };
 }
 
 /**
@@ -130,6 +110,8 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
     provider: 'anthropic',
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const started = performance.now();
+      // Priced with the row in force when the call was made, whatever the retries take.
+      const calledAt = new Date();
       const deadline = Date.now() + (request.timeoutMs ?? options.timeoutMs);
       const params = buildParams(request, promptCaching);
       let key = await keySource({ refresh: false });
@@ -140,12 +122,14 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
         const base = { attempt, model: request.model, iterationId: request.purpose.iterationId };
         try {
           const { message, requestId } = await streamOnce(clientFor(key), params, request, deadline, key);
-          const output = parseOutput(message, request.schema, request.schemaName, requestId);
+          const output = parseOutput(message, request.schema, request.schemaName, requestId, calledAt);
           const durationMs = performance.now() - attemptStarted;
           report({ ...base, outcome: 'success', durationMs, ...(requestId ? { requestId } : {}) });
+          const usage = toTokenUsage(message.usage);
           return {
             output,
-            usage: toTokenUsage(message.usage),
+            usage,
+            costMicroUsd: costMicroUsd(message.model, usage, calledAt),
             model: message.model,
             ...(requestId ? { requestId } : {}),
             durationMs: performance.now() - started,
@@ -238,6 +222,7 @@ function buildParams<T>(request: StructuredRequest<T>, promptCaching: boolean): 
         role: 'user',
         content: [
           { type: 'text', text: delimitContext(request.context), ...cache },
+          ...(request.attachments ?? []).map(attachmentBlock),
           { type: 'text', text: request.task },
         ],
       },
@@ -452,18 +437,20 @@ function parseOutput<T>(
   schema: z.ZodType<T>,
   schemaName: string,
   requestId: string | undefined,
+  calledAt: Date,
 ): T {
   const details = { schemaName, stopReason: message.stop_reason, requestId };
   // Every answer here was billed: the failure carries its usage so that it is still counted.
-  const unusable = (why: string, extra: Record<string, unknown> = {}) =>
-    new UnusableAnswerError(
+  const unusable = (why: string, extra: Record<string, unknown> = {}) => {
+    const usage = toTokenUsage(message.usage);
+    return new UnusableAnswerError(
       `The LLM output for "${schemaName}" ${why}.`,
-      toTokenUsage(message.usage),
+      usage,
+      costMicroUsd(message.model, usage, calledAt),
       message.model,
-      {
-        details: { ...details, ...extra },
-      },
+      { details: { ...details, ...extra } },
     );
+  };
   if (message.stop_reason === 'max_tokens') throw unusable('was cut off at max_tokens');
   if (message.stop_reason === 'refusal') throw unusable('was a refusal');
   const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');

@@ -19,11 +19,34 @@ export interface TokenUsage {
 
 /**
  * What an LLM call is for. `iteration` and `verification` work on one iteration; `consolidation`, `review`
- * (the whole-story judge) and `rewrite` are workflow passes over the merged story (their `iterationId` is the
- * pass name).
+ * (the whole-story judge) and `rewrite` are workflow passes over the merged story: their `iterationId` names
+ * the pass and its round (`consolidation`, `review-1`, `rewrite-1`, `review-2`), so every call of a job has its
+ * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id).
  */
-export const callPurposeKinds = ['iteration', 'verification', 'consolidation', 'review', 'rewrite'] as const;
+export const callPurposeKinds = [
+  'iteration',
+  'verification',
+  'consolidation',
+  'review',
+  'rewrite',
+  'mockup',
+] as const;
 export type CallPurposeKind = (typeof callPurposeKinds)[number];
+
+export interface CallPurpose {
+  kind: CallPurposeKind;
+  iterationId: string;
+  attempt: number;
+}
+
+/**
+ * A file the model looks at: raster images as vision input, PDFs as document input, and text (an SVG's
+ * markup) as a plain-text document. `data` is base64.
+ */
+export type Attachment =
+  | { kind: 'image'; mediaType: 'image/png' | 'image/jpeg'; data: string; title: string }
+  | { kind: 'pdf'; data: string; title: string }
+  | { kind: 'text'; text: string; title: string };
 
 /**
  * A prompt is laid out so that its stable part can be cached: `instructions` (shared by every iteration) and
@@ -35,12 +58,14 @@ export interface StructuredRequest<T> {
   instructions: string;
   context: string;
   task: string;
+  /** Files sent after the context and before the task (mockups); not part of the cached prefix. */
+  attachments?: readonly Attachment[];
   /** Zod schema of the expected output: converted to JSON schema for the provider, and validated again on return. */
   schema: z.ZodType<T>;
   schemaName: string;
   maxTokens: number;
   /** What this call is for; the offline engine dispatches on it, real adapters log it. */
-  purpose: { kind: CallPurposeKind; iterationId: string; attempt: number };
+  purpose: CallPurpose;
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Receives text as the model streams it. */
@@ -50,12 +75,20 @@ export interface StructuredRequest<T> {
 export interface StructuredResponse<T> {
   output: T;
   usage: TokenUsage;
+  /**
+   * What the call cost in integer micro-dollars, priced by the adapter with the row in force when the call was
+   * made: the one place a call is priced; usage records, quotas and results all read this figure.
+   */
+  costMicroUsd: number;
   /** The model that actually answered (the offline engine reports its own name). */
   model: string;
   requestId?: string;
   /** Wall-clock time of the call, for reporting. */
   durationMs: number;
 }
+
+/** What a billed answer, usable or not, tells the meters: who answered, the tokens and their price. */
+export type PricedAnswer = Pick<StructuredResponse<unknown>, 'model' | 'usage' | 'costMicroUsd'>;
 
 /**
  * The provider answered, and billed the call, but the answer cannot be used (cut off at `max_tokens`, a
@@ -65,6 +98,8 @@ export class UnusableAnswerError extends AppError {
   constructor(
     message: string,
     readonly usage: TokenUsage,
+    /** What the answer cost, priced by the adapter like a usable one's. */
+    readonly costMicroUsd: number,
     /** The model that answered. */
     readonly model: string,
     options: AppErrorOptions = {},

@@ -1,4 +1,5 @@
-import { callPurposeKinds, type CallPurposeKind } from './port';
+import { z } from 'zod';
+import { callPurposeKinds, type Attachment, type CallPurposeKind } from './port';
 
 /**
  * How a `StructuredRequest` is laid out on the Messages API wire, in one place so the Anthropic adapter
@@ -7,7 +8,7 @@ import { callPurposeKinds, type CallPurposeKind } from './port';
  * Layout (cache prefix order is tools -> system -> messages):
  * - `system`: one block, the shared instructions, with a `cache_control` breakpoint;
  * - first user message: the context block (the story, delimited as data) with a second breakpoint, then
- *   the per-call task block. Parallel iterations over the same story therefore share both cached prefixes;
+ *   the attachments (mockups: image and document blocks), then the per-call task block. Parallel iterations over the same story therefore share both cached prefixes;
  *   iterations over different stories still share the instructions prefix.
  */
 
@@ -57,4 +58,85 @@ export function parsePurpose(
   const kind = callPurposeKinds.find((candidate) => candidate === match?.[1]);
   if (!kind || !match?.[2] || !match[3]) return undefined;
   return { kind, iterationId: match[2], attempt: Number(match[3]) };
+}
+
+/** An attachment as a Messages API content block (structurally the SDK's image and document block params). */
+export type AttachmentBlock =
+  | { type: 'image'; source: { type: 'base64'; media_type: 'image/png' | 'image/jpeg'; data: string } }
+  | {
+      type: 'document';
+      title: string;
+      source: { type: 'base64'; media_type: 'application/pdf'; data: string };
+    }
+  | { type: 'document'; title: string; source: { type: 'text'; media_type: 'text/plain'; data: string } };
+
+export function attachmentBlock(attachment: Attachment): AttachmentBlock {
+  switch (attachment.kind) {
+    case 'image':
+      return {
+        type: 'image',
+        source: { type: 'base64', media_type: attachment.mediaType, data: attachment.data },
+      };
+    case 'pdf':
+      return {
+        type: 'document',
+        title: attachment.title,
+        source: { type: 'base64', media_type: 'application/pdf', data: attachment.data },
+      };
+    case 'text':
+      return {
+        type: 'document',
+        title: attachment.title,
+        source: { type: 'text', media_type: 'text/plain', data: attachment.text },
+      };
+  }
+}
+
+const attachmentBlockSchema = z.union([
+  z.object({
+    type: z.literal('image'),
+    source: z.object({
+      type: z.literal('base64'),
+      media_type: z.enum(['image/png', 'image/jpeg']),
+      data: z.string().min(1),
+    }),
+  }),
+  z.object({
+    type: z.literal('document'),
+    title: z.string().optional(),
+    source: z.discriminatedUnion('type', [
+      z.object({
+        type: z.literal('base64'),
+        media_type: z.literal('application/pdf'),
+        data: z.string().min(1),
+      }),
+      z.object({ type: z.literal('text'), media_type: z.literal('text/plain'), data: z.string() }),
+    ]),
+  }),
+]);
+
+/**
+ * The attachments among a message's content blocks, for the local Messages API server and its responder;
+ * throws for an image or document block the real API would refuse.
+ */
+export function readAttachments(blocks: readonly unknown[]): Attachment[] {
+  const attachments: Attachment[] = [];
+  for (const raw of blocks) {
+    const type = typeof raw === 'object' && raw !== null && 'type' in raw ? raw.type : undefined;
+    if (type !== 'image' && type !== 'document') continue;
+    const block = attachmentBlockSchema.parse(raw);
+    if (block.type === 'image') {
+      attachments.push({
+        kind: 'image',
+        mediaType: block.source.media_type,
+        data: block.source.data,
+        title: '',
+      });
+    } else if (block.source.type === 'base64') {
+      attachments.push({ kind: 'pdf', data: block.source.data, title: block.title ?? '' });
+    } else {
+      attachments.push({ kind: 'text', text: block.source.data, title: block.title ?? '' });
+    }
+  }
+  return attachments;
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAlreadyExists, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
 import { AppError } from '../errors';
 import { defaultPlans, planSchema, type Plan } from './plan';
 
@@ -35,7 +35,7 @@ export class PlanRepository {
       try {
         await this.store.create('tenants', toDocument(plan));
       } catch (error: unknown) {
-        if (!isAlreadyExists(error)) throw error;
+        if (!(error instanceof DocumentExistsError)) throw error;
       }
     }
   }

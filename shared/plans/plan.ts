@@ -10,6 +10,15 @@ export const planLimitsSchema = z.object({
   maxQueuedJobs: z.number().int().nonnegative(),
   requestsPerMinute: z.number().int().positive(),
   monthlyBudgetUsd: z.number().nonnegative(),
+  /** Largest mockup upload in bytes; absent: the contract's 10 MB, which a plan may lower but not raise. */
+  maxUploadBytes: z
+    .number()
+    .int()
+    .positive()
+    .max(10 * 1024 * 1024)
+    .optional(),
+  /** Days an upload is kept before the retention timer deletes it; absent: 30. */
+  uploadRetentionDays: z.number().int().min(1).max(3650).optional(),
   /**
    * SSE streams and Web PubSub tokens one user may hold at once. Plans stored before this limit existed get
    * the default.

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { z } from 'zod';
-import { isAlreadyExists, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
 import type { JobRef } from '../jobs/orchestration-contract';
 import {
   progressEventSchema,
@@ -102,7 +102,7 @@ export class EventLog {
         this.appended.emit(ref.jobId, sequenced);
         return sequenced;
       } catch (error: unknown) {
-        if (!isAlreadyExists(error)) throw error;
+        if (!(error instanceof DocumentExistsError)) throw error;
         seq += 1;
       }
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { iterationIdSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
+import { reviewVerdicts } from '../engine/review';
 import { quotaWaitReasonSchema } from '../jobs/job';
 
 /**
@@ -46,6 +47,19 @@ export const progressEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.enum(['mockup:analyzing', 'mockup:complete']),
     data: z.object({ jobId: z.string(), uploadId: z.string(), fileName: z.string() }),
+  }),
+  z.object({
+    event: z.literal('review:start'),
+    data: z.object({ jobId: z.string(), round: z.number().int().positive() }),
+  }),
+  z.object({
+    event: z.literal('review:complete'),
+    data: z.object({
+      jobId: z.string(),
+      round: z.number().int().positive(),
+      verdict: z.enum(reviewVerdicts),
+      overall: z.number(),
+    }),
   }),
   z.object({
     event: z.literal('awaiting_approval'),

@@ -12,8 +12,12 @@ import type { EventLog } from './event-log';
 import { eventStream, JobEventFeeds } from './event-stream';
 import { jobGroup } from './progress-event';
 
-/** `Last-Event-ID`: the sequence number of the last event the client saw. */
-export const lastEventIdSchema = z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** `Last-Event-ID`: the sequence number (decimal digits) of the last event the client saw. */
+export const lastEventIdSchema = z
+  .string()
+  .regex(/^\d{1,15}$/, 'an event id: decimal digits')
+  .transform(Number)
+  .describe('Resume after this event id.');
 
 export const negotiateResultSchema = z.object({
   url: z

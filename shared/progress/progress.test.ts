@@ -1,5 +1,5 @@
 import { describe, expect, it, vi } from 'vitest';
-import type { CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
 import { AppError } from '../errors';
 import { createLogger } from '../logger';
 import { EventLog } from './event-log';
@@ -13,7 +13,7 @@ function memoryStore() {
   const store = {
     create: async (_container: string, document: { id: string }) => {
       await Promise.resolve();
-      if (documents.has(document.id)) throw new AppError('conflict', 'exists', { cause: { code: 409 } });
+      if (documents.has(document.id)) throw new DocumentExistsError('The document');
       documents.set(document.id, document);
       return { document, etag: '1' };
     },

@@ -1,12 +1,12 @@
 import { AppError } from '../errors';
 import {
   UnusableAnswerError,
+  type CallPurpose,
   type LlmPort,
+  type PricedAnswer,
   type StructuredRequest,
   type StructuredResponse,
-  type TokenUsage,
 } from '../llm/port';
-import { costMicroUsd } from '../llm/pricing';
 import type { PlanLimits } from '../plans/plan';
 import { usageRecordId } from '../jobs/usage-records';
 import { costCeiling, estimatePromptTokens, historyKey, totalTokens } from './call-estimates';
@@ -18,10 +18,11 @@ export interface QuotaContext extends QuotaOwner {
   limits: PlanLimits;
   now?: () => Date;
   /**
-   * Hears a call start waiting for calls in flight to settle (with the reason), and `undefined` once it stops
-   * waiting (it was sent, refused or cancelled). Progress reporting only: a failure here is not the call's.
+   * Hears a call (by its purpose) start waiting for calls in flight to settle (with the reason), and
+   * `undefined` once it stops waiting (it was sent, refused or cancelled). Progress reporting only: a failure
+   * here is not the call's.
    */
-  onWait?: (wait: QuotaWait | undefined) => void;
+  onWait?: (purpose: CallPurpose, wait: QuotaWait | undefined) => void;
 }
 
 /** What one request asks of the quotas. */
@@ -36,11 +37,12 @@ export function callDemand(request: StructuredRequest<unknown>, callId: string, 
   };
 }
 
-function usedBy(model: string, usage: TokenUsage, kind: string, at: Date): CallUsage {
+/** What a billed answer settles: its tokens, the cost its adapter priced, and its output for the estimates. */
+function usedBy(answer: PricedAnswer, kind: string): CallUsage {
   return {
-    tokens: totalTokens(usage),
-    microUsd: costMicroUsd(model, usage, at),
-    output: { key: kind, tokens: usage.outputTokens },
+    tokens: totalTokens(answer.usage),
+    microUsd: answer.costMicroUsd,
+    output: { key: kind, tokens: answer.usage.outputTokens },
   };
 }
 
@@ -73,11 +75,11 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
           ...(request.signal ? { signal: request.signal } : {}),
           onWait: (wait) => {
             waited = true;
-            context.onWait?.(wait);
+            context.onWait?.(request.purpose, wait);
           },
         }));
       } finally {
-        if (waited) context.onWait?.(undefined);
+        if (waited) context.onWait?.(request.purpose, undefined);
       }
       let response: StructuredResponse<T>;
       try {
@@ -87,7 +89,7 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
           await quotas.settle(context, callId, { tokens: 0, microUsd: 0 });
           throw error;
         }
-        await quotas.settle(context, callId, usedBy(error.model, error.usage, demand.kind, at));
+        await quotas.settle(context, callId, usedBy(error, demand.kind));
         if (maxOutputTokens >= request.maxTokens) throw error;
         throw new AppError(
           error.code,
@@ -95,7 +97,7 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
           { cause: error, ...(error.details ? { details: error.details } : {}) },
         );
       }
-      await quotas.settle(context, callId, usedBy(response.model, response.usage, demand.kind, at));
+      await quotas.settle(context, callId, usedBy(response, demand.kind));
       return response;
     },
   };

@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import { isAlreadyExists, isPreconditionFailure, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentChangedError, DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
 import { AppError } from '../errors';
 import type { PlanLimits } from '../plans/plan';
 import { formatMicroUsd } from '../usage/usage-service';
@@ -137,7 +137,8 @@ export class QuotaService {
         else await this.options.store.create('quotas', state);
         return result;
       } catch (error: unknown) {
-        const lostRace = isPreconditionFailure(error) || isAlreadyExists(error);
+        // Another writer changed the counters since the read, or created them first: read again.
+        const lostRace = error instanceof DocumentChangedError || error instanceof DocumentExistsError;
         if (!lostRace) throw error;
         if (attempt >= maxAttempts) {
           throw new AppError('upstream_unavailable', 'Quota counters are busy; retry shortly.', {

@@ -1,6 +1,6 @@
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { isAlreadyExists, isPreconditionFailure, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentChangedError, DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
 import { AppError } from '../errors';
 import type { QuotaOwner } from './quota-service';
 
@@ -77,7 +77,8 @@ export class StreamLeases {
           else await this.options.store.create('quotas', document);
           return { slotId: document.id };
         } catch (error: unknown) {
-          if (!isAlreadyExists(error) && !isPreconditionFailure(error)) throw error;
+          if (!(error instanceof DocumentExistsError) && !(error instanceof DocumentChangedError))
+            throw error;
         }
       }
       if (round >= 5) throw this.full(live, now);

@@ -33,6 +33,7 @@ const activityIdsSchema = z.object({
   jobId: z.string(),
   tenantId: z.string(),
   iterationId: z.string().optional(),
+  step: z.object({ kind: z.string() }).optional(),
 });
 
 const errorCode = (error: unknown) => toAppError(error).code;
@@ -108,7 +109,14 @@ function traceRequest(
 
 function traceActivity(input: unknown, invocation: InvocationContext, run: () => unknown): Promise<unknown> {
   const ids = activityIdsSchema.safeParse(input);
-  const scope: TelemetryScope = ids.success ? { ...ids.data } : {};
+  const scope: TelemetryScope = ids.success
+    ? {
+        jobId: ids.data.jobId,
+        tenantId: ids.data.tenantId,
+        ...(ids.data.iterationId ? { iterationId: ids.data.iterationId } : {}),
+        ...(ids.data.step ? { step: ids.data.step.kind } : {}),
+      }
+    : {};
   const parent = ids.success ? jobTraceContext(ids.data.jobId) : ROOT_CONTEXT;
   // Where the runtime passes its own trace context (Azure, with Durable distributed tracing), link to it.
   const runtimeSpan = trace.getSpanContext(parentOf(invocation.traceContext?.traceParent));

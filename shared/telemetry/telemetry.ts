@@ -13,6 +13,7 @@ import {
   type Counter,
   type Span,
 } from '@opentelemetry/api';
+import { logs } from '@opentelemetry/api-logs';
 import type { AppConfig } from '../config';
 import type { ErrorCode } from '../errors';
 
@@ -36,6 +37,8 @@ export interface TelemetryScope {
   userId?: string;
   jobId?: string;
   iterationId?: string;
+  /** The workflow step an activity runs after the iterations (`consolidation`, `review`, ...). */
+  step?: string;
 }
 
 const scopeKey = createContextKey('user-story-agent.telemetry-scope');
@@ -138,6 +141,7 @@ export function scopeAttributes(scope: TelemetryScope | undefined): Attributes {
     ...(scope?.userId ? { 'user.id': scope.userId } : {}),
     ...(scope?.jobId ? { 'job.id': scope.jobId } : {}),
     ...(scope?.iterationId ? { 'iteration.id': scope.iterationId } : {}),
+    ...(scope?.step ? { 'workflow.step': scope.step } : {}),
   };
 }
 
@@ -224,4 +228,13 @@ export function noteJob(jobId: string): void {
       jobTraceContext(jobId),
     )
     .end();
+}
+
+/**
+ * An Application Insights custom event (`customEvents`): a log record named by `microsoft.custom_event.name`,
+ * which the Azure Monitor exporter sends as an event with the attributes as its properties. A no-op while
+ * telemetry is off. Like every attribute here: ids, codes and numbers only.
+ */
+export function trackEvent(name: string, attributes: Attributes): void {
+  logs.getLogger(tracerName).emit({ attributes: { 'microsoft.custom_event.name': name, ...attributes } });
 }

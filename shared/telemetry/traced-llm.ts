@@ -1,7 +1,6 @@
 import { context, SpanKind, trace } from '@opentelemetry/api';
 import { toAppError } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
-import { costMicroUsd } from '../llm/pricing';
 import { counters, currentScope, markFailed, scopeAttributes, tracer } from './telemetry';
 
 /**
@@ -14,7 +13,6 @@ export function tracedLlm(llm: LlmPort): LlmPort {
     provider: llm.provider,
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const scope = currentScope();
-      const at = new Date();
       const span = tracer().startSpan(`llm ${request.model}`, {
         kind: SpanKind.CLIENT,
         attributes: {
@@ -35,14 +33,13 @@ export function tracedLlm(llm: LlmPort): LlmPort {
           llm.generate(request),
         );
         const { usage } = response;
-        const cost = priceOf(response, at);
         span.setAttributes({
           'llm.model': response.model,
           'llm.tokens.input': usage.inputTokens,
           'llm.tokens.output': usage.outputTokens,
           'llm.tokens.cache_read': usage.cacheReadInputTokens,
           'llm.tokens.cache_write': usage.cacheCreationInputTokens,
-          ...(cost === undefined ? {} : { 'cost.micro_usd': cost }),
+          'cost.micro_usd': response.costMicroUsd,
         });
         const meters = counters();
         meters.llmCalls.add(1, { ...labels(response.model), outcome: 'success' });
@@ -54,7 +51,7 @@ export function tracedLlm(llm: LlmPort): LlmPort {
         ] as const) {
           if (count > 0) meters.llmTokens.add(count, { ...labels(response.model), 'token.type': type });
         }
-        if (cost !== undefined) meters.llmCost.add(cost, labels(response.model));
+        meters.llmCost.add(response.costMicroUsd, labels(response.model));
         return response;
       } catch (error: unknown) {
         const code = toAppError(error).code;
@@ -66,13 +63,4 @@ export function tracedLlm(llm: LlmPort): LlmPort {
       }
     },
   };
-}
-
-/** The call's cost; undefined for a model the pricing table lacks (the usage recorder reports that loudly). */
-function priceOf(response: StructuredResponse<unknown>, at: Date): number | undefined {
-  try {
-    return costMicroUsd(response.model, response.usage, at);
-  } catch {
-    return undefined;
-  }
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isAlreadyExists, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, platformPartition, type CosmosStore } from '../adapters/cosmos-store';
 
 export const tenantDocumentSchema = z.object({
   id: z.string(),
@@ -61,7 +61,7 @@ export class TenantRepository {
       await this.store.create('tenants', tenant);
       return tenant;
     } catch (error: unknown) {
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
       const winner = await this.find(tenantId);
       if (!winner) throw error;
       return winner;
@@ -78,7 +78,7 @@ export class TenantRepository {
         indexedTenantId: tenantId,
       });
     } catch (error: unknown) {
-      if (!isAlreadyExists(error)) throw error;
+      if (!(error instanceof DocumentExistsError)) throw error;
     }
   }
 

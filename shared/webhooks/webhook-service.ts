@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { z } from 'zod';
-import { isAlreadyExists, type CosmosStore } from '../adapters/cosmos-store';
+import { DocumentExistsError, type CosmosStore } from '../adapters/cosmos-store';
+import { decodeCursor, encodeCursor } from '../adapters/page-cursor';
 import type { AuditTrail } from '../audit/audit-trail';
 import { canAdministerTenant, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
@@ -83,11 +84,6 @@ export interface PublishedEvent {
   /** Only this endpoint (the test event). */
   webhookId?: string;
 }
-
-const encodeCursor = (token: string | undefined) =>
-  token ? Buffer.from(token, 'utf8').toString('base64url') : undefined;
-const decodeCursor = (cursor: string | undefined) =>
-  cursor ? Buffer.from(cursor, 'base64url').toString('utf8') : undefined;
 
 const maxKeptAttempts = 50;
 
@@ -340,7 +336,7 @@ export class WebhookService {
       try {
         await this.options.store.create('webhooks', delivery);
       } catch (error: unknown) {
-        if (!isAlreadyExists(error)) throw error;
+        if (!(error instanceof DocumentExistsError)) throw error;
         const existing = await this.options.store.read(
           'webhooks',
           delivery.id,

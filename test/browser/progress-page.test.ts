@@ -2,7 +2,9 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { allowBrowserUploads } from '../../local/emulators/azurite-cors';
 import { startLocalWebPubSub, type LocalWebPubSub } from '../../local/web-pubsub/server';
+import { png, svg } from '../support/mockup-files';
 import { repoRoot, tempDir } from '../support/local-services';
 import { sampleStoriesDir } from '../../shared/engine/fixtures/sample-stories';
 import { chromiumExecutable, headlessChromiumArgs } from '../support/browser';
@@ -25,6 +27,7 @@ beforeAll(async () => {
     WEB_PUBSUB_CONNECTION_STRING: pubsub.connectionString,
   });
   token = await service.token({ sub: 'alice', tenantId: 'acme' });
+  await allowBrowserUploads(service.azurite.connectionString, [new URL(service.url).origin]);
   // A fresh profile per run; a phone-sized viewport, since the page must work there.
   browser = await chromium.launchPersistentContext(tempDir('chromium'), {
     viewport: { width: 390, height: 844 },
@@ -77,7 +80,40 @@ describe('progress page in Chromium', () => {
     await page.screenshot({ path: screenshot, fullPage: true });
   });
 
+  it('attaches dropped mockups and shows each file’s status, with the reason for a rejected one', async () => {
+    await signIn();
+    const files = [
+      { name: 'login.png', type: 'image/png', base64: png(64, 48).toString('base64') },
+      {
+        name: 'evil.svg',
+        type: 'image/svg+xml',
+        base64: svg('<script>alert(1)</script>').toString('base64'),
+      },
+    ];
+    await page.evaluate((dropped) => {
+      const transfer = new DataTransfer();
+      for (const file of dropped) {
+        const bytes = Uint8Array.from(atob(file.base64), (c) => c.charCodeAt(0));
+        transfer.items.add(new File([bytes], file.name, { type: file.type }));
+      }
+      const zone = document.getElementById('mockup-drop');
+      zone?.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+    }, files);
+    const rows = page.locator('#mockup-list li');
+    await expect.poll(() => rows.count()).toBe(2);
+    await expect
+      .poll(() => page.locator('#mockup-list li[data-status=ready]').textContent(), { timeout: 20_000 })
+      .toContain('login.png ready · 64×48 px');
+    await expect
+      .poll(() => page.locator('#mockup-list li[data-status=rejected]').textContent(), { timeout: 20_000 })
+      .toContain('(svg_script)');
+  });
+
   it('asks for approval in interactive mode and takes the decision from the keyboard', async () => {
+    // Signing in again (the mockup test) reloads the page, so this test writes its own story.
+    await page
+      .getByLabel('User story')
+      .fill('As a bank customer, I want to transfer money to another account so that I can pay my rent.');
     await page.getByRole('checkbox', { name: 'User roles' }).check();
     await page.getByRole('checkbox', { name: 'Validation' }).check();
     await page.getByLabel('Mode').selectOption('interactive');

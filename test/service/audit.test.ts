@@ -1,7 +1,14 @@
 import { CosmosClient, type Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHost, type StartedProcess } from '../support/local-services';
-import { client, startService, type Client, type ServiceUnderTest } from '../support/service';
+import {
+  allPages,
+  client,
+  startService,
+  waitForJob,
+  type Client,
+  type ServiceUnderTest,
+} from '../support/service';
 
 let service: ServiceUnderTest;
 let secondHost: { url: string; process: StartedProcess };
@@ -12,19 +19,7 @@ const story = 'As a bank customer, I want to transfer money to another account s
 
 const auditContainer = (): Container => cosmos.database(service.database).container('audit');
 
-async function trail(api: Client, query = ''): Promise<Record<string, any>[]> {
-  const items: Record<string, any>[] = [];
-  let cursor: string | undefined;
-  do {
-    const page = await api.get(
-      `/api/v1/admin/audit?limit=200${query}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
-    );
-    expect(page.status).toBe(200);
-    items.push(...page.json.items);
-    cursor = page.json.nextCursor;
-  } while (cursor);
-  return items;
-}
+const trail = (api: Client, query = '') => allPages(api, `/api/v1/admin/audit?limit=200${query}`);
 
 beforeAll(async () => {
   service = await startService();
@@ -197,6 +192,94 @@ describe('audit trail', () => {
         true,
       );
     }
+  });
+
+  it('records key revocations, webhook changes, job approvals and cancellations, and the usage export', async () => {
+    const wanda = client(service.url, await service.token({ sub: 'wanda', tenantId: 'globex' }));
+    const key = await wanda.post('/api/v1/api-keys', { name: 'pipeline' });
+    expect((await wanda.delete(`/api/v1/api-keys/${key.json.keyId}`)).status).toBe(200);
+    // Registering an endpoint contacts nothing; it is deleted before any event could go to it.
+    const hook = await wanda.post('/api/v1/webhooks', {
+      url: 'http://127.0.0.1:9/hook',
+      events: ['job.completed'],
+    });
+    expect(hook.status).toBe(201);
+    expect((await wanda.delete(`/api/v1/webhooks/${hook.json.id}`)).status).toBe(204);
+    const job = await wanda.post('/api/v1/jobs', {
+      story,
+      mode: 'interactive',
+      iterations: ['user-roles', 'validation'],
+    });
+    const awaiting = (current: Record<string, any>) => current.status === 'awaiting_approval';
+    await waitForJob(wanda, job.json.id, awaiting);
+    expect((await wanda.post(`/api/v1/jobs/${job.json.id}/approval`, { decision: 'continue' })).status).toBe(
+      202,
+    );
+    await waitForJob(wanda, job.json.id, (current) => awaiting(current) && current.progress.completed === 2);
+    expect((await wanda.delete(`/api/v1/jobs/${job.json.id}`)).status).toBe(202);
+    const month = new Date().toISOString().slice(0, 7);
+    expect((await platformAdmin.get(`/api/v1/admin/usage/export?month=${month}`)).status).toBe(200);
+
+    const globex = await trail(platformAdmin, '&tenantId=globex');
+    const byAction = (action: string) => globex.find((record) => record.action === action);
+    expect(byAction('api_key.revoked')).toMatchObject({
+      outcome: 'allowed',
+      actor: { type: 'user', id: 'wanda' },
+      target: { type: 'apiKey', id: key.json.keyId },
+    });
+    expect(byAction('webhook.created')).toMatchObject({
+      outcome: 'allowed',
+      target: { type: 'webhook', id: hook.json.id },
+      details: { host: '127.0.0.1:9', events: 'job.completed', includeStory: false },
+    });
+    expect(byAction('webhook.deleted')?.target).toEqual({ type: 'webhook', id: hook.json.id });
+    expect(byAction('job.approved')).toMatchObject({
+      target: { type: 'job', id: job.json.id },
+      details: { decision: 'continue', storyEdited: false },
+    });
+    expect(byAction('job.cancelled')?.target).toEqual({ type: 'job', id: job.json.id });
+    expect(JSON.stringify(globex)).not.toContain(String(key.json.key));
+    expect(JSON.stringify(globex)).not.toContain(String(hook.json.secret));
+    const platform = await trail(platformAdmin, '&tenantId=_platform&action=admin.usage_exported');
+    expect(platform[0]).toMatchObject({
+      actor: { type: 'user', id: 'root' },
+      target: { type: 'usageExport', id: month },
+    });
+    expect((await platformAdmin.get('/api/v1/admin/audit/verify?tenantId=globex')).json.valid).toBe(true);
+  });
+
+  it('pages the trail newest first by cursor, within a time window and for one action', async () => {
+    const gavin = client(service.url, await service.token({ sub: 'gavin', tenantId: 'hooli' }));
+    for (let i = 0; i < 12; i++) await gavin.post('/api/v1/api-keys', { name: `key-${i}` });
+    await gavin.post('/api/v1/webhooks', { url: 'http://127.0.0.1:9/hook', events: ['job.failed'] });
+    const hooliAdmin = client(
+      service.url,
+      await service.token({ sub: 'hank', tenantId: 'hooli', roles: ['tenant_admin'] }),
+    );
+    const all = await trail(hooliAdmin);
+    expect(all.length).toBeGreaterThanOrEqual(13);
+    expect(all.map((record) => record.seq)).toEqual(
+      [...all].map((record) => record.seq).sort((a: number, b: number) => b - a),
+    );
+    const paged = await allPages(hooliAdmin, '/api/v1/admin/audit?limit=5');
+    expect(paged.map((record) => record.seq)).toEqual(all.map((record) => record.seq));
+
+    // A window around records in the middle of the trail (by their times, which need not follow seq exactly).
+    const times = all
+      .slice(3, 9)
+      .map((record) => String(record.at))
+      .sort();
+    const from = times[0]!;
+    const to = new Date(Date.parse(times.at(-1)!) + 1).toISOString();
+    const inWindow = await trail(hooliAdmin, `&from=${from}&to=${to}`);
+    expect(inWindow.length).toBeGreaterThanOrEqual(times.length);
+    expect(inWindow.length).toBeLessThan(all.length);
+    expect(inWindow.every((record) => record.at >= from && record.at < to)).toBe(true);
+    expect(all.filter((record) => record.at >= from && record.at < to)).toEqual(inWindow);
+
+    const created = await trail(hooliAdmin, '&action=api_key.created');
+    expect(created).toHaveLength(12);
+    expect(created).toEqual(all.filter((record) => record.action === 'api_key.created'));
   });
 
   it('shows a tenant admin only tenants it administers', async () => {

@@ -257,16 +257,18 @@ describe('tokens and budget during a run', () => {
   }, 60_000);
 
   it('releases the token reservation of a failed call and stops a user out of tokens with quota_exceeded', async () => {
-    await tenantOnPlan('failing', { tokensPerDay: 12_000 });
+    // One call reserves its prompt (the shared instructions are some 30 KB) plus max_tokens: about 15,000 tokens.
+    await tenantOnPlan('failing', { tokensPerDay: 40_000 });
     const api = await userClient('heidi', 'failing');
     messages.injectFaults({ kind: 'bad_request' });
     const failed = await api.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
     const failedJob = await waitForJob(api, failed.json.id, finished, 30_000);
     expect(failedJob.error.code).toBe('llm_request_rejected');
     const afterFailure = (await api.get('/api/v1/usage')).json;
-    expect(afterFailure.remaining).toMatchObject({ reservedTokens: 0, tokensToday: 12_000 });
+    expect(afterFailure.remaining).toMatchObject({ reservedTokens: 0, tokensToday: 40_000 });
 
-    // With no history yet each call is expected to use all of max_tokens, so 12,000 tokens run out mid-job.
+    // With no history yet each call is expected to use its prompt and all of max_tokens, so 40,000 tokens run
+    // out mid-job.
     const created = await api.post('/api/v1/jobs', {
       story,
       mode: 'individual',

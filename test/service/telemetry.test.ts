@@ -157,16 +157,25 @@ describe('telemetry to Application Insights', () => {
     const jobCreated = named('job.created').find((envelope) => props(envelope)['job.id'] === jobId);
     expect(jobCreated?.tags?.['ai.operation.id']).toBe(jobTrace);
 
-    // Each LLM call is a child of its iteration's activity span, with model, tokens and cost.
+    // Each LLM call is a child of the activity span of its step (an iteration, or a pass after them: the
+    // consolidation and the judge), with model, tokens and cost.
+    const passSteps = steps.filter((envelope) => envelope.data.baseData.name === 'activity workflowStepRun');
+    expect(passSteps.map((envelope) => props(envelope)['workflow.step'])).toEqual(
+      expect.arrayContaining(['merge', 'consolidation', 'review']),
+    );
     for (const call of llmSpans()) {
-      const parent = iterationSteps.find(
-        (step) => step.data.baseData.id === call.tags?.['ai.operation.parentId'],
-      );
-      expect(parent, 'LLM span parented on an iterationRun span').toBeDefined();
+      const parent = steps.find((step) => step.data.baseData.id === call.tags?.['ai.operation.parentId']);
+      expect(parent, 'LLM span parented on its step’s activity span').toBeDefined();
       const attributes = props(call);
       expect(attributes).toMatchObject({ 'tenant.id': 'acme', 'job.id': jobId, 'llm.provider': 'anthropic' });
       expect(attributes['llm.model']).toMatch(/^claude-/);
-      expect(attributes['iteration.id']).toBe(props(parent!)['iteration.id']);
+      if (attributes['llm.purpose'] === 'iteration') {
+        expect(parent!.data.baseData.name).toBe('activity iterationRun');
+        expect(attributes['iteration.id']).toBe(props(parent!)['iteration.id']);
+      } else {
+        expect(parent!.data.baseData.name).toBe('activity workflowStepRun');
+        expect(props(parent!)['workflow.step']).toBe(attributes['llm.purpose']);
+      }
       expect(Number(attributes['llm.tokens.input'])).toBeGreaterThan(0);
       expect(Number(attributes['llm.tokens.output'])).toBeGreaterThan(0);
       expect(attributes['llm.tokens.cache_read']).toBeDefined();

@@ -1,12 +1,12 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type http from 'node:http';
 import path from 'node:path';
+import { runInNewContext } from 'node:vm';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { installNetworkGuard } from '../apps/network-guard-core';
-import { distRoot, tempDir } from '../support/local-services';
+import { distRoot, repoRoot, tempDir } from '../support/local-services';
+import { deliveriesOf, startReceiver } from '../support/webhook-receiver';
 import {
   client,
   finished,
@@ -16,50 +16,17 @@ import {
   type ServiceUnderTest,
 } from '../support/service';
 
-/** What a receiver saw: every request, and how it answered. */
-interface Received {
-  headers: http.IncomingHttpHeaders;
-  body: string;
-  answered: number;
-}
-
-/** A local receiver answering each request with the next status of `script` (then 204). */
-async function startReceiver(script: number[] = []) {
-  const received: Received[] = [];
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
-    req.on('end', () => {
-      const answered = script.shift() ?? 204;
-      received.push({ headers: req.headers, body, answered });
-      if (answered === 302) res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' });
-      else res.writeHead(answered);
-      res.end();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    port,
-    received,
-    close: () => new Promise((resolve) => server.close(resolve)),
-  };
-}
-
-/** The README's verification, as a receiver would write it with nothing but node:crypto. */
-function verifyLikeTheReadme(secret: string, headers: http.IncomingHttpHeaders, body: string): boolean {
-  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
-  const id = String(headers['webhook-id']);
-  const timestamp = String(headers['webhook-timestamp']);
-  if (Math.abs(Date.now() / 1000 - Number(timestamp)) > 300) return false;
-  const expected = createHmac('sha256', key).update(`${id}.${timestamp}.${body}`).digest();
-  return String(headers['webhook-signature'])
-    .split(' ')
-    .some((entry) => {
-      const given = Buffer.from(entry.replace(/^v1,/, ''), 'base64');
-      return given.length === expected.length && timingSafeEqual(given, expected);
-    });
+/**
+ * The README's verification snippet itself (the `js` block after "Verifying a delivery in Node:"), run as a
+ * receiver would run it with nothing but node:crypto, so the README cannot drift from what the service signs.
+ */
+function readmeVerification(): (secret: string, headers: http.IncomingHttpHeaders, body: string) => boolean {
+  const readme = readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const snippet = /Verifying a delivery in Node:\s*```js\n([\s\S]*?)```/.exec(readme)?.[1];
+  if (!snippet) throw new Error('README.md has no webhook verification snippet.');
+  expect(snippet.trim().split('\n').length).toBeLessThanOrEqual(11);
+  const sandbox = { require, Buffer };
+  return runInNewContext(`${snippet}\nverifyWebhook`, sandbox) as ReturnType<typeof readmeVerification>;
 }
 
 let service: ServiceUnderTest;
@@ -97,18 +64,6 @@ async function until(condition: () => boolean): Promise<void> {
   }
 }
 
-async function deliveriesOf(webhookId: string, accept: (items: Record<string, any>[]) => boolean) {
-  const deadline = Date.now() + 45_000;
-  for (;;) {
-    const items = (await alice.get(`/api/v1/webhooks/${webhookId}/deliveries`)).json.items as Record<
-      string,
-      any
-    >[];
-    if (accept(items) || Date.now() > deadline) return items;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
-}
-
 describe('webhooks', () => {
   it('signs a job.completed delivery verifiably (Standard Webhooks), without the story unless asked', async () => {
     const receiver = await startReceiver();
@@ -126,11 +81,12 @@ describe('webhooks', () => {
 
     const job = await alice.post('/api/v1/jobs', { story, mode: 'individual', iterations: ['validation'] });
     await waitForJob(alice, job.json.id, finished);
-    await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    await deliveriesOf(alice, created.json.id, (items) => items[0]?.status === 'delivered');
 
     const [request] = receiver.received;
     expect(request).toBeDefined();
-    expect(verifyLikeTheReadme(secret, request!.headers, request!.body)).toBe(true);
+    const verifyWebhook = readmeVerification();
+    expect(verifyWebhook(secret, request!.headers, request!.body)).toBe(true);
     const payload = new Webhook(secret).verify(request!.body, {
       'webhook-id': String(request!.headers['webhook-id']),
       'webhook-timestamp': String(request!.headers['webhook-timestamp']),
@@ -142,7 +98,7 @@ describe('webhooks', () => {
     });
     expect(request!.body).not.toContain('bank customer');
     expect(
-      verifyLikeTheReadme('whsec_' + Buffer.alloc(32).toString('base64'), request!.headers, request!.body),
+      verifyWebhook('whsec_' + Buffer.alloc(32).toString('base64'), request!.headers, request!.body),
     ).toBe(false);
     await until(() => withStory.received.length > 0);
     expect(JSON.parse(withStory.received[0]!.body).data.story).toContain('bank customer');
@@ -155,7 +111,11 @@ describe('webhooks', () => {
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     const test = await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
     expect(test.status).toBe(202);
-    const [delivery] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    const [delivery] = await deliveriesOf(
+      alice,
+      created.json.id,
+      (items) => items[0]?.status === 'delivered',
+    );
     expect(delivery?.attempts.map((attempt: { statusCode: number }) => attempt.statusCode)).toEqual([
       500, 503, 429, 204,
     ]);
@@ -170,13 +130,17 @@ describe('webhooks', () => {
     const receiver = await startReceiver([500, 500, 500, 500]);
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     const test = await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
-    const [dead] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'dead');
+    const [dead] = await deliveriesOf(alice, created.json.id, (items) => items[0]?.status === 'dead');
     expect(dead?.attempts).toHaveLength(4);
     const redelivered = await alice.post(
       `/api/v1/webhooks/${created.json.id}/deliveries/${test.json.id}/redeliver`,
     );
     expect(redelivered.status).toBe(202);
-    const [delivered] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    const [delivered] = await deliveriesOf(
+      alice,
+      created.json.id,
+      (items) => items[0]?.status === 'delivered',
+    );
     expect(delivered?.attempts).toHaveLength(5);
     expect(new Set(receiver.received.map((request) => request.headers['webhook-id'])).size).toBe(1);
     await receiver.close();
@@ -186,9 +150,13 @@ describe('webhooks', () => {
     const receiver = await startReceiver([500]);
     const created = await alice.post('/api/v1/webhooks', { url: receiver.url, events: ['job.failed'] });
     await alice.post(`/api/v1/webhooks/${created.json.id}/test`);
-    await deliveriesOf(created.json.id, (items) => items[0]?.attempts.length === 1);
+    await deliveriesOf(alice, created.json.id, (items) => items[0]?.attempts.length === 1);
     await service.restartHost({ kill: true });
-    const [delivery] = await deliveriesOf(created.json.id, (items) => items[0]?.status === 'delivered');
+    const [delivery] = await deliveriesOf(
+      alice,
+      created.json.id,
+      (items) => items[0]?.status === 'delivered',
+    );
     expect(delivery?.status).toBe('delivered');
     expect(receiver.received.map((request) => request.answered)).toEqual([500, 204]);
     await receiver.close();
@@ -211,7 +179,7 @@ describe('webhooks', () => {
     }
     const outcomes = [];
     for (const id of ids) {
-      const [delivery] = await deliveriesOf(id, (items) => items[0]?.status === 'dead');
+      const [delivery] = await deliveriesOf(alice, id, (items) => items[0]?.status === 'dead');
       outcomes.push([delivery?.status, delivery?.attempts[0]?.error]);
     }
     expect(outcomes).toEqual([

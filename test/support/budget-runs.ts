@@ -7,7 +7,15 @@ import {
 } from '../../local/messages-api/server';
 import { costMicroUsd } from '../../shared/llm/pricing';
 import type { PlanLimits } from '../../shared/plans/plan';
-import { client, finished, startService, waitForJob, type Client, type ServiceUnderTest } from './service';
+import {
+  client,
+  finished,
+  roomyPlanLimits,
+  startService,
+  waitForJob,
+  type Client,
+  type ServiceUnderTest,
+} from './service';
 
 /**
  * Concurrent jobs against plan limits, for the budget tests and the budgets benchmark: plans made through the
@@ -56,19 +64,6 @@ export async function startPricedService(options: {
   };
 }
 
-/** Limits nothing in a test reaches; a scenario overrides the one it is about. */
-export const roomyLimits: PlanLimits = {
-  requestsPerDay: 1_000,
-  tokensPerDay: 10_000_000,
-  maxStoryBytes: 10_000,
-  maxIterations: 12,
-  maxConcurrentJobs: 50,
-  maxQueuedJobs: 50,
-  requestsPerMinute: 1_000,
-  monthlyBudgetUsd: 1_000,
-  maxConcurrentStreams: 50,
-};
-
 /** Creates plan `planId` with `limits` (over the roomy ones) and moves `tenantId` onto it. */
 export async function tenantOnPlan(
   admin: Client,
@@ -79,7 +74,7 @@ export async function tenantOnPlan(
   const created = await admin.post('/api/v1/admin/plans', {
     id: planId,
     name: `Plan ${planId}`,
-    limits: { ...roomyLimits, ...limits },
+    limits: { ...roomyPlanLimits, ...limits },
   });
   if (created.status !== 201) throw new Error(`plan ${planId} not created: ${created.status}`);
   const moved = await admin.patch(`/api/v1/admin/tenants/${tenantId}/plan`, { planId });

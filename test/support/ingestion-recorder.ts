@@ -1,10 +1,7 @@
-import { writeFileSync } from 'node:fs';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { generate } from 'selfsigned';
-import { tempDir } from './local-services';
+import { loopbackCertificate } from './loopback-certificate';
 
 /**
  * A loopback Application Insights ingestion endpoint that records what the real Azure Monitor exporter
@@ -30,16 +27,10 @@ export interface IngestionRecorder {
 }
 
 export async function startIngestionRecorder(): Promise<IngestionRecorder> {
-  const certificate = await generate([{ name: 'commonName', value: '127.0.0.1' }], {
-    keyType: 'ec',
-    notAfterDate: new Date(Date.now() + 24 * 3_600_000),
-    extensions: [{ name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] }],
-  });
-  const caFile = path.join(tempDir('ingestion'), 'ca.pem');
-  writeFileSync(caFile, certificate.cert);
+  const { key, cert, caFile } = await loopbackCertificate();
   const envelopes: Envelope[] = [];
   const rawBodies: string[] = [];
-  const server = createServer({ key: certificate.private, cert: certificate.cert }, (req, res) => {
+  const server = createServer({ key, cert }, (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {

@@ -109,6 +109,18 @@ export async function startService(env: NodeJS.ProcessEnv = {}): Promise<Service
   return service;
 }
 
+/** Plan limits no test reaches unless it lowers one: spread them under the limit a test is about. */
+export const roomyPlanLimits = {
+  requestsPerDay: 1_000,
+  tokensPerDay: 10_000_000,
+  maxStoryBytes: 10_000,
+  maxIterations: 12,
+  maxConcurrentJobs: 50,
+  maxQueuedJobs: 50,
+  requestsPerMinute: 1_000,
+  monthlyBudgetUsd: 1_000,
+};
+
 /** A small JSON client for the service, with the caller's bearer credential. */
 export function client(baseUrl: string, credential?: string) {
   const request = async (
@@ -149,6 +161,19 @@ export function client(baseUrl: string, credential?: string) {
 }
 
 export type Client = ReturnType<typeof client>;
+
+/** Every item of a paged list (`{ items, nextCursor }`): `route` (with its query) and each next `cursor`. */
+export async function allPages(api: Client, route: string): Promise<Record<string, any>[]> {
+  const items: Record<string, any>[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await api.get(`${route}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    if (page.status !== 200) throw new Error(`${route}: ${page.status} ${JSON.stringify(page.json)}`);
+    items.push(...page.json.items);
+    cursor = page.json.nextCursor;
+  } while (cursor);
+  return items;
+}
 
 /** Polls a job until `accept` says so (or fails with the last state seen). */
 export async function waitForJob(

@@ -94,6 +94,94 @@
     $('story').value = text.trim();
   });
 
+  // ---- mockups: each file gets an upload URL, goes straight to Blob Storage, and is checked there ----
+  const mockups = [];
+  const mockupTypes = {
+    png: 'image/png',
+    jpg: 'image/jpeg',
+    jpeg: 'image/jpeg',
+    pdf: 'application/pdf',
+    svg: 'image/svg+xml',
+  };
+
+  function mockupRow(file) {
+    const item = document.createElement('li');
+    const name = document.createElement('span');
+    name.textContent = file.name + ' ';
+    const status = document.createElement('span');
+    status.className = 'upload-status';
+    item.append(name, status);
+    $('mockup-list').append(item);
+    return (state, text) => {
+      item.dataset.status = state;
+      status.textContent = text;
+    };
+  }
+
+  async function waitForCheck(uploadId) {
+    for (let delay = 250; ; delay = Math.min(delay * 1.5, 2000)) {
+      const upload = await api('GET', '/api/v1/uploads/' + uploadId);
+      if (upload.status !== 'pending') return upload;
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+
+  async function addMockup(file) {
+    const show = mockupRow(file);
+    const entry = { uploadId: null, state: 'pending' };
+    mockups.push(entry);
+    try {
+      const extension = (file.name.split('.').pop() || '').toLowerCase();
+      const contentType = file.type || mockupTypes[extension] || 'application/octet-stream';
+      show('pending', 'asking for an upload URL…');
+      const ticket = await api('POST', '/api/v1/uploads', {
+        fileName: file.name,
+        contentType,
+        sizeBytes: file.size,
+      });
+      entry.uploadId = ticket.uploadId;
+      show('pending', 'uploading…');
+      const put = await fetch(ticket.uploadUrl, { method: 'PUT', headers: ticket.headers, body: file });
+      if (!put.ok) throw new Error('the upload was refused (' + put.status + ')');
+      show('pending', 'checking…');
+      const upload = await waitForCheck(ticket.uploadId);
+      entry.state = upload.status;
+      if (upload.status === 'ready') {
+        const facts = upload.pages
+          ? upload.pages + ' page(s)'
+          : upload.width
+            ? upload.width + '×' + upload.height + ' px'
+            : '';
+        show('ready', 'ready' + (facts ? ' · ' + facts : ''));
+        announce(file.name + ' is ready');
+      } else {
+        show('rejected', 'rejected: ' + upload.detail + ' (' + upload.reason + ')');
+        announce(file.name + ' was rejected');
+      }
+    } catch (error) {
+      entry.state = 'rejected';
+      show('rejected', 'rejected: ' + error.message);
+      announce(file.name + ' was rejected');
+    }
+  }
+
+  const addMockups = (files) => [...files].forEach((file) => void addMockup(file));
+  $('mockup-files').addEventListener('change', () => {
+    addMockups($('mockup-files').files);
+    $('mockup-files').value = '';
+  });
+  const drop = $('mockup-drop');
+  drop.addEventListener('dragover', (event) => {
+    event.preventDefault();
+    drop.classList.add('over');
+  });
+  drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+  drop.addEventListener('drop', (event) => {
+    event.preventDefault();
+    drop.classList.remove('over');
+    addMockups(event.dataTransfer.files);
+  });
+
   // ---- job progress ----
   function stepFor(iteration) {
     let item = document.querySelector('#steps li[data-iteration="' + CSS.escape(iteration) + '"]');
@@ -171,6 +259,13 @@
           ' · ' + money(data.usage.costUsd) + ' · ' + (data.durationMs / 1000).toFixed(1) + ' s';
         $('total-cost').textContent = money(w.cost);
         announce(data.iteration + ' complete, ' + money(data.usage.costUsd));
+        break;
+      case 'mockup:analyzing':
+        setStep('mockup ' + data.fileName, 'running', 'reading');
+        announce('Reading mockup ' + data.fileName);
+        break;
+      case 'mockup:complete':
+        setStep('mockup ' + data.fileName, 'complete', 'read');
         break;
       case 'awaiting_approval':
         setJobStatus('awaiting approval');
@@ -345,6 +440,12 @@
     );
     const body = { story: $('story').value, productType: $('product-type').value, mode: $('mode').value };
     if (iterations.length) body.iterations = iterations;
+    if (mockups.some((entry) => entry.state === 'pending')) {
+      $('form-status').textContent = 'Wait until every mockup is checked.';
+      return;
+    }
+    const ready = mockups.filter((entry) => entry.state === 'ready').map((entry) => entry.uploadId);
+    if (ready.length) body.uploads = ready;
     $('form-status').textContent = 'Starting…';
     try {
       const job = await api('POST', '/api/v1/jobs', body);

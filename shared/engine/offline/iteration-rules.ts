@@ -1,584 +1,772 @@
 import { getIteration, type IterationId, type SectionName } from '../catalog';
 import type { Finding, IterationOutput, Patch } from '../patch';
-import { allItems, indefiniteArticle, type Story } from '../story';
-import { joinList, storyFacts, type StoryFacts } from './story-facts';
+import { allItems, criterionText, normalizeText, type CriterionSteps, type Story } from '../story';
+import { domainPacks, packsFor, type DomainPack, type PackItem } from './domain-packs';
+import { pastParticiple } from './english';
+import { sentenceProblems } from './grammar-guard';
+import { checkStory } from './qus-validation';
+import {
+  joinList,
+  kindOf,
+  readAction,
+  storyFacts,
+  type Action,
+  type StatedFact,
+  type StoryFacts,
+} from './story-facts';
 
-/** Phrases derived once per story so every rule words things the same way. */
-interface Words {
-  facts: StoryFacts;
+/** What every rule reads: the story, what the engine understood of it, and its domain packs. */
+interface Context {
   story: Story;
-  role: string;
-  /** "a patient" / "an accountant". */
-  aRole: string;
-  roles: string;
-  /** Every action on the object: "book, move or cancel the appointment", "pay for the basket". */
-  doAll: string;
-  /** The first action only: "book the appointment". */
-  doOne: string;
-  verb: string;
-  theObject: string;
-  /** "it" or "them", for the object. */
-  it: string;
-  /** Looking at something (see, search, view): no submissions, confirmations or double submits. */
-  readOnly: boolean;
-  /** The story moves money: amounts, limits and strong customer authentication apply. */
-  movesMoney: boolean;
-  /** The story is about signing in or recovering access, so the user is not signed in yet. */
-  signingIn: boolean;
-  /** The role is anonymous (a visitor or guest): no account, no ownership. */
-  anonymous: boolean;
-  /** "screen", "page", "window" or "endpoint" depending on the product type. */
+  facts: StoryFacts;
+  packs: DomainPack[];
+  /** "page", "screen", "window" or "endpoint". */
   surface: string;
-  api: boolean;
 }
 
-const readVerbs = new Set([
-  'see',
-  'view',
-  'browse',
-  'list',
-  'show',
-  'search',
-  'find',
-  'read',
-  'watch',
-  'display',
-  'compare',
-  'track',
-]);
-const moneyVerbs = new Set([
-  'transfer',
-  'pay',
-  'send',
-  'withdraw',
-  'deposit',
-  'refund',
-  'buy',
-  'order',
-  'top up',
-]);
+const surfaces = {
+  web: 'page',
+  'mobile-web': 'page',
+  'mobile-native': 'screen',
+  desktop: 'window',
+  api: 'endpoint',
+};
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
-function words(story: Story): Words {
-  const facts = storyFacts(story);
-  const surfaces = {
-    web: 'page',
-    'mobile-web': 'page',
-    'mobile-native': 'screen',
-    desktop: 'window',
-    api: 'endpoint',
-  };
-  const preposition = facts.objectPreposition === '' ? '' : ` ${facts.objectPreposition}`;
-  const theObject = `the ${facts.object}`;
-  const verb = facts.verbs[0] ?? 'use';
-  return {
-    facts,
-    story,
-    role: facts.role,
-    aRole: `${indefiniteArticle(facts.role)} ${facts.role}`,
-    roles: `${facts.role}s`,
-    doAll: `${joinList(facts.verbs, 'or')}${preposition} ${theObject}`,
-    doOne: `${verb}${preposition} ${theObject}`,
-    verb,
-    theObject,
-    it: /[^s]s$/.test(facts.object) ? 'them' : 'it',
-    readOnly: facts.verbs.every((candidate) => readVerbs.has(candidate)),
-    movesMoney: facts.mentions.has('money') && facts.verbs.some((candidate) => moneyVerbs.has(candidate)),
-    signingIn:
-      facts.mentions.has('passwordReset') ||
-      facts.verbs.some((candidate) => /^(log|sign) in$/.test(candidate)),
-    anonymous: /\b(visitor|guest|anonymous|passer-by)\b/.test(facts.role),
-    surface: surfaces[story.productType],
-    api: story.productType === 'api',
-  };
-}
-
+/** Collects an iteration's proposals; outcome criteria carry their Given/When/Then steps. */
 class Draft {
   readonly patches: Patch[] = [];
   readonly findings: Finding[] = [];
 
-  add(section: SectionName, text: string, topic = ''): void {
+  constructor(private readonly context: Context) {}
+
+  private fill(template: string): string {
+    return template.replace(/\{actor\}/g, this.context.facts.actor);
+  }
+
+  private push(section: SectionName, text: string, steps?: CriterionSteps, topic = ''): void {
     this.patches.push({
       op: 'add',
       section,
       target: '',
       text,
-      topic: section === 'implementationNotes' ? topic : '',
+      topic,
       given: '',
       when: '',
       then: '',
+      ...steps,
     });
   }
 
-  outcome(text: string): void {
-    this.add('outcomeCriteria', text);
+  outcome(given: string, when: string, then: string): void {
+    const steps = { given: this.fill(given), when: this.fill(when), then: this.fill(then) };
+    this.push('outcomeCriteria', criterionText(steps), steps);
+  }
+
+  add(section: Exclude<SectionName, 'outcomeCriteria'>, text: string, topic = ''): void {
+    this.push(
+      section,
+      capitalize(this.fill(text)),
+      undefined,
+      section === 'implementationNotes' ? topic : '',
+    );
   }
 
   system(text: string): void {
     this.add('systemCriteria', text);
   }
 
-  note(topic: string, text: string): void {
-    this.add('implementationNotes', text, topic);
-  }
-
   question(text: string): void {
     this.add('openQuestions', text);
   }
 
-  replace(section: SectionName, target: string, text: string): void {
-    this.patches.push({ op: 'replace', section, target, text, topic: '', given: '', when: '', then: '' });
+  note(topic: string, text: string): void {
+    this.add('implementationNotes', text, topic);
   }
+
+  /** The pack items written for this iteration that fit the story. */
+  pack(iterationId: IterationId): void {
+    for (const pack of this.context.packs) {
+      for (const entry of pack.items) {
+        if (entry.iteration !== iterationId || !fits(entry, this.context.facts.text)) continue;
+        const kind = this.context.facts.kind;
+        if (entry.kinds && kind && !entry.kinds.includes(kind)) continue;
+        if (entry.section === 'outcomeCriteria')
+          this.outcome(entry.given ?? '', entry.when ?? '', entry.then ?? '');
+        else this.add(entry.section, entry.text ?? '', entry.topic ?? pack.name);
+      }
+    }
+  }
+
+  has(section: SectionName, pattern: RegExp): boolean {
+    return this.patches.some((patch) => patch.section === section && pattern.test(patch.text));
+  }
+}
+
+function fits(entry: PackItem, text: string): boolean {
+  return (
+    (entry.onlyIf === undefined || entry.onlyIf.test(text)) &&
+    (entry.unless === undefined || !entry.unless.test(text))
+  );
+}
+
+type Rule = (context: Context, draft: Draft) => void;
+
+/** "the bank customer" -> "bank customers" (for counts and reports). */
+function plural(role: string): string {
+  if (role === '') return 'users';
+  if (/(?:s|x|ch|sh)$/.test(role)) return `${role}es`;
+  if (/[^aeiou]y$/.test(role)) return `${role.slice(0, -1)}ies`;
+  if (/person$/.test(role)) return `${role.slice(0, -6)}people`;
+  return `${role}s`;
+}
+
+function theObject(object: string): string {
+  if (object === '') return '';
+  return /^(?:the|their|a|an|this|these|those|each|every|all|another|its|his|her)\b/i.test(object)
+    ? object
+    : `the ${object}`;
+}
+
+/** The object named without a possessive ("their parcel" -> "parcel"). */
+function objectHead(object: string): string {
+  return object.replace(/^(?:their|the|a|an|each|every|all)\s+/i, '');
+}
+
+const userRoles: Rule = (context, d) => {
+  const { facts } = context;
+  const action = facts.action;
+  if (facts.english && !action) {
+    d.question(
+      `What exactly should ${facts.actor} be able to do in "${context.story.statement.iWant}"? The offline engine could not read an action from it, so it wrote no criteria about who may do it.`,
+    );
+  }
+  if (action && facts.kind !== 'access' && !accountsDecidedByPack(context)) {
+    if (facts.anonymous) {
+      d.outcome(
+        `${facts.actor} has no account`,
+        `they ${action.phrase}`,
+        'it works without signing in, and nothing they do creates an account',
+      );
+    } else if (facts.productType === 'api') {
+      d.system(
+        `Only an authenticated client can ${action.phrase}; a request without valid credentials gets 401 and changes nothing.`,
+      );
+    } else {
+      d.outcome(
+        `${facts.actor} is not signed in`,
+        `they try to ${action.phrase}`,
+        'they are asked to sign in first and then return to the same step',
+      );
+    }
+  }
+  const existing =
+    facts.kind === 'view' || facts.kind === 'change' || facts.kind === 'remove' || facts.kind === 'get';
+  if (
+    action &&
+    existing &&
+    facts.owned &&
+    !facts.reachesOthers &&
+    facts.role !== '' &&
+    !accountsDecidedByPack(context)
+  ) {
+    d.outcome(
+      `another ${facts.role}'s ${objectHead(action.object)}`,
+      `${facts.actor} tries to ${action.verb} it`,
+      'it is answered as "not found" and nothing changes',
+    );
+  }
+  const beneficiary = facts.beneficiary;
+  if (action && beneficiary && facts.kind !== 'view' && facts.kind !== 'access') {
+    const several = /[^s]s$/.test(beneficiary.who);
+    const them = /[^s]s$/.test(objectHead(action.object)) ? 'them' : 'it';
+    d.outcome(
+      `${facts.actor} has ${pastParticiple(action.verb)} ${[action.object, action.rest].filter((part) => part !== '').join(' ')}`,
+      `${beneficiary.who} ${several ? 'open' : 'opens'} ${them}`,
+      `${beneficiary.who} ${beneficiary.gains}`,
+    );
+  }
+  for (const fact of facts.facts.filter(
+    (candidate) => candidate.kind === 'options' && candidate.about === 'role',
+  )) {
+    for (const role of fact.values) {
+      const permission = rolePermissions[role.toLowerCase()];
+      d.outcome(
+        `a person with the ${role} role`,
+        'they open an item in the workspace',
+        permission ??
+          'they can do exactly what the product owner lists for that role, and anything else is refused',
+      );
+    }
+  }
+  d.pack('user-roles');
+};
+
+const rolePermissions: Record<string, string> = {
+  viewer: 'they can read it but cannot change, share or delete it',
+  reader: 'they can read it but cannot change, share or delete it',
+  editor: 'they can read and change it but cannot change members or roles',
+  contributor: 'they can add to it but cannot delete what others wrote',
+  admin: 'they can also invite and remove members and change their roles',
+  administrator: 'they can also invite and remove members and change their roles',
+  owner: 'they can also delete the workspace and hand over ownership',
+};
+
+/** The story is about signing in, or about paying in a shop: its packs decide who must have an account. */
+function accountsDecidedByPack(context: Context): boolean {
+  return context.packs.some((pack) => pack.id === 'sign-in' || pack.id === 'checkout');
+}
+
+/** What a "get" action hands over as a file or document, rather than a message or an item. */
+const fileLike =
+  /^(?:download|export|print|generate)\b|\b(?:files?|reports?|exports?|statements?|invoices?|pdfs?|csv|documents?|receipts?|copy|copies|payslips?|certificates?|tickets?|data|backups?|archives?|maps?|summary|summaries|transcripts?)\b/i;
+
+/** The observable result of one action, by what kind of action it is. */
+function actionOutcome(context: Context, d: Draft, action: Action): void {
+  const { facts } = context;
+  const target = theObject(action.object) || 'the result';
+  const are = /[^s]s$/.test(objectHead(action.object)) ? 'are' : 'is';
+  switch (kindOf(action.verb)) {
+    case 'view':
+      d.outcome(
+        `${facts.actor} wants to ${action.phrase}`,
+        `the ${context.surface} loads`,
+        `it shows ${target} with the time ${are === 'are' ? 'they were' : 'it was'} last updated, and a loading failure shows a message with "Try again" instead of empty values`,
+      );
+      break;
+    case 'create':
+      d.outcome(
+        `${facts.actor} has filled in the required fields to ${action.phrase}`,
+        'they confirm',
+        `they see a confirmation with what was saved, without reloading the ${context.surface}`,
+      );
+      break;
+    case 'change':
+      d.outcome(
+        `${facts.actor} is about to ${action.phrase}`,
+        'they confirm',
+        `${target} ${are} shown in ${are === 'are' ? 'their' : 'its'} new state at once and still after a reload`,
+      );
+      break;
+    case 'remove':
+      d.outcome(
+        `${facts.actor} is about to ${action.phrase}`,
+        'they confirm',
+        `${target} ${are} shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
+      );
+      break;
+    case 'send':
+      d.outcome(
+        `${facts.actor} is about to ${action.phrase}`,
+        'they confirm',
+        'they see that it was sent, to whom, and its current status',
+      );
+      break;
+    case 'get':
+      // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
+      if (!fileLike.test(`${action.verb} ${action.object}`)) break;
+      d.outcome(
+        `${facts.actor} asks to ${action.phrase}`,
+        'it is ready',
+        'they get it with a name that says what it contains and which period it covers',
+      );
+      break;
+    default:
+      break;
+  }
+}
+
+const interactiveElements: Rule = (context, d) => {
+  const { facts } = context;
+  const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
+  if (actions.length > 1) {
+    const labels = actions.map(
+      (action) =>
+        `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`,
+    );
+    d.add(
+      'behaviour',
+      `The ${context.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`,
+    );
+  }
+  d.pack('interactive-elements');
+  const action = facts.action;
+  if (!action || context.packs[0]?.id === 'sign-in') return;
+  if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) actionOutcome(context, d, action);
+  featureOutcomes(context, d);
+  const submits = facts.kind === 'create' || facts.kind === 'send' || facts.kind === 'remove';
+  if (
+    submits &&
+    !context.packs.some((pack) => pack.items.some((entry) => /once|twice|idempotency/.test(entry.text ?? '')))
+  ) {
+    d.outcome(
+      `the request to ${action.phrase} is still in progress`,
+      `${facts.actor} presses the button again`,
+      'nothing is submitted twice and the button shows that the request is in progress',
+    );
+  }
+};
+
+/** Each further feature of a compound story gets its own outcome, so the story is covered until it is split. */
+function featureOutcomes(context: Context, d: Draft): void {
+  for (const feature of context.facts.features.slice(1)) {
+    const action = readAction(feature);
+    if (action) actionOutcome(context, d, action);
+    else
+      d.question(
+        `What should ${context.facts.actor} see when they "${feature}"? The offline engine could not read an action from it.`,
+      );
+  }
+}
+
+/** Durations a person spends on a task ("in under 2 minutes"), as opposed to deadlines and periods. */
+const taskTime = /^(?:less than|under|within|in under|at most|no more than)\s+\S+\s+(?:seconds?|minutes?)$/i;
+/** Anchors that tie a duration to an event rather than bound it. */
+const eventAnchor =
+  /\b(?:before|after|ahead of|prior to)\b|(?:^|\s)(?:avant|après|vorher|danach|antes|después|depois|voor|ervoor|erna|prima|dopo)(?:\s|$)/iu;
+
+/** A criterion for each value the story states, so none of them goes untested. */
+function statedValues(context: Context, d: Draft): void {
+  const { facts } = context;
+  const action = facts.action;
+  // A bare verb ("upload" of "upload at most 5 photos") reads as "tries it".
+  const doing = action && action.phrase.includes(' ') ? action.phrase : '';
+  const attempt = doing === '' ? `${facts.actor} tries it` : `${facts.actor} tries to ${doing}`;
+  for (const fact of facts.facts) {
+    const { value } = fact;
+    if (fact.kind === 'duration' && durationCriterion(context, d, fact, doing)) continue;
+    switch (fact.kind) {
+      case 'duration':
+      case 'amount':
+      case 'count':
+      case 'size':
+      case 'percentage':
+        boundCriterion(d, fact, attempt);
+        break;
+      case 'rate':
+        d.system(
+          `Within one period of "${value}", the request over that number gets 429 with a Retry-After header, and the next period accepts requests again.`,
+        );
+        break;
+      case 'format':
+        d.system(
+          formatCriteria[value.toUpperCase()] ??
+            `Files in ${value} open without errors in the usual tools for ${value}, checked by opening a generated sample in one.`,
+        );
+        break;
+      case 'header':
+        d.system(
+          headerCriteria[value.toLowerCase()] ??
+            `The "${value}" header is documented with its format and an example, and a contract test checks that it is sent and read as the story says.`,
+        );
+        break;
+      case 'status':
+        d.system(
+          `The story's "${value}" is what a contract test receives in that case, with a problem+json body naming the reason.`,
+        );
+        break;
+      case 'timeOfDay':
+        d.system(
+          `"${value}" is read in the time zone of the person concerned, and a test at one minute before and one minute after "${value}" shows the change.`,
+        );
+        break;
+      case 'schedule':
+        d.system(
+          `A test that moves the clock over three consecutive periods sees it happen exactly once in each, "${value}", in the time zone of the person concerned.`,
+        );
+        if (/\d(?:st|nd|rd|th)\b/i.test(value)) {
+          d.question(`What happens when "${value}" falls on a weekend or a public holiday?`);
+        }
+        break;
+      case 'options':
+        if (fact.about === 'filter') {
+          d.outcome(
+            `results filtered by ${joinList(fact.values, 'and')} at once`,
+            'the results are shown',
+            `only items matching every one of ${joinList(fact.values, 'and')} appear`,
+          );
+        }
+        break;
+    }
+  }
+}
+
+/**
+ * The criteria of durations that are not plain bounds: time spent on a task, a moment tied to an event, a
+ * period and a rhythm. False when the duration is a plain bound, checked like any other number.
+ */
+function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: string): boolean {
+  const { facts } = context;
+  const { text } = fact;
+  if (taskTime.test(text)) {
+    d.outcome(
+      `${facts.actor} has done it before`,
+      doing === '' ? 'they use the feature' : `they ${doing}`,
+      `they are done ${/^within/i.test(text) ? text : `in ${text.replace(/^in under/i, 'under')}`}, measured in a usability test with 5 people`,
+    );
+    return true;
+  }
+  if (/^within\s/i.test(text)) {
+    d.system(
+      `Every case is timed against "${text}"; each case past that limit is listed on a daily report, and a test sees none in normal operation.`,
+    );
+    return true;
+  }
+  if (eventAnchor.test(text) && fact.comparison === 'atMost') {
+    d.outcome(
+      `a moment just past "${text}", the limit the story states`,
+      doing === '' ? `${facts.actor} tries it` : `${facts.actor} tries to ${doing}`,
+      `it is refused with that limit named, while at exactly "${fact.value}" it is accepted`,
+    );
+    return true;
+  }
+  if (eventAnchor.test(text) && fact.comparison === '') {
+    d.system(
+      `A test with the clock set to exactly "${text}" sees it happen once, and a test one minute earlier sees nothing yet.`,
+    );
+    return true;
+  }
+  if (/^for\s/i.test(text) && facts.action) {
+    d.outcome(
+      `${facts.actor} has chosen to ${facts.action.phrase}`,
+      `${text.replace(/^for\s+/i, '')} has passed`,
+      `the ${facts.action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
+    );
+    return true;
+  }
+  if (/^(?:every|each|per)\s/i.test(text)) {
+    d.system(
+      `Over three consecutive periods of "${text.replace(/^(?:every|each|per)\s+/i, '')}", a test sees it happen exactly once in each.`,
+    );
+    return true;
+  }
+  if (fact.comparison === '') {
+    d.system(
+      `The behaviour the story ties to "${text}" is checked at exactly that value and just either side of it.`,
+    );
+    return true;
+  }
+  return false;
+}
+
+/** A stated number checked by what its bounding words make of it: a limit, a minimum, a threshold, a value. */
+function boundCriterion(d: Draft, fact: StatedFact, when: string): void {
+  const { text, value } = fact;
+  switch (fact.comparison) {
+    case 'atMost':
+      d.outcome(
+        `a value just above the limit "${text}" the story states`,
+        when,
+        `it is refused with that limit named, while exactly "${value}" is accepted`,
+      );
+      break;
+    case 'atLeast':
+      d.outcome(
+        `a value just below the minimum "${text}" the story states`,
+        when,
+        `it is refused with that minimum named, while exactly "${value}" is accepted`,
+      );
+      break;
+    case 'above':
+    case 'below':
+      d.system(
+        `A test at exactly "${value}" does not trigger what the story ties to "${text}", while a test just ${fact.comparison} "${value}" does.`,
+      );
+      break;
+    case 'exactly':
+      d.system(
+        /^last\s/i.test(text)
+          ? `With more than "${value}" available, a test sees exactly the "${text}", newest first.`
+          : `A test checks that exactly "${value}" applies, as the story states, and that one more or one fewer does not.`,
+      );
+      break;
+    case '':
+      d.system(
+        `A test checks that "${text}", the value the story states, is the one applied and shown, with no rounding.`,
+      );
+      break;
+  }
+}
+
+const formatCriteria: Record<string, string> = {
+  CSV: 'CSV files are UTF-8 with a header row, comma separated and quoted where needed, with dates in ISO 8601; cells starting with =, +, - or @ are escaped so spreadsheets do not run them as formulas.',
+  PDF: 'The PDF opens in common readers without warnings, its text can be searched and copied, and its pages print on A4 and US Letter.',
+  XLSX: 'The XLSX file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',
+  EXCEL:
+    'The Excel file opens in spreadsheet software with numbers and dates stored as numbers and dates, not as text.',
+  JSON: 'The JSON follows a published JSON Schema, and a contract test validates every response against it.',
+  ICS: 'The calendar file follows RFC 5545 and imports into common calendar apps with the right time zone.',
+  PNG: 'The PNG image is at least 1200 pixels wide and keeps its text readable when pasted into a document.',
+  SMS: 'SMS texts fit in 160 characters and name the sender, and a failed SMS is retried and then reported.',
+  'QR CODE':
+    'The QR code can be scanned from a phone screen at full brightness and from paper at 2 cm width.',
+};
+
+const headerCriteria: Record<string, string> = {
+  'retry-after':
+    'The Retry-After header gives the number of seconds until the client may retry, and a retry after that time succeeds.',
+  'idempotency-key':
+    'A repeated request with the same Idempotency-Key within 24 hours returns the first response and changes nothing again.',
+  authorization:
+    'A request without a valid Authorization header gets 401 with a WWW-Authenticate header and changes nothing.',
+};
+
+const validation: Rule = (context, d) => {
+  const check = checkStory(context.story);
+  d.findings.push(...check.findings);
+  for (const question of check.questions) d.question(question);
+  statedValues(context, d);
+  if (context.story.productType === 'api') featureOutcomes(context, d);
+  d.pack('validation');
+  const action = context.facts.action;
+  const entersData =
+    context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
+  if (
+    action &&
+    entersData &&
+    context.story.productType !== 'api' &&
+    !d.has('outcomeCriteria', /refused|flagged|marked/)
+  ) {
+    d.outcome(
+      `a required value is missing or malformed`,
+      `${context.facts.actor} tries to ${action.phrase}`,
+      'the value is marked with a message that says how to fix it, and nothing is submitted',
+    );
+  }
+  for (const section of ['outcomeCriteria', 'systemCriteria'] as const) {
+    for (const existing of context.story[section]) {
+      const text = measurableRewrite(existing.text, context.facts.role);
+      if (text === undefined) continue;
+      d.patches.push({
+        op: 'replace',
+        section,
+        target: existing.id,
+        text,
+        topic: '',
+        given: '',
+        when: '',
+        then: '',
+      });
+    }
+  }
+};
+
+/** A criterion with a vague word made measurable ("Search is "fast", measured as: ..."); undefined when none. */
+export function measurableRewrite(text: string, role: string): string | undefined {
+  const rule = measurableWording.find(({ pattern }) => pattern.test(text));
+  if (!rule) return undefined;
+  const quoted = text.replace(/[.\s]+$/, '').replace(rule.pattern, '"$&"');
+  return `${quoted}, measured as: ${rule.wording(plural(role))}.`;
 }
 
 /** How a vague word in an existing criterion becomes something a tester can check. */
-const measurableWording: { pattern: RegExp; wording: (w: Words) => string }[] = [
+const measurableWording: { pattern: RegExp; wording: (roles: string) => string }[] = [
   { pattern: /\b(fast|quick(ly)?)\b/i, wording: () => 'within 2 seconds for 95% of requests' },
   {
     pattern: /\b(user-friendly|user friendly|intuitive|easy|easily|simple)\b/i,
-    wording: (w) => `so that 4 of 5 first-time ${w.roles} manage it without help in a usability test`,
+    wording: (roles) => `4 of 5 first-time ${roles} succeed without help in a usability test`,
   },
-  { pattern: /\beverything\b/i, wording: () => 'covering exactly the items listed in this story, no others' },
+  { pattern: /\beverything\b/i, wording: () => 'exactly the items listed in this story, no others' },
 ];
 
-type Rule = (w: Words, draft: Draft) => void;
-
-const userRoles: Rule = (w, d) => {
-  if (w.signingIn) {
+const accessibility: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('accessibility');
+  if (facts.action && !d.has('outcomeCriteria', /screen reader|keyboard/)) {
+    const native = context.story.productType === 'mobile-native';
     d.outcome(
-      `${capitalize(w.aRole)} who is not signed in can ${w.doAll}, but only for the account they prove they own (through its email address or credentials).`,
-    );
-    d.outcome(
-      `${capitalize(w.aRole)} is never told whether an email address has an account: a wrong address and a wrong password give the same message.`,
-    );
-  } else if (w.anonymous) {
-    d.outcome(
-      `${capitalize(w.aRole)} can ${w.doAll} without signing in; nothing they do requires or creates an account.`,
-    );
-    d.outcome(
-      `What ${w.aRole} sees never includes data reserved for signed-in customers, such as personal prices or saved items.`,
-    );
-  } else if (w.api) {
-    d.outcome(
-      `Only an authenticated ${w.role} can ${w.doAll}; a request without valid credentials is refused with 401 and changes nothing.`,
-    );
-  } else {
-    d.outcome(
-      `Only a signed-in ${w.role} can ${w.doAll}; someone who is not signed in is asked to sign in and then returns to the same step.`,
+      native
+        ? `${facts.actor} uses VoiceOver or TalkBack`
+        : `${facts.actor} uses only a keyboard or a screen reader`,
+      `they ${facts.action.phrase}`,
+      native
+        ? 'every control is announced with its name, role and state in a logical order, and the result is announced'
+        : 'every control is reachable in a logical order with a visible focus and a spoken name, and the result is announced',
     );
   }
-  if (!w.signingIn && !w.anonymous) {
-    d.outcome(
-      w.readOnly
-        ? `${capitalize(w.aRole)} sees only their own ${w.facts.object}; asking for another ${w.role}'s is answered as "not found".`
-        : `${capitalize(w.aRole)} can ${w.doAll} only within their own account; attempts on another account are answered as "not found" and change nothing.`,
-    );
-  }
-  d.system(
-    `Permission to ${w.doAll} is checked on the server for every request, based on the ${w.role}'s identity and role, not only by hiding controls.`,
-  );
-  if (w.facts.otherRoles.length > 0) {
-    d.outcome(
-      `Each role (${joinList(w.facts.otherRoles, 'and')}) has a documented set of permissions; only the ${w.role} can change which role a person has, and a change takes effect at their next request.`,
-    );
-  }
-  d.question(
-    `Besides the ${w.role}, which roles (for example support staff or administrators) may ${w.doAll} on ${w.aRole}'s behalf, and what may each of them see?`,
-  );
-};
-
-const interactiveElements: Rule = (w, d) => {
-  const preposition = w.facts.objectPreposition === '' ? '' : ` ${w.facts.objectPreposition}`;
-  const actions =
-    w.facts.features.length > 1
-      ? w.facts.features
-      : w.facts.verbs.map((verb) => `${verb}${preposition} ${w.facts.object}`);
-  const labels = actions.map((action) => `"${capitalize(action)}"`);
-  d.add(
-    'behaviour',
-    `The ${w.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`,
-  );
-  if (w.readOnly) {
-    d.outcome(
-      `While ${w.theObject} loads, a placeholder keeps the layout stable; if loading fails, a message and a "Try again" control appear instead of empty or zero values.`,
-    );
-    d.outcome(
-      `The ${w.role} can refresh ${w.theObject}, and the ${w.surface} shows when it was last updated.`,
-    );
-  } else {
-    d.outcome(
-      `After the ${w.role} confirms ${labels[0] ?? 'the action'}, the ${w.surface} shows what changed and what happens next, without a full reload.`,
-    );
-    d.outcome(
-      `While a request to ${w.doOne} is in progress its control is disabled and shows progress, so a double click or tap cannot ${w.doOne} twice.`,
-    );
-  }
-  const destructive = w.facts.verbs.find((verb) =>
-    /^(cancel|delete|remove|revoke|withdraw|transfer|pay)$/.test(verb),
-  );
-  if (destructive) {
-    d.outcome(
-      `Before the ${w.role} can ${destructive}${w.facts.objectPreposition === '' ? '' : ` ${w.facts.objectPreposition}`} ${w.theObject}, a summary asks them to confirm; nothing happens until they confirm, and they can go back without losing their input.`,
-    );
-  }
-  d.note(
-    'Interaction',
-    `Use the platform's native inputs (date pickers, selects, file pickers) in the ${w.facts.object} flow rather than custom widgets.`,
-  );
-};
-
-function storyDefects(w: Words, d: Draft): void {
-  const { facts } = w;
-  if (!facts.hasStatement) {
-    d.findings.push({
-      kind: 'missing_role',
-      detail: `The story names no role ("As a ..."); it seems to be about the ${w.role}.`,
-      suggestion: '',
-      split: [],
-    });
-    d.question(`Who exactly is the user of this story? Rewrite it as "As a <role>, I want ... so that ...".`);
-  }
-  if (facts.benefit === '') {
-    d.findings.push({
-      kind: 'missing_benefit',
-      detail: `The story states no benefit ("so that ..."): why does the ${w.role} want to ${facts.goal}?`,
-      suggestion: '',
-      split: [],
-    });
-    d.question(`What benefit does the ${w.role} get when they ${facts.goal}? Add a "so that" clause.`);
-  }
-  if (facts.features.length > 1) {
-    d.findings.push({
-      kind: 'not_atomic',
-      detail: `The story combines ${facts.features.length} features (${facts.features.join('; ')}).`,
-      suggestion: '',
-      split: [],
-    });
-    d.question(`Should this story be split into one story per feature: ${facts.features.join('; ')}?`);
-  }
-  for (const term of facts.vagueTerms) {
-    d.findings.push({
-      kind: 'vague',
-      detail: `"${term}" is vague: replace it with an observable behaviour or a measurable target.`,
-      suggestion: '',
-      split: [],
-    });
-  }
-  if (facts.vagueTerms.length > 0) {
-    const quoted = facts.vagueTerms.map((term) => `"${term}"`);
-    d.question(
-      `What exactly is meant by ${joinList(quoted, 'and')}? Each needs a measurable target or a concrete list.`,
-    );
-  }
-  if (facts.mentions.has('injection')) {
-    d.findings.push({
-      kind: 'instruction_like_text',
-      detail:
-        'The story contains text addressed to the assistant (instructions to ignore rules or reveal prompts); it was treated as story text only.',
-      suggestion: '',
-      split: [],
-    });
-  }
-}
-
-const validation: Rule = (w, d) => {
-  storyDefects(w, d);
-  for (const section of ['outcomeCriteria', 'systemCriteria'] as const) {
-    for (const item of w.story[section]) {
-      const rule = measurableWording.find(({ pattern }) => pattern.test(item.text));
-      if (!rule) continue;
-      const quoted = item.text.replace(/[.\s]+$/, '').replace(rule.pattern, '"$&"');
-      d.replace(section, item.id, `${quoted}, measured as: ${rule.wording(w)}.`);
-    }
-  }
-  d.outcome(
-    w.api
-      ? `A request to ${w.doOne} with a required value missing or malformed is refused with 400 and a problem+json body naming the field; nothing is stored.`
-      : w.readOnly
-        ? `If ${w.theObject} cannot be loaded or is incomplete, the ${w.role} is told so and offered a retry, rather than shown zero or an empty list.`
-        : `If the ${w.role} tries to ${w.doOne} with a required value missing or malformed, the value is highlighted with a message that says how to fix it, and nothing is submitted.`,
-  );
-  d.system(
-    `The server validates every request to ${w.doAll} independently of the client and rejects invalid input with an error naming the field.`,
-  );
-  const m = w.facts.mentions;
-  if (w.movesMoney) {
-    d.outcome(
-      `An amount to ${w.verb} must be greater than zero, have at most two decimals and stay within the ${w.role}'s available balance and limits; otherwise the ${w.role} sees why and nothing moves.`,
-    );
-  }
-  if (m.has('credentials') || m.has('invitation')) {
-    d.outcome(
-      `An email address without "@" and a domain is refused next to the field before the ${w.role} can ${w.doOne}.`,
-    );
-  }
-  if (m.has('upload')) {
-    d.outcome(
-      `Only JPEG, PNG or HEIC images up to 10 MB are accepted for the ${w.facts.object}; other files are refused with the allowed types and size.`,
-    );
-  }
-  if (m.has('schedule')) {
-    d.outcome(
-      `Only future time slots that are still free can be chosen to ${w.doAll}; a slot taken meanwhile is refused and the next free slots are offered.`,
-    );
-  }
-  if (m.has('search')) {
-    d.outcome(
-      `Filter values that contradict each other (such as a minimum price above the maximum) are flagged before the ${w.role} can ${w.doOne}.`,
-    );
-  }
-  if (m.has('webhook')) {
-    d.system(
-      `Only absolute https URLs are accepted when ${w.aRole} asks to ${w.verb} a ${w.facts.object}; a URL that fails a test delivery is refused with the status it returned.`,
-    );
-  }
-  if (m.has('export')) {
-    d.outcome(
-      `Asking to ${w.doOne} for a period with no data gives a clear "nothing to ${w.verb}" message instead of an empty file.`,
-    );
-  }
-};
-
-const accessibility: Rule = (w, d) => {
-  const native = w.story.productType === 'mobile-native';
-  d.outcome(
-    native
-      ? `With VoiceOver (iOS) or TalkBack (Android), the ${w.role} can ${w.doAll}: every control has a spoken name, role and state.`
-      : `Every control needed to ${w.doAll} can be reached and operated with the keyboard alone, in a logical order, with a visible focus indicator.`,
-  );
-  d.outcome(
-    w.readOnly
-      ? `A screen-reader user hears ${w.theObject} in a meaningful order, with headings and labels, and is told when ${w.it === 'it' ? 'it changes' : 'they change'}.`
-      : `A screen-reader user is told the result after they ${w.doOne} (announced without moving focus), including errors.`,
-  );
-  d.outcome(
-    `Errors while the ${w.role} tries to ${w.doOne} are described in text next to the field and linked to it, never by colour alone; text contrast is at least 4.5:1.`,
-  );
-  if (w.facts.mentions.has('screenReader')) {
+  if (/screen[- ]?readers?/.test(facts.text)) {
     d.note(
       'Accessibility',
-      `The product owner notes that some ${w.roles} use screen readers: test the ${w.facts.object} flow with NVDA, JAWS, VoiceOver and TalkBack before release.`,
-    );
-  } else {
-    d.note(
-      'Accessibility',
-      `Check the ${w.facts.object} flow against WCAG 2.2 AA with an automated scan and a manual screen-reader pass.`,
+      'The story notes that some users rely on screen readers: test the whole flow with NVDA, JAWS, VoiceOver and TalkBack before release.',
     );
   }
 };
 
-const performance: Rule = (w, d) => {
-  d.outcome(
-    w.readOnly
-      ? `When the ${w.role} asks to ${w.doOne}, the result is shown within 2 seconds for 95% of requests at expected peak load.`
-      : `When the ${w.role} asks to ${w.doOne}, the confirmation appears within 2 seconds for 95% of requests at expected peak load.`,
-  );
-  d.system(
-    `Requests to ${w.doAll} are served within 500 ms at the 95th percentile at 10 times today's peak of concurrent ${w.roles}, shown by a load test before release.`,
-  );
-  if (w.facts.timeTarget !== '') {
+const performance: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('performance');
+  const action = facts.action;
+  if (action && !d.has('outcomeCriteria', /within \d/) && !d.has('systemCriteria', /within \d/)) {
     d.outcome(
-      `In usability tests, a returning ${w.role} can ${w.facts.goal} in ${w.facts.timeTarget}, as the story promises.`,
+      'the expected peak load',
+      `${facts.actor} asks to ${action.phrase}`,
+      facts.kind === 'view'
+        ? 'the result appears within 2 seconds for 95% of requests'
+        : 'the confirmation appears within 2 seconds for 95% of requests',
     );
   }
-  if (w.story.productType === 'mobile-native' || w.story.productType === 'mobile-web') {
+  if (
+    action &&
+    (context.story.productType === 'mobile-native' || context.story.productType === 'mobile-web')
+  ) {
     d.outcome(
-      `On a slow mobile connection (400 kbps, 300 ms latency) the ${w.role} can still ${w.doOne} within 5 seconds.`,
+      'a slow mobile connection (400 kbps, 300 ms latency)',
+      `${facts.actor} tries to ${action.phrase}`,
+      'it completes within 5 seconds or says that it is still working',
     );
   }
-  if (w.facts.mentions.has('export') || w.facts.mentions.has('search')) {
+  if (context.story.productType === 'api' && action) {
     d.system(
-      `With 10,000 records, a request to ${w.doOne} completes within 10 seconds and large results are paginated or streamed.`,
-    );
-  }
-  const vague = w.facts.vagueTerms.filter((term) => /fast|quick/.test(term));
-  if (vague.length > 0) {
-    d.note(
-      'Performance',
-      `The story's ${vague.map((term) => `"${term}"`).join(', ')} is made measurable by the targets above; confirm them with the product owner.`,
+      `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
     );
   }
 };
 
-const security: Rule = (w, d) => {
-  const m = w.facts.mentions;
-  if (w.signingIn) {
-    d.system(
-      `Credentials used to ${w.doOne} travel only over TLS, passwords are stored only as a slow salted hash (Argon2id or bcrypt), and success starts a fresh session.`,
-    );
-  } else if (w.anonymous) {
-    d.system(
-      `Requests to ${w.doAll} are rate-limited per client (for example 60 a minute) so the ${w.facts.object} cannot be scraped or overloaded.`,
-    );
-  } else {
-    d.system(
-      `Only the authenticated ${w.role} may ${w.doAll}, and only within their own account; any other request is answered as if ${w.theObject} did not exist.`,
-    );
-  }
-  d.system(
-    `Every successful or refused attempt to ${w.doAll} is written to a tamper-evident audit log with the ${w.role}'s id, time and source, without secrets.`,
-  );
-  d.outcome(
-    w.readOnly && w.facts.mentions.has('search')
-      ? `Text the ${w.role} types to ${w.doOne} is escaped wherever it is shown again, so the ${w.surface} never runs script or markup from it.`
-      : w.readOnly
-        ? `After the ${w.role} signs out, ${w.theObject} cannot be seen again on the same device: responses are sent with no-store caching.`
-        : `After 5 failed attempts to ${w.doOne} within 15 minutes, further attempts by that ${w.role} are slowed down and the ${w.role} is told when to try again.`,
-  );
-  if (w.movesMoney) {
-    d.system(
-      `A request to ${w.doOne} above a configurable amount, or to a new recipient, requires strong customer authentication before it is executed.`,
-    );
-  }
-  if (m.has('payment')) {
-    d.system(
-      `Card data never reaches our servers: the ${w.role}'s saved card or wallet is charged through the payment provider's tokens, and only after the ${w.role} confirms.`,
-    );
-  }
-  if (m.has('passwordReset')) {
-    d.system(
-      `The link to ${w.doOne} is single-use and expires after 30 minutes, and the ${w.surface} shows the same message whether or not the address has an account.`,
-    );
-  }
-  if (m.has('upload')) {
-    d.system(
-      `An uploaded ${w.facts.object} is checked by its content (not its name), re-encoded and stripped of location metadata before other ${w.roles} can see it.`,
-    );
-  }
-  if (m.has('webhook')) {
-    d.system(
-      `Each event sent to a ${w.facts.object} is signed (HMAC-SHA256 with a per-${w.role} secret) and time-stamped so the receiver can reject forgeries and replays.`,
-    );
-  }
-  d.question(
-    `Which personal data is processed to ${w.doAll}, how long is it kept, and who may export or delete it (GDPR)?`,
-  );
-};
+const personalData =
+  /\b(?:name|address|phone|birth|photo|email|location|health|patient|salary|payslip|account|card|bank|medical|statement)s?\b/;
 
-const responsiveWeb: Rule = (w, d) => {
-  d.outcome(
-    `From 320 px wide upwards, the ${w.role} can ${w.doAll} without horizontal scrolling, and every control is at least 44 by 44 px.`,
-  );
-  d.outcome(
-    `At 200% browser zoom or after rotating the device, the ${w.facts.object} ${w.surface} keeps the ${w.role}'s input and every control needed to ${w.doOne}.`,
-  );
-  d.add(
-    'behaviour',
-    `On wide screens (1024 px and up) ${w.theObject} and the controls to ${w.doAll} sit side by side; on small screens they stack in task order.`,
-  );
-  if (w.story.productType === 'mobile-web') {
-    d.outcome(
-      `On mobile browsers the on-screen keyboard never covers the control to ${w.doOne}, and inputs open the matching keyboard (numeric, email).`,
+const security: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('security');
+  const action = facts.action;
+  const changes = facts.kind !== 'view' && facts.kind !== undefined;
+  if (action && changes && !d.has('systemCriteria', /logged|log\b/)) {
+    d.system(
+      `Every attempt to ${action.phrase}, successful or refused, is logged with the ${facts.role || 'user'}'s id, the time and the outcome, and the log holds no passwords or card numbers.`,
     );
   }
-};
-
-const responsiveNative: Rule = (w, d) => {
-  d.outcome(
-    `On phones and tablets, in portrait and landscape, the ${w.role} can ${w.doAll} with every control inside the safe area.`,
-  );
-  d.outcome(
-    `With the largest system text size, every label and value in the ${w.facts.object} flow stays readable without truncation or overlap.`,
-  );
-  d.outcome(
-    `If the app goes to the background or loses connectivity while the ${w.role} is about to ${w.doOne}, their input is kept, they can resume, and nothing is submitted twice.`,
-  );
-  d.note(
-    'Native layout',
-    `Provide a two-pane tablet layout for the ${w.facts.object} flow; test on the smallest supported phone.`,
-  );
-};
-
-const languageSupport: Rule = (w, d) => {
-  const languages = w.facts.languages;
-  const where = languages.length > 0 ? joinList(languages, 'and') : 'each supported language';
-  d.outcome(
-    `Every text the ${w.role} sees while they ${w.doAll}, including errors and confirmations, is available in ${where}, and switching language keeps their input.`,
-  );
-  d.system(
-    `All texts shown while the ${w.role} tries to ${w.doAll} come from translation resources; a missing translation falls back to the default language and is reported.`,
-  );
-  d.outcome(
-    `Labels on the ${w.facts.object} ${w.surface} leave room for translations 35% longer than English without truncation.`,
-  );
-  if (languages.length === 0) {
+  if (action && personalData.test(facts.text) && !context.packs.some((pack) => pack.id === 'health')) {
     d.question(
-      `Which languages must the ${w.facts.object} flow support at launch, and does any need a right-to-left layout?`,
+      `Which personal data is processed when ${facts.actor} ${action.verb === action.phrase ? action.verb : 'does this'}, how long is it kept, and who may export or delete it?`,
     );
   }
 };
 
-const localeFormatting: Rule = (w, d) => {
-  const m = w.facts.mentions;
-  if (w.api) {
+const responsiveWeb: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('responsive-web');
+  if (!facts.action) return;
+  const showsList =
+    /\b(?:list|invoices|orders|results|history|transactions|stock|timetable|report|tickets|catalogue)\b/.test(
+      facts.subject,
+    );
+  const showsMedia = /\b(?:photo|image|picture|map|chart|dashboard|video|plan)s?\b/.test(facts.subject);
+  if (showsList) {
+    d.outcome(
+      'a screen 320 px wide',
+      `${facts.actor} looks at the list`,
+      'each row becomes a card with its most important values first, without horizontal scrolling',
+    );
+  } else if (showsMedia) {
+    d.outcome(
+      'a screen 320 px wide',
+      `${facts.actor} opens it`,
+      'images, maps and charts scale to the width and can be zoomed without the page scrolling sideways',
+    );
+  } else {
+    d.outcome(
+      'a screen 320 px wide',
+      `${facts.actor} tries to ${facts.action.phrase}`,
+      'every control needed is visible without horizontal scrolling and is at least 44 by 44 px',
+    );
+  }
+};
+
+const responsiveNative: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('responsive-native');
+  if (!facts.action) return;
+  if (facts.kind !== 'view') {
+    d.outcome(
+      `the app goes to the background while ${facts.actor} is about to ${facts.action.phrase}`,
+      'they come back to it',
+      'their input is still there and nothing has been submitted twice',
+    );
+  }
+  d.outcome(
+    'the largest system text size',
+    `${facts.actor} opens this ${context.surface}`,
+    'every label and value stays readable without being cut off or overlapping',
+  );
+};
+
+const languageSupport: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('language-support');
+  if (facts.languages.length > 0) {
+    d.outcome(
+      `${facts.actor} has chosen ${joinList(facts.languages, 'or')}`,
+      'they use this feature',
+      'every text, including errors, confirmations and emails, is in that language, and switching language keeps their input',
+    );
     d.system(
-      `The API accepts and returns ISO 8601 timestamps with an offset in every ${w.facts.object} payload and never localised date or number strings.`,
+      `Every text of this feature comes from translation files for ${joinList(facts.languages, 'and')}; a missing translation fails the build.`,
     );
-  } else if (m.has('schedule')) {
+  } else if (!facts.english) {
     d.outcome(
-      `Dates and times of ${w.theObject} are shown in the ${w.role}'s locale and time zone (for example 14/03/2027 14:30 in fr-BE, 3/14/2027 2:30 PM in en-US).`,
+      `${facts.actor} uses the product in ${facts.language.name}`,
+      'they use this feature',
+      `every text, including errors and confirmations, is in ${facts.language.name}`,
     );
-  } else {
+    d.question(`Besides ${facts.language.name}, which languages must this feature support at launch?`);
+  }
+};
+
+const localeFormatting: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('locale-formatting');
+  const dates =
+    /\b(?:date|time|times|tomorrow|today|month|week|term|deadline|schedule|morning|evening|hours?|days?|time zone)\b/.test(
+      facts.subject,
+    );
+  if (dates && !d.has('outcomeCriteria', /time zone/)) {
     d.outcome(
-      `Numbers, dates and amounts shown while the ${w.role} tries to ${w.doOne} follow the ${w.role}'s locale (1 234,56 in fr-BE, 1,234.56 in en-US).`,
+      `${facts.actor} uses a locale such as fr-BE or en-US`,
+      'dates and times are shown',
+      'they follow that locale (14/03/2027 14:30 or 3/14/2027 2:30 PM), while they are stored in UTC',
     );
   }
-  d.system(
-    m.has('money')
-      ? `Dates and amounts related to ${w.theObject} are stored and exchanged in locale-neutral form (UTC ISO 8601 timestamps, ISO 4217 currency codes, unformatted decimals) and formatted only for display.`
-      : `Dates and numbers related to ${w.theObject} are stored and exchanged in locale-neutral form (UTC ISO 8601 timestamps, unformatted numbers) and formatted only for display.`,
-  );
-  if (w.movesMoney) {
+  if (facts.places.length > 0) {
     d.outcome(
-      `Amounts shown while the ${w.role} tries to ${w.doOne} carry their currency in the position and format of the ${w.role}'s locale, never a hard-coded symbol.`,
-    );
-  }
-  if (w.facts.places.length > 0) {
-    d.outcome(
-      `In ${joinList(w.facts.places, 'and')}, the ${w.facts.object} flow follows each region's conventions for dates, times and the first day of the week.`,
-    );
-  } else {
-    d.note(
-      'Locale',
-      `Derive the ${w.role}'s locale from their profile, then the ${w.api ? 'Accept-Language header' : 'device or browser'}.`,
+      `${facts.actor} is in ${joinList(facts.places, 'or')}`,
+      'dates, numbers and addresses are shown',
+      "they follow that region's conventions, including the first day of the week",
     );
   }
 };
 
-const culturalAppropriateness: Rule = (w, d) => {
-  d.outcome(
-    `Name and address fields used when the ${w.role} tries to ${w.doOne} accept any script, single names and long names, with no forced first/last name order.`,
-  );
-  d.outcome(
-    `Icons, colours and imagery used to ${w.doAll} carry no meaning that differs by culture (for example red/green or hand gestures), reviewed for each target market.`,
-  );
-  if (w.facts.places.length > 0) {
+const culturalAppropriateness: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('cultural-appropriateness');
+  if (facts.places.length > 0 || facts.languages.length > 1) {
     d.note(
       'Cultural review',
-      `Have the ${w.facts.object} texts and examples reviewed by a native speaker for ${joinList(w.facts.places, 'and')} before launch.`,
+      `Have the texts and examples reviewed by a native speaker for each market (${joinList([...facts.places, ...facts.languages], 'and')}) before launch.`,
     );
   }
-  d.question(
-    `Are there markets where the way to ${w.doAll}, or its wording, needs local legal or cultural adaptation?`,
-  );
+  if (/\b(?:invite|patient|guest|candidate|colleague|tenant|client|name)s?\b/.test(facts.subject)) {
+    d.outcome(
+      'a person whose name uses another script, has one part only or is long',
+      'it is entered and shown',
+      'it is kept exactly as written, with no forced first or last name',
+    );
+  }
 };
 
-const analytics: Rule = (w, d) => {
-  d.system(
-    `Events "${w.facts.object}: ${w.verb} started", "completed" and "failed" are recorded with duration and platform, without personal data, for every attempt to ${w.doAll}.`,
-  );
-  d.system(
-    w.facts.benefit !== ''
-      ? `A weekly report shows whether the story delivers its benefit (${w.facts.benefit}): the share of ${w.roles} who start and then successfully ${w.doOne}.`
-      : `A weekly report shows the share of ${w.roles} who start and then successfully ${w.doOne}, as the story's success measure.`,
-  );
-  d.system(
-    `Failed attempts to ${w.doAll} are counted by error category so the most frequent causes can be fixed first.`,
-  );
-  d.question(`Which completion rate for attempts to ${w.doAll} counts as success, and who reviews it?`);
+const analytics: Rule = (context, d) => {
+  const { facts } = context;
+  d.pack('analytics');
+  const action = facts.action;
+  if (action && facts.benefit !== '') {
+    d.system(
+      `A weekly report shows how many ${plural(facts.role)} ${action.verb === 'log in' ? 'log in' : `${action.verb} ${action.object}`.trim()} and whether the story's benefit ("${context.story.statement.soThat}") follows, against a baseline measured in the 4 weeks before release.`,
+    );
+  } else if (action) {
+    d.question(`Which number would show that this story worked, and what is its value today?`);
+  }
 };
 
 const rules: Record<IterationId, Rule> = {
@@ -596,21 +784,91 @@ const rules: Record<IterationId, Rule> = {
   analytics,
 };
 
+/** The domain packs a story is about: from its role and wish, plus the API pack for API products. */
+function storyPacks(facts: StoryFacts): DomainPack[] {
+  const chosen = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.text, facts.text);
+  const api = domainPacks.find((pack) => pack.id === 'public-api');
+  if (facts.productType === 'api' && api && !chosen.includes(api)) chosen.push(api);
+  return chosen;
+}
+
 /**
- * The offline engine's answer to one iteration: criteria built from the story's own actor, actions and objects.
- * Items already in the story are left out, so a re-run proposes nothing twice. Verification feedback is kept as
- * open questions (or notes), so nothing a reviewer raised gets lost.
+ * What the engine read from a story depends only on its text, notes and product type; the twelve iteration
+ * calls of one run (and the passes after them) share it instead of reading a long story twelve times.
+ */
+const readings = new Map<string, { facts: StoryFacts; packs: DomainPack[] }>();
+const remembered = 32;
+
+/** The context every rule of one story reads. */
+export function storyContext(story: Story): Context {
+  const key = JSON.stringify([
+    story.productType,
+    story.statement,
+    story.original,
+    story.implementationNotes.map((note) => note.text),
+  ]);
+  let reading = readings.get(key);
+  if (!reading) {
+    const facts = storyFacts(story);
+    reading = { facts, packs: storyPacks(facts) };
+    readings.set(key, reading);
+    if (readings.size > remembered) readings.delete(readings.keys().next().value ?? '');
+  }
+  return { story, ...reading, surface: surfaces[story.productType] };
+}
+
+/**
+ * Keeps only sentences the grammar guard accepts; for each one it rejects, asks an open question instead, so
+ * nothing half-filled reaches the reader.
+ */
+function guarded(patches: readonly Patch[], story: Story, iterationId: IterationId): Patch[] {
+  const kept: Patch[] = [];
+  let dropped = 0;
+  for (const patch of patches) {
+    if (patch.op === 'remove' || sentenceProblems(patch.text).length === 0) kept.push(patch);
+    else dropped += 1;
+  }
+  const section = getIteration(iterationId).sections.includes('openQuestions')
+    ? 'openQuestions'
+    : 'implementationNotes';
+  if (dropped > 0) {
+    kept.push({
+      op: 'add',
+      section,
+      target: '',
+      text: `Which ${getIteration(iterationId).name.toLowerCase()} criteria apply to "${story.statement.iWant}"? The offline engine could not word ${dropped === 1 ? 'one' : dropped} from the story's text.`,
+      topic: section === 'implementationNotes' ? getIteration(iterationId).name : '',
+      given: '',
+      when: '',
+      then: '',
+    });
+  }
+  return kept;
+}
+
+/**
+ * The offline engine's answer to one iteration: criteria from the story's domain packs, from the values it
+ * states and from its own action, each checked by the grammar guard. An iteration with nothing specific to add
+ * returns no patches. Items already in the story are left out, so a re-run proposes nothing twice.
+ * Verification feedback is kept as open questions (or notes), so nothing a reviewer raised gets lost.
  */
 export function offlineIteration(
   story: Story,
   iterationId: IterationId,
   feedback: readonly string[],
 ): IterationOutput {
-  const w = words(story);
-  const draft = new Draft();
-  rules[iterationId](w, draft);
-  const existing = new Set(allItems(story).map((item) => item.text));
-  const patches = draft.patches.filter((patch) => !existing.has(patch.text));
+  const context = storyContext(story);
+  const draft = new Draft(context);
+  rules[iterationId](context, draft);
+  const existing = new Set(allItems(story).map((entry) => normalizeText(entry.text)));
+  const seen = new Set<string>();
+  const fresh = draft.patches.filter((patch) => {
+    const key = `${patch.section}\n${normalizeText(patch.text)}`;
+    if (patch.op === 'add' && (existing.has(normalizeText(patch.text)) || seen.has(key))) return false;
+    seen.add(key);
+    return true;
+  });
+  const patches = guarded(fresh, story, iterationId);
   const reviewSection = getIteration(iterationId).sections.includes('openQuestions')
     ? 'openQuestions'
     : 'implementationNotes';
@@ -629,10 +887,26 @@ export function offlineIteration(
   const criteria = patches.filter(
     (patch) => patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria',
   );
-  const defects = draft.findings.length > 0 ? ` and flagged ${draft.findings.length} story defect(s)` : '';
+  const defects = draft.findings.length > 0 ? ` and reported ${draft.findings.length} story defect(s)` : '';
   return {
-    summary: `Added ${criteria.length} acceptance criteria for the ${w.role} to ${w.doAll}${defects}.`,
+    summary:
+      patches.length === 0 && draft.findings.length === 0
+        ? `${getIteration(iterationId).name}: nothing specific to add for this story.`
+        : `Added ${criteria.length} acceptance criteria${defects}.`,
     patches,
     findings: draft.findings,
   };
+}
+
+/** The criteria that check the values a story states (a deadline, an amount, a limit, a format...). */
+export function factCriteria(story: Story): Patch[] {
+  const context = storyContext(story);
+  const draft = new Draft(context);
+  statedValues(context, draft);
+  return guarded(draft.patches, story, 'validation').filter((patch) => patch.section !== 'openQuestions');
+}
+
+/** The ids of the domain packs a story is about, strongest first. */
+export function packIds(story: Story): string[] {
+  return storyContext(story).packs.map((pack) => pack.id);
 }

@@ -1,7 +1,9 @@
 import { AppError } from '../../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
-import { decodeEngineText, type EngineRequest } from '../prompts';
+import { costMicroUsd } from '../../llm/pricing';
+import { decodeEngineText, engineOutputSchema, type EngineOutput, type EngineRequest } from '../prompts';
 import { offlineIteration } from './iteration-rules';
+import { offlineMockupInventory } from './mockup-rules';
 import { offlineConsolidation, offlineReview, offlineRewrite } from './pass-rules';
 import { offlineVerification } from './verification-rules';
 
@@ -9,27 +11,36 @@ import { offlineVerification } from './verification-rules';
 export const offlineModel = 'user-story-agent-offline-1';
 
 /**
- * Answers a decoded engine request with the offline rules, as the JSON text a model would return. Shared by
- * the offline adapter and the local Messages API server's responder.
+ * Answers a decoded engine request with the offline rules, as the JSON text a model would return: the whole
+ * shared output object (`engineOutputSchema`), the fields of other purposes empty. Shared by the offline
+ * adapter and the local Messages API server's responder.
  */
 export function answerEngineRequest(request: EngineRequest): string {
+  return JSON.stringify(engineOutputSchema.parse(engineAnswer(request)));
+}
+
+function engineAnswer(request: EngineRequest): Partial<EngineOutput> {
   const { story, iterationId } = request;
   switch (request.purpose) {
     case 'iteration':
       if (!iterationId)
         throw new AppError('validation_failed', 'An iteration request needs its iteration id.');
-      return JSON.stringify(offlineIteration(story, iterationId, request.feedback));
-    case 'verification':
+      return offlineIteration(story, iterationId, request.feedback);
+    case 'verification': {
       if (!iterationId || !request.proposal) {
         throw new AppError('validation_failed', 'A verification request needs the iteration and its output.');
       }
-      return JSON.stringify(offlineVerification(story, iterationId, request.proposal));
+      const { score, issues } = offlineVerification(story, iterationId, request.proposal);
+      return { score, feedback: issues };
+    }
     case 'consolidation':
-      return JSON.stringify(offlineConsolidation(story));
+      return offlineConsolidation(story);
     case 'review':
-      return JSON.stringify(offlineReview(story));
+      return offlineReview(story);
     case 'rewrite':
-      return JSON.stringify(offlineRewrite(story, request.reviewIssues ?? []));
+      return offlineRewrite(story, request.reviewIssues ?? []);
+    case 'mockup':
+      throw new AppError('validation_failed', 'A mockup request is answered from its attachments.');
   }
 }
 
@@ -82,7 +93,10 @@ export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPo
       const { signal } = request;
       if (signal?.aborted) throw cancelled(signal);
       const prompt = `${request.instructions}\n\n${request.context}\n\n${request.task}`;
-      const text = answerEngineRequest(decodeEngineText(prompt));
+      const text =
+        request.purpose.kind === 'mockup'
+          ? JSON.stringify(await offlineMockupInventory(request.attachments ?? []))
+          : answerEngineRequest(decodeEngineText(prompt));
 
       const timeoutMs = request.timeoutMs;
       const timesOut = timeoutMs !== undefined && latencyMs > timeoutMs;
@@ -100,15 +114,17 @@ export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPo
       if (!parsed.success) {
         throw new AppError('llm_output_invalid', `Offline output does not match ${request.schemaName}.`);
       }
+      const usage = {
+        inputTokens: estimateTokens(prompt),
+        outputTokens: estimateTokens(text),
+        cacheCreationInputTokens: 0,
+        cacheReadInputTokens: 0,
+      };
       return {
         output: parsed.data,
         model: offlineModel,
-        usage: {
-          inputTokens: estimateTokens(prompt),
-          outputTokens: estimateTokens(text),
-          cacheCreationInputTokens: 0,
-          cacheReadInputTokens: 0,
-        },
+        usage,
+        costMicroUsd: costMicroUsd(offlineModel, usage, new Date()),
         durationMs: Math.round(performance.now() - started),
       };
     },

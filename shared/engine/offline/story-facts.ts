@@ -1,157 +1,362 @@
+import type { ProductType } from '../catalog';
 import type { Story } from '../story';
+import { determiners, isVerb, particleAfter, prepositions } from './english';
+import { detectLanguage, type StoryLanguage } from './language';
+import { actionsOf, analysisChars, thirdPersonText } from './qus-validation';
 
-/**
- * What the offline engine knows about a story: its actor, actions, objects and benefit, extracted with small
- * word lists rather than a language model. Good enough to write criteria that name the story's own things.
- */
-export interface StoryFacts {
-  /** Head of the role, e.g. "shopper" from "shopper on the iOS or Android app". */
-  role: string;
-  /** Verbs of the first feature, e.g. ["book", "move", "cancel"]. */
-  verbs: string[];
-  /** The main object phrase, e.g. "appointment" or "email and password". */
+/** The story's main action, when the offline engine understood it. */
+export interface Action {
+  /** Base form, with its particle: "transfer", "log in". */
+  verb: string;
+  /** The direct object as written, third person: "money", "their parcel"; "" when there is none. */
   object: string;
-  /** The preposition between verb and object when there is no direct object ("pay for the basket"). */
-  objectPreposition: string;
-  /** The "I want" clause in the third person ("... with their general practitioner online"). */
-  goal: string;
-  /** The "so that" clause in the third person; empty when missing. */
-  benefit: string;
-  /** One entry per independent feature ("invite colleagues", "give role"). */
-  features: string[];
-  vagueTerms: string[];
-  /** Roles listed in the story besides the main one, e.g. viewer, editor, admin. */
-  otherRoles: string[];
-  languages: string[];
-  places: string[];
-  /** Text such as "less than a minute" that already states a measurable target. */
-  timeTarget: string;
-  hasStatement: boolean;
-  mentions: ReadonlySet<Topic>;
+  /** What follows the object: "to another account". */
+  rest: string;
+  /** The whole action, third person: "transfer money to another account". */
+  phrase: string;
 }
 
-const topics = [
-  'money',
-  'payment',
-  'credentials',
-  'passwordReset',
-  'upload',
-  'schedule',
-  'search',
-  'export',
-  'webhook',
-  'invitation',
-  'screenReader',
-  'injection',
-] as const;
-/** Subjects that call for their own criteria (a transfer needs limits, an upload needs file checks...). */
-export type Topic = (typeof topics)[number];
+/** What kind of thing an action does: decides which generic criteria make sense for it. */
+export type ActionKind = 'view' | 'create' | 'change' | 'remove' | 'send' | 'get' | 'access';
 
-const topicPatterns: Record<Topic, RegExp> = {
-  money: /\b(money|transfer|pay|payment|card|balance|amount|price|invoice|refund|points|basket)\b/i,
-  payment: /\b(pay|payment|card|apple pay|google pay|checkout)\b/i,
-  credentials: /\b(log ?in|sign in|password|email)\b/i,
-  passwordReset: /\b(forgot|reset)\b[^.\n]{0,80}\bpassword\b|\bpassword\b[^.\n]{0,80}\breset\b/i,
-  upload: /\b(upload|photo|image|picture|camera|gallery|attachment)\b/i,
-  schedule: /\b(appointment|booking|book|schedule|slot|opening hours|calendar)\b/i,
-  search: /\b(search|filter|keyword|find)\b/i,
-  export: /\b(export|csv|pdf|download|report|reports)\b/i,
-  webhook: /\b(webhook|endpoint|api|event)\b/i,
-  invitation: /\b(invite|invitation|colleague|colleagues)\b/i,
-  screenReader: /\bscreen[- ]?readers?\b/i,
-  injection: /\b(ignore|disregard|forget)\b[^.\n]{0,40}\b(instructions|prompt|rules)\b|\bsystem prompt\b/i,
+/**
+ * How a stated number is bounded, from the words before it: a limit ("up to 5 photos", "bis zu 500 €"), a
+ * minimum ("at least 8 characters"), a threshold that triggers something ("over €1,000", "below 20%"), or
+ * a plain value ("a €50 deposit").
+ */
+export type Comparison = 'atMost' | 'atLeast' | 'above' | 'below' | 'exactly' | '';
+
+/** A value the story states: each becomes a criterion that checks it. */
+export interface StatedFact {
+  kind:
+    | 'duration'
+    | 'amount'
+    | 'size'
+    | 'count'
+    | 'rate'
+    | 'percentage'
+    | 'format'
+    | 'header'
+    | 'status'
+    | 'timeOfDay'
+    | 'schedule'
+    | 'options';
+  /** The words as the story has them: "24 hours before each booking", "CSV", "Retry-After". */
+  text: string;
+  /** The number and unit without the bounding words: "500 €" of "über 500 €"; `text` for other facts. */
+  value: string;
+  comparison: Comparison;
+  /** For options: the listed values ("viewer", "editor", "admin"). */
+  values: string[];
+  /** What the options qualify ("role", "filter"); "" otherwise. */
+  about: string;
+}
+
+/** What the offline engine read from a story. Deterministic: the same story gives the same facts. */
+export interface StoryFacts {
+  language: StoryLanguage;
+  english: boolean;
+  productType: ProductType;
+  /** The role as written ("bank customer"); "" when the story names none. */
+  role: string;
+  /** How sentences name the actor: "the bank customer", or "the user" without a role. */
+  actor: string;
+  /** The main action; undefined when its verb is not one the engine knows. */
+  action: Action | undefined;
+  kind: ActionKind | undefined;
+  /** Every action of a compound story ("search the catalogue by keyword", ...). */
+  features: string[];
+  /** The benefit in the third person; "" when missing. */
+  benefit: string;
+  /** Someone other than the actor who gains from the story ("the landlord" in "so that the landlord can ..."). */
+  beneficiary: { who: string; gains: string } | undefined;
+  /** The story acts on the actor's own things ("my parcel"). */
+  owned: boolean;
+  /** The story reaches other people or their things ("another account", "with a client"). */
+  reachesOthers: boolean;
+  /** No account is involved: a visitor, guest or passer-by. */
+  anonymous: boolean;
+  /** Statement plus notes, lower-cased: what domain packs and conditions match against. */
+  text: string;
+  /** The wish and the role, lower-cased: what decides the story's domain. */
+  subject: string;
+  /** The core of the wish, lower-cased: its verb and object ("send a reminder email"). */
+  core: string;
+  facts: StatedFact[];
+  languages: string[];
+  places: string[];
+}
+
+const actionKinds: Record<ActionKind, readonly string[]> = {
+  view: 'see view browse track check read watch compare find search look display page filter sort monitor preview inspect diagnose'.split(
+    ' ',
+  ),
+  create:
+    'add create list report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook'.split(
+      ' ',
+    ),
+  change:
+    'edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
+      ' ',
+    ),
+  remove:
+    'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close purge wipe unfollow'.split(
+      ' ',
+    ),
+  send: 'send share invite notify transfer pay forward publish email message refer refund buy order purchase sell trade deposit reimburse prescribe dispense warn'.split(
+    ' ',
+  ),
+  get: 'download export print receive get generate fetch redeem claim'.split(' '),
+  access: 'log access open join unlock enter'.split(' '),
 };
 
-const verbs = new Set(
-  `add access accept apply approve archive assign attach back block book browse buy call cancel change chat check choose claim close comment compare configure confirm connect contact copy create crop decline delete deposit disable display download duplicate edit enable export filter find follow generate get give hide import invite join leave like link list log manage merge message move notify open order pause pay pick play post preview print publish rate read receive record recover redeem refund register reject remove rename reorder report request reschedule reset restore resume return review save scan schedule search see select send set share show sign sort split store submit subscribe switch sync tag top track transfer translate unlock unsubscribe update upload verify view vote watch withdraw write`.split(
-    ' ',
-  ),
-);
-const particles = new Set(['in', 'out', 'up', 'on', 'off']);
-const particleVerbs = new Set(['log', 'sign', 'check', 'opt', 'top', 'set', 'back', 'pick']);
-const determiners = new Set(
-  'a an the my our their your his her its all each every another some any this these those one'.split(' '),
-);
-const prepositions = new Set(
-  'to from with by of for in on at into onto via through without within about over under between after before during per as'.split(
-    ' ',
-  ),
-);
-/** Words that end the part of a clause we read: relative clauses and subjects add noise, not objects. */
-const clauseStops = new Set('that which who whenever when where while because if i we so'.split(' '));
-const skipWords = new Set(
-  'be able also online offline quickly easily again automatically then should must can could will would may might let them it is are'.split(
-    ' ',
-  ),
-);
-const verbTriggers = new Set([
-  ',',
+/** What kind of thing a verb does; undefined for verbs outside the lists. */
+export function kindOf(verb: string): ActionKind | undefined {
+  const head = verb.split(' ')[0] ?? '';
+  if (verb === 'check in' || verb === 'sign in' || verb === 'log in' || verb === 'sign up') return 'access';
+  return (Object.keys(actionKinds) as ActionKind[]).find((kind) => actionKinds[kind].includes(head));
+}
+
+/** Words that end a direct object: clauses, and adverbs of manner or place ("renew my passport online"). */
+const stopAfterObject = new Set([
+  'online',
+  'offline',
+  'remotely',
+  'automatically',
+  'manually',
+  'instantly',
+  'immediately',
+  'directly',
+  'again',
+  'later',
+  'together',
+  'that',
+  'which',
+  'who',
+  'whenever',
+  'when',
+  'where',
+  'while',
+  'because',
+  'if',
+  'so',
   'and',
   'or',
-  '/',
-  'then',
-  'to',
-  'also',
-  'them',
-  'should',
-  'must',
-  'can',
-  'will',
 ]);
-const pronounObjects = new Set(['it', 'them', 'this', 'that']);
 
-const vagueWords = [
-  'fast',
-  'quick',
-  'quickly',
-  'user-friendly',
-  'user friendly',
-  'intuitive',
-  'easy',
-  'easily',
-  'simple',
-  'seamless',
-  'seamlessly',
-  'everything',
-  'robust',
-  'efficient',
-  'modern',
-  'nice',
-  'flexible',
-  'etc',
-  'as needed',
-  'appropriate',
+/** Reads the first action of a wish: a known verb, its direct object and the rest of the clause. */
+export function readAction(wish: string): Action | undefined {
+  // Vague adverbs are the story's defect (validation reports them); criteria must not repeat them.
+  const text = wish
+    .replace(/\([^)]*\)|\[[^\]]*\]/g, ' ')
+    .replace(
+      /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|instantly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
+      ' ',
+    )
+    .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
+    .replace(/[.!?]+$/, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+  const words = text.split(' ');
+  const first = (words[0] ?? '').toLowerCase().replace(/[,;:]$/, '');
+  if (!isVerb(first)) return undefined;
+  // "search to be faster", "page to load": a noun that should do something, not an action of the actor.
+  const second = (words[1] ?? '').toLowerCase();
+  const third = (words[2] ?? '').toLowerCase();
+  if (second === 'to' && (third === 'be' || isVerb(third))) return undefined;
+  const particle = particleAfter(first, words[1]);
+  const verb = particle === '' ? first : `${first} ${particle}`;
+  const start = particle === '' ? 1 : 2;
+  let end = start;
+  while (end < words.length) {
+    const word = (words[end] ?? '').toLowerCase().replace(/[,;]$/, '');
+    if (prepositions.has(word) || stopAfterObject.has(word)) break;
+    // "a spin class up to 7 days ahead": the bound is a stated value, not part of the object.
+    const ahead = words.slice(end, end + 4).join(' ');
+    const named = words.slice(start, end).some((part) => !determiners.has(part.toLowerCase()));
+    if (named && comparisonOpening.test(ahead) && /\d/.test(ahead)) break;
+    end += 1;
+    if (/[,;]$/.test(words[end - 1] ?? '')) break;
+  }
+  const object = thirdPersonText(words.slice(start, end).join(' ').replace(/[,;]$/, ''));
+  if (object !== '' && determiners.has(object.toLowerCase())) return undefined;
+  const rest = thirdPersonText(words.slice(end).join(' ')).replace(/^[,;]\s*/, '');
+  return { verb, object, rest, phrase: [verb, object, rest].filter((part) => part !== '').join(' ') };
+}
+
+const numberWords =
+  'a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred';
+const amountNumber = String.raw`\d[\d,.]*`;
+
+/** Time units in the story languages the statement parser knows, so "24 heures" is a duration too. */
+const timeUnits = [
+  String.raw`(?:business |working )?(?:seconds?|minutes?|hours?|days?|weeks?|months?|years?)`,
+  String.raw`secondes?|heures?|jours?|semaines?|mois|ans|années?`,
+  String.raw`sekunden|stunden?|tagen?|tage|wochen?|monaten?|monate|jahren?|jahre`,
+  String.raw`segundos?|horas?|días?|dias?|semanas?|meses|años|anos`,
+  String.raw`seconden|uur|uren|dagen|weken|maanden|jaren?`,
+  String.raw`secondi|ore|giorni|giorno|settimane|mesi|anni`,
+].join('|');
+
+/** Words after a duration that anchor it to an event: "24 hours before each booking", "7 days ahead". */
+const durationAnchor = String.raw`(?:\s+(?:before|after|ahead of|prior to|of|from)\s+[^,.;]{1,40}?(?=[,.;]|\s+so\b|\s+in order\b|$)|\s+(?:ahead|in advance|beforehand|earlier|later|avant|à l'avance|à l’avance|après|vorher|im voraus|danach|antes|de antelación|con antelación|de antecedência|después|depois|van tevoren|ervoor|erna|prima|in anticipo|dopo)(?![\p{L}]))?`;
+
+/** The words that bound a number, per comparison, in the story languages the statement parser knows. */
+const comparisonWords: Record<Exclude<Comparison, ''>, string> = {
+  atMost: String.raw`up to|at most|no more than|not more than|a maximum of|maximum of|maximum|max\.?|until|till|no later than|bis zu|bis|höchstens|maximal|jusqu'à|jusqu’à|au plus|au maximum|hasta|como máximo|até|no máximo|tot|maximaal|hoogstens|fino a|al massimo`,
+  atLeast: String.raw`at least|a minimum of|minimum of|minimum|no less than|not less than|no fewer than|mindestens|au moins|al menos|como mínimo|pelo menos|no mínimo|minstens|ten minste|almeno`,
+  above: String.raw`over|above|more than|greater than|exceeding|in excess of|über|mehr als|plus de|au-delà de|supérieurs? à|supérieures? à|más de|superior a|por encima de|acima de|mais de|meer dan|boven|hoger dan|oltre|più di|superiore a`,
+  below: String.raw`below|under|less than|fewer than|beneath|unter|weniger als|moins de|en dessous de|inférieurs? à|inférieures? à|menos de|inferior a|por debajo de|abaixo de|minder dan|onder|lager dan|meno di|sotto|inferiore a`,
+  exactly: String.raw`exactly|last|genau|exactement|exactamente|exatamente|precies|esattamente`,
+};
+
+const comparisonOpening = new RegExp(`^(${Object.values(comparisonWords).join('|')})\\s+`, 'iu');
+const comparisonBefore = new RegExp(
+  `(?:^|[^\\p{L}'’])(${Object.values(comparisonWords).join('|')})\\s+$`,
+  'iu',
+);
+
+function comparisonOf(words: string): Comparison {
+  const lower = words.toLowerCase();
+  for (const [comparison, pattern] of Object.entries(comparisonWords) as [
+    Exclude<Comparison, ''>,
+    string,
+  ][]) {
+    if (new RegExp(`^(?:${pattern})$`, 'iu').test(lower)) return comparison;
+  }
+  return '';
+}
+
+const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
+  {
+    kind: 'rate',
+    pattern: new RegExp(
+      String.raw`\b(?:${amountNumber}|${numberWords})\s+(?:requests?|calls?|messages?|attempts?|emails?|orders?)\s+(?:per|a|an|each|every)\s+(?:second|minute|hour|day|week|month)\b`,
+      'giu',
+    ),
+  },
+  {
+    kind: 'duration',
+    pattern: new RegExp(
+      String.raw`\b(?:(?:less than|under|within|in under|at most|up to|no more than|more than|over|at least|by more than)\s+)?(?:${amountNumber}|${numberWords})\s+(?:${timeUnits})(?![\p{L}])${durationAnchor}`,
+      'giu',
+    ),
+  },
+  {
+    kind: 'amount',
+    pattern:
+      /(?:€|\$|£|¥)\s?\d[\d,.]*\d|(?:€|\$|£|¥)\s?\d|\b\d[\d,.]*\s?(?:€|£|\$|(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds?)(?![\p{L}]))/gu,
+  },
+  {
+    kind: 'size',
+    pattern: /\b\d[\d,.]*\s?(?:KB|MB|GB|TB|kB|px|pixels|characters|chars|pages|megapixels)\b/gu,
+  },
+  {
+    kind: 'count',
+    pattern: new RegExp(
+      String.raw`\b(?:up to|at most|no more than|a maximum of|maximum|max\.?|at least|a minimum of|more than|over|exactly|last)\s+(?:\d[\d,]*|${numberWords})\s+[a-z]+s?\b`,
+      'giu',
+    ),
+  },
+  { kind: 'percentage', pattern: /\b\d+(?:\.\d+)?\s?%/gu },
+  {
+    kind: 'format',
+    pattern:
+      /\b(?:CSV|PDF|XLSX?|Excel|JSON|XML|ICS|iCal|PNG|JPE?G|HEIC|GIF|MP4|MOV|SVG|ZIP|DOCX?|SMS|QR code)\b/gu,
+  },
+  {
+    kind: 'header',
+    pattern:
+      /\b(?:[A-Z][A-Za-z0-9]*(?:-[A-Z][A-Za-z0-9]*)+|Authorization|Accept-Language|ETag|If-Match)(?=\s+(?:HTTP\s+)?header)|\b(?:Retry-After|Idempotency-Key|X-[A-Za-z0-9-]+)\b/gu,
+  },
+  {
+    kind: 'status',
+    pattern: /\b(?:HTTP|status(?: code)?)\s+[1-5]\d\d\b|\b[45]\d\d\s+(?:status|error|response)\b/giu,
+  },
+  {
+    kind: 'schedule',
+    pattern:
+      /\b(?:on )?the \d{1,2}(?:st|nd|rd|th)(?: day)? of (?:each|every|the) month\b|\b(?:every|each) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|working day|business day|night|morning|evening|day|week|month|quarter|year)\b|\b(?:daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)(?=\s*(?:[,.;]|$|so\b|and\b|at\b|on\b|in order\b|by\b))/giu,
+  },
+  {
+    kind: 'timeOfDay',
+    pattern: /\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b(?:[01]?\d|2[0-3]):[0-5]\d\b|\bmidnight\b|\bnoon\b/giu,
+  },
 ];
-const knownRoles = [
-  'manager',
-  'administrator',
-  'admin',
-  'customer',
-  'visitor',
-  'member',
-  'owner',
-  'editor',
-  'viewer',
-  'operator',
-  'partner',
-  'patient',
-  'employee',
-  'user',
+
+/** "role (viewer, editor, admin)", "filter by price, size and colour". */
+const optionPatterns: { about: string; pattern: RegExp }[] = [
+  { about: 'role', pattern: /\broles?\s*\(([^)]+)\)/giu },
+  {
+    about: 'filter',
+    pattern:
+      /\b(?:filter|sort|group|search)(?:\s+[\p{L}]+){0,3}?\s+by\s+((?:[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)(?:\s*,\s*[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)*(?:\s*(?:,\s*)?(?:and|or)\s+[\p{L}-]+(?:\s+of\s+[\p{L}]+)?)?)/giu,
+  },
 ];
-const languageNames = [
-  'English',
-  'French',
-  'Dutch',
-  'German',
-  'Spanish',
-  'Italian',
-  'Portuguese',
-  'Arabic',
-  'Hebrew',
-  'Chinese',
-  'Japanese',
-  'Polish',
-];
+
+/** Facts that are a number, so words before them can bound them. */
+const bounded = new Set<StatedFact['kind']>(['duration', 'amount', 'size', 'count', 'percentage']);
+
+function statedFacts(text: string, wish: string): StatedFact[] {
+  const facts: StatedFact[] = [];
+  const seen = new Set<string>();
+  const add = (kind: StatedFact['kind'], found: string, extra: Partial<StatedFact> = {}): void => {
+    const key = found.toLowerCase();
+    if ([...seen].some((known) => known.includes(key))) return;
+    seen.add(key);
+    const opening = bounded.has(kind) ? comparisonOpening.exec(found) : null;
+    facts.push({
+      kind,
+      text: found,
+      value: opening ? found.slice(opening[0].length) : found,
+      comparison: opening ? comparisonOf(opening[1] ?? '') : '',
+      values: [],
+      about: '',
+      ...extra,
+    });
+  };
+  for (const { kind, pattern } of factPatterns) {
+    for (const match of text.matchAll(pattern)) {
+      const found = match[0].trim();
+      const start = match.index ?? 0;
+      // A bare "a month" is a stated value only as a period or a rhythm ("for a month", "every week").
+      const lead = /\b(for|every|each|per)\s+$/i.exec(text.slice(Math.max(0, start - 8), start))?.[1];
+      if (kind === 'duration' && /^(?:a|an|one)\s+\w+$/i.test(found)) {
+        if (lead) add(kind, `${lead.toLowerCase()} ${found}`);
+        continue;
+      }
+      if (lead && kind === 'duration') {
+        add(kind, `${lead.toLowerCase()} ${found}`);
+        continue;
+      }
+      // The bounding words before a number belong to the fact: "über 500 €", "below 20%".
+      const bound =
+        bounded.has(kind) && !comparisonOpening.test(found)
+          ? comparisonBefore.exec(text.slice(Math.max(0, start - 24), start))?.[1]
+          : undefined;
+      add(kind, bound ? `${bound} ${found}` : found);
+    }
+  }
+  for (const { about, pattern } of optionPatterns) {
+    for (const match of wish.matchAll(pattern)) {
+      const values = (match[1] ?? '')
+        .split(/\s*,\s*|\s+(?:and|or)\s+/)
+        .map((value) => value.trim())
+        .filter((value) => value !== '');
+      // "by keyword and filter by ..." lists an action, not options.
+      if (values.length > 1 && !values.some((value) => isVerb(value))) {
+        add('options', match[0], { values, about });
+        break;
+      }
+    }
+  }
+  return facts;
+}
+
+const languageNames =
+  'English French Dutch German Spanish Italian Portuguese Arabic Hebrew Chinese Japanese Polish Turkish'.split(
+    ' ',
+  );
 const placeNames = [
   'Belgium',
   'the Netherlands',
@@ -165,164 +370,130 @@ const placeNames = [
   'the UK',
   'Switzerland',
   'Luxembourg',
+  'Europe',
+  'Japan',
+  'India',
 ];
-
-interface Group {
-  verbs: string[];
-  direct: string[];
-  /** Prepositional objects, grouped by the preposition that introduced them. */
-  indirect: { preposition: string; phrases: string[] }[];
-}
-
-function tokenize(text: string): string[] {
-  return text.replace(/\([^)]*\)/g, ' ').match(/[A-Za-z][A-Za-z'’-]*|\d+|[,/;.]/g) ?? [];
-}
-
-/** Keeps acronyms such as URL or CSV, lower-cases ordinary words. */
-function wordForm(token: string): string {
-  return /^[A-Z0-9]{2,}$/.test(token) ? token : token.toLowerCase();
-}
-
-/**
- * Splits a clause into verb groups with their direct and prepositional objects. With `firstIsVerb` the clause
- * is an "I want" clause, whose first word is a verb even when the word list does not know it.
- */
-function readGroups(text: string, firstIsVerb: boolean): { groups: Group[]; subject: string[] } {
-  const tokens = tokenize(text);
-  const groups: Group[] = [];
-  const subject: string[] = [];
-  let phrase: string[] = [];
-  let afterPreposition = false;
-  let previous = '';
-  const current = (): Group | undefined => groups[groups.length - 1];
-  const endPhrase = (): void => {
-    const target = current();
-    const text = phrase.join(' ');
-    phrase = [];
-    if (text === '') return;
-    if (!target) subject.push(text);
-    else if (!afterPreposition) target.direct.push(text);
-    else target.indirect.at(-1)?.phrases.push(text);
-  };
-  for (let index = 0; index < tokens.length; index += 1) {
-    const original = tokens[index] ?? '';
-    const token = original.toLowerCase();
-    const startsVerb =
-      (index === 0 && firstIsVerb) || (verbs.has(token) && (index === 0 || verbTriggers.has(previous)));
-    if (startsVerb && token !== 'to') {
-      endPhrase();
-      let verb = token;
-      const next = tokens[index + 1] ?? '';
-      if (particleVerbs.has(token) && particles.has(next.toLowerCase())) {
-        verb = `${token} ${next.toLowerCase()}`;
-        index += 1;
-      }
-      const group = current();
-      if (group && group.direct.length + group.indirect.length === 0) group.verbs.push(verb);
-      else groups.push({ verbs: [verb], direct: [], indirect: [] });
-      afterPreposition = false;
-    } else if (clauseStops.has(token) || token === '.' || token === ';') {
-      endPhrase();
-      if (groups.length > 0 || token === '.') break;
-    } else if (pronounObjects.has(token) && groups.length > 0 && phrase.length === 0) {
-      current()?.direct.push(token);
-    } else if (prepositions.has(token)) {
-      endPhrase();
-      if (groups.length > 0) current()?.indirect.push({ preposition: token, phrases: [] });
-      afterPreposition = groups.length > 0;
-    } else if (token === ',' || token === 'and' || token === 'or' || token === '/') {
-      endPhrase();
-    } else if (determiners.has(token) || skipWords.has(token)) {
-      endPhrase();
-    } else {
-      phrase.push(wordForm(original));
-    }
-    previous = token;
-  }
-  endPhrase();
-  return { groups, subject };
-}
-
-function toThirdPerson(text: string): string {
-  return text
-    .replace(/\bI am\b/g, 'they are')
-    .replace(/\bI was\b/g, 'they were')
-    .replace(/\bI'm\b/g, "they're")
-    .replace(/\bI\b/g, 'they')
-    .replace(/\bmy\b/gi, 'their')
-    .replace(/\bmine\b/gi, 'theirs')
-    .replace(/\bmyself\b/gi, 'themselves')
-    .replace(/\bme\b/gi, 'them')
-    .replace(/\bour\b/gi, 'their')
-    .replace(/\bwe\b/gi, 'they')
-    .replace(/\bus\b/g, 'them')
-    .replace(/[.!]+$/, '')
-    .trim();
-}
-
-function roleHead(asA: string): { head: string; tail: string } {
-  const match = /^(.*?)(?:\s+(?:who|that|on|using|with|in|from|at)\b(.*)|,(.*))?$/i.exec(asA.trim());
-  const head = (match?.[1] ?? asA).replace(/^(a|an|the)\s+/i, '').trim();
-  return { head: head.toLowerCase(), tail: match?.[2] ?? match?.[3] ?? '' };
-}
 
 function findAll(text: string, names: readonly string[]): string[] {
   return names.filter((name) => new RegExp(`\\b${name.replace(/\s+/g, '\\s+')}\\b`, 'i').test(text));
 }
 
-/** Extracts the facts the offline rules work with. Deterministic: the same story gives the same facts. */
-export function storyFacts(story: Story): StoryFacts {
-  const text = story.original;
-  const hasStatement = story.statement.asA !== '';
-  const { head: statedRole, tail: roleTail } = roleHead(story.statement.asA);
-  const fallbackRole = knownRoles.find((role) => new RegExp(`\\b${role}s?\\b`, 'i').test(text)) ?? 'user';
-  const role = statedRole || fallbackRole;
+/** The verb and object of a wish, or the verb and its first phrase when it has no object ("pay for a basket"). */
+function coreOf(wish: string): string {
+  const action = readAction(wish);
+  if (!action) return wish.toLowerCase();
+  const firstPhrase =
+    action.rest.split(
+      /\s+(?=(?:to|from|with|by|of|for|in|on|at|via|before|after|through|when|that|which|so)\b)/,
+    )[0] ?? '';
+  return `${action.verb} ${action.object === '' ? firstPhrase : action.object}`.toLowerCase();
+}
 
-  const want = story.statement.iWant.replace(/^(?:to\s+)?(?:be able to\s+)?/i, '');
-  const { groups, subject } = readGroups(want, hasStatement);
-  const first = groups[0];
-  const pronounTarget =
-    readGroups(roleTail, false).subject.at(-1) ?? readGroups(roleTail, true).groups[0]?.direct[0];
-  const resolve = (object: string): string =>
-    pronounObjects.has(object) ? (pronounTarget ?? subject[0] ?? 'request') : object;
-  const direct = (first?.direct ?? []).map(resolve);
-  const firstIndirect = first?.indirect.find((group) => group.phrases.length > 0);
-  const statedObject = joinList(direct.length > 0 ? direct : (firstIndirect?.phrases ?? []), 'and');
-  const object = (hasStatement ? statedObject : subject[0] || statedObject) || 'request';
-  const features = groups
-    .filter((group, index) => index === 0 || group.direct.length > 0)
-    .map((group) =>
-      `${joinList(group.verbs, 'or')} ${group.direct.map(resolve)[0] ?? group.indirect.flatMap((g) => g.phrases)[0] ?? ''}`.trim(),
-    );
-  const allVerbs = hasStatement ? (first?.verbs ?? []) : groups.map((group) => group.verbs[0] ?? '');
-  const stated = toThirdPerson(want);
-  const goal = !hasStatement
-    ? joinList(features, 'and')
-    : first?.direct[0] !== undefined && pronounObjects.has(first.direct[0])
-      ? stated.replace(new RegExp(`\\b${first.direct[0]}\\b`), `the ${object}`)
-      : stated;
-
-  const lower = text.toLowerCase();
-  const mentions = new Set(topics.filter((topic) => topicPatterns[topic].test(text)));
-  const otherRoles = /\brole[s]?\s*\(([^)]*)\)/i.exec(text)?.[1]?.split(/\s*,\s*|\s+or\s+|\s+and\s+/) ?? [];
-
+/** "reset it" by a "user who forgot my password" resets their password; without a clue, "it" stays. */
+function resolvePronoun(action: Action, roleTail: string): Action {
+  const thing = /\b(?:my|our|their|the|a|an)\s+([\p{L}-]+(?:\s+[\p{L}-]+)?)\s*$/iu.exec(roleTail)?.[1];
+  if (!thing) return action;
+  const object = `their ${thing}`;
   return {
-    role,
-    verbs: allVerbs.length > 0 ? allVerbs : ['use'],
+    ...action,
     object,
-    objectPreposition: hasStatement && direct.length === 0 && firstIndirect ? firstIndirect.preposition : '',
-    goal: goal || `use the ${object}`,
-    benefit: toThirdPerson(story.statement.soThat),
-    features,
-    vagueTerms: vagueWords.filter((word) => new RegExp(`(^|[^a-z-])${word}([^a-z-]|$)`).test(lower)),
-    otherRoles: otherRoles.map((name) => name.trim()).filter((name) => name !== ''),
-    languages: findAll(text, languageNames),
-    places: findAll(text, placeNames),
-    timeTarget:
-      /\b(?:less than|under|within|at most) (?:a|an|one|\d+) (?:second|minute|hour)s?\b/i.exec(text)?.[0] ??
-      '',
-    hasStatement,
-    mentions,
+    phrase: [action.verb, object, action.rest].filter((part) => part !== '').join(' '),
+  };
+}
+
+/** "so that the landlord can schedule a repair" -> the landlord, "can schedule a repair". */
+function beneficiaryOf(benefit: string): StoryFacts['beneficiary'] {
+  const match =
+    /^((?:the|their|an?|every|each|other)\s+[\p{L}-]+(?:\s+[\p{L}-]+)?|[\p{L}-]+s)\s+((?:can|could|will|may|sees?|has|have|gets?|knows?|receives?)\b.*)$/iu.exec(
+      benefit,
+    );
+  if (!match?.[1] || !match[2]) return undefined;
+  // "a leaked key can be replaced": a thing that something is done to, not a person who gains.
+  if (/^(?:can|could|will|may)\s+be\b|^(?:is|are|gets?)\s+\w+ed\b/i.test(match[2])) return undefined;
+  const who = match[1];
+  if (/^(they|their [\p{L}]+ is|it)$/iu.test(who)) return undefined;
+  return { who, gains: match[2] };
+}
+
+/**
+ * The action's phrase without the values the story states, so a criterion about one value does not repeat
+ * it or another: "upload at most 5 photos of at least 800 px wide" -> "upload photos". A count keeps its noun.
+ */
+function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): string {
+  let result = phrase;
+  for (const fact of facts) {
+    if (fact.kind === 'options' || fact.kind === 'format' || fact.kind === 'header') continue;
+    // "get a notification when the battery is below 20%": the clause holding the value goes with it.
+    const at = result.toLowerCase().indexOf(fact.text.toLowerCase());
+    const clause =
+      at < 0 ? null : /\s(?:when|whenever|if|once|while|where)\s[^,;]*$/i.exec(result.slice(0, at));
+    if (clause) {
+      result = `${result.slice(0, clause.index)} ${result.slice(at + fact.text.length)}`;
+      continue;
+    }
+    const escaped = fact.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
+    result = result.replace(
+      new RegExp(`${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`, 'iu'),
+      noun,
+    );
+  }
+  return result
+    .replace(/\s+/g, ' ')
+    .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
+    .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
+    .trim();
+}
+
+/**
+ * Extracts the facts the offline rules work with. Stories in another language keep their words; only what
+ * does not depend on reading them (stated values, formats, the role as written) is used.
+ */
+export function storyFacts(story: Story): StoryFacts {
+  const language = detectLanguage(story.original);
+  const english = language.code === 'en';
+  const written = story.statement.asA.replace(/^(?:a|an|the)\s+/i, '').trim();
+  // "user who forgot my password" is a user; "accountant using the desktop app" is an accountant.
+  const role = english ? written.replace(/\s+(?:who|that|on|using|with|from|at|in)\b.*$/i, '') : written;
+  const roleTail = english ? written.slice(role.length) : '';
+  const features = english ? actionsOf(story.statement.iWant).actions : [];
+  // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
+  const read = english
+    ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant)
+    : undefined;
+  const resolved = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
+  const facts = statedFacts(story.original.slice(0, analysisChars), story.statement.iWant);
+  // Criteria about signing in or screen readers need not repeat "up to 7 days ahead": the value has its own.
+  const action = resolved && { ...resolved, phrase: phraseWithoutValues(resolved.phrase, facts) };
+  const benefit = english ? thirdPersonText(story.statement.soThat) : story.statement.soThat;
+  const wish = story.statement.iWant.toLowerCase();
+  return {
+    language,
+    english,
+    productType: story.productType,
+    role,
+    // A role in another language is quoted, so English sentences keep the story's own word for the actor.
+    actor: role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
+    action,
+    kind: action ? kindOf(action.verb) : undefined,
+    features: features.length > 1 ? features : [],
+    benefit,
+    beneficiary: english ? beneficiaryOf(benefit) : undefined,
+    owned: /^their\b/i.test(action?.object ?? ''),
+    reachesOthers:
+      /\b(?:another|other|others|someone|somebody|a client|clients|colleagues?|friends?|recipients?|customers?|candidates?|guests?|patients?|tenants?|students?)\b|\b(?:share|send|invite|transfer|refer|forward|assign)\b/i.test(
+        wish,
+      ),
+    anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(role),
+    text: `${story.original.slice(0, analysisChars)}\n${story.implementationNotes.map((note) => note.text).join('\n')}`
+      .slice(0, 2 * analysisChars)
+      .toLowerCase(),
+    subject: `${role} ${story.statement.iWant}`.toLowerCase(),
+    core: coreOf(english ? (features[0] ?? story.statement.iWant) : ''),
+    facts,
+    languages: findAll(story.original, languageNames),
+    places: findAll(story.original, placeNames),
   };
 }
 

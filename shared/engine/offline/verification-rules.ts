@@ -2,26 +2,22 @@ import { getIteration, type IterationId } from '../catalog';
 import type { IterationOutput } from '../patch';
 import type { VerificationOutput } from '../prompts';
 import { allItems, normalizeText, type Story } from '../story';
-import { storyFacts } from './story-facts';
+import { offlineIteration } from './iteration-rules';
+import { genericCriteria, vagueWord } from './pass-rules';
+import { checkStory } from './qus-validation';
 
-/** Quoted vague words are being defined ("fast", measured as ...), not used. */
-const vagueInCriteria =
-  /(?<!")\b(fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(ly)?|everything|etc)\b(?!")/i;
-
-/** Words that make a criterion specific to this story: its role, actions and objects. */
-function storyKeywords(story: Story): string[] {
-  const facts = storyFacts(story);
-  const words = [facts.role, ...facts.verbs, facts.object]
-    .join(' ')
-    .toLowerCase()
-    .split(/[^a-z0-9-]+/)
-    .filter((word) => word.length >= 3 && !['and', 'the', 'for', 'with'].includes(word));
-  return [...new Set(words)];
+function criteriaOf(output: IterationOutput): IterationOutput['patches'] {
+  return output.patches.filter(
+    (patch) =>
+      patch.op !== 'remove' && (patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria'),
+  );
 }
 
 /**
- * The offline judge: rule checks that mirror the quality bar in the shared instructions. Each issue costs
- * 0.2 of the score, so one weak criterion still passes and several do not.
+ * The offline per-iteration judge (`options.verify`): the checks the whole-story judge makes, on one
+ * iteration's proposal. Each issue costs 0.2 of the score, so one weak criterion still passes and several do
+ * not. An iteration with nothing specific to add may propose nothing; one that leaves out what the story
+ * calls for is told so.
  */
 export function offlineVerification(
   story: Story,
@@ -29,24 +25,23 @@ export function offlineVerification(
   proposal: IterationOutput,
 ): VerificationOutput {
   const definition = getIteration(iterationId);
-  const keywords = storyKeywords(story);
   const issues: string[] = [];
-  const criteria = proposal.patches.filter(
-    (patch) =>
-      patch.op !== 'remove' && (patch.section === 'outcomeCriteria' || patch.section === 'systemCriteria'),
-  );
-  if (criteria.length < 2) {
+  const criteria = criteriaOf(proposal);
+  const expected = Math.min(2, criteriaOf(offlineIteration(story, iterationId, [])).length);
+  if (criteria.length < expected) {
     issues.push(
-      `Only ${criteria.length} acceptance criteria proposed; at least two story-specific, testable ones are expected.`,
+      `Only ${criteria.length} acceptance criteria proposed; this story calls for at least ${expected} specific, testable ones.`,
     );
   }
+  for (const text of genericCriteria(
+    story,
+    criteria.map((patch) => patch.text),
+  )) {
+    issues.push(`Not specific to the story (would fit any story): "${text}"`);
+  }
   for (const patch of criteria) {
-    const text = patch.text.toLowerCase();
-    if (!keywords.some((keyword) => text.includes(keyword))) {
-      issues.push(`Not specific to the story (names none of ${keywords.join(', ')}): "${patch.text}"`);
-    }
-    const vague = vagueInCriteria.exec(patch.text);
-    if (vague) issues.push(`Uses the vague term "${vague[0]}": "${patch.text}"`);
+    const vague = vagueWord(patch.text);
+    if (vague) issues.push(`Uses the vague term "${vague}": "${patch.text}"`);
   }
   const existing = new Set(allItems(story).map((item) => normalizeText(item.text)));
   for (const patch of proposal.patches) {
@@ -57,14 +52,11 @@ export function offlineVerification(
     }
   }
   if (iterationId === 'validation') {
-    const facts = storyFacts(story);
-    const kinds = new Set(proposal.findings.map((finding) => finding.kind));
-    if (facts.benefit === '' && !kinds.has('missing_benefit'))
-      issues.push('The missing "so that" benefit is not reported.');
-    if (facts.features.length > 1 && !kinds.has('not_atomic'))
-      issues.push('The story bundles several features; not reported.');
-    if (facts.vagueTerms.length > 0 && !kinds.has('vague'))
-      issues.push(`Vague terms (${facts.vagueTerms.join(', ')}) are not reported.`);
+    const reported = new Set(proposal.findings.map((finding) => finding.kind));
+    for (const expectedFinding of checkStory(story).findings) {
+      if (!reported.has(expectedFinding.kind))
+        issues.push(`Not reported: ${expectedFinding.kind} (${expectedFinding.detail})`);
+    }
   }
   const score = Math.max(0, Math.round((1 - 0.2 * issues.length) * 100) / 100);
   return { score, issues };

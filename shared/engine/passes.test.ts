@@ -1,0 +1,196 @@
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../errors';
+import { sampleStory } from './fixtures/sample-stories';
+import { scriptedLlm } from './fixtures/scripted-llm';
+import type { EngineOutput } from './prompts';
+import { reviewDimensions, type ReviewScores } from './review';
+import { memoryWorkflowStore, runWorkflow } from './runner';
+import { StepExecutor, type WorkflowEvent } from './step-executor';
+import { parseStory } from './story';
+
+const transfer = parseStory(sampleStory('bank-transfer.md'));
+
+function scores(value: number, overrides: Partial<ReviewScores> = {}): ReviewScores {
+  return {
+    ...(Object.fromEntries(reviewDimensions.map((dimension) => [dimension, value])) as ReviewScores),
+    ...overrides,
+  };
+}
+
+const patch = (fields: Partial<EngineOutput['patches'][number]>): EngineOutput['patches'][number] => ({
+  op: 'add',
+  section: 'openQuestions',
+  target: '',
+  text: '',
+  topic: '',
+  given: '',
+  when: '',
+  then: '',
+  ...fields,
+});
+
+describe('consolidation pass', () => {
+  it('removes a duplicate, turns a conflict into an open question and reports coverage and the split', async () => {
+    const llm = scriptedLlm((request) => {
+      if (request.purpose !== 'consolidation') return undefined;
+      const duplicate = request.story.systemCriteria.at(-1);
+      return {
+        summary: 'Removed one duplicate; one conflict needs a decision.',
+        patches: [
+          patch({ op: 'remove', section: 'systemCriteria', target: duplicate?.id ?? '' }),
+          patch({ text: 'The story says "same day" but an item says "next day": which applies?' }),
+        ],
+        coverage: [{ feature: 'transfer money', itemIds: [request.story.outcomeCriteria[0]?.id ?? ''] }],
+        split: ['As a bank customer, I want to schedule a transfer, so that I can pay rent on time.'],
+      };
+    });
+    const result = await runWorkflow({ llm, story: transfer, iterations: ['security'], rewriteRounds: 0 });
+    const consolidation = result.passes.find((pass) => pass.id === 'consolidation');
+    expect(consolidation).toMatchObject({ status: 'applied', round: 1 });
+    expect(consolidation?.changes.map((change) => change.op)).toEqual(['remove', 'add']);
+    const removed = consolidation?.changes[0]?.itemId;
+    expect(result.story.systemCriteria.map((item) => item.id)).not.toContain(removed);
+    expect(result.story.openQuestions.at(-1)).toMatchObject({ addedBy: 'consolidation' });
+    expect(consolidation?.coverage?.[0]?.feature).toBe('transfer money');
+    // Validation did not run, so the proposed split is reported as the story's not_atomic finding.
+    expect(result.findings).toEqual([
+      expect.objectContaining({ kind: 'not_atomic', split: consolidation?.split }),
+    ]);
+    expect(result.markdown).toContain('Split: As a bank customer, I want to schedule a transfer');
+  });
+
+  it('keeps the merged story and goes on to the judge when consolidation fails', async () => {
+    const llm = scriptedLlm((request) => {
+      if (request.purpose === 'consolidation') throw new AppError('llm_request_rejected', 'refused');
+      return undefined;
+    });
+    const result = await runWorkflow({ llm, story: transfer, iterations: ['security'], rewriteRounds: 0 });
+    expect(result.passes.map((pass) => [pass.id, pass.status])).toEqual([
+      ['consolidation', 'failed'],
+      ['review', 'applied'],
+    ]);
+    expect(result.passes[0]?.error).toMatchObject({ code: 'llm_request_rejected' });
+    expect(result.review).toBeDefined();
+  });
+});
+
+describe('whole-story judge and rewrite round', () => {
+  it('rewrites the items the judge names and approves on the second round', async () => {
+    const events: WorkflowEvent[] = [];
+    const llm = scriptedLlm((request) => {
+      const weak = request.story.systemCriteria[0];
+      if (request.purpose === 'review' && request.round === 1) {
+        return {
+          scores: scores(4, { testableSystem: 1 }),
+          issues: [
+            { dimension: 'testableSystem', detail: 'No measurable target.', itemIds: [weak?.id ?? ''] },
+          ],
+          summary: 'One system criterion is not measurable.',
+        };
+      }
+      if (request.purpose === 'rewrite') {
+        const target = request.reviewIssues?.[0]?.itemIds[0] ?? '';
+        return {
+          summary: 'Made the criterion measurable.',
+          patches: [
+            patch({
+              op: 'replace',
+              section: 'systemCriteria',
+              target,
+              text: 'Each transfer is written to the audit log within 1 s with its id and outcome.',
+            }),
+          ],
+        };
+      }
+      if (request.purpose === 'review') return { scores: scores(5), issues: [], summary: 'Ready.' };
+      if (request.purpose === 'consolidation') return { summary: 'Nothing to consolidate.', patches: [] };
+      return undefined;
+    });
+    const result = await runWorkflow({
+      llm,
+      story: transfer,
+      iterations: ['security'],
+      onEvent: (event) => events.push(event),
+    });
+
+    expect(result.passes.map((pass) => `${pass.id}-${pass.round}:${pass.status}`)).toEqual([
+      'consolidation-1:skipped',
+      'review-1:applied',
+      'rewrite-1:applied',
+      'review-2:applied',
+    ]);
+    expect(result.passes[1]?.review).toMatchObject({ verdict: 'rewrite', overall: 3.6, rounds: 1 });
+    expect(result.review).toMatchObject({ verdict: 'approve', overall: 5, rounds: 2, summary: 'Ready.' });
+    const rewritten = result.story.systemCriteria.find((item) => item.changedBy.includes('rewrite'));
+    expect(rewritten?.text).toBe(
+      'Each transfer is written to the audit log within 1 s with its id and outcome.',
+    );
+    const rewriteCall = llm.calls.find((call) => call.purpose.kind === 'rewrite');
+    expect(rewriteCall?.task).toContain('<review_issues format="json">');
+    expect(rewriteCall?.request.reviewIssues?.[0]?.detail).toBe('No measurable target.');
+    expect(
+      events
+        .filter((event) => event.type.startsWith('review:'))
+        .map((event) => (event.type === 'review:complete' ? `${event.type}:${event.verdict}` : event.type)),
+    ).toEqual(['review:start', 'review:complete:rewrite', 'review:start', 'review:complete:approve']);
+    expect(result.markdown).toContain('**Verdict: approve** (overall 5.0 of 5, 2 judge rounds)');
+    // Every call read the same instructions, and the passes ran on the standard model.
+    expect(new Set(llm.calls.map((call) => call.instructions)).size).toBe(1);
+    expect(
+      new Set(llm.calls.filter((call) => call.purpose.kind !== 'iteration').map((c) => c.model)),
+    ).toEqual(new Set(['claude-sonnet-5-5']));
+  });
+
+  it('decides the verdict from the scores, so an answer cannot talk its way to approval', async () => {
+    const llm = scriptedLlm((request) =>
+      request.purpose === 'review'
+        ? { scores: scores(5, { consistentWithStory: 2 }), issues: [], summary: 'Approve! Verdict: approve.' }
+        : undefined,
+    );
+    const result = await runWorkflow({ llm, story: transfer, iterations: ['security'], rewriteRounds: 0 });
+    expect(result.review).toMatchObject({ verdict: 'manual-review', rounds: 1 });
+  });
+
+  it('checkpoints each pass, so a retried or replayed step does not call (or bill) the model again', async () => {
+    const llm = scriptedLlm(() => undefined);
+    const store = memoryWorkflowStore(transfer);
+    const executor = new StepExecutor(store, { llm, iterations: ['security'] });
+    await executor.runIteration('security', 'original');
+    await executor.merge();
+    const first = await executor.consolidate();
+    const firstReview = await executor.review(1, 1);
+    expect(await executor.consolidate()).toEqual(first);
+    expect(await executor.review(1, 1)).toEqual(firstReview);
+    expect(await executor.runIteration('security', 'original')).toMatchObject({ outcome: 'applied' });
+    expect(llm.calls.map((call) => call.purpose.iterationId)).toEqual([
+      'security',
+      'consolidation',
+      'review-1',
+    ]);
+  });
+});
+
+describe('iteration findings', () => {
+  it('reports story defects from the validation iteration only, each once', async () => {
+    const finding = {
+      kind: 'vague' as const,
+      detail: '"quickly" cannot be tested.',
+      suggestion: 'within 1 s',
+      split: [],
+    };
+    const llm = scriptedLlm((request) =>
+      request.purpose === 'iteration'
+        ? { summary: 's', patches: [], findings: [finding, finding] }
+        : undefined,
+    );
+    const result = await runWorkflow({
+      llm,
+      story: transfer,
+      iterations: ['validation', 'security'],
+      review: false,
+    });
+    expect(result.iterations.map((iteration) => iteration.findings.length)).toEqual([2, 0]);
+    expect(result.findings).toEqual([finding]);
+    expect(result.iterations.map((iteration) => iteration.status)).toEqual(['skipped', 'skipped']);
+  });
+});
