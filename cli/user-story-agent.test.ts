@@ -10,6 +10,7 @@ import { findingSchema } from '../shared/engine/patch';
 import { reviewSchema } from '../shared/engine/review';
 import { offlineResponder } from '../local/messages-api/offline-responder';
 import { startMessagesApiServer, type MessagesApiServer } from '../local/messages-api/server';
+import { jiraBulk, parseGherkin, patchDocument } from '../test/support/export-shapes';
 import { png, svg } from '../test/support/mockup-files';
 
 const root = resolve(__dirname, '..');
@@ -117,12 +118,63 @@ describe('user-story-agent enhance', () => {
     expect(written.structured.productType).toBe('api');
   });
 
+  it('exports the enhanced story with --format: a .feature on stdout, several files into the --output directory', async () => {
+    const story = `As a bank customer, I want to transfer money so that I can pay my rent.
+
+## Acceptance criteria
+- Given the customer is signed in, when they confirm a transfer, then the balance drops by the amount.
+`;
+    const gherkin = await run(
+      ['enhance', '-', '--iterations', 'validation', '--mode', 'individual', '--format', 'gherkin'],
+      { stdin: story },
+    );
+    expect(gherkin.code, gherkin.stderr).toBe(0);
+    const feature = parseGherkin(gherkin.stdout).feature;
+    expect(feature?.children.map((child) => child.scenario?.steps.map((step) => step.text))).toContainEqual([
+      'the customer is signed in',
+      'they confirm a transfer',
+      'the balance drops by the amount',
+    ]);
+
+    const dir = join(mkdtempSync(join(tmpdir(), 'usa-cli-')), 'jira');
+    const jira = await run(
+      [
+        'enhance',
+        '-',
+        '--iterations',
+        'validation',
+        '--mode',
+        'individual',
+        '--format',
+        'jira',
+        '--jira-project-key',
+        'BANK',
+        '--output',
+        dir,
+      ],
+      { stdin: story },
+    );
+    expect(jira.code, jira.stderr).toBe(0);
+    const bulk = jiraBulk.parse(JSON.parse(readFileSync(join(dir, 'jira-issues.json'), 'utf8')));
+    expect(bulk.issueUpdates[0]?.fields.project.key).toBe('BANK');
+    expect(readFileSync(join(dir, 'jira-import.csv'), 'utf8')).toMatch(/^Issue Id,Summary/);
+
+    const ado = await run(
+      ['enhance', '-', '--iterations', 'validation', '--mode', 'individual', '--format', 'azure-devops'],
+      { stdin: story },
+    );
+    expect(ado.code, ado.stderr).toBe(0);
+    expect(patchDocument.parse(JSON.parse(ado.stdout))[0]?.path).toBe('/fields/System.Title');
+  });
+
   it.each([
     [['enhance', '--bogus'], /unknown option '--bogus'/],
     [['enhance', '--product-type', 'fridge', 'x.md'], /argument 'fridge' is invalid/],
     [['enhance', '--format', 'yaml', 'x.md'], /argument 'yaml' is invalid/],
     [['enhance', '--mode', 'individual', 'x.md'], /--mode individual needs --iterations/],
     [['enhance', '--iterations', 'security,telepathy', 'x.md'], /unknown iteration "telepathy"/],
+    [['enhance', '--format', 'jira', '--jira-project-key', 'lower case', 'x.md'], /jiraProjectKey/],
+    [['jobs', 'get', 'x'], /no service given: pass --server URL/],
     [[], /missing command/],
   ])('exits 2 with a one-line message for the usage error %j', async (args, message) => {
     const result = await run(args);

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { readFile, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline/promises';
 import { MultiBar, Presets, type SingleBar } from 'cli-progress';
 import { Command, CommanderError, Option } from 'commander';
@@ -23,17 +23,21 @@ import { isAppError } from '../shared/errors';
 import { createLlmClient, type LlmProvider } from '../shared/llm/llm-client';
 import type { LlmPort } from '../shared/llm/port';
 import { readMockupFile } from '../shared/mockups/mockup-file';
+import { exportFiles } from '../shared/exports/export-files';
+import { exportFormats } from '../shared/exports/export-source';
+import { exportJobQuerySchema } from '../shared/exports/job-export';
+import {
+  exitCodes,
+  addJiraExportOptions,
+  parseOptions,
+  readStory,
+  RuntimeFailure,
+  UsageError,
+  writeExport,
+} from './cli-support';
+import { jobsCommand } from './jobs-command';
+import { ServiceError } from './service-client';
 
-/** Exit codes from the API contract's "Command line" section. */
-const exitCodes = { ok: 0, failure: 1, usage: 2 } as const;
-
-/** A mistake in the command line itself: exit 2 with a one-line message. */
-class UsageError extends Error {}
-
-/** A failure while doing the work: exit 1 with a one-line message. */
-class RuntimeFailure extends Error {}
-
-/** Commander has checked the choices; zod turns its untyped option bag into a typed one. */
 const enhanceOptionsSchema = z.object({
   productType: productTypeSchema.optional(),
   mode: z.enum(['individual', 'workflow', 'interactive']),
@@ -41,7 +45,9 @@ const enhanceOptionsSchema = z.object({
   verify: z.boolean().optional(),
   review: z.boolean(),
   rewriteRounds: z.coerce.number().int().min(0).max(3),
-  format: z.enum(['markdown', 'json']),
+  format: z.enum(['json', ...exportFormats]),
+  jiraProjectKey: exportJobQuerySchema.shape.jiraProjectKey,
+  jiraAcceptanceCriteriaField: exportJobQuerySchema.shape.jiraAcceptanceCriteriaField,
   output: z.string().optional(),
   provider: z.enum(['offline', 'anthropic']).optional(),
   model: z.string().min(1).optional(),
@@ -54,12 +60,6 @@ const listOptionsSchema = z.object({
   format: z.enum(['text', 'json']),
 });
 
-function parseOptions<T>(schema: z.ZodType<T>, options: unknown): T {
-  const parsed = schema.safeParse(options);
-  if (!parsed.success) throw new UsageError(z.prettifyError(parsed.error).replace(/\s+/g, ' '));
-  return parsed.data;
-}
-
 function parseIterationList(list: string | undefined): IterationId[] | undefined {
   if (list === undefined) return undefined;
   const ids = list
@@ -71,22 +71,6 @@ function parseIterationList(list: string | undefined): IterationId[] | undefined
     if (!parsed.success) throw new UsageError(`unknown iteration "${id}" (see: user-story-agent iterations)`);
     return parsed.data;
   });
-}
-
-async function readStory(file: string): Promise<string> {
-  if (file !== '-') {
-    try {
-      return await readFile(file, 'utf8');
-    } catch (error: unknown) {
-      const reason = error instanceof Error && 'code' in error ? String(error.code) : 'unreadable';
-      throw new RuntimeFailure(`cannot read ${file}: ${reason}`);
-    }
-  }
-  if (process.stdin.isTTY) throw new UsageError('no story given: pass a FILE or pipe the story on stdin');
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin)
-    chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk)));
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function buildLlm(provider: LlmProvider | undefined): LlmPort {
@@ -105,7 +89,6 @@ function describeResult(result: IterationResult): string {
   return `${result.status} (${result.changes.length} changes${rejected}${verification}, ${result.durationMs} ms)`;
 }
 
-/** The judge's verdict of each round, on its own line. */
 /** One line for each step that is not an iteration: a mockup read, a judge round's verdict. */
 function reportStep(event: WorkflowEvent): void {
   if (event.type === 'mockup:complete') process.stderr.write(`mockup ${event.fileName}: read\n`);
@@ -246,20 +229,32 @@ async function enhance(file: string, options: EnhanceOptions): Promise<number> {
     approve: approver(canAsk),
   }).finally(() => progress?.stop());
 
-  // The same fields as a job's `result` and `usage`, plus the structured story.
-  const json = {
-    story: result.markdown,
-    iterations: result.iterations,
-    passes: result.passes,
-    ...(result.review ? { review: result.review } : {}),
-    findings: result.findings,
-    usage: result.usage,
-    ...(mockups.length > 0 ? { mockups: result.mockups } : {}),
-    structured: result.story,
-  };
-  const out = options.format === 'json' ? `${JSON.stringify(json, null, 2)}\n` : result.markdown;
-  if (options.output) await writeFile(options.output, out, 'utf8');
-  else process.stdout.write(out);
+  if (options.format === 'json') {
+    // The same fields as a job's `result` and `usage`, plus the structured story.
+    const json = {
+      story: result.markdown,
+      iterations: result.iterations,
+      passes: result.passes,
+      ...(result.review ? { review: result.review } : {}),
+      findings: result.findings,
+      usage: result.usage,
+      ...(mockups.length > 0 ? { mockups: result.mockups } : {}),
+      structured: result.story,
+    };
+    const out = `${JSON.stringify(json, null, 2)}\n`;
+    if (options.output) await writeFile(options.output, out, 'utf8');
+    else process.stdout.write(out);
+  } else {
+    const source = {
+      specifications: [{ key: 'story', story: result.story, markdown: result.markdown }],
+      links: [],
+    };
+    const jira = {
+      projectKey: options.jiraProjectKey,
+      acceptanceCriteriaField: options.jiraAcceptanceCriteriaField,
+    };
+    await writeExport(exportFiles(source, options.format, { jira }), options.output);
+  }
 
   const failed = [...result.iterations, ...result.passes].filter((step) => step.status === 'failed');
   for (const step of failed) {
@@ -300,9 +295,9 @@ function program(setExit: (code: number) => void): Command {
     .exitOverride()
     .showSuggestionAfterError(false)
     .action(() => {
-      throw new UsageError('missing command: use "enhance" or "iterations" (see --help)');
+      throw new UsageError('missing command: use "enhance", "iterations" or "jobs" (see --help)');
     });
-  root
+  const enhanceCommand = root
     .command('enhance')
     .description('enhance a story from FILE, or from stdin with - (the default)')
     .argument('[file]', 'story file (markdown, optional front matter); - for stdin', '-')
@@ -321,9 +316,15 @@ function program(setExit: (code: number) => void): Command {
         .default('1'),
     )
     .addOption(
-      new Option('--format <format>', 'output format').choices(['markdown', 'json']).default('markdown'),
+      new Option('--format <format>', 'output format')
+        .choices(['json', ...exportFormats])
+        .default('markdown'),
     )
-    .option('--output <file>', 'write the result to FILE instead of stdout')
+    .option(
+      '--output <path>',
+      'write the result to PATH instead of stdout (a directory when it is several files)',
+    )
+
     .addOption(new Option('--provider <provider>', 'LLM provider').choices(['offline', 'anthropic']))
     .option('--model <id>', 'one model for every iteration (default: per iteration, see the catalog)')
     .option(
@@ -335,6 +336,8 @@ function program(setExit: (code: number) => void): Command {
     .action(async (file: unknown, options: unknown) =>
       setExit(await enhance(parseOptions(z.string(), file), parseOptions(enhanceOptionsSchema, options))),
     );
+  addJiraExportOptions(enhanceCommand);
+  root.addCommand(jobsCommand(setExit));
   root
     .command('iterations')
     .description('list the iteration catalog')
@@ -359,7 +362,11 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`error: ${error.message}\n`);
       return exitCodes.usage;
     }
-    const message = error instanceof RuntimeFailure || isAppError(error) ? error.message : String(error);
+    if (error instanceof RuntimeFailure || error instanceof ServiceError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      return error.exitCode;
+    }
+    const message = isAppError(error) ? error.message : String(error);
     process.stderr.write(`error: ${message}\n`);
     return exitCodes.failure;
   }

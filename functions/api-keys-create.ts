@@ -1,5 +1,6 @@
 import { routes } from '../shared/api/routes';
 import { issueApiKey, toApiKeyView } from '../shared/auth/api-keys';
+import { ALL_USER_SCOPES } from '../shared/auth/scopes';
 import { registerRoute } from '../shared/http/route';
 import { uses } from '../shared/services';
 
@@ -14,7 +15,11 @@ registerRoute(
           tenantId: record.tenantId,
           action: 'api_key.created',
           target: { type: 'apiKey', id: record.keyId },
-          details: { name: record.name, expiresAt: record.expiresAt ?? null },
+          details: {
+            name: record.name,
+            expiresAt: record.expiresAt ?? null,
+            scopes: (record.scopes ?? ALL_USER_SCOPES).join(' '),
+          },
         },
         () => apiKeys.create(record),
       );

@@ -1,15 +1,17 @@
 import { routes } from '../shared/api/routes';
 import { registerRoute } from '../shared/http/route';
+import { chatMessageOf } from '../shared/openwebui/chat-progress';
 import { runAndWait } from '../shared/jobs/run-and-wait';
 import { uses } from '../shared/services';
 
 registerRoute(
   routes.runWorkflow,
-  uses('jobs', 'usageService'),
+  uses('jobs', 'usageService', 'openWebUi', 'progress', 'logger'),
   (services) =>
-    ({ body, headers, principal, context, clientGone }) =>
+    ({ body, headers, request, principal, context, clientGone }) =>
       runAndWait(services, principal, { ...body, mode: 'workflow' }, context, {
         idempotencyKey: headers['idempotency-key'],
         clientGone,
+        chat: chatMessageOf(request.headers),
       }),
 );

@@ -23,6 +23,10 @@ param apiKeyPepper string = ''
 @secure()
 param webhookSecretKey string
 
+@description('Key sealing OpenWebUI connection secrets (AES-256-GCM): 32 random bytes, base64 (`openssl rand -base64 32`), stored in Key Vault as secret "connection-secrets-key" when given. Empty: tenants cannot register OpenWebUI connections. Generate it once and keep it: a new key makes stored connection secrets unreadable.')
+@secure()
+param connectionSecretsKey string = ''
+
 @description('Browser origins allowed to call the API and to upload to Blob Storage: comma-separated, or *. Empty: none.')
 param corsAllowedOrigins string = ''
 
@@ -118,6 +122,7 @@ module keyVault 'modules/key-vault.bicep' = {
     anthropicApiKey: anthropicApiKey
     apiKeyPepper: apiKeyPepper
     webhookSecretKey: webhookSecretKey
+    connectionSecretsKey: connectionSecretsKey
   }
 }
 
@@ -140,6 +145,7 @@ module functionApp 'modules/function-app.bicep' = {
     anthropicApiKeySecretUri: keyVault.outputs.anthropicApiKeyUri
     apiKeyPepperSecretUri: keyVault.outputs.apiKeyPepperUri
     webhookSecretKeySecretUri: keyVault.outputs.webhookSecretKeyUri
+    connectionSecretsKeySecretUri: keyVault.outputs.connectionSecretsKeyUri
     taskHubName: taskHubName
     // An empty value would fail the app's config check (DEFAULT_PLAN must be non-empty).
     defaultPlan: empty(defaultPlan) ? 'free' : defaultPlan

@@ -39,6 +39,7 @@ const accountSchema = z.object({ name: z.string().regex(/^[a-z0-9]{3,24}$/), key
 /** Secret names in the local Key Vault, as `infra/modules/key-vault.bicep` names them in Azure. */
 const pepperSecretName = 'api-key-pepper';
 const anthropicSecretName = 'anthropic-api-key';
+const connectionKeySecretName = 'connection-secrets-key';
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const distRoot = path.resolve(__dirname, '..');
@@ -200,6 +201,14 @@ async function main(): Promise<void> {
       }
       Object.assign(emulatorEnv, identity.env);
       emulatorEnv.API_KEY_PEPPER_SECRET_URI = keyVault.secretUri(pepperSecretName);
+      // The key sealing OpenWebUI connection secrets, made once per data folder so sealed secrets keep
+      // opening; a CONNECTION_SECRETS_KEY set by hand is used instead.
+      if (!process.env.CONNECTION_SECRETS_KEY?.trim()) {
+        if (!keyVault.hasSecret(connectionKeySecretName)) {
+          keyVault.setSecret(connectionKeySecretName, randomBytes(32).toString('base64'));
+        }
+        emulatorEnv.CONNECTION_SECRETS_KEY_SECRET_URI = keyVault.secretUri(connectionKeySecretName);
+      }
       if (ports.LOCAL_MESSAGES_API === 'true') {
         const messagesApi = startNodeProcess({
           name: 'messages-api',

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { issuerConfigSchema } from './auth/issuer-config';
+import { sealingKeySchema } from './secrets/sealing';
 
 /**
  * Every setting the app reads, with its built-in default (the embedded local stack) where one is safe.
@@ -121,6 +122,14 @@ export const configSchema = z.object({
   SSE_HEARTBEAT_MS: integerFromString(15_000, 1_000, 120_000),
   API_KEY_PEPPER: optionalString.pipe(z.string().min(32, 'at least 32 characters when set').optional()),
   /**
+   * Seals OpenWebUI connection secrets (AES-256-GCM) in Cosmos: 32 random bytes, base64. Unset: connections
+   * cannot be created. In Azure read from Key Vault (`CONNECTION_SECRETS_KEY_SECRET_URI`); never change it
+   * while connections exist.
+   */
+  CONNECTION_SECRETS_KEY: optionalString.pipe(sealingKeySchema.optional()),
+  /** Key Vault secret holding `CONNECTION_SECRETS_KEY`; wins over it. */
+  CONNECTION_SECRETS_KEY_SECRET_URI: secretUri,
+  /**
    * Encrypts webhook signing secrets at rest (AES-256-GCM): 32 random bytes, base64. Required in production
    * (a Key Vault reference there); without it, development stores them unencrypted.
    */
@@ -170,6 +179,7 @@ const checkedConfigSchema = configSchema.superRefine((config, context) => {
     'ANTHROPIC_API_KEY_SECRET_URI',
     'API_KEY_PEPPER_SECRET_URI',
     'WEBHOOK_SECRET_KEY_SECRET_URI',
+    'CONNECTION_SECRETS_KEY_SECRET_URI',
   ] as const) {
     if (config[key]?.startsWith('http://')) {
       context.addIssue({

@@ -9,6 +9,8 @@ export const errorCodes = {
   not_found: 404,
   conflict: 409,
   job_finished: 409,
+  /** The job has not completed (still running, failed or cancelled): it has no specification to give. */
+  job_not_completed: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,

@@ -60,3 +60,17 @@ export const uploadIdSchema = z
   .uuid()
   .describe('The upload id returned by createUpload.')
   .register(pathIds, { resource: 'upload' });
+
+/** OpenWebUI connections: 10 random bytes in lowercase hex when a tenant admin registers one. */
+export const connectionIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{20}$/)
+  .describe('The connection id returned when it was created.')
+  .register(pathIds, { resource: 'OpenWebUI connection' });
+
+/** CI trust policies: 10 random bytes in lowercase hex when a platform admin defines one. */
+export const trustPolicyIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{20}$/)
+  .describe('The policy id returned when it was created.')
+  .register(pathIds, { resource: 'trust policy' });

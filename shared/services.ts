@@ -7,6 +7,8 @@ import { auditRefusal } from './audit/refusals';
 import { ApiKeyRepository } from './auth/api-key-repository';
 import { createAuthenticator, type Authenticator } from './auth/authenticator';
 import { trustedIssuers } from './auth/issuer-config';
+import { TrustPolicyRepository } from './auth/trust-policy-repository';
+import { TrustPolicyService } from './auth/trust-policy-service';
 import { getBlobServiceClient } from './adapters/blob-client';
 import { getCosmosClient } from './adapters/cosmos-client';
 import { createKeyVaultReader } from './adapters/key-vault';
@@ -15,6 +17,7 @@ import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
+import { JobExports } from './exports/job-export';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobRepository } from './jobs/job-repository';
 import { JobService } from './jobs/job-service';
@@ -28,9 +31,12 @@ import { createLogger, type Logger } from './logger';
 import { PlanRepository } from './plans/plan-repository';
 import { EventLog } from './progress/event-log';
 import { ProgressPublisher } from './progress/progress-publisher';
+import { ConnectionRepository } from './openwebui/connection-repository';
+import { ConnectionService } from './openwebui/connection-service';
 import { ProgressService } from './progress/progress-service';
 import { totalTokens } from './quotas/call-estimates';
 import { QuotaService } from './quotas/quota-service';
+import { createSealedSecretStore } from './secrets/secret-store';
 import { StreamLeases } from './quotas/stream-leases';
 import { createSecretProvider, secretSources, type SecretProvider } from './secrets/secret-provider';
 import { tracedLlm } from './telemetry/traced-llm';
@@ -81,10 +87,14 @@ export interface Services {
   /** The dead-letter list and retries of failed jobs. */
   failedJobs: FailedJobs;
   steps: JobSteps;
+  /** Completed jobs as Gherkin, Jira, Azure DevOps or markdown files. */
+  jobExports: JobExports;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
   progress: ProgressService;
+  openWebUi: ConnectionService;
+  trustPolicies: TrustPolicyService;
   webhooks: WebhookService;
   uploads: UploadRepository;
   uploadBlobs: UploadBlobs;
@@ -111,9 +121,10 @@ async function build(config: AppConfig): Promise<Services> {
     reader: createKeyVaultReader(),
     ttlMs: config.SECRET_CACHE_TTL_SECONDS * 1000,
   });
-  const [apiKeyPepper, webhookSecretKey] = await Promise.all([
+  const [apiKeyPepper, webhookSecretKey, connectionSecretsKey] = await Promise.all([
     secrets.get('API_KEY_PEPPER'),
     secrets.get('WEBHOOK_SECRET_KEY'),
+    secrets.get('CONNECTION_SECRETS_KEY'),
   ]);
   const store = await CosmosStore.initialize(getCosmosClient(config), config.COSMOS_DATABASE);
   const plans = new PlanRepository(store);
@@ -163,10 +174,24 @@ async function build(config: AppConfig): Promise<Services> {
   const events = new EventLog(store);
   const pubsub = createWebPubSub(config);
   const progress = new ProgressPublisher({ log: events, pubsub, logger });
+  const openWebUi = new ConnectionService({
+    connections: new ConnectionRepository(store),
+    audit,
+    apiKeys,
+    secrets: connectionSecretsKey === undefined ? undefined : createSealedSecretStore(connectionSecretsKey),
+    apiKeyPepper,
+  });
+  const trustPolicies = new TrustPolicyService({
+    policies: new TrustPolicyRepository(store),
+    audit,
+    requireHttpsIssuers: config.NODE_ENV === 'production',
+  });
   const authenticator = createAuthenticator({
     issuers: trustedIssuers(config),
+    workloads: trustPolicies,
     apiKeys,
     apiKeyPepper,
+    connections: openWebUi,
   });
   const httpsOnly = webhookHttpsOnly(config);
   const webhooks = new WebhookService({
@@ -217,10 +242,11 @@ async function build(config: AppConfig): Promise<Services> {
     usage,
     quotas,
     usageService: new UsageService({ usage, reports, plans, tenants, quotas }),
-    admin: new AdminService({ plans, tenants, reports, audit }),
+    admin: new AdminService({ plans, tenants, reports, audit, defaultPlanId: config.DEFAULT_PLAN }),
     llm,
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
+    jobExports: new JobExports(jobs),
     steps: new JobSteps({
       jobs: jobsRepository,
       usage,
@@ -254,6 +280,8 @@ async function build(config: AppConfig): Promise<Services> {
           }
         : {}),
     }),
+    openWebUi,
+    trustPolicies,
     uploads,
     uploadBlobs,
     uploadService,

@@ -54,6 +54,9 @@ param apiKeyPepperSecretUri string = ''
 @description('Versionless Key Vault secret URI of the key encrypting webhook signing secrets.')
 param webhookSecretKeySecretUri string
 
+@description('Versionless Key Vault secret URI of the key sealing OpenWebUI connection secrets; empty: no connections.')
+param connectionSecretsKeySecretUri string = ''
+
 @description('Durable Functions task hub: letters and digits, 3-45 characters, starting with a letter.')
 param taskHubName string = 'UserStoryAgentHub'
 
@@ -199,6 +202,11 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'API_KEY_PEPPER_SECRET_URI'
           value: apiKeyPepperSecretUri
+        }
+      ], empty(connectionSecretsKeySecretUri) ? [] : [
+        {
+          name: 'CONNECTION_SECRETS_KEY_SECRET_URI'
+          value: connectionSecretsKeySecretUri
         }
       ])
     }

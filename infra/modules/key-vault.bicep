@@ -1,5 +1,6 @@
-// Key Vault with Azure RBAC authorization (no access policies) and soft delete. Holds the Anthropic API key
-// and the API-key pepper, which the app reads by secret URI with its managed identity (@azure/keyvault-secrets).
+// Key Vault with Azure RBAC authorization (no access policies) and soft delete. Holds the Anthropic API key,
+// the API-key pepper and the keys sealing webhook and OpenWebUI connection secrets, which the app reads by
+// secret URI with its managed identity (@azure/keyvault-secrets).
 
 @description('Azure region.')
 param location string
@@ -40,6 +41,13 @@ param webhookSecretKeySecretName string = 'webhook-secret-key'
 @description('Key encrypting webhook signing secrets: 32 random bytes, base64.')
 @secure()
 param webhookSecretKey string
+
+@description('Name of the secret holding the key that seals OpenWebUI connection secrets.')
+param connectionSecretsKeySecretName string = 'connection-secrets-key'
+
+@description('Key sealing OpenWebUI connection secrets: 32 random bytes, base64; stored as a secret when given. Empty: no OpenWebUI connections.')
+@secure()
+param connectionSecretsKey string = ''
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -91,6 +99,15 @@ resource webhookKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
   }
 }
 
+resource connectionKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(connectionSecretsKey)) {
+  parent: vault
+  name: connectionSecretsKeySecretName
+  properties: {
+    value: connectionSecretsKey
+    contentType: 'text/plain'
+  }
+}
+
 output name string = vault.name
 output id string = vault.id
 @description('Vault URI with a trailing slash, e.g. https://<name>.vault.azure.net/.')
@@ -101,3 +118,5 @@ output anthropicApiKeyUri string = '${vault.properties.vaultUri}secrets/${anthro
 output apiKeyPepperUri string = empty(apiKeyPepper) ? '' : '${vault.properties.vaultUri}secrets/${apiKeyPepperSecretName}'
 @description('Versionless secret URI of the webhook secret key.')
 output webhookSecretKeyUri string = '${vault.properties.vaultUri}secrets/${webhookSecretKeySecretName}'
+@description('Versionless secret URI of the OpenWebUI connection sealing key; empty when none was given.')
+output connectionSecretsKeyUri string = empty(connectionSecretsKey) ? '' : '${vault.properties.vaultUri}secrets/${connectionSecretsKeySecretName}'

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { z } from 'zod';
 import { DEV_ISSUER_AUDIENCE } from '../../shared/auth/issuer-config';
-import { DEFAULT_DEV_ISSUER_PORT, mintDevToken } from './dev-issuer';
+import { DEFAULT_DEV_ISSUER_PORT, mintDevToken, mintShapedToken } from './dev-issuer';
 
 /** A mistake in the command line: reported in one line with exit code 2. */
 export class UsageError extends Error {
@@ -11,7 +11,13 @@ export class UsageError extends Error {
 
 export const devTokenUsage = `Usage: npm run -s dev:token -- [--user ID] [--tenant ID] [--role ROLE]... [--tenant-ids a,b]
        [--audience AUD] [--ttl SECONDS] [--issuer URL] [--data-dir DIR]
-Prints a token from the local development issuer (the service trusts it when AUTH_DEV_ISSUER_URL is set).`;
+       [--shape onelogin|keycloak|entra|github-actions] [--group G]... [--email E] [--realm R]
+       [--repository owner/repo] [--ref REF] [--environment ENV]
+Prints a token from the local development issuer (the service trusts it when AUTH_DEV_ISSUER_URL is set).
+With --shape, the token imitates that provider (issuer URL under the dev issuer, its own key and claims;
+--tenant is the Entra directory id); trust it through AUTH_ISSUERS or a trust policy.`;
+
+const shapeSchema = z.enum(['onelogin', 'keycloak', 'entra', 'github-actions']);
 
 const ttlSchema = z.coerce
   .number()
@@ -41,6 +47,13 @@ export async function devTokenCommand(
         ttl: { type: 'string', default: '3600' },
         issuer: { type: 'string' },
         'data-dir': { type: 'string' },
+        shape: { type: 'string' },
+        group: { type: 'string', multiple: true, default: [] },
+        email: { type: 'string' },
+        realm: { type: 'string' },
+        repository: { type: 'string' },
+        ref: { type: 'string' },
+        environment: { type: 'string' },
       },
     }));
   } catch (error: unknown) {
@@ -52,9 +65,31 @@ export async function devTokenCommand(
     throw new UsageError('--user and --tenant must not be empty');
   }
   const configuredIssuer = env.AUTH_DEV_ISSUER_URL?.trim();
+  const issuer = values.issuer ?? (configuredIssuer || `http://127.0.0.1:${DEFAULT_DEV_ISSUER_PORT}`);
+  const dataDir =
+    values['data-dir'] ?? path.resolve(repoRoot, env.LOCAL_DATA_DIR ?? '.local-data', 'dev-issuer');
+  if (values.shape !== undefined) {
+    const shape = shapeSchema.safeParse(values.shape);
+    if (!shape.success) throw new UsageError(`--shape must be one of ${shapeSchema.options.join(', ')}`);
+    return mintShapedToken(shape.data, {
+      baseUrl: issuer,
+      dataDir,
+      audience: values.audience,
+      user: values.user,
+      email: values.email,
+      groups: values.group,
+      roles: values.role,
+      realm: values.realm,
+      directoryId: values.tenant,
+      repository: values.repository,
+      ref: values.ref,
+      environment: values.environment,
+      ttlSeconds: ttl.data,
+    });
+  }
   return mintDevToken({
-    issuer: values.issuer ?? (configuredIssuer || `http://127.0.0.1:${DEFAULT_DEV_ISSUER_PORT}`),
-    dataDir: values['data-dir'] ?? path.resolve(repoRoot, env.LOCAL_DATA_DIR ?? '.local-data', 'dev-issuer'),
+    issuer,
+    dataDir,
     sub: values.user,
     tenantId: values.tenant,
     roles: values.role,

@@ -28,6 +28,15 @@ export type ContainerName = (typeof cosmosContainers)[number]['name'];
 /** Partition for documents that belong to no tenant (plans, key lookups). */
 export const platformPartition = '_platform';
 
+/**
+ * `text` made safe inside a document id, which may not contain `/`, `\`, `?` or `#` (user ids such as
+ * `github:owner/repo` do): those and `%` are percent-encoded, everything else is kept, so ids of text
+ * without them do not change.
+ */
+export function idSegment(text: string): string {
+  return text.replace(/[/\\?#%]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
 export interface Versioned<T> {
   document: T;
   etag: string;

@@ -1,9 +1,10 @@
 import { Readable } from 'node:stream';
 import { platformPartition } from '../adapters/cosmos-store';
 import type { AuditListQuery, AuditTrail } from '../audit/audit-trail';
-import { canAdministerTenant, isPlatformAdmin, type Principal } from '../auth/principal';
+import { isPlatformAdmin, requirePlatformAdmin, requireTenantAdmin, type Principal } from '../auth/principal';
 import { AppError } from '../errors';
-import type { Plan } from '../plans/plan';
+import { z } from 'zod';
+import { planLimitsSchema, planSchema, type Plan } from '../plans/plan';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { Tenant, TenantRepository } from '../tenants/tenant-repository';
 import type { TenantUsageReport, UsageReports } from '../usage/usage-reports';
@@ -13,17 +14,25 @@ export interface AdminServiceOptions {
   tenants: TenantRepository;
   reports: UsageReports;
   audit: AuditTrail;
+  /** `DEFAULT_PLAN`: new tenants land on it, so it can never be retired. */
+  defaultPlanId: string;
 }
 
-export function requirePlatformAdmin(principal: Principal): void {
-  if (!isPlatformAdmin(principal)) throw new AppError('forbidden', 'This operation needs platform_admin.');
-}
+/** A plan edit: a new name, and any limits to change (the others stay). */
+export const planPatchSchema = z
+  .object({
+    name: planSchema.shape.name.optional(),
+    // Without its default: a patch that leaves a limit out must keep it, not reset it.
+    limits: planLimitsSchema
+      .extend({ maxConcurrentStreams: planLimitsSchema.shape.maxConcurrentStreams.unwrap() })
+      .partial()
+      .optional(),
+  })
+  .refine((patch) => patch.name !== undefined || patch.limits !== undefined, 'change name or limits');
+export type PlanPatch = z.infer<typeof planPatchSchema>;
 
-function requireTenantAdmin(principal: Principal, tenantId: string): void {
-  if (!canAdministerTenant(principal, tenantId)) {
-    throw new AppError('forbidden', `You may not administer tenant ${tenantId}.`);
-  }
-}
+const retiredPlan = (planId: string) =>
+  new AppError('not_found', `Plan ${planId} does not exist or is being retired.`);
 
 /**
  * The tenant an admin route acts on: the one asked for, else the caller's own; platform admins, who act on
@@ -68,19 +77,86 @@ export class AdminService {
     );
   }
 
+  /** Edits a plan; new admissions use the new limits, jobs already admitted keep theirs. */
+  async updatePlan(principal: Principal, planId: string, patch: PlanPatch): Promise<Plan> {
+    requirePlatformAdmin(principal);
+    await this.options.plans.get(planId);
+    return this.options.audit.recorded(
+      {
+        tenantId: platformPartition,
+        action: 'plan.updated',
+        target: { type: 'plan', id: planId },
+        details: {
+          ...(patch.name === undefined ? {} : { name: patch.name }),
+          ...patch.limits,
+        },
+      },
+      () =>
+        this.options.plans.update(planId, (plan) => ({
+          ...plan,
+          name: patch.name ?? plan.name,
+          limits: { ...plan.limits, ...patch.limits },
+        })),
+    );
+  }
+
+  /**
+   * Retires (deletes) a plan no tenant uses; `conflict` while one does, or for the default plan. The plan is
+   * marked first and tenants are counted after, while a tenant's move writes first and checks the mark after
+   * (see `changeTenantPlan`): whichever runs second sees the other, so no tenant is left on a deleted plan.
+   */
+  async retirePlan(principal: Principal, planId: string): Promise<void> {
+    requirePlatformAdmin(principal);
+    if (planId === this.options.defaultPlanId) {
+      throw new AppError(
+        'conflict',
+        `Plan ${planId} is the default plan (DEFAULT_PLAN) that new tenants get.`,
+      );
+    }
+    await this.options.plans.get(planId);
+    await this.options.audit.recorded(
+      { tenantId: platformPartition, action: 'plan.retired', target: { type: 'plan', id: planId } },
+      () => this.retire(planId),
+    );
+  }
+
+  private async retire(planId: string): Promise<void> {
+    await this.options.plans.markRetiring(planId, true);
+    const users = await this.options.tenants.idsOnPlan(planId);
+    if (users.length > 0) {
+      await this.options.plans.markRetiring(planId, false);
+      throw new AppError(
+        'conflict',
+        `Plan ${planId} is in use by ${users.length} tenant(s); move them first.`,
+        {
+          details: { tenantsOnPlan: users.length },
+        },
+      );
+    }
+    await this.options.plans.delete(planId);
+  }
+
   /** Moves a tenant to another plan; jobs already admitted keep the limits they were admitted with. */
   async changeTenantPlan(principal: Principal, tenantId: string, planId: string): Promise<Tenant> {
     requireTenantAdmin(principal, tenantId);
-    await this.options.plans.get(planId);
-    const previous = await this.options.tenants.find(tenantId);
+    if (await this.options.plans.isRetiring(planId)) throw retiredPlan(planId);
+    const before = await this.options.tenants.ensure(tenantId);
     return this.options.audit.recorded(
       {
         tenantId,
         action: 'tenant.plan_changed',
         target: { type: 'tenant', id: tenantId },
-        details: { planId, previousPlanId: previous?.planId ?? null },
+        details: { planId, previousPlanId: before.planId },
       },
-      () => this.options.tenants.changePlan(tenantId, planId),
+      async () => {
+        const moved = await this.options.tenants.changePlan(tenantId, planId);
+        // A retirement that began while the tenant moved must not leave it on a deleted plan: move it back.
+        if (await this.options.plans.isRetiring(planId)) {
+          await this.options.tenants.changePlan(tenantId, before.planId);
+          throw retiredPlan(planId);
+        }
+        return moved;
+      },
     );
   }
 

@@ -1,5 +1,6 @@
 import { platformPartition } from '../adapters/cosmos-store';
-import { administeredTenant, requirePlatformAdmin } from '../admin/admin-service';
+import { administeredTenant } from '../admin/admin-service';
+import { requirePlatformAdmin } from '../auth/principal';
 import type { AuditActor } from '../audit/audit-record';
 import type { AuditTrail } from '../audit/audit-trail';
 import { isPlatformAdmin, type Principal } from '../auth/principal';

@@ -50,7 +50,8 @@ export function buildOpenApiDocument(
   const bearer = registry.registerComponent('securitySchemes', 'bearer', {
     type: 'http',
     scheme: 'bearer',
-    description: 'A JWT from a trusted issuer, or an API key (usa_...).',
+    description:
+      'A JWT from a trusted issuer, or an API key (usa_...). A user route lists the scope its key needs (jobs:write, jobs:read, usage:read, uploads:write); admin routes need a signed-in admin. Members of several tenants name one in X-Tenant-Id.',
   });
   for (const spec of documentedRoutes) {
     registry.registerPath({
@@ -60,7 +61,8 @@ export function buildOpenApiDocument(
       summary: spec.summary,
       description: spec.description,
       tags: spec.tags,
-      ...(spec.auth === 'none' ? { security: [] } : { security: [{ [bearer.name]: [] }] }),
+      // For non-OAuth schemes OpenAPI 3.1 lists the roles a call needs here: a user route's scope.
+      security: spec.auth === 'none' ? [] : [{ [bearer.name]: spec.auth === 'user' ? [spec.scope] : [] }],
       request: {
         ...(spec.params ? { params: spec.params } : {}),
         ...(spec.query ? { query: spec.query } : {}),

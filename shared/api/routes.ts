@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { planPatchSchema } from '../admin/admin-service';
 import {
   alertsQuerySchema,
   scanBodySchema,
@@ -8,23 +9,33 @@ import {
 import { verifyResultSchema } from '../audit/audit-record';
 import { auditListQuerySchema, auditViewSchema } from '../audit/audit-trail';
 import { apiKeyRecordSchema } from '../auth/api-keys';
+import { scopeListSchema } from '../auth/scopes';
+import { trustPolicyInputSchema, trustPolicySchema } from '../auth/trust-policies';
 import { iterationIdSchema, productTypeSchema, sectionNameSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import type { RouteSpec } from '../http/route';
 import {
   apiKeyIdSchema,
+  connectionIdSchema,
   deliveryIdSchema,
   idempotencyKeySchema,
   jobIdSchema,
   tenantIdSchema,
+  trustPolicyIdSchema,
   uploadIdSchema,
   webhookIdSchema,
 } from '../ids';
+import { exportJobQuerySchema, jobExportSchema } from '../exports/job-export';
 import { jobViewSchema } from '../jobs/job';
 import { adminJobsQuerySchema } from '../jobs/failed-jobs';
 import { approvalBodySchema, createJobBodySchema, listJobsQuerySchema } from '../jobs/job-service';
 import { planIdSchema, planLimitsSchema, planSchema } from '../plans/plan';
 import { monthSchema, tenantUsageReportSchema } from '../usage/usage-reports';
+import {
+  connectionViewSchema,
+  createConnectionBodySchema,
+  createdConnectionSchema,
+} from '../openwebui/connection';
 import { lastEventIdSchema, negotiateResultSchema } from '../progress/progress-service';
 import { createUploadBodySchema, uploadTicketSchema, uploadViewSchema } from '../uploads/upload';
 import { deliveryViewSchema, webhookViewSchema } from '../webhooks/webhook';
@@ -125,6 +136,9 @@ export const createApiKeyBodySchema = z.object({
     .refine((value) => Date.parse(value) > Date.now(), 'must be in the future')
     .optional()
     .describe('When the key stops working (ISO 8601, in the future).'),
+  scopes: scopeListSchema
+    .optional()
+    .describe('What the key may do: jobs:write, jobs:read, usage:read, uploads:write; default all of them.'),
 });
 
 export const apiKeyViewSchema = apiKeyRecordSchema.omit({ hash: true });
@@ -190,6 +204,7 @@ export const routes = {
       'The iterations the service can run over a story, in workflow order; filter with productType to get only those that apply.',
     tags: ['Iterations'],
     auth: 'user',
+    scope: 'jobs:read',
     query: z.object({
       productType: productTypeSchema.optional().describe('web, mobile-native, mobile-web, desktop or api.'),
     }),
@@ -208,6 +223,7 @@ export const routes = {
       'Creates a job that runs iterations over the story in the background and answers 202 at once; follow it with getJob or the stream. Send an Idempotency-Key header to make retries safe.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     body: createJobBodySchema,
     headers: idempotencyHeaders,
     durableClient: true,
@@ -225,6 +241,7 @@ export const routes = {
     description: 'The caller’s jobs, newest first, a page at a time.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     query: listJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401) },
   },
@@ -238,6 +255,7 @@ export const routes = {
       'One job with its progress, and once finished its enhanced story (result.story, markdown) and per-iteration results.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: jobIdParams,
     responses: { 200: { description: 'The job.', schema: jobViewSchema }, ...errors(401, 404) },
   },
@@ -251,6 +269,7 @@ export const routes = {
       'Stops a queued or running job; finished iterations are kept. Cancelling twice is harmless; a finished job answers 409.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: jobIdParams,
     durableClient: true,
     responses: {
@@ -268,6 +287,7 @@ export const routes = {
       'Interactive mode: continue (apply the iteration awaiting approval and run the next), skip (discard it and run the next) or stop; optionally send an edited story (markdown) to continue from.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: jobIdParams,
     body: approvalBodySchema,
     durableClient: true,
@@ -286,6 +306,7 @@ export const routes = {
       'Server-Sent Events: start, iteration:start/progress/waiting/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: jobIdParams,
     query: z.object({
       follow: z
@@ -299,6 +320,24 @@ export const routes = {
       ...errors(400, 401, 404),
     },
   },
+  exportJob: {
+    functionName: 'jobs-export',
+    operationId: 'exportJob',
+    method: 'GET',
+    path: '/api/v1/jobs/{jobId}/export',
+    summary: 'Export a completed job',
+    description:
+      'The finished specification as files for other tools: markdown, Gherkin (.feature: one Feature per story, one Scenario per Given/When/Then outcome criterion, system criteria as comments), Jira (create-issue bodies with the description in Atlassian Document Format, and a CSV for Jira’s importer) or Azure DevOps (JSON Patch documents that create User Story work items). The service writes the files; it calls neither Jira nor Azure DevOps. A job that has not completed answers 409 job_not_completed.',
+    tags: jobTag,
+    auth: 'user',
+    scope: 'jobs:read',
+    params: jobIdParams,
+    query: exportJobQuerySchema,
+    responses: {
+      200: { description: 'The files.', schema: jobExportSchema },
+      ...errors(400, 401, 404, 409),
+    },
+  },
   negotiateJob: {
     functionName: 'jobs-negotiate',
     operationId: 'negotiateJobEvents',
@@ -309,6 +348,7 @@ export const routes = {
       'A WebSocket URL (subprotocol json.webpubsub.azure.v1) whose token joins the job’s group and no other; the group receives the same events as the stream, as { seq, event, data }. 503 when Web PubSub is not configured: use the stream.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: jobIdParams,
     responses: {
       200: { description: 'Where to connect.', schema: negotiateResultSchema },
@@ -325,6 +365,7 @@ export const routes = {
       'Runs the chosen iterations over the story and waits up to waitSeconds: 200 with the finished job (result.story holds the enhanced story), or 202 with the job and its links if it is still running.',
     tags: ['Iterations'],
     auth: 'user',
+    scope: 'jobs:write',
     body: runBodySchema,
     headers: idempotencyHeaders,
     durableClient: true,
@@ -340,6 +381,7 @@ export const routes = {
       'Runs every iteration that applies to productType (as many as the plan allows) and waits up to waitSeconds: 200 with the finished job (result.story holds the enhanced story), or 202 with the job if still running.',
     tags: ['Iterations'],
     auth: 'user',
+    scope: 'jobs:write',
     body: workflowRunBodySchema,
     headers: idempotencyHeaders,
     durableClient: true,
@@ -355,6 +397,7 @@ export const routes = {
       'Declare a mockup (PNG, JPEG, PDF or SVG, at most 10 MB or the plan’s lower limit) and get a short-lived URL for one PUT of exactly that file. The file is then checked from its bytes; follow getUpload until it is ready or rejected, and pass ready upload ids in a job’s uploads.',
     tags: uploadTag,
     auth: 'user',
+    scope: 'uploads:write',
     body: createUploadBodySchema,
     responses: {
       201: { description: 'Upload URL issued; the upload is pending.', schema: uploadTicketSchema },
@@ -371,6 +414,8 @@ export const routes = {
       'pending until the file arrives and is checked, then ready (with pages or width and height) or rejected with a reason code and detail.',
     tags: uploadTag,
     auth: 'user',
+    // Following an upload until it is ready is part of uploading: a key that may upload may watch its uploads.
+    scope: 'uploads:write',
     params: z.object({
       uploadId: uploadIdSchema,
     }),
@@ -386,6 +431,7 @@ export const routes = {
       'Tokens and cost of the caller’s LLM calls today and this month (UTC), the tenant’s spend this month, the plan’s limits and what remains of them.',
     tags: ['Usage'],
     auth: 'user',
+    scope: 'usage:read',
     responses: { 200: { description: 'Usage.', schema: usageSummarySchema }, ...errors(401) },
   },
   listPlans: {
@@ -396,7 +442,7 @@ export const routes = {
     summary: 'List plans',
     description: 'Every plan with its limits. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     responses: {
       200: { description: 'The plans.', schema: z.object({ items: z.array(planSchema) }) },
       ...errors(401, 403),
@@ -410,7 +456,7 @@ export const routes = {
     summary: 'Create a plan',
     description: 'Adds a plan that tenants can then be moved to; 409 if the id exists. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     body: planSchema,
     responses: {
       201: { description: 'Created.', schema: planSchema },
@@ -425,9 +471,39 @@ export const routes = {
     summary: 'Get a plan',
     description: 'One plan with its limits. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     params: planIdParams,
     responses: { 200: { description: 'The plan.', schema: planSchema }, ...errors(400, 401, 403, 404) },
+  },
+  updatePlan: {
+    functionName: 'plans-update',
+    operationId: 'updatePlan',
+    method: 'PATCH',
+    path: '/api/v1/admin/plans/{planId}',
+    summary: 'Edit a plan',
+    description:
+      'Changes a plan’s name and any of its limits (the others stay). Tenants on the plan get the new limits for new jobs; jobs already admitted keep theirs. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    params: planIdParams,
+    body: planPatchSchema,
+    responses: {
+      200: { description: 'The plan as it now is.', schema: planSchema },
+      ...errors(400, 401, 403, 404, 415),
+    },
+  },
+  retirePlan: {
+    functionName: 'plans-retire',
+    operationId: 'retirePlan',
+    method: 'DELETE',
+    path: '/api/v1/admin/plans/{planId}',
+    summary: 'Retire a plan',
+    description:
+      'Deletes a plan that no tenant uses; 409 while a tenant is on it (move them first) and for the default plan. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    params: planIdParams,
+    responses: { 204: { description: 'Retired.' }, ...errors(401, 403, 404, 409) },
   },
   changeTenantPlan: {
     functionName: 'tenants-plan-update',
@@ -438,7 +514,7 @@ export const routes = {
     description:
       'Moves the tenant to another plan; new jobs are admitted under its limits, jobs already admitted keep theirs. Needs platform_admin, or tenant_admin of that tenant.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     params: tenantIdParams,
     body: changePlanBodySchema,
     responses: {
@@ -455,7 +531,7 @@ export const routes = {
     description:
       'Tokens and cost of the tenant’s LLM calls in a UTC month, in total, by user and by day. Needs platform_admin, or tenant_admin of that tenant.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     params: tenantIdParams,
     query: z.object({
       month: monthSchema.default(currentMonth).describe('UTC month, YYYY-MM; default: this month.'),
@@ -474,12 +550,101 @@ export const routes = {
     description:
       'Streams one line per LLM call of every tenant in a UTC month (cost in integer micro-dollars), as CSV or JSON Lines. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     query: exportQuerySchema,
     responses: {
       200: { description: 'The records (text/csv or application/x-ndjson).', contentType: 'text/csv' },
       ...errors(400, 401, 403),
     },
+  },
+  createOpenWebUiConnection: {
+    functionName: 'openwebui-connections-create',
+    operationId: 'createOpenWebUiConnection',
+    method: 'POST',
+    path: '/api/v1/admin/tenants/{tenantId}/openwebui',
+    summary: 'Connect an OpenWebUI instance',
+    description:
+      'Registers an OpenWebUI instance for the tenant and returns its key (shown once) for OpenWebUI’s tool-server connection. Calls with the key and a valid X-OpenWebUI-User-Jwt act as that chat user; with baseUrl and apiKey, sync runs post their progress into the chat. Secrets are stored encrypted and never returned. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'admin',
+    params: tenantIdParams,
+    body: createConnectionBodySchema,
+    responses: {
+      201: { description: 'Connected; the key is in apiKey.', schema: createdConnectionSchema },
+      ...errors(400, 401, 403, 415, 503),
+    },
+  },
+  listOpenWebUiConnections: {
+    functionName: 'openwebui-connections-list',
+    operationId: 'listOpenWebUiConnections',
+    method: 'GET',
+    path: '/api/v1/admin/tenants/{tenantId}/openwebui',
+    summary: 'List a tenant’s OpenWebUI connections',
+    description:
+      'The tenant’s OpenWebUI connections, newest first, without their secrets. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'admin',
+    params: tenantIdParams,
+    responses: {
+      200: { description: 'The connections.', schema: z.object({ items: z.array(connectionViewSchema) }) },
+      ...errors(401, 403),
+    },
+  },
+  deleteOpenWebUiConnection: {
+    functionName: 'openwebui-connections-delete',
+    operationId: 'deleteOpenWebUiConnection',
+    method: 'DELETE',
+    path: '/api/v1/admin/tenants/{tenantId}/openwebui/{connectionId}',
+    summary: 'Disconnect an OpenWebUI instance',
+    description:
+      'Revokes the connection’s key at once and deletes its secrets; its chat users’ jobs stay. Needs platform_admin, or tenant_admin of that tenant.',
+    tags: adminTag,
+    auth: 'admin',
+    params: tenantIdParams.extend({ connectionId: connectionIdSchema }),
+    responses: { 204: { description: 'Disconnected.' }, ...errors(400, 401, 403, 404) },
+  },
+  createTrustPolicy: {
+    functionName: 'trust-policies-create',
+    operationId: 'createTrustPolicy',
+    method: 'POST',
+    path: '/api/v1/admin/trust-policies',
+    summary: 'Trust CI workload tokens',
+    description:
+      'Lets OIDC tokens of CI workloads (GitHub Actions by default) call the API without a stored key: a token from the issuer, for the audience, whose repository, repository_owner, ref and environment match the patterns, acts as github:<repository> in the tenant with the scopes given. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    body: trustPolicyInputSchema,
+    responses: {
+      201: { description: 'The policy.', schema: trustPolicySchema },
+      ...errors(400, 401, 403, 415),
+    },
+  },
+  listTrustPolicies: {
+    functionName: 'trust-policies-list',
+    operationId: 'listTrustPolicies',
+    method: 'GET',
+    path: '/api/v1/admin/trust-policies',
+    summary: 'List CI trust policies',
+    description: 'Every CI trust policy, oldest first. Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    responses: {
+      200: { description: 'The policies.', schema: z.object({ items: z.array(trustPolicySchema) }) },
+      ...errors(401, 403),
+    },
+  },
+  deleteTrustPolicy: {
+    functionName: 'trust-policies-delete',
+    operationId: 'deleteTrustPolicy',
+    method: 'DELETE',
+    path: '/api/v1/admin/trust-policies/{policyId}',
+    summary: 'Delete a CI trust policy',
+    description:
+      'Stops trusting the tokens the policy admitted (on every instance within 30 seconds). Needs platform_admin.',
+    tags: adminTag,
+    auth: 'admin',
+    params: z.object({ policyId: trustPolicyIdSchema }),
+    responses: { 204: { description: 'Deleted.' }, ...errors(400, 401, 403, 404) },
   },
   createApiKey: {
     functionName: 'api-keys-create',
@@ -488,7 +653,7 @@ export const routes = {
     path: '/api/v1/api-keys',
     summary: 'Create an API key',
     description:
-      'Creates a key for CI and scripts, acting as the signed-in user. The key is shown once. Needs a bearer token, not another API key.',
+      'Creates a key for CI and scripts, acting as the signed-in user with the scopes asked for (default: all user scopes). The key is shown once. Needs a bearer token, not another API key.',
     tags: ['API keys'],
     auth: 'jwt',
     body: createApiKeyBodySchema,
@@ -532,7 +697,7 @@ export const routes = {
     description:
       'Security-relevant actions (API keys, plans, jobs, webhooks, admin reads, refused requests), newest first: actor, action, target, time, correlation id, source address, and the hash chain fields. Tenant admins see their tenants (default: their own); platform admins give tenantId (_platform: the platform’s own trail).',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     query: auditListQuerySchema,
     responses: {
       200: {
@@ -554,7 +719,7 @@ export const routes = {
     description:
       'Recomputes the tenant’s hash chain from its first record: valid, or the first sequence number that was deleted, edited or re-chained. Keep headHash outside the service to detect a wholesale rewrite later.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     query: z.object({ tenantId: auditListQuerySchema.shape.tenantId }),
     responses: {
       200: { description: 'The result.', schema: verifyResultSchema },
@@ -571,6 +736,7 @@ export const routes = {
       'Starts a new job with the failed job’s input (story, product type, mode, iterations, options) under the plan in force now; the two are linked (retryOf on the new job, retriedBy on the old). Retrying the same failed job again answers the same new job; a job that did not fail answers 409.',
     tags: jobTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: jobIdParams,
     durableClient: true,
     responses: {
@@ -587,7 +753,7 @@ export const routes = {
     description:
       'Every user’s jobs in a tenant, newest first, with their last error; status=failed is the dead-letter list, reason filters on the error code. Tenant admins see their tenants (default: their own); platform admins give tenantId.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     query: adminJobsQuerySchema,
     responses: { 200: { description: 'A page of jobs.', schema: jobListSchema }, ...errors(400, 401, 403) },
   },
@@ -600,7 +766,7 @@ export const routes = {
     description:
       'Hours in which a tenant’s LLM calls, tokens or cost were far above the same hour on the 14 days before (median plus 6 spreads of the median absolute deviation, with floors), newest hour first; found by an hourly scan at minute 5 (UTC). Tenant admins see their tenants (default: their own); platform admins see every tenant’s unless they give tenantId.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     query: alertsQuerySchema,
     responses: {
       200: {
@@ -622,7 +788,7 @@ export const routes = {
     description:
       'Runs the hourly anomaly scan for an hour that has ended, e.g. one the timer missed during an outage. Anomalies already raised are listed, not raised again. Needs platform_admin.',
     tags: adminTag,
-    auth: 'user',
+    auth: 'admin',
     body: scanBodySchema,
     durableClient: true,
     responses: {
@@ -640,6 +806,7 @@ export const routes = {
       'Registers a URL to be told of events, signed after the Standard Webhooks specification (webhook-id, webhook-timestamp, webhook-signature: v1,<base64 HMAC-SHA256 of "id.timestamp.body">). The signing secret (whsec_...) is shown once. Job events go to your own jobs’ endpoints; budget.threshold and usage.anomaly need tenant_admin.',
     tags: webhookTag,
     auth: 'user',
+    scope: 'jobs:write',
     body: createWebhookBodySchema,
     responses: {
       201: {
@@ -660,6 +827,7 @@ export const routes = {
     description: 'Your webhook endpoints (never their secrets).',
     tags: webhookTag,
     auth: 'user',
+    scope: 'jobs:read',
     responses: {
       200: { description: 'Endpoints.', schema: z.object({ items: z.array(webhookViewSchema) }) },
       ...errors(401),
@@ -674,6 +842,7 @@ export const routes = {
     description: 'Stops all deliveries to the endpoint; pending ones end dead.',
     tags: webhookTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: webhookIdParams,
     responses: { 204: { description: 'Deleted.' }, ...errors(401, 404) },
   },
@@ -687,6 +856,7 @@ export const routes = {
       'Deliveries newest first with every attempt (time, status code or error); status pending, delivered or dead (every attempt failed).',
     tags: webhookTag,
     auth: 'user',
+    scope: 'jobs:read',
     params: webhookIdParams,
     query: deliveriesQuerySchema,
     responses: {
@@ -707,6 +877,7 @@ export const routes = {
       'Starts a new run of attempts for a delivered or dead delivery, with the same webhook-id and body (receivers deduplicate on webhook-id). 409 while it is still pending.',
     tags: webhookTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: webhookIdParams.extend({ deliveryId: deliveryIdSchema }),
     durableClient: true,
     responses: {
@@ -723,6 +894,7 @@ export const routes = {
     description: 'Delivers a webhook.test event to the endpoint, signed and retried like any other.',
     tags: webhookTag,
     auth: 'user',
+    scope: 'jobs:write',
     params: webhookIdParams,
     durableClient: true,
     responses: {

@@ -15,10 +15,16 @@ import { z } from 'zod';
 /** The `prevHash` of a tenant's first record. */
 export const genesisHash = '0'.repeat(64);
 
-/** Who did it: a signed-in user, an API key (acting for its owner), the service itself, or nobody known. */
+/**
+ * Who did it: a signed-in user, an API key (acting for its owner), a CI workload under a trust policy, the
+ * service itself, or nobody known.
+ */
 export const auditActorSchema = z.object({
-  type: z.enum(['user', 'apiKey', 'system', 'anonymous']),
-  /** The user id (`sub`), the service component's name, or the source address of an anonymous caller. */
+  type: z.enum(['user', 'apiKey', 'workload', 'system', 'anonymous']),
+  /**
+   * The user id (`sub`, `openwebui:...`, `github:<repository>`), the service component's name, or the source
+   * address of an anonymous caller.
+   */
   id: z.string(),
   /** The actor's own tenant; differs from the record's tenant when an admin acts on another tenant. */
   tenantId: z.string().optional(),

@@ -63,9 +63,17 @@ const pause = (attempt: number) =>
 const headId = 'audit-head';
 
 function actorOf(principal: Principal): AuditActor {
-  return principal.via === 'api_key'
-    ? { type: 'apiKey', id: principal.userId, tenantId: principal.tenantId, keyId: principal.keyId }
-    : { type: 'user', id: principal.userId, tenantId: principal.tenantId };
+  const who = { id: principal.userId, tenantId: principal.tenantId };
+  switch (principal.via) {
+    case 'jwt':
+      return { type: 'user', ...who };
+    // An OpenWebUI connection's key, acting for itself or for the chat user of its signed JWT.
+    case 'api_key':
+    case 'openwebui':
+      return { type: 'apiKey', ...who, keyId: principal.keyId };
+    case 'workload':
+      return { type: 'workload', ...who };
+  }
 }
 
 const unwritten = (cause: unknown) =>

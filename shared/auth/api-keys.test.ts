@@ -135,7 +135,7 @@ describe('issuing API keys', () => {
 });
 
 describe('API key authenticator', () => {
-  it('resolves a valid key to its owner with no roles', async () => {
+  it('resolves a valid key to its owner with no roles; a key stored before scopes existed holds every user scope', async () => {
     const { store, authenticator } = setup({ pepper });
     const key = generateApiKey({ pepper });
     store.add({ keyId: key.keyId, hash: key.hash, tenantId: 't9', userId: 'u9' });
@@ -145,8 +145,20 @@ describe('API key authenticator', () => {
       roles: [],
       adminTenantIds: [],
       via: 'api_key',
+      scopes: ['jobs:write', 'jobs:read', 'usage:read', 'uploads:write'],
       keyId: key.keyId,
     });
+  });
+
+  it('carries the scopes the key was issued with', async () => {
+    const { store, authenticator } = setup({ pepper });
+    const { plaintext, record } = issueApiKey(
+      { tenantId: 't9', userId: 'u9' },
+      { name: 'reader', scopes: ['jobs:read'] },
+      { pepper },
+    );
+    store.add(record);
+    await expect(authenticator.authenticate(plaintext)).resolves.toMatchObject({ scopes: ['jobs:read'] });
   });
 
   it.each([

@@ -1,8 +1,9 @@
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
-import { apiKeyIdSchema } from '../ids';
+import { apiKeyIdSchema, connectionIdSchema } from '../ids';
 import { authFailure, defaultAuthLogger, type AuthLogger } from './failures';
 import type { Principal } from './principal';
+import { ALL_USER_SCOPES, scopeListSchema, type ApiScope } from './scopes';
 
 /** Every API key starts with this, which is how a bearer credential is told apart from a JWT. */
 export const API_KEY_PREFIX = 'usa_';
@@ -39,6 +40,10 @@ export const apiKeyRecordSchema = z.object({
   expiresAt: z.iso.datetime({ offset: true }).optional(),
   revokedAt: z.iso.datetime({ offset: true }).optional(),
   lastUsedAt: z.iso.datetime({ offset: true }).optional(),
+  /** What the key may do; keys created before scopes existed may do everything a user may. */
+  scopes: scopeListSchema.optional(),
+  /** Set on an OpenWebUI connection's key: calls with it come through that connection. */
+  connectionId: connectionIdSchema.optional(),
 });
 
 export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
@@ -73,7 +78,12 @@ export function generateApiKey(options: ApiKeyHashOptions = {}): GeneratedApiKey
 /** A new key for its owner: the record to store and the plaintext to show exactly once. */
 export function issueApiKey(
   owner: { tenantId: string; userId: string },
-  input: { name: string; expiresAt?: string | undefined },
+  input: {
+    name: string;
+    expiresAt?: string | undefined;
+    scopes?: readonly ApiScope[] | undefined;
+    connectionId?: string | undefined;
+  },
   options: ApiKeyHashOptions & { now?: Date } = {},
 ): { plaintext: string; record: ApiKeyRecord } {
   const { plaintext, keyId, hash } = generateApiKey(options);
@@ -84,7 +94,9 @@ export function issueApiKey(
     name: input.name,
     hash,
     createdAt: (options.now ?? new Date()).toISOString(),
+    scopes: [...(input.scopes ?? ALL_USER_SCOPES)],
   };
+  if (input.connectionId !== undefined) record.connectionId = input.connectionId;
   if (input.expiresAt !== undefined) record.expiresAt = input.expiresAt;
   return { plaintext, record };
 }
@@ -204,8 +216,10 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
         tenantId: record.tenantId,
         roles: [],
         adminTenantIds: [],
-        via: 'api_key',
+        via: record.connectionId === undefined ? 'api_key' : 'openwebui',
+        scopes: record.scopes ?? ALL_USER_SCOPES,
         keyId: record.keyId,
+        ...(record.connectionId === undefined ? {} : { connectionId: record.connectionId }),
       };
     },
   };

@@ -78,4 +78,12 @@ describe('authenticate', () => {
     expect(error.details).toEqual({ reason: 'malformed_token' });
     expect(fetch).not.toHaveBeenCalled();
   });
+
+  it('lets an API key name its own tenant in X-Tenant-Id and refuses another with 403', async () => {
+    const { key, authenticator } = setup();
+    const headers = (tenant: string) => ({ authorization: `Bearer ${key.plaintext}`, 'x-tenant-id': tenant });
+    await expect(authenticator.authenticate(headers('t1'))).resolves.toMatchObject({ tenantId: 't1' });
+    const error = await refusal(authenticator.authenticate(headers('t2')));
+    expect([error.status, error.details]).toEqual([403, { reason: 'tenant_not_member' }]);
+  });
 });

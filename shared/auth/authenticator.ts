@@ -1,7 +1,9 @@
 import { API_KEY_PREFIX, createApiKeyAuthenticator, type ApiKeyStore } from './api-keys';
+import { USER_JWT_HEADER } from '../openwebui/user-jwt';
+import { selectTenant } from './claims-mapping';
 import { authFailure, type AuthLogger } from './failures';
 import type { IssuerConfig } from './issuer-config';
-import { createJwtVerifier, type FetchLike } from './jwt-verifier';
+import { createJwtVerifier, type FetchLike, type WorkloadTrust } from './jwt-verifier';
 import type { Principal } from './principal';
 
 /**
@@ -23,6 +25,10 @@ function isFetchHeaders(headers: HeaderSource): headers is FetchHeaders {
 export interface AuthenticatorOptions {
   /** Trusted JWT issuers, usually `trustedIssuers(config)`. */
   issuers: IssuerConfig[];
+  /** CI workload trust (the trust policies), consulted for issuers `issuers` does not list. */
+  workloads?: WorkloadTrust;
+  /** OpenWebUI connections: who a call with a connection's key acts as. */
+  connections?: ConnectionCallers;
   apiKeys: ApiKeyStore;
   /** `API_KEY_PEPPER`, when configured. */
   apiKeyPepper?: string | undefined;
@@ -38,12 +44,19 @@ export interface AuthenticatorOptions {
   logger?: AuthLogger;
 }
 
+/** Resolves a call made with an OpenWebUI connection's key to the chat user it is made for. */
+export interface ConnectionCallers {
+  /** The chat user a valid `X-OpenWebUI-User-Jwt` names, or the connection itself without one. */
+  callerFor(keyPrincipal: Principal, userJwt: string | undefined): Promise<Principal>;
+}
+
 /** Establishes who is calling from a request's headers. */
 export interface Authenticator {
   /**
-   * The caller, from `Authorization: Bearer <JWT or usa_ key>` or else `x-api-key: usa_...`. Rejects with
-   * `AppError('unauthenticated')` (401, reason code in `details.reason`) for a missing or refused credential;
-   * a failing key store's own error passes through.
+   * The caller, from `Authorization: Bearer <JWT or usa_ key>` or else `x-api-key: usa_...`, in the tenant
+   * `X-Tenant-Id` names when the caller belongs to several. Rejects with `AppError('unauthenticated')` (401)
+   * for a missing or refused credential and `AppError('forbidden')` (403) for a tenant the caller may not act
+   * in, each with a reason code in `details.reason`; a failing key store's own error passes through.
    */
   authenticate(headers: HeaderSource): Promise<Principal>;
 }
@@ -55,6 +68,12 @@ function header(headers: HeaderSource, name: string): string | undefined {
     return Array.isArray(value) ? value[0] : typeof value === 'string' ? value : undefined;
   }
   return undefined;
+}
+
+/** `X-Tenant-Id`, the tenant a caller who belongs to several acts in; blank means not sent. */
+function requestedTenantOf(headers: HeaderSource): string | undefined {
+  const value = header(headers, 'x-tenant-id')?.trim();
+  return value === undefined || value === '' ? undefined : value;
 }
 
 /** The credential a request carries; a non-bearer `Authorization` does not hide an `x-api-key`. */
@@ -86,9 +105,14 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticato
   return {
     async authenticate(headers) {
       const credential = credentialOf(headers);
-      return credential.startsWith(API_KEY_PREFIX)
-        ? await apiKeys.authenticate(credential)
-        : await jwt.verify(credential);
+      const selection = { requestedTenant: requestedTenantOf(headers) };
+      if (!credential.startsWith(API_KEY_PREFIX)) return jwt.verify(credential, selection);
+      const principal = await apiKeys.authenticate(credential);
+      // A key belongs to one tenant: naming it is harmless, naming another is refused rather than ignored.
+      selectTenant([principal.tenantId], selection);
+      if (principal.connectionId === undefined || options.connections === undefined) return principal;
+      const userJwt = header(headers, USER_JWT_HEADER)?.trim();
+      return options.connections.callerFor(principal, userJwt === '' ? undefined : userJwt);
     },
   };
 }

@@ -152,6 +152,7 @@ describe('JWT verification', () => {
       roles: ['tenant_admin'],
       adminTenantIds: ['t2', 't3'],
       via: 'jwt',
+      scopes: ['jobs:write', 'jobs:read', 'usage:read', 'uploads:write'],
     });
   });
 
@@ -229,7 +230,7 @@ describe('JWT verification', () => {
     const error = await refusal(verifier.verify(jwt));
     expect(error.code).toBe('unauthenticated');
     expect(error.status).toBe(401);
-    expect(error.details).toEqual({ reason });
+    expect(error.details).toMatchObject({ reason });
     expect(error.message).not.toContain(jwt);
   });
 
@@ -315,5 +316,38 @@ describe('JWT verification', () => {
     await expect(verifier.verify(await token(issuer, rsa))).resolves.toMatchObject({ userId: 'user-1' });
     const second = await token(issuer, rsa, { aud: 'api://second-app' });
     await expect(verifier.verify(second)).resolves.toMatchObject({ userId: 'user-1' });
+  });
+
+  it('maps claims by the rules of the audience the token is for, when one issuer serves several apps', async () => {
+    const verifier = freshVerifier({
+      issuers: [
+        issuer.config(),
+        { ...issuer.config(), audience: 'api://grouped', tenantFromGroups: { prefix: 'tenant-' } },
+      ],
+    });
+    const grouped = await token(issuer, rsa, { aud: 'api://grouped', tid: undefined, groups: ['tenant-g1'] });
+    await expect(verifier.verify(grouped)).resolves.toMatchObject({ tenantId: 'g1' });
+    await expect(verifier.verify(await token(issuer, rsa))).resolves.toMatchObject({ tenantId: 'tenant-1' });
+  });
+
+  it('discovers the keys of a {tenantid} issuer at the concrete issuer, for allowed tenants only', async () => {
+    const template = { issuer: `${issuer.url}/{tenantid}`, audience, allowedTenants: ['t7'] };
+    const fetch = vi.fn((url: string) =>
+      Promise.resolve(
+        url.endsWith('/openid-configuration')
+          ? Response.json({ issuer: `${issuer.url}/t7`, jwks_uri: `${issuer.url}/keys` })
+          : Response.json({ keys: issuer.published }),
+      ),
+    );
+    const verifier = freshVerifier({ issuers: [template], fetch });
+    const allowed = await token(issuer, rsa, { iss: `${issuer.url}/t7`, tid: 't7' });
+    await expect(verifier.verify(allowed)).resolves.toMatchObject({ tenantId: 't7' });
+    expect(fetch.mock.calls.map(([url]) => url)).toEqual([
+      `${issuer.url}/t7/.well-known/openid-configuration`,
+      `${issuer.url}/keys`,
+    ]);
+    const other = await token(issuer, rsa, { iss: `${issuer.url}/t8`, tid: 't8' });
+    expect((await refusal(verifier.verify(other))).details).toEqual({ reason: 'tenant_not_allowed' });
+    expect(fetch).toHaveBeenCalledTimes(2);
   });
 });

@@ -8,9 +8,9 @@ import {
   type JWTVerifyGetKey,
 } from 'jose';
 import { z } from 'zod';
-import { tenantIdSchema } from '../ids';
+import { principalFromClaims, type TenantSelection } from './claims-mapping';
 import { authFailure, defaultAuthLogger, type AuthFailureReason, type AuthLogger } from './failures';
-import type { IssuerConfig } from './issuer-config';
+import { matchIssuer, type IssuerConfig } from './issuer-config';
 import type { Principal } from './principal';
 
 /** The only signature algorithms accepted; symmetric and unsecured tokens can never verify. */
@@ -24,8 +24,10 @@ export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
 
 /** Options of {@link createJwtVerifier}. */
 export interface JwtVerifierOptions {
-  /** The trusted issuers; a token from any other issuer is refused. */
+  /** The trusted user-token issuers; a token from any other issuer is refused unless `workloads` trusts it. */
   issuers: IssuerConfig[];
+  /** CI workload trust (GitHub Actions OIDC), consulted for issuers `issuers` does not list. */
+  workloads?: WorkloadTrust;
   /** Used for discovery and JWKS requests; defaults to the global `fetch`. */
   fetch?: FetchLike;
   /** The current time for `exp`/`nbf`/`iat` checks; defaults to the system clock. */
@@ -41,81 +43,48 @@ export interface JwtVerifierOptions {
   logger?: AuthLogger;
 }
 
-/** Verifies bearer JWTs and maps their claims to a {@link Principal}. */
-export interface JwtVerifier {
-  /** Resolves the caller, or rejects with `AppError('unauthenticated')` carrying a reason code. */
-  verify(token: string): Promise<Principal>;
+/**
+ * Issuers trusted for machine identities rather than users: the token is verified like any other (keys of
+ * its issuer, algorithm allow-list, expiry, audience), then mapped by the trust rules.
+ */
+export interface WorkloadTrust {
+  /** The audiences accepted from `issuer`; empty when nothing trusts it. */
+  audiencesFor(issuer: string): Promise<string[]>;
+  /** The principal a verified token from `issuer` acts as, or a refusal with its reason. */
+  principalFor(issuer: string, payload: JWTPayload, selection: TenantSelection): Promise<Principal>;
 }
 
-const stringOrStrings = z.union([z.string(), z.array(z.string())]);
-
-// Only the claims the service maps; anything else an issuer adds is ignored.
-const claimsSchema = z.object({
-  sub: z.string().min(1),
-  // A tenant id ends up in partition keys, blob paths and admin URLs: it must fit the one tenant id format.
-  tid: tenantIdSchema.optional(),
-  tenant_id: tenantIdSchema.optional(),
-  roles: stringOrStrings.optional(),
-  role: stringOrStrings.optional(),
-  tenant_ids: z.array(z.string().min(1)).optional(),
-});
+/** Verifies bearer JWTs and maps their claims to a {@link Principal}. */
+export interface JwtVerifier {
+  /**
+   * Resolves the caller, or rejects with `AppError('unauthenticated')` (or `forbidden` for a tenant the
+   * caller may not pick) carrying a reason code. `selection` is the request's `X-Tenant-Id`.
+   */
+  verify(token: string, selection?: TenantSelection): Promise<Principal>;
+}
 
 const discoverySchema = z.looseObject({
   issuer: z.string().min(1),
   jwks_uri: z.url({ protocol: /^https?$/ }),
 });
 
-function asList(value: string | string[] | undefined): string[] {
-  if (value === undefined) return [];
-  return typeof value === 'string' ? [value] : value;
-}
-
-/** The principal a verified token's claims describe; refuses tokens that name no tenant. */
-function principalFromClaims(payload: JWTPayload): Principal {
-  const parsed = claimsSchema.safeParse(payload);
-  if (!parsed.success) throw authFailure('claim_invalid');
-  const claims = parsed.data;
-  const tenantId = claims.tid ?? claims.tenant_id;
-  if (tenantId === undefined) throw authFailure('missing_tenant');
-  return {
-    userId: claims.sub,
-    tenantId,
-    roles: [...new Set([...asList(claims.roles), ...asList(claims.role)])],
-    adminTenantIds: claims.tenant_ids ?? [],
-    via: 'jwt',
-  };
-}
-
-/** An issuer with every audience configured for it (one issuer may serve several app registrations). */
-interface TrustedIssuer {
+/** Where one concrete issuer's keys are and which audiences its tokens may carry. */
+interface KeySource {
   issuer: string;
   audiences: string[];
   jwksUri: string | undefined;
 }
 
-function byIssuer(configs: IssuerConfig[]): Map<string, TrustedIssuer> {
-  const issuers = new Map<string, TrustedIssuer>();
-  for (const config of configs) {
-    const known = issuers.get(config.issuer);
-    if (known === undefined) {
-      issuers.set(config.issuer, {
-        issuer: config.issuer,
-        audiences: [config.audience],
-        jwksUri: config.jwksUri,
-      });
-    } else {
-      known.audiences.push(config.audience);
-      known.jwksUri ??= config.jwksUri;
-    }
-  }
-  return issuers;
-}
+const audiencesOf = (payload: JWTPayload): string[] =>
+  payload.aud === undefined ? [] : typeof payload.aud === 'string' ? [payload.aud] : payload.aud;
 
 /** Translates jose's errors into reason codes; anything that is not a jose error means the issuer failed. */
-function reasonFor(error: unknown): AuthFailureReason {
+export function reasonFor(error: unknown): AuthFailureReason {
   if (error instanceof errors.JWTExpired) return 'token_expired';
   if (error instanceof errors.JWTClaimValidationFailed) {
-    if (error.claim === 'nbf') return 'token_not_yet_valid';
+    if (error.reason === 'missing') return 'claim_invalid';
+    // `iat` fails here only with a maximum token age, whose "too old" case is a JWTExpired above.
+    if (error.claim === 'nbf' || error.claim === 'iat') return 'token_not_yet_valid';
     if (error.claim === 'aud') return 'audience_mismatch';
     return 'claim_invalid';
   }
@@ -132,8 +101,9 @@ function reasonFor(error: unknown): AuthFailureReason {
 
 /**
  * Builds a verifier for the given issuers. The issuer is chosen by the token's `iss` (read without trusting
- * it), then the signature, algorithm, `iss`, `aud`, `exp`, `nbf` and `iat` are checked against that issuer's
- * keys. JWKS are cached per issuer and refreshed on an unknown `kid` (at most once per cooldown); discovery
+ * it; `{tenantid}` templates match allowed tenants only), then the signature, algorithm, `iss`, `aud`, `exp`,
+ * `nbf` and `iat` are checked against that issuer's keys, and the claims are mapped by that issuer's rules.
+ * JWKS are cached per key location and refreshed on an unknown `kid` (at most once per cooldown); discovery
  * documents are fetched once per issuer and cached (a failed fetch is retried by the next request).
  */
 export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
@@ -141,7 +111,6 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
   const httpTimeoutMs = options.httpTimeoutMs ?? 5000;
   const fetchImpl: FetchLike = options.fetch ?? ((url, init) => fetch(url, init));
   const logger = options.logger ?? defaultAuthLogger();
-  const issuers = byIssuer(options.issuers);
   const keySets = new Map<string, Promise<JWTVerifyGetKey>>();
 
   function remoteKeySet(jwksUri: string): JWTVerifyGetKey {
@@ -170,16 +139,18 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     return document.data.jwks_uri;
   }
 
-  function keySetFor(config: TrustedIssuer): Promise<JWTVerifyGetKey> {
-    let keySet = keySets.get(config.issuer);
+  function keySetFor(source: KeySource): Promise<JWTVerifyGetKey> {
+    // Entra multi-tenant issuers share one JWKS: keyed by its location, it is fetched once for all of them.
+    const cacheKey = source.jwksUri ?? source.issuer;
+    let keySet = keySets.get(cacheKey);
     if (keySet === undefined) {
       keySet =
-        config.jwksUri === undefined
-          ? discoverJwksUri(config.issuer).then(remoteKeySet)
-          : Promise.resolve(remoteKeySet(config.jwksUri));
-      keySets.set(config.issuer, keySet);
+        source.jwksUri === undefined
+          ? discoverJwksUri(source.issuer).then(remoteKeySet)
+          : Promise.resolve(remoteKeySet(source.jwksUri));
+      keySets.set(cacheKey, keySet);
       // Forget a failed discovery so the next request tries again instead of failing until a restart.
-      void keySet.catch(() => keySets.delete(config.issuer));
+      void keySet.catch(() => keySets.delete(cacheKey));
     }
     return keySet;
   }
@@ -195,36 +166,63 @@ export function createJwtVerifier(options: JwtVerifierOptions): JwtVerifier {
     throw authFailure(reason);
   }
 
+  async function verifiedPayload(token: string, source: KeySource): Promise<JWTPayload> {
+    let payload: JWTPayload;
+    try {
+      const keySet = await keySetFor(source);
+      ({ payload } = await jwtVerify(token, keySet, {
+        issuer: source.issuer,
+        audience: source.audiences,
+        algorithms: [...ALLOWED_ALGORITHMS],
+        requiredClaims: ['exp', 'sub'],
+        clockTolerance: MAX_CLOCK_SKEW_SECONDS,
+        currentDate: now(),
+      }));
+    } catch (error: unknown) {
+      refuse(error, source.issuer);
+    }
+    // jose checks `iat` only when a maximum token age is set; a token issued in the future is still wrong.
+    if (payload.iat !== undefined && payload.iat > now().getTime() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
+      throw authFailure('token_not_yet_valid');
+    }
+    return payload;
+  }
+
   return {
-    async verify(token) {
+    async verify(token, selection = {}) {
       let iss: string | undefined;
       try {
         iss = decodeJwt(token).iss;
       } catch {
         throw authFailure('malformed_token');
       }
-      const config = iss === undefined ? undefined : issuers.get(iss);
-      if (config === undefined) throw authFailure('unknown_issuer');
+      if (iss === undefined) throw authFailure('unknown_issuer');
 
-      let payload: JWTPayload;
-      try {
-        const keySet = await keySetFor(config);
-        ({ payload } = await jwtVerify(token, keySet, {
-          issuer: config.issuer,
-          audience: config.audiences,
-          algorithms: [...ALLOWED_ALGORITHMS],
-          requiredClaims: ['exp', 'sub'],
-          clockTolerance: MAX_CLOCK_SKEW_SECONDS,
-          currentDate: now(),
-        }));
-      } catch (error: unknown) {
-        refuse(error, config.issuer);
+      const { matches, notAllowed } = matchIssuer(options.issuers, iss);
+      if (matches.length > 0) {
+        const payload = await verifiedPayload(token, {
+          issuer: iss,
+          audiences: matches.map((match) => match.config.audience),
+          jwksUri: matches.find((match) => match.config.jwksUri !== undefined)?.config.jwksUri,
+        });
+        // One issuer may serve several app registrations, each with its own mapping: the audience picks it.
+        const audiences = audiencesOf(payload);
+        const matched = matches.find((match) => audiences.includes(match.config.audience)) ?? matches[0];
+        if (matched === undefined) throw authFailure('audience_mismatch');
+        return principalFromClaims(payload, matched, selection);
       }
-      // jose checks `iat` only when a maximum token age is set; a token issued in the future is still wrong.
-      if (payload.iat !== undefined && payload.iat > now().getTime() / 1000 + MAX_CLOCK_SKEW_SECONDS) {
-        throw authFailure('token_not_yet_valid');
+      if (notAllowed) throw authFailure('tenant_not_allowed');
+
+      const workloadAudiences = (await options.workloads?.audiencesFor(iss)) ?? [];
+      if (workloadAudiences.length === 0 || options.workloads === undefined) {
+        throw authFailure('unknown_issuer');
       }
-      return principalFromClaims(payload);
+      const payload = await verifiedPayload(token, {
+        issuer: iss,
+        audiences: workloadAudiences,
+        jwksUri: undefined,
+      });
+      return options.workloads.principalFor(iss, payload, selection);
     },
   };
 }

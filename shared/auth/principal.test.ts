@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { canAdministerTenant, isPlatformAdmin, type Principal } from './principal';
+import { ALL_USER_SCOPES } from './scopes';
 
 const user = (roles: string[], adminTenantIds: string[] = []): Principal => ({
   userId: 'u1',
@@ -7,6 +8,7 @@ const user = (roles: string[], adminTenantIds: string[] = []): Principal => ({
   roles,
   adminTenantIds,
   via: 'jwt',
+  scopes: ALL_USER_SCOPES,
 });
 
 describe('principal', () => {

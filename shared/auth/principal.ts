@@ -1,3 +1,6 @@
+import { AppError } from '../errors';
+import type { ApiScope } from './scopes';
+
 /** Role that may call every admin route for every tenant. */
 export const PLATFORM_ADMIN_ROLE = 'platform_admin';
 /** Role that may administer its own tenant and the tenants listed in its `tenant_ids` claim. */
@@ -9,16 +12,29 @@ export const ALL_TENANTS = '*';
 export interface Principal {
   /** The `sub` claim of a JWT, or the owner of an API key. */
   userId: string;
-  /** The caller's own tenant (`tid`, else `tenant_id`; or the API key's tenant). */
+  /** The tenant the caller acts in (from the token's claims or groups, or the API key's tenant). */
   tenantId: string;
-  /** Roles from the `roles`/`role` claims; always empty for API keys, which carry no admin rights. */
+  /** Roles from the token's roles claim; always empty for every other credential, which carries no admin rights. */
   roles: string[];
   /** The `tenant_ids` claim: tenants a tenant admin may administer besides its own (`'*'` = all). */
   adminTenantIds: string[];
-  /** Which credential proved the identity; API-key management accepts only `'jwt'`. */
-  via: 'jwt' | 'api_key';
-  /** The API key's id when `via` is `'api_key'`. */
+  /**
+   * Which credential proved the identity: a user's token from a trusted issuer, an API key, an OpenWebUI
+   * connection (its key, with or without a chat user's signed JWT) or a CI workload's token under a trust
+   * policy. API-key management and admin routes accept only `'jwt'`.
+   */
+  via: 'jwt' | 'api_key' | 'openwebui' | 'workload';
+  /** What the credential may do on user routes (a user's own token: everything). */
+  scopes: readonly ApiScope[];
+  /** The API key's id, for API keys and OpenWebUI connection keys. */
   keyId?: string;
+  /** The user's email and display name, when the credential states them (kept for reports). */
+  email?: string;
+  name?: string;
+  /** The OpenWebUI connection the call came through. */
+  connectionId?: string;
+  /** The trust policy a CI workload's token matched. */
+  trustPolicyId?: string;
 }
 
 /** True when the caller holds `platform_admin`, which covers every admin route of every tenant. */
@@ -38,4 +54,16 @@ export function canAdministerTenant(principal: Principal, tenantId: string): boo
     principal.adminTenantIds.includes(ALL_TENANTS) ||
     principal.adminTenantIds.includes(tenantId)
   );
+}
+
+/** Refuses (403) anyone but a platform admin. */
+export function requirePlatformAdmin(principal: Principal): void {
+  if (!isPlatformAdmin(principal)) throw new AppError('forbidden', 'This operation needs platform_admin.');
+}
+
+/** Refuses (403) a caller who may not administer `tenantId` (see {@link canAdministerTenant}). */
+export function requireTenantAdmin(principal: Principal, tenantId: string): void {
+  if (!canAdministerTenant(principal, tenantId)) {
+    throw new AppError('forbidden', `You may not administer tenant ${tenantId}.`);
+  }
 }

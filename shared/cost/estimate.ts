@@ -8,19 +8,23 @@ import { azurePriceTable, type AzurePrices } from './azure-prices';
  */
 
 /**
- * Tokens per iteration call, as measured by `bench/llm-caching.ts` on 2026-12-01 (parallel scenario, the
- * default: 12 sample stories, 126 calls through the real SDK and the local Messages API, prompt caching with
- * cache warm-up): 259,233 prompt tokens, of which 196,682 cache reads, 46,274 cache writes and 16,277 fresh
- * input (billed input 69.2% below the same calls without caching), and 30,328 output tokens. Output tokens
- * are the offline engine's answers to the same schemas; a model's real answers may be longer (pass
- * `outputTokensPerCall`).
+ * Tokens per call, as measured by `bench/llm-caching.ts` on 2026-12-01 (parallel scenario, the default: the
+ * whole workflow on 12 sample stories, 154 calls through the real SDK and the local Messages API, prompt
+ * caching with cache warm-up): 1,342,058 prompt tokens, of which 1,107,462 cache reads, 222,513 cache writes
+ * and 12,083 fresh input (billed input 77.0% below the same calls without caching), and 33,907 output tokens.
+ * Of the calls, 126 were iterations and 28 workflow passes: consolidation and the judge on every story, and a
+ * rewrite round judged again on 2 of the 12. The prompt is mostly the shared instructions (the iteration
+ * guides), which the cache serves after the first call of each model. Output tokens are the offline engine's
+ * answers to the same schema; a model's real answers may be longer (pass `outputTokensPerCall`).
  */
 export const measuredLlmProfile = {
-  source: 'bench/llm-caching.ts, parallel scenario, 12 sample stories, 126 calls, 2026-12-01',
-  promptTokensPerCall: 2_057,
-  cacheReadShare: 0.759,
-  cacheWriteShare: 0.178,
-  outputTokensPerCall: 241,
+  source: 'bench/llm-caching.ts, parallel scenario, 12 sample stories, 154 calls, 2026-12-01',
+  promptTokensPerCall: 8_715,
+  cacheReadShare: 0.825,
+  cacheWriteShare: 0.166,
+  outputTokensPerCall: 220,
+  /** Consolidation, judge and rewrite calls per job (28 over 12 stories). */
+  passCallsPerJob: 2.33,
 } as const;
 
 /**
@@ -33,8 +37,8 @@ export const jobResourceProfile = {
   instanceSecondsPerJob: 45,
   /** Status polls, the creation, a stream or two. */
   httpRequestsPerJob: 12,
-  /** Activities besides the iterations: slot, start, finish (and approvals in interactive mode). */
-  bookkeepingActivities: 3,
+  /** Activities besides the iterations and passes: slot, start, merge, finish (and approvals in interactive mode). */
+  bookkeepingActivities: 4,
   /** Cosmos: per iteration, job updates, result, usage record, quota reserve and settle, progress events. */
   cosmosWritesPerIteration: 10,
   /** Cosmos: per iteration, cancel-flag polls (every 500 ms of a ~25 s call) and reads. */
@@ -99,7 +103,7 @@ export const defaultEstimateInput = {
 } as const;
 
 /** One call's usage with the prompt split as measured: fresh input, cache writes (5 min) and cache reads. */
-function iterationCallUsage(outputTokens: number) {
+function callUsage(outputTokens: number) {
   const prompt = measuredLlmProfile.promptTokensPerCall;
   const read = Math.round(prompt * measuredLlmProfile.cacheReadShare);
   const written = Math.round(prompt * measuredLlmProfile.cacheWriteShare);
@@ -123,14 +127,22 @@ export function estimateMonthlyCost(input: EstimateInput): Estimate {
   const add = (area: LineItem['area'], item: string, quantity: number, unit: string, usd: number) =>
     items.push({ area, item, quantity, unit, usd: round(usd) });
 
-  // Claude: one call per iteration, plus one vision call per mockup.
+  // Claude: one call per iteration, the workflow passes, plus one vision call per mockup.
   const calls = jobs * input.iterations;
   const perCall = costMicroUsd(
     input.model,
-    iterationCallUsage(input.outputTokensPerCall ?? measuredLlmProfile.outputTokensPerCall),
+    callUsage(input.outputTokensPerCall ?? measuredLlmProfile.outputTokensPerCall),
     input.at,
   );
   add('LLM', `${input.model}: iteration calls`, calls, 'calls', microUsdToUsd(perCall) * calls);
+  const passCalls = jobs * measuredLlmProfile.passCallsPerJob;
+  add(
+    'LLM',
+    `${input.model}: consolidation, judge and rewrite calls`,
+    passCalls,
+    'calls',
+    microUsdToUsd(perCall) * passCalls,
+  );
   const mockupCalls = jobs * input.mockups;
   if (mockupCalls > 0) {
     const perMockup = costMicroUsd(
@@ -153,7 +165,7 @@ export function estimateMonthlyCost(input: EstimateInput): Estimate {
   }
 
   // Functions (Flex Consumption, on demand), after the monthly free grant.
-  const activities = input.iterations + r.bookkeepingActivities;
+  const activities = input.iterations + measuredLlmProfile.passCallsPerJob + r.bookkeepingActivities;
   // Each activity completion replays the orchestrator once; uploads add a request and a blob trigger.
   const executions = jobs * (r.httpRequestsPerJob + 2 * activities + 1 + 2 * input.mockups);
   const gbSeconds = jobs * r.instanceSecondsPerJob * r.instanceMemoryGb;

@@ -2,6 +2,7 @@ import { HttpRequest, InvocationContext, type HttpResponseInit } from '@azure/fu
 import { describe, expect, it, vi } from 'vitest';
 import { routes } from '../api/routes';
 import type { Principal } from '../auth/principal';
+import { ALL_USER_SCOPES } from '../auth/scopes';
 import { corsHeaders, wrapRoute, type RouteDependencies } from './route';
 
 const request = (origin?: string) =>
@@ -27,7 +28,14 @@ describe('CORS', () => {
 });
 
 describe('the wrapper with a handler factory', () => {
-  const caller: Principal = { userId: 'alice', tenantId: 'acme', roles: [], adminTenantIds: [], via: 'jwt' };
+  const caller: Principal = {
+    userId: 'alice',
+    tenantId: 'acme',
+    roles: [],
+    adminTenantIds: [],
+    via: 'jwt',
+    scopes: ALL_USER_SCOPES,
+  };
   const jobId = '3f1c2a4e-8b7d-4c6e-9a1b-2d3e4f5a6b7c';
 
   /** Dependencies whose every use is recorded, so a test can tell what the wrapper asked for and when. */

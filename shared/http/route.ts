@@ -4,6 +4,7 @@ import * as df from 'durable-functions';
 import { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { Principal } from '../auth/principal';
+import { requireScope, type ApiScope } from '../auth/scopes';
 import { getConfig } from '../config';
 import { AppError, toAppError } from '../errors';
 import { pathIds } from '../ids';
@@ -21,7 +22,17 @@ import { runInRequestContext, sourceIpOf, type RequestContext } from './request-
  * composes what its handler needs (see `uses` in `shared/services.ts`).
  */
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-export type RouteAuth = 'none' | 'user' | 'jwt';
+/**
+ * Who may call a route: anyone (`none`); any authenticated caller whose credential holds the route's `scope`
+ * (`user`); only a person signed in with a token from a trusted issuer (`jwt`: e.g. API-key management); or
+ * such a person with an admin role, which the service checks per tenant (`admin`). API keys, OpenWebUI
+ * connections and CI workloads never pass `jwt` or `admin`.
+ */
+export type RouteAuth = 'none' | 'user' | 'jwt' | 'admin';
+
+/** A user route names the scope it needs; the others need none. */
+export type RouteAccess =
+  { auth: 'user'; scope: ApiScope } | { auth: Exclude<RouteAuth, 'user'>; scope?: never };
 
 type AnyObject = z.ZodObject<z.ZodRawShape>;
 
@@ -31,12 +42,14 @@ export interface ResponseSpec {
   contentType?: string;
 }
 
-export interface RouteSpec<
+export type RouteSpec<
   P extends AnyObject = AnyObject,
   Q extends AnyObject = AnyObject,
   B extends AnyObject = AnyObject,
   H extends AnyObject = AnyObject,
-> {
+> = RouteShape<P, Q, B, H> & RouteAccess;
+
+interface RouteShape<P extends AnyObject, Q extends AnyObject, B extends AnyObject, H extends AnyObject> {
   /** Function name (`<resource>-<verb>`), also the file name. */
   functionName: string;
   /** OpenAPI operationId: OpenWebUI turns each operation into a tool by this name. */
@@ -47,7 +60,6 @@ export interface RouteSpec<
   summary: string;
   description: string;
   tags: string[];
-  auth: RouteAuth;
   /** Path parameters; those registered in `pathIds` are ids, and a malformed id is 404, not 400. */
   params?: P;
   query?: Q;
@@ -112,7 +124,14 @@ export type HandlerFactory<
 
 const correlationIdPattern = /^[A-Za-z0-9._:-]{1,100}$/;
 /** The principal of routes without authentication: carries no identity and no rights. */
-const anonymous: Principal = { userId: '', tenantId: '', roles: [], adminTenantIds: [], via: 'jwt' };
+const anonymous: Principal = {
+  userId: '',
+  tenantId: '',
+  roles: [],
+  adminTenantIds: [],
+  via: 'jwt',
+  scopes: [],
+};
 
 /** CORS response headers for the request's origin, if `allowed` (comma-separated, or `*`) lists it. */
 export function corsHeaders(request: HttpRequest, allowed: string): Record<string, string> {
@@ -123,7 +142,7 @@ export function corsHeaders(request: HttpRequest, allowed: string): Record<strin
   return {
     'access-control-allow-origin': origins.includes('*') ? '*' : origin,
     'access-control-allow-headers':
-      'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id',
+      'authorization, content-type, idempotency-key, last-event-id, x-api-key, x-correlation-id, x-tenant-id',
     'access-control-allow-methods': 'GET, POST, PUT, PATCH, DELETE, OPTIONS',
     'access-control-expose-headers':
       'location, retry-after, x-correlation-id, x-usage-cost-usd, x-ratelimit-remaining-requests, x-ratelimit-remaining-tokens',
@@ -260,10 +279,12 @@ export function wrapRoute<
         principal = await authenticate(request.headers);
         requestContext.principal = principal;
         noteCaller(principal);
-        if (spec.auth === 'jwt' && principal.via !== 'jwt') {
+        if (spec.auth === 'user') requireScope(principal.scopes, spec.scope);
+        else if (principal.via !== 'jwt') {
           throw new AppError(
             'forbidden',
-            'This operation needs a signed-in user (a bearer token), not an API key.',
+            'This operation needs a signed-in user (a bearer token from a trusted issuer), not a key or a workload token.',
+            { details: { reason: 'user_token_required' } },
           );
         }
       }

@@ -54,6 +54,9 @@ export const approvalBodySchema = z.object({
 export interface Caller {
   tenantId: string;
   userId: string;
+  /** Kept on the job when the credential states them. */
+  email?: string;
+  name?: string;
 }
 
 /** How the service drives orchestrations; the durable client implements it in function files. */
@@ -141,6 +144,9 @@ export class JobService {
       id: jobId,
       tenantId: caller.tenantId,
       userId: caller.userId,
+      ...(caller.email === undefined && caller.name === undefined
+        ? {}
+        : { requestedBy: { email: caller.email, name: caller.name } }),
       type: 'job',
       status: 'queued',
       mode: body.mode,

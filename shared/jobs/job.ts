@@ -62,6 +62,8 @@ export const jobDocumentSchema = z.object({
   id: z.string(),
   tenantId: z.string(),
   userId: z.string(),
+  /** Who the user is, when their credential says (an OpenWebUI chat user's email and name). */
+  requestedBy: z.object({ email: z.string().optional(), name: z.string().optional() }).optional(),
   type: z.literal('job'),
   status: jobStatusSchema,
   mode: jobModeSchema,

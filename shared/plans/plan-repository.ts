@@ -8,6 +8,8 @@ const planDocumentSchema = planSchema.omit({ id: true }).extend({
   tenantId: z.literal(platformPartition),
   type: z.literal('plan'),
   planId: planSchema.shape.id,
+  /** Set while the plan is being retired: no tenant may move onto it. */
+  retiring: z.boolean().optional(),
 });
 type PlanDocument = z.infer<typeof planDocumentSchema>;
 
@@ -68,5 +70,43 @@ export class PlanRepository {
   async create(plan: Plan): Promise<Plan> {
     await this.store.create('tenants', toDocument(plan));
     return plan;
+  }
+
+  /** Applies `change` to the plan (optimistic concurrency); `not_found` when there is no such plan. */
+  async update(planId: string, change: (plan: Plan) => Plan): Promise<Plan> {
+    const updated = await this.store.update(
+      'tenants',
+      `plan:${planId}`,
+      platformPartition,
+      planDocumentSchema,
+      (document) => ({
+        ...toDocument(change(fromDocument(document))),
+        ...(document.retiring === undefined ? {} : { retiring: document.retiring }),
+      }),
+    );
+    if (!updated) throw new AppError('not_found', `Plan ${planId} does not exist.`);
+    return fromDocument(updated);
+  }
+
+  /** True while the plan is being retired (or once it is gone): no tenant may move onto it. */
+  async isRetiring(planId: string): Promise<boolean> {
+    const found = await this.store.read('tenants', `plan:${planId}`, platformPartition, planDocumentSchema);
+    return found === undefined || found.document.retiring === true;
+  }
+
+  /** Marks the plan as being retired (`retiring: true`) or clears the mark; `not_found` without the plan. */
+  async markRetiring(planId: string, retiring: boolean): Promise<void> {
+    const updated = await this.store.update(
+      'tenants',
+      `plan:${planId}`,
+      platformPartition,
+      planDocumentSchema,
+      (document) => (retiring ? { ...document, retiring } : toDocument(fromDocument(document))),
+    );
+    if (!updated) throw new AppError('not_found', `Plan ${planId} does not exist.`);
+  }
+
+  async delete(planId: string): Promise<void> {
+    await this.store.delete('tenants', `plan:${planId}`, platformPartition);
   }
 }

@@ -5,7 +5,7 @@ import type { EventLog } from './event-log';
 import { terminalEvents, toSseFrame, type SequencedEvent } from './progress-event';
 
 /** One reader of a job's events: a stream, told what is new for it. */
-interface Subscriber {
+export interface Subscriber {
   /** The last sequence number it has; events after it are new to it. */
   last: number;
   /** False: end once it has caught up instead of waiting for new events. */

@@ -20,6 +20,7 @@ import {
   secondsUntilNextMonth,
   settleTenant,
   settleUser,
+  userQuotaId,
   userRemaining,
   type CallNeed,
   type UserQuota,
@@ -342,5 +343,14 @@ describe('tenant budget', () => {
   it('starts a new UTC month from zero', () => {
     const spent = { ...emptyTenantQuota('acme', now), spentMicroUsd: 1_000_000 };
     expect(() => checkBudget(spent, limits, new Date('2026-12-01T00:00:00Z'))).not.toThrow();
+  });
+});
+
+describe('quota document ids', () => {
+  it('keeps ids of plain user ids and encodes the characters Cosmos ids may not hold, without collisions', () => {
+    expect(userQuotaId('alice@acme.test')).toBe('quota-user:alice@acme.test');
+    expect(userQuotaId('github:octo-org/app')).toBe('quota-user:github:octo-org%2Fapp');
+    expect(userQuotaId('a?b#c\\d')).toBe('quota-user:a%3Fb%23c%5Cd');
+    expect(userQuotaId('x%2Fy')).not.toBe(userQuotaId('x/y'));
   });
 });

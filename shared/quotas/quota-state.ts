@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { idSegment } from '../adapters/cosmos-store';
 import { AppError } from '../errors';
 import type { PlanLimits } from '../plans/plan';
 import { formatMicroUsd } from '../usage/usage-service';
@@ -56,7 +57,7 @@ export const tenantQuotaSchema = z.object({
 });
 export type TenantQuota = z.infer<typeof tenantQuotaSchema>;
 
-export const userQuotaId = (userId: string) => `quota-user:${userId}`;
+export const userQuotaId = (userId: string) => `quota-user:${idSegment(userId)}`;
 export const tenantQuotaId = 'quota-tenant';
 
 const dayOf = (now: Date) => now.toISOString().slice(0, 10);

@@ -42,6 +42,31 @@ describe('secretSources', () => {
       parseConfig({ NODE_ENV: 'production', API_KEY_PEPPER_SECRET_URI: 'http://127.0.0.1:7082/secrets/p' }),
     ).toThrow(/API_KEY_PEPPER_SECRET_URI: must be an https URL/);
   });
+
+  it('reads the OpenWebUI connection sealing key from the vault, and checks the value it finds there', async () => {
+    const sealingKeyUri = 'https://kv-test.vault.azure.net/secrets/connection-secrets-key';
+    const sources = secretSources(parseConfig({ CONNECTION_SECRETS_KEY_SECRET_URI: sealingKeyUri }));
+    expect(sources).toEqual({ CONNECTION_SECRETS_KEY: { uri: sealingKeyUri } });
+    const key = Buffer.alloc(32, 3).toString('base64');
+    const good = createSecretProvider({
+      sources,
+      reader: fakeVault({ [sealingKeyUri]: key }).reader,
+      ttlMs: 1,
+    });
+    expect(await good.get('CONNECTION_SECRETS_KEY')).toBe(key);
+    const short = fakeVault({ [sealingKeyUri]: Buffer.alloc(16).toString('base64') });
+    const refused = createSecretProvider({ sources, reader: short.reader, ttlMs: 1 });
+    await expect(refused.get('CONNECTION_SECRETS_KEY')).rejects.toThrow(
+      /CONNECTION_SECRETS_KEY is empty or malformed/,
+    );
+    expect(() =>
+      parseConfig({
+        NODE_ENV: 'production',
+        WEBHOOK_SECRET_KEY: key,
+        CONNECTION_SECRETS_KEY_SECRET_URI: 'http://127.0.0.1:7082/secrets/connection-secrets-key',
+      }),
+    ).toThrow(/CONNECTION_SECRETS_KEY_SECRET_URI: must be an https URL/);
+  });
 });
 
 describe('createSecretProvider', () => {

@@ -10,6 +10,7 @@ export const secretSettings = {
   ANTHROPIC_API_KEY: 'ANTHROPIC_API_KEY_SECRET_URI',
   API_KEY_PEPPER: 'API_KEY_PEPPER_SECRET_URI',
   WEBHOOK_SECRET_KEY: 'WEBHOOK_SECRET_KEY_SECRET_URI',
+  CONNECTION_SECRETS_KEY: 'CONNECTION_SECRETS_KEY_SECRET_URI',
 } as const satisfies Partial<Record<keyof AppConfig, keyof AppConfig>>;
 
 export type SecretName = keyof typeof secretSettings;

@@ -20,6 +20,17 @@ const tenantIndexSchema = z.object({
   tenantId: z.literal(platformPartition),
   type: z.literal('tenant-index'),
   indexedTenantId: z.string(),
+  /** The tenant's plan, kept beside it so retiring a plan finds its tenants in one partition; absent on old entries. */
+  planId: z.string().optional(),
+});
+type TenantIndexEntry = z.infer<typeof tenantIndexSchema>;
+
+const indexEntry = (tenantId: string, planId: string): TenantIndexEntry => ({
+  id: `tenant-index:${tenantId}`,
+  tenantId: platformPartition,
+  type: 'tenant-index',
+  indexedTenantId: tenantId,
+  planId,
 });
 
 /** Tenants are created on first sight, on the default plan (the contract's `DEFAULT_PLAN`). */
@@ -56,7 +67,7 @@ export class TenantRepository {
       createdAt: at,
       updatedAt: at,
     };
-    await this.index(tenantId);
+    await this.index(tenantId, this.defaultPlanId);
     try {
       await this.store.create('tenants', tenant);
       return tenant;
@@ -69,17 +80,30 @@ export class TenantRepository {
   }
 
   /** Written before the tenant itself, so every tenant that exists is listed. */
-  private async index(tenantId: string): Promise<void> {
+  private async index(tenantId: string, planId: string): Promise<void> {
     try {
-      await this.store.create('tenants', {
-        id: `tenant-index:${tenantId}`,
-        tenantId: platformPartition,
-        type: 'tenant-index',
-        indexedTenantId: tenantId,
-      });
+      await this.store.create('tenants', indexEntry(tenantId, planId));
     } catch (error: unknown) {
       if (!(error instanceof DocumentExistsError)) throw error;
     }
+  }
+
+  /**
+   * The tenants on `planId`: index entries naming it, and tenants whose entry predates the plan field (read
+   * one by one; changing such a tenant's plan fills the field in).
+   */
+  async idsOnPlan(planId: string): Promise<string[]> {
+    const onPlan: string[] = [];
+    for await (const entry of this.store.queryAll(
+      'tenants',
+      "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'tenant-index' AND (c.planId = @planId OR NOT IS_DEFINED(c.planId))",
+      { tenantId: platformPartition, planId },
+      tenantIndexSchema,
+    )) {
+      const plan = entry.planId ?? (await this.find(entry.indexedTenantId))?.planId;
+      if (plan === planId) onPlan.push(entry.indexedTenantId);
+    }
+    return onPlan;
   }
 
   /** Every tenant's id. */
@@ -95,20 +119,20 @@ export class TenantRepository {
   }
 
   async changePlan(tenantId: string, planId: string): Promise<Tenant> {
-    await this.ensure(tenantId);
-    // Tenants created before the index existed get listed once an admin touches their plan.
-    await this.index(tenantId);
-    const updated = await this.store.update(
-      'tenants',
-      tenantId,
-      tenantId,
-      tenantDocumentSchema,
-      (tenant) => ({
+    const before = await this.ensure(tenantId);
+    // The index names the new plan before the tenant moves, so a plan being retired sees the move coming.
+    await this.store.upsert('tenants', indexEntry(tenantId, planId));
+    let updated: Tenant | undefined;
+    try {
+      updated = await this.store.update('tenants', tenantId, tenantId, tenantDocumentSchema, (tenant) => ({
         ...tenant,
         planId,
         updatedAt: this.now().toISOString(),
-      }),
-    );
+      }));
+    } catch (error: unknown) {
+      await this.store.upsert('tenants', indexEntry(tenantId, before.planId));
+      throw error;
+    }
     if (!updated) throw new Error(`Tenant ${tenantId} vanished while its plan was changed.`);
     return updated;
   }

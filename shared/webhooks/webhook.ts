@@ -1,6 +1,7 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { AppError } from '../errors';
+import { seal, sealedSchema, unseal } from '../secrets/sealing';
 
 /** Events a webhook may subscribe to. Job events reach their owner's endpoints; the others, tenant admins'. */
 export const webhookEvents = [
@@ -24,7 +25,7 @@ export const testEvent = 'webhook.test';
  * production refuses to start) it is stored as is.
  */
 const storedSecretSchema = z.discriminatedUnion('scheme', [
-  z.object({ scheme: z.literal('aes-256-gcm'), iv: z.string(), tag: z.string(), data: z.string() }),
+  sealedSchema,
   z.object({ scheme: z.literal('plain'), value: z.string() }),
 ]);
 export type StoredSecret = z.infer<typeof storedSecretSchema>;
@@ -124,16 +125,7 @@ export function newSigningSecret(): string {
 }
 
 export function sealSecret(secret: string, key: string | undefined): StoredSecret {
-  if (key === undefined) return { scheme: 'plain', value: secret };
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', Buffer.from(key, 'base64'), iv);
-  const data = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
-  return {
-    scheme: 'aes-256-gcm',
-    iv: iv.toString('base64'),
-    tag: cipher.getAuthTag().toString('base64'),
-    data: data.toString('base64'),
-  };
+  return key === undefined ? { scheme: 'plain', value: secret } : seal(secret, key);
 }
 
 export function openSecret(stored: StoredSecret, key: string | undefined): string {
@@ -141,13 +133,5 @@ export function openSecret(stored: StoredSecret, key: string | undefined): strin
   if (key === undefined) {
     throw new AppError('internal', 'A webhook secret is encrypted but WEBHOOK_SECRET_KEY is not set.');
   }
-  const decipher = createDecipheriv(
-    'aes-256-gcm',
-    Buffer.from(key, 'base64'),
-    Buffer.from(stored.iv, 'base64'),
-  );
-  decipher.setAuthTag(Buffer.from(stored.tag, 'base64'));
-  return Buffer.concat([decipher.update(Buffer.from(stored.data, 'base64')), decipher.final()]).toString(
-    'utf8',
-  );
+  return unseal(stored, key);
 }

@@ -4,6 +4,7 @@ import readline from 'node:readline';
 import { CosmosClient } from '@azure/cosmos';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { readFileSync } from 'node:fs';
+import { SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { mintDevToken } from '../../local/dev-issuer/dev-issuer';
 import { distRoot, freePort, startAzurite, startCosmos, startHost, tempDir } from '../support/local-services';
@@ -98,6 +99,9 @@ describe('npm start stack', () => {
     expect(settings.API_KEY_PEPPER_SECRET_URI).toBe(
       `http://127.0.0.1:${ports.KEY_VAULT_PORT}/secrets/api-key-pepper`,
     );
+    expect(settings.CONNECTION_SECRETS_KEY_SECRET_URI).toBe(
+      `http://127.0.0.1:${ports.KEY_VAULT_PORT}/secrets/connection-secrets-key`,
+    );
     expect(settings.IDENTITY_ENDPOINT).toBe(`http://127.0.0.1:${ports.MANAGED_IDENTITY_PORT}/msi/token`);
     expect(settings.API_KEY_PEPPER).toBeUndefined();
     const token = await mintDevToken({
@@ -116,6 +120,24 @@ describe('npm start stack', () => {
     });
     expect(created.status).toBe(201);
     const apiKey = ((await created.json()) as { key: string }).key;
+    // OpenWebUI connection secrets are sealed with the key the app read from the local Key Vault.
+    const tenantAdminToken = await mintDevToken({
+      issuer: String(settings.AUTH_DEV_ISSUER_URL),
+      dataDir: path.join(dataDir, 'dev-issuer'),
+      sub: 'ada',
+      tenantId: 'acme',
+      roles: ['tenant_admin'],
+      tenantIds: [],
+      ttlSeconds: 600,
+    });
+    const userJwtSecret = 'stack-test-forward-user-info-jwt-secret-000';
+    const connection = await fetch(`${first.ready.url}/api/v1/admin/tenants/acme/openwebui`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${tenantAdminToken}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ name: 'chat', userJwtSecret }),
+    });
+    expect(connection.status).toBe(201);
+    const connectionKey = ((await connection.json()) as { apiKey: string }).apiKey;
 
     const cosmos = cosmosClient(String(settings.COSMOS_ENDPOINT));
     const { resources: keyRecords } = await cosmos
@@ -123,7 +145,8 @@ describe('npm start stack', () => {
       .container('apiKeys')
       .items.query<{ hash: string }>("SELECT c.hash FROM c WHERE c.type = 'apiKey'")
       .fetchAll();
-    expect(keyRecords.map((record) => record.hash.split(':')[0])).toEqual(['hmac-sha256']);
+    // The user's key and the connection's, both hashed with the vault's pepper.
+    expect(keyRecords.map((record) => record.hash.split(':')[0])).toEqual(['hmac-sha256', 'hmac-sha256']);
     const { database } = await cosmos.databases.createIfNotExists({ id: 'stack-test' });
     const { container } = await database.containers.createIfNotExists({
       id: 'items',
@@ -154,6 +177,16 @@ describe('npm start stack', () => {
       // The key was hashed with the vault's pepper, which the local Key Vault kept across the restart.
       const listed = await fetch(`${second.ready.url}/api/v1/jobs`, { headers: { 'x-api-key': apiKey } });
       expect(listed.status).toBe(200);
+      // The sealing key too: the connection's sealed secret still opens, so its chat users are recognised.
+      const userJwt = await new SignJWT({ sub: 'u-1', iss: 'open-webui' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuedAt()
+        .setExpirationTime('300s')
+        .sign(new TextEncoder().encode(userJwtSecret));
+      const asChatUser = await fetch(`${second.ready.url}/api/v1/jobs`, {
+        headers: { authorization: `Bearer ${connectionKey}`, 'x-openwebui-user-jwt': userJwt },
+      });
+      expect(asChatUser.status).toBe(200);
     } finally {
       await stopStack(second.child);
     }

@@ -88,6 +88,8 @@ const wellFormed: Record<string, string> = {
   planId: 'pro',
   webhookId: '9b2e7c1a-4d3f-4a8b-b6c5-1e2d3f4a5b6c',
   deliveryId: 'AbCdEfGhIjKlMnOpQrStUv_-',
+  connectionId: '0123456789abcdef0123',
+  policyId: 'abcdef0123456789abcd',
   uploadId: '5d4c3b2a-1f0e-4d9c-8b7a-6f5e4d3c2b1a',
 };
 

@@ -246,7 +246,14 @@ describe('tokens and budget during a run', () => {
     expect((await api.delete(`/api/v1/jobs/${created.json.id}`)).status).toBe(202);
     const job = await waitForJob(api, created.json.id, finished, 30_000);
     expect(job.status).toBe('cancelled');
-    const usage = (await api.get('/api/v1/usage')).json;
+    // The job is marked cancelled as soon as the orchestration hears of it; the call in flight sees the cancel
+    // flag a moment later, aborts and releases. Waiting less than the 20 s the slow call would take proves the
+    // release comes from the abort, not from the call ending by itself.
+    let usage = (await api.get('/api/v1/usage')).json;
+    for (let attempt = 0; attempt < 60 && usage.remaining.reservedTokens !== 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      usage = (await api.get('/api/v1/usage')).json;
+    }
     expect(usage.remaining.reservedTokens).toBe(0);
     const used =
       usage.today.inputTokens +

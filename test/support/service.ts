@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { mintDevToken, startDevIssuer, type DevIssuer } from '../../local/dev-issuer/dev-issuer';
 import {
@@ -37,7 +37,10 @@ export interface ServiceUnderTest {
   stop(): Promise<void>;
 }
 
-export async function startService(env: NodeJS.ProcessEnv = {}): Promise<ServiceUnderTest> {
+/** Starts the service; `env` may be computed from the dev issuer's URL (to trust its provider shapes). */
+export async function startService(
+  env: NodeJS.ProcessEnv | ((issuerUrl: string) => NodeJS.ProcessEnv) = {},
+): Promise<ServiceUnderTest> {
   const azurite = await startAzurite();
   const cosmosPort = await freePort();
   const cosmosSnapshot = path.join(tempDir('cosmos'), 'snapshot.json');
@@ -58,7 +61,8 @@ export async function startService(env: NodeJS.ProcessEnv = {}): Promise<Service
     DURABLE_POLL_MS: '50',
     DURABLE_LEASE_MS: '3000',
     CANCEL_POLL_MS: '100',
-    ...env,
+    CONNECTION_SECRETS_KEY: randomBytes(32).toString('base64'),
+    ...(typeof env === 'function' ? env(issuer.url) : env),
   };
   let host = await startHost({ env: fullEnv });
   const service: ServiceUnderTest = {

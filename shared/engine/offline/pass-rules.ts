@@ -181,9 +181,12 @@ function contradiction(text: string, facts: StoryFacts, story: Story): string | 
   return undefined;
 }
 
-/** Formats, channels and platforms a criterion may name only when the story does. */
+/**
+ * Formats, channels and platforms a criterion may name only when the story does. A media type's suffix
+ * (`problem+json`) names an error body, not an export format.
+ */
 const inventionTerms =
-  /\b(CSV|PDF|XLSX|Excel|JSON|XML|iOS|Android|Apple Pay|Google Pay|PayPal|SMS|WhatsApp|QR code|push notifications?|biometric|Face ID|fingerprint)\b/gi;
+  /(?<![+/])\b(CSV|PDF|XLSX|Excel|JSON|XML|iOS|Android|Apple Pay|Google Pay|PayPal|SMS|WhatsApp|QR code|push notifications?|biometric|Face ID|fingerprint)\b/gi;
 
 function inventions(text: string, storyText: string): string[] {
   const found = new Set<string>();
