@@ -11,6 +11,7 @@ import {
   type PricedService,
 } from '../support/budget-runs';
 import { client, finished, waitForJob, type Client, type ServiceUnderTest } from '../support/service';
+import { formatMicroUsd } from '../../shared/usage/usage-service';
 
 /**
  * Budgets and token quotas under concurrency, end to end through the Anthropic adapter and the local Messages
@@ -53,8 +54,16 @@ describe('calls held out by calls in flight wait', () => {
 
     expect(run.jobs.map((each) => each.status)).toEqual(run.jobs.map(() => 'completed'));
     expect(run.waited).toBeGreaterThan(0);
+    // Each wait says which limit held the call out, and why, as an `iteration:waiting` event.
+    for (const wait of run.waits) {
+      expect(job.iterations).toContain(wait.iteration);
+      expect(wait.reason).toBe('budget');
+      expect(wait.message).toMatch(/^Waiting for \d+ LLM calls in flight to settle: they hold \$\d+\.\d+ of/);
+    }
     const billed = billedSince(messages, from);
-    expect(billed.answered).toHaveLength(20 * job.iterations.length);
+    // Every call sent was answered: the iterations, consolidation and the judge of each job, none refused.
+    expect(billed.answered).toHaveLength(messages.stats.received.length - from);
+    expect(billed.answered.length).toBeGreaterThanOrEqual(20 * (job.iterations.length + 2));
     expect(billed.microUsd).toBeLessThan(budget);
     const counters = await quotaCounters(api);
     expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
@@ -117,40 +126,47 @@ describe('limits below the total', () => {
 
 describe('budgets smaller than one call’s worst case', () => {
   it('refuses a call without history naming the smallest budget that works, and runs one with history at a lower max_tokens', async () => {
+    // One call a job: the validation iteration, without consolidation and judge.
+    const oneCall = { ...job, iterations: ['validation'], options: { review: false } };
     const fresh = await userOf('tiny-fresh');
     await tenantOnPlan(admin, 'tiny-fresh', { monthlyBudgetUsd: 0.03 });
+    const sentBefore = messages.stats.received.length;
     const refused = await waitForJob(
       fresh,
-      (await fresh.post('/api/v1/jobs', { ...job, iterations: ['validation'] })).json.id,
+      (await fresh.post('/api/v1/jobs', oneCall)).json.id,
       finished,
       60_000,
     );
+    expect(messages.stats.received.length).toBe(sentBefore);
     expect(refused.error.code).toBe('budget_exceeded');
-    expect(refused.error.message).toMatch(/it needs a budget of at least \$0\.0[5-9]\d+/);
+    // Without history the call is expected to use all of its max_tokens: that worst case is what it needs.
+    const worstCase = refusalFigures(refused.error)?.needed ?? 0;
+    expect(worstCase).toBeGreaterThan(30_000);
+    expect(refused.error.message).toContain(`it needs a budget of at least $${formatMicroUsd(worstCase)}.`);
     expect((await quotaCounters(fresh)).settledMicroUsd).toBe(0);
 
     // Three calls of the same kind make a history; then a budget below one call's worst case still fits one.
     const api = await userOf('tiny-known');
-    const warmed = await runConcurrentJobs(api, 3, { ...job, iterations: ['validation'] });
+    const from = messages.stats.received.length;
+    const warmed = await runConcurrentJobs(api, 3, oneCall);
     expect(warmed.jobs.map((each) => each.status)).toEqual(['completed', 'completed', 'completed']);
+    const fullMaxTokens = messages.stats.received[from]?.params.max_tokens ?? 0;
     const spent = (await quotaCounters(api)).settledMicroUsd;
+    // $0.01 short of the worst case: max_tokens must come down by about 670 tokens at Sonnet's output price.
+    const budget = spent + worstCase - 10_000;
     await tenantOnPlan(
       admin,
       'tiny-known',
-      { monthlyBudgetUsd: (spent + 20_000) / 1_000_000 },
+      { monthlyBudgetUsd: budget / 1_000_000 },
       'plan-tiny-known-small',
     );
-    const from = messages.stats.received.length;
-    const small = await waitForJob(
-      api,
-      (await api.post('/api/v1/jobs', { ...job, iterations: ['validation'] })).json.id,
-      finished,
-      60_000,
-    );
+    const before = messages.stats.received.length;
+    const small = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
     expect(small.status).toBe('completed');
-    const sent = messages.stats.received.slice(from);
+    const sent = messages.stats.received.slice(before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.params.max_tokens).toBeLessThan(4096);
+    expect(sent[0]?.params.max_tokens).toBeLessThan(fullMaxTokens);
+    expect((await quotaCounters(api)).settledMicroUsd).toBeLessThanOrEqual(budget);
   }, 200_000);
 });
 
@@ -163,13 +179,22 @@ describe('crash while calls wait', () => {
     const from = messages.stats.received.length;
     const created = await Promise.all(Array.from({ length: 10 }, () => api.post('/api/v1/jobs', job)));
     const jobIds = created.map((response) => String(response.json.id));
-    let waiting = false;
-    for (let attempt = 0; attempt < 600 && !waiting; attempt++) {
+    let waiting: unknown[] = [];
+    for (let attempt = 0; attempt < 600 && waiting.length === 0; attempt++) {
       const views = await Promise.all(jobIds.map(async (id) => (await api.get(`/api/v1/jobs/${id}`)).json));
-      waiting = views.some((view) => (view.progress?.waiting ?? []).length > 0);
-      if (!waiting) await new Promise((resolve) => setTimeout(resolve, 100));
+      waiting = views.flatMap((view) => view.progress?.waiting ?? []);
+      if (waiting.length === 0) await new Promise((resolve) => setTimeout(resolve, 100));
     }
-    expect(waiting).toBe(true);
+    // A waiting call shows in its job's progress: which iteration, on which limit, why, and since when.
+    expect(waiting.length).toBeGreaterThan(0);
+    for (const wait of waiting) {
+      expect(wait).toEqual({
+        iteration: expect.toBeOneOf(job.iterations),
+        reason: 'budget',
+        message: expect.stringMatching(/^Waiting for \d+ LLM calls in flight to settle/),
+        since: expect.any(String),
+      });
+    }
     await service.restartHost({ kill: true });
 
     const after = client(service.url, token);

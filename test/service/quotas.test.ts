@@ -1,7 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessagesApiServer } from '../../local/messages-api/server';
 import type { PlanLimits } from '../../shared/plans/plan';
-import { startPricedService, tenantOnPlan as onPlan, type PricedService } from '../support/budget-runs';
+import {
+  refusalFigures,
+  startPricedService,
+  tenantOnPlan as onPlan,
+  type PricedService,
+} from '../support/budget-runs';
 import { startHost } from '../support/local-services';
 import { client, finished, waitForJob, type Client, type ServiceUnderTest } from '../support/service';
 
@@ -17,7 +22,8 @@ const story =
 const month = new Date().toISOString().slice(0, 7);
 
 /** Creates a plan with `limits` (over the roomy defaults) and moves `tenantId` onto it. */
-const tenantOnPlan = (tenantId: string, limits: Partial<PlanLimits>) => onPlan(admin, tenantId, limits);
+const tenantOnPlan = (tenantId: string, limits: Partial<PlanLimits>, planId?: string) =>
+  onPlan(admin, tenantId, limits, planId);
 
 async function userClient(sub: string, tenantId: string): Promise<Client> {
   return client(service.url, await service.token({ sub, tenantId }));
@@ -197,22 +203,31 @@ describe('rate and queue edges', () => {
 describe('tokens and budget during a run', () => {
   it('stops a job with budget_exceeded when the tenant budget runs out mid-run, reconciled exactly', async () => {
     const api = await userClient('frank', 'thrifty');
-    // A first job gives the tenant a history of outputs, so estimates are realistic; then the budget leaves
-    // room for about two more calls.
+    // A first job gives the tenant a history of outputs, so estimates are realistic.
     const first = await api.post('/api/v1/jobs', {
       story,
       mode: 'individual',
       iterations: ['user-roles', 'validation', 'security'],
     });
-    expect((await waitForJob(api, first.json.id, finished, 60_000)).status).toBe('completed');
+    const firstJob = await waitForJob(api, first.json.id, finished, 60_000);
+    expect(firstJob.status).toBe('completed');
     const before = (await api.get('/api/v1/usage')).json.tenantMonth.costMicroUsd;
-    const budgetUsd = (before + 18_000) / 1_000_000;
-    await tenantOnPlan('thrifty', { monthlyBudgetUsd: budgetUsd });
-    const created = await api.post('/api/v1/jobs', {
+    const perCall = Math.ceil(firstJob.usage.costMicroUsd / 3);
+    const fiveIterations = {
       story,
       mode: 'individual',
       iterations: ['user-roles', 'interactive-elements', 'validation', 'accessibility', 'security'],
-    });
+    };
+    // With nothing left, the first call is refused, naming its estimate; a budget of that estimate plus about
+    // two calls' real cost then runs the first iterations and refuses a later one.
+    await tenantOnPlan('thrifty', { monthlyBudgetUsd: (before + 1) / 1_000_000 }, 'plan-thrifty-spent');
+    const probe = await waitForJob(api, (await api.post('/api/v1/jobs', fiveIterations)).json.id, finished);
+    expect(probe.error.code).toBe('budget_exceeded');
+    const firstCallNeeds = refusalFigures(probe.error)?.needed ?? 0;
+    expect(firstCallNeeds).toBeGreaterThan(perCall);
+    const budgetUsd = (before + firstCallNeeds + 2 * perCall) / 1_000_000;
+    await tenantOnPlan('thrifty', { monthlyBudgetUsd: budgetUsd });
+    const created = await api.post('/api/v1/jobs', fiveIterations);
     expect(created.status).toBe(202);
     const job = await waitForJob(api, created.json.id, finished, 60_000);
     expect(job.status).toBe('failed');

@@ -165,11 +165,37 @@ const finishedJobSchema = z.object({
 });
 export type FinishedJob = z.infer<typeof finishedJobSchema>;
 
+/** The data of an `iteration:waiting` event. */
+const waitingEventSchema = z.object({
+  jobId: z.string(),
+  iteration: z.string(),
+  reason: z.enum(['budget', 'tokens']),
+  message: z.string(),
+});
+export type WaitingEvent = z.infer<typeof waitingEventSchema>;
+
 export interface ConcurrentRun {
   jobs: FinishedJob[];
   /** Jobs with at least one `iteration:waiting` event. */
   waited: number;
+  /** Every `iteration:waiting` event of the jobs, in job order. */
+  waits: WaitingEvent[];
   wallMs: number;
+}
+
+/** The `iteration:waiting` events in a job's event stream. */
+function waitingEvents(stream: string): WaitingEvent[] {
+  return stream
+    .split('\n\n')
+    .filter((frame) => frame.includes('event: iteration:waiting\n'))
+    .map((frame) => {
+      const data = frame
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .map((line) => line.slice('data: '.length))
+        .join('\n');
+      return waitingEventSchema.parse(JSON.parse(data));
+    });
 }
 
 /** Submits `count` identical jobs at once, waits for every one to finish, and counts those that waited. */
@@ -189,10 +215,12 @@ export async function runConcurrentJobs(
   }
   const wallMs = performance.now() - started;
   let waited = 0;
+  const waits: WaitingEvent[] = [];
   for (const job of jobs) {
     const events = await api.get(`/api/v1/jobs/${job.id}/stream?follow=false`);
-    const text = typeof events.json === 'string' ? events.json : '';
-    if (text.includes('event: iteration:waiting')) waited++;
+    const found = waitingEvents(typeof events.json === 'string' ? events.json : '');
+    if (found.length > 0) waited++;
+    waits.push(...found);
   }
-  return { jobs, waited, wallMs };
+  return { jobs, waited, waits, wallMs };
 }
