@@ -208,6 +208,7 @@ describe('tokens and budget during a run', () => {
       story,
       mode: 'individual',
       iterations: ['user-roles', 'validation', 'security'],
+      options: { review: false },
     });
     const firstJob = await waitForJob(api, first.json.id, finished, 60_000);
     expect(firstJob.status).toBe('completed');
@@ -217,15 +218,17 @@ describe('tokens and budget during a run', () => {
       story,
       mode: 'individual',
       iterations: ['user-roles', 'interactive-elements', 'validation', 'accessibility', 'security'],
+      options: { review: false },
     };
     // With nothing left, the first call is refused, naming its estimate; a budget of that estimate plus about
-    // two calls' real cost then runs the first iterations and refuses a later one.
+    // one call's real cost then runs the first iteration and refuses a later one (one call a job iteration:
+    // no consolidation or judge).
     await tenantOnPlan('thrifty', { monthlyBudgetUsd: (before + 1) / 1_000_000 }, 'plan-thrifty-spent');
     const probe = await waitForJob(api, (await api.post('/api/v1/jobs', fiveIterations)).json.id, finished);
     expect(probe.error.code).toBe('budget_exceeded');
     const firstCallNeeds = refusalFigures(probe.error)?.needed ?? 0;
     expect(firstCallNeeds).toBeGreaterThan(perCall);
-    const budgetUsd = (before + firstCallNeeds + 2 * perCall) / 1_000_000;
+    const budgetUsd = (before + firstCallNeeds + perCall) / 1_000_000;
     await tenantOnPlan('thrifty', { monthlyBudgetUsd: budgetUsd });
     const created = await api.post('/api/v1/jobs', fiveIterations);
     expect(created.status).toBe(202);
