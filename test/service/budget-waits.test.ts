@@ -170,6 +170,61 @@ describe('budgets smaller than one call’s worst case', () => {
   }, 200_000);
 });
 
+describe('cancel while a call waits', () => {
+  it('stops the waiting call when its job is cancelled: never sent, nothing held, the wait no longer shown', async () => {
+    const oneCall = { ...job, iterations: ['validation'], options: { review: false } };
+    const api = await userOf('cancel-waiting');
+    // Without history a call holds its worst case; a budget of one and a half of those lets one call in at a time.
+    await tenantOnPlan(admin, 'cancel-waiting', { monthlyBudgetUsd: 0.000_001 }, 'plan-cancel-waiting-probe');
+    const probe = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
+    const worstCase = (probe.error && refusalFigures(probe.error)?.needed) ?? 0;
+    expect(worstCase).toBeGreaterThan(0);
+    await tenantOnPlan(admin, 'cancel-waiting', { monthlyBudgetUsd: (1.5 * worstCase) / 1_000_000 });
+
+    const from = messages.stats.received.length;
+    messages.injectFaults({ kind: 'slow', delayMs: 60_000 });
+    const inFlight = String((await api.post('/api/v1/jobs', oneCall)).json.id);
+    await waitForJob(api, inFlight, (current) => current.status === 'running', 30_000);
+    let held = 0;
+    for (let attempt = 0; attempt < 100 && held === 0; attempt++) {
+      held = (await quotaCounters(api)).heldMicroUsd;
+      if (held === 0) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(held).toBe(worstCase);
+    const waiter = String((await api.post('/api/v1/jobs', oneCall)).json.id);
+    const waiting = await waitForJob(
+      api,
+      waiter,
+      (current) => (current.progress.waiting ?? []).length > 0,
+      30_000,
+    );
+    expect(waiting.progress.waiting).toEqual([
+      expect.objectContaining({ iteration: 'validation', reason: 'budget' }),
+    ]);
+
+    expect((await api.delete(`/api/v1/jobs/${waiter}`)).status).toBe(202);
+    const cancelled = await waitForJob(api, waiter, finished, 30_000);
+    expect(cancelled.status).toBe('cancelled');
+    // The waiting call holds nothing: only the call in flight still does.
+    expect((await quotaCounters(api)).heldMicroUsd).toBe(worstCase);
+    const shown = await waitForJob(api, waiter, (current) => current.progress.waiting === undefined, 10_000);
+    expect(shown.status).toBe('cancelled');
+
+    expect((await api.delete(`/api/v1/jobs/${inFlight}`)).status).toBe(202);
+    expect((await waitForJob(api, inFlight, finished, 30_000)).status).toBe('cancelled');
+    let counters = await quotaCounters(api);
+    for (let attempt = 0; attempt < 60 && counters.heldMicroUsd !== 0; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      counters = await quotaCounters(api);
+    }
+    expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0, settledMicroUsd: 0 });
+    // The provider saw at most the call in flight (its answer cut short by the cancel), never the waiting one.
+    const sent = messages.stats.received.slice(from);
+    expect(sent.length).toBeLessThanOrEqual(1);
+    expect(sent.filter((request) => request.status === 200)).toHaveLength(0);
+  }, 200_000);
+});
+
 describe('crash while calls wait', () => {
   it('loses no job and no reservation when the host is killed while calls wait', async () => {
     const budget = 200_000;
