@@ -109,6 +109,12 @@ export const usageSummarySchema = z.object({
       queuedJobs: z.number().int(),
       budgetMicroUsd: z.number().int().describe('The tenant’s monthly budget left, in micro-dollars.'),
       reservedBudgetMicroUsd: z.number().int(),
+      spentBudgetMicroUsd: z
+        .number()
+        .int()
+        .describe(
+          'Settled spend this month as the budget counts it; past the budget by at most one call’s worst case.',
+        ),
     })
     .optional()
     .describe('Absent when quotas are turned off.'),

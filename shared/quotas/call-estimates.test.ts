@@ -5,6 +5,7 @@ import { costMicroUsd } from '../llm/pricing';
 import {
   costCeiling,
   estimatePromptTokens,
+  expectedFromHistory,
   expectedOutputTokens,
   historyKey,
   minimumOutputHistory,
@@ -65,6 +66,11 @@ describe('expected output tokens', () => {
     };
     expect(expectedOutputTokens(histories, kind, 4_096)).toBe(900);
     expect(expectedOutputTokens(histories, 'claude-opus-5-5 iteration validation', 4_096)).toBe(4_096);
+  });
+
+  it('has no expected cost until the kind or its family has a history', () => {
+    expect(expectedFromHistory({ [kind]: [4_000, 3_000] }, kind)).toBeUndefined();
+    expect(expectedFromHistory({ [kind]: [4_000, 3_000, 5_000] }, kind)).toBe(5_000);
   });
 
   it('keeps the most recent outputs only', () => {

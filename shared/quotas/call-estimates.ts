@@ -52,9 +52,9 @@ export function historyKey(request: StructuredRequest<unknown>): string {
   return `${request.model} ${request.purpose.kind} ${request.purpose.iterationId}`;
 }
 
-/** The history with one more output, the oldest dropped past `outputHistoryLength`. */
-export function withOutput(history: readonly number[] | undefined, outputTokens: number): number[] {
-  return [...(history ?? []), outputTokens].slice(-outputHistoryLength);
+/** The history with one more call's output (or cost), the oldest dropped past `outputHistoryLength`. */
+export function withOutput(history: readonly number[] | undefined, used: number): number[] {
+  return [...(history ?? []), used].slice(-outputHistoryLength);
 }
 
 /** A high percentile of the outputs, or undefined when they are too few to be a history. */
@@ -65,22 +65,33 @@ function highPercentile(outputs: readonly number[]): number | undefined {
 }
 
 /**
- * The output tokens a call of `kind` is expected to use: a high percentile of its kind's recent outputs; while
- * the kind has too few, of the recent outputs of every iteration on the same model and purpose (a new tenant
- * learns from its first few calls, not from a few per iteration); all of `max_tokens` while those are too few
- * as well. Never more than `max_tokens`.
+ * What a call of `kind` is expected to use, from `histories` (outputs or costs by kind): a high percentile of
+ * its kind's recent calls; while the kind has too few, of the recent calls of every iteration on the same
+ * model and purpose (a new tenant learns from its first few calls, not from a few per iteration); undefined
+ * while those are too few as well.
+ */
+export function expectedFromHistory(
+  histories: Readonly<Record<string, readonly number[]>>,
+  kind: string,
+): number | undefined {
+  const family = kind.slice(0, kind.lastIndexOf(' ') + 1);
+  const related = () =>
+    Object.entries(histories)
+      .filter(([key]) => key.startsWith(family))
+      .flatMap(([, values]) => values);
+  return highPercentile(histories[kind] ?? []) ?? highPercentile(related());
+}
+
+/**
+ * The output tokens a call of `kind` is expected to use (see `expectedFromHistory`); all of `max_tokens`
+ * without a history. Never more than `max_tokens`.
  */
 export function expectedOutputTokens(
   histories: Readonly<Record<string, readonly number[]>>,
   kind: string,
   maxTokens: number,
 ): number {
-  const family = kind.slice(0, kind.lastIndexOf(' ') + 1);
-  const related = () =>
-    Object.entries(histories)
-      .filter(([key]) => key.startsWith(family))
-      .flatMap(([, outputs]) => outputs);
-  const expected = highPercentile(histories[kind] ?? []) ?? highPercentile(related());
+  const expected = expectedFromHistory(histories, kind);
   return expected === undefined ? maxTokens : Math.min(maxTokens, Math.max(1, expected));
 }
 

@@ -3,7 +3,7 @@ import { DocumentChangedError, DocumentExistsError, type CosmosStore } from '../
 import { AppError } from '../errors';
 import type { PlanLimits } from '../plans/plan';
 import { formatMicroUsd } from '../usage/usage-service';
-import { expectedOutputTokens } from './call-estimates';
+import { expectedFromHistory, expectedOutputTokens } from './call-estimates';
 import {
   acquireSlot,
   admitJob,
@@ -246,20 +246,26 @@ export class QuotaService {
     return { current: reclaimUser(stored, dead, recorded, now), changed: true };
   }
 
-  /** What the call asks of the tenant's budget; its expected output comes from the tenant's history. */
+  /** What the call asks of the tenant's budget; its expected output and cost come from the tenant's history. */
   private budgetNeed(tenant: TenantQuota, demand: CallDemand): CallNeed {
+    const expected = expectedFromHistory(tenant.costHistory, demand.kind);
     return {
       callId: demand.callId,
       expectedOutputTokens: expectedOutputTokens(tenant.outputHistory, demand.kind, demand.maxOutputTokens),
       maxOutputTokens: demand.maxOutputTokens,
       ceiling: demand.costCeiling,
+      ...(expected === undefined ? {} : { expected }),
     };
   }
 
-  /** What the call asks of the user's tokens, sent with at most `maxOutputTokens` (what the budget allows). */
+  /**
+   * What the call asks of the user's tokens, sent with at most `maxOutputTokens` (what the budget allows). Its
+   * prompt is counted, not priced, so its estimate is its ceiling at the expected output.
+   */
   private tokenNeed(budget: CallNeed, demand: CallDemand, maxOutputTokens: number): CallNeed {
+    const { expected: _cost, ...need } = budget;
     return {
-      ...budget,
+      ...need,
       maxOutputTokens,
       ceiling: (outputTokens) => demand.promptTokens + outputTokens,
     };

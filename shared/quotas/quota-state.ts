@@ -54,6 +54,8 @@ export const tenantQuotaSchema = z.object({
   reservations: z.record(z.string(), reservationSchema),
   /** Output tokens of the tenant's recent answered calls, by kind of call: what estimates are made from. */
   outputHistory: z.record(z.string(), z.array(z.number().int().nonnegative())).default({}),
+  /** What those calls cost, in micro-dollars, by kind: the cost estimate (prompt caching included). */
+  costHistory: z.record(z.string(), z.array(z.number().int().nonnegative())).default({}),
 });
 export type TenantQuota = z.infer<typeof tenantQuotaSchema>;
 
@@ -107,6 +109,7 @@ export function emptyTenantQuota(tenantId: string, now: Date): TenantQuota {
     spentMicroUsd: 0,
     reservations: {},
     outputHistory: {},
+    costHistory: {},
   };
 }
 
@@ -320,6 +323,11 @@ export interface CallNeed {
   maxOutputTokens: number;
   /** The most the call can use when sent with this `max_tokens`; non-decreasing. */
   ceiling: (maxOutputTokens: number) => number;
+  /**
+   * What the call is expected to use, when calls of its kind have been seen using less than its ceiling at
+   * the expected output (a cached prompt costs a tenth of a written one); absent: that ceiling.
+   */
+  expected?: number;
 }
 
 /** Where a call stands against one counter. */
@@ -332,9 +340,11 @@ export type CallFit =
 
 /**
  * The admission rule, the same for tokens and budget. A call is refused only when what is settled plus its
- * estimate passes the limit. Otherwise it holds its ceiling at the largest `max_tokens` (down to its
- * estimate) that fits beside every live hold, or waits for holds to be given back. Since every call in flight
- * holds its ceiling, settled usage can never pass the limit.
+ * estimate passes the limit. Otherwise it holds its ceiling at the largest `max_tokens` (down to its expected
+ * output) that fits beside every live hold, or waits for holds to be given back. A call whose ceiling does
+ * not fit even with nothing else in flight, though its estimate does, runs alone as the last call: it holds
+ * its ceiling past the limit, which keeps every other call waiting until it settles. So settled usage passes
+ * the limit by at most one call's ceiling, and only when an estimate below that ceiling fitted.
  */
 export function fitCall(
   settled: number,
@@ -344,15 +354,18 @@ export function fitCall(
   now: Date,
 ): CallFit {
   const least = Math.min(need.expectedOutputTokens, need.maxOutputTokens);
-  const needed = need.ceiling(least);
+  const ceiling = need.ceiling(least);
+  const needed = Math.min(need.expected ?? ceiling, ceiling);
   if (settled + needed > limit) return { kind: 'refused', needed };
-  const free = limit - settled - heldSum(reservations, now, need.callId);
-  if (needed > free) {
+  const held = heldSum(reservations, now, need.callId);
+  const free = limit - settled - held;
+  if (ceiling > free) {
+    if (held === 0) return { kind: 'fits', maxOutputTokens: least, hold: ceiling };
     const at = now.toISOString();
     const holders = Object.entries(reservations).filter(
       ([id, entry]) => id !== need.callId && entry.expiresAt > at,
     ).length;
-    return { kind: 'waits', held: limit - settled - free, holders };
+    return { kind: 'waits', held, holders };
   }
   let low = least;
   let high = need.maxOutputTokens;
@@ -420,7 +433,7 @@ export function reserveBudget(
   if (fit.kind === 'refused') {
     throw new AppError(
       'budget_exceeded',
-      `This call needs up to $${formatMicroUsd(fit.needed)} and the tenant has spent $${formatMicroUsd(current.spentMicroUsd)} of its monthly budget of $${formatMicroUsd(budgetMicroUsd(limits))}; it needs a budget of at least $${formatMicroUsd(current.spentMicroUsd + fit.needed)}.`,
+      `This call is expected to cost $${formatMicroUsd(fit.needed)} and the tenant has spent $${formatMicroUsd(current.spentMicroUsd)} of its monthly budget of $${formatMicroUsd(budgetMicroUsd(limits))}; it needs a budget of at least $${formatMicroUsd(current.spentMicroUsd + fit.needed)}.`,
       {
         retryAfterSeconds: secondsUntilNextMonth(now),
         details: {
@@ -458,8 +471,8 @@ export function settleUser(
 }
 
 /**
- * The tenant counterpart of `settleUser`, in micro-dollars; an answered call's output tokens join the
- * history of its kind (`output`).
+ * The tenant counterpart of `settleUser`, in micro-dollars; an answered call's output tokens and cost join
+ * the histories of its kind (`output`).
  */
 export function settleTenant(
   state: TenantQuota,
@@ -479,6 +492,10 @@ export function settleTenant(
           outputHistory: {
             ...current.outputHistory,
             [output.key]: withOutput(current.outputHistory[output.key], output.tokens),
+          },
+          costHistory: {
+            ...current.costHistory,
+            [output.key]: withOutput(current.costHistory[output.key], usedMicroUsd),
           },
         }
       : {}),

@@ -76,9 +76,16 @@ describe('calls held out by calls in flight wait', () => {
 
 /**
  * Every refused job failed with `code`, at a moment when settled usage plus the call's estimate passed
- * `limit`; the provider's bill (`billed`) stayed within the limit and came within one estimate of it.
+ * `limit`; the provider's bill (`billed`) came within one estimate of the limit and passed it by no more
+ * than `beyond`.
  */
-function expectRefusalsOnlyAtTheLimit(run: ConcurrentRun, code: string, limit: number, billed: number): void {
+function expectRefusalsOnlyAtTheLimit(
+  run: ConcurrentRun,
+  code: string,
+  limit: number,
+  billed: number,
+  beyond = 0,
+): void {
   const refused = run.jobs.filter((each) => each.status === 'failed');
   expect(refused.length).toBeGreaterThan(0);
   const needed = refused.map((each) => {
@@ -88,20 +95,30 @@ function expectRefusalsOnlyAtTheLimit(run: ConcurrentRun, code: string, limit: n
     expect((figures?.settled ?? 0) + (figures?.needed ?? 0)).toBeGreaterThan(limit);
     return figures?.needed ?? 0;
   });
-  expect(billed).toBeLessThanOrEqual(limit);
+  expect(billed).toBeLessThanOrEqual(limit + beyond);
   expect(billed).toBeGreaterThan(limit - Math.max(...needed));
 }
 
 describe('limits below the total', () => {
-  it('never lets the bill pass the budget, and refuses only calls whose estimate no longer fits beside settled spend', async () => {
-    const budget = 60_000;
-    await tenantOnPlan(admin, 'tight-budget', { monthlyBudgetUsd: budget / 1_000_000 });
+  it('lets the bill pass the budget by one call at most, and refuses only calls whose estimate no longer fits beside settled spend', async () => {
+    // A first job gives the tenant a history, so estimates are realistic; then ten cost some $0.15.
+    await tenantOnPlan(admin, 'tight-budget', {});
     const api = await userOf('tight-budget');
     const from = messages.stats.received.length;
+    expect((await runConcurrentJobs(api, 1, job)).jobs[0]?.status).toBe('completed');
+    const budget = (await quotaCounters(api)).settledMicroUsd + 80_000;
+    await tenantOnPlan(
+      admin,
+      'tight-budget',
+      { monthlyBudgetUsd: budget / 1_000_000 },
+      'plan-tight-budget-80k',
+    );
     const run = await runConcurrentJobs(api, 10, job);
+    expect(run.jobs.some((each) => each.status === 'completed')).toBe(true);
 
     const billed = billedSince(messages, from);
-    expectRefusalsOnlyAtTheLimit(run, 'budget_exceeded', budget, billed.microUsd);
+    // The last call may run alone although its ceiling passes what is left: by at most what it cost.
+    expectRefusalsOnlyAtTheLimit(run, 'budget_exceeded', budget, billed.microUsd, billed.dearestCallMicroUsd);
     const counters = await quotaCounters(api);
     expect(counters).toMatchObject({ heldMicroUsd: 0, heldTokens: 0 });
     expect(counters.settledMicroUsd).toBe(billed.microUsd);
@@ -125,7 +142,7 @@ describe('limits below the total', () => {
 });
 
 describe('budgets smaller than one call’s worst case', () => {
-  it('refuses a call without history naming the smallest budget that works, and runs one with history at a lower max_tokens', async () => {
+  it('refuses a call without history naming the smallest budget that works, and runs one with history at a lower max_tokens, down to its expected cost', async () => {
     // One call a job: the validation iteration, without consolidation and judge.
     const oneCall = { ...job, iterations: ['validation'], options: { review: false } };
     const fresh = await userOf('tiny-fresh');
@@ -165,8 +182,33 @@ describe('budgets smaller than one call’s worst case', () => {
     expect(small.status).toBe('completed');
     const sent = messages.stats.received.slice(before);
     expect(sent).toHaveLength(1);
-    expect(sent[0]?.params.max_tokens).toBeLessThan(fullMaxTokens);
+    const lowered = sent[0]?.params.max_tokens ?? 0;
+    expect(lowered).toBeLessThan(fullMaxTokens);
     expect((await quotaCounters(api)).settledMicroUsd).toBeLessThanOrEqual(budget);
+
+    // A budget that fits only the call's expected cost (learnt from what such calls cost) still runs it, alone
+    // and at its expected output; the refusal of a spent budget names that expected cost.
+    const spentNow = (await quotaCounters(api)).settledMicroUsd;
+    const probeBudget = { monthlyBudgetUsd: (spentNow + 1) / 1_000_000 };
+    await tenantOnPlan(admin, 'tiny-known', probeBudget, 'plan-tiny-known-spent');
+    const probe = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
+    const expectedCost = (probe.error && refusalFigures(probe.error)?.needed) ?? 0;
+    expect(expectedCost).toBeGreaterThan(0);
+    expect(expectedCost).toBeLessThan(worstCase);
+    const tightest = spentNow + expectedCost;
+    await tenantOnPlan(
+      admin,
+      'tiny-known',
+      { monthlyBudgetUsd: tightest / 1_000_000 },
+      'plan-tiny-known-tightest',
+    );
+    const alone = messages.stats.received.length;
+    const last = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
+    expect(last.status).toBe('completed');
+    const lastSent = billedSince(messages, alone);
+    expect(lastSent.answered).toHaveLength(1);
+    expect(lastSent.answered[0]?.params.max_tokens).toBeLessThan(lowered);
+    expect((await quotaCounters(api)).settledMicroUsd).toBeLessThanOrEqual(tightest + lastSent.microUsd);
   }, 200_000);
 });
 

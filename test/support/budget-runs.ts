@@ -81,14 +81,18 @@ export async function tenantOnPlan(
   if (moved.status !== 200) throw new Error(`tenant ${tenantId} not moved to ${planId}: ${moved.status}`);
 }
 
-/** What the provider billed, in micro-dollars and tokens, for the requests it answered since `from`. */
+/**
+ * What the provider billed, in micro-dollars and tokens, for the requests it answered since `from`, and the
+ * dearest of those calls.
+ */
 export function billedSince(
   messages: MessagesApiServer,
   from: number,
-): { microUsd: number; tokens: number; answered: ReceivedRequest[] } {
+): { microUsd: number; tokens: number; dearestCallMicroUsd: number; answered: ReceivedRequest[] } {
   const answered = messages.stats.received.slice(from).filter((request) => request.status === 200);
   let microUsd = 0;
   let tokens = 0;
+  let dearestCallMicroUsd = 0;
   for (const { usage, params } of answered) {
     if (!usage) continue;
     const counts = {
@@ -97,14 +101,16 @@ export function billedSince(
       cacheCreationInputTokens: usage.cache_creation_input_tokens,
       cacheReadInputTokens: usage.cache_read_input_tokens,
     };
-    microUsd += costMicroUsd(params.model, counts, new Date());
+    const cost = costMicroUsd(params.model, counts, new Date());
+    microUsd += cost;
+    dearestCallMicroUsd = Math.max(dearestCallMicroUsd, cost);
     tokens +=
       counts.inputTokens +
       counts.outputTokens +
       counts.cacheCreationInputTokens +
       counts.cacheReadInputTokens;
   }
-  return { microUsd, tokens, answered };
+  return { microUsd, tokens, dearestCallMicroUsd, answered };
 }
 
 /** The caller's quota counters (settled and held) and recorded usage, from `/usage`. */
@@ -114,10 +120,7 @@ export async function quotaCounters(api: Client) {
   const remaining = usage.remaining as Record<string, number>;
   const today = usage.today as Record<string, number>;
   return {
-    settledMicroUsd:
-      Math.round(limits.monthlyBudgetUsd * 1_000_000) -
-      (remaining.budgetMicroUsd ?? 0) -
-      (remaining.reservedBudgetMicroUsd ?? 0),
+    settledMicroUsd: remaining.spentBudgetMicroUsd ?? 0,
     heldMicroUsd: remaining.reservedBudgetMicroUsd ?? 0,
     settledTokens: limits.tokensPerDay - (remaining.tokensToday ?? 0) - (remaining.reservedTokens ?? 0),
     heldTokens: remaining.reservedTokens ?? 0,
@@ -138,7 +141,7 @@ export interface RefusalFigures {
 }
 
 const budgetRefusal =
-  /needs up to \$(\d+\.\d+) and the tenant has spent \$(\d+\.\d+) of its monthly budget of \$(\d+\.\d+)/;
+  /is expected to cost \$(\d+\.\d+) and the tenant has spent \$(\d+\.\d+) of its monthly budget of \$(\d+\.\d+)/;
 const tokenRefusal = /needs up to (\d+) tokens and (\d+) of the daily limit of (\d+) are used/;
 const micro = (usd: string | undefined) => Math.round(Number(usd) * 1_000_000);
 
