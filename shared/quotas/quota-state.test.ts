@@ -199,9 +199,9 @@ describe('fitCall', () => {
     expect(fitCall(0, holds, 1_000, need, after)).toMatchObject({ kind: 'fits', maxOutputTokens: 900 });
   });
 
-  it('runs a call whose estimate fits but whose ceiling does not alone, as the last call', () => {
+  it('runs a call whose estimate fits but whose ceiling does not alone, as the last call, with all its max_tokens', () => {
     const cached = { ...need, expected: 150 };
-    expect(fitCall(800, {}, 1_000, cached, now)).toEqual({ kind: 'fits', maxOutputTokens: 200, hold: 300 });
+    expect(fitCall(800, {}, 1_000, cached, now)).toEqual({ kind: 'fits', maxOutputTokens: 900, hold: 1_000 });
     const holds = { other: { amount: 100, expiresAt: expires.toISOString() } };
     expect(fitCall(700, holds, 1_000, cached, now)).toEqual({ kind: 'waits', held: 100, holders: 1 });
     expect(fitCall(851, {}, 1_000, cached, now)).toEqual({ kind: 'refused', needed: 150 });

@@ -342,9 +342,10 @@ export type CallFit =
  * The admission rule, the same for tokens and budget. A call is refused only when what is settled plus its
  * estimate passes the limit. Otherwise it holds its ceiling at the largest `max_tokens` (down to its expected
  * output) that fits beside every live hold, or waits for holds to be given back. A call whose ceiling does
- * not fit even with nothing else in flight, though its estimate does, runs alone as the last call: it holds
- * its ceiling past the limit, which keeps every other call waiting until it settles. So settled usage passes
- * the limit by at most one call's ceiling, and only when an estimate below that ceiling fitted.
+ * not fit even with nothing else in flight, though its estimate does, runs alone as the last call, with all
+ * of its `max_tokens` (a lower cap would cut its answer short, billed and useless): it holds its ceiling
+ * past the limit, which keeps every other call waiting until it settles. So settled usage passes the limit
+ * by at most one call's worst case, and only when that call's estimate fitted.
  */
 export function fitCall(
   settled: number,
@@ -360,7 +361,13 @@ export function fitCall(
   const held = heldSum(reservations, now, need.callId);
   const free = limit - settled - held;
   if (ceiling > free) {
-    if (held === 0) return { kind: 'fits', maxOutputTokens: least, hold: ceiling };
+    if (held === 0) {
+      return {
+        kind: 'fits',
+        maxOutputTokens: need.maxOutputTokens,
+        hold: need.ceiling(need.maxOutputTokens),
+      };
+    }
     const at = now.toISOString();
     const holders = Object.entries(reservations).filter(
       ([id, entry]) => id !== need.callId && entry.expiresAt > at,

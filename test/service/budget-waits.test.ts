@@ -187,7 +187,7 @@ describe('budgets smaller than one call’s worst case', () => {
     expect((await quotaCounters(api)).settledMicroUsd).toBeLessThanOrEqual(budget);
 
     // A budget that fits only the call's expected cost (learnt from what such calls cost) still runs it, alone
-    // and at its expected output; the refusal of a spent budget names that expected cost.
+    // and with all of its max_tokens; the refusal of a spent budget names that expected cost.
     const spentNow = (await quotaCounters(api)).settledMicroUsd;
     const probeBudget = { monthlyBudgetUsd: (spentNow + 1) / 1_000_000 };
     await tenantOnPlan(admin, 'tiny-known', probeBudget, 'plan-tiny-known-spent');
@@ -207,7 +207,7 @@ describe('budgets smaller than one call’s worst case', () => {
     expect(last.status).toBe('completed');
     const lastSent = billedSince(messages, alone);
     expect(lastSent.answered).toHaveLength(1);
-    expect(lastSent.answered[0]?.params.max_tokens).toBeLessThan(lowered);
+    expect(lastSent.answered[0]?.params.max_tokens).toBe(fullMaxTokens);
     expect((await quotaCounters(api)).settledMicroUsd).toBeLessThanOrEqual(tightest + lastSent.microUsd);
   }, 200_000);
 });
