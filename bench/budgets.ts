@@ -11,9 +11,9 @@ import {
 import { client } from '../test/support/service';
 
 /**
- * Budget admission benchmark: N jobs (3 iterations each) submitted at once by one user of a fresh tenant,
- * through the service, the Anthropic adapter and the local Messages API (offline engine content, Sonnet
- * prices), against (1) a budget above their real total, (2) a budget below it and (3) tokens/day below it.
+ * Budget admission benchmark: N jobs (3 iterations each, then consolidation and the judge) submitted at once
+ * by one user of a fresh tenant, through the service, the Anthropic adapter and the local Messages API
+ * (offline engine content, Sonnet prices), against (1) a budget above their real total, (2) a budget below it and (3) tokens/day below it.
  * For each it prints jobs completed, refused and waited (an `iteration:waiting` event), the provider's bill
  * against the limit, and how many refusals happened while settled usage plus the call's estimate still fitted
  * (the target is 0).
