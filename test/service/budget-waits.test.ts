@@ -2,9 +2,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessagesApiServer } from '../../local/messages-api/server';
 import {
   billedSince,
+  budgetNeededByNextCall,
   quotaCounters,
   refusalFigures,
   runConcurrentJobs,
+  runOneJob,
   startPricedService,
   tenantOnPlan,
   type ConcurrentRun,
@@ -148,12 +150,7 @@ describe('budgets smaller than one call’s worst case', () => {
     const fresh = await userOf('tiny-fresh');
     await tenantOnPlan(admin, 'tiny-fresh', { monthlyBudgetUsd: 0.03 });
     const sentBefore = messages.stats.received.length;
-    const refused = await waitForJob(
-      fresh,
-      (await fresh.post('/api/v1/jobs', oneCall)).json.id,
-      finished,
-      60_000,
-    );
+    const refused = await runOneJob(fresh, oneCall);
     expect(messages.stats.received.length).toBe(sentBefore);
     expect(refused.error.code).toBe('budget_exceeded');
     // Without history the call is expected to use all of its max_tokens: that worst case is what it needs.
@@ -178,8 +175,7 @@ describe('budgets smaller than one call’s worst case', () => {
       'plan-tiny-known-small',
     );
     const before = messages.stats.received.length;
-    const small = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
-    expect(small.status).toBe('completed');
+    expect((await runOneJob(api, oneCall)).status).toBe('completed');
     const sent = messages.stats.received.slice(before);
     expect(sent).toHaveLength(1);
     const lowered = sent[0]?.params.max_tokens ?? 0;
@@ -189,11 +185,13 @@ describe('budgets smaller than one call’s worst case', () => {
     // A budget that fits only the call's expected cost (learnt from what such calls cost) still runs it, alone
     // and with all of its max_tokens; the refusal of a spent budget names that expected cost.
     const spentNow = (await quotaCounters(api)).settledMicroUsd;
-    const probeBudget = { monthlyBudgetUsd: (spentNow + 1) / 1_000_000 };
-    await tenantOnPlan(admin, 'tiny-known', probeBudget, 'plan-tiny-known-spent');
-    const probe = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
-    const expectedCost = (probe.error && refusalFigures(probe.error)?.needed) ?? 0;
-    expect(expectedCost).toBeGreaterThan(0);
+    const expectedCost = await budgetNeededByNextCall(
+      admin,
+      api,
+      'tiny-known',
+      oneCall,
+      'plan-tiny-known-spent',
+    );
     expect(expectedCost).toBeLessThan(worstCase);
     const tightest = spentNow + expectedCost;
     await tenantOnPlan(
@@ -203,8 +201,7 @@ describe('budgets smaller than one call’s worst case', () => {
       'plan-tiny-known-tightest',
     );
     const alone = messages.stats.received.length;
-    const last = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
-    expect(last.status).toBe('completed');
+    expect((await runOneJob(api, oneCall)).status).toBe('completed');
     const lastSent = billedSince(messages, alone);
     expect(lastSent.answered).toHaveLength(1);
     expect(lastSent.answered[0]?.params.max_tokens).toBe(fullMaxTokens);
@@ -217,10 +214,13 @@ describe('cancel while a call waits', () => {
     const oneCall = { ...job, iterations: ['validation'], options: { review: false } };
     const api = await userOf('cancel-waiting');
     // Without history a call holds its worst case; a budget of one and a half of those lets one call in at a time.
-    await tenantOnPlan(admin, 'cancel-waiting', { monthlyBudgetUsd: 0.000_001 }, 'plan-cancel-waiting-probe');
-    const probe = await waitForJob(api, (await api.post('/api/v1/jobs', oneCall)).json.id, finished, 60_000);
-    const worstCase = (probe.error && refusalFigures(probe.error)?.needed) ?? 0;
-    expect(worstCase).toBeGreaterThan(0);
+    const worstCase = await budgetNeededByNextCall(
+      admin,
+      api,
+      'cancel-waiting',
+      oneCall,
+      'plan-cancel-waiting-probe',
+    );
     await tenantOnPlan(admin, 'cancel-waiting', { monthlyBudgetUsd: (1.5 * worstCase) / 1_000_000 });
 
     const from = messages.stats.received.length;

@@ -158,6 +158,33 @@ export function refusalFigures(error: { code: string; message: string }): Refusa
   return undefined;
 }
 
+/** Submits one job and waits for it to finish. */
+export async function runOneJob(api: Client, body: object): Promise<Record<string, any>> {
+  return waitForJob(api, String((await api.post('/api/v1/jobs', body)).json.id), finished, 60_000);
+}
+
+/**
+ * What the next call of a job of `body` needs of the tenant's budget, as its refusal states it: the tenant is
+ * moved to a plan (`planId`) whose budget is what it has already spent plus one micro-dollar, and one job is
+ * submitted.
+ */
+export async function budgetNeededByNextCall(
+  admin: Client,
+  api: Client,
+  tenantId: string,
+  body: object,
+  planId: string,
+): Promise<number> {
+  const spent = (await quotaCounters(api)).settledMicroUsd;
+  await tenantOnPlan(admin, tenantId, { monthlyBudgetUsd: (spent + 1) / 1_000_000 }, planId);
+  const refused = await runOneJob(api, body);
+  const figures = refused.error && refusalFigures(refused.error);
+  if (refused.error?.code !== 'budget_exceeded' || !figures) {
+    throw new Error(`expected a budget refusal, got ${JSON.stringify(refused.error ?? refused.status)}`);
+  }
+  return figures.needed;
+}
+
 /** The parts of a finished job these runs look at. */
 const finishedJobSchema = z.object({
   id: z.string(),
