@@ -8,6 +8,7 @@ import { findingSchema, iterationOutputSchema, patchSchema, type IterationOutput
 import {
   approveFloor,
   approveOverall,
+  coverageIdsPerFeature,
   reviewDimensionMeaning,
   reviewDimensions,
   reviewIssueSchema,
@@ -36,7 +37,9 @@ export const engineOutputSchema = z.object({
     .default([]),
   coverage: z
     .array(z.object({ feature: z.string(), itemIds: z.array(z.string()) }))
-    .describe('Consolidation only: each feature the story asks for and the ids of the items covering it.')
+    .describe(
+      `Consolidation only: each feature the story asks for and the ids of the items covering it most directly (at most ${coverageIdsPerFeature}).`,
+    )
     .default([]),
   split: z
     .array(z.string())
@@ -138,7 +141,7 @@ Run once after the iterations were merged; you may change every section.
 - Remove items that contradict the story; the story wins. For each, add an open question that quotes the conflict.
 - Two items that contradict each other: keep the one the story supports, or remove both and ask an open question; never choose silently.
 - Remove items that add features the story does not ask for. Quality items (security, accessibility, performance) of the story's own actions are not inventions.
-- Coverage: list every feature and action the story asks for with the ids of the items covering it. For a feature nothing covers, add an outcome criterion or an open question.
+- Coverage: list every feature and action the story asks for with the ids of the items covering it most directly, at most ${coverageIdsPerFeature} per feature. For a feature nothing covers, add an outcome criterion or an open question.
 - A story that bundles several features: propose the smaller stories in split, each a full "As a ..., I want ..., so that ..." sentence in the story's language.
 - Do not reword items only for style.
 

@@ -108,6 +108,12 @@ export function reviewVerdict(scores: ReviewScores, rewriteRoundsLeft: number): 
 }
 
 /**
+ * Coverage names at most this many items per feature, the most direct ones: enough to show a feature is covered,
+ * and every id more is output the judge has to wait for.
+ */
+export const coverageIdsPerFeature = 3;
+
+/**
  * What the consolidation pass returns after the parallel iterations are merged: removals of duplicates in
  * meaning and of items that contradict the story (each contradiction also becomes an open question), and a
  * coverage map of the story's features.
@@ -121,7 +127,9 @@ export const consolidationOutputSchema = z.object({
     ),
   coverage: z
     .array(z.object({ feature: z.string(), itemIds: z.array(z.string()) }))
-    .describe('Each feature the story asks for, with the ids of the items that cover it ([] when none).'),
+    .describe(
+      `Each feature the story asks for, with the ids of the items that cover it most directly (at most ${coverageIdsPerFeature}; [] when none).`,
+    ),
   split: z
     .array(z.string())
     .describe(

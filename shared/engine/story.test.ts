@@ -228,6 +228,36 @@ describe('parseStatement', () => {
       'transferir dinheiro para outra conta',
       'eu possa pagar o aluguel',
     ],
+    [
+      'Como cliente, quiero cancelar mi pedido antes de que se envíe para recibir el reembolso completo.',
+      'cliente',
+      'cancelar mi pedido antes de que se envíe',
+      'recibir el reembolso completo',
+    ],
+    [
+      'En tant que locataire, je veux signaler une panne pour obtenir une intervention rapide.',
+      'locataire',
+      'signaler une panne',
+      'obtenir une intervention rapide',
+    ],
+    [
+      'Als Mieter möchte ich einen Schaden melden um schnell eine Reparatur zu bekommen.',
+      'Mieter',
+      'einen Schaden melden',
+      'schnell eine Reparatur zu bekommen',
+    ],
+    [
+      'Als Vermieter möchte ich die Abrechnung an alle Mieter senden, damit sie bis zum 31. Dezember informiert sind.',
+      'Vermieter',
+      'die Abrechnung an alle Mieter senden',
+      'sie bis zum 31. Dezember informiert sind',
+    ],
+    [
+      'Come cliente, voglio annullare il mio ordine per ricevere il rimborso completo.',
+      'cliente',
+      'annullare il mio ordine',
+      'ricevere il rimborso completo',
+    ],
   ])('keeps a statement in another language in its own words: %s', (text, asA, iWant, soThat) => {
     expect(parseStatement(text)).toEqual({ asA, iWant, soThat });
   });

@@ -185,38 +185,40 @@ const statementForms: readonly StatementForm[] = [
       String.raw`En tant qu(?:e\s+|['’]\s*)(?:(?:un|une|le|la|les)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:je|j['’])\s*(?:veux|voudrais|souhaite|souhaiterais|aimerais|dois|peux|ai besoin)\b\s*`,
     ),
     benefit:
-      /,?\s+(afin (?:de|d['’]|que|qu['’])|pour (?:que|qu['’]|pouvoir)|de sorte que|de façon à|(?<=,\s*)pour)\s*/iu,
+      /,?\s+(afin (?:de|d['’]|que|qu['’])|pour (?:que|qu['’]|pouvoir)|de sorte que|de façon à|(?<=,\s*)pour|pour(?=\s+[\p{L}]+(?:er|ir|re|oir)(?![\p{L}])))\s*/iu,
   },
   {
     opening: opening(
       String.raw`Als\s+(?:(?:ein|eine|einer|der|die|das)\s+)?([^,\n]{1,80}?),?\s*(?:(?:möchte|will|muss|kann|wünsche|brauche|würde)\s+ich|ich\s+(?:möchte|will|muss))\b\s*`,
     ),
-    benefit: /,?\s*(damit|sodass|so dass|(?<=,\s*)um)\s+/iu,
+    benefit: /,?\s*(damit|sodass|so dass|(?<=,\s*)um|um(?=\s+(?:[\p{L}-]+\s+){0,6}zu\s))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Als\s+(?:(?:een|de|het)\s+)?([^,\n]{1,80}?),?\s*(?:(?:wil|moet|kan|zou)\s+ik|ik\s+wil)\b\s*(?:graag\s+)?`,
     ),
-    benefit: /,?\s*(zodat|opdat|(?<=,\s*)om)\s+/iu,
+    benefit: /,?\s*(zodat|opdat|(?<=,\s*)om|om(?=\s+(?:[\p{L}-]+\s+){0,6}te\s))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Como\s+(?:(?:un|una|el|la)\s+)?([^,\n]{1,80}?),?\s*(?:yo\s+)?(?:quiero|necesito|deseo|quisiera|me gustaría|puedo)\b\s*`,
     ),
     benefit:
-      /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para)\s+/iu,
+      /,?\s+(para que|para poder|a fin de|con el fin de|de (?:modo|forma|manera) que|(?<=,\s*)para|para(?=\s+[\p{L}]+(?:ar|er|ir|ír)(?![\p{L}])))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Como\s+(?:(?:um|uma|o|a)\s+)?([^,\n]{1,80}?),?\s*(?:eu\s+)?(?:quero|preciso|desejo|gostaria de|posso)\b\s*`,
     ),
-    benefit: /,?\s+(para que|para poder|a fim de|de (?:modo|forma|maneira) que|(?<=,\s*)para)\s+/iu,
+    benefit:
+      /,?\s+(para que|para poder|a fim de|de (?:modo|forma|maneira) que|(?<=,\s*)para|para(?=\s+[\p{L}]+(?:ar|er|ir|or|ôr)(?![\p{L}])))\s+/iu,
   },
   {
     opening: opening(
       String.raw`Come\s+(?:(?:un|una|uno|il|lo|la)\s+|l['’]\s*)?([^,\n]{1,80}?),?\s*(?:io\s+)?(?:voglio|vorrei|desidero|ho bisogno di|posso)\b\s*`,
     ),
-    benefit: /,?\s+(così che|cosicché|in modo (?:che|da)|affinché|per poter|(?<=,\s*)per)\s+/iu,
+    benefit:
+      /,?\s+(così che|cosicché|in modo (?:che|da)|affinché|per poter|(?<=,\s*)per|per(?=\s+[\p{L}]+(?:are|ere|ire)(?![\p{L}])))\s+/iu,
   },
 ];
 
@@ -227,6 +229,10 @@ const roleLessOpening =
 /** Words whose full stop does not end a sentence ("etc. so that", "e.g. a PDF"). */
 const abbreviations = /(?:^|[\s(])(?:etc|e\.g|i\.e|vs|approx|incl|esp|cf|Dr|Mr|Mrs|Ms|St|No)$/i;
 
+/** A day before its month, written with an ordinal full stop ("31. Dezember", "1. maj"): not a sentence end. */
+const ordinalDateAhead =
+  /^\s+(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march|may|june|july|october|december|jan|feb|mär|apr|jun|jul|aug|sep|sept|okt|nov|dez)(?![\p{L}])/iu;
+
 /**
  * Where the sentence starting at `from` ends: a full stop, question or exclamation mark followed by a capital, a
  * digit or the end; a blank line; or a line that starts a list or a heading.
@@ -236,6 +242,13 @@ function sentenceEnd(text: string, from: number): number {
   pattern.lastIndex = from;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
     if (match[0] === '.' && abbreviations.test(text.slice(Math.max(from, match.index - 8), match.index))) {
+      continue;
+    }
+    if (
+      match[0] === '.' &&
+      /(?:^|[^\d.])\d{1,2}$/.test(text.slice(Math.max(from, match.index - 3), match.index)) &&
+      ordinalDateAhead.test(text.slice(match.index + 1, match.index + 16))
+    ) {
       continue;
     }
     return match.index;

@@ -151,6 +151,10 @@ const userRoles: Rule = (context, d) => {
         `they ${action.phrase}`,
         'it works without signing in, and nothing they do creates an account',
       );
+    } else if (facts.received) {
+      d.system(
+        `Each ${facts.received} goes only to the ${facts.role || 'users'} it is meant for: nobody in another account or without that role receives it.`,
+      );
     } else if (facts.productType === 'api') {
       d.system(
         `Only an authenticated client can ${action.phrase}; a request without valid credentials gets 401 and changes nothing.`,
@@ -264,6 +268,19 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
         'they confirm',
         'they see that it was sent, to whom, and its current status',
       );
+      {
+        // "to all tenants of a building", "to every member": one send reaches many, and some may be unreachable.
+        const many =
+          /\bto\s+(?:all|every|each|several|many|multiple|the)\s+(?:of\s+(?:the|my|their)\s+)?([\p{L}-]+s)\b/iu.exec(
+            action.rest || action.phrase,
+          );
+        if (many?.[1] && !/^(?:details|contents|results|settings)$/i.test(many[1]))
+          d.outcome(
+            `some of the ${many[1]} have no valid address`,
+            `${facts.actor} sends it`,
+            `it reaches all the others, and ${facts.actor} sees which ${many[1]} did not get it and why`,
+          );
+      }
       break;
     case 'get':
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
@@ -633,7 +650,11 @@ const security: Rule = (context, d) => {
   d.pack('security');
   const action = facts.action;
   const changes = facts.kind !== 'view' && facts.kind !== undefined;
-  if (action && changes && !d.has('systemCriteria', /logged|log\b/)) {
+  if (facts.received && !d.has('systemCriteria', /logged|log\b/)) {
+    d.system(
+      `Every ${facts.received} sent is logged with the recipient's id, the time and the event that caused it, and the log holds no passwords or card numbers.`,
+    );
+  } else if (action && changes && !d.has('systemCriteria', /logged|log\b/)) {
     d.system(
       `Every attempt to ${action.phrase}, successful or refused, is logged with the ${facts.role || 'user'}'s id, the time and the outcome, and the log holds no passwords or card numbers.`,
     );
@@ -654,7 +675,13 @@ const responsiveWeb: Rule = (context, d) => {
       facts.subject,
     );
   const showsMedia = /\b(?:photo|image|picture|map|chart|dashboard|video|plan)s?\b/.test(facts.subject);
-  if (showsList) {
+  if (facts.received) {
+    d.outcome(
+      'a screen 320 px wide',
+      `${facts.actor} opens the ${facts.received}`,
+      'its text and any link in it read without horizontal scrolling, and the link is at least 44 by 44 px',
+    );
+  } else if (showsList) {
     d.outcome(
       'a screen 320 px wide',
       `${facts.actor} looks at the list`,

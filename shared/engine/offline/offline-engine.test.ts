@@ -234,6 +234,33 @@ describe('offline criteria by what the action is', () => {
   const criteria = async (text: string): Promise<string[]> =>
     allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
 
+  it('checks a threshold stated in any bounding words at its boundary, and sends an alert story no list', async () => {
+    const alert = await criteria(
+      'As a warehouse manager, I want to receive an alert when stock of an item falls below 20 units so that I can reorder before we run out.',
+    );
+    expect(alert).toContain(
+      'A test at exactly "20 units" does not trigger what the story ties to "below 20 units", while a test just below "20 units" does.',
+    );
+    expect(alert.join('\n')).not.toMatch(/the list|not signed in|Every attempt to/);
+    expect(alert).toContain(
+      "Every alert sent is logged with the recipient's id, the time and the event that caused it, and the log holds no passwords or card numbers.",
+    );
+    const limit = await criteria('As a team lead, I want to invite fewer than 10 members to a trial team.');
+    expect(limit.join('\n')).toMatch(/"fewer than 10 members"/);
+  });
+
+  it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {
+    const sent = await criteria(
+      'As a landlord, I want to send the utility statement as a PDF to all tenants of a building so that they are informed.',
+    );
+    expect(sent.join('\n')).not.toMatch(/asks for the file|nothing to export|Exports and downloads/);
+    expect(sent).toContain(
+      'Given some of the tenants have no valid address, when the landlord sends it, then it reaches all the others, and the landlord sees which tenants did not get it and why.',
+    );
+    const exported = await criteria('As an accountant, I want to export the statement as a PDF.');
+    expect(exported.join('\n')).toMatch(/nothing to export/);
+  });
+
   it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
     const notification = await criteria(
       'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',
@@ -241,8 +268,10 @@ describe('offline criteria by what the action is', () => {
     expect(notification.join('\n')).not.toMatch(
       /a name that says what it contains|battery is,|battery is then/,
     );
+    // Being sent a notification is not something the homeowner does: nothing to sign in for, the question is who gets it.
+    expect(notification.join('\n')).not.toMatch(/not signed in|try to get a notification|Every attempt to/);
     expect(notification).toContain(
-      'Given the homeowner is not signed in, when they try to get a notification, then they are asked to sign in first and then return to the same step.',
+      'Each notification goes only to the homeowner it is meant for: nobody in another account or without that role receives it.',
     );
     const payslips = await criteria(
       'As an employee, I want to download my payslips so that I can apply for a loan.',

@@ -203,6 +203,31 @@ describe('offline consolidation', () => {
     expect(output.coverage.every((entry) => entry.itemIds.length > 0)).toBe(true);
   });
 
+  it('names at most three criteria per feature, told apart by the words the features do not share', () => {
+    const story = parseStory(
+      [
+        'As a loyalty club member, I want to see my points balance and see the rewards I can claim.',
+        '',
+        '## Acceptance criteria',
+        '- The points balance shows after sign-in.',
+        '- The points balance updates after each order.',
+        '- The points balance shows the date of the last change.',
+        '- The points balance is never negative.',
+        '- Each reward shows the points it costs.',
+        '- A reward I cannot afford yet is marked as such.',
+      ].join('\n'),
+    );
+    const [balance, rewards] = offlineConsolidation(story).coverage;
+    const ids = (first: number, last: number) =>
+      story.outcomeCriteria
+        .slice(first, last)
+        .map((item) => item.id)
+        .sort();
+    expect(balance?.itemIds).toHaveLength(3);
+    expect(balance?.itemIds.every((id) => ids(0, 4).includes(id))).toBe(true);
+    expect([...(rewards?.itemIds ?? [])].sort()).toEqual(ids(4, 6));
+  });
+
   it("never removes the user's own criteria", () => {
     const story = parseStory(
       'As a bank customer, I want to transfer money to another account.\n\n## Acceptance criteria\n- The transfer is refused above the balance.\n- The transfer is refused above the balance!',

@@ -1,6 +1,7 @@
 import type { SectionName } from '../catalog';
 import type { Patch } from '../patch';
 import {
+  coverageIdsPerFeature,
   reviewDimensions,
   type ConsolidationOutput,
   type JudgeOutput,
@@ -370,6 +371,33 @@ export function offlineReview(story: Story): JudgeOutput {
 // Consolidation
 
 /**
+ * The ids of the criteria that cover a feature most directly, at most `coverageIdsPerFeature`: those sharing
+ * the most of the feature's words, outcome criteria before system criteria on a tie. Words that every feature
+ * of the story shares (its actor's verb, e.g. "see") do not tell the features apart, so they do not count.
+ */
+function coveringItems(
+  feature: string,
+  criteria: readonly Criterion[],
+  shared: ReadonlySet<string>,
+): string[] {
+  const words = [...contentWords(feature)].filter((word) => !shared.has(word));
+  return criteria
+    .map((item, index) => {
+      const text = contentWords(item.text);
+      return { item, index, overlap: words.filter((word) => text.has(word)).length };
+    })
+    .filter((entry) => entry.overlap > 0)
+    .sort(
+      (a, b) =>
+        b.overlap - a.overlap ||
+        Number(a.item.section === 'systemCriteria') - Number(b.item.section === 'systemCriteria') ||
+        a.index - b.index,
+    )
+    .slice(0, coverageIdsPerFeature)
+    .map((entry) => entry.item.id);
+}
+
+/**
  * After the parallel merge: removes criteria that repeat another in other words and criteria that contradict
  * the story (each contradiction becomes an open question: the story wins), maps each feature of the story to
  * the criteria covering it, and proposes a split for a compound story.
@@ -397,15 +425,16 @@ export function offlineConsolidation(story: Story): ConsolidationOutput {
   const { facts } = reading.context;
   const features = facts.features.length > 0 ? facts.features : facts.action ? [facts.action.phrase] : [];
   const kept = reading.criteria.filter((item) => !removed.has(item.id));
-  const coverage = features.map((feature) => {
-    const words = [...contentWords(feature)].slice(0, 3);
-    return {
-      feature,
-      itemIds: kept
-        .filter((item) => words.some((word) => contentWords(item.text).has(word)))
-        .map((item) => item.id),
-    };
-  });
+  const featureWords = features.map((feature) => contentWords(feature));
+  const sharedByAll = new Set(
+    features.length > 1
+      ? [...(featureWords[0] ?? [])].filter((word) => featureWords.every((words) => words.has(word)))
+      : [],
+  );
+  const coverage = features.map((feature) => ({
+    feature,
+    itemIds: coveringItems(feature, kept, sharedByAll),
+  }));
   const split = checkStory(story).findings.find((finding) => finding.kind === 'not_atomic')?.split ?? [];
   return {
     summary: `Removed ${reading.repeats.length} repeated and ${reading.conflicts.length} contradicting criteria; ${coverage.filter((entry) => entry.itemIds.length > 0).length} of ${coverage.length} features covered.`,

@@ -76,6 +76,12 @@ export interface StoryFacts {
   reachesOthers: boolean;
   /** No account is involved: a visitor, guest or passer-by. */
   anonymous: boolean;
+  /**
+   * What the system sends the actor when the story is about being told rather than doing ("receive an alert",
+   * "get a reminder"): its noun, "alert". The actor does not act, so there is nothing to sign in for or to
+   * attempt; the question is who gets it. Undefined for other stories.
+   */
+  received: string | undefined;
   /** Statement plus notes, lower-cased: what domain packs and conditions match against. */
   text: string;
   /** The wish and the role, lower-cased: what decides the story's domain. */
@@ -254,7 +260,7 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'count',
     pattern: new RegExp(
-      String.raw`\b(?:up to|at most|no more than|a maximum of|maximum|max\.?|at least|a minimum of|more than|over|exactly|last)\s+(?:\d[\d,]*|${numberWords})\s+[a-z]+s?\b`,
+      String.raw`(?<![\p{L}'’])(?:${Object.values(comparisonWords).join('|')})\s+(?:\d[\d,]*|${numberWords})\s+[\p{L}]+(?![\p{L}])`,
       'giu',
     ),
   },
@@ -486,6 +492,7 @@ export function storyFacts(story: Story): StoryFacts {
         wish,
       ),
     anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(role),
+    received: action ? receivedMessage(action) : undefined,
     text: `${story.original.slice(0, analysisChars)}\n${story.implementationNotes.map((note) => note.text).join('\n')}`
       .slice(0, 2 * analysisChars)
       .toLowerCase(),
@@ -495,6 +502,15 @@ export function storyFacts(story: Story): StoryFacts {
     languages: findAll(story.original, languageNames),
     places: findAll(story.original, placeNames),
   };
+}
+
+const messageNouns =
+  /^(?:(?:a|an|the|my|their|one)\s+)?((?:[\p{L}-]+\s+)?(?:notifications?|alerts?|reminders?|messages?|e-?mails?|sms|texts?|push notifications?|warnings?|digests?|newsletters?))$/iu;
+
+/** "receive an alert" -> "alert"; undefined when the action is not being sent something. */
+function receivedMessage(action: Action): string | undefined {
+  if (action.verb !== 'receive' && action.verb !== 'get') return undefined;
+  return messageNouns.exec(action.object)?.[1]?.toLowerCase();
 }
 
 /** "a", "a or b", "a, b or c". */
