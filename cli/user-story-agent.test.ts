@@ -98,6 +98,21 @@ describe('user-story-agent enhance', () => {
     }
   });
 
+  it("prints exactly the README's example output for the command the README gives", async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const example =
+      /## Example output\n[\s\S]*?`npx user-story-agent (enhance [^`]+)`[\s\S]*?````markdown\n([\s\S]*?)````/.exec(
+        readme,
+      );
+    expect(
+      example,
+      'README.md has an "Example output" section with the command and its output',
+    ).not.toBeNull();
+    const printed = await run(example?.[1]?.split(' ') ?? []);
+    expect(printed.code, printed.stderr).toBe(0);
+    expect(printed.stdout).toBe(example?.[2]);
+  });
+
   it('writes to --output and honours --product-type over the front matter', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'usa-cli-')), 'story.json');
     const result = await run([

@@ -36,6 +36,7 @@ import { ProgressPublisher } from './progress/progress-publisher';
 import { ConnectionRepository } from './openwebui/connection-repository';
 import { ConnectionService } from './openwebui/connection-service';
 import { ProgressService } from './progress/progress-service';
+import { totalTokens } from './quotas/call-estimates';
 import { QuotaService } from './quotas/quota-service';
 import { createSealedSecretStore } from './secrets/secret-store';
 import { StreamLeases } from './quotas/stream-leases';
@@ -142,8 +143,12 @@ async function build(config: AppConfig): Promise<Services> {
     ? new QuotaService({
         store,
         concurrencyRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
-        // A reservation outlives the longest call (every SDK retry timing out) before it counts as abandoned.
-        reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS * (config.ANTHROPIC_MAX_RETRIES + 1) + 60_000,
+        // A call's deadline covers its retries; the minute on top covers recording, settling and clock skew.
+        reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS + 60_000,
+        recordedCall: async (tenantId, callId) => {
+          const record = await usage.find(tenantId, callId);
+          return record && { ...record, tokens: totalTokens(record), microUsd: record.costMicroUsd };
+        },
       })
     : undefined;
   const reports = new UsageReports(store);

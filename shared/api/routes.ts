@@ -114,6 +114,12 @@ export const usageSummarySchema = z.object({
       queuedJobs: z.number().int(),
       budgetMicroUsd: z.number().int().describe('The tenant’s monthly budget left, in micro-dollars.'),
       reservedBudgetMicroUsd: z.number().int(),
+      spentBudgetMicroUsd: z
+        .number()
+        .int()
+        .describe(
+          'Settled spend this month as the budget counts it; past the budget by at most one call’s worst case.',
+        ),
     })
     .optional()
     .describe('Absent when quotas are turned off.'),
@@ -308,7 +314,7 @@ export const routes = {
     path: '/api/v1/jobs/{jobId}/stream',
     summary: 'Follow a job’s progress (SSE)',
     description:
-      'Server-Sent Events: start, iteration:start/progress/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
+      'Server-Sent Events: start, iteration:start/progress/waiting/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
     tags: jobTag,
     auth: 'user',
     scope: 'jobs:read',

@@ -247,6 +247,12 @@ describe('parseStatement', () => {
       'schnell eine Reparatur zu bekommen',
     ],
     [
+      'Als Vermieter möchte ich die Abrechnung an alle Mieter senden, damit sie bis zum 31. Dezember informiert sind.',
+      'Vermieter',
+      'die Abrechnung an alle Mieter senden',
+      'sie bis zum 31. Dezember informiert sind',
+    ],
+    [
       'Come cliente, voglio annullare il mio ordine per ricevere il rimborso completo.',
       'cliente',
       'annullare il mio ordine',

@@ -229,6 +229,10 @@ const roleLessOpening =
 /** Words whose full stop does not end a sentence ("etc. so that", "e.g. a PDF"). */
 const abbreviations = /(?:^|[\s(])(?:etc|e\.g|i\.e|vs|approx|incl|esp|cf|Dr|Mr|Mrs|Ms|St|No)$/i;
 
+/** A day before its month, written with an ordinal full stop ("31. Dezember", "1. maj"): not a sentence end. */
+const ordinalDateAhead =
+  /^\s+(?:januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|january|february|march|may|june|july|october|december|jan|feb|mär|apr|jun|jul|aug|sep|sept|okt|nov|dez)(?![\p{L}])/iu;
+
 /**
  * Where the sentence starting at `from` ends: a full stop, question or exclamation mark followed by a capital, a
  * digit or the end; a blank line; or a line that starts a list or a heading.
@@ -238,6 +242,13 @@ function sentenceEnd(text: string, from: number): number {
   pattern.lastIndex = from;
   for (let match = pattern.exec(text); match; match = pattern.exec(text)) {
     if (match[0] === '.' && abbreviations.test(text.slice(Math.max(from, match.index - 8), match.index))) {
+      continue;
+    }
+    if (
+      match[0] === '.' &&
+      /(?:^|[^\d.])\d{1,2}$/.test(text.slice(Math.max(from, match.index - 3), match.index)) &&
+      ordinalDateAhead.test(text.slice(match.index + 1, match.index + 16))
+    ) {
       continue;
     }
     return match.index;

@@ -33,6 +33,7 @@ import {
   type WorkflowStepRunOutput,
 } from './orchestration-contract';
 import { meteredLlm } from './metered-llm';
+import { quotaWaitProgress } from './quota-wait-progress';
 import type { UsageRepository } from './usage-records';
 
 export interface JobStepsOptions {
@@ -221,7 +222,11 @@ export class JobSteps {
     const progress = jobProgress(this.options.jobs, this.options.progress, ref);
     const warmWaitMs = this.options.cacheWarmWaitMs ?? 0;
     const environment: StepEnvironment = {
-      llm: meteredLlm(job, { ...this.options, now: this.now }),
+      llm: meteredLlm(job, {
+        ...this.options,
+        now: this.now,
+        onWait: quotaWaitProgress({ ...this.options, ref, now: this.now }),
+      }),
       iterations: job.iterations,
       verify: job.options.verify,
       models: job.options.model ? { model: job.options.model } : {},
@@ -385,13 +390,15 @@ export class JobSteps {
     const finished = await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
       if (finishedStatuses.has(current.status)) return undefined;
       const { awaitingApproval: _awaiting, ...rest } = current;
+      // A wait still shown (its activity died mid-wait) is over.
+      const { waiting: _waiting, ...progress } = current.progress;
       return {
         ...rest,
         status: input.outcome,
         completedAt: this.now().toISOString(),
         usage,
         progress: {
-          ...current.progress,
+          ...progress,
           current: null,
           completed: report.iterations.filter((result) => result.status !== 'failed').length,
         },

@@ -24,6 +24,17 @@ export type JobMode = z.infer<typeof jobModeSchema>;
 export const jobErrorSchema = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
+/** The limit an LLM call waits on while calls in flight hold what it needs. */
+export const quotaWaitReasonSchema = z.enum(['budget', 'tokens']);
+
+/** An iteration whose LLM call waits for calls in flight to give back their holds (see `quotaLlm`). */
+export const iterationWaitSchema = z.object({
+  iteration: iterationIdSchema,
+  reason: quotaWaitReasonSchema,
+  message: z.string(),
+  since: z.string(),
+});
+
 export const jobOptionsSchema = z.object({
   verify: z
     .boolean()
@@ -66,6 +77,8 @@ export const jobDocumentSchema = z.object({
     completed: z.number().int().nonnegative(),
     total: z.number().int().nonnegative(),
     current: iterationIdSchema.nullable(),
+    /** Iterations waiting for quota right now; absent when none is. */
+    waiting: z.array(iterationWaitSchema).optional(),
   }),
   createdAt: z.string(),
   startedAt: z.string().optional(),

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { iterationIdSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import { reviewVerdicts } from '../engine/review';
+import { quotaWaitReasonSchema } from '../jobs/job';
 
 /**
  * The progress events of the API contract ("Progress events"). The same payloads go to SSE clients and to the
@@ -24,6 +25,15 @@ export const progressEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('iteration:progress'),
     data: z.object({ jobId: z.string(), iteration: iterationIdSchema, chunk: z.string() }),
+  }),
+  z.object({
+    event: z.literal('iteration:waiting'),
+    data: z.object({
+      jobId: z.string(),
+      iteration: iterationIdSchema,
+      reason: quotaWaitReasonSchema,
+      message: z.string(),
+    }),
   }),
   z.object({
     event: z.literal('iteration:complete'),

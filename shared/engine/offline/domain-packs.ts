@@ -84,6 +84,12 @@ const buying = /\b(?:checkout|check out|basket|cart|buy|buys|buying|purchase\w*|
 /** The actor sells: checkout items are written for the buyer. */
 const sellerSide = /shop owner|seller|merchant|vendor|\bsell/;
 
+/**
+ * Items about asking for a file (an export, a download, a report): not for a story that sends or shares a file
+ * someone else receives ("send the statement as a PDF to all tenants"), where nobody asks for it.
+ */
+const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
+
 export const domainPacks: readonly DomainPack[] = [
   {
     id: 'payments',
@@ -834,14 +840,14 @@ export const domainPacks: readonly DomainPack[] = [
         'a period or a selection with no data',
         '{actor} asks for the file',
         'they are told there is nothing to export instead of getting an empty file',
-        { onlyIf: /export|download|csv|pdf|excel|xlsx|statement|payslip|report/ },
+        { onlyIf: /export|download|csv|pdf|excel|xlsx|statement|payslip|report/, kinds: fileKinds },
       ),
       outcome(
         'performance',
         'an export of more than 10,000 rows',
         '{actor} starts it',
         'they can keep working, and they are told when the file is ready, with a download link valid for 24 hours',
-        { onlyIf: /export|csv|excel|xlsx|report/ },
+        { onlyIf: /export|csv|excel|xlsx|report/, kinds: fileKinds },
       ),
       outcome(
         'accessibility',
@@ -854,7 +860,7 @@ export const domainPacks: readonly DomainPack[] = [
         'security',
         'system',
         'A file contains exactly the records {actor} may see, for exactly the chosen period; totals in the file equal the totals on screen, checked by an automated comparison.',
-        { onlyIf: /export|download|csv|pdf|excel|xlsx|statement|payslip|report/ },
+        { onlyIf: /export|download|csv|pdf|excel|xlsx|statement|payslip|report/, kinds: fileKinds },
       ),
       outcome(
         'accessibility',
@@ -879,7 +885,7 @@ export const domainPacks: readonly DomainPack[] = [
         'analytics',
         'system',
         'Exports and downloads are counted per format and size band, with failures by cause.',
-        { onlyIf: /export|download|csv|pdf|excel|xlsx/ },
+        { onlyIf: /export|download|csv|pdf|excel|xlsx/, kinds: fileKinds },
       ),
     ],
   },

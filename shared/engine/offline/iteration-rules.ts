@@ -268,6 +268,19 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
         'they confirm',
         'they see that it was sent, to whom, and its current status',
       );
+      {
+        // "to all tenants of a building", "to every member": one send reaches many, and some may be unreachable.
+        const many =
+          /\bto\s+(?:all|every|each|several|many|multiple|the)\s+(?:of\s+(?:the|my|their)\s+)?([\p{L}-]+s)\b/iu.exec(
+            action.rest || action.phrase,
+          );
+        if (many?.[1] && !/^(?:details|contents|results|settings)$/i.test(many[1]))
+          d.outcome(
+            `some of the ${many[1]} have no valid address`,
+            `${facts.actor} sends it`,
+            `it reaches all the others, and ${facts.actor} sees which ${many[1]} did not get it and why`,
+          );
+      }
       break;
     case 'get':
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
@@ -377,6 +390,14 @@ function statedValues(context: Context, d: Draft): void {
           `"${value}" is read in the time zone of the person concerned, and a test at one minute before and one minute after "${value}" shows the change.`,
         );
         break;
+      case 'deadline':
+        d.system(
+          `A test on ${value} and one on the day after show where the deadline "${fact.text}" falls, in the time zone the specification names for it.`,
+        );
+        d.question(
+          `What happens to what is not done "${fact.text}", and which time zone decides when ${value} ends?`,
+        );
+        break;
       case 'schedule':
         d.system(
           `A test that moves the clock over three consecutive periods sees it happen exactly once in each, "${value}", in the time zone of the person concerned.`,
@@ -483,7 +504,9 @@ function boundCriterion(d: Draft, fact: StatedFact, when: string): void {
     case 'exactly':
       d.system(
         /^last\s/i.test(text)
-          ? `With more than "${value}" available, a test sees exactly the "${text}", newest first.`
+          ? /\b(?:hours?|days?|weeks?|months?|years?)$/i.test(value)
+            ? `A test with records just inside and just outside the "${text}" gets only those inside, the window counted back from the time of the request.`
+            : `With more than "${value}" available, a test sees exactly the "${text}", newest first.`
           : `A test checks that exactly "${value}" applies, as the story states, and that one more or one fewer does not.`,
       );
       break;
@@ -603,7 +626,13 @@ const performance: Rule = (context, d) => {
   const { facts } = context;
   d.pack('performance');
   const action = facts.action;
-  if (action && !d.has('outcomeCriteria', /within \d/) && !d.has('systemCriteria', /within \d/)) {
+  // An API has no screen to confirm on: its latency is the system criterion below.
+  if (
+    action &&
+    context.story.productType !== 'api' &&
+    !d.has('outcomeCriteria', /within \d/) &&
+    !d.has('systemCriteria', /within \d/)
+  ) {
     d.outcome(
       'the expected peak load',
       `${facts.actor} asks to ${action.phrase}`,
@@ -626,6 +655,13 @@ const performance: Rule = (context, d) => {
     d.system(
       `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
     );
+    // "list all orders": a list with no bound is a page at a time, or one call can ask for everything.
+    if (facts.kind === 'view' && /^(?:all|every)\b|s\b/i.test(action.object))
+      d.outcome(
+        `more results than one page holds`,
+        `${facts.actor} asks for them`,
+        'they get one page with a cursor to the next, and following the cursors returns each result exactly once, even while new ones are added',
+      );
   }
 };
 
@@ -736,7 +772,12 @@ const localeFormatting: Rule = (context, d) => {
     /\b(?:date|time|times|tomorrow|today|month|week|term|deadline|schedule|morning|evening|hours?|days?|time zone)\b/.test(
       facts.subject,
     );
-  if (dates && !d.has('outcomeCriteria', /time zone/)) {
+  if (dates && context.story.productType === 'api') {
+    // Machines read an API's dates: one unambiguous format, not the caller's locale.
+    d.system(
+      'Dates and times in requests and responses are ISO 8601 with an explicit UTC offset, and a request with a date in another format gets 400 naming the field.',
+    );
+  } else if (dates && !d.has('outcomeCriteria', /time zone/)) {
     d.outcome(
       `${facts.actor} uses a locale such as fr-BE or en-US`,
       'dates and times are shown',

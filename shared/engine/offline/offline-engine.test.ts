@@ -249,6 +249,47 @@ describe('offline criteria by what the action is', () => {
     expect(limit.join('\n')).toMatch(/"fewer than 10 members"/);
   });
 
+  it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {
+    const sent = await criteria(
+      'As a landlord, I want to send the utility statement as a PDF to all tenants of a building so that they are informed.',
+    );
+    expect(sent.join('\n')).not.toMatch(/asks for the file|nothing to export|Exports and downloads/);
+    expect(sent).toContain(
+      'Given some of the tenants have no valid address, when the landlord sends it, then it reaches all the others, and the landlord sees which tenants did not get it and why.',
+    );
+    const exported = await criteria('As an accountant, I want to export the statement as a PDF.');
+    expect(exported.join('\n')).toMatch(/nothing to export/);
+  });
+
+  it('checks a stated deadline at its day boundary and asks what happens after it, in English and German', async () => {
+    const english = await criteria(
+      'As a landlord, I want to send the utility statement to my tenants so that they are informed by 31 December.',
+    );
+    expect(english).toContain(
+      'A test on 31 December and one on the day after show where the deadline "by 31 December" falls, in the time zone the specification names for it.',
+    );
+    const german = await criteria(
+      'Als Vermieter möchte ich die Abrechnung an alle Mieter senden, damit sie bis zum 31. Dezember informiert sind.',
+    );
+    expect(german).toContain(
+      'What happens to what is not done "bis zum 31. Dezember", and which time zone decides when 31. Dezember ends?',
+    );
+  });
+
+  it('writes an API listing as an API: pages, machine dates, a time window, and no sentence left without its noun', async () => {
+    const listing = await criteria(
+      '---\nproductType: api\n---\nAs a partner developer, I want to list all orders created in the last 30 days through the API so that I can reconcile them with our ERP.',
+    );
+    const text = listing.join('\n');
+    expect(text).not.toMatch(/in the through|confirmation appears|fr-BE/);
+    expect(listing).toContain(
+      'Only an authenticated client can list all orders created through the API; a request without valid credentials gets 401 and changes nothing.',
+    );
+    expect(text).toMatch(/one page with a cursor to the next/);
+    expect(text).toMatch(/ISO 8601 with an explicit UTC offset/);
+    expect(text).toMatch(/just inside and just outside the "last 30 days"/);
+  });
+
   it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
     const notification = await criteria(
       'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',

@@ -39,6 +39,7 @@ export interface StatedFact {
     | 'header'
     | 'status'
     | 'timeOfDay'
+    | 'deadline'
     | 'schedule'
     | 'options';
   /** The words as the story has them: "24 hours before each booking", "CSV", "Retry-After". */
@@ -121,6 +122,16 @@ export function kindOf(verb: string): ActionKind | undefined {
   const head = verb.split(' ')[0] ?? '';
   if (verb === 'check in' || verb === 'sign in' || verb === 'log in' || verb === 'sign up') return 'access';
   return (Object.keys(actionKinds) as ActionKind[]).find((kind) => actionKinds[kind].includes(head));
+}
+
+/** "list all orders", "list my invoices" look things up; "list my bike for sale" creates a listing. */
+function actionKindOf(action: Action): ActionKind | undefined {
+  if (
+    action.verb === 'list' &&
+    /^(?:(?:all|every)\b|(?:(?:the|my|their)\s+)?[\p{L}-]+s\b)/iu.test(action.object)
+  )
+    return 'view';
+  return kindOf(action.verb);
 }
 
 /** Words that end a direct object: clauses, and adverbs of manner or place ("renew my passport online"). */
@@ -233,6 +244,13 @@ function comparisonOf(words: string): Comparison {
   return '';
 }
 
+const englishMonths =
+  'January|February|March|April|May|June|July|August|September|October|November|December|Jan|Feb|Mar|Apr|Jun|Jul|Aug|Sep|Sept|Oct|Nov|Dec';
+
+/** The words before a deadline's date: "by the", "bis zum", "avant le". */
+const deadlineLead =
+  /^(?:by|before|until|till|no later than|not later than|bis(?: zum| spätestens(?: zum| am)?)?|avant le|d'ici le|au plus tard le|jusqu'au|antes del|hasta el|a más tardar el)\s+(?:the\s+)?/iu;
+
 const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'rate',
@@ -285,6 +303,18 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
       /\b(?:on )?the \d{1,2}(?:st|nd|rd|th)(?: day)? of (?:each|every|the) month\b|\b(?:every|each) (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday|weekday|working day|business day|night|morning|evening|day|week|month|quarter|year)\b|\b(?:daily|nightly|weekly|fortnightly|monthly|quarterly|yearly|annually)(?=\s*(?:[,.;]|$|so\b|and\b|at\b|on\b|in order\b|by\b))/giu,
   },
   {
+    kind: 'deadline',
+    pattern: new RegExp(
+      [
+        String.raw`\b(?:by|before|until|till|no later than|not later than)\s+(?:the\s+)?(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:${englishMonths})|(?:${englishMonths})\s+\d{1,2}(?:st|nd|rd|th)?)(?![\p{L}\d])`,
+        String.raw`\bbis (?:zum |spätestens (?:zum |am )?)?\d{1,2}\.\s*(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)(?![\p{L}])`,
+        String.raw`\b(?:avant le|d'ici le|au plus tard le|jusqu'au)\s+\d{1,2}(?:er)?\s+(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)(?![\p{L}])`,
+        String.raw`\b(?:antes del|hasta el|a más tardar el)\s+\d{1,2}\s+de\s+(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)(?![\p{L}])`,
+      ].join('|'),
+      'giu',
+    ),
+  },
+  {
     kind: 'timeOfDay',
     pattern: /\b\d{1,2}(?::\d\d)?\s?(?:am|pm)\b|\b(?:[01]?\d|2[0-3]):[0-5]\d\b|\bmidnight\b|\bnoon\b/giu,
   },
@@ -314,7 +344,11 @@ function statedFacts(text: string, wish: string): StatedFact[] {
     facts.push({
       kind,
       text: found,
-      value: opening ? found.slice(opening[0].length) : found,
+      value: opening
+        ? found.slice(opening[0].length)
+        : kind === 'deadline'
+          ? found.replace(deadlineLead, '')
+          : found,
       comparison: opening ? comparisonOf(opening[1] ?? '') : '',
       values: [],
       about: '',
@@ -445,11 +479,18 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
       noun,
     );
   }
-  return result
-    .replace(/\s+/g, ' ')
-    .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
-    .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
-    .trim();
+  return (
+    result
+      .replace(/\s+/g, ' ')
+      // "created in the last 30 days through the API" without its value: "in the" lost its noun.
+      .replace(
+        /\s+(?:in|within|during|over|for|of|from|at|by|on|under)\s+(?:the|a|an|my|their|our)(?=\s+(?:in|within|during|over|for|of|from|at|by|on|through|to|with|via)\b|\s*$)/gi,
+        '',
+      )
+      .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
+      .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
+      .trim()
+  );
 }
 
 /**
@@ -482,7 +523,7 @@ export function storyFacts(story: Story): StoryFacts {
     // A role in another language is quoted, so English sentences keep the story's own word for the actor.
     actor: role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
     action,
-    kind: action ? kindOf(action.verb) : undefined,
+    kind: action ? actionKindOf(action) : undefined,
     features: features.length > 1 ? features : [],
     benefit,
     beneficiary: english ? beneficiaryOf(benefit) : undefined,
