@@ -51,7 +51,12 @@ const noOrchestrations: JobOrchestrations = {
 };
 
 function quotas(store: CosmosStore): QuotaService {
-  return new QuotaService({ store, concurrencyRetryAfterSeconds: 30, reservationTtlMs: 600_000 });
+  return new QuotaService({
+    store,
+    concurrencyRetryAfterSeconds: 30,
+    reservationTtlMs: 600_000,
+    recordedCall: () => Promise.resolve(undefined),
+  });
 }
 
 /** Latency of `samples` sequential job creations, each by a fresh user so no limit is ever hit. */

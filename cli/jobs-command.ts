@@ -50,11 +50,12 @@ const createOptionsSchema = z.object({
   watch: z.boolean().optional(),
 });
 
-const listOptionsSchema = z.object({
-  status: z.string().optional(),
+const pageOptionsSchema = z.object({
   limit: z.string().optional(),
   cursor: z.string().optional(),
 });
+
+const listOptionsSchema = pageOptionsSchema.extend({ status: z.string().optional() });
 
 const exportOptionsSchema = z.object({
   format: z.enum(exportFormats),
@@ -84,6 +85,21 @@ async function watch(client: ServiceClient, jobId: string): Promise<number> {
   }
   process.stderr.write(`job ${jobId} failed: ${outcome.code}: ${outcome.message}\n`);
   return exitCodeForJobError(outcome.code);
+}
+
+/** A job the service just accepted: printed as JSON, or followed to its end with `--watch`. */
+async function started(
+  service: ServiceClient,
+  accepted: unknown,
+  follow: boolean | undefined,
+): Promise<number> {
+  const job = z.looseObject({ id: z.string() }).parse(accepted);
+  if (!follow) {
+    printJson(job);
+    return exitCodes.ok;
+  }
+  process.stderr.write(`job ${job.id}\n`);
+  return watch(service, job.id);
 }
 
 /**
@@ -130,15 +146,35 @@ export function jobsCommand(setExit: (code: number) => void): Command {
       };
       const headers =
         given.idempotencyKey === undefined ? undefined : { 'idempotency-key': given.idempotencyKey };
-      const job = z
-        .looseObject({ id: z.string() })
-        .parse(await service.json('POST', '/api/v1/jobs', { body, ...(headers ? { headers } : {}) }));
-      if (!given.watch) {
-        printJson(job);
-        return setExit(exitCodes.ok);
-      }
-      process.stderr.write(`job ${job.id}\n`);
-      setExit(await watch(service, job.id));
+      const accepted = await service.json('POST', '/api/v1/jobs', { body, ...(headers ? { headers } : {}) });
+      setExit(await started(service, accepted, given.watch));
+    });
+
+  jobs
+    .command('message')
+    .description(
+      'refine a completed job: TEXT ("add SEPA") runs as a new linked job on its specification (a turn)',
+    )
+    .argument('<jobId>')
+    .argument('<text>', 'what to change, in plain words')
+    .option('--watch', 'then follow the new job as "jobs watch" does')
+    .action(async (jobId: string, text: string, options: unknown, command: Command) => {
+      const service = client(command);
+      const given = parseOptions(z.object({ watch: z.boolean().optional() }), options);
+      const accepted = await service.json('POST', `${jobPath(jobId)}/messages`, { body: { message: text } });
+      setExit(await started(service, accepted, given.watch));
+    });
+
+  jobs
+    .command('messages')
+    .description("a job's conversation: each message with the job that applied it (JSON, a page at a time)")
+    .argument('<jobId>')
+    .option('--limit <n>', 'messages per page')
+    .option('--cursor <cursor>', 'the nextCursor of the previous page')
+    .action(async (jobId: string, options: unknown, command: Command) => {
+      const query = parseOptions(pageOptionsSchema, options);
+      printJson(await client(command).json('GET', `${jobPath(jobId)}/messages`, { query }));
+      setExit(exitCodes.ok);
     });
 
   jobs

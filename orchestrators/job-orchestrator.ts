@@ -154,7 +154,8 @@ function* durableStep(
     }
     case 'consolidation':
     case 'review':
-    case 'rewrite': {
+    case 'rewrite':
+    case 'refinement': {
       const run = workflowStepRun({ ...ref, step }).withRetry(llmRetry);
       const ended = yield* raced(ctx, run, cancel);
       if (ended) return ended;

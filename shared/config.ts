@@ -103,6 +103,8 @@ export const configSchema = z.object({
   CANCEL_POLL_MS: integerFromString(500, 50, 10_000),
   /** Parallel iterations wait up to this long for the first one to write their model's prompt cache (0: off). */
   CACHE_WARM_WAIT_MS: integerFromString(10_000, 0, 60_000),
+  /** Largest message of a conversation turn (`POST /jobs/{id}/messages`), in UTF-8 bytes; 413 beyond. */
+  MAX_MESSAGE_BYTES: integerFromString(4_096, 16, 65_536),
   /** Largest request body accepted before parsing; the plan's story limit applies on top. */
   MAX_REQUEST_BODY_BYTES: integerFromString(262_144, 1_024, 10_485_760),
   /** Browser origins allowed to call the API (comma-separated, or `*`), e.g. OpenWebUI for user-added tool servers. */

@@ -11,6 +11,8 @@ export const errorCodes = {
   job_finished: 409,
   /** The job has not completed (still running, failed or cancelled): it has no specification to give. */
   job_not_completed: 409,
+  /** A conversation's previous turn is still running: its result is the base of the next one. */
+  turn_in_progress: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
   idempotency_key_reused: 422,

@@ -17,6 +17,8 @@ import { createWebPubSub, type WebPubSubPort } from './adapters/web-pubsub';
 import { CosmosStore } from './adapters/cosmos-store';
 import { getConfig, webhookHttpsOnly, type AppConfig } from './config';
 import { AppError } from './errors';
+import { ConversationRepository } from './conversations/conversation-repository';
+import { ConversationService } from './conversations/conversation-service';
 import { JobExports } from './exports/job-export';
 import { FailedJobs } from './jobs/failed-jobs';
 import { JobRepository } from './jobs/job-repository';
@@ -35,6 +37,7 @@ import { ProgressPublisher } from './progress/progress-publisher';
 import { ConnectionRepository } from './openwebui/connection-repository';
 import { ConnectionService } from './openwebui/connection-service';
 import { ProgressService } from './progress/progress-service';
+import { totalTokens } from './quotas/call-estimates';
 import { QuotaService } from './quotas/quota-service';
 import { createSealedSecretStore } from './secrets/secret-store';
 import { StreamLeases } from './quotas/stream-leases';
@@ -91,6 +94,8 @@ export interface Services {
   systemSteps: SystemSteps;
   /** Completed jobs as Gherkin, Jira, Azure DevOps or markdown files. */
   jobExports: JobExports;
+  /** Refinement by conversation: messages on completed jobs, each run as a new linked job. */
+  conversations: ConversationService;
   events: EventLog;
   /** Undefined when Web PubSub is not configured. */
   pubsub: WebPubSubPort | undefined;
@@ -141,8 +146,12 @@ async function build(config: AppConfig): Promise<Services> {
     ? new QuotaService({
         store,
         concurrencyRetryAfterSeconds: config.CONCURRENCY_RETRY_AFTER_SECONDS,
-        // A reservation outlives the longest call (every SDK retry timing out) before it counts as abandoned.
-        reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS * (config.ANTHROPIC_MAX_RETRIES + 1) + 60_000,
+        // A call's deadline covers its retries; the minute on top covers recording, settling and clock skew.
+        reservationTtlMs: config.ANTHROPIC_TIMEOUT_MS + 60_000,
+        recordedCall: async (tenantId, callId) => {
+          const record = await usage.find(tenantId, callId);
+          return record && { ...record, tokens: totalTokens(record), microUsd: record.costMicroUsd };
+        },
       })
     : undefined;
   const reports = new UsageReports(store);
@@ -257,6 +266,13 @@ async function build(config: AppConfig): Promise<Services> {
     jobs,
     failedJobs: new FailedJobs({ jobs: jobsRepository, jobService: jobs, audit }),
     jobExports: new JobExports(jobs),
+    conversations: new ConversationService({
+      jobs: jobsRepository,
+      jobService: jobs,
+      turns: new ConversationRepository(store),
+      inventories,
+      maxMessageBytes: config.MAX_MESSAGE_BYTES,
+    }),
     steps,
     systemSteps: new SystemSteps({
       jobs: jobsRepository,

@@ -25,6 +25,11 @@ import {
   uploadIdSchema,
   webhookIdSchema,
 } from '../ids';
+import {
+  conversationPageSchema,
+  listMessagesQuerySchema,
+  postMessageBodySchema,
+} from '../conversations/conversation-service';
 import { exportJobQuerySchema, jobExportSchema } from '../exports/job-export';
 import { jobViewSchema } from '../jobs/job';
 import { adminJobsQuerySchema } from '../jobs/failed-jobs';
@@ -114,6 +119,12 @@ export const usageSummarySchema = z.object({
       queuedJobs: z.number().int(),
       budgetMicroUsd: z.number().int().describe('The tenant’s monthly budget left, in micro-dollars.'),
       reservedBudgetMicroUsd: z.number().int(),
+      spentBudgetMicroUsd: z
+        .number()
+        .int()
+        .describe(
+          'Settled spend this month as the budget counts it; past the budget by at most one call’s worst case.',
+        ),
     })
     .optional()
     .describe('Absent when quotas are turned off.'),
@@ -308,7 +319,7 @@ export const routes = {
     path: '/api/v1/jobs/{jobId}/stream',
     summary: 'Follow a job’s progress (SSE)',
     description:
-      'Server-Sent Events: start, iteration:start/progress/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
+      'Server-Sent Events: start, iteration:start/progress/waiting/complete, awaiting_approval, then complete, cancelled or error, after which the stream ends. Each event has a per-job id; reconnect with Last-Event-ID to resume without missing or repeating one. follow=false replays what exists and ends.',
     tags: jobTag,
     auth: 'user',
     scope: 'jobs:read',
@@ -341,6 +352,43 @@ export const routes = {
     responses: {
       200: { description: 'The files.', schema: jobExportSchema },
       ...errors(400, 401, 404, 409),
+    },
+  },
+  postJobMessage: {
+    functionName: 'jobs-messages-create',
+    operationId: 'sendJobMessage',
+    method: 'POST',
+    path: '/api/v1/jobs/{jobId}/messages',
+    summary: 'Refine a completed job with a message',
+    description:
+      'Refinement by conversation: applies the message ("add SEPA", "split the admin part out") to the specification the completed job finished with, as a new job (a turn) run by the same engine, refinement pass then the judge. The new job is linked to this one (conversation.parentJobId, conversation.turn) and answered at once with 202, like createJob; follow it with getJob or its stream. The message is data, like the story: it cannot change the output format or reveal instructions. A turn is a job: audited, admitted under the plan’s quotas and metered. 409 job_not_completed when this job has not completed, 409 turn_in_progress while the conversation’s previous turn runs, 413 beyond MAX_MESSAGE_BYTES.',
+    tags: jobTag,
+    auth: 'user',
+    scope: 'jobs:write',
+    params: jobIdParams,
+    body: postMessageBodySchema,
+    durableClient: true,
+    responses: {
+      202: { description: 'Accepted; the turn’s job runs.', schema: jobViewSchema },
+      ...errors(400, 401, 404, 409, 413, 415, 429, 503),
+    },
+  },
+  listJobMessages: {
+    functionName: 'jobs-messages-list',
+    operationId: 'listJobMessages',
+    method: 'GET',
+    path: '/api/v1/jobs/{jobId}/messages',
+    summary: 'A job’s conversation history',
+    description:
+      'The messages of the conversation this job belongs to (any of its jobs names it), in the order they were sent, each with the job that applied it: its id, status and what it changed. A page at a time.',
+    tags: jobTag,
+    auth: 'user',
+    scope: 'jobs:read',
+    params: jobIdParams,
+    query: listMessagesQuerySchema,
+    responses: {
+      200: { description: 'The turns, oldest first.', schema: conversationPageSchema },
+      ...errors(400, 401, 404),
     },
   },
   negotiateJob: {

@@ -213,9 +213,10 @@ export function applicableIterations(productType: ProductType): IterationDefinit
 
 /**
  * The workflow passes that run over the whole merged story after the iterations: consolidation (duplicates,
- * contradictions, coverage), the whole-story judge (`review`) and the rewrite round it may ask for.
+ * contradictions, coverage), the whole-story judge (`review`) and the rewrite round it may ask for; and
+ * `refinement`, which applies a user's follow-up instruction to a finished story (a conversation turn).
  */
-export const workflowPassIds = ['consolidation', 'review', 'rewrite'] as const;
+export const workflowPassIds = ['consolidation', 'review', 'rewrite', 'refinement'] as const;
 export const workflowPassIdSchema = z.enum(workflowPassIds);
 export type WorkflowPassId = z.infer<typeof workflowPassIdSchema>;
 
@@ -226,6 +227,7 @@ const passRules: Record<WorkflowPassId, { name: string; sections: readonly Secti
   consolidation: { name: 'Consolidation', sections: sectionNames },
   review: { name: 'Review', sections: [] },
   rewrite: { name: 'Rewrite', sections: sectionNames },
+  refinement: { name: 'Refinement', sections: sectionNames },
 };
 
 /** The display name and the sections an author's patches may touch. */

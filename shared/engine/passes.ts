@@ -20,6 +20,7 @@ import { validatePatches, type Patch, type PatchValidation } from './patch';
 import {
   buildConsolidationRequest,
   buildIterationRequest,
+  buildRefinementRequest,
   buildReviewRequest,
   buildRewriteRequest,
   buildVerificationRequest,
@@ -320,6 +321,19 @@ export function runRewrite(
       buildRewriteRequest({ ...input, model: passModel(input.models), attempt: 1 }),
     );
     return { ...editsOf(input.story, 'rewrite', output.patches), summary: output.summary };
+  });
+}
+
+/**
+ * A conversation turn: applies the user's instruction to the finished story. The instruction travels as data
+ * (see `buildRefinementRequest`); its changes are validated, not applied, like any pass's.
+ */
+export function runRefinement(input: PassInput & { instruction: string }): Promise<PassResult> {
+  return runPass('refinement', 1, input, async (log) => {
+    const output = await log.call(
+      buildRefinementRequest({ ...input, model: passModel(input.models), attempt: 1 }),
+    );
+    return { ...editsOf(input.story, 'refinement', output.patches), summary: output.summary };
   });
 }
 

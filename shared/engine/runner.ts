@@ -30,6 +30,11 @@ export interface RunWorkflowInput extends Omit<CallOptions, 'mockups'> {
   strategy?: 'parallel' | 'sequential';
   /** Judge each iteration and retry it once when it fails (per-iteration verification). */
   verify?: boolean;
+  /**
+   * A conversation turn: instead of the iterations, this instruction is applied to `story` (a finished
+   * specification) by the refinement pass, which the judge then reviews.
+   */
+  instruction?: string;
   /** Consolidation and the whole-story judge after the iterations (default true). */
   review?: boolean;
   /** Rewrite rounds the judge may ask for (default 1). */
@@ -131,7 +136,9 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   const strategy = input.strategy ?? 'parallel';
   const plan: WorkflowPlan = {
     strategy,
-    iterations: planIterations(input.story.productType, input.iterations),
+    iterations:
+      input.instruction === undefined ? planIterations(input.story.productType, input.iterations) : [],
+    ...(input.instruction === undefined ? {} : { refinement: true }),
     ...(input.mockups?.length ? { mockups: input.mockups.map((file) => file.id) } : {}),
     ...(input.review === false ? {} : { review: { rewriteRounds: input.rewriteRounds ?? 1 } }),
   };
@@ -183,6 +190,8 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
         return { kind: 'review', ...(await executor.review(step.round, step.rewriteRoundsLeft)) };
       case 'rewrite':
         return { kind: 'rewrite', ...(await executor.rewrite(step.round)) };
+      case 'refinement':
+        return { kind: 'refinement', ...(await executor.refine(input.instruction ?? '')) };
     }
   };
 

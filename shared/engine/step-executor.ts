@@ -8,6 +8,7 @@ import {
   runConsolidation,
   runIteration,
   runMockupAnalysis,
+  runRefinement,
   runReview,
   runRewrite,
   type CallOptions,
@@ -128,6 +129,7 @@ function passOutcome(result: PassResult): PassOutcome {
   return {
     outcome: result.status,
     ...(result.review ? { verdict: result.review.verdict, overall: result.review.overall } : {}),
+    ...(result.error ? { error: result.error } : {}),
   };
 }
 
@@ -276,7 +278,7 @@ export class StepExecutor {
 
   /** Runs a pass that edits the story, applies its changes and checkpoints both at once. */
   private async editingPass(
-    id: 'consolidation' | 'rewrite',
+    id: 'consolidation' | 'rewrite' | 'refinement',
     round: number,
     run: (story: Story) => Promise<PassResult>,
   ): Promise<PassOutcome> {
@@ -308,6 +310,13 @@ export class StepExecutor {
   consolidate(): Promise<PassOutcome> {
     return this.editingPass('consolidation', 1, async (story) =>
       runConsolidation({ ...this.env, story, mockups: await this.inventories() }),
+    );
+  }
+
+  /** A conversation turn: the user's instruction applied to the story the previous turn finished with. */
+  refine(instruction: string): Promise<PassOutcome> {
+    return this.editingPass('refinement', 1, async (story) =>
+      runRefinement({ ...this.env, story, instruction, mockups: await this.inventories() }),
     );
   }
 

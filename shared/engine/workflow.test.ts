@@ -216,4 +216,28 @@ describe('workflowSteps', () => {
       /iterations step was answered with a merge result/,
     );
   });
+
+  it('runs a refinement turn as the refinement pass and the judge, with no iterations and no consolidation', () => {
+    const turn: WorkflowPlan = {
+      strategy: 'parallel',
+      iterations: [],
+      refinement: true,
+      review: { rewriteRounds: 1 },
+    };
+    expect(drive(turn, applied)).toEqual({
+      steps: ['refinement', 'review(1, 1 left)'],
+      outcome: { outcome: 'completed' },
+    });
+    const error = { code: 'llm_output_invalid', message: 'Not JSON.', retryable: false };
+    expect(
+      drive(turn, (step) =>
+        step.kind === 'refinement' ? { kind: 'refinement', outcome: 'failed', error } : applied(step),
+      ),
+    ).toEqual({ steps: ['refinement'], outcome: { outcome: 'failed', error } });
+    expect(
+      drive(turn, (step) =>
+        step.kind === 'refinement' ? { kind: 'refinement', outcome: 'cancelled' } : applied(step),
+      ).outcome,
+    ).toEqual({ outcome: 'cancelled' });
+  });
 });

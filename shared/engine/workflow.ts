@@ -14,7 +14,13 @@ import { reviewVerdicts } from './review';
 export const workflowPlanSchema = z.object({
   /** `parallel`: every iteration on the submitted story, merged in catalog order; `sequential`: one after another on the approved story, each waiting for approval. */
   strategy: z.enum(['parallel', 'sequential']),
-  iterations: z.array(iterationIdSchema).min(1),
+  /** At least one, except in a refinement turn, which runs none. */
+  iterations: z.array(iterationIdSchema),
+  /**
+   * A conversation turn: instead of the iterations, one refinement pass applies the user's instruction to the
+   * story the previous turn finished with, then the judge (and its rewrite rounds) as planned in `review`.
+   */
+  refinement: z.boolean().optional(),
   /** Mockups (upload ids, or file names on the command line) read into inventories before the iterations. */
   mockups: z.array(z.string().min(1)).optional(),
   /**
@@ -33,7 +39,8 @@ export type WorkflowStep =
   | { kind: 'merge' }
   | { kind: 'consolidation' }
   | { kind: 'review'; round: number; rewriteRoundsLeft: number }
-  | { kind: 'rewrite'; round: number };
+  | { kind: 'rewrite'; round: number }
+  | { kind: 'refinement' };
 
 export const iterationOutcomeSchema = z.object({
   iterationId: iterationIdSchema,
@@ -57,6 +64,8 @@ export const passOutcomeSchema = z.object({
   /** Judge rounds: the verdict; absent when the round failed or was cancelled. */
   verdict: z.enum(reviewVerdicts).optional(),
   overall: z.number().optional(),
+  /** Why the pass failed; reported only where a failed pass ends the run (a refinement turn). */
+  error: z.object({ code: z.string(), message: z.string(), retryable: z.boolean() }).optional(),
 });
 export type PassOutcome = z.infer<typeof passOutcomeSchema>;
 
@@ -68,7 +77,8 @@ export type StepResult =
   | { kind: 'merge' }
   | ({ kind: 'consolidation' } & PassOutcome)
   | ({ kind: 'review' } & PassOutcome)
-  | ({ kind: 'rewrite' } & PassOutcome);
+  | ({ kind: 'rewrite' } & PassOutcome)
+  | ({ kind: 'refinement' } & PassOutcome);
 
 export interface WorkflowOutcome {
   outcome: 'completed' | 'failed' | 'cancelled';
@@ -118,6 +128,7 @@ const stepName = (entry: IterationOutcome | MockupOutcome) =>
  * what the iterations produced and the result reports the failure.
  */
 export function* workflowSteps(plan: WorkflowPlan): Generator<WorkflowStep, WorkflowOutcome, StepResult> {
+  if (plan.refinement) return yield* refinementSteps(plan);
   if (plan.mockups && plan.mockups.length > 0) {
     const { outcomes } = yield* step({ kind: 'mockups', mockups: plan.mockups });
     const stop = stopOn(outcomes, stepName);
@@ -141,7 +152,27 @@ export function* workflowSteps(plan: WorkflowPlan): Generator<WorkflowStep, Work
   if (!plan.review) return { outcome: 'completed' };
 
   if ((yield* step({ kind: 'consolidation' })).outcome === 'cancelled') return { outcome: 'cancelled' };
-  const rounds = plan.review.rewriteRounds;
+  return yield* judgeSteps(plan.review.rewriteRounds);
+}
+
+/**
+ * A conversation turn: the refinement pass, then the judge. Unlike the other passes, a failed refinement
+ * fails the run: the turn exists only to apply the instruction.
+ */
+function* refinementSteps(plan: WorkflowPlan): Generator<WorkflowStep, WorkflowOutcome, StepResult> {
+  const refined = yield* step({ kind: 'refinement' });
+  if (refined.outcome === 'cancelled') return { outcome: 'cancelled' };
+  if (refined.outcome === 'failed') {
+    return {
+      outcome: 'failed',
+      error: refined.error ?? { code: 'internal', message: 'The refinement failed.', retryable: false },
+    };
+  }
+  return plan.review ? yield* judgeSteps(plan.review.rewriteRounds) : { outcome: 'completed' };
+}
+
+/** A judge round, and while the judge says `rewrite` (at most `rounds` times), a rewrite judged again. */
+function* judgeSteps(rounds: number): Generator<WorkflowStep, WorkflowOutcome, StepResult> {
   for (let round = 1; ; round++) {
     const review = yield* step({ kind: 'review', round, rewriteRoundsLeft: rounds - (round - 1) });
     if (review.outcome === 'cancelled') return { outcome: 'cancelled' };

@@ -9,7 +9,7 @@ import { planIterations } from '../engine/runner';
 import { splitStories } from '../engine/story-split';
 import { backlogStoryId } from '../engine/system-analysis';
 import { AppError } from '../errors';
-import type { PlanLimits } from '../plans/plan';
+import type { Plan, PlanLimits } from '../plans/plan';
 import type { PlanRepository } from '../plans/plan-repository';
 import type { QuotaService } from '../quotas/quota-service';
 import type { TenantRepository } from '../tenants/tenant-repository';
@@ -152,8 +152,7 @@ export class JobService {
     idempotencyKey?: string,
     links: { retryOf?: string } = {},
   ): Promise<JobDocument> {
-    const tenant = await this.options.tenants.ensure(caller.tenantId);
-    const plan = await this.options.plans.get(tenant.planId);
+    const plan = await this.planFor(caller);
     const { story, texts } = this.storiesOf(body, plan.limits, plan.name);
     const iterations = this.chooseIterations(body, plan.limits.maxIterations, plan.name);
     if (body.uploads.length > 0) {
@@ -198,6 +197,29 @@ export class JobService {
       ...(this.options.quotas ? { limits: plan.limits } : {}),
       ...links,
     };
+    return this.submit(caller, job, plan.limits, orchestrations, links);
+  }
+
+  /** The plan whose limits govern the caller's next job (the tenant is created on first sight). */
+  async planFor(caller: Caller): Promise<Plan> {
+    const tenant = await this.options.tenants.ensure(caller.tenantId);
+    return this.options.plans.get(tenant.planId);
+  }
+
+  /**
+   * Admits a job built for the caller (audit record, then the plan's quotas), writes it and starts its
+   * orchestration: a created job, a retry and a conversation turn all pass here, so all are counted alike.
+   */
+  async submit(
+    caller: Caller,
+    built: JobDocument,
+    limits: PlanLimits,
+    orchestrations: JobOrchestrations,
+    auditDetails: Record<string, string | number | boolean> = {},
+  ): Promise<JobDocument> {
+    // The limits read at admission govern the whole run (see `JobDocument.limits`).
+    const job: JobDocument = this.options.quotas ? { ...built, limits } : built;
+    const jobId = job.id;
     try {
       // Admission after the idempotency claim, so a retried request that already made its job is not counted
       // twice; and after the audit record, so a job refused for want of one takes no quota.
@@ -205,10 +227,15 @@ export class JobService {
         caller.tenantId,
         'job.created',
         jobId,
-        { mode: job.mode, iterations: iterations.length, stories: stories?.length ?? 1, ...links },
+        {
+          mode: job.mode,
+          iterations: job.iterations.length,
+          ...(job.stories ? { stories: job.stories.length } : {}),
+          ...auditDetails,
+        },
         async () => {
           // Each story of a backlog counts as one request.
-          await this.options.quotas?.admit(caller, plan.limits, jobId, stories?.length ?? 1);
+          await this.options.quotas?.admit(caller, limits, jobId, job.stories?.length ?? 1);
           await this.options.jobs.create(job);
         },
       );
@@ -218,20 +245,21 @@ export class JobService {
       const existing = await this.options.jobs.find(caller.tenantId, jobId);
       if (existing && existing.status !== 'queued') return existing;
     }
-    if (stories) await this.createStoryJobs(job, stories);
+    if (job.stories) await this.createStoryJobs(job, job.stories);
     await orchestrations.start(job.instanceId, {
       jobId,
       tenantId: caller.tenantId,
       mode: job.mode,
-      iterations,
+      iterations: job.iterations,
+      ...(job.conversation ? { refinement: true } : {}),
       ...(job.options.review ? { review: { rewriteRounds: job.options.rewriteRounds } } : {}),
       approvalTimeoutSeconds: this.options.approvalTimeoutSeconds,
       queuePollSeconds: this.options.queuePollSeconds,
       uploads: job.uploads,
-      ...(stories
+      ...(job.stories
         ? {
             system: {
-              storyJobIds: stories.map((entry) => entry.jobId),
+              storyJobIds: job.stories.map((entry) => entry.jobId),
               concurrency: this.options.systemStoryConcurrency ?? 3,
             },
           }

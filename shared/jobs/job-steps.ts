@@ -33,6 +33,7 @@ import {
   type WorkflowStepRunOutput,
 } from './orchestration-contract';
 import { meteredLlm } from './metered-llm';
+import { quotaWaitProgress } from './quota-wait-progress';
 import type { UsageRepository } from './usage-records';
 
 export interface JobStepsOptions {
@@ -226,7 +227,11 @@ export class JobSteps {
     const progress = jobProgress(this.options.jobs, this.options.progress, ref);
     const warmWaitMs = this.options.cacheWarmWaitMs ?? 0;
     const environment: StepEnvironment = {
-      llm: meteredLlm(job, { ...this.options, now: this.now }),
+      llm: meteredLlm(job, {
+        ...this.options,
+        now: this.now,
+        onWait: quotaWaitProgress({ ...this.options, ref, now: this.now }),
+      }),
       iterations: job.iterations,
       verify: job.options.verify,
       models: job.options.model ? { model: job.options.model } : {},
@@ -314,7 +319,10 @@ export class JobSteps {
     return this.withExecutor(job, (executor) => executor.analyzeMockup(input.uploadId));
   }
 
-  /** Runs one workflow step after the iterations: the merge, consolidation, or a judge or rewrite round. */
+  /**
+   * Runs one workflow step after the iterations: the merge, consolidation, a judge or rewrite round, or a
+   * conversation turn's refinement.
+   */
   async runStep(input: WorkflowStepRunInput): Promise<WorkflowStepRunOutput> {
     const job = await this.load(input);
     if (job.cancelRequested) return { outcome: 'cancelled' };
@@ -330,6 +338,9 @@ export class JobSteps {
           return executor.review(step.round, step.rewriteRoundsLeft);
         case 'rewrite':
           return executor.rewrite(step.round);
+        case 'refinement':
+          if (!job.conversation) throw new AppError('internal', `Job ${job.id} is not a conversation turn.`);
+          return executor.refine(job.conversation.message);
       }
     });
   }
@@ -384,13 +395,15 @@ export class JobSteps {
     const finished = await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
       if (finishedStatuses.has(current.status)) return undefined;
       const { awaitingApproval: _awaiting, ...rest } = current;
+      // A wait still shown (its activity died mid-wait) is over.
+      const { waiting: _waiting, ...progress } = current.progress;
       return {
         ...rest,
         status: input.outcome,
         completedAt: this.now().toISOString(),
         usage,
         progress: {
-          ...current.progress,
+          ...progress,
           current: null,
           completed: report.iterations.filter((result) => result.status !== 'failed').length,
         },

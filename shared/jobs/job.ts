@@ -32,6 +32,17 @@ export type JobMode = z.infer<typeof jobModeSchema>;
 export const jobErrorSchema = z.object({ code: z.string(), message: z.string(), retryable: z.boolean() });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
+/** The limit an LLM call waits on while calls in flight hold what it needs. */
+export const quotaWaitReasonSchema = z.enum(['budget', 'tokens']);
+
+/** An iteration whose LLM call waits for calls in flight to give back their holds (see `quotaLlm`). */
+export const iterationWaitSchema = z.object({
+  iteration: iterationIdSchema,
+  reason: quotaWaitReasonSchema,
+  message: z.string(),
+  since: z.string(),
+});
+
 export const jobOptionsSchema = z.object({
   verify: z
     .boolean()
@@ -103,6 +114,8 @@ export const jobDocumentSchema = z.object({
     completed: z.number().int().nonnegative(),
     total: z.number().int().nonnegative(),
     current: iterationIdSchema.nullable(),
+    /** Iterations waiting for quota right now; absent when none is. */
+    waiting: z.array(iterationWaitSchema).optional(),
   }),
   createdAt: z.string(),
   startedAt: z.string().optional(),
@@ -148,6 +161,18 @@ export const jobDocumentSchema = z.object({
   /** The failed job this one retries, and the job that retried this one: linked both ways. */
   retryOf: z.string().optional(),
   retriedBy: z.string().optional(),
+  /**
+   * A conversation turn (`POST /jobs/{id}/messages`): the user's message applied to the story its parent job
+   * finished with. `id` is the conversation's first job; turns count from 1.
+   */
+  conversation: z
+    .object({
+      id: z.string(),
+      parentJobId: z.string(),
+      turn: z.number().int().positive(),
+      message: z.string(),
+    })
+    .optional(),
   cancelRequested: z.boolean(),
   /** Durable orchestration instance running the job. */
   instanceId: z.string(),
@@ -172,6 +197,7 @@ export const jobViewSchema = jobDocumentSchema
       cancel: z.string(),
       approval: z.string().optional(),
       retry: z.string().optional(),
+      messages: z.string().optional(),
     }),
   });
 export type JobView = z.infer<typeof jobViewSchema>;
@@ -195,6 +221,7 @@ export function toJobView(job: JobDocument): JobView {
       cancel: self,
       ...(job.mode === 'interactive' ? { approval: `${self}/approval` } : {}),
       ...(job.status === 'failed' ? { retry: `${self}/retry` } : {}),
+      ...(job.status === 'completed' ? { messages: `${self}/messages` } : {}),
     },
   };
 }

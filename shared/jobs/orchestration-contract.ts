@@ -22,7 +22,10 @@ export type JobRef = z.infer<typeof jobRefSchema>;
 
 export const jobOrchestrationInputSchema = jobRefSchema.extend({
   mode: jobModeSchema,
-  iterations: z.array(iterationIdSchema).min(1),
+  /** At least one, except in a refinement turn (`refinement`), which runs none. */
+  iterations: z.array(iterationIdSchema),
+  /** A conversation turn: the refinement pass applies the job's message to its parent's story, then the judge. */
+  refinement: workflowPlanSchema.shape.refinement,
   /**
    * Consolidation and the whole-story judge after the iterations. Absent in orchestrations started before
    * they existed, which therefore replay without those steps.
@@ -54,6 +57,7 @@ export function workflowPlanOf(input: JobOrchestrationInput): WorkflowPlan {
   return {
     strategy: strategyOf(input.mode),
     iterations: input.iterations,
+    ...(input.refinement ? { refinement: true } : {}),
     ...(input.uploads.length > 0 ? { mockups: input.uploads } : {}),
     ...(input.review ? { review: input.review } : {}),
   };
@@ -85,7 +89,10 @@ export type IterationRunInput = z.infer<typeof iterationRunInputSchema>;
 export const iterationRunOutputSchema = iterationOutcomeSchema;
 export type IterationRunOutput = z.infer<typeof iterationRunOutputSchema>;
 
-/** The workflow steps after the iterations, each one activity: merge, consolidation, judge and rewrite rounds. */
+/**
+ * The workflow steps after the iterations, each one activity: merge, consolidation, judge and rewrite rounds;
+ * and a conversation turn's refinement.
+ */
 export const workflowStepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('merge') }),
   z.object({ kind: z.literal('consolidation') }),
@@ -95,6 +102,7 @@ export const workflowStepSchema = z.discriminatedUnion('kind', [
     rewriteRoundsLeft: z.number().int().nonnegative(),
   }),
   z.object({ kind: z.literal('rewrite'), round: z.number().int().positive() }),
+  z.object({ kind: z.literal('refinement') }),
 ]);
 
 export const workflowStepRunInputSchema = jobRefSchema.extend({ step: workflowStepSchema });

@@ -1,7 +1,14 @@
 import { z } from 'zod';
 import type { CosmosStore } from '../adapters/cosmos-store';
 import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
-import { callPurposeKinds, type LlmPort, type StructuredRequest, type StructuredResponse } from '../llm/port';
+import {
+  callPurposeKinds,
+  UnusableAnswerError,
+  type LlmPort,
+  type StructuredRequest,
+  type PricedAnswer,
+  type StructuredResponse,
+} from '../llm/port';
 
 /**
  * One record per LLM call, with an id derived from (job, iteration, purpose, attempt): a replayed, retried or
@@ -52,6 +59,11 @@ export class UsageRepository {
 
   async record(record: UsageRecord): Promise<void> {
     await this.store.upsert('usage', record);
+  }
+
+  /** One call's record, by its id (`usageRecordId`). */
+  async find(tenantId: string, id: string): Promise<UsageRecord | undefined> {
+    return (await this.store.read('usage', id, tenantId, usageRecordSchema))?.document;
   }
 
   /** The job's usage: the sum of its call records, in exact micro-dollars. */
@@ -115,42 +127,51 @@ export interface UsageContext {
 
 /**
  * Wraps an LLM port so that every answered call is recorded, with the cost its adapter priced, before the
- * engine sees the answer.
- * A call that fails records nothing here (the provider bills nothing for a failed request).
+ * engine sees the answer, an unusable answer too (the provider billed it). A call that fails unanswered records
+ * nothing here (the provider bills nothing for a failed request).
  */
 export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: UsageContext): LlmPort {
   const now = context.now ?? (() => new Date());
+  const record = async (request: StructuredRequest<unknown>, answer: PricedAnswer, at: Date) => {
+    const iso = at.toISOString();
+    await usage.record({
+      id: usageRecordId(
+        context.jobId,
+        request.purpose.iterationId,
+        request.purpose.kind,
+        request.purpose.attempt,
+      ),
+      tenantId: context.tenantId,
+      userId: context.userId,
+      type: 'usage',
+      jobId: context.jobId,
+      iterationId: request.purpose.iterationId,
+      purpose: request.purpose.kind,
+      attempt: request.purpose.attempt,
+      model: answer.model,
+      provider: llm.provider,
+      at: iso,
+      day: iso.slice(0, 10),
+      month: iso.slice(0, 7),
+      inputTokens: answer.usage.inputTokens,
+      outputTokens: answer.usage.outputTokens,
+      cacheCreationInputTokens: answer.usage.cacheCreationInputTokens,
+      cacheReadInputTokens: answer.usage.cacheReadInputTokens,
+      costMicroUsd: answer.costMicroUsd,
+    });
+  };
   return {
     provider: llm.provider,
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const at = now();
-      const response = await llm.generate(request);
-      const iso = at.toISOString();
-      await usage.record({
-        id: usageRecordId(
-          context.jobId,
-          request.purpose.iterationId,
-          request.purpose.kind,
-          request.purpose.attempt,
-        ),
-        tenantId: context.tenantId,
-        userId: context.userId,
-        type: 'usage',
-        jobId: context.jobId,
-        iterationId: request.purpose.iterationId,
-        purpose: request.purpose.kind,
-        attempt: request.purpose.attempt,
-        model: response.model,
-        provider: llm.provider,
-        at: iso,
-        day: iso.slice(0, 10),
-        month: iso.slice(0, 7),
-        inputTokens: response.usage.inputTokens,
-        outputTokens: response.usage.outputTokens,
-        cacheCreationInputTokens: response.usage.cacheCreationInputTokens,
-        cacheReadInputTokens: response.usage.cacheReadInputTokens,
-        costMicroUsd: response.costMicroUsd,
-      });
+      let response: StructuredResponse<T>;
+      try {
+        response = await llm.generate(request);
+      } catch (error: unknown) {
+        if (error instanceof UnusableAnswerError) await record(request, error, at);
+        throw error;
+      }
+      await record(request, response, at);
       return response;
     },
   };

@@ -3,7 +3,13 @@ import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
 import type { z } from 'zod';
 import { AppError, toAppError, type ErrorCode } from '../errors';
-import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from './port';
+import {
+  UnusableAnswerError,
+  type LlmPort,
+  type StructuredRequest,
+  type StructuredResponse,
+  type TokenUsage,
+} from './port';
 import { costMicroUsd } from './pricing';
 import { attachmentBlock, delimitContext, formatPurpose, PURPOSE_HEADER } from './prompt-layout';
 
@@ -116,7 +122,7 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
         const base = { attempt, model: request.model, iterationId: request.purpose.iterationId };
         try {
           const { message, requestId } = await streamOnce(clientFor(key), params, request, deadline, key);
-          const output = parseOutput(message, request.schema, request.schemaName, requestId);
+          const output = parseOutput(message, request.schema, request.schemaName, requestId, calledAt);
           const durationMs = performance.now() - attemptStarted;
           report({ ...base, outcome: 'success', durationMs, ...(requestId ? { requestId } : {}) });
           const usage = toTokenUsage(message.usage);
@@ -431,33 +437,35 @@ function parseOutput<T>(
   schema: z.ZodType<T>,
   schemaName: string,
   requestId: string | undefined,
+  calledAt: Date,
 ): T {
   const details = { schemaName, stopReason: message.stop_reason, requestId };
-  if (message.stop_reason === 'max_tokens' || message.stop_reason === 'refusal') {
-    const why = message.stop_reason === 'max_tokens' ? 'was cut off at max_tokens' : 'was a refusal';
-    throw new AppError('llm_output_invalid', `The LLM output for "${schemaName}" ${why}.`, { details });
-  }
+  // Every answer here was billed: the failure carries its usage so that it is still counted.
+  const unusable = (why: string, extra: Record<string, unknown> = {}) => {
+    const usage = toTokenUsage(message.usage);
+    return new UnusableAnswerError(
+      `The LLM output for "${schemaName}" ${why}.`,
+      usage,
+      costMicroUsd(message.model, usage, calledAt),
+      message.model,
+      { details: { ...details, ...extra } },
+    );
+  };
+  if (message.stop_reason === 'max_tokens') throw unusable('was cut off at max_tokens');
+  if (message.stop_reason === 'refusal') throw unusable('was a refusal');
   const text = message.content.map((block) => (block.type === 'text' ? block.text : '')).join('');
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
-    throw new AppError('llm_output_invalid', `The LLM output for "${schemaName}" is not valid JSON.`, {
-      details,
-    });
+    throw unusable('is not valid JSON');
   }
   const result = schema.safeParse(json);
   if (!result.success) {
     const issues = result.error.issues
       .slice(0, 5)
       .map((issue) => `${issue.path.join('.') || '(root)'}: ${issue.message}`);
-    throw new AppError(
-      'llm_output_invalid',
-      `The LLM output for "${schemaName}" does not match its schema.`,
-      {
-        details: { ...details, issues },
-      },
-    );
+    throw unusable('does not match its schema', { issues });
   }
   return result.data;
 }

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { AppError, type AppErrorOptions } from '../errors';
 
 /**
  * The LLM port: everything the story engine needs from a model, and nothing about which model serves it.
@@ -22,6 +23,7 @@ export interface TokenUsage {
  * the pass and its round (`consolidation`, `review-1`, `rewrite-1`, `review-2`), so every call of a job has its
  * own usage record id; `mockup` reads one mockup before the iterations (its `iterationId` is the mockup's id);
  * `discovery`, `interconnection` and `consistency` are the system-mode passes over a whole backlog.
+ * `refinement` applies a user's follow-up instruction to a finished story (a conversation turn).
  */
 export const callPurposeKinds = [
   'iteration',
@@ -33,8 +35,15 @@ export const callPurposeKinds = [
   'discovery',
   'interconnection',
   'consistency',
+  'refinement',
 ] as const;
 export type CallPurposeKind = (typeof callPurposeKinds)[number];
+
+export interface CallPurpose {
+  kind: CallPurposeKind;
+  iterationId: string;
+  attempt: number;
+}
 
 /**
  * A file the model looks at: raster images as vision input, PDFs as document input, and text (an SVG's
@@ -62,7 +71,7 @@ export interface StructuredRequest<T> {
   schemaName: string;
   maxTokens: number;
   /** What this call is for; the offline engine dispatches on it, real adapters log it. */
-  purpose: { kind: CallPurposeKind; iterationId: string; attempt: number };
+  purpose: CallPurpose;
   signal?: AbortSignal;
   timeoutMs?: number;
   /** Receives text as the model streams it. */
@@ -82,6 +91,27 @@ export interface StructuredResponse<T> {
   requestId?: string;
   /** Wall-clock time of the call, for reporting. */
   durationMs: number;
+}
+
+/** What a billed answer, usable or not, tells the meters: who answered, the tokens and their price. */
+export type PricedAnswer = Pick<StructuredResponse<unknown>, 'model' | 'usage' | 'costMicroUsd'>;
+
+/**
+ * The provider answered, and billed the call, but the answer cannot be used (cut off at `max_tokens`, a
+ * refusal, not the asked-for JSON): `llm_output_invalid` carrying the usage, so the call is still counted.
+ */
+export class UnusableAnswerError extends AppError {
+  constructor(
+    message: string,
+    readonly usage: TokenUsage,
+    /** What the answer cost, priced by the adapter like a usable one's. */
+    readonly costMicroUsd: number,
+    /** The model that answered. */
+    readonly model: string,
+    options: AppErrorOptions = {},
+  ) {
+    super('llm_output_invalid', message, options);
+  }
 }
 
 export interface LlmPort {

@@ -3,6 +3,7 @@ import { iterationIdSchema } from '../engine/catalog';
 import { usageSchema } from '../engine/iteration-result';
 import { reviewVerdicts } from '../engine/review';
 import { systemPassIdSchema } from '../engine/system-analysis';
+import { quotaWaitReasonSchema } from '../jobs/job';
 
 /**
  * The progress events of the API contract ("Progress events"). The same payloads go to SSE clients and to the
@@ -25,6 +26,15 @@ export const progressEventSchema = z.discriminatedUnion('event', [
   z.object({
     event: z.literal('iteration:progress'),
     data: z.object({ jobId: z.string(), iteration: iterationIdSchema, chunk: z.string() }),
+  }),
+  z.object({
+    event: z.literal('iteration:waiting'),
+    data: z.object({
+      jobId: z.string(),
+      iteration: iterationIdSchema,
+      reason: quotaWaitReasonSchema,
+      message: z.string(),
+    }),
   }),
   z.object({
     event: z.literal('iteration:complete'),

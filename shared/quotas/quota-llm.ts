@@ -1,56 +1,59 @@
-import type { LlmPort, StructuredRequest, StructuredResponse, TokenUsage } from '../llm/port';
-import { costMicroUsd } from '../llm/pricing';
+import { AppError } from '../errors';
+import {
+  UnusableAnswerError,
+  type CallPurpose,
+  type LlmPort,
+  type PricedAnswer,
+  type StructuredRequest,
+  type StructuredResponse,
+} from '../llm/port';
 import type { PlanLimits } from '../plans/plan';
 import { usageRecordId } from '../jobs/usage-records';
-import type { CallReservation, QuotaOwner, QuotaService } from './quota-service';
-
-/**
- * Prompt tokens are estimated from bytes: Claude tokenizers average about 3.5-4 characters a token on
- * English text, so 3 bytes a token overestimates, and the reservation errs on the side of refusing.
- */
-const bytesPerTokenEstimate = 3;
-
-/** Tokens and an upper bound of the cost one request can use, before it is sent. */
-export function estimateCall(request: StructuredRequest<unknown>, at: Date): Omit<CallReservation, 'callId'> {
-  const promptBytes =
-    Buffer.byteLength(request.instructions, 'utf8') +
-    Buffer.byteLength(request.context, 'utf8') +
-    Buffer.byteLength(request.task, 'utf8');
-  const promptTokens = Math.ceil(promptBytes / bytesPerTokenEstimate);
-  // Every prompt token priced as a 1-hour cache write, the dearest way input can be billed.
-  const microUsd = costMicroUsd(
-    request.model,
-    {
-      inputTokens: 0,
-      outputTokens: request.maxTokens,
-      cacheCreationInputTokens: promptTokens,
-      cacheCreation1hInputTokens: promptTokens,
-      cacheCreation5mInputTokens: 0,
-      cacheReadInputTokens: 0,
-    },
-    at,
-  );
-  return { tokens: promptTokens + request.maxTokens, microUsd };
-}
-
-/** All tokens a call used, cache reads and writes included: what counts against tokens/day. */
-export function totalTokens(usage: TokenUsage): number {
-  return usage.inputTokens + usage.outputTokens + usage.cacheCreationInputTokens + usage.cacheReadInputTokens;
-}
+import { costCeiling, estimatePromptTokens, historyKey, totalTokens } from './call-estimates';
+import type { CallDemand, CallUsage, QuotaOwner, QuotaService, QuotaWait } from './quota-service';
 
 export interface QuotaContext extends QuotaOwner {
   jobId: string;
   /** The plan's limits as read when the job was admitted. */
   limits: PlanLimits;
   now?: () => Date;
+  /**
+   * Hears a call (by its purpose) start waiting for calls in flight to settle (with the reason), and
+   * `undefined` once it stops waiting (it was sent, refused or cancelled). Progress reporting only: a failure
+   * here is not the call's.
+   */
+  onWait?: (purpose: CallPurpose, wait: QuotaWait | undefined) => void;
+}
+
+/** What one request asks of the quotas. */
+export function callDemand(request: StructuredRequest<unknown>, callId: string, at: Date): CallDemand {
+  const promptTokens = estimatePromptTokens(request);
+  return {
+    callId,
+    kind: historyKey(request),
+    promptTokens,
+    maxOutputTokens: request.maxTokens,
+    costCeiling: costCeiling(request.model, promptTokens, at),
+  };
+}
+
+/** What a billed answer settles: its tokens, the cost its adapter priced, and its output for the estimates. */
+function usedBy(answer: PricedAnswer, kind: string): CallUsage {
+  return {
+    tokens: totalTokens(answer.usage),
+    microUsd: answer.costMicroUsd,
+    output: { key: kind, tokens: answer.usage.outputTokens },
+  };
 }
 
 /**
- * Wraps an LLM port so that each call first reserves its estimated tokens (user, per day) and cost (tenant,
- * per month), and afterwards settles the reservation to the provider's reported usage; a failed or cancelled
- * call settles to zero. A reservation that does not fit refuses the call with `quota_exceeded` or
- * `budget_exceeded` before anything is sent. Put it outside `recordingLlm`, so a call is recorded before it
- * is settled.
+ * Wraps an LLM port so that each call first reserves what it can use at most against the user's tokens (per
+ * day) and the tenant's budget (per month), and afterwards settles the reservation to the provider's reported
+ * usage (zero for a call that failed unanswered or was cancelled). A call that does not fit only because of
+ * calls in flight waits for them (see `QuotaService.reserveWhenFree`), and may be sent with a lower
+ * `max_tokens` so that it fits; one whose estimate does not fit beside settled usage is refused with
+ * `quota_exceeded` or `budget_exceeded` before anything is sent. Put it outside `recordingLlm`, so a call is
+ * recorded before it is settled.
  */
 export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaContext): LlmPort {
   const now = context.now ?? (() => new Date());
@@ -64,18 +67,37 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
         request.purpose.kind,
         request.purpose.attempt,
       );
-      await quotas.reserve(context, context.limits, { callId, ...estimateCall(request, at) });
+      const demand = callDemand(request, callId, at);
+      let waited = false;
+      let maxOutputTokens: number;
+      try {
+        ({ maxOutputTokens } = await quotas.reserveWhenFree(context, context.limits, demand, {
+          ...(request.signal ? { signal: request.signal } : {}),
+          onWait: (wait) => {
+            waited = true;
+            context.onWait?.(request.purpose, wait);
+          },
+        }));
+      } finally {
+        if (waited) context.onWait?.(request.purpose, undefined);
+      }
       let response: StructuredResponse<T>;
       try {
-        response = await llm.generate(request);
+        response = await llm.generate({ ...request, maxTokens: maxOutputTokens });
       } catch (error: unknown) {
-        await quotas.settle(context, callId, { tokens: 0, microUsd: 0 });
-        throw error;
+        if (!(error instanceof UnusableAnswerError)) {
+          await quotas.settle(context, callId, { tokens: 0, microUsd: 0 });
+          throw error;
+        }
+        await quotas.settle(context, callId, usedBy(error, demand.kind));
+        if (maxOutputTokens >= request.maxTokens) throw error;
+        throw new AppError(
+          error.code,
+          `${error.message} It was sent with max_tokens ${maxOutputTokens}, lowered from ${request.maxTokens} to fit what is left of the plan's limits.`,
+          { cause: error, ...(error.details ? { details: error.details } : {}) },
+        );
       }
-      await quotas.settle(context, callId, {
-        tokens: totalTokens(response.usage),
-        microUsd: response.costMicroUsd,
-      });
+      await quotas.settle(context, callId, usedBy(response, demand.kind));
       return response;
     },
   };

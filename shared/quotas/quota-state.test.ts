@@ -5,8 +5,12 @@ import {
   acquireSlot,
   admitJob,
   checkBudget,
+  deadHolds,
   emptyTenantQuota,
+  fitCall,
   emptyUserQuota,
+  reclaimTenant,
+  reclaimUser,
   releaseSlot,
   reserveBudget,
   reserveTokens,
@@ -18,6 +22,7 @@ import {
   settleUser,
   userQuotaId,
   userRemaining,
+  type CallNeed,
   type UserQuota,
 } from './quota-state';
 
@@ -143,57 +148,233 @@ describe('run slots', () => {
   });
 });
 
-describe('token reservations', () => {
-  it('reserves up to the daily limit exactly and refuses the call that would pass it', () => {
-    let state = emptyUserQuota('acme', 'alice', now);
-    state = reserveTokens(state, limits, 'call-1', 600, expires, now) ?? state;
-    state = reserveTokens(state, limits, 'call-2', 400, expires, now) ?? state;
-    expect(userRemaining(state, limits, now).tokensToday).toBe(0);
-    expect(refusal(() => reserveTokens(state, limits, 'call-3', 1, expires, now)).code).toBe(
-      'quota_exceeded',
-    );
+/** A call whose ceiling is `prompt` plus its max_tokens (the token counter's unit). */
+function tokenNeed(callId: string, prompt: number, expected: number, max: number): CallNeed {
+  return {
+    callId,
+    expectedOutputTokens: expected,
+    maxOutputTokens: max,
+    ceiling: (outputTokens) => prompt + outputTokens,
+  };
+}
+
+function reserved<T>(outcome: { state: T | undefined; fit: { kind: string } }): T {
+  if (outcome.fit.kind !== 'fits' || !outcome.state)
+    throw new Error(`expected a reservation, got ${outcome.fit.kind}`);
+  return outcome.state;
+}
+
+/** Alice's counter holding 900 tokens (100 of prompt, 800 of output) for one call. */
+function aliceHolding(callId: string, expiresAt = expires): UserQuota {
+  return reserved(
+    reserveTokens(
+      emptyUserQuota('acme', 'alice', now),
+      limits,
+      tokenNeed(callId, 100, 800, 800),
+      expiresAt,
+      now,
+    ),
+  );
+}
+
+describe('fitCall', () => {
+  const need = tokenNeed('call', 100, 200, 900);
+
+  it('holds the full ceiling when it fits beside the live holds', () => {
+    expect(fitCall(0, {}, 1_000, need, now)).toEqual({ kind: 'fits', maxOutputTokens: 900, hold: 1_000 });
   });
 
-  it('settles to actual usage once: a second settle of the same call changes nothing', () => {
-    let state = reserveTokens(emptyUserQuota('acme', 'alice', now), limits, 'call', 900, expires, now);
-    if (!state) throw new Error('expected a reservation');
+  it('lowers max_tokens to the largest that fits, down to the expected output', () => {
+    const holds = { other: { amount: 500, expiresAt: expires.toISOString() } };
+    expect(fitCall(0, holds, 1_000, need, now)).toEqual({ kind: 'fits', maxOutputTokens: 400, hold: 500 });
+  });
+
+  it('waits when only holds of calls in flight keep it out', () => {
+    const holds = { other: { amount: 800, expiresAt: expires.toISOString() } };
+    expect(fitCall(0, holds, 1_000, need, now)).toEqual({ kind: 'waits', held: 800, holders: 1 });
+  });
+
+  it('refuses only when settled usage plus the estimate passes the limit', () => {
+    expect(fitCall(700, {}, 1_000, need, now)).toEqual({ kind: 'fits', maxOutputTokens: 200, hold: 300 });
+    expect(fitCall(701, {}, 1_000, need, now)).toEqual({ kind: 'refused', needed: 300 });
+  });
+
+  it('ignores expired holds and the call’s own earlier hold', () => {
+    const holds = {
+      dead: { amount: 900, expiresAt: later.toISOString() },
+      call: { amount: 900, expiresAt: expires.toISOString() },
+    };
+    const after = new Date(later.getTime() + 1);
+    expect(fitCall(0, holds, 1_000, need, after)).toMatchObject({ kind: 'fits', maxOutputTokens: 900 });
+  });
+
+  it('runs a call whose estimate fits but whose ceiling does not alone, as the last call, with all its max_tokens', () => {
+    const cached = { ...need, expected: 150 };
+    expect(fitCall(800, {}, 1_000, cached, now)).toEqual({ kind: 'fits', maxOutputTokens: 900, hold: 1_000 });
+    const holds = { other: { amount: 100, expiresAt: expires.toISOString() } };
+    expect(fitCall(700, holds, 1_000, cached, now)).toEqual({ kind: 'waits', held: 100, holders: 1 });
+    expect(fitCall(851, {}, 1_000, cached, now)).toEqual({ kind: 'refused', needed: 150 });
+    // An estimate above the ceiling counts as the ceiling.
+    expect(fitCall(700, {}, 1_000, { ...need, expected: 5_000 }, now)).toMatchObject({ kind: 'fits' });
+  });
+
+  it('keeps settled usage within the limit, or past it by one call alone, whatever calls in flight do (random schedules)', () => {
+    // Every call in flight holds the most it can use. Without an estimate below that ceiling, settled usage
+    // never passes the limit; with one, only a call running alone can take it past, by at most its ceiling.
+    let seed = 17;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let pastTheLimit = 0;
+    for (let run = 0; run < 200; run++) {
+      const estimated = run % 2 === 1;
+      const limit = 500 + Math.floor(random() * 20_000);
+      let settled = 0;
+      let holds: Record<string, { amount: number; expiresAt: string }> = {};
+      const inFlight = new Map<string, { prompt: number; maxOutputTokens: number }>();
+      let refusedWhileFitting = 0;
+      let largestCeiling = 0;
+      for (let step = 0; step < 300; step++) {
+        const settleOne = random() < 0.45 && inFlight.size > 0;
+        if (settleOne) {
+          const [callId, call] = [...inFlight.entries()][Math.floor(random() * inFlight.size)] ?? [];
+          if (!callId || !call) continue;
+          // Anything up to what it was allowed: its prompt plus at most its max_tokens.
+          settled += call.prompt + Math.floor(random() * (call.maxOutputTokens + 1));
+          const { [callId]: _gone, ...rest } = holds;
+          holds = rest;
+          inFlight.delete(callId);
+        } else {
+          const callId = `call-${step}`;
+          const prompt = 1 + Math.floor(random() * 300);
+          const max = 1 + Math.floor(random() * 4_000);
+          const expectedOutput = 1 + Math.floor(random() * max);
+          const ceilingNeed = tokenNeed(callId, prompt, expectedOutput, max);
+          const estimate = estimated
+            ? Math.floor(random() * (prompt + expectedOutput))
+            : prompt + expectedOutput;
+          const callNeed = estimated ? { ...ceilingNeed, expected: estimate } : ceilingNeed;
+          const fit = fitCall(settled, holds, limit, callNeed, now);
+          if (fit.kind === 'refused' && settled + estimate <= limit) refusedWhileFitting++;
+          if (fit.kind === 'fits') {
+            holds = { ...holds, [callId]: { amount: fit.hold, expiresAt: expires.toISOString() } };
+            inFlight.set(callId, { prompt, maxOutputTokens: fit.maxOutputTokens });
+            largestCeiling = Math.max(largestCeiling, fit.hold);
+          }
+        }
+        const held = Object.values(holds).reduce((sum, entry) => sum + entry.amount, 0);
+        if (!estimated) expect(settled + held).toBeLessThanOrEqual(limit);
+        // Holds past the limit belong to one call alone.
+        if (held > 0 && settled + held > limit) expect(inFlight.size).toBe(1);
+        expect(settled).toBeLessThanOrEqual(limit + largestCeiling);
+      }
+      expect(refusedWhileFitting).toBe(0);
+      if (settled > limit) pastTheLimit++;
+    }
+    // The schedules do reach the case the rule is about.
+    expect(pastTheLimit).toBeGreaterThan(0);
+  });
+});
+
+describe('token reservations', () => {
+  it('reserves up to the daily limit exactly, then makes the next call wait rather than refusing it', () => {
+    let state = emptyUserQuota('acme', 'alice', now);
+    state = reserved(reserveTokens(state, limits, tokenNeed('call-1', 100, 500, 500), expires, now));
+    state = reserved(reserveTokens(state, limits, tokenNeed('call-2', 100, 300, 300), expires, now));
+    expect(userRemaining(state, limits, now)).toMatchObject({ tokensToday: 0, reservedTokens: 1_000 });
+    expect(reserveTokens(state, limits, tokenNeed('call-3', 1, 1, 1), expires, now)).toEqual({
+      state: undefined,
+      fit: { kind: 'waits', held: 1_000, holders: 2 },
+    });
+  });
+
+  it('refuses with quota_exceeded naming the smallest limit that would let the call run', () => {
+    const state = { ...emptyUserQuota('acme', 'alice', now), tokens: 800 };
+    const error = refusal(() => reserveTokens(state, limits, tokenNeed('call', 100, 150, 900), expires, now));
+    expect(error.code).toBe('quota_exceeded');
+    expect(error.message).toContain('at least 1050');
+    expect(error.retryAfterSeconds).toBe(secondsUntilNextDay(now));
+  });
+
+  it('settles to actual usage, and counts usage even when the hold was already reclaimed', () => {
+    let state = aliceHolding('call');
     state = settleUser(state, 'call', 250, later) ?? state;
     expect(state.tokens).toBe(250);
     expect(state.reservations).toEqual({});
-    expect(settleUser(state, 'call', 250, later)).toBeUndefined();
-    expect(userRemaining(state, limits, later).tokensToday).toBe(750);
+    expect(settleUser(state, 'call', 0, later)).toBeUndefined();
+    state = settleUser(state, 'late', 50, later) ?? state;
+    expect(userRemaining(state, limits, later).tokensToday).toBe(700);
   });
 
   it('releases everything when a failed or cancelled call settles to zero', () => {
-    const state = reserveTokens(emptyUserQuota('acme', 'alice', now), limits, 'call', 900, expires, now);
-    if (!state) throw new Error('expected a reservation');
+    const state = aliceHolding('call');
     const settled = settleUser(state, 'call', 0, later);
     expect(settled && userRemaining(settled, limits, later).tokensToday).toBe(1_000);
   });
 
-  it('treats an expired reservation (a crashed worker) as released', () => {
-    const state = reserveTokens(emptyUserQuota('acme', 'alice', now), limits, 'call', 900, later, now);
-    if (!state) throw new Error('expected a reservation');
-    expect(userRemaining(state, limits, now).tokensToday).toBe(100);
-    expect(userRemaining(state, limits, new Date(later.getTime() + 1)).tokensToday).toBe(1_000);
+  it('treats an expired hold (its process died) as holding nothing, and reclaims it with its recorded usage', () => {
+    let state = aliceHolding('dead', later);
+    state = reserved(reserveTokens(state, limits, tokenNeed('live', 10, 40, 40), expires, now));
+    expect(userRemaining(state, limits, now).tokensToday).toBe(50);
+    const after = new Date(later.getTime() + 1);
+    expect(userRemaining(state, limits, after).tokensToday).toBe(950);
+    expect(deadHolds(state.reservations, 'next', after)).toEqual(['dead']);
+    const reclaimed = reclaimUser(state, ['dead'], new Map([['dead', 320]]), after);
+    expect(reclaimed.tokens).toBe(320);
+    expect(Object.keys(reclaimed.reservations)).toEqual(['live']);
   });
 
-  it('is idempotent per call id', () => {
-    const state = reserveTokens(emptyUserQuota('acme', 'alice', now), limits, 'call', 900, expires, now);
-    expect(state && reserveTokens(state, limits, 'call', 900, expires, now)).toBeUndefined();
+  it('replaces the hold an earlier run of the same call left behind', () => {
+    const state = aliceHolding('call');
+    expect(deadHolds(state.reservations, 'call', now)).toEqual(['call']);
+    const again = reserved(reserveTokens(state, limits, tokenNeed('call', 100, 800, 800), expires, now));
+    expect(userRemaining(again, limits, now)).toMatchObject({ reservedTokens: 900, tokensToday: 100 });
   });
 });
 
 describe('tenant budget', () => {
-  it('reserves micro-dollars up to the budget and refuses the call that would pass it', () => {
+  const budgetNeed = (callId: string, microUsd: number): CallNeed => ({
+    callId,
+    expectedOutputTokens: 1,
+    maxOutputTokens: 1,
+    ceiling: () => microUsd,
+  });
+
+  it('reserves micro-dollars up to the budget, makes the next call wait, and refuses on settled spend only', () => {
     let state = emptyTenantQuota('acme', now);
-    state = reserveBudget(state, limits, 'call-1', 999_999, expires, now) ?? state;
-    const error = refusal(() => reserveBudget(state, limits, 'call-2', 2, expires, now));
+    state = reserved(reserveBudget(state, limits, budgetNeed('call-1', 999_999), expires, now));
+    expect(reserveBudget(state, limits, budgetNeed('call-2', 2), expires, now).fit.kind).toBe('waits');
+    state = settleTenant(state, 'call-1', 999_999, { key: 'kind', tokens: 10 }, later) ?? state;
+    const error = refusal(() => reserveBudget(state, limits, budgetNeed('call-2', 2), expires, later));
     expect(error.code).toBe('budget_exceeded');
-    expect(error.retryAfterSeconds).toBe(secondsUntilNextMonth(now));
-    state = settleTenant(state, 'call-1', 1_000_000, later) ?? state;
+    expect(error.message).toContain('at least $1.000001');
+    expect(error.retryAfterSeconds).toBe(secondsUntilNextMonth(later));
+    expect(state.outputHistory).toEqual({ kind: [10] });
+    expect(state.costHistory).toEqual({ kind: [999_999] });
+    state = settleTenant(state, 'late', 1, undefined, later) ?? state;
     expect(state.spentMicroUsd).toBe(1_000_000);
     expect(refusal(() => checkBudget(state, limits, later)).code).toBe('budget_exceeded');
+  });
+
+  it('admits new jobs while calls in flight hold the whole budget: only settled spend counts', () => {
+    const state = reserved(
+      reserveBudget(emptyTenantQuota('acme', now), limits, budgetNeed('c', 1_000_000), expires, now),
+    );
+    expect(() => checkBudget(state, limits, now)).not.toThrow();
+  });
+
+  it('reclaims a dead call’s hold with what it was recorded to cost', () => {
+    const state = reserved(
+      reserveBudget(emptyTenantQuota('acme', now), limits, budgetNeed('dead', 400_000), later, now),
+    );
+    const reclaimed = reclaimTenant(
+      state,
+      ['dead'],
+      new Map([['dead', 1_234]]),
+      new Date(later.getTime() + 1),
+    );
+    expect(reclaimed).toMatchObject({ spentMicroUsd: 1_234, reservations: {} });
   });
 
   it('starts a new UTC month from zero', () => {

@@ -68,6 +68,7 @@ export class UsageService {
               queuedJobs: remaining.user.queuedJobs,
               budgetMicroUsd: remaining.tenant.remainingMicroUsd,
               reservedBudgetMicroUsd: remaining.tenant.reservedMicroUsd,
+              spentBudgetMicroUsd: remaining.tenant.spentMicroUsd,
             },
           }
         : {}),

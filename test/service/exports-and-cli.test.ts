@@ -212,6 +212,24 @@ describe('user-story-agent jobs (a client of the service)', { timeout: 240_000 }
     expect(parseGherkin(feature.stdout).feature?.children.length).toBeGreaterThan(0);
   });
 
+  it('refines a completed job with "jobs message --watch" and lists the conversation with "jobs messages"', async () => {
+    const job = await completedJob(alice);
+    const refined = await viaKey('message', String(job.id), 'add SEPA', '--watch');
+    expect(refined.code, refined.stderr).toBe(0);
+    expect(refined.stdout).toContain('SEPA');
+    const turnId = /^job (\S+)$/m.exec(refined.stderr)?.[1];
+    expect(turnId).toBeDefined();
+    const history = await viaKey('messages', String(job.id));
+    expect(history.code, history.stderr).toBe(0);
+    expect(JSON.parse(history.stdout)).toMatchObject({
+      conversationId: job.id,
+      items: [{ turn: 1, message: 'add SEPA', job: { id: turnId, status: 'completed' } }],
+    });
+    const blank = await viaKey('message', String(turnId), '   ');
+    expect(blank.code).toBe(2);
+    expect(blank.stderr).toContain('validation_failed');
+  });
+
   it('cancels with a bearer token, and exits 1 when the service refuses (409 for a finished job)', async () => {
     const created = await alice.post('/api/v1/jobs', {
       story,

@@ -239,10 +239,19 @@
         announce(data.iteration + ' started');
         break;
       case 'iteration:progress': {
+        if (stepFor(data.iteration).dataset.status === 'waiting')
+          setStep(data.iteration, 'running', 'running');
         const pre = stepFor(data.iteration).querySelector('pre');
         pre.textContent = (pre.textContent + data.chunk).slice(-4000);
         break;
       }
+      case 'iteration:waiting':
+        // Its next text or its completion shows that the wait is over.
+        setStep(data.iteration, 'waiting', 'waiting: ' + data.message);
+        announce(
+          data.iteration + ' is waiting for the ' + (data.reason === 'budget' ? 'budget' : 'token limit'),
+        );
+        break;
       case 'iteration:complete':
         w.cost += data.usage.costUsd;
         setStep(data.iteration, 'complete', 'complete');

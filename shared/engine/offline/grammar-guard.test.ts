@@ -12,6 +12,7 @@ describe('grammar guard', () => {
     ['The the amount is refused.', '"The the" repeated'],
     ['Given the customer, when they transfers money, then it is refused.', '"they" with a singular verb'],
     ['The user can use the request.', 'a placeholder object'],
+    ['Orders created in the through the API are listed.', 'an article with no noun'],
     [
       'Given the client de la banque is signed in, when they pay, then it works.',
       'words of another language outside quotes',

@@ -78,7 +78,12 @@ export function sentenceProblems(sentence: string): string[] {
   if (/""|\(\s*\)|\s[,.;:]|,,|,\s*\.|\.\s*\.(?!\.)/.test(text))
     problems.push('an empty slot or stray punctuation');
   if (articleForVerb(text)) problems.push('an article where a verb belongs');
-  if (new RegExp(`\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of)\\b`, 'i').test(text)) {
+  if (
+    new RegExp(
+      `\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of|through|via|from|into|onto|with)\\b`,
+      'i',
+    ).test(text)
+  ) {
     problems.push('an article with no noun');
   }
   const repeated = /\b([\p{L}]+)\s+\1\b/iu.exec(text);

@@ -504,7 +504,9 @@ function boundCriterion(d: Draft, fact: StatedFact, when: string): void {
     case 'exactly':
       d.system(
         /^last\s/i.test(text)
-          ? `With more than "${value}" available, a test sees exactly the "${text}", newest first.`
+          ? /\b(?:hours?|days?|weeks?|months?|years?)$/i.test(value)
+            ? `A test with records just inside and just outside the "${text}" gets only those inside, the window counted back from the time of the request.`
+            : `With more than "${value}" available, a test sees exactly the "${text}", newest first.`
           : `A test checks that exactly "${value}" applies, as the story states, and that one more or one fewer does not.`,
       );
       break;
@@ -624,7 +626,13 @@ const performance: Rule = (context, d) => {
   const { facts } = context;
   d.pack('performance');
   const action = facts.action;
-  if (action && !d.has('outcomeCriteria', /within \d/) && !d.has('systemCriteria', /within \d/)) {
+  // An API has no screen to confirm on: its latency is the system criterion below.
+  if (
+    action &&
+    context.story.productType !== 'api' &&
+    !d.has('outcomeCriteria', /within \d/) &&
+    !d.has('systemCriteria', /within \d/)
+  ) {
     d.outcome(
       'the expected peak load',
       `${facts.actor} asks to ${action.phrase}`,
@@ -647,6 +655,13 @@ const performance: Rule = (context, d) => {
     d.system(
       `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
     );
+    // "list all orders": a list with no bound is a page at a time, or one call can ask for everything.
+    if (facts.kind === 'view' && /^(?:all|every)\b|s\b/i.test(action.object))
+      d.outcome(
+        `more results than one page holds`,
+        `${facts.actor} asks for them`,
+        'they get one page with a cursor to the next, and following the cursors returns each result exactly once, even while new ones are added',
+      );
   }
 };
 
@@ -757,7 +772,12 @@ const localeFormatting: Rule = (context, d) => {
     /\b(?:date|time|times|tomorrow|today|month|week|term|deadline|schedule|morning|evening|hours?|days?|time zone)\b/.test(
       facts.subject,
     );
-  if (dates && !d.has('outcomeCriteria', /time zone/)) {
+  if (dates && context.story.productType === 'api') {
+    // Machines read an API's dates: one unambiguous format, not the caller's locale.
+    d.system(
+      'Dates and times in requests and responses are ISO 8601 with an explicit UTC offset, and a request with a date in another format gets 400 naming the field.',
+    );
+  } else if (dates && !d.has('outcomeCriteria', /time zone/)) {
     d.outcome(
       `${facts.actor} uses a locale such as fr-BE or en-US`,
       'dates and times are shown',

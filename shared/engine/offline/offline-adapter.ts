@@ -12,6 +12,7 @@ import { offlineIteration } from './iteration-rules';
 import { offlineMockupInventory } from './mockup-rules';
 import { offlineConsolidation, offlineReview, offlineRewrite } from './pass-rules';
 import { offlineConsistency, offlineDiscovery, offlineInterconnection } from './system-rules';
+import { offlineRefinement } from './refinement-rules';
 import { offlineVerification } from './verification-rules';
 
 /** The offline engine's model name: never a Claude id, so its output cannot be mistaken for Claude's. */
@@ -68,6 +69,11 @@ function engineAnswer(request: EngineRequest): Partial<EngineOutput> {
       return offlineReview(story);
     case 'rewrite':
       return offlineRewrite(story, request.reviewIssues ?? []);
+    case 'refinement':
+      if (request.instruction === undefined) {
+        throw new AppError('validation_failed', 'A refinement request needs the user instruction.');
+      }
+      return offlineRefinement(story, request.instruction);
     case 'mockup':
       throw new AppError('validation_failed', 'A mockup request is answered from its attachments.');
     case 'discovery':

@@ -276,6 +276,20 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('writes an API listing as an API: pages, machine dates, a time window, and no sentence left without its noun', async () => {
+    const listing = await criteria(
+      '---\nproductType: api\n---\nAs a partner developer, I want to list all orders created in the last 30 days through the API so that I can reconcile them with our ERP.',
+    );
+    const text = listing.join('\n');
+    expect(text).not.toMatch(/in the through|confirmation appears|fr-BE/);
+    expect(listing).toContain(
+      'Only an authenticated client can list all orders created through the API; a request without valid credentials gets 401 and changes nothing.',
+    );
+    expect(text).toMatch(/one page with a cursor to the next/);
+    expect(text).toMatch(/ISO 8601 with an explicit UTC offset/);
+    expect(text).toMatch(/just inside and just outside the "last 30 days"/);
+  });
+
   it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
     const notification = await criteria(
       'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',

@@ -220,6 +220,11 @@ interface Reading {
   uncoveredFeatures: string[];
 }
 
+/** What the user asked for in a conversation turn is in scope, even when the original story does not name it. */
+function askedFor(item: StoryItem): boolean {
+  return item.addedBy === 'refinement' || item.changedBy.includes('refinement');
+}
+
 function read(story: Story): Reading {
   const context = storyContext(story);
   const { facts } = context;
@@ -236,7 +241,9 @@ function read(story: Story): Reading {
       .map((item) => ({ item, problems: sentenceProblems(item.text) }))
       .filter(({ problems }) => problems.length > 0),
     repeats: duplicates(criteria),
-    filler: criteria.filter((item) => item.addedBy !== 'original' && isFiller(item.text, vocabulary)),
+    filler: criteria.filter(
+      (item) => item.addedBy !== 'original' && !askedFor(item) && isFiller(item.text, vocabulary),
+    ),
     vague: criteria.flatMap((item) => {
       const word = vagueInCriteria.exec(item.text)?.[0];
       return word ? [{ item, word }] : [];
@@ -246,6 +253,7 @@ function read(story: Story): Reading {
       return reason ? [{ item, reason }] : [];
     }),
     invented: criteria.flatMap((item) => {
+      if (askedFor(item)) return [];
       const terms = inventions(item.text, story.original);
       return terms.length > 0 ? [{ item, terms }] : [];
     }),

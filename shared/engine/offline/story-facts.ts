@@ -124,6 +124,16 @@ export function kindOf(verb: string): ActionKind | undefined {
   return (Object.keys(actionKinds) as ActionKind[]).find((kind) => actionKinds[kind].includes(head));
 }
 
+/** "list all orders", "list my invoices" look things up; "list my bike for sale" creates a listing. */
+function actionKindOf(action: Action): ActionKind | undefined {
+  if (
+    action.verb === 'list' &&
+    /^(?:(?:all|every)\b|(?:(?:the|my|their)\s+)?[\p{L}-]+s\b)/iu.test(action.object)
+  )
+    return 'view';
+  return kindOf(action.verb);
+}
+
 /** Words that end a direct object: clauses, and adverbs of manner or place ("renew my passport online"). */
 const stopAfterObject = new Set([
   'online',
@@ -469,11 +479,18 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
       noun,
     );
   }
-  return result
-    .replace(/\s+/g, ' ')
-    .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
-    .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
-    .trim();
+  return (
+    result
+      .replace(/\s+/g, ' ')
+      // "created in the last 30 days through the API" without its value: "in the" lost its noun.
+      .replace(
+        /\s+(?:in|within|during|over|for|of|from|at|by|on|under)\s+(?:the|a|an|my|their|our)(?=\s+(?:in|within|during|over|for|of|from|at|by|on|through|to|with|via)\b|\s*$)/gi,
+        '',
+      )
+      .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
+      .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
+      .trim()
+  );
 }
 
 /**
@@ -506,7 +523,7 @@ export function storyFacts(story: Story): StoryFacts {
     // A role in another language is quoted, so English sentences keep the story's own word for the actor.
     actor: role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
     action,
-    kind: action ? kindOf(action.verb) : undefined,
+    kind: action ? actionKindOf(action) : undefined,
     features: features.length > 1 ? features : [],
     benefit,
     beneficiary: english ? beneficiaryOf(benefit) : undefined,
