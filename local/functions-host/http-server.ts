@@ -89,7 +89,9 @@ async function readBody(req: http.IncomingMessage): Promise<Buffer> {
 export class FunctionsHttpServer {
   private readonly routes = new RouteTable<RegisteredFunction>();
   private readonly server: http.Server;
-  private readonly proxyAgent = new http.Agent({ keepAlive: true });
+  // No keep-alive: an idle socket the worker's server closes just as a request reuses it fails that request
+  // (ECONNRESET) after its body was piped, so it cannot be replayed; a loopback connection costs little.
+  private readonly proxyAgent = new http.Agent({ keepAlive: false });
 
   constructor(private readonly options: HttpServerOptions) {
     for (const fn of options.invoker.list()) {

@@ -3,6 +3,8 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { TableServiceClient } from '@azure/data-tables';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { startNodeProcess, waitForPort, type ManagedProcess } from '../../local/processes';
 
 /** Black-box test helpers: real emulator and host processes on free ports, output kept for failure reports. */
@@ -50,7 +52,35 @@ export interface Azurite {
   stop(): Promise<void>;
 }
 
+/**
+ * An Azurite process on free ports. A free port is only free when it was looked up: a test file starting its
+ * own services in parallel may take it first, and then the port answers, but not as this Azurite. So each
+ * service is asked for something only this account can read, and on a wrong answer Azurite starts again on
+ * other ports.
+ */
 export async function startAzurite(location?: string): Promise<Azurite> {
+  for (let attempt = 1; ; attempt++) {
+    const azurite = await startAzuriteOnce(location);
+    if (await servesThisAccount(azurite.connectionString)) return azurite;
+    await azurite.stop();
+    if (attempt === 3) throw new Error('Azurite did not get its own ports after 3 attempts.');
+  }
+}
+
+async function servesThisAccount(connectionString: string): Promise<boolean> {
+  try {
+    await BlobServiceClient.fromConnectionString(connectionString).getProperties();
+    await TableServiceClient.fromConnectionString(connectionString, { allowInsecureConnection: true })
+      .listTables()
+      .byPage({ maxPageSize: 1 })
+      .next();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function startAzuriteOnce(location?: string): Promise<Azurite> {
   const [blobPort, queuePort, tablePort] = [await freePort(), await freePort(), await freePort()];
   const account = 'testaccount';
   const key = randomBytes(32).toString('base64');
