@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Attachment, StructuredRequest } from '../llm/port';
+import { encodeData } from './data-encoding';
 import { usageSchema } from './iteration-result';
 
 /**
@@ -65,11 +66,6 @@ export interface MockupFile {
 export interface MockupSource {
   /** Undefined when the file is gone (an upload deleted after its retention period). */
   read(id: string): Promise<MockupFile | undefined>;
-}
-
-/** Encodes data so it can never contain a tag: `<`, `>` and `&` become JSON unicode escapes. */
-function encodeData(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
 }
 
 /**

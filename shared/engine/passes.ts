@@ -1,5 +1,6 @@
 import { AppError, toAppError } from '../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
+import type { BacklogContext } from './backlog-names';
 import { defaultModels, getIteration, type IterationId, type WorkflowPassId } from './catalog';
 import {
   addCall,
@@ -60,6 +61,8 @@ export interface CallOptions {
   models?: ModelSelection;
   /** What the run's mockups show: part of every engine call's cached context, after the story. */
   mockups?: readonly MockupInventory[];
+  /** System mode: the names shared across the story's backlog, part of every call's cached context. */
+  backlogContext?: BacklogContext;
   /** Clock for the calls' `at` timestamps. */
   now?: () => Date;
   signal?: AbortSignal;
@@ -148,7 +151,13 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
   }
   const log = new CallLog(input);
   let attempts = 0;
-  const common = { story, mockups: input.mockups, signal: input.signal, timeoutMs: input.timeoutMs };
+  const common = {
+    story,
+    mockups: input.mockups,
+    ...(input.backlogContext ? { backlogContext: input.backlogContext } : {}),
+    signal: input.signal,
+    timeoutMs: input.timeoutMs,
+  };
 
   const attempt = async (
     feedback: readonly string[],

@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import { callPurposeKinds, type CallPurposeKind, type StructuredRequest } from '../llm/port';
+import { backlogContextBlock, backlogGuidance, type BacklogContext } from './backlog-names';
 import { getIteration, iterationCatalog, iterationIdSchema, type IterationId } from './catalog';
+import { encodeData } from './data-encoding';
 import { iterationGuides } from './iteration-guides';
 import { mockupContext, mockupGuidance, type MockupInventory } from './mockup-inventory';
 import { findingSchema, iterationOutputSchema, patchSchema, type IterationOutput } from './patch';
@@ -165,17 +167,18 @@ A finished specification and the user's follow-up instruction ("add SEPA", "spli
 
 ${mockupGuidance}
 
+${backlogGuidance}
+
 # Verification
 When asked to verify, judge the proposed patches of one iteration against the story and the iteration's guide: score from 0 to 1 and list concrete problems in feedback (not specific to the story, not testable, duplicates, invented features, wrong focus, missing important cases).`;
 
-/** Encodes data so it can never contain a tag: `<`, `>` and `&` become JSON unicode escapes. */
-export function encodeData(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/>/g, '\\u003e').replace(/&/g, '\\u0026');
-}
-
-/** The cacheable context part of a prompt: the base story, then any mockup inventories, as delimited data. */
-function storyContext(story: Story, mockups: readonly MockupInventory[] = []): string {
-  return `<story_data format="json">\n${encodeData(story)}\n</story_data>${mockupContext(mockups)}`;
+/**
+ * The cacheable context part of a prompt: the base story, then any mockup inventories and the backlog's shared
+ * names, as delimited data.
+ */
+function storyContext(base: RequestBase): string {
+  const backlog = base.backlogContext ? backlogContextBlock(base.backlogContext) : '';
+  return `<story_data format="json">\n${encodeData(base.story)}\n</story_data>${mockupContext(base.mockups ?? [])}${backlog}`;
 }
 
 const requestHeaderSchema = z.object({
@@ -197,6 +200,8 @@ interface RequestBase {
   story: Story;
   /** What the job's mockups show: part of the cached context, after the story. */
   mockups?: readonly MockupInventory[];
+  /** System mode: the names shared across the backlog the story belongs to. */
+  backlogContext?: BacklogContext;
   model: string;
   attempt: number;
   maxTokens?: number;
@@ -219,7 +224,7 @@ function engineRequest(
   return {
     model: base.model,
     instructions: engineInstructions,
-    context: storyContext(base.story, base.mockups),
+    context: storyContext(base),
     task: task.join('\n'),
     schema: engineOutputSchema,
     schemaName: 'engine_output',

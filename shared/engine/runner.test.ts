@@ -431,6 +431,41 @@ describe('mockups', () => {
     expect(result.usage.outputTokens).toBeGreaterThan(stepTokens);
   });
 
+  it('refines a story of a backlog with its shared names: every call sees them, the result uses them', async () => {
+    const port = recording(offline);
+    const story = parseStory(
+      'As a shopper, I want to pay for the products in my shopping cart with a saved card, so that checkout is quick.',
+    );
+    const backlogContext = {
+      storyId: 'S3',
+      context: {
+        actors: [{ name: 'shopper', storyIds: ['S2', 'S3'] }],
+        entities: [{ name: 'shopping basket', storyIds: ['S2', 'S3'] }],
+        screens: [],
+        vocabulary: [{ canonical: 'shopping basket', variants: ['shopping cart'] }],
+      },
+    };
+    const result = await runWorkflow({
+      llm: port,
+      story,
+      iterations: ['user-roles', 'validation', 'security'],
+      backlogContext,
+    });
+    expect(result.outcome).toBe('completed');
+    expect(port.calls.length).toBeGreaterThan(3);
+    for (const call of port.calls) {
+      expect(call.context).toContain('<backlog_context format="json">');
+      expect(call.context).toContain('"canonical":"shopping basket"');
+    }
+    expect(result.story.statement.iWant).toContain('my shopping basket');
+    expect(result.story.original).toContain('shopping cart');
+    const { statement: _statement, original: _original, ...sections } = result.story;
+    expect(JSON.stringify(sections)).not.toMatch(/shopping cart/i);
+    expect(result.renames).toEqual([
+      { from: 'shopping cart', to: 'shopping basket', items: expect.any(Number) },
+    ]);
+  });
+
   it('ends the run before any iteration when a mockup cannot be read', async () => {
     const port = recording(offline, (request) => {
       if (request.purpose.kind === 'mockup') throw new AppError('llm_request_rejected', 'Image too large.');

@@ -201,7 +201,7 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
   const { outcome, error } = next.value;
   if (outcome === 'cancelled') throw new AppError('cancelled', 'The run was cancelled.');
 
-  const report = await workflowReport(store, strategy);
+  const report = await workflowReport(store, strategy, input.backlogContext?.context.vocabulary);
   const read = await store.mockupResults();
   return {
     ...report,

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { AppError } from '../errors';
 import type { StructuredRequest } from '../llm/port';
-import { encodeData, parseTagged } from './prompts';
+import { encodeData } from './data-encoding';
+import { parseTagged } from './prompts';
 import { storySchema, type Story } from './story';
 import {
   consistencyFindingSchema,

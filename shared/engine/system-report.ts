@@ -1,3 +1,4 @@
+import type { Rename } from './backlog-names';
 import type { ConsistencyFinding, Relationship, SystemContext } from './system-analysis';
 
 /** One story of a backlog as the report shows it. */
@@ -7,6 +8,19 @@ export interface ReportedStory {
   status: string;
   /** The story's specification (markdown); absent when it did not complete. */
   story?: string;
+  /** Terms its specification wrote another way, now written with the canonical names. */
+  renames?: readonly Rename[];
+}
+
+/** Where a canonical name replaced other spellings: "S2 (3 items)". */
+function renamedIn(stories: readonly ReportedStory[], canonical: string): string {
+  const places = stories.flatMap((story) => {
+    const items = (story.renames ?? [])
+      .filter((rename) => rename.to === canonical)
+      .reduce((sum, rename) => sum + rename.items, 0);
+    return items === 0 ? [] : [`${story.storyId} (${items} item${items === 1 ? '' : 's'})`];
+  });
+  return places.length === 0 ? '' : `; applied in ${places.join(', ')}`;
 }
 
 function terms(title: string, list: readonly { name: string; storyIds: string[] }[]): string[] {
@@ -38,7 +52,7 @@ export function renderBacklogMarkdown(
     );
     for (const term of context.vocabulary) {
       lines.push(
-        `- Use "${term.canonical}", not ${term.variants.map((variant) => `"${variant}"`).join(', ')}`,
+        `- Use "${term.canonical}", not ${term.variants.map((variant) => `"${variant}"`).join(', ')}${renamedIn(stories, term.canonical)}`,
       );
     }
   } else {

@@ -1,3 +1,4 @@
+import { unifyNames, type Rename, type Vocabulary } from './backlog-names';
 import { catalogIndex } from './catalog';
 import type { IterationResult, PassResult } from './iteration-result';
 import { mergeIterationResults } from './merge';
@@ -20,6 +21,8 @@ export interface WorkflowReport {
   review?: Review;
   /** Defects of the submitted story, each reported once. */
   findings: Finding[];
+  /** System mode: the backlog's canonical names written into the specification. */
+  renames: Rename[];
 }
 
 /**
@@ -52,11 +55,13 @@ export function collectFindings(
 
 /**
  * Assembles the report of a run from its store. A parallel run stopped before its merge (cancelled, failed, or
- * planned without passes) is merged here, so finished iterations are never lost.
+ * planned without passes) is merged here, so finished iterations are never lost. A story of a backlog is
+ * written with the backlog's canonical names (`vocabulary`), whatever names its steps used.
  */
 export async function workflowReport(
   store: WorkflowStore,
   strategy: WorkflowPlan['strategy'],
+  vocabulary: Vocabulary = [],
 ): Promise<WorkflowReport> {
   let iterations = await store.iterationResults();
   let story = await store.working();
@@ -65,7 +70,8 @@ export async function workflowReport(
     story = merged.story;
     iterations = merged.results;
   }
-  story ??= store.original();
+  const named = unifyNames(story ?? store.original(), vocabulary);
+  story = named.story;
   iterations = [...iterations].sort((a, b) => catalogIndex(a.id) - catalogIndex(b.id));
   const passes = await store.passResults();
   const review = passes.filter((pass) => pass.review !== undefined).at(-1)?.review;
@@ -77,5 +83,6 @@ export async function workflowReport(
     passes,
     ...(review ? { review } : {}),
     findings,
+    renames: named.renames,
   };
 }

@@ -235,6 +235,7 @@ export class JobSteps {
       iterations: job.iterations,
       verify: job.options.verify,
       models: job.options.model ? { model: job.options.model } : {},
+      ...(job.backlogContext ? { backlogContext: job.backlogContext } : {}),
       signal: cancel.signal,
       timeoutMs: this.options.llmTimeoutMs,
       now: this.now,
@@ -390,7 +391,11 @@ export class JobSteps {
   /** Final state: the engine's report of the run, usage totals from the call records, the terminal event. */
   async finish(input: JobFinishInput): Promise<void> {
     const job = await this.load(input);
-    const report = await workflowReport(this.store(job), strategyOf(job.mode));
+    const report = await workflowReport(
+      this.store(job),
+      strategyOf(job.mode),
+      job.backlogContext?.context.vocabulary,
+    );
     const usage = await this.options.usage.jobTotals(input.tenantId, input.jobId);
     const finished = await this.options.jobs.update(input.tenantId, input.jobId, (current) => {
       if (finishedStatuses.has(current.status)) return undefined;
@@ -413,6 +418,7 @@ export class JobSteps {
           passes: report.passes,
           ...(report.review ? { review: report.review } : {}),
           findings: report.findings,
+          ...(report.renames.length > 0 ? { renames: report.renames } : {}),
         },
         ...(input.error ? { error: input.error } : {}),
       };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { backlogContextSchema, renameSchema } from '../engine/backlog-names';
 import { iterationIdSchema, productTypeSchema } from '../engine/catalog';
 import { iterationResultSchema, passResultSchema, usageSchema } from '../engine/iteration-result';
 import { findingSchema } from '../engine/patch';
@@ -84,6 +85,10 @@ export const systemResultSchema = z.object({
         .optional()
         .describe('The specification as markdown; absent when the story did not complete.'),
       overall: z.number().optional().describe("The judge's overall score of the story."),
+      renames: z
+        .array(renameSchema)
+        .optional()
+        .describe("Terms the story's specification wrote another way, now written with the canonical names."),
       error: jobErrorSchema.optional(),
     }),
   ),
@@ -139,6 +144,12 @@ export const jobDocumentSchema = z.object({
         .describe('Defects of the submitted story (QUS criteria), each reported once.')
         .default([]),
       system: systemResultSchema.optional().describe('System mode only: the backlog analysis.'),
+      renames: z
+        .array(renameSchema)
+        .optional()
+        .describe(
+          "A story of a backlog: the terms its specification wrote another way, replaced by the backlog's canonical names.",
+        ),
     })
     .optional(),
   /** System mode: the backlog, one entry per story, as split from the submitted text when it was one text. */
@@ -146,6 +157,8 @@ export const jobDocumentSchema = z.object({
   /** A story of a system-mode job: the backlog job and the story's place in it. */
   parentJobId: z.string().optional(),
   storyIndex: z.number().int().nonnegative().optional(),
+  /** A story of a system-mode job: the backlog's discovered context, given to every step of its refinement. */
+  backlogContext: backlogContextSchema.optional(),
   /** System mode: the system passes run so far (checkpoints); published as `result.system` at the end. */
   systemPasses: z.array(systemPassResultSchema).optional(),
   /** The structured story as merged or approved so far: the base of the next step. */
@@ -189,6 +202,7 @@ export const jobViewSchema = jobDocumentSchema
     instanceId: true,
     cacheWarm: true,
     systemPasses: true,
+    backlogContext: true,
   })
   .extend({
     links: z.object({
@@ -210,6 +224,7 @@ export function toJobView(job: JobDocument): JobView {
     cancelRequested: _cancel,
     instanceId: _instance,
     systemPasses: _systemPasses,
+    backlogContext: _backlogContext,
     ...visible
   } = job;
   const self = `/api/v1/jobs/${job.id}`;

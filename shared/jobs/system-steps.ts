@@ -138,9 +138,20 @@ export class SystemSteps {
     };
   }
 
-  /** Announces that a story's refinement starts. */
+  /**
+   * Gives a story's job the context discovery found (its refinement then uses the backlog's names), and
+   * announces that the story's refinement starts.
+   */
   async storyStarted(input: SystemStoryInput): Promise<void> {
-    const data = this.storyEventData(await this.load(input), input.index);
+    const job = await this.load(input);
+    const data = this.storyEventData(job, input.index);
+    const context = job.systemPasses?.find((pass) => pass.id === 'discovery')?.context;
+    if (context) {
+      const backlogContext = { storyId: data.storyId, context };
+      await this.options.jobs.update(input.tenantId, data.storyJobId, (current) =>
+        current.backlogContext ? undefined : { ...current, backlogContext },
+      );
+    }
     await this.options.progress?.emit(input, { event: 'story:start', data }, `story:start:${data.storyId}`);
   }
 
@@ -202,6 +213,7 @@ export class SystemSteps {
         title: storyTitle(parseStory(entry.text, { productType: job.productType })),
         ...(markdown === undefined ? {} : { story: markdown }),
         ...(review ? { overall: review.overall } : {}),
+        ...(child?.result?.renames ? { renames: child.result.renames } : {}),
         ...(child?.error ? { error: child.error } : {}),
       };
     });

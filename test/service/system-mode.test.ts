@@ -40,15 +40,18 @@ async function api(user: string): Promise<Client> {
   return client(service.url, await service.token({ sub: user, tenantId: 'acme' }));
 }
 
-/** The usage records of one job, straight from Cosmos: one per LLM call. */
-async function usageRecordIds(jobId: string): Promise<string[]> {
-  const cosmos = new CosmosClient({
+/** The stack's Cosmos database, read directly. */
+function database() {
+  return new CosmosClient({
     endpoint: service.cosmosEndpoint,
     key: 'local-emulator',
     connectionPolicy: { enableEndpointDiscovery: false },
-  });
-  const { resources } = await cosmos
-    .database(service.database)
+  }).database(service.database);
+}
+
+/** The usage records of one job, straight from Cosmos: one per LLM call. */
+async function usageRecordIds(jobId: string): Promise<string[]> {
+  const { resources } = await database()
     .container('usage')
     .items.query<{ id: string }>({
       query: "SELECT c.id FROM c WHERE c.tenantId = @tenantId AND c.type = 'usage' AND c.jobId = @jobId",
@@ -59,6 +62,12 @@ async function usageRecordIds(jobId: string): Promise<string[]> {
     })
     .fetchAll();
   return resources.map((record) => record.id).sort();
+}
+
+/** A job document straight from Cosmos, with what the API does not show. */
+async function storedJob(jobId: string): Promise<{ backlogContext?: unknown }> {
+  const { resource } = await database().container('jobs').item(jobId, 'acme').read();
+  return resource;
 }
 
 async function events(jobId: string, credential: string): Promise<{ event: string; data: any }[]> {
@@ -125,6 +134,29 @@ describe('system mode: a backlog end to end', () => {
     expect(system.relationships).toEqual(
       expect.arrayContaining([expect.objectContaining({ from: 'S5', to: 'S3', kind: 'depends-on' })]),
     );
+    // Shared entities are named the same everywhere: the checkout (S3) wrote "shopping cart" where the backlog
+    // says "shopping basket"; its specification uses the canonical name, its original text stays verbatim.
+    const checkout = system.stories[2];
+    const specification = checkout.story
+      .split(/^## /m)
+      .filter((section: string) => !/^(Story quality|Review|Original story)\b/.test(section))
+      .join('');
+    expect(specification).toContain('shopping basket');
+    expect(specification).not.toMatch(/shopping cart/i);
+    expect(checkout.story).toContain(
+      '> As a shopper, I want to submit an order for the products in my shopping cart',
+    );
+    expect(checkout.renames).toEqual([
+      { from: 'shopping cart', to: 'shopping basket', items: expect.any(Number) },
+    ]);
+    expect(job.result.story).toMatch(
+      /Use "shopping basket", not "shopping cart"; applied in S3 \(\d+ items?\)/,
+    );
+    // Each story was refined with the context discovery found (every engine call of its job carries it).
+    for (const [index, story] of system.stories.entries()) {
+      const stored = await storedJob(story.jobId);
+      expect(stored.backlogContext).toEqual({ storyId: `S${index + 1}`, context: system.context });
+    }
     // Pass 3: the password lengths of S1 (8) and S4 (12) contradict each other.
     const contradiction = system.findings.find(
       (finding: { kind: string }) => finding.kind === 'contradiction',

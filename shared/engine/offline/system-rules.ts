@@ -1,3 +1,4 @@
+import { mentionPattern, renameText } from '../backlog-names';
 import { allItems, splitSentences, type Story } from '../story';
 import type { BacklogEntry, ConsistencyFinding, Relationship, SystemContext } from '../system-analysis';
 import type { SystemOutput } from '../system-prompts';
@@ -400,19 +401,6 @@ function pairs<T>(list: readonly T[]): [T, T][] {
   return list.flatMap((left, index) => list.slice(index + 1).map((right): [T, T] => [left, right]));
 }
 
-/** Text with every variant spelling of the backlog's vocabulary replaced by its canonical name. */
-function canonicalText(text: string, context: SystemContext): string {
-  return context.vocabulary.reduce(
-    (current, term) =>
-      term.variants.reduce(
-        (replaced, variant) =>
-          replaced.replace(new RegExp(wordPattern(variant).source, 'gi'), term.canonical),
-        current,
-      ),
-    text,
-  );
-}
-
 /** Stories asking for the same thing: their wishes use nearly the same words. */
 function duplicatePairs(
   backlog: Backlog,
@@ -423,8 +411,8 @@ function duplicatePairs(
       a,
       b,
       score: similarity(
-        contentWords(canonicalText(a.story.statement.iWant, context)),
-        contentWords(canonicalText(b.story.statement.iWant, context)),
+        contentWords(renameText(a.story.statement.iWant, context.vocabulary)),
+        contentWords(renameText(b.story.statement.iWant, context.vocabulary)),
       ),
     }))
     .filter((pair) => pair.score >= 0.6);
@@ -497,14 +485,9 @@ export function offlineInterconnection(backlog: Backlog, context: SystemContext)
 // ---------------------------------------------------------------------------------------------------------
 // Pass 3: consistency
 
-function wordPattern(spelling: string): RegExp {
-  const escaped = spelling.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/ /g, '[\\s-]?');
-  return new RegExp(`\\b${escaped}(?:e?s)?\\b`, 'i');
-}
-
 function vocabularyDrift(backlog: Backlog, context: SystemContext): ConsistencyFinding[] {
   return context.vocabulary.flatMap((term) => {
-    const patterns = term.variants.map(wordPattern);
+    const patterns = term.variants.map(mentionPattern);
     const items = backlog.flatMap((entry) =>
       allItems(entry.story)
         .filter((item) => patterns.some((pattern) => pattern.test(item.text)))
@@ -531,7 +514,7 @@ function duplicateCriteria(backlog: Backlog, context: SystemContext): Consistenc
     [...entry.story.outcomeCriteria, ...entry.story.systemCriteria].map((item) => ({
       storyId: entry.id,
       item,
-      words: contentWords(canonicalText(item.text, context)),
+      words: contentWords(renameText(item.text, context.vocabulary)),
     })),
   );
   const found: ConsistencyFinding[] = [];
