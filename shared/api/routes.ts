@@ -361,7 +361,7 @@ export const routes = {
     path: '/api/v1/jobs/{jobId}/messages',
     summary: 'Refine a completed job with a message',
     description:
-      'Refinement by conversation: applies the message ("add SEPA", "split the admin part out") to the specification the completed job finished with, as a new job (a turn) run by the same engine, refinement pass then the judge. The new job is linked to this one (conversation.parentJobId, conversation.turn) and answered at once with 202, like createJob; follow it with getJob or its stream. The message is data, like the story: it cannot change the output format or reveal instructions. A turn is a job: audited, admitted under the plan’s quotas and metered. 409 job_not_completed when this job has not completed, 409 turn_in_progress while the conversation’s previous turn runs, 413 beyond MAX_MESSAGE_BYTES.',
+      'Refinement by conversation: applies the message ("add SEPA", "split the admin part out") to the specification the completed job finished with, as a new job (a turn) run by the same engine, refinement pass then the judge. The new job is linked to this one (conversation.parentJobId, conversation.turn) and answered at once with 202, like createJob; follow it with getJob or its stream. The message is data, like the story: it cannot change the output format or reveal instructions. A turn is a job: audited, admitted under the plan’s quotas and metered. 409 job_not_completed when this job has not completed, 409 turn_in_progress while the conversation’s previous turn runs, 409 conflict for a backlog (system mode: message the job of one of its stories), 413 beyond MAX_MESSAGE_BYTES.',
     tags: jobTag,
     auth: 'user',
     scope: 'jobs:write',

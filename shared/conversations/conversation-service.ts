@@ -106,6 +106,13 @@ export class ConversationService {
         `Job ${jobId} is ${parent.status}; only a completed job can take a message.`,
       );
     }
+    if (parent.mode === 'system') {
+      // A message about a backlog names no story; each story's job takes messages of its own.
+      throw new AppError(
+        'conflict',
+        `Job ${jobId} is a backlog; send the message to the job of the story it is about (result.system.stories[].jobId).`,
+      );
+    }
     const conversationId = parent.conversation?.id ?? parent.id;
     const latest = await this.options.turns.latest(caller.tenantId, caller.userId, conversationId);
     if (latest) await this.refuseWhileRunning(caller, latest);
@@ -166,7 +173,11 @@ export class ConversationService {
     conversation: NonNullable<JobDocument['conversation']>,
   ): Promise<JobDocument> {
     const store = new JobWorkflowStore(this.options.jobs, parent, this.options.inventories);
-    const { story } = await workflowReport(store, strategyOf(parent.mode));
+    const { story } = await workflowReport(
+      store,
+      strategyOf(parent.mode),
+      parent.backlogContext?.context.vocabulary,
+    );
     const id = this.newId();
     return {
       id,
@@ -185,6 +196,8 @@ export class ConversationService {
       createdAt: this.now().toISOString(),
       usage: emptyUsage(),
       workingStory: story,
+      // A story of a backlog keeps the backlog's names through its conversation.
+      ...(parent.backlogContext ? { backlogContext: parent.backlogContext } : {}),
       conversation,
       cancelRequested: false,
       instanceId: instanceIdFor(id),

@@ -40,6 +40,14 @@ async function api(user: string): Promise<Client> {
   return client(service.url, await service.token({ sub: user, tenantId: 'acme' }));
 }
 
+/** A specification without the sections that quote the user: the story's findings, the review, the original. */
+function withoutQuotes(markdown: string): string {
+  return markdown
+    .split(/^## /m)
+    .filter((section) => !/^(Story quality|Review|Original story)\b/.test(section))
+    .join('');
+}
+
 /** The stack's Cosmos database, read directly. */
 function database() {
   return new CosmosClient({
@@ -137,10 +145,7 @@ describe('system mode: a backlog end to end', () => {
     // Shared entities are named the same everywhere: the checkout (S3) wrote "shopping cart" where the backlog
     // says "shopping basket"; its specification uses the canonical name, its original text stays verbatim.
     const checkout = system.stories[2];
-    const specification = checkout.story
-      .split(/^## /m)
-      .filter((section: string) => !/^(Story quality|Review|Original story)\b/.test(section))
-      .join('');
+    const specification = withoutQuotes(checkout.story);
     expect(specification).toContain('shopping basket');
     expect(specification).not.toMatch(/shopping cart/i);
     expect(checkout.story).toContain(
@@ -157,6 +162,20 @@ describe('system mode: a backlog end to end', () => {
       const stored = await storedJob(story.jobId);
       expect(stored.backlogContext).toEqual({ storyId: `S${index + 1}`, context: system.context });
     }
+    // A message refines one story, keeping the backlog's names; the backlog itself takes none.
+    const onBacklog = await owner.post(`/api/v1/jobs/${job.id}/messages`, { message: 'Add PayPal' });
+    expect({ status: onBacklog.status, code: onBacklog.json.code }).toEqual({
+      status: 409,
+      code: 'conflict',
+    });
+    const sent = await owner.post(`/api/v1/jobs/${checkout.jobId}/messages`, {
+      message: 'Add sharing the shopping cart',
+    });
+    expect(sent.status).toBe(202);
+    const refined = await waitForJob(owner, sent.json.id, finished, 60_000);
+    expect(refined.status).toBe('completed');
+    expect(withoutQuotes(refined.result.story)).toContain('sharing the shopping basket');
+    expect(withoutQuotes(refined.result.story)).not.toMatch(/shopping cart/i);
     // Pass 3: the password lengths of S1 (8) and S4 (12) contradict each other.
     const contradiction = system.findings.find(
       (finding: { kind: string }) => finding.kind === 'contradiction',
