@@ -49,8 +49,10 @@ function storyInput(input: JobOrchestrationInput, storyJobId: string): JobOrches
 
 /**
  * Refines the stories as sub-orchestrations, `concurrency` at a time (a batch waits for all of its stories).
- * After a cancel no new batch starts; the stories running end on their own (their jobs carry the cancel
- * flag), and every finished story keeps its result.
+ * Batches, not a rolling window: a window yields `Task.any` again over tasks an earlier `Task.any` already
+ * scheduled, which durable-functions does not replay reliably (azure-functions-durable-js issue 574). After a
+ * cancel no new batch starts; the stories running end on their own (their jobs carry the cancel flag), and
+ * every finished story keeps its result.
  */
 function* refineStories(
   ctx: OrchestrationContext,
