@@ -13,6 +13,8 @@ describe('grammar guard', () => {
     ['Given the customer, when they transfers money, then it is refused.', '"they" with a singular verb'],
     ['The user can use the request.', 'a placeholder object'],
     ['Orders created in the through the API are listed.', 'an article with no noun'],
+    ['Then the them the Viewer is shown.', 'an article with no noun'],
+    ["The page shows the today's appointments.", "an article before a day's possessive"],
     [
       'Given the client de la banque is signed in, when they pay, then it works.',
       'words of another language outside quotes',

@@ -80,7 +80,7 @@ export function sentenceProblems(sentence: string): string[] {
   if (articleForVerb(text)) problems.push('an article where a verb belongs');
   if (
     new RegExp(
-      `\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of|through|via|from|into|onto|with)\\b`,
+      `\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of|through|via|from|into|onto|with|them|him|me|us)\\b`,
       'i',
     ).test(text)
   ) {
@@ -94,6 +94,10 @@ export function sentenceProblems(sentence: string): string[] {
     (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
   if (singular) problems.push('"they" with a singular verb');
   if (/\buse the request\b|\bthe user the\b|\bto to\b/i.test(text)) problems.push('a placeholder object');
+  // "the today's appointments": a day's possessive takes no article.
+  if (/\b(?:a|an|the)\s+(?:today|tomorrow|yesterday|tonight)['’]s\b/i.test(text)) {
+    problems.push("an article before a day's possessive");
+  }
   if (/\bto be[,.;]/.test(text)) problems.push('"to be" with nothing after it');
   if (/(?:^Given|,\s+when|,\s+then)\s+(?:for|of|by|with|from|to)\s/.test(text)) {
     problems.push('a preposition where a subject belongs');

@@ -126,6 +126,8 @@ function plural(role: string): string {
 
 function theObject(object: string): string {
   if (object === '') return '';
+  // "today's appointments", "Anna's invoices": a possessive that is not a common noun takes no article.
+  if (/^(?:(?:today|tomorrow|yesterday|tonight)['’]s|\p{Lu}\p{L}*['’]s)\s/u.test(object)) return object;
   return /^(?:the|their|a|an|this|these|those|each|every|all|another|its|his|her)\b/i.test(object)
     ? object
     : `the ${object}`;
@@ -299,14 +301,22 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
 const interactiveElements: Rule = (context, d) => {
   const { facts } = context;
   const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
-  if (actions.length > 1) {
-    const labels = actions.map(
-      (action) =>
-        `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`,
-    );
+  // What the actor only looks at needs no control of its own ("See today's appointments" is no button).
+  const controls = actions.filter((action) => kindOf(action.verb) !== 'view');
+  const labels = controls.map(
+    (action) =>
+      `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`,
+  );
+  const shown = actions.find((action) => kindOf(action.verb) === 'view');
+  if (actions.length > 1 && labels.length > 1) {
     d.add(
       'behaviour',
       `The ${context.surface} offers one clearly labelled control per action: ${joinList(labels, 'and')}.`,
+    );
+  } else if (actions.length > 1 && labels.length === 1 && shown && shown.object !== '') {
+    d.add(
+      'behaviour',
+      `The ${context.surface} offers a clearly labelled ${labels[0]} control next to ${theObject(shown.object)}.`,
     );
   }
   d.pack('interactive-elements');

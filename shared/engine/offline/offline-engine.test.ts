@@ -249,6 +249,26 @@ describe('offline criteria by what the action is', () => {
     expect(limit.join('\n')).toMatch(/"fewer than 10 members"/);
   });
 
+  it('gives controls to actions only, and names objects with a possessive or an indirect object grammatically', async () => {
+    const desk = await runWorkflow({
+      llm,
+      story: parseStory(
+        "As a clinic receptionist, I want to see today's appointments grouped by doctor and mark a patient as arrived, so that the doctor knows who is waiting.",
+      ),
+    });
+    const deskText = allItems(desk.story).map((item) => item.text);
+    expect(deskText).toContain(
+      'The page offers a clearly labelled "Mark patient" control next to today\'s appointments.',
+    );
+    expect(deskText.join('\n')).not.toMatch(/the today's|"See /);
+    expect(deskText.join('\n')).toMatch(/it shows today's appointments with the time/);
+    const roles = await criteria(
+      'As a tenant admin, I want to assign them the Editor role, so that they can change our pages.',
+    );
+    expect(roles.join('\n')).not.toMatch(/\bthem the\b/);
+    expect(roles.join('\n')).toMatch(/assign the Editor role/);
+  });
+
   it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {
     const sent = await criteria(
       'As a landlord, I want to send the utility statement as a PDF to all tenants of a building so that they are informed.',

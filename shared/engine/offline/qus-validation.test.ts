@@ -77,6 +77,21 @@ describe('QUS validation', () => {
         expect(story).toMatch(/^As an? [a-z ]+, I want .+ so that .+\.$/);
     });
 
+    it('reads a wish with the product as its subject as what the actor does', () => {
+      expect(
+        finding(
+          'As a driver, I want the app to show my next delivery stop on a map and let me call the customer, so that I can deliver faster.',
+          'not_atomic',
+        )?.split,
+      ).toEqual([
+        'As a driver, I want to see my next delivery stop on a map so that I can deliver faster.',
+        'As a driver, I want to call the customer so that I can deliver faster.',
+      ]);
+      expect(
+        kinds('As a nurse, I want the system to show me the next dose due, so that I give it on time.'),
+      ).toEqual([]);
+    });
+
     it('repeats the shared object and borrows it for a verb with only a preposition', () => {
       expect(
         finding(
@@ -173,6 +188,27 @@ describe('QUS validation', () => {
       expect(finding(text, 'not_minimal')?.suggestion).toBe(
         'As a driver, I want to see my route so that I save time.',
       );
+    });
+
+    it('is reported for a later paragraph made only of ticket fields, and not for a description', () => {
+      const padded = finding(
+        'As a subscriber, I want to pause my subscription so that I skip boxes on holiday.\n\nNotes: check with marketing. Estimate: 5 points.',
+        'not_minimal',
+      );
+      expect(padded?.detail).toContain('"Notes: check with marketing. Estimate: 5 points."');
+      expect(padded?.suggestion).toBe(
+        'As a subscriber, I want to pause my subscription so that I skip boxes on holiday.',
+      );
+      expect(
+        kinds(
+          'As an accountant, I want to export my invoices so that I can file taxes.\n\nOwner: Dana\nPriority: high',
+        ),
+      ).toContain('not_minimal');
+      expect(
+        kinds(
+          'As an accountant, I want to export my invoices so that I can file taxes.\n\nThe export is used by the finance team every month.',
+        ),
+      ).not.toContain('not_minimal');
     });
 
     it('is not reported for clarifications of the wish or notes in their own section', () => {

@@ -113,6 +113,34 @@ function firstParagraph(original: string): Paragraph {
   return { text, sentences, statementIndex };
 }
 
+/** A line that fills a ticket field rather than telling the story: "Estimate: 5 points", "Notes: ...". */
+const ticketFieldLine =
+  /^(?:notes?|nb|fyi|ps|todo|fixme|estimated?|estimates|story points?|points|priority|owner|assignee|reporter|sprint|due(?: date)?|refs?|references?|see(?: also)?|links?|jira|tickets?|labels?|tags?|components?|epic)\s*[:=–—-]\s*\S/iu;
+
+/**
+ * Paragraphs after the statement made only of ticket fields. Other later paragraphs (a description, the
+ * user's own criteria under a heading or in a list) are attached context and stay out of this check.
+ */
+function ticketFieldParagraphs(original: string): string[] {
+  return original
+    .split(/\r?\n\s*\r?\n/)
+    .slice(1)
+    .map((paragraph) => paragraph.trim())
+    .filter((paragraph) => {
+      if (paragraph === '' || /^\s*(?:#|[-*+]\s|\d+[.)]\s)/m.test(paragraph)) return false;
+      const lines = paragraph
+        .split(/\r?\n/)
+        .flatMap((line) => splitSentences(line.trim()).map((span) => span.text.trim()));
+      return lines.length > 0 && lines.every((line) => ticketFieldLine.test(line));
+    })
+    .map((paragraph) =>
+      paragraph
+        .split(/\r?\n/)
+        .map((line) => line.trim())
+        .join('; '),
+    );
+}
+
 interface ExtraText {
   parts: string[];
   /** The paragraph without them: the suggested minimal story. */
@@ -296,8 +324,27 @@ interface Means {
  * articles ("a flight and a hotel") and second wishes ("and also ..."). Shared objects are repeated for each
  * action, so every action reads on its own ("compare products", "review products").
  */
+/**
+ * "the app to show my next stop and let me call the customer": the product as the subject of the wish. What it
+ * shows, lets or sends the actor is what the actor does ("see my next stop", "call the customer").
+ */
+const productSubject =
+  /^(?:to\s+)?(?:have\s+)?(?:the|a|an|our|my|this)\s+(?:[\p{L}-]+\s+)?(?:app|application|system|site|website|portal|tool|platform|product|service|software|page|screen|dashboard|bot|assistant)\s+to\s+(?=(?:show|display|present|let|allow|enable|help|send|e-?mail|text|notify|alert|remind|warn)\b)/iu;
+
+/** A wish with the product as its subject, as the actor's own actions; any other wish as it is. */
+export function actorWish(wish: string): string {
+  const opening = productSubject.exec(wish);
+  if (!opening) return wish;
+  return wish
+    .slice(opening[0].length)
+    .replace(/\b(?:show|display|present)\s+(?:me\s+|us\s+)?/giu, 'see ')
+    .replace(/\b(?:let|allow|enable|help)\s+(?:me|us)\s+(?:to\s+)?/giu, '')
+    .replace(/\b(?:send|e-?mail|text)\s+(?:me|us)\s+/giu, 'receive ')
+    .replace(/\b(?:notify|alert|remind|warn)\s+(?:me|us)\b/giu, 'be notified');
+}
+
 export function actionsOf(wish: string): Means {
-  const withoutNotes = wish.replace(parenthetical, ' ').replace(/\s+/g, ' ').trim();
+  const withoutNotes = actorWish(wish).replace(parenthetical, ' ').replace(/\s+/g, ' ').trim();
   const subjectMatch = subjectOpening.exec(withoutNotes);
   const subject = subjectMatch?.[1] ?? '';
   const body = (subjectMatch ? withoutNotes.slice(subjectMatch[0].length) : withoutNotes).replace(
@@ -646,6 +693,7 @@ function readStory(story: Story): StoryCheck {
     }
   }
   const extra = extraText(paragraph, instructions);
+  extra.parts.push(...ticketFieldParagraphs(original));
   if (extra.parts.length > 0) {
     findings.push(
       finding(

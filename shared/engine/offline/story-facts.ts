@@ -2,7 +2,7 @@ import type { ProductType } from '../catalog';
 import type { Story } from '../story';
 import { determiners, isVerb, particleAfter, prepositions } from './english';
 import { detectLanguage, type StoryLanguage } from './language';
-import { actionsOf, analysisChars, thirdPersonText } from './qus-validation';
+import { actionsOf, actorWish, analysisChars, thirdPersonText } from './qus-validation';
 
 /** The story's main action, when the offline engine understood it. */
 export interface Action {
@@ -183,11 +183,18 @@ export function readAction(wish: string): Action | undefined {
   if (second === 'to' && (third === 'be' || isVerb(third))) return undefined;
   const particle = particleAfter(first, words[1]);
   const verb = particle === '' ? first : `${first} ${particle}`;
-  const start = particle === '' ? 1 : 2;
+  // "assign them the Editor role": the indirect object is not part of what is acted on.
+  const indirect =
+    /^(?:me|us|them|him|her|you)$/i.test(words[particle === '' ? 1 : 2] ?? '') &&
+    determiners.has((words[particle === '' ? 2 : 3] ?? '').toLowerCase());
+  const start = (particle === '' ? 1 : 2) + (indirect ? 1 : 0);
   let end = start;
   while (end < words.length) {
     const word = (words[end] ?? '').toLowerCase().replace(/[,;]$/, '');
     if (prepositions.has(word) || stopAfterObject.has(word)) break;
+    // "appointments grouped by doctor": a participle before its preposition describes the object.
+    const next = (words[end + 1] ?? '').toLowerCase();
+    if (end > start && /^\p{L}+ed$/u.test(word) && prepositions.has(next)) break;
     // "a spin class up to 7 days ahead": the bound is a stated value, not part of the object.
     const ahead = words.slice(end, end + 4).join(' ');
     const named = words.slice(start, end).some((part) => !determiners.has(part.toLowerCase()));
@@ -507,7 +514,7 @@ export function storyFacts(story: Story): StoryFacts {
   const features = english ? actionsOf(story.statement.iWant).actions : [];
   // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
   const read = english
-    ? readAction(features.length > 1 ? (features[0] ?? '') : story.statement.iWant)
+    ? readAction(features.length > 1 ? (features[0] ?? '') : actorWish(story.statement.iWant))
     : undefined;
   const resolved = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
   const facts = statedFacts(story.original.slice(0, analysisChars), story.statement.iWant);
