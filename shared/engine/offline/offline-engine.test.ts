@@ -355,6 +355,16 @@ describe('offline criteria for the values a story states', () => {
     ]);
   });
 
+  it('reads a bounded rate as one rate limit, not also as a value limit that refuses', () => {
+    expect(
+      criteria(
+        'As a partner developer, I want to create a shipment via POST /v2/shipments, so that my orders ship. Max 100 requests per minute per API key.',
+      ),
+    ).toEqual([
+      'Within one period of "100 requests per minute", the request over that number gets 429 with a Retry-After header, and the next period accepts requests again.',
+    ]);
+  });
+
   it('checks a limit and a minimum at their boundary, without repeating the values in the action', () => {
     expect(
       criteria(

@@ -362,10 +362,15 @@ function statedFacts(text: string, wish: string): StatedFact[] {
       ...extra,
     });
   };
+  // Where facts were found: "Max 100 requests per minute" is one rate, not also a count of 100 requests.
+  const spans: [number, number][] = [];
   for (const { kind, pattern } of factPatterns) {
     for (const match of text.matchAll(pattern)) {
       const found = match[0].trim();
       const start = match.index ?? 0;
+      const end = start + match[0].length;
+      if (spans.some(([from, to]) => start < to && end > from)) continue;
+      spans.push([start, end]);
       // A bare "a month" is a stated value only as a period or a rhythm ("for a month", "every week").
       const lead = /\b(for|every|each|per)\s+$/i.exec(text.slice(Math.max(0, start - 8), start))?.[1];
       if (kind === 'duration' && /^(?:a|an|one)\s+\w+$/i.test(found)) {
