@@ -851,7 +851,8 @@ const rules: Record<IterationId, Rule> = {
 
 /** The domain packs a story is about: from its role and wish, plus the API pack for API products. */
 function storyPacks(facts: StoryFacts): DomainPack[] {
-  const chosen = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.text, facts.text);
+  // The benefit says why, not what is built ("afin de ne pas payer" is no payment): packs come from role and wish.
+  const chosen = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.subject, facts.subject);
   const api = domainPacks.find((pack) => pack.id === 'public-api');
   if (facts.productType === 'api' && api && !chosen.includes(api)) chosen.push(api);
   return chosen;

@@ -143,6 +143,20 @@ describe('offline engine on what it cannot read', () => {
     for (const item of items) expect(sentenceProblems(item), item).toEqual([]);
   });
 
+  it('chooses domain knowledge from the wish, not the benefit, in another language too', async () => {
+    const result = await runWorkflow({
+      llm,
+      story: parseStory(
+        "En tant que client, je veux annuler ma réservation jusqu'à 24 heures avant l'arrivée et être remboursé intégralement, afin de ne pas payer un séjour que je ne fais pas.",
+      ),
+    });
+    const text = allItems(result.story)
+      .map((item) => item.text)
+      .join('\n');
+    expect(text).toMatch(/the refund amount/);
+    expect(text).not.toMatch(/balance is lower|strong customer authentication/);
+  });
+
   it('asks an open question instead of writing criteria when it cannot read the action', async () => {
     const story = parseStory(
       'As a manager, I want a modern, user-friendly dashboard so that I can see how the team is doing.',
