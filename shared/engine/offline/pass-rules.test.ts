@@ -47,6 +47,19 @@ describe('offline judge', () => {
     expect(reviewVerdict(review.scores, 1)).toBe('approve');
   });
 
+  it('never approves what it cannot read: a story in another language goes to a person', async () => {
+    const result = await runWorkflow({
+      llm,
+      story: parseStory(
+        'Als Vertriebsleiter möchte ich jeden Montag einen Bericht mit den Umsätzen der letzten Woche pro Region per E-Mail erhalten, damit ich Abweichungen früh erkenne.',
+      ),
+    });
+    expect(result.review?.verdict).toBe('manual-review');
+    expect(result.review?.issues.map((issue) => issue.detail)).toContain(
+      'The story is in German, which the offline engine does not read: nobody checked the criteria against it.',
+    );
+  });
+
   it('scores missing Given/When/Then low and names the items', () => {
     const story = withItems(transfer, 'outcomeCriteria', [
       'The balance drops by the amount.',

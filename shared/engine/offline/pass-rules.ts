@@ -365,6 +365,16 @@ export function offlineReview(story: Story): JudgeOutput {
     issue('consistentWithStory', `Contradicts the story: ${reason}: ${quote(item.text)}`, [item]);
   scores.consistentWithStory = bounded(5 - 2 * reading.conflicts.length);
 
+  // What the offline engine cannot read it cannot vouch for: a person (or Claude) checks it, never "approve".
+  const { facts } = reading.context;
+  if (!facts.english) {
+    const unread = `The story is in ${facts.language.name}, which the offline engine does not read`;
+    issue('completeWithoutInvention', `${unread}: nobody checked that the criteria cover it.`);
+    issue('consistentWithStory', `${unread}: nobody checked the criteria against it.`);
+    scores.completeWithoutInvention = Math.min(scores.completeWithoutInvention, 2);
+    scores.consistentWithStory = Math.min(scores.consistentWithStory, 2);
+  }
+
   const weakest = reviewDimensions.filter((dimension) => scores[dimension] < 4);
   return {
     scores,
