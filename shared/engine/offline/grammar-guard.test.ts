@@ -42,6 +42,7 @@ describe('grammar guard', () => {
   it.each([
     'Given the bank customer is not signed in, when they try to transfer money, then they are asked to sign in first.',
     'How far ahead can the patient book, and may the patient cancel for free?',
+    'Given a valid request to delete a shipment via DELETE /v2/shipments/{id}, when the client sends it, then the response is 204.',
     'An SMS with a URL and an API key is sent within an hour to a user of a European bank.',
     'Given the "client de la banque" holds several accounts, when they start a transfer, then only their own accounts are offered.',
     'A repeated request with the same Idempotency-Key within 24 hours returns the first response.',

@@ -74,7 +74,9 @@ export function sentenceProblems(sentence: string): string[] {
   if (text === '') return ['empty sentence'];
   if (!/^["'(\p{Lu}\d]/u.test(text)) problems.push('does not start with a capital letter');
   if (!/[.?!]["')]?$/.test(text)) problems.push('does not end with a full stop or a question mark');
-  if (/\b(?:undefined|null|NaN|\[object)\b|\$\{|\{[a-z]+\}/.test(text)) problems.push('an unfilled slot');
+  // "/v2/shipments/{id}" is a path the story names, not a slot the engine left empty.
+  if (/\b(?:undefined|null|NaN|\[object)\b|\$\{|(?<!\/)\{[a-z]+\}/.test(text))
+    problems.push('an unfilled slot');
   if (/""|\(\s*\)|\s[,.;:]|,,|,\s*\.|\.\s*\.(?!\.)/.test(text))
     problems.push('an empty slot or stray punctuation');
   if (articleForVerb(text)) problems.push('an article where a verb belongs');

@@ -337,6 +337,43 @@ const interactiveElements: Rule = (context, d) => {
   }
 };
 
+/** What a client sees when its request for an action succeeds, by what the action does to its object. */
+function apiResult(action: Action): string | undefined {
+  const head = objectHead(action.object);
+  // "delete a shipment" answers about the shipment it named.
+  const target =
+    (/^(?:a|an)\s/i.test(action.object) ? `the ${head}` : theObject(action.object)) || 'the result';
+  switch (kindOf(action.verb)) {
+    case 'create':
+      return head === ''
+        ? undefined
+        : `the response is 201 with the new ${head} and its id, and reading it back by that id returns the same data`;
+    case 'view':
+      return `the response is 200 with ${target}, and a request for one that does not exist gets 404`;
+    case 'change':
+      return `the response is 200 with ${target} in its new state, and reading it back returns that state`;
+    case 'remove':
+      return `the response is 204, and reading ${target} back gets 404`;
+    case 'send':
+      return 'the response is 202 with an id, and the delivery status can be read with that id';
+    case 'get':
+      return `the response is 200 with ${target}`;
+    default:
+      return undefined;
+  }
+}
+
+/** An API story's outcome for each of its actions: the successful request and its response. */
+function apiOutcomes(context: Context, d: Draft): void {
+  const { facts } = context;
+  const actions = [facts.action, ...facts.features.slice(1).map(readAction)];
+  for (const action of actions) {
+    const result = action && apiResult(action);
+    if (!action || !result) continue;
+    d.outcome(`a valid request to ${action.phrase}`, `${facts.actor} sends it`, result);
+  }
+}
+
 /** Each further feature of a compound story gets its own outcome, so the story is covered until it is split. */
 function featureOutcomes(context: Context, d: Draft): void {
   for (const feature of context.facts.features.slice(1)) {
@@ -556,7 +593,7 @@ const validation: Rule = (context, d) => {
   d.findings.push(...check.findings);
   for (const question of check.questions) d.question(question);
   statedValues(context, d);
-  if (context.story.productType === 'api') featureOutcomes(context, d);
+  if (context.story.productType === 'api') apiOutcomes(context, d);
   d.pack('validation');
   const action = context.facts.action;
   const entersData =
@@ -918,14 +955,40 @@ function guarded(patches: readonly Patch[], story: Story, iterationId: Iteration
  * returns no patches. Items already in the story are left out, so a re-run proposes nothing twice.
  * Verification feedback is kept as open questions (or notes), so nothing a reviewer raised gets lost.
  */
+/** "POST /v2/shipments": a story that names an HTTP call is about an API, whatever product it belongs to. */
+const httpCall = /\b(?:GET|POST|PUT|PATCH|DELETE)\s+\/[\w{}\-./:]*/u;
+
+/**
+ * The story as the rules read it: one that names an HTTP call is read as an API story, so a web product's
+ * endpoint gets status codes and no screens, keyboards or buttons.
+ */
+function readAs(story: Story): Story {
+  if (story.productType === 'api' || !httpCall.test(`${story.statement.iWant}\n${story.original}`))
+    return story;
+  return { ...story, productType: 'api' };
+}
+
 export function offlineIteration(
-  story: Story,
+  submitted: Story,
   iterationId: IterationId,
   feedback: readonly string[],
 ): IterationOutput {
+  const story = readAs(submitted);
+  if (!getIteration(iterationId).productTypes.includes(story.productType)) {
+    return {
+      summary: `${getIteration(iterationId).name}: the story is about an HTTP call, which has no screen to check.`,
+      patches: [],
+      findings: [],
+    };
+  }
   const context = storyContext(story);
   const draft = new Draft(context);
   rules[iterationId](context, draft);
+  if (story !== submitted && iterationId === 'validation') {
+    draft.question(
+      `The story names an HTTP call ("${httpCall.exec(`${story.statement.iWant}\n${story.original}`)?.[0] ?? ''}") but was submitted as a ${submitted.productType} product, so it was refined as an API story: is that right, or does it also need a screen?`,
+    );
+  }
   const existing = new Set(allItems(story).map((entry) => normalizeText(entry.text)));
   const seen = new Set<string>();
   const fresh = draft.patches.filter((patch) => {

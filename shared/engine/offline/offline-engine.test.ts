@@ -324,6 +324,30 @@ describe('offline criteria by what the action is', () => {
     expect(text).toMatch(/just inside and just outside the "last 30 days"/);
   });
 
+  it('writes the successful request of an API story, and reads a story naming an HTTP call as one', async () => {
+    const declared = await criteria(
+      '---\nproductType: api\n---\nAs an integration partner, I want to register a webhook URL so that my system is told when an order ships.',
+    );
+    expect(declared).toContain(
+      'Given a valid request to register a webhook URL, when the integration partner sends it, then the response is 201 with the new webhook URL and its id, and reading it back by that id returns the same data.',
+    );
+    const result = await runWorkflow({
+      llm,
+      story: parseStory(
+        'As a partner developer, I want to delete a shipment via DELETE /v2/shipments/{id} so that a cancelled order does not ship.',
+      ),
+    });
+    const text = allItems(result.story)
+      .map((item) => item.text)
+      .join('\n');
+    expect(result.story.productType).toBe('web');
+    expect(text).toMatch(/the response is 204, and reading the shipment back gets 404/);
+    expect(text).not.toMatch(/keyboard|screen reader|320 px|presses the button|reload/);
+    expect(result.story.openQuestions.map((item) => item.text)).toContain(
+      'The story names an HTTP call ("DELETE /v2/shipments/{id}") but was submitted as a web product, so it was refined as an API story: is that right, or does it also need a screen?',
+    );
+  });
+
   it("writes file criteria only for files, and leaves a value's clause out of the action", async () => {
     const notification = await criteria(
       'As a homeowner, I want to get a notification when the smoke alarm battery is below 20% so that I replace it in time.',
