@@ -487,6 +487,8 @@ export function storyTitle(story: Story): string {
 
 /** "a" or "an" by sound, close enough for role names ("an accountant", "a user"). */
 export function indefiniteArticle(word: string): 'a' | 'an' {
+  // An acronym is read letter by letter: "an HR admin", "an SEO specialist", "a UX designer".
+  if (/^[A-Z]{2,}\b/.test(word)) return /^[AEFHILMNORSX]/.test(word) ? 'an' : 'a';
   return /^[aeiou]/i.test(word) && !/^(us|uni|eu|one)/i.test(word) ? 'an' : 'a';
 }
 

@@ -90,6 +90,10 @@ const sellerSide = /shop owner|seller|merchant|vendor|\bsell/;
  */
 const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
 
+/** A story that names the accepted file type and the largest size ("a PDF of at most 20 MB"). */
+const statesTypeAndSize =
+  /^(?=[\s\S]*\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b)(?=[\s\S]*\b\d[\d,.]*\s?(?:kb|mb|gb)\b)/;
+
 export const domainPacks: readonly DomainPack[] = [
   {
     id: 'payments',
@@ -518,12 +522,21 @@ export const domainPacks: readonly DomainPack[] = [
         'performance',
         'system',
         'A 10 MB file uploads within 15 seconds on a 10 Mbit/s connection, and thumbnails are ready within 5 seconds after the upload ends.',
+        { onlyIf: /photo|image|picture|avatar|video/ },
       ),
+      item('performance', 'system', 'A 10 MB file uploads within 15 seconds on a 10 Mbit/s connection.', {
+        unless: /photo|image|picture|avatar|video/,
+      }),
       item(
         'validation',
         'question',
         'Which file types and which maximum size are accepted, and how long are uploaded files kept?',
+        { unless: statesTypeAndSize },
       ),
+      // The story already says which type and how large: only what it leaves open is asked.
+      item('validation', 'question', 'How long are uploaded files kept, and who may delete them?', {
+        onlyIf: statesTypeAndSize,
+      }),
     ],
   },
   {

@@ -14,6 +14,10 @@ describe('grammar guard', () => {
     ['The user can use the request.', 'a placeholder object'],
     ['Orders created in the through the API are listed.', 'an article with no noun'],
     ['Then the them the Viewer is shown.', 'an article with no noun'],
+    [
+      'Given they upload a PDF of before the deadline, when they confirm, then it is saved.',
+      '"of" with no noun after it',
+    ],
     ["The page shows the today's appointments.", "an article before a day's possessive"],
     [
       'Given the client de la banque is signed in, when they pay, then it works.',

@@ -101,6 +101,9 @@ export function sentenceProblems(sentence: string): string[] {
     problems.push("an article before a day's possessive");
   }
   if (/\bto be[,.;]/.test(text)) problems.push('"to be" with nothing after it');
+  if (/\bof\s+(?:before|after|until|during|within|for|by|with|to|from)\b/i.test(text)) {
+    problems.push('"of" with no noun after it');
+  }
   if (/(?:^Given|,\s+when|,\s+then)\s+(?:for|of|by|with|from|to)\s/.test(text)) {
     problems.push('a preposition where a subject belongs');
   }

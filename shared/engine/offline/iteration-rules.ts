@@ -416,6 +416,22 @@ function statedValues(context: Context, d: Draft): void {
         );
         break;
       case 'format':
+        // A file the actor brings is checked on the way in; one the product makes is checked on the way out.
+        if (action && /^(?:upload|attach|import|submit)$/.test(action.verb)) {
+          d.outcome(
+            `a file that is not a ${value}`,
+            `${facts.actor} chooses it`,
+            `it is refused before the upload starts, naming ${value} as the accepted type`,
+          );
+          if (action.verb === 'import') {
+            d.outcome(
+              `a ${value} file in which some rows are not valid`,
+              `${facts.actor} imports it`,
+              'they see each rejected row with its line number and the reason, and no row is imported twice when they import the corrected file',
+            );
+          }
+          break;
+        }
         d.system(
           formatCriteria[value.toUpperCase()] ??
             `Files in ${value} open without errors in the usual tools for ${value}, checked by opening a generated sample in one.`,
@@ -889,7 +905,11 @@ const rules: Record<IterationId, Rule> = {
 /** The domain packs a story is about: from its role and wish, plus the API pack for API products. */
 function storyPacks(facts: StoryFacts): DomainPack[] {
   // The benefit says why, not what is built ("afin de ne pas payer" is no payment): packs come from role and wish.
-  const chosen = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.subject, facts.subject);
+  const packs = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.subject, facts.subject);
+  // A file the actor brings in ("import employees from a CSV file") is no report or export going out.
+  const bringsIn = /^(?:import|upload|attach)\b/.test(facts.action?.verb ?? '');
+  const exportsToo = /\b(?:export|report|download)/i.test(facts.subject);
+  const chosen = packs.filter((pack) => !(pack.id === 'reporting' && bringsIn && !exportsToo));
   const api = domainPacks.find((pack) => pack.id === 'public-api');
   if (facts.productType === 'api' && api && !chosen.includes(api)) chosen.push(api);
   return chosen;

@@ -4,7 +4,7 @@ import { applicableIterations } from '../catalog';
 import { sampleStories, sampleStory } from '../fixtures/sample-stories';
 import { buildIterationRequest } from '../prompts';
 import { runWorkflow } from '../runner';
-import { allItems, criterionText, parseStory } from '../story';
+import { allItems, criterionText, parseStory, renderMarkdown } from '../story';
 import { sentenceProblems } from './grammar-guard';
 import { factCriteria } from './iteration-rules';
 import { offlineReview } from './pass-rules';
@@ -281,6 +281,30 @@ describe('offline criteria by what the action is', () => {
     );
     expect(roles.join('\n')).not.toMatch(/\bthem the\b/);
     expect(roles.join('\n')).toMatch(/assign the Editor role/);
+  });
+
+  it('checks a file the actor brings on the way in, and no export criteria for an import', async () => {
+    const upload = await criteria(
+      'As a student, I want to upload my assignment as a PDF of at most 20 MB before the deadline, so that my teacher can grade it.',
+    );
+    const uploadText = upload.join('\n');
+    expect(upload).toContain(
+      'Given a file that is not a PDF, when the student chooses it, then it is refused before the upload starts, naming PDF as the accepted type.',
+    );
+    expect(uploadText).not.toMatch(/PDF of before|opens in common readers|thumbnails|Which file types/);
+    expect(uploadText).toMatch(/upload their assignment as a PDF before the deadline/);
+    const imported = await runWorkflow({
+      llm,
+      story: parseStory(
+        'As an HR admin, I want to bulk import employees from a CSV file with up to 5,000 rows, so that onboarding a new client takes minutes, not days.',
+      ),
+    });
+    const importText = allItems(imported.story)
+      .map((item) => item.text)
+      .join('\n');
+    expect(importText).toMatch(/each rejected row with its line number/);
+    expect(importText).not.toMatch(/nothing to export|formulas|with rows\b/);
+    expect(renderMarkdown(imported.story)).toContain('**As an** HR admin');
   });
 
   it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {

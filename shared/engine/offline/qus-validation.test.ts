@@ -77,6 +77,15 @@ describe('QUS validation', () => {
         expect(story).toMatch(/^As an? [a-z ]+, I want .+ so that .+\.$/);
     });
 
+    it('names what "it" stands for in each proposed story', () => {
+      expect(
+        finding(
+          'As a shop owner, I want to see a chart of daily sales for the last 90 days and export it to CSV, so that I can spot trends.',
+          'not_atomic',
+        )?.split[1],
+      ).toBe('As a shop owner, I want to export the chart of daily sales to CSV so that I can spot trends.');
+    });
+
     it('reads a wish with the product as its subject as what the actor does', () => {
       expect(
         finding(

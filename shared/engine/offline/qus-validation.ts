@@ -417,6 +417,26 @@ function shareObjects(groups: readonly Token[][]): string[] {
     while (end < previous.length && !prepositions.has(previous[end]?.lower ?? '')) end += 1;
     if (end > start) group.splice(length, 0, ...previous.slice(start, end));
   }
+  // "see a chart of daily sales and export it": "it" is the previous action's object, so each split story
+  // says what it acts on ("export the chart of daily sales").
+  for (let index = 1; index < result.length; index += 1) {
+    const group = result[index] ?? [];
+    const previous = result[index - 1] ?? [];
+    const length = verbLength(group);
+    if (!['it', 'them'].includes(group[length]?.lower ?? '')) continue;
+    const start = verbLength(previous);
+    let end = start;
+    while (end < previous.length) {
+      const word = previous[end]?.lower ?? '';
+      if ((prepositions.has(word) && word !== 'of') || conjunctions.has(word)) break;
+      end += 1;
+    }
+    const object = previous.slice(start, end);
+    if (object.length === 0 || ['it', 'them', 'me', 'us'].includes(object[0]?.lower ?? '')) continue;
+    const [first] = object;
+    if (first && /^(?:a|an)$/.test(first.lower)) object[0] = { ...first, text: 'the', lower: 'the' };
+    group.splice(length, 1, ...object);
+  }
   // "let them export reports and manage users": the second action keeps "let them".
   for (let index = 1; index < result.length; index += 1) {
     const previous = result[index - 1] ?? [];

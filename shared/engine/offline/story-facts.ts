@@ -171,6 +171,8 @@ export function readAction(wish: string): Action | undefined {
       ' ',
     )
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
+    // "bulk import", "batch delete": how many at once, not a different action.
+    .replace(/^(?:bulk|batch|mass)[\s-]+(?=[a-z])/i, '')
     .replace(/[.!?]+$/, '')
     .replace(/\s+/g, ' ')
     .trim();
@@ -485,6 +487,12 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
       continue;
     }
     const escaped = fact.text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    // "upload at most 5 photos" keeps its noun ("upload photos"); "a file with up to 5,000 rows" drops the lot.
+    const afterPreposition = new RegExp(`\\s(?:with|of|for|in|containing)\\s+${escaped}`, 'iu');
+    if (fact.kind === 'count' && afterPreposition.test(result)) {
+      result = result.replace(afterPreposition, '');
+      continue;
+    }
     const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
     result = result.replace(
       new RegExp(`${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`, 'iu'),
@@ -500,7 +508,11 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
         '',
       )
       .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
-      .replace(/\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from)\b)/gi, ' ')
+      // "a PDF of at most 20 MB before the deadline" without its value: "of" lost its noun.
+      .replace(
+        /\s+(?:of|for|by|in|at|with|to|from)\s+(?=(?:of|for|by|in|at|with|to|from|before|after|until|during|within)\b)/gi,
+        ' ',
+      )
       .trim()
   );
 }
