@@ -6,6 +6,7 @@ import { pastParticiple } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
 import {
+  coreOf,
   joinList,
   kindOf,
   readAction,
@@ -285,6 +286,15 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       }
       break;
     case 'get':
+      // "get an email when new jobs match it": one notice per event the actor asked to hear about.
+      if (notice.test(action.object) && /^(?:when|whenever|if|as soon as)\b/i.test(action.rest)) {
+        d.outcome(
+          `${facts.actor} has asked to ${action.phrase}`,
+          'that happens',
+          `they get exactly one ${objectHead(action.object)} saying what happened, with a link to it, and none when nothing happened`,
+        );
+        break;
+      }
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
       if (!fileLike.test(`${action.verb} ${action.object}`)) break;
       d.outcome(
@@ -302,7 +312,12 @@ const interactiveElements: Rule = (context, d) => {
   const { facts } = context;
   const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
   // What the actor only looks at needs no control of its own ("See today's appointments" is no button).
-  const controls = actions.filter((action) => kindOf(action.verb) !== 'view');
+  const controls = actions.filter(
+    (action) =>
+      kindOf(action.verb) !== 'view' &&
+      // Being sent something ("get an email when ...") is no button either.
+      !(kindOf(action.verb) === 'get' && notice.test(action.object)),
+  );
   const labels = controls.map(
     (action) =>
       `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`,
@@ -336,6 +351,9 @@ const interactiveElements: Rule = (context, d) => {
     );
   }
 };
+
+/** Something the product sends a person rather than a thing they act on. */
+const notice = /\b(?:e-?mails?|notifications?|alerts?|reminders?|messages?|sms|push notifications?)\b/i;
 
 /** What a client sees when its request for an action succeeds, by what the action does to its object. */
 function apiResult(action: Action): string | undefined {
@@ -905,7 +923,12 @@ const rules: Record<IterationId, Rule> = {
 /** The domain packs a story is about: from its role and wish, plus the API pack for API products. */
 function storyPacks(facts: StoryFacts): DomainPack[] {
   // The benefit says why, not what is built ("afin de ne pas payer" is no payment): packs come from role and wish.
-  const packs = facts.english ? packsFor(facts.core, facts.subject) : packsFor(facts.subject, facts.subject);
+  // Each feature of a compound story brings its own domain ("save a search and get an email when ...").
+  const cores = facts.english ? [facts.core, ...facts.features.slice(1).map(coreOf)] : [facts.subject];
+  const lists = cores.map((core) => packsFor(core, facts.english ? facts.subject : core));
+  // The strongest pack of every feature first, then the others.
+  const ranked = [0, 1, 2].flatMap((rank) => lists.flatMap((list) => list[rank] ?? []));
+  const packs = [...new Set(ranked)].slice(0, 3);
   // A file the actor brings in ("import employees from a CSV file") is no report or export going out.
   const bringsIn = /^(?:import|upload|attach)\b/.test(facts.action?.verb ?? '');
   const exportsToo = /\b(?:export|report|download)/i.test(facts.subject);

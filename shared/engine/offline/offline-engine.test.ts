@@ -307,6 +307,24 @@ describe('offline criteria by what the action is', () => {
     expect(renderMarkdown(imported.story)).toContain('**As an** HR admin');
   });
 
+  it('gives each feature of a compound story its own domain, and a notice asked for its own criterion', async () => {
+    const result = await runWorkflow({
+      llm,
+      story: parseStory(
+        "As a job seeker I want to save a search and get an email when new jobs match it so that I don't miss openings.",
+      ),
+    });
+    const text = allItems(result.story)
+      .map((item) => item.text)
+      .join('\n');
+    expect(text).toContain(
+      'Given the job seeker has asked to get an email when new jobs match it, when that happens, then they get exactly one email saying what happened, with a link to it, and none when nothing happened.',
+    );
+    expect(text).toMatch(/at most one notification per recipient/);
+    expect(text).toMatch(/no results/);
+    expect(text).not.toMatch(/"Get email"/);
+  });
+
   it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {
     const sent = await criteria(
       'As a landlord, I want to send the utility statement as a PDF to all tenants of a building so that they are informed.',

@@ -60,6 +60,17 @@ describe('offline judge', () => {
     );
   });
 
+  it('never approves a story whose action it could not read', async () => {
+    const result = await runWorkflow({
+      llm,
+      story: parseStory('As a user I want the dashboard to be more intuitive and faster.'),
+    });
+    expect(result.review?.verdict).toBe('manual-review');
+    expect(result.review?.issues.map((issue) => issue.detail).join('\n')).toMatch(
+      /could not read what the user wants to do/,
+    );
+  });
+
   it('scores missing Given/When/Then low and names the items', () => {
     const story = withItems(transfer, 'outcomeCriteria', [
       'The balance drops by the amount.',

@@ -367,6 +367,13 @@ export function offlineReview(story: Story): JudgeOutput {
 
   // What the offline engine cannot read it cannot vouch for: a person (or Claude) checks it, never "approve".
   const { facts } = reading.context;
+  if (facts.english && !facts.action) {
+    issue(
+      'completeWithoutInvention',
+      `The offline engine could not read what ${facts.actor} wants to do in ${quote(story.statement.iWant)}: the criteria cover only what it recognised.`,
+    );
+    scores.completeWithoutInvention = Math.min(scores.completeWithoutInvention, 2);
+  }
   if (!facts.english) {
     const unread = `The story is in ${facts.language.name}, which the offline engine does not read`;
     issue('completeWithoutInvention', `${unread}: nobody checked that the criteria cover it.`);

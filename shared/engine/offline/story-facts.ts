@@ -434,7 +434,7 @@ function findAll(text: string, names: readonly string[]): string[] {
 }
 
 /** The verb and object of a wish, or the verb and its first phrase when it has no object ("pay for a basket"). */
-function coreOf(wish: string): string {
+export function coreOf(wish: string): string {
   const action = readAction(wish);
   if (!action) return wish.toLowerCase();
   const firstPhrase =
