@@ -1,11 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { offlineResponder } from '../local/messages-api/offline-responder';
-import {
-  startMessagesApiServer,
-  type LatencyModel,
-  type MessagesApiServer,
-} from '../local/messages-api/server';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import type { LatencyModel, MessagesApiStats } from '../local/messages-api/server';
 import { iterationIds } from '../shared/engine/catalog';
 import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
 import { runWorkflow } from '../shared/engine/runner';
@@ -18,7 +15,8 @@ import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
  * to the story's product type are skipped without a call), then consolidation, the whole-story judge and the
  * rewrite round it may ask for, through the Anthropic adapter and the real SDK against the local Messages API
  * server (offline engine content, latency model, minimum cacheable prefix 2,048 tokens by default). Per story
- * and scenario a fresh server, so no cache leaks between scenarios.
+ * and scenario a fresh server process, so no cache leaks between scenarios and the server's work does not
+ * share the workflow's event loop (the real API is remote).
  *
  * Scenarios (all through `runWorkflow`): `sequential` (one iteration call at a time), `parallel` (the default:
  * per model, the first call warms the cached prefix and the others start once its first text arrives),
@@ -62,7 +60,7 @@ function percentile(values: readonly number[], p: number): number {
 
 /** Billed input cost of every call the server answered (input, cache writes and reads, not output), and token counts. */
 function inputCost(
-  server: MessagesApiServer,
+  stats: MessagesApiStats,
   at: Date,
 ): Pick<
   ScenarioRun,
@@ -73,7 +71,7 @@ function inputCost(
   let cacheWriteTokens = 0;
   let inputTokens = 0;
   let outputTokens = 0;
-  for (const entry of server.stats.received) {
+  for (const entry of stats.received) {
     if (!entry.usage) continue;
     const usage = {
       inputTokens: entry.usage.input_tokens,
@@ -100,9 +98,50 @@ interface Settings {
   rewriteRounds: number;
 }
 
+/**
+ * The local Messages API in a process of its own, as the real API is remote: its work (reading prompts,
+ * answering with the offline engine, streaming) does not share the workflow's event loop.
+ */
+async function startServerProcess(settings: Settings): Promise<{
+  url: string;
+  stats: () => Promise<MessagesApiStats>;
+  close: () => Promise<void>;
+}> {
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(__dirname, '..', 'local', 'messages-api', 'main.js'), '--port', '0'],
+    {
+      env: {
+        ...process.env,
+        MESSAGES_API_LATENCY_BASE_MS: String(settings.latency.baseMs),
+        MESSAGES_API_LATENCY_PER_TOKEN_MS: String(settings.latency.perOutputTokenMs),
+        MESSAGES_API_MIN_CACHEABLE_TOKENS: String(settings.minCacheableTokens),
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
+  let output = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const found = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(output)?.[1];
+      if (found) resolve(found);
+    });
+    child.once('exit', (code) => reject(new Error(`The Messages API server exited (${code}): ${output}`)));
+  });
+  return {
+    url,
+    stats: async () => (await (await fetch(`${url}/_admin/stats`)).json()) as MessagesApiStats,
+    close: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      await once(child, 'exit');
+    },
+  };
+}
+
 async function runScenario(scenario: Scenario, story: Story, settings: Settings): Promise<ScenarioRun> {
-  const { latency, minCacheableTokens } = settings;
-  const server = await startMessagesApiServer({ responder: offlineResponder, latency, minCacheableTokens });
+  const server = await startServerProcess(settings);
   const events: LlmAttemptEvent[] = [];
   const llm = createAnthropicAdapter({
     apiKey: 'bench-key',
@@ -137,7 +176,7 @@ async function runScenario(scenario: Scenario, story: Story, settings: Settings)
       iterationCallMs: events.filter(isIterationCall).map((event) => event.durationMs),
       passCallMs: events.filter((event) => !isIterationCall(event)).map((event) => event.durationMs),
       judgeRounds: result.review?.rounds ?? 0,
-      ...inputCost(server, new Date()),
+      ...inputCost(await server.stats(), new Date()),
     };
   } finally {
     await server.close();

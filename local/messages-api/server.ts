@@ -28,7 +28,10 @@ export interface ResponderContext {
  */
 export type Responder = (params: MessagesRequest, context: ResponderContext) => Promise<string>;
 
-/** Simulated generation time: `baseMs` before the first token, then `perOutputTokenMs` per output token. */
+/**
+ * Simulated generation time: `baseMs` from the request's arrival to the first token (the server's own work
+ * included, so a loaded machine does not lengthen it), then `perOutputTokenMs` per output token.
+ */
 export interface LatencyModel {
   baseMs: number;
   perOutputTokenMs: number;
@@ -166,6 +169,9 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     res: ServerResponse,
     signal: AbortSignal,
   ): Promise<void> {
+    // The latency model counts from here: the server's own work (parsing, the responder) is part of the
+    // modelled time to first token, not added to it.
+    const arrivedAt = performance.now();
     const requestId = `req_${randomUUID().replaceAll('-', '')}`;
     const credential = credentialOf(req.headers);
     if (!credential || (acceptedKey !== undefined && credential !== acceptedKey)) {
@@ -294,7 +300,9 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
       usage.input_tokens + usage.cache_creation_input_tokens + usage.cache_read_input_tokens;
     rateWindow.outputTokens += outputTokens;
 
-    const startDelay = latency.baseMs + (fault?.kind === 'slow' ? fault.delayMs : 0);
+    const startDelay =
+      Math.max(0, latency.baseMs - (performance.now() - arrivedAt)) +
+      (fault?.kind === 'slow' ? fault.delayMs : 0);
     const message = {
       id: `msg_${randomUUID().replaceAll('-', '')}`,
       type: 'message',
