@@ -151,10 +151,21 @@ describe('QUS validation', () => {
       ['As a landlord, I want to manage my properties so that rent comes in.', 'manage'],
       ['As a seller, I want to add sizes, colours etc. so that buyers choose.', 'etc.'],
       ['As a visitor, I want a modern homepage so that I trust the brand.', 'modern'],
+      [
+        'As a customer, I want my order shipped as soon as possible so that I can use it.',
+        'as soon as possible',
+      ],
+      ['As a member, I want some kind of search so that I find old posts.', 'some kind of'],
     ])('is reported with the phrase and a measurable replacement: %s', (text, phrase) => {
       const reported = finding(text, 'vague');
       expect(reported?.detail).toContain(`"${phrase}"`);
       expect(reported?.suggestion).toMatch(new RegExp(`^Replace "${phrase.replace('.', '\\.')}" with `));
+    });
+
+    it('is not reported for a plain question of kind', () => {
+      expect(
+        kinds('As a baker, I want to see what kind of flour a recipe needs so that the bread rises.'),
+      ).toEqual([]);
     });
 
     it('is not reported for words in the role or the benefit', () => {

@@ -198,6 +198,11 @@ const vagueFamilies: readonly VagueFamily[] = [
   },
   {
     words:
+      /\b(?:as soon as possible|asap|in a timely (?:manner|fashion)|timely|promptly|in due (?:time|course))\b/giu,
+    instead: 'a deadline or a time limit, for example "within 1 hour of the order"',
+  },
+  {
+    words:
       /\b(?:(?:much|more|very|really|super)\s+)*(?:simple|simpler|easy|easier|easily|intuitive|intuitively|user[- ]friendly|seamless|seamlessly|smooth|smoothly|convenient|effortless|straightforward)\b/giu,
     instead: 'an observable usability target, for example "in at most 3 steps, without help"',
   },
@@ -213,7 +218,7 @@ const vagueFamilies: readonly VagueFamily[] = [
   },
   {
     words:
-      /\b(?:etc\.?|and so on|and more|and the like|everything|anything|all kinds of|various|all the things|and other stuff)(?=[\s,.;!?]|$)/giu,
+      /\b(?:etc\.?|and so on|and more|and the like|everything|anything|all kinds of|various|all the things|and other stuff|some (?:kind|sort) of|somehow|something like)(?=[\s,.;!?]|$)/giu,
     instead: 'the complete list of items',
   },
   {
