@@ -170,8 +170,12 @@ function opening(body: string): RegExp {
   return new RegExp(sentenceStart + body, 'iu');
 }
 
+/**
+ * "so that", "so I can", "in order to", "to be able to", and a purpose clause after a comma (", to understand
+ * my health"): not ", to the manager", which continues the wish.
+ */
 const englishBenefit =
-  /,?\s+(so that|so(?=\s+(?:I|we|you|they|he|she|it|my|our|their|his|her|the|a|an|every|each|all|any|nobody|no one)\b)|in order that|in order to|to be able to)\s+/iu;
+  /(?:,?\s+(so that|so(?=\s+(?:I|we|you|they|he|she|it|my|our|their|his|her|the|a|an|every|each|all|any|nobody|no one)\b)|in order that|in order to|to be able to)|,\s+(to)(?=\s+(?!(?:the|a|an|my|our|their|his|her|your|its|all|each|every|any|me|us|them|him|you|it)\b)[a-z]+\s+\S))\s+/iu;
 
 const statementForms: readonly StatementForm[] = [
   {
@@ -290,8 +294,8 @@ function splitBenefit(sentence: string, benefit: RegExp, subject: string): { iWa
     return { iWant: collapse(sentence), soThat: '' };
   }
   const rest = collapse(sentence.slice(match.index + match[0].length));
-  const marker = (match[1] ?? '').toLowerCase();
-  const soThat = /^(in order to|to be able to)$/.test(marker) ? `${subject} can ${rest}` : rest;
+  const marker = (match[1] ?? match[2] ?? '').toLowerCase();
+  const soThat = /^(in order to|to be able to|to)$/.test(marker) ? `${subject} can ${rest}` : rest;
   return { iWant: collapse(sentence.slice(0, match.index)), soThat };
 }
 

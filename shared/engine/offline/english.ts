@@ -25,7 +25,9 @@ export const verbs: ReadonlySet<string> = new Set(
   upload use validate verify view vote watch withdraw write bookmark favourite favorite upvote downvote unfollow
   reactivate restock refill transcribe summarise summarize compile prepare reimburse settle escalate triage diagnose
   prescribe dispense vaccinate discharge assess evaluate endorse certify inspect purge wipe warn nominate delegate
-  acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook freeze unfreeze`.split(/\s+/),
+  acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook freeze unfreeze grade ship teach
+  learn study practise practice train onboard offboard reward earn spend tip caption moderate ban unban mention
+  react embed retract cite quote customise customize personalise personalize`.split(/\s+/),
 );
 
 /**
@@ -37,9 +39,8 @@ export const nounLikeVerbs: ReadonlySet<string> = new Set(
   forward group invoice issue label like limit link list lock log look mark message name order page pin place plan
   play post preview print queue rank rate record refund release reply report request reserve return review scan
   schedule search share sign skip sort start stop store stream swap switch tag top trade transfer turn update
-  upgrade upload use view vote watch bookmark favourite favorite refill discharge appeal dispute`.split(
-    /\s+/,
-  ),
+  upgrade upload use view vote watch bookmark favourite favorite refill discharge appeal dispute grade ship study
+  practice train reward tip caption mention ban quote`.split(/\s+/),
 );
 
 /** Particles that belong to the verb before them ("log in", "sign up", "check out"). */

@@ -44,6 +44,13 @@ describe('QUS validation', () => {
   });
 
   describe('missing_benefit', () => {
+    it('is not reported for a purpose clause after a comma, and is for a wish that goes on', () => {
+      expect(kinds('As a patient, I want to see my lab results, to understand my health.')).toEqual([]);
+      expect(kinds('As a clerk, I want to send the report to my team, to the manager and to HR.')).toContain(
+        'missing_benefit',
+      );
+    });
+
     it('is reported with a suggested rewrite when there is no benefit', () => {
       const reported = finding('As a courier, I want to scan a parcel at each handover.', 'missing_benefit');
       expect(reported?.suggestion).toBe(
@@ -70,6 +77,7 @@ describe('QUS validation', () => {
       ['As a host, I want to list my flat, and also I want a calendar of stays, so that I earn money.', 2],
       ['As a traveller, I want to rent a car and a bike so that I can get around.', 2],
       ['As a moderator, I want to hide, flag or delete comments so that the forum stays civil.', 3],
+      ['As a teacher, I want to create quizzes, grade them and publish results so that students learn.', 3],
     ])('is reported for bundled features, with one full story per feature: %s', (text, count) => {
       const reported = finding(text, 'not_atomic');
       expect(reported?.split).toHaveLength(count);

@@ -293,9 +293,15 @@ function startsAction(list: readonly Token[], index: number, inSeries: boolean):
   const word = list[index];
   const before = list[index - 1];
   if (!word || !before || !isVerb(word.lower)) return false;
+  // "create quizzes, grade them and publish results": a comma inside a series that "and" or "or" ends.
+  const inCommaSeries =
+    before.lower === ',' &&
+    !nounLikeVerbs.has(word.lower) &&
+    list.slice(index + 1).some((token) => conjunctions.has(token.lower));
   const afterConjunction =
     conjunctions.has(before.lower) ||
-    (before.lower === 'also' && conjunctions.has(list[index - 2]?.lower ?? ''));
+    (before.lower === 'also' && conjunctions.has(list[index - 2]?.lower ?? '')) ||
+    inCommaSeries;
   if (!afterConjunction) return false;
   const phrase = list
     .slice(Math.max(0, index - 2), index + 1)
