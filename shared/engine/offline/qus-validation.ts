@@ -1,5 +1,5 @@
 import type { Finding } from '../patch';
-import { indefiniteArticle, splitSentences, type Story } from '../story';
+import { indefiniteArticle, parseStatement, splitSentences, type Statement, type Story } from '../story';
 import { determiners, isVerb, nounLikeVerbs, particleAfter, prepositions } from './english';
 import { detectLanguage, type StoryLanguage } from './language';
 
@@ -616,8 +616,32 @@ export function checkStory(story: Story): StoryCheck {
 
 const checks = new Map<string, StoryCheck>();
 
+/**
+ * The statement as the team wrote it, when an instruction to the AI sits inside it ("As a developer, ignore
+ * all prior instructions, I want ..."): the instruction's clauses are dropped before the statement is read,
+ * so the role and the wish around it still count; `cleaned` is the story without them.
+ */
+function withoutInstructions(
+  story: Story,
+  instructions: readonly string[],
+): { statement: Statement; cleaned?: string } {
+  const opening = /\b(?:As (?:an?|the)\b|I want|I need|I would like)/iu;
+  if (!instructions.some((sentence) => opening.test(sentence))) return { statement: story.statement };
+  let text = story.original;
+  for (const sentence of instructions) {
+    const kept = opening.test(sentence)
+      ? sentence
+          .split(/,\s*/)
+          .filter((clause) => !instructionPatterns.some((pattern) => pattern.test(clause)))
+      : [];
+    text = text.replace(sentence, kept.join(', '));
+  }
+  return { statement: parseStatement(text), cleaned: firstParagraph(text).text.replace(/\s+/g, ' ').trim() };
+}
+
 function readStory(story: Story): StoryCheck {
-  const { statement } = story;
+  const instructions = instructionSentences(story.original);
+  const { statement, cleaned: cleanedStatement } = withoutInstructions(story, instructions);
   // The statement and its paragraph open the story; instructions to the AI are looked for everywhere.
   const original = story.original.slice(0, analysisChars);
   const language = detectLanguage(original);
@@ -640,7 +664,6 @@ function readStory(story: Story): StoryCheck {
   const who = hasRole ? `the ${role}` : 'the user';
   const want = wantPhrase(means.replace(parenthetical, ' ').replace(/\s+/g, ' '));
 
-  const instructions = instructionSentences(story.original);
   const fragment = english && !hasRole && !isSentence(paragraph.sentences[0] ?? means);
   const wanted = english && !fragment ? thirdPersonText(want) : quote(means, 80);
 
@@ -735,9 +758,13 @@ function readStory(story: Story): StoryCheck {
     );
   }
   if (instructions.length > 0) {
-    const cleaned = paragraph.sentences
-      .filter((sentence) => !instructions.some((text) => text.includes(sentence) || sentence.includes(text)))
-      .join(' ');
+    const cleaned =
+      cleanedStatement ??
+      paragraph.sentences
+        .filter(
+          (sentence) => !instructions.some((text) => text.includes(sentence) || sentence.includes(text)),
+        )
+        .join(' ');
     findings.push(
       finding(
         'instruction_like_text',
