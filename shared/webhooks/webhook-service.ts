@@ -235,7 +235,11 @@ export class WebhookService {
   async afterJobFinished(ref: JobRef, starter: DeliveryStarter): Promise<void> {
     const job = await this.options.jobs.find(ref.tenantId, ref.jobId);
     if (!job || !finishedStatuses.has(job.status)) return;
-    await this.jobFinished(job, starter);
+    const endpoints = await this.tenantEndpoints(ref.tenantId);
+    await this.jobFinished(job, starter, endpoints);
+    // The month's spend is a sum over every usage record of the tenant's month: worked out only when an
+    // endpoint listens for it, not after every job of every tenant.
+    if (!endpoints.some((hook) => hook.events.includes('budget.threshold'))) return;
     const spend = await this.options.monthSpend(ref.tenantId);
     if (spend.budgetUsd <= 0) return;
     const percent = (spend.spentUsd / spend.budgetUsd) * 100;
@@ -248,12 +252,17 @@ export class WebhookService {
           data: { tenantId: ref.tenantId, threshold, ...spend },
         },
         starter,
+        endpoints,
       );
     }
   }
 
   /** The job's terminal event (completed, failed, cancelled) to its owner's subscribed endpoints. */
-  async jobFinished(job: JobDocument, starter: DeliveryStarter): Promise<void> {
+  async jobFinished(
+    job: JobDocument,
+    starter: DeliveryStarter,
+    endpoints?: readonly WebhookDocument[],
+  ): Promise<void> {
     const event =
       job.status === 'completed'
         ? 'job.completed'
@@ -289,15 +298,21 @@ export class WebhookService {
         owner: { userId: job.userId, ...(job.result ? { story: job.result.story } : {}) },
       },
       starter,
+      endpoints,
     );
   }
 
   /**
    * Writes one delivery per subscribed endpoint and starts its run. Idempotent: a delivery's id derives from
    * (endpoint, event key), so publishing again (a re-run activity) finds the delivery and its run.
+   * `endpointsOfTenant` saves the read when the caller already has all of the tenant's endpoints.
    */
-  async publish(published: PublishedEvent, starter: DeliveryStarter): Promise<DeliveryDocument[]> {
-    const endpoints = (await this.tenantEndpoints(published.tenantId)).filter(
+  async publish(
+    published: PublishedEvent,
+    starter: DeliveryStarter,
+    endpointsOfTenant?: readonly WebhookDocument[],
+  ): Promise<DeliveryDocument[]> {
+    const endpoints = (endpointsOfTenant ?? (await this.tenantEndpoints(published.tenantId))).filter(
       (hook) =>
         (published.webhookId === undefined
           ? hook.events.some((event) => event === published.event)
