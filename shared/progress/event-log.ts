@@ -40,6 +40,13 @@ function toSequenced(document: EventDocument): SequencedEvent {
 export class EventLog {
   /** Last sequence number this process knows to exist, per job: saves a query per append. */
   private readonly lastSeq = new Map<string, number>();
+  /**
+   * Per job, every keyed event of its log up to `lastSeq`, while this process wrote all of them (the log
+   * was empty when it first looked, and none of its writes found a number taken since): then a key not here
+   * is nowhere in the log, and the query per keyed append is saved. Dropped at the first sign of another
+   * writer, after which keys are looked up in Cosmos again.
+   */
+  private readonly keyedEvents = new Map<string, Map<string, SequencedEvent>>();
   /** Appends to one job are chained in-process, so parallel iterations never race each other for a number. */
   private readonly tails = new Map<string, Promise<unknown>>();
   private readonly appended = new EventEmitter();
@@ -70,18 +77,17 @@ export class EventLog {
   }
 
   private async write(ref: JobRef, event: ProgressEvent, key: string | undefined): Promise<SequencedEvent> {
-    if (key !== undefined) {
-      const existing = await this.store.query(
-        'jobs',
-        "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'progressEvent' AND c.jobId = @jobId AND c.key = @key",
-        { tenantId: ref.tenantId, jobId: ref.jobId, key },
-        eventDocumentSchema,
-        { maxItems: 1 },
-      );
-      const found = existing.items[0];
-      if (found) return toSequenced(found);
+    let lastSeq = this.lastSeq.get(ref.jobId);
+    if (lastSeq === undefined) {
+      lastSeq = await this.latestSeq(ref);
+      if (lastSeq === 0) this.keyedEvents.set(ref.jobId, new Map());
     }
-    let seq = (this.lastSeq.get(ref.jobId) ?? (await this.latestSeq(ref))) + 1;
+    if (key !== undefined) {
+      const known = this.keyedEvents.get(ref.jobId);
+      const logged = known ? known.get(key) : await this.loggedUnder(ref, key);
+      if (logged) return logged;
+    }
+    let seq = lastSeq + 1;
     for (;;) {
       const document = {
         id: `${ref.jobId}:event:${seq}`,
@@ -95,17 +101,40 @@ export class EventLog {
       } satisfies EventDocument;
       try {
         await this.store.create('jobs', document);
-        // Nothing follows a terminal event, so the job's entry is dropped rather than kept for the process's life.
-        if (terminalEvents.has(event.event)) this.lastSeq.delete(ref.jobId);
-        else this.lastSeq.set(ref.jobId, seq);
-        const sequenced = toSequenced(document);
-        this.appended.emit(ref.jobId, sequenced);
-        return sequenced;
       } catch (error: unknown) {
         if (!(error instanceof DocumentExistsError)) throw error;
+        // Another writer appended to this job: what this process knew of its keys is no longer the whole log.
+        this.keyedEvents.delete(ref.jobId);
+        const logged = key === undefined ? undefined : await this.loggedUnder(ref, key);
+        if (logged) return logged;
         seq += 1;
+        continue;
       }
+      const sequenced = toSequenced(document);
+      // Nothing follows a terminal event, so the job's entries are dropped rather than kept for the process's life.
+      if (terminalEvents.has(event.event)) {
+        this.lastSeq.delete(ref.jobId);
+        this.keyedEvents.delete(ref.jobId);
+      } else {
+        this.lastSeq.set(ref.jobId, seq);
+        if (key !== undefined) this.keyedEvents.get(ref.jobId)?.set(key, sequenced);
+      }
+      this.appended.emit(ref.jobId, sequenced);
+      return sequenced;
     }
+  }
+
+  /** The event logged under `key` for the job, if any. */
+  private async loggedUnder(ref: JobRef, key: string): Promise<SequencedEvent | undefined> {
+    const existing = await this.store.query(
+      'jobs',
+      "SELECT * FROM c WHERE c.tenantId = @tenantId AND c.type = 'progressEvent' AND c.jobId = @jobId AND c.key = @key",
+      { tenantId: ref.tenantId, jobId: ref.jobId, key },
+      eventDocumentSchema,
+      { maxItems: 1 },
+    );
+    const found = existing.items[0];
+    return found && toSequenced(found);
   }
 
   private async latestSeq(ref: JobRef): Promise<number> {

@@ -69,6 +69,23 @@ describe('event log', () => {
     expect(documents.size).toBe(1);
   });
 
+  it('finds the keyed events of a log it wrote alone without a query, and asks Cosmos once another writer appends', async () => {
+    const { store, documents, queries } = memoryStore();
+    const log = new EventLog(store);
+    await log.append(ref, progressEvent('a'));
+    const keyed = await log.append(ref, progressEvent('b'), 'checkpoint-1');
+    expect(await log.append(ref, progressEvent('b'), 'checkpoint-1')).toEqual(keyed);
+    // One query in all: the log's last number, when the job was first seen (empty, so no key was in it).
+    expect(queries()).toBe(1);
+
+    const other = await new EventLog(store).append(ref, progressEvent('c'), 'checkpoint-2');
+    expect(other.seq).toBe(3);
+    // This log's next number is taken: it learns of the other writer and finds the key logged there.
+    expect(await log.append(ref, progressEvent('c'), 'checkpoint-2')).toEqual(other);
+    expect(await log.append(ref, progressEvent('d'), 'checkpoint-3')).toMatchObject({ seq: 4 });
+    expect(documents.size).toBe(4);
+  });
+
   it('refuses a payload that does not match the contract', async () => {
     const { store } = memoryStore();
     const bad = { event: 'start', data: { jobId: 'job-1' } } as unknown as Parameters<EventLog['append']>[1];
