@@ -8,23 +8,23 @@ import { azurePriceTable, type AzurePrices } from './azure-prices';
  */
 
 /**
- * Tokens per call, as measured by `bench/llm-caching.ts` on 2026-12-01 (parallel scenario, the default: the
- * whole workflow on 12 sample stories, 154 calls through the real SDK and the local Messages API, prompt
- * caching with cache warm-up): 1,342,058 prompt tokens, of which 1,107,462 cache reads, 222,513 cache writes
- * and 12,083 fresh input (billed input 77.0% below the same calls without caching), and 33,907 output tokens.
- * Of the calls, 126 were iterations and 28 workflow passes: consolidation and the judge on every story, and a
- * rewrite round judged again on 2 of the 12. The prompt is mostly the shared instructions (the iteration
+ * Tokens per call, as measured by `bench/llm-caching.ts` on 2026-12-02 (parallel scenario, the default: the
+ * whole workflow on 12 sample stories, 152 calls through the real SDK and the local Messages API, prompt
+ * caching with cache warm-up): 1,403,459 prompt tokens, of which 1,156,270 cache reads, 235,167 cache writes
+ * and 12,022 fresh input (billed input 76.8% below the same calls without caching), and 33,381 output tokens.
+ * Of the calls, 126 were iterations and 26 workflow passes: consolidation and the judge on every story, and a
+ * rewrite round judged again on 1 of the 12. The prompt is mostly the shared instructions (the iteration
  * guides), which the cache serves after the first call of each model. Output tokens are the offline engine's
  * answers to the same schema; a model's real answers may be longer (pass `outputTokensPerCall`).
  */
 export const measuredLlmProfile = {
-  source: 'bench/llm-caching.ts, parallel scenario, 12 sample stories, 154 calls, 2026-12-01',
-  promptTokensPerCall: 8_715,
-  cacheReadShare: 0.825,
-  cacheWriteShare: 0.166,
+  source: 'bench/llm-caching.ts, parallel scenario, 12 sample stories, 152 calls, 2026-12-02',
+  promptTokensPerCall: 9_233,
+  cacheReadShare: 0.824,
+  cacheWriteShare: 0.168,
   outputTokensPerCall: 220,
-  /** Consolidation, judge and rewrite calls per job (28 over 12 stories). */
-  passCallsPerJob: 2.33,
+  /** Consolidation, judge and rewrite calls per job (26 over 12 stories). */
+  passCallsPerJob: 2.17,
 } as const;
 
 /**
