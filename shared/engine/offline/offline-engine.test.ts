@@ -28,6 +28,11 @@ const storyWords: Record<string, string[]> = {
 
 const llm = createOfflineAdapter();
 
+/** Every item the offline engine writes for a story, in order. */
+async function itemTexts(text: string): Promise<string[]> {
+  return allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
+}
+
 describe('offline engine quality bar', () => {
   it('has hand-written story words for every sample story', () => {
     expect(Object.keys(storyWords).sort()).toEqual(sampleStories.map((s) => s.name));
@@ -144,15 +149,11 @@ describe('offline engine on what it cannot read', () => {
   });
 
   it('chooses domain knowledge from the wish, not the benefit, in another language too', async () => {
-    const result = await runWorkflow({
-      llm,
-      story: parseStory(
+    const text = (
+      await itemTexts(
         "En tant que client, je veux annuler ma réservation jusqu'à 24 heures avant l'arrivée et être remboursé intégralement, afin de ne pas payer un séjour que je ne fais pas.",
-      ),
-    });
-    const text = allItems(result.story)
-      .map((item) => item.text)
-      .join('\n');
+      )
+    ).join('\n');
     expect(text).toMatch(/the refund amount/);
     expect(text).not.toMatch(/balance is lower|strong customer authentication/);
   });
@@ -245,8 +246,7 @@ describe('offline reading of the wish', () => {
 });
 
 describe('offline criteria by what the action is', () => {
-  const criteria = async (text: string): Promise<string[]> =>
-    allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
+  const criteria = itemTexts;
 
   it('checks a threshold stated in any bounding words at its boundary, and sends an alert story no list', async () => {
     const alert = await criteria(
@@ -293,30 +293,24 @@ describe('offline criteria by what the action is', () => {
     );
     expect(uploadText).not.toMatch(/PDF of before|opens in common readers|thumbnails|Which file types/);
     expect(uploadText).toMatch(/upload their assignment as a PDF before the deadline/);
-    const imported = await runWorkflow({
-      llm,
-      story: parseStory(
+    const importText = (
+      await itemTexts(
         'As an HR admin, I want to bulk import employees from a CSV file with up to 5,000 rows, so that onboarding a new client takes minutes, not days.',
-      ),
-    });
-    const importText = allItems(imported.story)
-      .map((item) => item.text)
-      .join('\n');
+      )
+    ).join('\n');
     expect(importText).toMatch(/each rejected row with its line number/);
     expect(importText).not.toMatch(/nothing to export|formulas|with rows\b/);
-    expect(renderMarkdown(imported.story)).toContain('**As an** HR admin');
+    expect(renderMarkdown(parseStory('As an HR admin, I want to import employees.'))).toContain(
+      '**As an** HR admin',
+    );
   });
 
   it('gives each feature of a compound story its own domain, and a notice asked for its own criterion', async () => {
-    const result = await runWorkflow({
-      llm,
-      story: parseStory(
+    const text = (
+      await itemTexts(
         "As a job seeker I want to save a search and get an email when new jobs match it so that I don't miss openings.",
-      ),
-    });
-    const text = allItems(result.story)
-      .map((item) => item.text)
-      .join('\n');
+      )
+    ).join('\n');
     expect(text).toContain(
       'Given the job seeker has asked to get an email when new jobs match it, when that happens, then they get exactly one email saying what happened, with a link to it, and none when nothing happened.',
     );
