@@ -70,8 +70,9 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
       const demand = callDemand(request, callId, at);
       let waited = false;
       let maxOutputTokens: number;
+      let loweredBy: 'budget' | 'tokens' | undefined;
       try {
-        ({ maxOutputTokens } = await quotas.reserveWhenFree(context, context.limits, demand, {
+        ({ maxOutputTokens, loweredBy } = await quotas.reserveWhenFree(context, context.limits, demand, {
           ...(request.signal ? { signal: request.signal } : {}),
           onWait: (wait) => {
             waited = true;
@@ -90,10 +91,13 @@ export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaConte
           throw error;
         }
         await quotas.settle(context, callId, usedBy(error, demand.kind));
-        if (maxOutputTokens >= request.maxTokens) throw error;
+        if (!loweredBy) throw error;
+        const lowered = `It was sent with max_tokens ${maxOutputTokens}, lowered from ${request.maxTokens} to fit what is left of the plan's ${loweredBy === 'budget' ? 'monthly budget' : 'tokens per day'}.`;
+        // Cut off at a cap the limit set, the answer failed for want of quota: only more of it can help.
+        const cutByLimit = error.details?.stopReason === 'max_tokens';
         throw new AppError(
-          error.code,
-          `${error.message} It was sent with max_tokens ${maxOutputTokens}, lowered from ${request.maxTokens} to fit what is left of the plan's limits.`,
+          cutByLimit ? (loweredBy === 'budget' ? 'budget_exceeded' : 'quota_exceeded') : error.code,
+          `${error.message} ${lowered}`,
           { cause: error, ...(error.details ? { details: error.details } : {}) },
         );
       }

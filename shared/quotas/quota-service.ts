@@ -80,7 +80,14 @@ export interface QuotaWait {
 }
 
 /** A reservation made, and the `max_tokens` the call must be sent with to stay within it. */
-export type CallAdmission = { kind: 'reserved'; maxOutputTokens: number } | ({ kind: 'waiting' } & QuotaWait);
+export type CallAdmission =
+  | {
+      kind: 'reserved';
+      maxOutputTokens: number;
+      /** The limit that lowered `max_tokens` below the request's own; absent when none did. */
+      loweredBy?: 'budget' | 'tokens';
+    }
+  | ({ kind: 'waiting' } & QuotaWait);
 
 /** What a finished call used: zero for one that failed unanswered or was cancelled. */
 export interface CallUsage {
@@ -384,7 +391,10 @@ export class QuotaService {
       return this.waitingForTokens(tokens.fit, limits, tokens.used);
     }
     // A lower cap from the token limit leaves the budget hold above the call's ceiling: on the safe side.
-    return { kind: 'reserved', maxOutputTokens: tokens.fit.maxOutputTokens };
+    const capped = tokens.fit.maxOutputTokens;
+    const loweredBy =
+      capped >= demand.maxOutputTokens ? undefined : capped < maxOutputTokens ? 'tokens' : 'budget';
+    return { kind: 'reserved', maxOutputTokens: capped, ...(loweredBy ? { loweredBy } : {}) };
   }
 
   /**
@@ -398,13 +408,16 @@ export class QuotaService {
     limits: PlanLimits,
     demand: CallDemand,
     options: { signal?: AbortSignal; onWait?: (wait: QuotaWait) => void } = {},
-  ): Promise<{ maxOutputTokens: number }> {
+  ): Promise<Omit<Extract<CallAdmission, { kind: 'reserved' }>, 'kind'>> {
     const deadline = Date.now() + 2 * this.options.reservationTtlMs;
     let told: string | undefined;
     for (let poll = 0; ; poll++) {
       if (options.signal?.aborted) throw new AppError('cancelled', 'The LLM call was cancelled.');
       const admission = await this.reserve(owner, limits, demand);
-      if (admission.kind === 'reserved') return { maxOutputTokens: admission.maxOutputTokens };
+      if (admission.kind === 'reserved') {
+        const { kind: _kind, ...reserved } = admission;
+        return reserved;
+      }
       if (admission.reason !== told) {
         told = admission.reason;
         options.onWait?.({ reason: admission.reason, message: admission.message });
