@@ -946,7 +946,9 @@ const readings = new Map<string, { facts: StoryFacts; packs: DomainPack[] }>();
 const remembered = 32;
 
 /** The context every rule of one story reads. */
-export function storyContext(story: Story): Context {
+export function storyContext(submitted: Story): Context {
+  // Iterations and passes read the same story: one that names an HTTP call is an API story for all of them.
+  const story = readAs(submitted);
   const key = JSON.stringify([
     story.productType,
     story.statement,
@@ -1016,7 +1018,8 @@ export function offlineIteration(
   iterationId: IterationId,
   feedback: readonly string[],
 ): IterationOutput {
-  const story = readAs(submitted);
+  const context = storyContext(submitted);
+  const { story } = context;
   if (!getIteration(iterationId).productTypes.includes(story.productType)) {
     return {
       summary: `${getIteration(iterationId).name}: the story is about an HTTP call, which has no screen to check.`,
@@ -1024,10 +1027,9 @@ export function offlineIteration(
       findings: [],
     };
   }
-  const context = storyContext(story);
   const draft = new Draft(context);
   rules[iterationId](context, draft);
-  if (story !== submitted && iterationId === 'validation') {
+  if (story.productType !== submitted.productType && iterationId === 'validation') {
     draft.question(
       `The story names an HTTP call ("${httpCall.exec(`${story.statement.iWant}\n${story.original}`)?.[0] ?? ''}") but was submitted as a ${submitted.productType} product, so it was refined as an API story: is that right, or does it also need a screen?`,
     );
