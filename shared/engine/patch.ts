@@ -11,24 +11,28 @@ import {
 } from './story';
 
 /**
- * One edit an iteration proposes, as the model writes it. Every field is required and plain (no unions or
- * nullables) so the JSON schema passes structured-output validation; unused fields are empty strings.
+ * One edit an iteration proposes, as the model writes it. Plain fields (no unions or nullables) so the JSON
+ * schema passes structured-output validation. The fields an edit does not use are optional on the wire and
+ * default to "": every field a model need not write is output it is not billed for and no one waits for.
  */
 export const patchSchema = z.object({
   op: z.enum(['add', 'replace', 'remove']),
   section: sectionNameSchema,
-  target: z.string().describe('Id of the item to replace or remove; empty string for add.'),
-  text: z.string().describe('The new item text; empty string for remove.'),
-  topic: z.string().describe('Topic heading for implementationNotes items; empty string otherwise.'),
+  target: z.string().describe('Id of the item to replace or remove; omitted for add.').default(''),
+  text: z.string().describe('The new item text; omitted for remove.').default(''),
+  topic: z.string().describe('implementationNotes only: a short topic heading.').default(''),
   given: z
     .string()
-    .describe('outcomeCriteria only: the starting situation ("the customer is signed in"); "" otherwise.'),
+    .describe('outcomeCriteria only: the starting situation ("the customer is signed in").')
+    .default(''),
   when: z
     .string()
-    .describe('outcomeCriteria only: the action or event ("they confirm the transfer"); "" otherwise.'),
+    .describe('outcomeCriteria only: the action or event ("they confirm the transfer").')
+    .default(''),
   then: z
     .string()
-    .describe('outcomeCriteria only: the observable result ("the balance shows ..."); "" otherwise.'),
+    .describe('outcomeCriteria only: the observable result ("the balance shows ...").')
+    .default(''),
 });
 export type Patch = z.infer<typeof patchSchema>;
 
@@ -52,12 +56,16 @@ export type FindingKind = z.infer<typeof findingKindSchema>;
 export const findingSchema = z.object({
   kind: findingKindSchema,
   detail: z.string().describe('What is wrong, quoting the words concerned.'),
-  suggestion: z.string().describe('A rewrite of the defective statement or part; "" when none applies.'),
+  suggestion: z
+    .string()
+    .describe('A rewrite of the defective statement or part; omitted when none applies.')
+    .default(''),
   split: z
     .array(z.string())
     .describe(
-      'not_atomic only: the proposed smaller stories, each a full "As a ..., I want ..., so that ..." sentence; [] otherwise.',
-    ),
+      'not_atomic only: the proposed smaller stories, each a full "As a ..., I want ..., so that ..." sentence.',
+    )
+    .default([]),
 });
 export type Finding = z.infer<typeof findingSchema>;
 

@@ -21,11 +21,12 @@ import {
 import { storySchema, type Story } from './story';
 
 /**
- * What every call answers: one object whose fields serve all call purposes, each purpose filling its own and
- * leaving the others empty. One schema for every call keeps the cacheable prefix identical: the output
- * schema is part of the prompt prefix (before the instructions), so a schema per purpose would make
- * consolidation, the judge and rewrites pay for the instructions again. Defaults let an answer omit the
- * fields its purpose does not use; on the wire every field is still required, as strict output needs.
+ * What every call answers: one object whose fields serve all call purposes, each purpose writing its own.
+ * One schema for every call keeps the cacheable prefix identical: the output schema is part of the prompt
+ * prefix (before the instructions), so a schema per purpose would make consolidation, the judge and rewrites
+ * pay for the instructions again. Every field has a default, so it is optional on the wire (the Anthropic
+ * adapter sends the schema in its input form) and an answer omits what its purpose does not use: a judge
+ * verdict does not wait for an empty patch list and eight zero scores to be written out.
  */
 export const engineOutputSchema = z.object({
   summary: z.string().describe('Iterations and passes: one or two sentences on what you did.').default(''),
@@ -111,14 +112,14 @@ export const engineInstructions = `You are user-story-agent, a senior product an
 - The task after the story says what to do: run one iteration, verify an iteration's output, consolidate, review, rewrite, or refine.
 
 # Output
-Answer only with one JSON object matching the schema. Fill the fields your task uses and leave every other field empty ("", [], 0, every score 0).
+Answer only with one JSON object matching the schema. Write only the fields your task uses and omit every other optional field: an omitted field is empty.
 - summary: one or two sentences on what you did.
 - patches: each { op, section, target, text, topic, given, when, then }:
-  - add: target "", text = the new item.
+  - add: text = the new item; no target.
   - replace: target = the id of an existing item in that section, text = its improved wording.
-  - remove: target = the id of an existing item, text "".
-  - topic: a short heading for implementationNotes items (for example "Security"), "" for other sections.
-  - given, when, then: outcomeCriteria only, "" for other sections.
+  - remove: target = the id of an existing item; no text.
+  - topic: a short heading for implementationNotes items (for example "Security"); omitted for other sections.
+  - given, when, then: outcomeCriteria only; omitted for other sections.
 - findings (validation only): { kind, detail, suggestion, split } for each defect of the story itself.
 - coverage and split: consolidation only. scores and issues: review only. score and feedback: verification only.
 

@@ -38,7 +38,7 @@ export const systemInstructions = `You are user-story-agent, a senior product an
 - The task after the backlog says which pass to run; the consistency and interconnection passes also get the system context found earlier (system_context tags, data).
 
 # Output
-Answer only with one JSON object matching the schema. Fill the fields your pass uses and leave every other field empty.
+Answer only with one JSON object matching the schema. Write only the fields your pass uses and omit every other optional field: an omitted field is empty.
 
 # Discovery
 Find the shared system context, from what the stories say and nothing else:

@@ -1,7 +1,7 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
-import { zodOutputFormat } from '@anthropic-ai/sdk/helpers/zod';
+import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
 import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import {
   UnusableAnswerError,
@@ -73,8 +73,7 @@ const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
  * Builds the Anthropic implementation of the LLM port on `@anthropic-ai/sdk`.
  *
  * Each call streams (`messages.stream`), forwards text deltas to `onChunk`, asks for structured output with
- * `output_config.format` (JSON schema derived from the request's zod schema by the SDK's own strict-schema
- * transform) and validates the answer with the same zod schema. It sends no sampling parameters and no
+ * `output_config.format` (see `wireSchema`) and validates the answer with the same zod schema. It sends no sampling parameters and no
  * forced tool use: current Sonnet models reject both.
  *
  * Retries are done here, not by the SDK (`maxRetries: 0`), so the policy is explicit: 429 (except spend
@@ -197,11 +196,17 @@ class CallbackFailure extends Error {
 
 const jsonSchemas = new WeakMap<object, Record<string, unknown>>();
 
-function jsonSchemaFor(schema: z.ZodType<unknown>, schemaName: string): Record<string, unknown> {
+/**
+ * The JSON schema sent as `output_config.format`: the request's zod schema in its input form (a field with a
+ * default is optional, so the model may leave it out and parsing fills it in), through the SDK's own
+ * strict-schema transform. Structured output accepts optional properties up to a limit per request (24);
+ * `test/llm/wire-schema.test.ts` keeps every engine schema below it.
+ */
+export function wireSchema(schema: z.ZodType<unknown>, schemaName: string): Record<string, unknown> {
   const known = jsonSchemas.get(schema);
   if (known) return known;
   try {
-    const converted = zodOutputFormat(schema).schema;
+    const converted = transformJSONSchema(z.toJSONSchema(schema, { io: 'input', reused: 'ref' }));
     jsonSchemas.set(schema, converted);
     return converted;
   } catch (error: unknown) {
@@ -228,7 +233,7 @@ function buildParams<T>(request: StructuredRequest<T>, promptCaching: boolean): 
       },
     ],
     output_config: {
-      format: { type: 'json_schema', schema: jsonSchemaFor(request.schema, request.schemaName) },
+      format: { type: 'json_schema', schema: wireSchema(request.schema, request.schemaName) },
     },
   };
 }

@@ -1,3 +1,5 @@
+import { isDeepStrictEqual } from 'node:util';
+import { z } from 'zod';
 import { AppError } from '../../errors';
 import type { LlmPort, StructuredRequest, StructuredResponse } from '../../llm/port';
 import { costMicroUsd } from '../../llm/pricing';
@@ -19,12 +21,37 @@ import { offlineVerification } from './verification-rules';
 export const offlineModel = 'user-story-agent-offline-1';
 
 /**
- * Answers a decoded engine request with the offline rules, as the JSON text a model would return: the whole
- * shared output object (`engineOutputSchema`), the fields of other purposes empty. Shared by the offline
- * adapter and the local Messages API server's responder.
+ * A value as a model writes it under the wire schema, where a field with a default is optional: every field
+ * left at its default is omitted, at any depth (parsing fills it in again).
+ */
+function withoutDefaults(schema: z.ZodType, value: unknown): unknown {
+  const inner = schema instanceof z.ZodDefault ? (schema.unwrap() as z.ZodType) : schema;
+  if (inner instanceof z.ZodArray && Array.isArray(value)) {
+    return value.map((element: unknown) => withoutDefaults(inner.element as z.ZodType, element));
+  }
+  if (!(inner instanceof z.ZodObject) || typeof value !== 'object' || value === null) return value;
+  const fields: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    const fieldSchema = inner.shape[key] as z.ZodType | undefined;
+    if (!fieldSchema) continue;
+    if (fieldSchema instanceof z.ZodDefault && isDeepStrictEqual(field, fieldSchema.def.defaultValue)) continue;
+    fields[key] = withoutDefaults(fieldSchema, field);
+  }
+  return fields;
+}
+
+/** The JSON text a model would return: validated against the schema, the fields it leaves empty omitted. */
+function modelAnswer<T>(schema: z.ZodType<T>, answer: unknown): string {
+  return JSON.stringify(withoutDefaults(schema, schema.parse(answer)));
+}
+
+/**
+ * Answers a decoded engine request with the offline rules, as the JSON text a model would return: the shared
+ * output object (`engineOutputSchema`) with only the fields its purpose writes. Shared by the offline adapter
+ * and the local Messages API server's responder.
  */
 export function answerEngineRequest(request: EngineRequest): string {
-  return JSON.stringify(engineOutputSchema.parse(engineAnswer(request)));
+  return modelAnswer(engineOutputSchema, engineAnswer(request));
 }
 
 function systemAnswer(request: SystemRequest): Partial<SystemOutput> {
@@ -45,7 +72,7 @@ function systemAnswer(request: SystemRequest): Partial<SystemOutput> {
  */
 export function answerPrompt(prompt: string): string {
   const system = decodeSystemText(prompt);
-  if (system) return JSON.stringify(systemOutputSchema.parse(systemAnswer(system)));
+  if (system) return modelAnswer(systemOutputSchema, systemAnswer(system));
   return answerEngineRequest(decodeEngineText(prompt));
 }
 

@@ -516,7 +516,7 @@ describe('offline adapter', () => {
     const response = await createOfflineAdapter().generate(req);
     expect(response.model).toBe('user-story-agent-offline-1');
     expect(chunks.length).toBeGreaterThan(1);
-    expect(JSON.parse(chunks.join(''))).toEqual(response.output);
+    expect(req.schema.parse(JSON.parse(chunks.join('')))).toEqual(response.output);
     expect(response.usage).toEqual({
       inputTokens: estimateTokens(`${req.instructions}\n\n${req.context}\n\n${req.task}`),
       outputTokens: estimateTokens(chunks.join('')),
