@@ -151,6 +151,57 @@ describe('whole-story judge and rewrite round', () => {
     expect(result.review).toMatchObject({ verdict: 'manual-review', rounds: 1 });
   });
 
+  it.each([
+    ['proposes no edit', () => ({ summary: 'Nothing I can improve.', patches: [] })],
+    [
+      'fails',
+      () => {
+        throw new AppError('llm_request_rejected', 'refused');
+      },
+    ],
+  ])('does not judge the same story twice when the rewrite round %s', async (_, rewrite) => {
+    const events: WorkflowEvent[] = [];
+    const llm = scriptedLlm((request) => {
+      if (request.purpose === 'review') {
+        return {
+          scores: scores(4, { unambiguous: 2 }),
+          issues: [{ dimension: 'unambiguous', detail: '"soon" is not a time.', itemIds: [] }],
+          summary: 'The wish is vague.',
+        };
+      }
+      return request.purpose === 'rewrite' ? rewrite() : undefined;
+    });
+    const result = await runWorkflow({
+      llm,
+      story: transfer,
+      iterations: ['security'],
+      onEvent: (event) => events.push(event),
+    });
+
+    expect(llm.calls.map((call) => call.purpose.iterationId)).toEqual([
+      'security',
+      'consolidation',
+      'review-1',
+      'rewrite-1',
+    ]);
+    const second = result.passes.find((pass) => pass.id === 'review' && pass.round === 2);
+    expect(second).toMatchObject({ status: 'applied', calls: [], usage: { costMicroUsd: 0 } });
+    expect(result.review).toMatchObject({
+      verdict: 'manual-review',
+      rounds: 2,
+      scores: scores(4, { unambiguous: 2 }),
+      issues: [{ dimension: 'unambiguous', detail: '"soon" is not a time.', itemIds: [] }],
+    });
+    expect(result.review?.summary).toMatch(
+      /^The rewrite round changed nothing, so the review of round 1 stands\./,
+    );
+    expect(
+      events
+        .filter((event) => event.type === 'review:complete')
+        .map((event) => (event.type === 'review:complete' ? `${event.round}:${event.verdict}` : '')),
+    ).toEqual(['1:rewrite', '2:manual-review']);
+  });
+
   it('checkpoints each pass, so a retried or replayed step does not call (or bill) the model again', async () => {
     const llm = scriptedLlm(() => undefined);
     const store = memoryWorkflowStore(transfer);

@@ -321,6 +321,36 @@ export function runReview(
   });
 }
 
+/**
+ * The judge round after a rewrite round that changed nothing (no edit accepted, or the rewrite failed): the
+ * story is the one `previous` judged, so its scores and issues stand and no call is made; only the verdict is
+ * taken again, with the rewrite rounds left now.
+ */
+export function unchangedReview(previous: PassResult, round: number, rewriteRoundsLeft: number): PassResult {
+  const judged = previous.review;
+  if (!judged) throw new AppError('internal', `Judge round ${previous.round} has no review to carry over.`);
+  const summary = `The rewrite round changed nothing, so the review of round ${previous.round} stands. ${judged.summary}`;
+  const review: Review = {
+    ...judged,
+    verdict: reviewVerdict(judged.scores, rewriteRoundsLeft),
+    summary,
+    rounds: round,
+  };
+  return {
+    id: 'review',
+    round,
+    status: 'applied',
+    summary,
+    changes: [],
+    rejected: [],
+    usage: emptyUsage(),
+    durationMs: 0,
+    model: previous.model,
+    calls: [],
+    review,
+  };
+}
+
 /** One rewrite round addressing a judge round's issues; its changes are validated, not applied. */
 export function runRewrite(
   input: PassInput & { round: number; issues: readonly ReviewIssue[] },

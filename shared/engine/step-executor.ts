@@ -11,6 +11,7 @@ import {
   runRefinement,
   runReview,
   runRewrite,
+  unchangedReview,
   type CallOptions,
   type ModelSelection,
 } from './passes';
@@ -320,16 +321,23 @@ export class StepExecutor {
     );
   }
 
-  /** One round of the whole-story judge. */
+  /**
+   * One round of the whole-story judge. After a rewrite round that changed nothing, judging the same story
+   * again would only pay for the same review: the previous round's stands (`unchangedReview`).
+   */
   async review(round: number, rewriteRoundsLeft: number): Promise<PassOutcome> {
     const done = await this.storedPass('review', round);
     if (done) return passOutcome(done);
     const story = await this.current();
     await this.emit({ type: 'review:start', round });
-    const mockups = await this.inventories();
-    const result = await this.cancellable(() =>
-      runReview({ ...this.env, story, mockups, round, rewriteRoundsLeft }),
-    );
+    const rewrite = round > 1 ? await this.storedPass('rewrite', round - 1) : undefined;
+    const previous =
+      rewrite && rewrite.status !== 'applied' ? await this.storedPass('review', round - 1) : undefined;
+    const result = previous?.review
+      ? unchangedReview(previous, round, rewriteRoundsLeft)
+      : await this.cancellable(async () =>
+          runReview({ ...this.env, story, mockups: await this.inventories(), round, rewriteRoundsLeft }),
+        );
     if (!result) return { outcome: 'cancelled' };
     this.failOnRetryable(result);
     await this.store.savePass(result);
