@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import type { LatencyModel, MessagesApiStats } from '../local/messages-api/server';
 import { iterationIds } from '../shared/engine/catalog';
 import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
+import { buildIterationRequest } from '../shared/engine/prompts';
 import { runWorkflow } from '../shared/engine/runner';
 import { parseStory, type Story } from '../shared/engine/story';
 import { createAnthropicAdapter, type LlmAttemptEvent } from '../shared/llm/anthropic-adapter';
@@ -16,7 +17,8 @@ import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
  * rewrite round it may ask for, through the Anthropic adapter and the real SDK against the local Messages API
  * server (offline engine content, latency model, minimum cacheable prefix 2,048 tokens by default). Per story
  * and scenario a fresh server process, so no cache leaks between scenarios and the server's work does not
- * share the workflow's event loop (the real API is remote).
+ * share the workflow's event loop (the real API is remote), warmed by one request on a model the workflow
+ * does not call (its cache entries serve no measured call; its usage is not counted).
  *
  * Scenarios (all through `runWorkflow`): `sequential` (one iteration call at a time), `parallel` (the default:
  * per model, the first call warms the cached prefix and the others start once its first text arrives),
@@ -72,7 +74,7 @@ function inputCost(
   let inputTokens = 0;
   let outputTokens = 0;
   for (const entry of stats.received) {
-    if (!entry.usage) continue;
+    if (!entry.usage || entry.params.model === warmUpModel) continue;
     const usage = {
       inputTokens: entry.usage.input_tokens,
       outputTokens: 0,
@@ -89,6 +91,12 @@ function inputCost(
   }
   return { inputCostMicroUsd, cacheReadTokens, cacheWriteTokens, inputTokens, outputTokens };
 }
+
+/**
+ * A model the workflow never calls: the warm-up request runs on it, so its cache entries (keyed by model)
+ * serve none of the measured calls and its usage is left out of the costs.
+ */
+const warmUpModel = 'claude-opus-5-5';
 
 const isIterationCall = (event: LlmAttemptEvent) => iterationIds.some((id) => id === event.iterationId);
 
@@ -152,6 +160,12 @@ async function runScenario(scenario: Scenario, story: Story, settings: Settings)
     onAttempt: (event) => events.push(event),
   });
   try {
+    // The real API is a warm service and a deployed host keeps its connection: one request on another model
+    // first, so the first measured call pays neither a fresh server process's start-up nor a new connection.
+    await llm.generate(
+      buildIterationRequest({ story, iterationId: 'user-roles', model: warmUpModel, attempt: 1 }),
+    );
+    events.length = 0;
     const started = performance.now();
     let firstVerdictMs = Number.NaN;
     const result = await runWorkflow({
