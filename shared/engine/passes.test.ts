@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
 import { sampleStory } from './fixtures/sample-stories';
 import { scriptedLlm } from './fixtures/scripted-llm';
+import { offlineConsolidation } from './offline/pass-rules';
 import type { EngineOutput } from './prompts';
 import { reviewDimensions, type ReviewScores } from './review';
 import { memoryWorkflowStore, runWorkflow } from './runner';
@@ -57,6 +58,35 @@ describe('consolidation pass', () => {
       expect.objectContaining({ kind: 'not_atomic', split: consolidation?.split }),
     ]);
     expect(result.markdown).toContain('Split: As a bank customer, I want to schedule a transfer');
+  });
+
+  it("gives the consolidation validation's split, so it does not write one the report would not show", async () => {
+    const split = [
+      'As a loyalty club member, I want to see my points balance so that I am encouraged to buy again.',
+      'As a loyalty club member, I want to see the rewards I can claim so that I am encouraged to buy again.',
+    ];
+    const llm = scriptedLlm((request) =>
+      request.purpose === 'iteration' && request.iterationId === 'validation'
+        ? {
+            summary: 'Two features.',
+            patches: [],
+            findings: [{ kind: 'not_atomic', detail: 'Two wishes joined by "and".', suggestion: '', split }],
+          }
+        : undefined,
+    );
+    const result = await runWorkflow({ llm, story: transfer, iterations: ['validation'], rewriteRounds: 0 });
+    const consolidationCall = llm.calls.find((call) => call.purpose.kind === 'consolidation');
+    expect(consolidationCall?.request.proposedSplit).toEqual(split);
+    expect(consolidationCall?.task).toContain('write no split of your own');
+    expect(result.findings.filter((finding) => finding.kind === 'not_atomic')).toEqual([
+      expect.objectContaining({ split }),
+    ]);
+
+    const loyalty = parseStory(
+      'As a loyalty club member, I want to see my points balance and see the rewards I can claim so that I am encouraged to buy again.',
+    );
+    expect(offlineConsolidation(loyalty).split).toHaveLength(2);
+    expect(offlineConsolidation(loyalty, split).split).toEqual([]);
   });
 
   it('keeps the merged story and goes on to the judge when consolidation fails', async () => {

@@ -283,7 +283,9 @@ function editsOf(story: Story, author: WorkflowPassId, patches: readonly Patch[]
  * an open question), maps the story's features to the items covering them and proposes a split for a
  * compound story. Its changes are validated, not applied (see `applyResult`).
  */
-export function runConsolidation(input: PassInput): Promise<PassResult> {
+export function runConsolidation(
+  input: PassInput & { proposedSplit?: readonly string[] },
+): Promise<PassResult> {
   return runPass('consolidation', 1, input, async (log) => {
     const output = await log.call(
       buildConsolidationRequest({ ...input, model: passModel(input.models), attempt: 1 }),

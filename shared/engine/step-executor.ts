@@ -309,9 +309,11 @@ export class StepExecutor {
 
   /** Duplicates, contradictions and coverage over the merged story. */
   consolidate(): Promise<PassOutcome> {
-    return this.editingPass('consolidation', 1, async (story) =>
-      runConsolidation({ ...this.env, story, mockups: await this.inventories() }),
-    );
+    return this.editingPass('consolidation', 1, async (story) => {
+      const findings = (await this.store.iterationResults()).flatMap((result) => result.findings);
+      const proposedSplit = findings.find((finding) => finding.kind === 'not_atomic')?.split ?? [];
+      return runConsolidation({ ...this.env, story, mockups: await this.inventories(), proposedSplit });
+    });
   }
 
   /** A conversation turn: the user's instruction applied to the story the previous turn finished with. */

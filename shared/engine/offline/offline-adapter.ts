@@ -34,7 +34,8 @@ function withoutDefaults(schema: z.ZodType, value: unknown): unknown {
   for (const [key, field] of Object.entries(value)) {
     const fieldSchema = inner.shape[key] as z.ZodType | undefined;
     if (!fieldSchema) continue;
-    if (fieldSchema instanceof z.ZodDefault && isDeepStrictEqual(field, fieldSchema.def.defaultValue)) continue;
+    if (fieldSchema instanceof z.ZodDefault && isDeepStrictEqual(field, fieldSchema.def.defaultValue))
+      continue;
     fields[key] = withoutDefaults(fieldSchema, field);
   }
   return fields;
@@ -91,7 +92,7 @@ function engineAnswer(request: EngineRequest): Partial<EngineOutput> {
       return { score, feedback: issues };
     }
     case 'consolidation':
-      return offlineConsolidation(story);
+      return offlineConsolidation(story, request.proposedSplit ?? []);
     case 'review':
       return offlineReview(story);
     case 'rewrite':

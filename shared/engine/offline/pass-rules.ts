@@ -426,9 +426,12 @@ function coveringItems(
 /**
  * After the parallel merge: removes criteria that repeat another in other words and criteria that contradict
  * the story (each contradiction becomes an open question: the story wins), maps each feature of the story to
- * the criteria covering it, and proposes a split for a compound story.
+ * the criteria covering it, and proposes a split for a compound story unless validation already did.
  */
-export function offlineConsolidation(story: Story): ConsolidationOutput {
+export function offlineConsolidation(
+  story: Story,
+  proposedSplit: readonly string[] = [],
+): ConsolidationOutput {
   const reading = read(story);
   const patches: Patch[] = [];
   const removed = new Set<string>();
@@ -461,7 +464,10 @@ export function offlineConsolidation(story: Story): ConsolidationOutput {
     feature,
     itemIds: coveringItems(feature, kept, sharedByAll),
   }));
-  const split = checkStory(story).findings.find((finding) => finding.kind === 'not_atomic')?.split ?? [];
+  const split =
+    proposedSplit.length > 0
+      ? []
+      : (checkStory(story).findings.find((finding) => finding.kind === 'not_atomic')?.split ?? []);
   return {
     summary: `Removed ${reading.repeats.length} repeated and ${reading.conflicts.length} contradicting criteria; ${coverage.filter((entry) => entry.itemIds.length > 0).length} of ${coverage.length} features covered.`,
     patches,
