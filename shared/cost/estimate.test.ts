@@ -21,15 +21,15 @@ const usdOf = (estimate: ReturnType<typeof estimateMonthlyCost>, prefix: string)
 describe('estimateMonthlyCost', () => {
   it('prices 1,000 jobs of 12 iterations and one mockup on Sonnet 5.5', () => {
     const estimate = estimateMonthlyCost(fixed);
-    // Per call: 9,233 prompt tokens = 74 fresh × $2 + 1,551 cache writes × $2.50 + 7,608 cache reads × $0.10,
-    // plus 220 output × $10 (per million) = 6,986 µUSD; 12,000 iteration calls and 2.17 pass calls a job.
-    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(83.83);
-    expect(usdOf(estimate, 'claude-sonnet-5-5: consolidation, judge and rewrite calls')).toBe(15.16);
+    // Per call: 9,224 prompt tokens = 83 fresh × $2 + 1,559 cache writes × $2.50 + 7,582 cache reads × $0.10,
+    // plus 147 output × $10 (per million) = 6,292 µUSD; 12,000 iteration calls and 2.08 pass calls a job.
+    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(75.5);
+    expect(usdOf(estimate, 'claude-sonnet-5-5: consolidation, judge and rewrite calls')).toBe(13.09);
     // Per mockup: 2,000 input × $2 + 400 output × $10 = 8,000 µUSD; 1,000 calls.
     expect(usdOf(estimate, 'claude-sonnet-5-5: mockup vision calls')).toBe(8);
-    // 12 requests + 2 × (12 iterations + 2.17 passes + 4 bookkeeping) replays + 3 for the mockup = 51.34
-    // executions a job: 51,340 and 90,000 GB-s stay inside the monthly free grant.
-    expect(estimate.items.find((line) => line.item.endsWith('executions'))?.quantity).toBe(51_340);
+    // 12 requests + 2 × (12 iterations + 2.08 passes + 4 bookkeeping) replays + 3 for the mockup = 51.16
+    // executions a job: 51,160 and 90,000 GB-s stay inside the monthly free grant.
+    expect(estimate.items.find((line) => line.item.endsWith('executions'))?.quantity).toBe(51_160);
     expect(usdOf(estimate, 'Functions Flex Consumption: execution time')).toBe(0);
     // (20 + 10 × 12) writes × 8 RU + 55 × 12 reads × 1 RU = 1,780 RU a job.
     expect(estimate.items.find((line) => line.item.startsWith('Cosmos DB serverless'))?.quantity).toBe(
@@ -37,20 +37,20 @@ describe('estimateMonthlyCost', () => {
     );
     expect(usdOf(estimate, 'Cosmos DB serverless')).toBe(0.45);
     expect(usdOf(estimate, 'Web PubSub')).toBe(48.3);
-    expect(estimate.totalUsd).toBe(156.97);
-    expect(estimate.perJobUsd).toBe(0.157);
+    expect(estimate.totalUsd).toBe(146.57);
+    expect(estimate.perJobUsd).toBe(0.1466);
   });
 
   it('charges what exceeds the free grants at scale, and nothing for Web PubSub on the free tier', () => {
     const estimate = estimateMonthlyCost({ ...fixed, jobsPerMonth: 100_000, webPubSubUnits: 0 });
-    // (5,134,000 - 250,000) executions × $0.40 per million.
+    // (5,116,000 - 250,000) executions × $0.40 per million.
     expect(usdOf(estimate, 'Functions Flex Consumption: executions')).toBe(1.95);
     // (9,000,000 - 100,000) GB-s × $0.000026.
     expect(usdOf(estimate, 'Functions Flex Consumption: execution time')).toBe(231.4);
     // 100,000 × 40 KB + 1,250 instance-hours × 1,200 KB = 5.245 GB, 0.245 GB over the free 5 GB × $2.30.
     expect(usdOf(estimate, 'Application Insights')).toBe(0.56);
     expect(usdOf(estimate, 'Web PubSub')).toBe(0);
-    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(8_383.2);
+    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(7_550.4);
   });
 
   it('refuses a model the pricing table does not know instead of pricing it at zero', () => {
@@ -63,7 +63,7 @@ describe('estimateMonthlyCost', () => {
       date: azurePriceTable.compiled,
       region: azurePriceTable.region,
     });
-    expect(text).toContain('Total: $156.97 a month ($0.1570 a job)');
+    expect(text).toContain('Total: $146.57 a month ($0.1466 a job)');
     expect(text).toContain(`as of ${azurePriceTable.compiled}`);
     expect(text).toContain('https://azure.microsoft.com/pricing/');
     expect(text).toContain('bench/llm-caching.ts');
