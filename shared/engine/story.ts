@@ -539,7 +539,8 @@ function renderFindings(findings: readonly Finding[]): string[] {
   return lines;
 }
 
-const dimensionLabels: Record<ReviewDimension, string> = {
+/** Review dimensions as people read them. */
+export const reviewDimensionLabels: Record<ReviewDimension, string> = {
   wellFormed: 'Well formed',
   atomic: 'Atomic',
   minimal: 'Minimal',
@@ -557,12 +558,14 @@ function renderReview(review: Review): string[] {
     '',
     '| Dimension | Score |',
     '|---|---|',
-    ...reviewDimensions.map((dimension) => `| ${dimensionLabels[dimension]} | ${review.scores[dimension]} |`),
+    ...reviewDimensions.map(
+      (dimension) => `| ${reviewDimensionLabels[dimension]} | ${review.scores[dimension]} |`,
+    ),
     ...(review.summary === '' ? [] : ['', review.summary]),
     ...(review.issues.length === 0 ? [] : ['']),
     ...review.issues.map((issue) => {
       const items = issue.itemIds.length > 0 ? ` (${issue.itemIds.join(', ')})` : '';
-      return `- ${dimensionLabels[issue.dimension]}: ${issue.detail}${items}`;
+      return `- ${reviewDimensionLabels[issue.dimension]}: ${issue.detail}${items}`;
     }),
   ];
 }

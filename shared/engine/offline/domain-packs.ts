@@ -577,7 +577,7 @@ export const domainPacks: readonly DomainPack[] = [
       item(
         'security',
         'system',
-        'SMS texts fit in 160 characters, name the sender and carry no personal data beyond what the recipient needs.',
+        'SMS texts carry no personal data beyond what the recipient needs: a lock screen shows them to anyone nearby.',
         { onlyIf: /sms|text message/ },
       ),
       outcome(

@@ -139,6 +139,28 @@ function objectHead(object: string): string {
   return object.replace(/^(?:their|the|a|an|each|every|all)\s+/i, '');
 }
 
+/** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
+const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
+
+/** Names of codes themselves, which identify nothing by their name alone ("scan the QR code"). */
+const codeNames = /^(?:qr code|qr|bar ?code|code|tag|label|ticket)$/i;
+
+/**
+ * What a scan reads ("scan a product barcode", "scan the QR code on the parcel"): the code, and the thing it
+ * identifies ("the product", "the parcel"), which is what the actor needs to see; undefined for other verbs.
+ */
+function scannedCode(action: Action): { code: string; identifies: string } | undefined {
+  if (action.verb !== 'scan') return undefined;
+  const code = objectHead(action.object).replace(/^(?:my|his|her|its|our|your)\s+/i, '');
+  const carrier = /^(?:on|of|from)\s+(?:the|a|an|my|their|each)\s+([\p{L}-]+)/iu.exec(action.rest)?.[1];
+  if (carrier) return { code, identifies: `the ${carrier}` };
+  const words = code.split(' ');
+  const owner = words.slice(0, -1).join(' ');
+  return owner !== '' && !codeNames.test(code)
+    ? { code, identifies: `the ${owner}` }
+    : { code, identifies: 'what it identifies' };
+}
+
 const userRoles: Rule = (context, d) => {
   const { facts } = context;
   const action = facts.action;
@@ -236,6 +258,15 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
   const { facts } = context;
   const target = theObject(action.object) || 'the result';
   const are = /[^s]s$/.test(objectHead(action.object)) ? 'are' : 'is';
+  const scan = scannedCode(action);
+  if (scan) {
+    d.outcome(
+      `a ${scan.code} that can be read and is known`,
+      `${facts.actor} scans it`,
+      `${scan.identifies} is shown by name at once, so they can tell it is the right one`,
+    );
+    return;
+  }
   switch (kindOf(action.verb)) {
     case 'view':
       d.outcome(
@@ -252,6 +283,16 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'change':
+      // "confirm the quantity", "verify an address": the change is the confirmation itself, and who made it.
+      if (attests.test(action.verb)) {
+        const done = pastParticiple(action.verb);
+        d.outcome(
+          `${facts.actor} is about to ${action.phrase}`,
+          `they ${action.verb} ${are === 'are' ? 'them' : 'it'}`,
+          `${target} ${are} shown as ${done} at once, with who ${done} ${are === 'are' ? 'them' : 'it'} and when, and still after a reload`,
+        );
+        break;
+      }
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
@@ -608,7 +649,7 @@ const formatCriteria: Record<string, string> = {
   JSON: 'The JSON follows a published JSON Schema, and a contract test validates every response against it.',
   ICS: 'The calendar file follows RFC 5545 and imports into common calendar apps with the right time zone.',
   PNG: 'The PNG image is at least 1200 pixels wide and keeps its text readable when pasted into a document.',
-  SMS: 'SMS texts fit in 160 characters and name the sender, and a failed SMS is retried and then reported.',
+  SMS: 'SMS texts fit in one message (160 characters, 70 with characters outside the GSM alphabet) and name the sender.',
   'QR CODE':
     'The QR code can be scanned from a phone screen at full brightness and from paper at 2 cm width.',
 };
@@ -632,7 +673,14 @@ const validation: Rule = (context, d) => {
   const action = context.facts.action;
   const entersData =
     context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
-  if (
+  const scan = action && scannedCode(action);
+  if (scan) {
+    d.outcome(
+      `a ${scan.code} that cannot be read or matches nothing known`,
+      `${context.facts.actor} scans it`,
+      'a message says so, nothing is recorded, and they can scan again at once',
+    );
+  } else if (
     action &&
     entersData &&
     context.story.productType !== 'api' &&

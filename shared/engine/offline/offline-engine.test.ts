@@ -263,6 +263,38 @@ describe('offline criteria by what the action is', () => {
     expect(limit.join('\n')).toMatch(/"fewer than 10 members"/);
   });
 
+  it('shows what a scan identifies and refuses a code it cannot read, and says who confirmed what', async () => {
+    const picking = (
+      await criteria(
+        'As a warehouse picker, I want to scan a product barcode and confirm the quantity I picked so that the order can be packed without errors.',
+      )
+    ).join('\n');
+    expect(picking).toContain(
+      'Given a product barcode that can be read and is known, when the warehouse picker scans it, then the product is shown by name at once',
+    );
+    expect(picking).toContain(
+      'Given a product barcode that cannot be read or matches nothing known, when the warehouse picker scans it, then a message says so, nothing is recorded',
+    );
+    expect(picking).toContain(
+      'then the quantity they picked is shown as confirmed at once, with who confirmed it and when',
+    );
+    expect(picking).not.toMatch(/barcode is shown in its new state|a required value is missing/);
+    const parcel = (
+      await criteria(
+        'As a courier, I want to scan the QR code on the parcel so that the customer knows it was delivered.',
+      )
+    ).join('\n');
+    expect(parcel).toMatch(/then the parcel is shown by name at once/);
+  });
+
+  it('states each SMS rule once across the notification pack and the stated channel', async () => {
+    const texts = await criteria(
+      "As a clinic receptionist, I want to reschedule a patient's appointment to another free slot and notify the patient by SMS, so that the doctor's calendar stays accurate.",
+    );
+    expect(texts.filter((text) => /160 characters/.test(text))).toHaveLength(1);
+    expect(texts.filter((text) => /\bretried\b/.test(text))).toHaveLength(1);
+  });
+
   it('gives controls to actions only, and names objects with a possessive or an indirect object grammatically', async () => {
     const desk = await runWorkflow({
       llm,

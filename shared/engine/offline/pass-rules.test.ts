@@ -47,6 +47,20 @@ describe('offline judge', () => {
     expect(reviewVerdict(review.scores, 1)).toBe('approve');
   });
 
+  it('names what is missing when nothing says what the actor sees, and its weakest dimensions as people read them', () => {
+    const story = withItems(transfer, 'systemCriteria', [
+      'A repeated transfer request with the same idempotency key moves money once.',
+    ]);
+    const review = offlineReview({ ...story, outcomeCriteria: [] });
+    expect(review.scores.testableOutcome).toBe(2);
+    expect(review.issues).toContainEqual({
+      dimension: 'testableOutcome',
+      detail: 'No outcome criterion says what the bank customer sees when it works.',
+      itemIds: [],
+    });
+    expect(review.summary).toMatch(/weakest on testable outcome criteria \(\d+ issues?\)\.$/);
+  });
+
   it('never approves what it cannot read: a story in another language goes to a person', async () => {
     const result = await runWorkflow({
       llm,

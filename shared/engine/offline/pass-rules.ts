@@ -10,7 +10,14 @@ import {
   type ReviewScores,
   type RewriteOutput,
 } from '../review';
-import { criterionText, normalizeText, parseCriterionSteps, type Story, type StoryItem } from '../story';
+import {
+  criterionText,
+  normalizeText,
+  parseCriterionSteps,
+  reviewDimensionLabels,
+  type Story,
+  type StoryItem,
+} from '../story';
 import { factCriteria, measurableRewrite, storyContext } from './iteration-rules';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
@@ -331,6 +338,11 @@ export function offlineReview(story: Story): JudgeOutput {
   const outcomes = story.outcomeCriteria.length;
   for (const item of reading.plain)
     issue('testableOutcome', `Not in Given/When/Then form: ${quote(item.text)}`, [item]);
+  if (outcomes === 0)
+    issue(
+      'testableOutcome',
+      `No outcome criterion says what ${reading.context.facts.actor} sees when it works.`,
+    );
   scores.testableOutcome = outcomes === 0 ? 2 : bounded(5 * (1 - reading.plain.length / outcomes));
 
   const systems = story.systemCriteria.length;
@@ -389,7 +401,7 @@ export function offlineReview(story: Story): JudgeOutput {
     summary:
       weakest.length === 0
         ? `${criteriaCount} criteria checked: well formed, specific, testable and consistent with the story.`
-        : `${criteriaCount} criteria checked; weakest on ${weakest.join(', ')} (${issues.length} issue(s)).`,
+        : `${criteriaCount} criteria checked; weakest on ${weakest.map((dimension) => reviewDimensionLabels[dimension].toLowerCase()).join(', ')} (${issues.length === 1 ? '1 issue' : `${issues.length} issues`}).`,
   };
 }
 
