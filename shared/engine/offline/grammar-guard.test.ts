@@ -15,6 +15,10 @@ describe('grammar guard', () => {
     ['Orders created in the through the API are listed.', 'an article with no noun'],
     ['Then the them the Viewer is shown.', 'an article with no noun'],
     [
+      'When they export the subscribers who opted during the as CSV, then they get the file.',
+      'an article with no noun',
+    ],
+    [
       'Given they upload a PDF of before the deadline, when they confirm, then it is saved.',
       '"of" with no noun after it',
     ],
@@ -50,6 +54,7 @@ describe('grammar guard', () => {
     'An SMS with a URL and an API key is sent within an hour to a user of a European bank.',
     'Given the "client de la banque" holds several accounts, when they start a transfer, then only their own accounts are offered.',
     'A repeated request with the same Idempotency-Key within 24 hours returns the first response.',
+    'The as-built drawing and the per-seat price are shown as entered.',
   ])('accepts %s', (sentence) => {
     expect(sentenceProblems(sentence)).toEqual([]);
   });

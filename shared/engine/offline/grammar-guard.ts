@@ -82,7 +82,7 @@ export function sentenceProblems(sentence: string): string[] {
   if (articleForVerb(text)) problems.push('an article where a verb belongs');
   if (
     new RegExp(
-      `\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of|through|via|from|into|onto|with|them|him|me|us)\\b`,
+      `\\b(?:${articles})\\s+(?:${articles}|${modals}|to|and|or|of|through|via|from|into|onto|with|during|within|per(?!-)|as(?!-)|them|him|me|us)\\b`,
       'i',
     ).test(text)
   ) {

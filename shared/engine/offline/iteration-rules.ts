@@ -349,9 +349,8 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
   }
 }
 
-const interactiveElements: Rule = (context, d) => {
-  const { facts } = context;
-  const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
+/** The labels of the controls a story's actions need, quoted ("Scan product barcode"); one per action. */
+function controlLabels(actions: readonly Action[]): string[] {
   // What the actor only looks at needs no control of its own ("See today's appointments" is no button).
   const controls = actions.filter(
     (action) =>
@@ -359,10 +358,16 @@ const interactiveElements: Rule = (context, d) => {
       // Being sent something ("get an email when ...") is no button either.
       !(kindOf(action.verb) === 'get' && notice.test(action.object)),
   );
-  const labels = controls.map(
+  return controls.map(
     (action) =>
       `"${capitalize([action.verb, objectHead(action.object)].filter((part) => part !== '').join(' '))}"`,
   );
+}
+
+const interactiveElements: Rule = (context, d) => {
+  const { facts } = context;
+  const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
+  const labels = controlLabels(actions);
   const shown = actions.find((action) => kindOf(action.verb) === 'view');
   if (actions.length > 1 && labels.length > 1) {
     d.add(
@@ -822,11 +827,17 @@ const responsiveWeb: Rule = (context, d) => {
   const { facts } = context;
   d.pack('responsive-web');
   if (!facts.action) return;
+  // What the actor acts on decides the layout, not every word of the wish: "report a broken appliance"
+  // shows no list.
+  const objects = [facts.action, ...facts.features.slice(1).map(readAction)]
+    .map((action) => action?.object ?? '')
+    .join(' ')
+    .toLowerCase();
   const showsList =
-    /\b(?:list|invoices|orders|results|history|transactions|stock|timetable|report|tickets|catalogue)\b/.test(
-      facts.subject,
+    /\b(?:list|invoices|orders|results|history|transactions|stock|timetable|reports?|tickets|catalogue)\b/.test(
+      objects,
     );
-  const showsMedia = /\b(?:photo|image|picture|map|chart|dashboard|video|plan)s?\b/.test(facts.subject);
+  const showsMedia = /\b(?:photo|image|picture|map|chart|dashboard|video|plan)s?\b/.test(objects);
   if (facts.received) {
     d.outcome(
       'a screen 320 px wide',
@@ -846,10 +857,14 @@ const responsiveWeb: Rule = (context, d) => {
       'images, maps and charts scale to the width and can be zoomed without the page scrolling sideways',
     );
   } else {
+    const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
+    const labels = controlLabels(actions.length > 0 ? actions : [facts.action]);
     d.outcome(
       'a screen 320 px wide',
       `${facts.actor} tries to ${facts.action.phrase}`,
-      'every control needed is visible without horizontal scrolling and is at least 44 by 44 px',
+      labels.length === 0
+        ? 'every control needed is visible without horizontal scrolling and is at least 44 by 44 px'
+        : `the ${joinList(labels, 'and')} ${labels.length === 1 ? 'control is' : 'controls are'} visible without horizontal scrolling and at least 44 by 44 px, as is every other control the step needs`,
     );
   }
 };

@@ -287,6 +287,25 @@ describe('offline criteria by what the action is', () => {
     expect(parcel).toMatch(/then the parcel is shown by name at once/);
   });
 
+  it('lays out a list only for a list the actor acts on, and keeps the phrase whole around a removed period', async () => {
+    const report = (
+      await criteria(
+        'As a tenant, I want to report a broken appliance with a photo and a short description, so that the landlord can send a technician.',
+      )
+    ).join('\n');
+    expect(report).not.toMatch(/looks at the list|each row becomes a card/);
+    expect(report).toContain(
+      'then the "Report broken appliance" control is visible without horizontal scrolling and at least 44 by 44 px',
+    );
+    const exportText = (
+      await criteria(
+        'As a marketing manager I want to export the list of newsletter subscribers who opted in during the last 30 days as CSV so that I can import them into our CRM.',
+      )
+    ).join('\n');
+    expect(exportText).toContain('export the list of newsletter subscribers who opted in as CSV');
+    expect(exportText).not.toMatch(/during the as|opted during/);
+  });
+
   it('states each SMS rule once across the notification pack and the stated channel', async () => {
     const texts = await criteria(
       "As a clinic receptionist, I want to reschedule a patient's appointment to another free slot and notify the patient by SMS, so that the doctor's calendar stays accurate.",

@@ -502,9 +502,9 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
   return (
     result
       .replace(/\s+/g, ' ')
-      // "created in the last 30 days through the API" without its value: "in the" lost its noun.
+      // "created in the last 30 days through the API" (or "... as CSV") without its value: "in the" lost its noun.
       .replace(
-        /\s+(?:in|within|during|over|for|of|from|at|by|on|under)\s+(?:the|a|an|my|their|our)(?=\s+(?:in|within|during|over|for|of|from|at|by|on|through|to|with|via)\b|\s*$)/gi,
+        /\s+(?:in|within|during|over|for|of|from|at|by|on|under)\s+(?:the|a|an|my|their|our)(?=\s+(?:in|within|during|over|for|of|from|at|by|on|through|to|with|via|as|into|per|using|and|or|so)\b|\s*$)/gi,
         '',
       )
       .replace(/(?:\s+(?:of|for|by|in|at|with|to|from|when|before|after|ahead|and|or))+\s*$/i, '')
