@@ -1064,7 +1064,12 @@ export const domainPacks: readonly DomainPack[] = [
       item(
         'performance',
         'system',
-        "A request without a decision after 5 working days is reminded to the approver, and after 10 working days it goes to the approver's deputy.",
+        "A test that moves the clock past the reminder period sees exactly one reminder to the approver, and past the escalation period sees the request with the approver's deputy.",
+      ),
+      item(
+        'validation',
+        'question',
+        'After how many working days is an undecided request reminded to the approver, and after how many does it go to their deputy?',
       ),
       item(
         'analytics',

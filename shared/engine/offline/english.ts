@@ -113,6 +113,8 @@ const irregular: Record<string, { third?: string; participle: string }> = {
   upset: { participle: 'upset' },
   reset: { participle: 'reset' },
   forecast: { participle: 'forecast' },
+  freeze: { participle: 'frozen' },
+  unfreeze: { participle: 'unfrozen' },
   broadcast: { participle: 'broadcast' },
   input: { participle: 'input' },
   output: { participle: 'output' },

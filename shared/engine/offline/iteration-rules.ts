@@ -139,6 +139,10 @@ function objectHead(object: string): string {
   return object.replace(/^(?:their|the|a|an|each|every|all)\s+/i, '');
 }
 
+/** Verbs that put their object in a named state ("frozen", "archived"), which the result can show. */
+const becomesState =
+  /^(?:freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
+
 /** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
 const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
 
@@ -293,11 +297,30 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
         );
         break;
       }
-      d.outcome(
-        `${facts.actor} is about to ${action.phrase}`,
-        'they confirm',
-        `${target} ${are} shown in ${are === 'are' ? 'their' : 'its'} new state at once and still after a reload`,
-      );
+      {
+        // The result names what changed: "the task shows the team member as assigned", "the membership is
+        // shown as frozen", "the address shows the change", never a vague "new state".
+        const named = /^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target;
+        const assignee = /^to\s+(?:the|a|an)\s+([\p{L}-]+(?:\s+(?!so\b|when\b|and\b)[\p{L}-]+)?)/iu.exec(
+          action.rest,
+        )?.[1];
+        const shows = are === 'are' ? 'show' : 'shows';
+        const result =
+          action.verb === 'assign' && assignee
+            ? `${named} ${shows} the ${assignee} as assigned`
+            : becomesState.test(action.verb)
+              ? `${named} ${are} shown as ${pastParticiple(action.verb)}`
+              : action.verb === 'set'
+                ? `the new ${objectHead(action.object)} ${are} shown`
+                : action.verb === 'rename'
+                  ? `${named} ${are} shown under ${are === 'are' ? 'their new names' : 'its new name'}`
+                  : `${named} ${shows} the change`;
+        d.outcome(
+          `${facts.actor} is about to ${action.phrase}`,
+          'they confirm',
+          `${result} at once and still after a reload`,
+        );
+      }
       break;
     case 'remove':
       d.outcome(
@@ -582,10 +605,23 @@ function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: 
     return true;
   }
   if (/^for\s/i.test(text) && facts.action) {
+    // "find a station and reserve a charger for 30 minutes": the period belongs to the action that states it.
+    const action =
+      [facts.action, ...facts.features.slice(1).map(readAction)].find((candidate) =>
+        candidate?.phrase.toLowerCase().includes(text.toLowerCase()),
+      ) ?? facts.action;
+    const period = text.replace(/^for\s+/i, '');
+    const held = /^(?:reserve|book|hold)$/.test(action.verb);
+    const ends =
+      action.verb === 'pause'
+        ? 'the pause ends by itself'
+        : held
+          ? `the reservation ends, ${theObject(objectHead(action.object)) || 'what was held'} is free for others again,`
+          : 'the period ends';
     d.outcome(
-      `${facts.actor} has chosen to ${facts.action.phrase}`,
-      `${text.replace(/^for\s+/i, '')} has passed`,
-      `the ${facts.action.verb === 'pause' ? 'pause ends by itself' : 'period ends'} and ${facts.actor} is told`,
+      `${facts.actor} has chosen to ${action.phrase}`,
+      `${period} ${/^(?:1|one|an?)\s/i.test(period) ? 'has' : 'have'} passed${held ? ' without it being used' : ''}`,
+      `${ends} and ${facts.actor} is told`,
     );
     return true;
   }

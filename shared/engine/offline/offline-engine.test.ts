@@ -306,6 +306,45 @@ describe('offline criteria by what the action is', () => {
     expect(exportText).not.toMatch(/during the as|opted during/);
   });
 
+  it('says what a change did instead of "its new state", and ties a period to the action that states it', async () => {
+    const tasks = (
+      await criteria(
+        'As a project manager, I want to assign a task to a team member and set a due date so that everyone knows who is responsible.',
+      )
+    ).join('\n');
+    expect(tasks).toContain(
+      'then the task shows the team member as assigned at once and still after a reload',
+    );
+    expect(tasks).toContain('then the new due date is shown at once and still after a reload');
+    expect(tasks).not.toMatch(/new state/);
+    const gym = (
+      await criteria(
+        "As a gym member I want to freeze my membership for up to 3 months when I'm injured so that I don't pay for time I can't train.",
+      )
+    ).join('\n');
+    expect(gym).toContain('then their membership is shown as frozen at once');
+    expect(gym).toContain('a value just above the limit "up to 3 months"');
+    expect(gym).not.toMatch(/up to 3 months have passed|membership for when/);
+    const charger = (
+      await criteria(
+        "As a driver, I want to find the nearest available charging station and reserve a charger for 30 minutes, so that I don't wait when I arrive.",
+      )
+    ).join('\n');
+    expect(charger).toContain(
+      'Given the driver has chosen to reserve a charger for 30 minutes, when 30 minutes have passed without it being used, then the reservation ends, the charger is free for others again, and the driver is told.',
+    );
+  });
+
+  it('asks how long an approval may wait rather than inventing working days', async () => {
+    const leave = await criteria(
+      'As an HR manager, I want to approve leave requests from my team, so that holidays are planned fairly.',
+    );
+    expect(leave.join('\n')).not.toMatch(/\b(?:5|10) working days\b/);
+    expect(leave).toContain(
+      'After how many working days is an undecided request reminded to the approver, and after how many does it go to their deputy?',
+    );
+  });
+
   it('states each SMS rule once across the notification pack and the stated channel', async () => {
     const texts = await criteria(
       "As a clinic receptionist, I want to reschedule a patient's appointment to another free slot and notify the patient by SMS, so that the doctor's calendar stays accurate.",

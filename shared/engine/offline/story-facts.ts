@@ -379,7 +379,8 @@ function statedFacts(text: string, wish: string): StatedFact[] {
         if (lead) add(kind, `${lead.toLowerCase()} ${found}`);
         continue;
       }
-      if (lead && kind === 'duration') {
+      // "for 30 minutes" is a period; "for up to 3 months" is a bound on one, checked at its limit.
+      if (lead && kind === 'duration' && !comparisonOpening.test(found)) {
         add(kind, `${lead.toLowerCase()} ${found}`);
         continue;
       }
@@ -494,8 +495,12 @@ function phraseWithoutValues(phrase: string, facts: readonly StatedFact[]): stri
       continue;
     }
     const noun = fact.kind === 'count' ? (/\s(\S+)$/.exec(fact.text)?.[1] ?? '') : '';
+    // "freeze it for up to 3 months" without its bound: the "for" goes with it.
     result = result.replace(
-      new RegExp(`${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`, 'iu'),
+      new RegExp(
+        `${fact.kind === 'duration' ? '(?:\\bfor\\s+)?' : ''}${escaped}(?:\\s+(?:wide|long|high|tall|large|big|in size))?`,
+        'iu',
+      ),
       noun,
     );
   }
