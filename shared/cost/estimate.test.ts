@@ -21,10 +21,10 @@ const usdOf = (estimate: ReturnType<typeof estimateMonthlyCost>, prefix: string)
 describe('estimateMonthlyCost', () => {
   it('prices 1,000 jobs of 12 iterations and one mockup on Sonnet 5.5', () => {
     const estimate = estimateMonthlyCost(fixed);
-    // Per call: 9,224 prompt tokens = 83 fresh × $2 + 1,559 cache writes × $2.50 + 7,582 cache reads × $0.10,
-    // plus 147 output × $10 (per million) = 6,292 µUSD; 12,000 iteration calls and 2.08 pass calls a job.
-    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(75.5);
-    expect(usdOf(estimate, 'claude-sonnet-5-5: consolidation, judge and rewrite calls')).toBe(13.09);
+    // Per call: 9,225 prompt tokens = 83 fresh × $2 + 1,559 cache writes × $2.50 + 7,583 cache reads × $0.10,
+    // plus 148 output × $10 (per million) = 6,302 µUSD; 12,000 iteration calls and 2.08 pass calls a job.
+    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(75.62);
+    expect(usdOf(estimate, 'claude-sonnet-5-5: consolidation, judge and rewrite calls')).toBe(13.11);
     // Per mockup: 2,000 input × $2 + 400 output × $10 = 8,000 µUSD; 1,000 calls.
     expect(usdOf(estimate, 'claude-sonnet-5-5: mockup vision calls')).toBe(8);
     // 12 requests + 2 × (12 iterations + 2.08 passes + 4 bookkeeping) replays + 3 for the mockup = 51.16
@@ -37,8 +37,8 @@ describe('estimateMonthlyCost', () => {
     );
     expect(usdOf(estimate, 'Cosmos DB serverless')).toBe(0.45);
     expect(usdOf(estimate, 'Web PubSub')).toBe(48.3);
-    expect(estimate.totalUsd).toBe(146.57);
-    expect(estimate.perJobUsd).toBe(0.1466);
+    expect(estimate.totalUsd).toBe(146.71);
+    expect(estimate.perJobUsd).toBe(0.1467);
   });
 
   it('charges what exceeds the free grants at scale, and nothing for Web PubSub on the free tier', () => {
@@ -50,7 +50,7 @@ describe('estimateMonthlyCost', () => {
     // 100,000 × 40 KB + 1,250 instance-hours × 1,200 KB = 5.245 GB, 0.245 GB over the free 5 GB × $2.30.
     expect(usdOf(estimate, 'Application Insights')).toBe(0.56);
     expect(usdOf(estimate, 'Web PubSub')).toBe(0);
-    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(7_550.4);
+    expect(usdOf(estimate, 'claude-sonnet-5-5: iteration calls')).toBe(7_562.4);
   });
 
   it('refuses a model the pricing table does not know instead of pricing it at zero', () => {
@@ -63,7 +63,7 @@ describe('estimateMonthlyCost', () => {
       date: azurePriceTable.compiled,
       region: azurePriceTable.region,
     });
-    expect(text).toContain('Total: $146.57 a month ($0.1466 a job)');
+    expect(text).toContain('Total: $146.71 a month ($0.1467 a job)');
     expect(text).toContain(`as of ${azurePriceTable.compiled}`);
     expect(text).toContain('https://azure.microsoft.com/pricing/');
     expect(text).toContain('bench/llm-caching.ts');

@@ -10,8 +10,8 @@ import { azurePriceTable, type AzurePrices } from './azure-prices';
 /**
  * Tokens per call, as measured by `bench/llm-caching.ts` on 2026-12-02 (parallel scenario, the default: the
  * whole workflow on 12 sample stories, 151 calls through the real SDK and the local Messages API, prompt
- * caching with cache warm-up): 1,392,770 prompt tokens, of which 1,145,255 cache reads, 234,975 cache writes
- * and 12,540 fresh input (billed input 76.5% below the same calls without caching), and 22,247 output tokens.
+ * caching with cache warm-up): 1,393,022 prompt tokens, of which 1,145,381 cache reads, 235,101 cache writes
+ * and 12,540 fresh input (billed input 76.5% below the same calls without caching), and 22,382 output tokens.
  * Of the calls, 126 were iterations and 25 workflow passes: consolidation and the judge on every story, and a
  * rewrite round on 1 of the 12 (it changed nothing, so it was not judged again). The prompt is mostly the
  * shared instructions (the iteration guides), which the cache serves after the first call of each model.
@@ -20,10 +20,10 @@ import { azurePriceTable, type AzurePrices } from './azure-prices';
  */
 export const measuredLlmProfile = {
   source: 'bench/llm-caching.ts, parallel scenario, 12 sample stories, 151 calls, 2026-12-02',
-  promptTokensPerCall: 9_224,
+  promptTokensPerCall: 9_225,
   cacheReadShare: 0.822,
   cacheWriteShare: 0.169,
-  outputTokensPerCall: 147,
+  outputTokensPerCall: 148,
   /** Consolidation, judge and rewrite calls per job (25 over 12 stories). */
   passCallsPerJob: 2.08,
 } as const;
