@@ -19,16 +19,29 @@ function findRepoRoot(from: string): string {
 export const repoRoot = findRepoRoot(__dirname);
 export const distRoot = path.join(repoRoot, 'dist');
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/** Ports handed out by this process, so two calls never return the same one. */
+const handedOut = new Set<number>();
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
+}
+
+/**
+ * A loopback port that is free now, for a child process to bind later. It is taken below the kernel's
+ * ephemeral range (Linux: 32768-60999), which every `listen(0)` and every outgoing connection of the other
+ * tests draws from: a port probed there could be taken by one of them before the child binds it.
+ */
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port) || !(await isFree(port))) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 export function tempDir(prefix: string): string {

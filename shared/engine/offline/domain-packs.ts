@@ -83,6 +83,11 @@ const directDebit =
 const buying = /\b(?:checkout|check out|basket|cart|buy|buys|buying|purchase\w*|pay|pays|paying)\b/;
 /** The actor sells: checkout items are written for the buyer. */
 const sellerSide = /shop owner|seller|merchant|vendor|\bsell/;
+/** Goods with no basket, delivery or stock to speak of: what is bought is a right, held in the account. */
+const digitalGoods =
+  /\b(?:tickets?|pass(?:es)?|subscriptions?|licen[cs]es?|credits|e-?books?|vouchers?|gift cards?|memberships?|downloads?)\b/;
+/** Checkout items about a basket of physical goods: neither for a seller nor for digital goods. */
+const notPhysical = new RegExp(`${sellerSide.source}|${digitalGoods.source}`);
 
 /**
  * Items about asking for a file (an export, a download, a report): not for a story that sends or shares a file
@@ -611,14 +616,14 @@ export const domainPacks: readonly DomainPack[] = [
         'items in the basket',
         '{actor} reaches the payment step',
         'the total lists items, delivery, taxes and discounts, and the amount charged equals that total',
-        { onlyIf: buying, unless: sellerSide },
+        { onlyIf: buying, unless: notPhysical },
       ),
       outcome(
         'validation',
         'an item that went out of stock after it was added',
         '{actor} checks out',
         'they are told before paying and can remove it or wait for it',
-        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|products/, unless: sellerSide },
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|products/, unless: notPhysical },
       ),
       item(
         'security',
@@ -630,7 +635,7 @@ export const domainPacks: readonly DomainPack[] = [
         'validation',
         'system',
         'Prices, discounts and stock are checked again on the server when the order is confirmed; a change since the basket was filled is shown before payment.',
-        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|discount/ },
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|discount/, unless: digitalGoods },
       ),
       outcome(
         'interactive-elements',
@@ -650,13 +655,26 @@ export const domainPacks: readonly DomainPack[] = [
         'analytics',
         'system',
         'The checkout funnel is measured per step (basket, delivery, payment, confirmed), with the share of shoppers leaving at each step.',
-        { onlyIf: buying, unless: sellerSide },
+        { onlyIf: buying, unless: notPhysical },
       ),
       item(
         'user-roles',
         'question',
         'Can {actor} order without an account, and which delivery options and countries are in scope?',
-        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase/, unless: sellerSide },
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase/, unless: notPhysical },
+      ),
+      outcome(
+        'interactive-elements',
+        'the payment succeeded',
+        'the confirmation appears',
+        'what {actor} bought is in their account at once, showing what it is valid for and until when, and the price paid matches the price shown before paying',
+        { onlyIf: digitalGoods, unless: sellerSide },
+      ),
+      item(
+        'user-roles',
+        'question',
+        'From when to when is what {actor} buys valid, and can it be refunded or moved once bought?',
+        { onlyIf: digitalGoods, unless: sellerSide },
       ),
       outcome(
         'validation',

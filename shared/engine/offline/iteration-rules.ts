@@ -2,7 +2,7 @@ import { getIteration, type IterationId, type SectionName } from '../catalog';
 import type { Finding, IterationOutput, Patch } from '../patch';
 import { allItems, criterionText, normalizeText, type CriterionSteps, type Story } from '../story';
 import { domainPacks, packsFor, type DomainPack, type PackItem } from './domain-packs';
-import { pastParticiple } from './english';
+import { isVerb, pastParticiple, thirdPerson } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
 import {
@@ -146,6 +146,30 @@ const becomesState =
 /** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
 const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
 
+/** Removing verbs after which nothing is left to read back (cancelling or revoking keeps a record). */
+const erases = /^(?:delete|remove|erase|purge|wipe)$/;
+
+/**
+ * "cancel a shipment before it is picked up", "edit my post before it is published", "cancel an order before it
+ * ships": the state after which the action is no longer allowed ("picked up", "published", "shipped").
+ */
+function allowedUntil(action: Action): string | undefined {
+  const passive =
+    /\bbefore\s+(?:it|they|the\s+[\p{L}-]+)\s+(?:is|are|has been|have been|gets|get)\s+([\p{L}]+(?:ed|en|id|ld|nt)(?:\s+(?:up|out|off|in))?)\b/iu.exec(
+      action.rest,
+    );
+  if (passive?.[1]) return passive[1];
+  const active = /\bbefore\s+(?:it|the\s+[\p{L}-]+)\s+([\p{L}]+)s\b/iu.exec(action.rest)?.[1];
+  return active && isVerb(active) ? pastParticiple(active) : undefined;
+}
+
+/** Things a person shows to prove a right: what the one checking them needs to read at a glance. */
+const credential =
+  /\b(?:tickets?|pass(?:es)?|boarding pass|badge|id|card|licen[cs]e|permit|voucher|coupon|certificate)\b/i;
+
+/** Doing something without a network: it must work from what the device holds. */
+const offline = /\s*\b(?:offline|without (?:a |an )?(?:connection|internet|network|signal|reception))\b/i;
+
 /** Names of codes themselves, which identify nothing by their name alone ("scan the QR code"). */
 const codeNames = /^(?:qr code|qr|bar ?code|code|tag|label|ticket)$/i;
 
@@ -262,6 +286,16 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
   const { facts } = context;
   const target = theObject(action.object) || 'the result';
   const are = /[^s]s$/.test(objectHead(action.object)) ? 'are' : 'is';
+  // "show my ticket to the inspector": a credential someone else checks.
+  const checker = /^to\s+(?:the|an?|my|our)\s+([\p{L}-]+)/iu.exec(action.rest)?.[1];
+  if (/^(?:show|present)$/.test(action.verb) && checker && credential.test(action.object)) {
+    d.outcome(
+      `${facts.actor} has ${theObject(objectHead(action.object)).replace(/^the\s/, 'a valid ')}`,
+      `they show it to the ${checker}`,
+      `the ${checker} can check at a glance that it is valid, for whom and until when, and a copy or screenshot can be told apart from it`,
+    );
+    return;
+  }
   const scan = scannedCode(action);
   if (scan) {
     d.outcome(
@@ -330,6 +364,16 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'send':
+      // Buying is paying for something, not sending it: the checkout pack says what the confirmation shows.
+      if (/^(?:buy|purchase|order)$/.test(action.verb)) {
+        if (!d.has('outcomeCriteria', /order number|in their account at once/))
+          d.outcome(
+            `${facts.actor} is about to ${action.phrase}`,
+            'they confirm the payment',
+            'they see what they bought and the amount charged, and they get a receipt',
+          );
+        break;
+      }
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
@@ -404,6 +448,14 @@ const interactiveElements: Rule = (context, d) => {
     );
   }
   d.pack('interactive-elements');
+  const acted = actions.length > 0 ? actions : facts.action ? [facts.action] : [];
+  for (const offlineAction of acted.filter((candidate) => offline.test(candidate.phrase))) {
+    d.outcome(
+      'the device has no network connection',
+      `${facts.actor} ${thirdPerson(offlineAction.verb)}${offlineAction.phrase.slice(offlineAction.verb.length).replace(offline, '')}`,
+      'it works from what is stored on the device and shows when that was last updated',
+    );
+  }
   const action = facts.action;
   if (!action || context.packs[0]?.id === 'sign-in') return;
   if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) actionOutcome(context, d, action);
@@ -440,7 +492,10 @@ function apiResult(action: Action): string | undefined {
     case 'change':
       return `the response is 200 with ${target} in its new state, and reading it back returns that state`;
     case 'remove':
-      return `the response is 204, and reading ${target} back gets 404`;
+      // Cancelling or revoking keeps the record in its new state; only deleting makes it go away.
+      return erases.test(action.verb)
+        ? `the response is 204, and reading ${target} back gets 404`
+        : `the response is 200 with ${target} marked as ${pastParticiple(action.verb)}, and reading it back shows that state`;
     case 'send':
       return 'the response is 202 with an id, and the delivery status can be read with that id';
     case 'get':
@@ -731,6 +786,16 @@ const validation: Rule = (context, d) => {
       `a required value is missing or malformed`,
       `${context.facts.actor} tries to ${action.phrase}`,
       'the value is marked with a message that says how to fix it, and nothing is submitted',
+    );
+  }
+  const until = action && allowedUntil(action);
+  if (action && until) {
+    d.outcome(
+      `a ${objectHead(action.object)} that is already ${until}`,
+      `${context.facts.actor} tries to ${action.verb} it`,
+      context.story.productType === 'api'
+        ? 'the response is 409 naming the reason, and nothing changes'
+        : 'it is refused with the reason shown, and nothing changes',
     );
   }
   for (const section of ['outcomeCriteria', 'systemCriteria'] as const) {

@@ -335,6 +335,29 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('reads a ticket bought in an app as a digital good shown offline, and an API cancel as a state change with its deadline', async () => {
+    const ticket = (
+      await criteria(
+        'As a commuter, I want to buy a day ticket in the app and show it to the inspector offline, so that I can travel without a paper ticket.',
+      )
+    ).join('\n');
+    expect(ticket).not.toMatch(/basket|delivery|out of stock|it was sent, to whom/);
+    expect(ticket).toContain(
+      'Given the device has no network connection, when the commuter shows the day ticket to the inspector, then it works from what is stored on the device',
+    );
+    expect(ticket).toContain('the inspector can check at a glance that it is valid, for whom and until when');
+    const cancel = (
+      await criteria(
+        '---\nproductType: api\n---\nAs a logistics partner, I want to cancel a shipment through the API before it is picked up, so that I am not charged for shipments my customer no longer needs.',
+      )
+    ).join('\n');
+    expect(cancel).toContain('the response is 200 with the shipment marked as cancelled');
+    expect(cancel).not.toMatch(/gets 404/);
+    expect(cancel).toContain(
+      'Given a shipment that is already picked up, when the logistics partner tries to cancel it, then the response is 409 naming the reason, and nothing changes.',
+    );
+  });
+
   it('asks how long an approval may wait rather than inventing working days', async () => {
     const leave = await criteria(
       'As an HR manager, I want to approve leave requests from my team, so that holidays are planned fairly.',
