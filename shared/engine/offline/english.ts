@@ -176,6 +176,12 @@ export function thirdPerson(verb: string): string {
 }
 
 /** "send" -> "sent", "transfer" -> "transferred", "sign up" -> "signed up". */
+/** "shown", "given", "written": an irregular participle, which can end a noun phrase like "-ed" does. */
+export function isIrregularParticiple(word: string): boolean {
+  const lower = word.toLowerCase();
+  return Object.values(irregular).some((forms) => forms.participle === lower && !/ed$/.test(lower));
+}
+
 export function pastParticiple(verb: string): string {
   const { head, tail } = splitPhrasal(verb);
   const lower = head.toLowerCase();

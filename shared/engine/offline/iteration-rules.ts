@@ -8,6 +8,7 @@ import { checkStory } from './qus-validation';
 import {
   coreOf,
   joinList,
+  actionKindOf,
   kindOf,
   readAction,
   storyFacts,
@@ -141,7 +142,7 @@ function objectHead(object: string): string {
 
 /** Verbs that put their object in a named state ("frozen", "archived"), which the result can show. */
 const becomesState =
-  /^(?:freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
+  /^(?:grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
 
 /** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
 const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
@@ -305,7 +306,7 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
     );
     return;
   }
-  switch (kindOf(action.verb)) {
+  switch (actionKindOf(action)) {
     case 'view':
       d.outcome(
         `${facts.actor} wants to ${action.phrase}`,
@@ -786,6 +787,23 @@ const validation: Rule = (context, d) => {
       `a required value is missing or malformed`,
       `${context.facts.actor} tries to ${action.phrase}`,
       'the value is marked with a message that says how to fix it, and nothing is submitted',
+    );
+  }
+  // A verb the offline engine does not know: say so rather than guess what its result looks like.
+  const actions = [action, ...context.facts.features.slice(1).map(readAction)];
+  for (const unknown of actions.filter((candidate) => candidate && actionKindOf(candidate) === undefined)) {
+    d.question(
+      `What should ${context.facts.actor} see once they ${unknown?.phrase}? The offline engine does not know the verb "${unknown?.verb}", so it wrote no criterion about its result.`,
+    );
+  }
+  const condition = action?.condition;
+  if (action && condition) {
+    d.outcome(
+      `the condition "${condition}" no longer holds`,
+      `${context.facts.actor} tries to ${action.phrase}`,
+      context.story.productType === 'api'
+        ? 'the response is 409 naming the condition, and nothing changes'
+        : 'it is refused with the reason shown, and nothing changes',
     );
   }
   const until = action && allowedUntil(action);

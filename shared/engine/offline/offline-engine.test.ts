@@ -358,6 +358,37 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('gives a stated condition its refusal, knows grading and leaving feedback, and asks about a verb it does not know', async () => {
+    const address = (
+      await criteria(
+        'As a customer, I want to change my delivery address after placing an order, as long as it has not shipped, so that the parcel reaches me.',
+      )
+    ).join('\n');
+    expect(address).toContain(
+      'Given the condition "as long as it has not shipped" no longer holds, when the customer tries to change their delivery address after placing an order, then it is refused with the reason shown, and nothing changes.',
+    );
+    expect(address).not.toMatch(/placing an order, as long as/);
+    const grading = (
+      await criteria(
+        'As a teacher, I want to grade submitted assignments and leave written feedback, so that students know how to improve.',
+      )
+    ).join('\n');
+    expect(grading).toContain('then the submitted assignments are shown as graded at once');
+    expect(grading).toMatch(/to leave written feedback, when they confirm, then they see a confirmation/);
+    const hours = (
+      await criteria(
+        "As a restaurant owner, I want to update the opening hours shown on my page so that guests don't arrive when we are closed.",
+      )
+    ).join('\n');
+    expect(hours).toContain('then the opening hours show the change at once');
+    const unknown = await criteria(
+      'As a museum guide, I want to translate the exhibit labels so that foreign visitors understand them.',
+    );
+    expect(unknown).toContain(
+      'What should the museum guide see once they translate the exhibit labels? The offline engine does not know the verb "translate", so it wrote no criterion about its result.',
+    );
+  });
+
   it('asks how long an approval may wait rather than inventing working days', async () => {
     const leave = await criteria(
       'As an HR manager, I want to approve leave requests from my team, so that holidays are planned fairly.',

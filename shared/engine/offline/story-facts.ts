@@ -1,6 +1,6 @@
 import type { ProductType } from '../catalog';
 import type { Story } from '../story';
-import { determiners, isVerb, particleAfter, prepositions } from './english';
+import { determiners, isIrregularParticiple, isVerb, particleAfter, prepositions } from './english';
 import { detectLanguage, type StoryLanguage } from './language';
 import { actionsOf, actorWish, analysisChars, thirdPersonText } from './qus-validation';
 
@@ -14,6 +14,8 @@ export interface Action {
   rest: string;
   /** The whole action, third person: "transfer money to another account". */
   phrase: string;
+  /** A condition the action is allowed under, as written: "as long as it has not shipped". */
+  condition?: string;
 }
 
 /** What kind of thing an action does: decides which generic criteria make sense for it. */
@@ -103,7 +105,7 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
       ' ',
     ),
   change:
-    'edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
+    'grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
@@ -125,7 +127,14 @@ export function kindOf(verb: string): ActionKind | undefined {
 }
 
 /** "list all orders", "list my invoices" look things up; "list my bike for sale" creates a listing. */
-function actionKindOf(action: Action): ActionKind | undefined {
+export function actionKindOf(action: Action): ActionKind | undefined {
+  // "leave feedback" writes something; "leave the team" is leaving.
+  if (action.verb === 'leave')
+    return /\b(?:feedback|comments?|reviews?|notes?|messages?|ratings?|replies|reply|tips?)\b/i.test(
+      action.object,
+    )
+      ? 'create'
+      : 'remove';
   if (
     action.verb === 'list' &&
     /^(?:(?:all|every)\b|(?:(?:the|my|their)\s+)?[\p{L}-]+s\b)/iu.test(action.object)
@@ -196,7 +205,8 @@ export function readAction(wish: string): Action | undefined {
     if (prepositions.has(word) || stopAfterObject.has(word)) break;
     // "appointments grouped by doctor": a participle before its preposition describes the object.
     const next = (words[end + 1] ?? '').toLowerCase();
-    if (end > start && /^\p{L}+ed$/u.test(word) && prepositions.has(next)) break;
+    if (end > start && (/^\p{L}+ed$/u.test(word) || isIrregularParticiple(word)) && prepositions.has(next))
+      break;
     // "a spin class up to 7 days ahead": the bound is a stated value, not part of the object.
     const ahead = words.slice(end, end + 4).join(' ');
     const named = words.slice(start, end).some((part) => !determiners.has(part.toLowerCase()));
@@ -207,8 +217,22 @@ export function readAction(wish: string): Action | undefined {
   const object = thirdPersonText(words.slice(start, end).join(' ').replace(/[,;]$/, ''));
   if (object !== '' && determiners.has(object.toLowerCase())) return undefined;
   const rest = thirdPersonText(words.slice(end).join(' ')).replace(/^[,;]\s*/, '');
-  return { verb, object, rest, phrase: [verb, object, rest].filter((part) => part !== '').join(' ') };
+  // "..., as long as it has not shipped": the condition gets a criterion of its own (`condition`), and the
+  // phrase every criterion repeats stops before it.
+  const condition = conditionClause.exec(rest);
+  const phraseRest = condition ? rest.slice(0, condition.index).replace(/[,;\s]+$/, '') : rest;
+  return {
+    verb,
+    object,
+    rest,
+    phrase: [verb, object, phraseRest].filter((part) => part !== '').join(' '),
+    ...(condition?.[1] ? { condition: condition[1].replace(/[.\s]+$/, '') } : {}),
+  };
 }
+
+/** A condition clause after the action: "as long as it has not shipped", "only if the order is unpaid". */
+const conditionClause =
+  /(?:^|[,;]?\s+)((?:as long as|only if|only while|provided that|providing that|unless)\s+[^,;]+)/i;
 
 const numberWords =
   'a|an|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|sixty|ninety|hundred';
