@@ -142,10 +142,21 @@ function objectHead(object: string): string {
 
 /** Verbs that put their object in a named state ("frozen", "archived"), which the result can show. */
 const becomesState =
-  /^(?:grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
+  /^(?:merge|combine|grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
 
 /** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
 const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
+
+/** A limit on what adds up over time ("a monthly spending limit", "a daily cap"), with its period word. */
+const spendingLimit =
+  /\b(?:(daily|weekly|monthly|yearly|annual)\s+)?(?:[\p{L}-]+\s+)?(?:limit|cap|budget|quota|allowance)\b/iu;
+const periodOf: Record<string, string> = {
+  daily: 'day',
+  weekly: 'week',
+  monthly: 'month',
+  yearly: 'year',
+  annual: 'year',
+};
 
 /** Removing verbs after which nothing is left to read back (cancelling or revoking keeps a record). */
 const erases = /^(?:delete|remove|erase|purge|wipe)$/;
@@ -795,6 +806,24 @@ const validation: Rule = (context, d) => {
     d.question(
       `What should ${context.facts.actor} see once they ${unknown?.phrase}? The offline engine does not know the verb "${unknown?.verb}", so it wrote no criterion about its result.`,
     );
+  }
+  // "set a monthly spending limit": what the limit is for is refusing what would go over it.
+  const limit = action && spendingLimit.exec(action.object);
+  if (
+    action &&
+    limit &&
+    /^(?:set|change|update|add|create|configure|define|raise|lower)$/.test(action.verb)
+  ) {
+    d.outcome(
+      `${context.facts.actor} has set ${theObject(objectHead(action.object))}`,
+      'something new would take the total over it',
+      `it is refused before it happens, and ${context.facts.actor} is told which limit it would break and how much is left`,
+    );
+    const period = limit[1] ? periodOf[limit[1].toLowerCase()] : undefined;
+    if (period)
+      d.system(
+        `The total is counted per calendar ${period} in ${context.facts.actor}'s time zone and starts again at 00:00 on the first day of the next ${period}, shown by a test on either side of midnight.`,
+      );
   }
   const condition = action?.condition;
   if (action && condition) {

@@ -389,6 +389,25 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('refuses what would go over a limit the actor sets, counted per its period, and shows a merge as merged', async () => {
+    const card = (
+      await criteria(
+        "As a bank customer, I want to set a monthly spending limit on my debit card so that I don't overspend.",
+      )
+    ).join('\n');
+    expect(card).toContain(
+      'Given the bank customer has set the monthly spending limit, when something new would take the total over it, then it is refused before it happens',
+    );
+    expect(card).toContain("The total is counted per calendar month in the bank customer's time zone");
+    const tickets = (
+      await criteria(
+        'As a support agent, I want to merge duplicate customer tickets so that the customer gets one answer.',
+      )
+    ).join('\n');
+    expect(tickets).toContain('then the duplicate customer tickets are shown as merged at once');
+    expect(tickets).not.toMatch(/does not know the verb "merge"/);
+  });
+
   it('asks how long an approval may wait rather than inventing working days', async () => {
     const leave = await criteria(
       'As an HR manager, I want to approve leave requests from my team, so that holidays are planned fairly.',
