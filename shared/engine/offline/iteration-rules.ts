@@ -372,7 +372,7 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
-        `${target} ${are} shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
+        `${/^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target} ${are} shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
       );
       break;
     case 'send':

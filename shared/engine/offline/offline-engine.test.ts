@@ -408,6 +408,22 @@ describe('offline criteria by what the action is', () => {
     expect(tickets).not.toMatch(/does not know the verb "merge"/);
   });
 
+  it('resolves "them" to the object without how it was done, and names a removed object with "the"', async () => {
+    const results = (
+      await criteria(
+        'As a patient I want to view my lab results online and download them as PDF so that I can share them with another doctor.',
+      )
+    ).join('\n');
+    expect(results).toContain('the patient asks to download their lab results as PDF');
+    expect(results).not.toMatch(/download their lab results online/);
+    const offboarding = (
+      await criteria(
+        'As an administrator, I want to deactivate a user account immediately when an employee leaves, so that former staff cannot access company data.',
+      )
+    ).join('\n');
+    expect(offboarding).toContain('then the user account is shown as deactivated at once');
+  });
+
   it('asks how long an approval may wait rather than inventing working days', async () => {
     const leave = await criteria(
       'As an HR manager, I want to approve leave requests from my team, so that holidays are planned fairly.',

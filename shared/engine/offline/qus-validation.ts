@@ -8,6 +8,10 @@ import { detectLanguage, type StoryLanguage } from './language';
  * per defect, each with what is wrong, quoting the words concerned, and a suggested rewrite where one applies.
  */
 
+/** Adverbs of manner or place that end an object ("view my results online"). */
+const mannerAdverb =
+  /^(?:online|offline|remotely|automatically|manually|instantly|immediately|directly|again|later|together|now|today|quickly|easily)$/;
+
 /** What the validator read, for the rules that write criteria and questions from it. */
 export interface StoryCheck {
   findings: Finding[];
@@ -428,7 +432,8 @@ function shareObjects(groups: readonly Token[][]): string[] {
     while (end < previous.length && !prepositions.has(previous[end]?.lower ?? '')) end += 1;
     if (end > start) group.splice(length, 0, ...previous.slice(start, end));
   }
-  // "see a chart of daily sales and export it": "it" is the previous action's object, so each split story
+  // "see a chart of daily sales and export it": "it" is the previous action's object (without how or where
+  // it was done: "view my results online and download them" downloads "the results"), so each split story
   // says what it acts on ("export the chart of daily sales").
   for (let index = 1; index < result.length; index += 1) {
     const group = result[index] ?? [];
@@ -439,7 +444,8 @@ function shareObjects(groups: readonly Token[][]): string[] {
     let end = start;
     while (end < previous.length) {
       const word = previous[end]?.lower ?? '';
-      if ((prepositions.has(word) && word !== 'of') || conjunctions.has(word)) break;
+      if ((prepositions.has(word) && word !== 'of') || conjunctions.has(word) || mannerAdverb.test(word))
+        break;
       end += 1;
     }
     const object = previous.slice(start, end);
