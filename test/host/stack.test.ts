@@ -44,6 +44,37 @@ async function startStack(
   return { child, ready, output };
 }
 
+/**
+ * The stack on ports that were free when probed. Another test can still bind one of them before the stack
+ * does (the ports are bound seconds later, one service after another); that start fails with EADDRINUSE and
+ * is tried again on new ports, at most three times.
+ */
+async function startStackOnFreePorts(
+  dataDir: string,
+): Promise<{ ports: Record<string, string>; started: Awaited<ReturnType<typeof startStack>> }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const ports = {
+      FUNCTIONS_HTTP_PORT: String(await freePort()),
+      AZURITE_BLOB_PORT: String(await freePort()),
+      AZURITE_QUEUE_PORT: String(await freePort()),
+      AZURITE_TABLE_PORT: String(await freePort()),
+      COSMOS_EMULATOR_PORT: String(await freePort()),
+      WEB_PUBSUB_PORT: String(await freePort()),
+      KEY_VAULT_PORT: String(await freePort()),
+      MANAGED_IDENTITY_PORT: String(await freePort()),
+      DEV_ISSUER_PORT: String(await freePort()),
+      LOCAL_DATA_DIR: dataDir,
+      DURABLE_RPC_PORT: '0',
+      LOG_LEVEL: 'warn',
+    };
+    try {
+      return { ports, started: await startStack(ports) };
+    } catch (error: unknown) {
+      if (attempt >= 3 || !String(error).includes('EADDRINUSE')) throw error;
+    }
+  }
+}
+
 async function stopStack(child: ChildProcess): Promise<void> {
   const exited = new Promise((resolve) => child.once('exit', resolve));
   child.kill('SIGINT');
@@ -61,21 +92,7 @@ function cosmosClient(endpoint: string): CosmosClient {
 describe('npm start stack', () => {
   it('serves health, reaches Cosmos and Blob through the SDKs, reads its pepper from the local Key Vault, stops without orphans and keeps data', async () => {
     const dataDir = tempDir('stack');
-    const ports = {
-      FUNCTIONS_HTTP_PORT: String(await freePort()),
-      AZURITE_BLOB_PORT: String(await freePort()),
-      AZURITE_QUEUE_PORT: String(await freePort()),
-      AZURITE_TABLE_PORT: String(await freePort()),
-      COSMOS_EMULATOR_PORT: String(await freePort()),
-      WEB_PUBSUB_PORT: String(await freePort()),
-      KEY_VAULT_PORT: String(await freePort()),
-      MANAGED_IDENTITY_PORT: String(await freePort()),
-      DEV_ISSUER_PORT: String(await freePort()),
-      LOCAL_DATA_DIR: dataDir,
-      DURABLE_RPC_PORT: '0',
-      LOG_LEVEL: 'warn',
-    };
-    const first = await startStack(ports);
+    const { ports, started: first } = await startStackOnFreePorts(dataDir);
     expect(first.ready.seconds).toBeLessThan(30);
     expect((await fetch(`${first.ready.url}/health`)).status).toBe(200);
     const readiness = await fetch(`${first.ready.url}/ready`);
