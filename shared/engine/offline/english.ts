@@ -176,10 +176,15 @@ export function thirdPerson(verb: string): string {
 }
 
 /** "send" -> "sent", "transfer" -> "transferred", "sign up" -> "signed up". */
+const irregularParticiples = new Set(
+  Object.values(irregular)
+    .map((forms) => forms.participle)
+    .filter((participle) => !participle.endsWith('ed')),
+);
+
 /** "shown", "given", "written": an irregular participle, which can end a noun phrase like "-ed" does. */
 export function isIrregularParticiple(word: string): boolean {
-  const lower = word.toLowerCase();
-  return Object.values(irregular).some((forms) => forms.participle === lower && !/ed$/.test(lower));
+  return irregularParticiples.has(word.toLowerCase());
 }
 
 export function pastParticiple(verb: string): string {

@@ -443,9 +443,16 @@ function controlLabels(actions: readonly Action[]): string[] {
   );
 }
 
+/** Each action of the wish, read: the main one, then each further feature's ("see X and export it"). */
+function storyActions(facts: StoryFacts): Action[] {
+  return [facts.action, ...facts.features.slice(1).map(readAction)].filter(
+    (action): action is Action => action !== undefined,
+  );
+}
+
 const interactiveElements: Rule = (context, d) => {
   const { facts } = context;
-  const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
+  const actions = storyActions(facts);
   const labels = controlLabels(actions);
   const shown = actions.find((action) => kindOf(action.verb) === 'view');
   if (actions.length > 1 && labels.length > 1) {
@@ -460,8 +467,7 @@ const interactiveElements: Rule = (context, d) => {
     );
   }
   d.pack('interactive-elements');
-  const acted = actions.length > 0 ? actions : facts.action ? [facts.action] : [];
-  for (const offlineAction of acted.filter((candidate) => offline.test(candidate.phrase))) {
+  for (const offlineAction of actions.filter((candidate) => offline.test(candidate.phrase))) {
     d.outcome(
       'the device has no network connection',
       `${facts.actor} ${thirdPerson(offlineAction.verb)}${offlineAction.phrase.slice(offlineAction.verb.length).replace(offline, '')}`,
@@ -520,10 +526,9 @@ function apiResult(action: Action): string | undefined {
 /** An API story's outcome for each of its actions: the successful request and its response. */
 function apiOutcomes(context: Context, d: Draft): void {
   const { facts } = context;
-  const actions = [facts.action, ...facts.features.slice(1).map(readAction)];
-  for (const action of actions) {
-    const result = action && apiResult(action);
-    if (!action || !result) continue;
+  for (const action of storyActions(facts)) {
+    const result = apiResult(action);
+    if (!result) continue;
     d.outcome(`a valid request to ${action.phrase}`, `${facts.actor} sends it`, result);
   }
 }
@@ -674,9 +679,8 @@ function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: 
   if (/^for\s/i.test(text) && facts.action) {
     // "find a station and reserve a charger for 30 minutes": the period belongs to the action that states it.
     const action =
-      [facts.action, ...facts.features.slice(1).map(readAction)].find((candidate) =>
-        candidate?.phrase.toLowerCase().includes(text.toLowerCase()),
-      ) ?? facts.action;
+      storyActions(facts).find((candidate) => candidate.phrase.toLowerCase().includes(text.toLowerCase())) ??
+      facts.action;
     const period = text.replace(/^for\s+/i, '');
     const held = /^(?:reserve|book|hold)$/.test(action.verb);
     const ends =
@@ -801,10 +805,11 @@ const validation: Rule = (context, d) => {
     );
   }
   // A verb the offline engine does not know: say so rather than guess what its result looks like.
-  const actions = [action, ...context.facts.features.slice(1).map(readAction)];
-  for (const unknown of actions.filter((candidate) => candidate && actionKindOf(candidate) === undefined)) {
+  for (const unknown of storyActions(context.facts).filter(
+    (candidate) => actionKindOf(candidate) === undefined,
+  )) {
     d.question(
-      `What should ${context.facts.actor} see once they ${unknown?.phrase}? The offline engine does not know the verb "${unknown?.verb}", so it wrote no criterion about its result.`,
+      `What should ${context.facts.actor} see once they ${unknown.phrase}? The offline engine does not know the verb "${unknown.verb}", so it wrote no criterion about its result.`,
     );
   }
   // "set a monthly spending limit": what the limit is for is refusing what would go over it.
@@ -977,8 +982,8 @@ const responsiveWeb: Rule = (context, d) => {
   if (!facts.action) return;
   // What the actor acts on decides the layout, not every word of the wish: "report a broken appliance"
   // shows no list.
-  const objects = [facts.action, ...facts.features.slice(1).map(readAction)]
-    .map((action) => action?.object ?? '')
+  const objects = storyActions(facts)
+    .map((action) => action.object)
     .join(' ')
     .toLowerCase();
   const showsList =
@@ -1005,8 +1010,7 @@ const responsiveWeb: Rule = (context, d) => {
       'images, maps and charts scale to the width and can be zoomed without the page scrolling sideways',
     );
   } else {
-    const actions = facts.features.map(readAction).filter((action): action is Action => action !== undefined);
-    const labels = controlLabels(actions.length > 0 ? actions : [facts.action]);
+    const labels = controlLabels(storyActions(facts));
     d.outcome(
       'a screen 320 px wide',
       `${facts.actor} tries to ${facts.action.phrase}`,
