@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import type { LatencyModel, MessagesApiStats } from '../local/messages-api/server';
 import { iterationIds } from '../shared/engine/catalog';
+import { iterationModel, passModel } from '../shared/engine/passes';
 import { sampleStoriesDir } from '../shared/engine/fixtures/sample-stories';
 import { buildIterationRequest } from '../shared/engine/prompts';
 import { runWorkflow } from '../shared/engine/runner';
@@ -17,13 +18,16 @@ import { costMicroUsd, microUsdToUsd } from '../shared/llm/pricing';
  * rewrite round it may ask for, through the Anthropic adapter and the real SDK against the local Messages API
  * server (offline engine content, latency model, minimum cacheable prefix 2,048 tokens by default). Per story
  * and scenario a fresh server process, so no cache leaks between scenarios and the server's work does not
- * share the workflow's event loop (the real API is remote), warmed by one request on a model the workflow
- * does not call (its cache entries serve no measured call; its usage is not counted).
+ * share the workflow's event loop (the real API is remote), warmed by requests that are not counted.
  *
- * Scenarios (all through `runWorkflow`): `sequential` (one iteration call at a time), `parallel` (the default:
- * per model, the first call warms the cached prefix and the others start once its first text arrives),
- * `parallel-cold` (`warmCache: false`: every call launched at once) and `naive` (parallel, no
- * `cache_control`, so the whole prompt is billed as fresh input on every call).
+ * Scenarios (all through `runWorkflow`): `sequential` (one iteration call at a time), `parallel` (the default
+ * on an API that has cached nothing: per model, the first call writes the cached prefix and the others start
+ * once its response begins), `parallel-warm` (a service that ran another story's job minutes before: one call
+ * per model on that story warmed the server, so the instructions are cached and the client knows it; no
+ * call waits, each writes only its story), `parallel-cold` (`warmCache: false`: every call launched at once
+ * on an API that has cached nothing) and `naive` (parallel, no `cache_control`, so the whole prompt is
+ * billed as fresh input on every call). The warm-up of the other scenarios runs on a model the workflow does
+ * not call, so its cache entries serve no measured call.
  *
  * Targets: wall time of the parallel workflow at most 2.0x its slowest iteration call; billed input at least
  * 60% below naive. Besides the whole workflow, the time to the first judge verdict (iterations, consolidation
@@ -47,7 +51,7 @@ interface ScenarioRun {
   outputTokens: number;
 }
 
-type Scenario = 'sequential' | 'parallel' | 'parallel-cold' | 'naive';
+type Scenario = 'sequential' | 'parallel' | 'parallel-warm' | 'parallel-cold' | 'naive';
 
 function argument(name: string, fallback: string): string {
   const at = process.argv.indexOf(name);
@@ -60,9 +64,13 @@ function percentile(values: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? Number.NaN;
 }
 
-/** Billed input cost of every call the server answered (input, cache writes and reads, not output), and token counts. */
+/**
+ * Billed input cost of every call the server answered after the first `warmUps` (input, cache writes and
+ * reads, not output), and token counts.
+ */
 function inputCost(
   stats: MessagesApiStats,
+  warmUps: number,
   at: Date,
 ): Pick<
   ScenarioRun,
@@ -73,8 +81,8 @@ function inputCost(
   let cacheWriteTokens = 0;
   let inputTokens = 0;
   let outputTokens = 0;
-  for (const entry of stats.received) {
-    if (!entry.usage || entry.params.model === warmUpModel) continue;
+  for (const entry of stats.received.slice(warmUps)) {
+    if (!entry.usage) continue;
     const usage = {
       inputTokens: entry.usage.input_tokens,
       outputTokens: 0,
@@ -93,10 +101,18 @@ function inputCost(
 }
 
 /**
- * A model the workflow never calls: the warm-up request runs on it, so its cache entries (keyed by model)
- * serve none of the measured calls and its usage is left out of the costs.
+ * A model the workflow never calls: the warm-up request of a fresh API runs on it, so its cache entries (keyed
+ * by model) serve none of the measured calls.
  */
-const warmUpModel = 'claude-opus-5-5';
+const freshApiWarmUpModel = 'claude-opus-5-5';
+
+/** What the service ran just before in `parallel-warm`: another story, so only the instructions are cached. */
+const earlierStory = parseStory(
+  "As a museum visitor, I want to see today's opening hours so that I can plan my visit.",
+);
+
+/** Every model the workflow calls: the iterations' and the passes'. */
+const workflowModels = [...new Set([...iterationIds.map((id) => iterationModel(id)), passModel()])];
 
 const isIterationCall = (event: LlmAttemptEvent) => iterationIds.some((id) => id === event.iterationId);
 
@@ -160,11 +176,23 @@ async function runScenario(scenario: Scenario, story: Story, settings: Settings)
     onAttempt: (event) => events.push(event),
   });
   try {
-    // The real API is a warm service and a deployed host keeps its connection: one request on another model
-    // first, so the first measured call pays neither a fresh server process's start-up nor a new connection.
-    await llm.generate(
-      buildIterationRequest({ story, iterationId: 'user-roles', model: warmUpModel, attempt: 1 }),
-    );
+    // The real API is a warm service and a deployed host keeps its connection: requests first, so the first
+    // measured call pays neither a fresh server process's start-up nor a new connection. On another model
+    // their cache entries serve nothing measured; in `parallel-warm` they are the service's previous job.
+    const warmUps =
+      scenario === 'parallel-warm'
+        ? workflowModels.map((model) =>
+            buildIterationRequest({ story: earlierStory, iterationId: 'user-roles', model, attempt: 1 }),
+          )
+        : [
+            buildIterationRequest({
+              story,
+              iterationId: 'user-roles',
+              model: freshApiWarmUpModel,
+              attempt: 1,
+            }),
+          ];
+    for (const request of warmUps) await llm.generate(request);
     events.length = 0;
     const started = performance.now();
     let firstVerdictMs = Number.NaN;
@@ -190,7 +218,7 @@ async function runScenario(scenario: Scenario, story: Story, settings: Settings)
       iterationCallMs: events.filter(isIterationCall).map((event) => event.durationMs),
       passCallMs: events.filter((event) => !isIterationCall(event)).map((event) => event.durationMs),
       judgeRounds: result.review?.rounds ?? 0,
-      ...inputCost(await server.stats(), new Date()),
+      ...inputCost(await server.stats(), warmUps.length, new Date()),
     };
   } finally {
     await server.close();
@@ -218,13 +246,13 @@ async function main(): Promise<void> {
   const minCacheable = Number(argument('--min-cacheable', '2048'));
   const rewriteRounds = Number(argument('--rewrite-rounds', '1'));
   const stories = readStories(dir);
-  const scenarios: Scenario[] = ['sequential', 'parallel', 'parallel-cold', 'naive'];
+  const scenarios: Scenario[] = ['sequential', 'parallel', 'parallel-warm', 'parallel-cold', 'naive'];
   const totals = new Map<Scenario, ScenarioRun[]>(scenarios.map((scenario) => [scenario, []]));
   process.stdout.write(
     `LLM caching benchmark: ${stories.length} stories from ${dir}; 12 iterations, consolidation, judge and up to ${rewriteRounds} rewrite round(s); latency ${latency.baseMs} ms + ${latency.perOutputTokenMs} ms/output token; minimum cacheable prefix ${minCacheable} tokens; model per catalog\n\n`,
   );
   process.stdout.write(
-    'story                     calls judge  seq wall  par wall  slowest it  passes  par/slowest  verdict/slowest  cold wall  input $ parallel  naive     saving\n',
+    'story                     calls judge  seq wall  par wall  slowest it  passes  par/slowest  verdict/slowest  warm/slowest  cold wall  input $ parallel  naive     saving\n',
   );
   for (const { name, story } of stories) {
     const runs = new Map<Scenario, ScenarioRun>();
@@ -239,13 +267,14 @@ async function main(): Promise<void> {
     }
     const seq = runs.get('sequential');
     const par = runs.get('parallel');
+    const warm = runs.get('parallel-warm');
     const cold = runs.get('parallel-cold');
     const naive = runs.get('naive');
-    if (!seq || !par || !cold || !naive) continue;
+    if (!seq || !par || !warm || !cold || !naive) continue;
     const slowest = Math.max(...par.iterationCallMs);
     const calls = par.iterationCallMs.length + par.passCallMs.length;
     process.stdout.write(
-      `${name.padEnd(25)} ${String(calls).padStart(5)} ${String(par.judgeRounds).padStart(5)}  ${fmt(seq.wallMs).padStart(8)}  ${fmt(par.wallMs).padStart(8)}  ${fmt(slowest).padStart(10)}  ${fmt(sumOf(par.passCallMs)).padStart(6)}  ${ratio(par.wallMs / slowest).padStart(11)}  ${ratio(par.firstVerdictMs / slowest).padStart(15)}  ${fmt(cold.wallMs).padStart(9)}  ${microUsdToUsd(par.inputCostMicroUsd).toFixed(6).padStart(16)}  ${microUsdToUsd(naive.inputCostMicroUsd).toFixed(6)}  ${(100 * (1 - par.inputCostMicroUsd / naive.inputCostMicroUsd)).toFixed(1).padStart(5)}%\n`,
+      `${name.padEnd(25)} ${String(calls).padStart(5)} ${String(par.judgeRounds).padStart(5)}  ${fmt(seq.wallMs).padStart(8)}  ${fmt(par.wallMs).padStart(8)}  ${fmt(slowest).padStart(10)}  ${fmt(sumOf(par.passCallMs)).padStart(6)}  ${ratio(par.wallMs / slowest).padStart(11)}  ${ratio(par.firstVerdictMs / slowest).padStart(15)}  ${ratio(warm.wallMs / Math.max(...warm.iterationCallMs)).padStart(12)}  ${fmt(cold.wallMs).padStart(9)}  ${microUsdToUsd(par.inputCostMicroUsd).toFixed(6).padStart(16)}  ${microUsdToUsd(naive.inputCostMicroUsd).toFixed(6)}  ${(100 * (1 - par.inputCostMicroUsd / naive.inputCostMicroUsd)).toFixed(1).padStart(5)}%\n`,
     );
   }
 
@@ -260,7 +289,7 @@ async function main(): Promise<void> {
     );
   }
   const naiveCost = sum('naive', (run) => run.inputCostMicroUsd);
-  for (const scenario of ['parallel', 'parallel-cold'] as const) {
+  for (const scenario of ['parallel', 'parallel-warm', 'parallel-cold'] as const) {
     const overSlowest = all(scenario).map((run) => run.wallMs / Math.max(...run.iterationCallMs));
     const verdictOverSlowest = all(scenario).map(
       (run) => run.firstVerdictMs / Math.max(...run.iterationCallMs),

@@ -133,6 +133,7 @@ export interface RunIterationInput extends CallOptions {
   /** Judge the output and retry once with the judge's issues when it fails. */
   verify?: boolean;
   onChunk?: (text: string) => void;
+  onResponseStart?: () => void;
 }
 
 /**
@@ -171,6 +172,7 @@ export async function runIteration(input: RunIterationInput): Promise<IterationR
         attempt: attempts,
         feedback,
         onChunk: input.onChunk,
+        onResponseStart: input.onResponseStart,
       }),
     );
     return { output, ...validatePatches(story, iterationId, output.patches) };

@@ -209,6 +209,7 @@ interface RequestBase {
   signal?: AbortSignal;
   timeoutMs?: number;
   onChunk?: (text: string) => void;
+  onResponseStart?: () => void;
 }
 
 /**
@@ -234,6 +235,7 @@ function engineRequest(
     signal: base.signal,
     timeoutMs: base.timeoutMs,
     onChunk: base.onChunk,
+    onResponseStart: base.onResponseStart,
   };
 }
 

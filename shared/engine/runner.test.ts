@@ -285,18 +285,27 @@ describe('runWorkflow', () => {
 });
 
 describe('runWorkflow cache warm-up', () => {
-  /** Records when each call starts and when it streams its first text; the first text comes after 40 ms. */
-  function timed(): LlmPort & { log: string[] } {
+  /**
+   * Records when each call starts, when its response begins (40 ms later) and when its first text arrives
+   * (its 8 chunks are 25 ms apart); `cached`: what `instructionsCached` says.
+   */
+  function timed(cached = false): LlmPort & { log: string[] } {
     const log: string[] = [];
+    const slowText = createOfflineAdapter({ latencyMs: 200 });
     return {
       provider: 'test',
       log,
+      instructionsCached: () => cached,
       async generate<T>(request: StructuredRequest<T>) {
         const id = request.purpose.iterationId;
         log.push(`start ${id}`);
         await new Promise((resolve) => setTimeout(resolve, 40));
-        return offline.generate({
+        return slowText.generate({
           ...request,
+          onResponseStart: () => {
+            log.push(`begun ${id}`);
+            request.onResponseStart?.();
+          },
           onChunk: (chunk) => {
             if (!log.includes(`text ${id}`)) log.push(`text ${id}`);
             request.onChunk?.(chunk);
@@ -306,7 +315,7 @@ describe('runWorkflow cache warm-up', () => {
     };
   }
 
-  it('starts one call per model first and the others once it streams, so they can read its cached prefix', async () => {
+  it('starts one call per model first and the others once its response begins, so they can read its cached prefix', async () => {
     const port = timed();
     await runWorkflow({
       llm: port,
@@ -315,8 +324,25 @@ describe('runWorkflow cache warm-up', () => {
     });
     // In catalog order, user-roles leads claude-sonnet-5-5 and locale-formatting leads claude-haiku-5-5.
     expect(port.log.slice(0, 2)).toEqual(['start user-roles', 'start locale-formatting']);
-    expect(port.log.indexOf('start security')).toBeGreaterThan(port.log.indexOf('text user-roles'));
-    expect(port.log.indexOf('start analytics')).toBeGreaterThan(port.log.indexOf('text locale-formatting'));
+    expect(port.log.indexOf('start security')).toBeGreaterThan(port.log.indexOf('begun user-roles'));
+    expect(port.log.indexOf('start analytics')).toBeGreaterThan(port.log.indexOf('begun locale-formatting'));
+    // The response has begun, so the prefix is readable: the followers do not wait for its text.
+    expect(port.log.indexOf('start security')).toBeLessThan(port.log.indexOf('text user-roles'));
+  });
+
+  it('starts every call at once when the client knows the instructions are cached: only the story is left to write', async () => {
+    const port = timed(true);
+    await runWorkflow({
+      llm: port,
+      story: appointment,
+      iterations: ['user-roles', 'security', 'analytics', 'locale-formatting'],
+    });
+    expect(port.log.slice(0, 4).sort()).toEqual([
+      'start analytics',
+      'start locale-formatting',
+      'start security',
+      'start user-roles',
+    ]);
   });
 
   it('launches every call at once when warm-up is off', async () => {

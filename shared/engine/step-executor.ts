@@ -15,6 +15,7 @@ import {
   type CallOptions,
   type ModelSelection,
 } from './passes';
+import { engineInstructions } from './prompts';
 import type { ReviewVerdict } from './review';
 import type { Story } from './story';
 import type { ApprovalDecision, IterationOutcome, MockupOutcome, PassOutcome } from './workflow';
@@ -57,13 +58,14 @@ export type WorkflowEvent =
 
 /**
  * The prompt-cache warm-up of parallel iterations. A cached prefix can only be read once the response that
- * writes it has started, so per model one call leads and the others wait until it streams its first text:
- * one first-token latency buys cache reads for every other call on that model.
+ * writes it has begun, so per model one call leads and the others wait until its response begins: one wait
+ * for a response buys cache reads for every other call on that model. When the model's instructions are
+ * already cached, nobody waits.
  */
 export interface CacheGate {
   /** Resolves once `model`'s prefix is written, or once waiting is no longer worth it. */
   ready(model: string, signal?: AbortSignal): Promise<void>;
-  /** The leading call's response has started (or ended, whatever happened). */
+  /** The leading call's response has begun (or the call ended, whatever happened). */
   open(model: string): void;
 }
 
@@ -211,7 +213,11 @@ export class StepExecutor {
         ? cacheRole(this.env.iterations, story.productType, this.env.models, iterationId)
         : undefined;
     const cache = this.env.cache;
-    if (role && !role.leads) await cache?.ready(role.model, this.env.signal);
+    // Instructions already cached (this client ran a call on the model within the cache's lifetime) leave
+    // only the story to write: each call writes that small part itself rather than wait for the leader.
+    const waits =
+      role !== undefined && !role.leads && !this.env.llm.instructionsCached?.(role.model, engineInstructions);
+    if (waits) await cache?.ready(role.model, this.env.signal);
     const openCache = role?.leads ? () => cache?.open(role.model) : () => undefined;
     let result: IterationResult;
     try {
@@ -220,8 +226,8 @@ export class StepExecutor {
         story,
         mockups: await this.inventories(),
         iterationId,
+        onResponseStart: openCache,
         onChunk: (chunk) => {
-          openCache();
           void this.emit({ type: 'iteration:progress', iteration: iterationId, chunk });
         },
       });

@@ -4,6 +4,7 @@ import { addCall, emptyUsage, type Usage } from '../engine/iteration-result';
 import {
   callPurposeKinds,
   UnusableAnswerError,
+  wrapGenerate,
   type LlmPort,
   type StructuredRequest,
   type PricedAnswer,
@@ -160,19 +161,16 @@ export function recordingLlm(llm: LlmPort, usage: UsageRepository, context: Usag
       costMicroUsd: answer.costMicroUsd,
     });
   };
-  return {
-    provider: llm.provider,
-    async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
-      const at = now();
-      let response: StructuredResponse<T>;
-      try {
-        response = await llm.generate(request);
-      } catch (error: unknown) {
-        if (error instanceof UnusableAnswerError) await record(request, error, at);
-        throw error;
-      }
-      await record(request, response, at);
-      return response;
-    },
-  };
+  return wrapGenerate(llm, async <T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> => {
+    const at = now();
+    let response: StructuredResponse<T>;
+    try {
+      response = await llm.generate(request);
+    } catch (error: unknown) {
+      if (error instanceof UnusableAnswerError) await record(request, error, at);
+      throw error;
+    }
+    await record(request, response, at);
+    return response;
+  });
 }

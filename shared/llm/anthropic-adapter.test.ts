@@ -198,6 +198,59 @@ describe('Anthropic adapter against the local Messages API server', () => {
     expect(otherStory.usage.cacheCreationInputTokens).toBeGreaterThan(0); // the new story
   });
 
+  it('tells the caller when the response begins, before its first text', async () => {
+    const seen: string[] = [];
+    await adapter().generate(
+      request({
+        onResponseStart: () => seen.push('start'),
+        onChunk: () => {
+          if (!seen.includes('text')) seen.push('text');
+        },
+      }),
+    );
+    expect(seen).toEqual(['start', 'text']);
+  });
+
+  it('knows its instructions are cached once a response wrote or read them, and for four minutes after', async () => {
+    let now = new Date('2026-12-02T10:00:00Z');
+    const client = adapter({ now: () => now });
+    const base = request({
+      instructions: `Instructions only the cache memory test uses (${Date.now()}). `.repeat(3),
+    });
+    expect(client.instructionsCached?.(base.model, base.instructions)).toBe(false);
+    await client.generate(base);
+    expect(client.instructionsCached?.(base.model, base.instructions)).toBe(true);
+    // Per model and per instructions text.
+    expect(client.instructionsCached?.('claude-haiku-5-5', base.instructions)).toBe(false);
+    expect(client.instructionsCached?.(base.model, `${base.instructions} Other.`)).toBe(false);
+
+    now = new Date('2026-12-02T10:03:59Z');
+    expect(client.instructionsCached?.(base.model, base.instructions)).toBe(true);
+    // A later read of the cache keeps it alive, as it does on the API.
+    await client.generate({ ...base, task: 'Iteration security: add security criteria.' });
+    now = new Date('2026-12-02T10:07:58Z');
+    expect(client.instructionsCached?.(base.model, base.instructions)).toBe(true);
+    now = new Date('2026-12-02T10:08:00Z');
+    expect(client.instructionsCached?.(base.model, base.instructions)).toBe(false);
+  });
+
+  it('never counts instructions as cached when nothing was: caching off, or a prefix below the minimum', async () => {
+    const base = request({ instructions: `Uncached instructions ${Date.now()}. `.repeat(3) });
+    const naive = adapter({ promptCaching: false });
+    await naive.generate(base);
+    expect(naive.instructionsCached?.(base.model, base.instructions)).toBe(false);
+
+    const tiny = request({ instructions: `Tiny ${Date.now()}`, context: 'A story.' });
+    const strict = await startMessagesApiServer({ responder: findingResponder, minCacheableTokens: 100_000 });
+    try {
+      const client = adapter({ baseURL: strict.url, apiKey: 'any-key' });
+      expect((await client.generate(tiny)).usage.cacheCreationInputTokens).toBe(0);
+      expect(client.instructionsCached?.(tiny.model, tiny.instructions)).toBe(false);
+    } finally {
+      await strict.close();
+    }
+  });
+
   it('sends no cache_control when prompt caching is turned off, and then nothing is cached', async () => {
     const base = request({ context: `Uncached story ${Date.now()}` });
     const naive = adapter({ promptCaching: false });

@@ -1,6 +1,6 @@
 import Anthropic, { APIConnectionError, APIConnectionTimeoutError, APIError } from '@anthropic-ai/sdk';
 import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
-import type { Message, MessageCreateParamsBase } from '@anthropic-ai/sdk/resources/messages';
+import type { Message, MessageCreateParamsBase, Usage } from '@anthropic-ai/sdk/resources/messages';
 import { z } from 'zod';
 import { AppError, toAppError, type ErrorCode } from '../errors';
 import {
@@ -53,6 +53,8 @@ export interface AnthropicAdapterOptions {
   /** Back-off when the server names no wait: `initialMs` doubling per retry up to `maxMs`, minus up to 25% jitter. */
   backoff?: { initialMs: number; maxMs: number };
   onAttempt?: (event: LlmAttemptEvent) => void;
+  /** The clock of `instructionsCached`; injectable for tests. */
+  now?: () => Date;
 }
 
 /**
@@ -70,9 +72,38 @@ const SPEND_LIMIT_ERROR_CODES = new Set([
 const DEFAULT_BACKOFF = { initialMs: 500, maxMs: 8_000 };
 
 /**
+ * How long instructions count as cached after a response that read or wrote them began: the cache keeps a
+ * prefix 5 minutes after its last use (the `ephemeral` default), less a minute for clock skew and the time
+ * a call takes to reach the API.
+ */
+const CACHED_INSTRUCTIONS_TRUST_MS = 4 * 60_000;
+
+/** Per model and instructions text, until when this client may count them as cached. */
+class CachedInstructions {
+  private readonly until = new Map<string, Map<string, number>>();
+
+  constructor(private readonly now: () => Date) {}
+
+  seen(model: string, instructions: string): void {
+    let byText = this.until.get(model);
+    if (!byText) {
+      byText = new Map();
+      this.until.set(model, byText);
+    }
+    byText.set(instructions, this.now().getTime() + CACHED_INSTRUCTIONS_TRUST_MS);
+  }
+
+  has(model: string, instructions: string): boolean {
+    return (this.until.get(model)?.get(instructions) ?? 0) > this.now().getTime();
+  }
+}
+
+/**
  * Builds the Anthropic implementation of the LLM port on `@anthropic-ai/sdk`.
  *
- * Each call streams (`messages.stream`), forwards text deltas to `onChunk`, asks for structured output with
+ * Each call streams (`messages.stream`), tells `onResponseStart` when the response begins, forwards text
+ * deltas to `onChunk`, remembers for `instructionsCached` which instructions a response read from or wrote
+ * to the prompt cache, asks for structured output with
  * `output_config.format` (see `wireSchema`) and validates the answer with the same zod schema. It sends no sampling parameters and no
  * forced tool use: current Sonnet models reject both.
  *
@@ -104,9 +135,11 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
   const promptCaching = options.promptCaching ?? true;
   const report = options.onAttempt ?? (() => undefined);
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const cached = new CachedInstructions(options.now ?? (() => new Date()));
 
   return {
     provider: 'anthropic',
+    instructionsCached: (model, instructions) => promptCaching && cached.has(model, instructions),
     async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
       const started = performance.now();
       // Priced with the row in force when the call was made, whatever the retries take.
@@ -120,7 +153,19 @@ export function createAnthropicAdapter(options: AnthropicAdapterOptions): LlmPor
         const attemptStarted = performance.now();
         const base = { attempt, model: request.model, iterationId: request.purpose.iterationId };
         try {
-          const { message, requestId } = await streamOnce(clientFor(key), params, request, deadline, key);
+          const { message, requestId } = await streamOnce(
+            clientFor(key),
+            params,
+            request,
+            deadline,
+            key,
+            (usage) => {
+              // Any cache read or write covers the instructions: they are the first cached block of every prompt.
+              if ((usage.cache_read_input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) > 0) {
+                cached.seen(request.model, request.instructions);
+              }
+            },
+          );
           const output = parseOutput(message, request.schema, request.schemaName, requestId, calledAt);
           const durationMs = performance.now() - attemptStarted;
           report({ ...base, outcome: 'success', durationMs, ...(requestId ? { requestId } : {}) });
@@ -187,7 +232,7 @@ class AttemptFailure extends Error {
   }
 }
 
-/** An error thrown by the caller's `onChunk`: the caller's problem, never retried or taken for a network error. */
+/** An error thrown by the caller's `onChunk` or `onResponseStart`: the caller's problem, never retried or taken for a network error. */
 class CallbackFailure extends Error {
   constructor(cause: unknown) {
     super('onChunk failed', { cause });
@@ -244,6 +289,7 @@ async function streamOnce<T>(
   request: StructuredRequest<T>,
   deadline: number,
   apiKey: string,
+  onStartUsage: (usage: Usage) => void,
 ): Promise<{ message: Message; requestId: string | undefined }> {
   const controller = new AbortController();
   let timedOut = false;
@@ -266,6 +312,14 @@ async function streamOnce<T>(
       headers: { [PURPOSE_HEADER]: formatPurpose(request.purpose) },
     });
     for await (const event of stream) {
+      if (event.type === 'message_start') {
+        onStartUsage(event.message.usage);
+        try {
+          request.onResponseStart?.();
+        } catch (error: unknown) {
+          throw new CallbackFailure(error);
+        }
+      }
       if (event.type === 'content_block_delta' && event.delta.type === 'text_delta') {
         emittedText = true;
         try {

@@ -76,6 +76,11 @@ export interface StructuredRequest<T> {
   timeoutMs?: number;
   /** Receives text as the model streams it. */
   onChunk?: (text: string) => void;
+  /**
+   * The provider has begun its response. A prompt prefix the call writes to the provider's cache can be read
+   * by other calls from then on, before any text arrives.
+   */
+  onResponseStart?: () => void;
 }
 
 export interface StructuredResponse<T> {
@@ -118,4 +123,22 @@ export interface LlmPort {
   /** Human-readable provider name: `anthropic` or `offline`. */
   readonly provider: string;
   generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>>;
+  /**
+   * Whether `instructions` on `model` are in the provider's prompt cache, as far as this client has seen: a
+   * response of its own that read or wrote them began within the cache's lifetime. Absent when the provider
+   * caches nothing.
+   */
+  instructionsCached?(model: string, instructions: string): boolean;
+}
+
+/**
+ * `llm` with its `generate` replaced by `generate`: how metering, quotas and tracing wrap a port while keeping
+ * everything else it tells its callers.
+ */
+export function wrapGenerate(llm: LlmPort, generate: LlmPort['generate']): LlmPort {
+  return {
+    provider: llm.provider,
+    ...(llm.instructionsCached ? { instructionsCached: llm.instructionsCached.bind(llm) } : {}),
+    generate,
+  };
 }

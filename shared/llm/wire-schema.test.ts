@@ -34,11 +34,14 @@ describe('output schemas on the wire', () => {
     ['engine', engineOutputSchema],
     ['system', systemOutputSchema],
     ['mockup', mockupInventoryOutputSchema],
-  ] as const)('the %s schema stays within the optional-property limit of structured output', (name, schema) => {
-    const wire = wireSchema(schema, name);
-    expect(optionalProperties(wire).length).toBeLessThanOrEqual(optionalPropertyLimit);
-    expect(JSON.stringify(wire)).not.toMatch(/"(anyOf|oneOf|nullable)"/);
-  });
+  ] as const)(
+    'the %s schema stays within the optional-property limit of structured output',
+    (name, schema) => {
+      const wire = wireSchema(schema, name);
+      expect(optionalProperties(wire).length).toBeLessThanOrEqual(optionalPropertyLimit);
+      expect(JSON.stringify(wire)).not.toMatch(/"(anyOf|oneOf|nullable)"/);
+    },
+  );
 
   it('lets an engine answer omit what its purpose does not write, and an edit what it does not use', () => {
     const wire = wireSchema(engineOutputSchema, 'engine');
@@ -56,9 +59,7 @@ describe('output schemas on the wire', () => {
     const request = buildReviewRequest({ story, model: 'claude-sonnet-5-5', attempt: 1, round: 1 });
     const text = answerPrompt(`${request.instructions}\n\n${request.context}\n\n${request.task}`);
     const written = JSON.parse(text) as Record<string, unknown>;
-    expect(Object.keys(written).sort()).toEqual(
-      expect.arrayContaining(['scores', 'summary']),
-    );
+    expect(Object.keys(written).sort()).toEqual(expect.arrayContaining(['scores', 'summary']));
     for (const unused of ['patches', 'findings', 'coverage', 'split', 'score', 'feedback']) {
       expect(written).not.toHaveProperty(unused);
     }

@@ -1,6 +1,7 @@
 import { AppError } from '../errors';
 import {
   UnusableAnswerError,
+  wrapGenerate,
   type CallPurpose,
   type LlmPort,
   type PricedAnswer,
@@ -57,52 +58,49 @@ function usedBy(answer: PricedAnswer, kind: string): CallUsage {
  */
 export function quotaLlm(llm: LlmPort, quotas: QuotaService, context: QuotaContext): LlmPort {
   const now = context.now ?? (() => new Date());
-  return {
-    provider: llm.provider,
-    async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
-      const at = now();
-      const callId = usageRecordId(
-        context.jobId,
-        request.purpose.iterationId,
-        request.purpose.kind,
-        request.purpose.attempt,
+  return wrapGenerate(llm, async <T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> => {
+    const at = now();
+    const callId = usageRecordId(
+      context.jobId,
+      request.purpose.iterationId,
+      request.purpose.kind,
+      request.purpose.attempt,
+    );
+    const demand = callDemand(request, callId, at);
+    let waited = false;
+    let maxOutputTokens: number;
+    let loweredBy: 'budget' | 'tokens' | undefined;
+    try {
+      ({ maxOutputTokens, loweredBy } = await quotas.reserveWhenFree(context, context.limits, demand, {
+        ...(request.signal ? { signal: request.signal } : {}),
+        onWait: (wait) => {
+          waited = true;
+          context.onWait?.(request.purpose, wait);
+        },
+      }));
+    } finally {
+      if (waited) context.onWait?.(request.purpose, undefined);
+    }
+    let response: StructuredResponse<T>;
+    try {
+      response = await llm.generate({ ...request, maxTokens: maxOutputTokens });
+    } catch (error: unknown) {
+      if (!(error instanceof UnusableAnswerError)) {
+        await quotas.settle(context, callId, { tokens: 0, microUsd: 0 });
+        throw error;
+      }
+      await quotas.settle(context, callId, usedBy(error, demand.kind));
+      if (!loweredBy) throw error;
+      const lowered = `It was sent with max_tokens ${maxOutputTokens}, lowered from ${request.maxTokens} to fit what is left of the plan's ${loweredBy === 'budget' ? 'monthly budget' : 'tokens per day'}.`;
+      // Cut off at a cap the limit set, the answer failed for want of quota: only more of it can help.
+      const cutByLimit = error.details?.stopReason === 'max_tokens';
+      throw new AppError(
+        cutByLimit ? (loweredBy === 'budget' ? 'budget_exceeded' : 'quota_exceeded') : error.code,
+        `${error.message} ${lowered}`,
+        { cause: error, ...(error.details ? { details: error.details } : {}) },
       );
-      const demand = callDemand(request, callId, at);
-      let waited = false;
-      let maxOutputTokens: number;
-      let loweredBy: 'budget' | 'tokens' | undefined;
-      try {
-        ({ maxOutputTokens, loweredBy } = await quotas.reserveWhenFree(context, context.limits, demand, {
-          ...(request.signal ? { signal: request.signal } : {}),
-          onWait: (wait) => {
-            waited = true;
-            context.onWait?.(request.purpose, wait);
-          },
-        }));
-      } finally {
-        if (waited) context.onWait?.(request.purpose, undefined);
-      }
-      let response: StructuredResponse<T>;
-      try {
-        response = await llm.generate({ ...request, maxTokens: maxOutputTokens });
-      } catch (error: unknown) {
-        if (!(error instanceof UnusableAnswerError)) {
-          await quotas.settle(context, callId, { tokens: 0, microUsd: 0 });
-          throw error;
-        }
-        await quotas.settle(context, callId, usedBy(error, demand.kind));
-        if (!loweredBy) throw error;
-        const lowered = `It was sent with max_tokens ${maxOutputTokens}, lowered from ${request.maxTokens} to fit what is left of the plan's ${loweredBy === 'budget' ? 'monthly budget' : 'tokens per day'}.`;
-        // Cut off at a cap the limit set, the answer failed for want of quota: only more of it can help.
-        const cutByLimit = error.details?.stopReason === 'max_tokens';
-        throw new AppError(
-          cutByLimit ? (loweredBy === 'budget' ? 'budget_exceeded' : 'quota_exceeded') : error.code,
-          `${error.message} ${lowered}`,
-          { cause: error, ...(error.details ? { details: error.details } : {}) },
-        );
-      }
-      await quotas.settle(context, callId, usedBy(response, demand.kind));
-      return response;
-    },
-  };
+    }
+    await quotas.settle(context, callId, usedBy(response, demand.kind));
+    return response;
+  });
 }

@@ -169,6 +169,7 @@ export function createOfflineAdapter(options: OfflineAdapterOptions = {}): LlmPo
       const timesOut = timeoutMs !== undefined && latencyMs > timeoutMs;
       const budget = timesOut ? timeoutMs : latencyMs;
       const size = Math.ceil(text.length / chunkCount);
+      request.onResponseStart?.();
       for (let offset = 0; offset < text.length; offset += size) {
         if (budget > 0) await sleep(budget / chunkCount, signal);
         if (timesOut && offset + size >= text.length) {
