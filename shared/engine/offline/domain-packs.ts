@@ -923,8 +923,10 @@ export const domainPacks: readonly DomainPack[] = [
   {
     id: 'admin',
     name: 'Admin and roles',
+    // Inviting people to join something makes them members; inviting parents to a meeting or friends to a
+    // match does not.
     triggers:
-      /\b(?:admins?|administrators?|roles?|permissions?|invite|invites|invitations?|manage users|workspace|access rights|suspend|deactivate|staff|rôle|droits|rolle|berechtigung\w*|rol|permisos|rechten|ruolo)\b/iu,
+      /\b(?:admins?|administrators?|roles?|permissions?|invit\w*\s+(?:(?:a|an|the|my|our|their|new|other)\s+)*(?:members?|users?|colleagues?|teammates?|team members?|employees?)|invit\w*\b[^.]{0,40}\bto\s+(?:join|my|our|the|their)\s+(?:team|workspace|organi[sz]ation|project|account|group|board|company)|manage users|workspace|access rights|suspend|deactivate|staff|rôle|droits|rolle|berechtigung\w*|rol|permisos|rechten|ruolo)\b/iu,
     items: [
       outcome(
         'user-roles',

@@ -406,15 +406,7 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       }
       break;
     case 'get':
-      // "get an email when new jobs match it": one notice per event the actor asked to hear about.
-      if (notice.test(action.object) && /^(?:when|whenever|if|as soon as)\b/i.test(action.rest)) {
-        d.outcome(
-          `${facts.actor} has asked to ${action.phrase}`,
-          'that happens',
-          `they get exactly one ${objectHead(action.object)} saying what happened, with a link to it, and none when nothing happened`,
-        );
-        break;
-      }
+      if (eventNotice(context, d, action)) break;
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
       if (!fileLike.test(`${action.verb} ${action.object}`)) break;
       d.outcome(
@@ -491,8 +483,28 @@ const interactiveElements: Rule = (context, d) => {
   }
 };
 
-/** Something the product sends a person rather than a thing they act on. */
-const notice = /\b(?:e-?mails?|notifications?|alerts?|reminders?|messages?|sms|push notifications?)\b/i;
+/** Something the product sends a person or a system rather than a thing they act on. */
+const notice =
+  /\b(?:e-?mails?|notifications?|alerts?|reminders?|messages?|sms|push notifications?|webhooks?|callbacks?|events?)\b/i;
+
+/**
+ * "get an email when new jobs match it", "receive a webhook when an invoice is paid": one notice per event
+ * the actor asked to hear about, and none without one. False when the action is not such a wish.
+ */
+function eventNotice(context: Context, d: Draft, action: Action): boolean {
+  if (kindOf(action.verb) !== 'get' || !notice.test(action.object)) return false;
+  if (!/^(?:when|whenever|if|as soon as|each time|every time)\b/i.test(action.rest)) return false;
+  const { actor } = context.facts;
+  const head = objectHead(action.object);
+  d.outcome(
+    `${actor} has asked to ${action.phrase}`,
+    'that happens',
+    context.story.productType === 'api'
+      ? `${actor} receives exactly one ${head} for it, with an event id, the event type and the id of what it concerns, and none when nothing happened`
+      : `they get exactly one ${head} saying what happened, with a link to it, and none when nothing happened`,
+  );
+  return true;
+}
 
 /** What a client sees when its request for an action succeeds, by what the action does to its object. */
 function apiResult(action: Action): string | undefined {
@@ -527,6 +539,7 @@ function apiResult(action: Action): string | undefined {
 function apiOutcomes(context: Context, d: Draft): void {
   const { facts } = context;
   for (const action of storyActions(facts)) {
+    if (eventNotice(context, d, action)) continue;
     const result = apiResult(action);
     if (!result) continue;
     d.outcome(`a valid request to ${action.phrase}`, `${facts.actor} sends it`, result);
@@ -822,12 +835,13 @@ const validation: Rule = (context, d) => {
     d.outcome(
       `${context.facts.actor} has set ${theObject(objectHead(action.object))}`,
       'something new would take the total over it',
-      `it is refused before it happens, and ${context.facts.actor} is told which limit it would break and how much is left`,
+      // Whoever would go over it is told: the actor for their own budget, the child for a screen-time limit.
+      'it is refused before it happens, naming the limit it would break and how much is left',
     );
     const period = limit[1] ? periodOf[limit[1].toLowerCase()] : undefined;
     if (period)
       d.system(
-        `The total is counted per calendar ${period} in ${context.facts.actor}'s time zone and starts again at 00:00 on the first day of the next ${period}, shown by a test on either side of midnight.`,
+        `The total is counted per calendar ${period} in ${context.facts.actor}'s time zone and starts again at 00:00 ${period === 'day' ? 'every day' : `on the first day of the next ${period}`}, shown by a test on either side of midnight.`,
       );
   }
   const condition = action?.condition;
@@ -838,6 +852,12 @@ const validation: Rule = (context, d) => {
       context.story.productType === 'api'
         ? 'the response is 409 naming the condition, and nothing changes'
         : 'it is refused with the reason shown, and nothing changes',
+    );
+  }
+  const circumstance = action?.circumstance;
+  if (action && circumstance) {
+    d.question(
+      `The story allows this "${circumstance}": must ${context.facts.actor} show that (for example with a document), who checks it, and what happens when it no longer applies?`,
     );
   }
   const until = action && allowedUntil(action);
@@ -940,7 +960,10 @@ const performance: Rule = (context, d) => {
   }
   if (context.story.productType === 'api' && action) {
     d.system(
-      `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
+      // A client asks for what it receives once; the deliveries are what has to be fast.
+      facts.received
+        ? `Each ${facts.received} is sent within 1 minute of the event that causes it at the 95th percentile at 10 times the expected peak of events, shown by a load test.`
+        : `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
     );
     // "list all orders": a list with no bound is a page at a time, or one call can ask for everything.
     if (facts.kind === 'view' && /^(?:all|every)\b|s\b/i.test(action.object))

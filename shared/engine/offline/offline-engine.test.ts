@@ -408,6 +408,55 @@ describe('offline criteria by what the action is', () => {
     expect(tickets).not.toMatch(/does not know the verb "merge"/);
   });
 
+  it('asks about the actor’s own circumstance instead of repeating it, and names a daily limit’s reset plainly', async () => {
+    const gym = (
+      await criteria(
+        'As a gym member, I want to freeze my membership for up to 2 months when I am injured so that I do not pay for time I cannot train.',
+      )
+    ).join('\n');
+    expect(gym).toContain('then their membership is shown as frozen at once');
+    expect(gym).not.toMatch(/freeze their membership when they are injured/);
+    expect(gym).toContain(
+      'The story allows this "when they are injured": must the gym member show that (for example with a document), who checks it, and what happens when it no longer applies?',
+    );
+    const screenTime = (
+      await criteria(
+        "As a parent, I want to set a daily screen-time limit for my child's account so that they stop playing after 8 pm.",
+      )
+    ).join('\n');
+    expect(screenTime).toContain('starts again at 00:00 every day');
+    expect(screenTime).not.toMatch(/first day of the next day/);
+    // Whoever would go over the limit is told, not always the one who set it.
+    expect(screenTime).toContain('it is refused before it happens, naming the limit it would break');
+  });
+
+  it('delivers one event per occurrence to a client that asked for it, and shows what is published as published', async () => {
+    const ledger = (
+      await criteria(
+        '---\nproductType: api\n---\n\nAs an accounting system, I want to receive a webhook when an invoice is paid so that my ledger updates without polling.',
+      )
+    ).join('\n');
+    expect(ledger).toContain(
+      'Given the accounting system has asked to receive a webhook when an invoice is paid, when that happens, then the accounting system receives exactly one webhook for it, with an event id, the event type and the id of what it concerns, and none when nothing happened.',
+    );
+    expect(ledger).not.toMatch(/the response is 200 with the webhook/);
+    expect(ledger).toContain('Each webhook is sent within 1 minute of the event that causes it');
+    const slots = (
+      await criteria(
+        'As a teacher, I want to publish a parent-teacher meeting slot and invite the parents of my class so that every family can book a time.',
+      )
+    ).join('\n');
+    expect(slots).toContain('then the parent-teacher meeting slot is shown as published at once');
+    // Parents invited to a meeting do not become members with a role.
+    expect(slots).not.toMatch(/join with the role chosen|already a member|change of membership or role/);
+    const workspace = (
+      await criteria(
+        'As an agency administrator, I want to invite colleagues to our workspace so that we can work on client stories together.',
+      )
+    ).join('\n');
+    expect(workspace).toContain('they join with the role chosen and the invitation link stops working');
+  });
+
   it('resolves "them" to the object without how it was done, and names a removed object with "the"', async () => {
     const results = (
       await criteria(

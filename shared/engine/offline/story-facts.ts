@@ -16,6 +16,11 @@ export interface Action {
   phrase: string;
   /** A condition the action is allowed under, as written: "as long as it has not shipped". */
   condition?: string;
+  /**
+   * The actor's own circumstance the action is meant for, third person: "when they are injured". Nothing in
+   * the system knows it, so it is a question, not a check.
+   */
+  circumstance?: string;
 }
 
 /** What kind of thing an action does: decides which generic criteria make sense for it. */
@@ -105,14 +110,14 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
       ' ',
     ),
   change:
-    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock unpublish unmute dispute contest appeal discharge'.split(
+    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
     'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close purge wipe unfollow'.split(
       ' ',
     ),
-  send: 'send share invite notify transfer pay forward publish email message refer refund buy order purchase sell trade deposit reimburse prescribe dispense warn'.split(
+  send: 'send share invite notify transfer pay forward email message refer refund buy order purchase sell trade deposit reimburse prescribe dispense warn'.split(
     ' ',
   ),
   get: 'download export print receive get generate fetch redeem claim'.split(' '),
@@ -220,15 +225,23 @@ export function readAction(wish: string): Action | undefined {
   // "..., as long as it has not shipped": the condition gets a criterion of its own (`condition`), and the
   // phrase every criterion repeats stops before it.
   const condition = conditionClause.exec(rest);
-  const phraseRest = condition ? rest.slice(0, condition.index).replace(/[,;\s]+$/, '') : rest;
+  const circumstance = condition ? undefined : circumstanceClause.exec(rest);
+  const clause = condition ?? circumstance;
+  const phraseRest = clause ? rest.slice(0, clause.index).replace(/[,;\s]+$/, '') : rest;
+  const clauseText = clause?.[1]?.replace(/[.\s]+$/, '');
   return {
     verb,
     object,
     rest,
     phrase: [verb, object, phraseRest].filter((part) => part !== '').join(' '),
-    ...(condition?.[1] ? { condition: condition[1].replace(/[.\s]+$/, '') } : {}),
+    ...(condition && clauseText ? { condition: clauseText } : {}),
+    ...(circumstance && clauseText ? { circumstance: clauseText } : {}),
   };
 }
+
+/** The actor's own circumstance after the action: "when I am injured", "while I am abroad", third person. */
+const circumstanceClause =
+  /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move)\b[^,;]*)/i;
 
 /** A condition clause after the action: "as long as it has not shipped", "only if the order is unpaid". */
 const conditionClause =
@@ -599,7 +612,7 @@ export function storyFacts(story: Story): StoryFacts {
 }
 
 const messageNouns =
-  /^(?:(?:a|an|the|my|their|one)\s+)?((?:[\p{L}-]+\s+)?(?:notifications?|alerts?|reminders?|messages?|e-?mails?|sms|texts?|push notifications?|warnings?|digests?|newsletters?))$/iu;
+  /^(?:(?:a|an|the|my|their|one)\s+)?((?:[\p{L}-]+\s+)?(?:notifications?|alerts?|reminders?|messages?|e-?mails?|sms|texts?|push notifications?|warnings?|digests?|newsletters?|webhooks?|callbacks?))$/iu;
 
 /** "receive an alert" -> "alert"; undefined when the action is not being sent something. */
 function receivedMessage(action: Action): string | undefined {
