@@ -10,7 +10,6 @@ import {
   joinList,
   actionKindOf,
   kindOf,
-  readAction,
   storyFacts,
   type Action,
   type StatedFact,
@@ -437,9 +436,7 @@ function controlLabels(actions: readonly Action[]): string[] {
 
 /** Each action of the wish, read: the main one, then each further feature's ("see X and export it"). */
 function storyActions(facts: StoryFacts): Action[] {
-  return [facts.action, ...facts.features.slice(1).map(readAction)].filter(
-    (action): action is Action => action !== undefined,
-  );
+  return [facts.action, ...facts.featureActions].filter((action): action is Action => action !== undefined);
 }
 
 const interactiveElements: Rule = (context, d) => {
@@ -548,8 +545,8 @@ function apiOutcomes(context: Context, d: Draft): void {
 
 /** Each further feature of a compound story gets its own outcome, so the story is covered until it is split. */
 function featureOutcomes(context: Context, d: Draft): void {
-  for (const feature of context.facts.features.slice(1)) {
-    const action = readAction(feature);
+  for (const [index, feature] of context.facts.features.slice(1).entries()) {
+    const action = context.facts.featureActions[index];
     if (action) actionOutcome(context, d, action);
     else
       d.question(
@@ -691,9 +688,10 @@ function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: 
   }
   if (/^for\s/i.test(text) && facts.action) {
     // "find a station and reserve a charger for 30 minutes": the period belongs to the action that states it.
-    const action =
-      storyActions(facts).find((candidate) => candidate.phrase.toLowerCase().includes(text.toLowerCase())) ??
-      facts.action;
+    const owner = facts.features.findIndex(
+      (feature, index) => index > 0 && feature.toLowerCase().includes(text.toLowerCase()),
+    );
+    const action = (owner > 0 ? facts.featureActions[owner - 1] : undefined) ?? facts.action;
     const period = text.replace(/^for\s+/i, '');
     const held = /^(?:reserve|book|hold)$/.test(action.verb);
     const ends =

@@ -331,7 +331,7 @@ describe('offline criteria by what the action is', () => {
       )
     ).join('\n');
     expect(charger).toContain(
-      'Given the driver has chosen to reserve a charger for 30 minutes, when 30 minutes have passed without it being used, then the reservation ends, the charger is free for others again, and the driver is told.',
+      'Given the driver has chosen to reserve a charger, when 30 minutes have passed without it being used, then the reservation ends, the charger is free for others again, and the driver is told.',
     );
   });
 
@@ -428,6 +428,27 @@ describe('offline criteria by what the action is', () => {
     expect(screenTime).not.toMatch(/first day of the next day/);
     // Whoever would go over the limit is told, not always the one who set it.
     expect(screenTime).toContain('it is refused before it happens, naming the limit it would break');
+  });
+
+  it('keeps a currency with its amount in every feature, written before or after the number', async () => {
+    const claims = (
+      await criteria(
+        'As a finance manager, I want to approve or reject expense claims over EUR 500 so that spending stays within policy.',
+      )
+    ).join('\n');
+    expect(claims).toContain(
+      'A test at exactly "EUR 500" does not trigger what the story ties to "over EUR 500", while a test just above "EUR 500" does.',
+    );
+    // Both features are named the same way, without the value the threshold criterion checks.
+    expect(claims).toContain('about to approve expense claims, when they confirm');
+    expect(claims).toContain('about to reject expense claims, when they confirm');
+    const euros = (
+      await criteria(
+        'As a finance manager, I want to approve or reject expense claims over €1,500 so that spending stays within policy.',
+      )
+    ).join('\n');
+    expect(euros).toContain('"over €1,500"');
+    expect(euros).not.toMatch(/claims over 1,?500\b/);
   });
 
   it('delivers one event per occurrence to a client that asked for it, and shows what is published as published', async () => {

@@ -282,7 +282,9 @@ interface Token {
 }
 
 function tokens(text: string): Token[] {
-  return (text.match(/[\p{L}\d][\p{L}\d'’.-]*[\p{L}\d]|[\p{L}\d]|[,/&;]/gu) ?? []).map((word) => ({
+  // A currency sign, a percent sign and a thousands separator belong to their number: "€1,000", "20%".
+  const word = /[€$£¥]?[\p{L}\d](?:[\p{L}\d'’.-]|(?<=\d),(?=\d))*[\p{L}\d]%?|[€$£¥]?[\p{L}\d]%?|[,/&;]/gu;
+  return (text.match(word) ?? []).map((word) => ({
     text: word,
     lower: word.toLowerCase(),
   }));

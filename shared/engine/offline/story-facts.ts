@@ -74,6 +74,8 @@ export interface StoryFacts {
   kind: ActionKind | undefined;
   /** Every action of a compound story ("search the catalogue by keyword", ...). */
   features: string[];
+  /** The action of each further feature (`features[1]` on), phrased like `action`; undefined where none was read. */
+  featureActions: (Action | undefined)[];
   /** The benefit in the third person; "" when missing. */
   benefit: string;
   /** Someone other than the actor who gains from the story ("the landlord" in "so that the landlord can ..."). */
@@ -315,7 +317,7 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
     kind: 'amount',
     pattern:
-      /(?:€|\$|£|¥)\s?\d[\d,.]*\d|(?:€|\$|£|¥)\s?\d|\b\d[\d,.]*\s?(?:€|£|\$|(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds?)(?![\p{L}]))/gu,
+      /(?:€|\$|£|¥|\b(?:EUR|USD|GBP|CHF)\s)\s?\d[\d,.]*\d|(?:€|\$|£|¥|\b(?:EUR|USD|GBP|CHF)\s)\s?\d|\b\d[\d,.]*\s?(?:€|£|\$|(?:EUR|USD|GBP|CHF|euros?|dollars?|pounds?)(?![\p{L}]))/gu,
   },
   {
     kind: 'size',
@@ -591,6 +593,10 @@ export function storyFacts(story: Story): StoryFacts {
     action,
     kind: action ? actionKindOf(action) : undefined,
     features: features.length > 1 ? features : [],
+    featureActions: features.slice(1).map((feature) => {
+      const further = readAction(feature);
+      return further && { ...further, phrase: phraseWithoutValues(further.phrase, facts) };
+    }),
     benefit,
     beneficiary: english ? beneficiaryOf(benefit) : undefined,
     owned: /^their\b/i.test(action?.object ?? ''),
