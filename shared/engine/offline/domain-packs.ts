@@ -99,6 +99,16 @@ const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
 const statesTypeAndSize =
   /^(?=[\s\S]*\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b)(?=[\s\S]*\b\d[\d,.]*\s?(?:kb|mb|gb)\b)/;
 
+/** Looking for what is near the actor: results come by distance, not by words typed. */
+const searchesByPosition = /\b(?:nearest|closest|nearby|near me|around me)\b/;
+
+/** Sending a place as part of what is reported ("report a pothole with its location"). */
+const reportsPosition =
+  /\b(?:report|submit|log|record|add|pin|flag)\b[^.]*\b(?:location|position|where it is)\b/;
+
+/** Being guided somewhere on a map. */
+const followsRoute = /\b(?:route|routes|directions|navigat\w*|bike lanes)\b/;
+
 export const domainPacks: readonly DomainPack[] = [
   {
     id: 'payments',
@@ -431,6 +441,7 @@ export const domainPacks: readonly DomainPack[] = [
         'no item matches what {actor} asked for',
         'the results are shown',
         'they see "no results" with the terms and filters they used and a way to clear them, never an empty page',
+        { unless: searchesByPosition },
       ),
       outcome(
         'interactive-elements',
@@ -451,17 +462,19 @@ export const domainPacks: readonly DomainPack[] = [
         'a search term with a typo, accents or different capitals',
         '{actor} searches',
         'the items spelt correctly are still found',
-        { onlyIf: /search|keyword|find|look up/ },
+        { onlyIf: /search|keyword|find|look up/, unless: searchesByPosition },
       ),
       item(
         'performance',
         'system',
         'With 100,000 items indexed, 95% of searches and filter changes answer within 1 second under the expected peak load, shown by a load test.',
+        { unless: searchesByPosition },
       ),
       item(
         'security',
         'system',
         'Search terms are escaped wherever they are shown again, and a term longer than 200 characters is cut with a notice rather than sent to the search engine.',
+        { unless: searchesByPosition },
       ),
       outcome(
         'accessibility',
@@ -473,11 +486,13 @@ export const domainPacks: readonly DomainPack[] = [
         'analytics',
         'system',
         'Searches that return no results are counted by search term each week, so missing items or synonyms can be added.',
+        { unless: searchesByPosition },
       ),
       item(
         'validation',
         'question',
         'How are results ordered by default (relevance, newest, price), and can {actor} change the order?',
+        { unless: searchesByPosition },
       ),
     ],
   },
@@ -1106,7 +1121,8 @@ export const domainPacks: readonly DomainPack[] = [
   {
     id: 'maps',
     name: 'Maps and location',
-    triggers: /\b(?:maps?|route|routes|location|locations|distance|nearby|gps|directions|bike lanes)\b/iu,
+    triggers:
+      /\b(?:maps?|route|routes|location|locations|distance|nearby|nearest|closest|near me|around me|gps|directions|bike lanes)\b/iu,
     items: [
       outcome(
         'user-roles',
@@ -1115,20 +1131,50 @@ export const domainPacks: readonly DomainPack[] = [
         'they can type an address or a place instead, and the app asks for permission only when they choose "use my location"',
       ),
       outcome(
+        'validation',
+        '{actor} has allowed access to their location',
+        'they ask for the nearest ones',
+        'the results are ordered by distance from where they are, each with its distance, and they can search from another place instead',
+        { onlyIf: searchesByPosition },
+      ),
+      outcome(
+        'validation',
+        'nothing that fits is within the distance searched',
+        'the results are shown',
+        '{actor} is told so and offered a wider distance, never an empty list',
+        { onlyIf: searchesByPosition },
+      ),
+      outcome(
+        'validation',
+        "the device's position is missing or inaccurate",
+        '{actor} gives the location of what they report',
+        'they can set it by moving a pin or typing an address before sending, and the position they confirmed is the one sent',
+        { onlyIf: reportsPosition },
+      ),
+      outcome(
         'accessibility',
         '{actor} cannot see the map',
         'they ask for the route',
         'the same route is available as a list of steps with distances',
+        { onlyIf: followsRoute },
       ),
       item(
         'performance',
         'system',
         'Map tiles and route data are cached for the last viewed area, so the map still shows it without a connection.',
+        { onlyIf: followsRoute },
       ),
       item(
         'security',
         'system',
         "{actor}'s precise location is not stored after the route is shown, and analytics use areas of at least 1 km.",
+        { onlyIf: followsRoute },
+      ),
+      item(
+        'security',
+        'system',
+        "{actor}'s own position is used only to answer what they asked and is not kept with their account; analytics use areas of at least 1 km.",
+        { unless: followsRoute },
       ),
       item('user-roles', 'question', 'Where does the map data come from, and how often is it updated?'),
     ],

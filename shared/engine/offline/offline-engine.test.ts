@@ -430,6 +430,32 @@ describe('offline criteria by what the action is', () => {
     expect(screenTime).toContain('it is refused before it happens, naming the limit it would break');
   });
 
+  it('searches by distance for what is nearest, and lets a report place its location, with no route it never asked for', async () => {
+    const charger = (
+      await criteria(
+        'As a driver, I want to find the nearest charging station that is free now so that I do not have to wait.',
+      )
+    ).join('\n');
+    expect(charger).toContain(
+      'the results are ordered by distance from where they are, each with its distance',
+    );
+    expect(charger).toContain('offered a wider distance, never an empty list');
+    // Nothing is typed, so nothing about typos, escaped terms or a 100,000-item index.
+    expect(charger).not.toMatch(/typo|search term|100,000 items/);
+    const pothole = (
+      await criteria(
+        'As a resident, I want to report a pothole with a photo and its location so that the council can repair it.',
+      )
+    ).join('\n');
+    expect(pothole).toContain('they can set it by moving a pin or typing an address before sending');
+    expect(pothole).not.toMatch(/route|location is not stored/);
+    const cycling = (
+      await criteria('As a cyclist, I want to see a route that uses bike lanes so that I ride safely.')
+    ).join('\n');
+    expect(cycling).toContain('the same route is available as a list of steps with distances');
+    expect(cycling).toContain('precise location is not stored after the route is shown');
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(
