@@ -6,7 +6,7 @@ import { createOfflineAdapter } from './offline/offline-adapter';
 import { runIteration } from './passes';
 import type { MockupFile } from './mockup-inventory';
 import { memoryWorkflowStore, runWorkflow } from './runner';
-import { cacheRole, StepExecutor } from './step-executor';
+import { cacheRole, memoryCacheGate, StepExecutor } from './step-executor';
 import { parseStory } from './story';
 
 const offline = createOfflineAdapter();
@@ -372,6 +372,32 @@ describe('runWorkflow cache warm-up', () => {
       concurrency: 1,
     });
     expect(iterations.map((r) => r.status)).toEqual(['failed', 'applied']);
+  });
+});
+
+describe('in-process cache gate', () => {
+  it('lets followers go once the leader opens, after the wait limit without one, or when their run is cancelled', async () => {
+    const gate = memoryCacheGate(60_000);
+    const follower = gate.ready('claude-sonnet-5-5');
+    gate.open('claude-sonnet-5-5');
+    await follower;
+    // Opened once, open for every later follower on that model.
+    await gate.ready('claude-sonnet-5-5');
+
+    // No leader ever opens: the follower stops waiting after the limit rather than hold the run forever.
+    let released = false;
+    const waiting = memoryCacheGate(30)
+      .ready('claude-haiku-5-5')
+      .then(() => (released = true));
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    expect(released).toBe(false);
+    await waiting;
+    expect(released).toBe(true);
+
+    const controller = new AbortController();
+    const cancelled = memoryCacheGate(60_000).ready('claude-haiku-5-5', controller.signal);
+    controller.abort();
+    await cancelled;
   });
 });
 

@@ -89,8 +89,11 @@ export function cacheRole(
   return { model, leads: sameModel[0] === iterationId };
 }
 
-/** A gate per model kept in memory: for runs in one process. */
-export function memoryCacheGate(): CacheGate {
+/**
+ * A gate per model kept in memory: for runs in one process. A follower waits at most `waitMs` (then it writes
+ * the prefix itself rather than hold the run up), and not past its signal.
+ */
+export function memoryCacheGate(waitMs = 10_000): CacheGate {
   const gates = new Map<string, { ready: Promise<void>; open: () => void }>();
   const gate = (model: string) => {
     let entry = gates.get(model);
@@ -104,7 +107,24 @@ export function memoryCacheGate(): CacheGate {
     }
     return entry;
   };
-  return { ready: (model) => gate(model).ready, open: (model) => gate(model).open() };
+  return {
+    async ready(model, signal) {
+      let timer: NodeJS.Timeout | undefined;
+      let stopWaiting = (): void => undefined;
+      const givenUp = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, waitMs);
+        stopWaiting = () => resolve();
+        signal?.addEventListener('abort', stopWaiting, { once: true });
+      });
+      try {
+        await Promise.race([gate(model).ready, givenUp]);
+      } finally {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', stopWaiting);
+      }
+    },
+    open: (model) => gate(model).open(),
+  };
 }
 
 /** What the steps of one run share besides the store. */
