@@ -404,6 +404,19 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
           );
       }
       break;
+    case 'access':
+      // Checking in and joining change who the actor is to the product: the result says so. Signing in has its
+      // own pack.
+      if (action.verb === 'check in' || action.verb === 'join') {
+        d.outcome(
+          `${facts.actor} is about to ${action.phrase}`,
+          'they confirm',
+          action.verb === 'check in'
+            ? 'they are shown as checked in at once and still after a reload, and the staff see the check-in'
+            : `they are shown as a member of ${/^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target} at once and still after a reload, and see what only members see`,
+        );
+      }
+      break;
     case 'get':
       if (eventNotice(context, d, action)) break;
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
@@ -673,8 +686,14 @@ function durationCriterion(context: Context, d: Draft, fact: StatedFact, doing: 
     return true;
   }
   if (eventAnchor.test(text) && fact.comparison === 'atMost') {
+    // "up to 48 hours before arrival" is passed by being too early; "up to 30 days after delivery", too late.
+    const past = /\b(?:before|ahead|in advance|prior to|beforehand|earlier)\b/i.test(text)
+      ? `it is earlier than ${fact.value}`
+      : /\b(?:after|later)\b/i.test(text)
+        ? `it is later than ${fact.value}`
+        : `a moment just past "${text}", the limit the story states`;
     d.outcome(
-      `a moment just past "${text}", the limit the story states`,
+      past,
       doing === '' ? `${facts.actor} tries it` : `${facts.actor} tries to ${doing}`,
       `it is refused with that limit named, while at exactly "${fact.value}" it is accepted`,
     );

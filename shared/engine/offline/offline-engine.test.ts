@@ -456,6 +456,32 @@ describe('offline criteria by what the action is', () => {
     expect(cycling).toContain('precise location is not stored after the route is shown');
   });
 
+  it('shows the actor checked in or joined, and says which side of a window is refused', async () => {
+    const hotel = (
+      await criteria(
+        'As a hotel guest, I want to check in online up to 48 hours before arrival so that I can skip the front desk queue.',
+      )
+    ).join('\n');
+    expect(hotel).toContain(
+      'Given the hotel guest is about to check in online, when they confirm, then they are shown as checked in at once and still after a reload, and the staff see the check-in.',
+    );
+    expect(hotel).toContain(
+      'Given it is earlier than 48 hours before arrival, when the hotel guest tries to check in online, then it is refused',
+    );
+    const returns = (
+      await criteria(
+        'As a customer, I want to return an item up to 30 days after delivery so that I get my money back.',
+      )
+    ).join('\n');
+    expect(returns).toContain(
+      'Given it is later than 30 days after delivery, when the customer tries to return an item',
+    );
+    const club = (
+      await criteria('As a runner, I want to join a running club in my city so that I can train with others.')
+    ).join('\n');
+    expect(club).toContain('then they are shown as a member of the running club at once');
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(
