@@ -99,6 +99,9 @@ const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
 const statesTypeAndSize =
   /^(?=[\s\S]*\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b)(?=[\s\S]*\b\d[\d,.]*\s?(?:kb|mb|gb)\b)/;
 
+/** Ordering as a buyer: whether an account is needed is the checkout's question, not a sign-in step's. */
+export const ordersGoods = /checkout|basket|cart|\bbuy\b|purchase/;
+
 /** Looking for what is near the actor: results come by distance, not by words typed. */
 const searchesByPosition = /\b(?:nearest|closest|nearby|near me|around me)\b/;
 
@@ -434,7 +437,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'search',
     name: 'Search and filtering',
     triggers:
-      /\b(?:search|searches|filter|filters|filtering|find|sort|browse|look up|query|queries|catalogue|catalog|keyword|rechercher|recherche|suchen|suche|buscar|búsqueda|zoeken|cercare|ricerca)\b/iu,
+      /\b(?:search|searches|filter|filters|filtering|find|sort|browse|look up|query|queries|keyword|rechercher|recherche|suchen|suche|buscar|búsqueda|zoeken|cercare|ricerca)\b/iu,
     items: [
       outcome(
         'validation',
@@ -594,6 +597,13 @@ export const domainPacks: readonly DomainPack[] = [
         'Marketing emails carry a working one-click unsubscribe link, and an unsubscribe takes effect within 24 hours.',
         { onlyIf: /newsletter|marketing|campaign/ },
       ),
+      outcome(
+        'security',
+        '{actor} has subscribed with an email address',
+        'they have not confirmed it from the email sent to that address',
+        'nothing else is sent to it, so nobody can sign someone else up',
+        { onlyIf: /subscribe|sign up for|newsletter|mailing list/ },
+      ),
       item(
         'security',
         'system',
@@ -676,7 +686,7 @@ export const domainPacks: readonly DomainPack[] = [
         'user-roles',
         'question',
         'Can {actor} order without an account, and which delivery options and countries are in scope?',
-        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase/, unless: notPhysical },
+        { onlyIf: ordersGoods, unless: notPhysical },
       ),
       outcome(
         'interactive-elements',
@@ -1030,7 +1040,9 @@ export const domainPacks: readonly DomainPack[] = [
   {
     id: 'subscriptions',
     name: 'Subscriptions and renewals',
-    triggers: /\b(?:subscriptions?|subscribe|subscriber|permit|membership|trial)\b/iu,
+    // A newsletter or updates cost nothing and renew nothing: the notifications pack knows those.
+    triggers:
+      /\b(?:(?:subscriptions?|subscribe)\b(?!\s+to\s+(?:(?:the|a|an|our|their|my|your)\s+)?(?:[\p{L}-]+\s+)?(?:newsletters?|mailing lists?|updates|alerts|notifications|digests?|podcasts?|channels?|feeds?|blogs?)\b)|subscriber|permit|membership|trial)\b/iu,
     items: [
       outcome(
         'interactive-elements',

@@ -1,7 +1,7 @@
 import { getIteration, type IterationId, type SectionName } from '../catalog';
 import type { Finding, IterationOutput, Patch } from '../patch';
 import { allItems, criterionText, normalizeText, type CriterionSteps, type Story } from '../story';
-import { domainPacks, packsFor, type DomainPack, type PackItem } from './domain-packs';
+import { domainPacks, ordersGoods, packsFor, type DomainPack, type PackItem } from './domain-packs';
 import { isVerb, pastParticiple, thirdPerson } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
@@ -285,7 +285,10 @@ const rolePermissions: Record<string, string> = {
 
 /** The story is about signing in, or about paying in a shop: its packs decide who must have an account. */
 function accountsDecidedByPack(context: Context): boolean {
-  return context.packs.some((pack) => pack.id === 'sign-in' || pack.id === 'checkout');
+  // The checkout asks whether a buyer needs an account; a shop owner importing products signs in.
+  return context.packs.some(
+    (pack) => pack.id === 'sign-in' || (pack.id === 'checkout' && ordersGoods.test(context.facts.text)),
+  );
 }
 
 /** What a "get" action hands over as a file or document, rather than a message or an item. */
@@ -325,6 +328,14 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'create':
+      if (action.verb === 'import') {
+        d.outcome(
+          `${facts.actor} has a valid file to ${action.phrase}`,
+          'they import it',
+          'they see how many records were added, updated and skipped, and what was imported appears at once',
+        );
+        break;
+      }
       d.outcome(
         `${facts.actor} has filled in the required fields to ${action.phrase}`,
         'they confirm',
@@ -355,11 +366,13 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
             ? `${named} ${shows} the ${assignee} as assigned`
             : becomesState.test(action.verb)
               ? `${named} ${are} shown as ${pastParticiple(action.verb)}`
-              : action.verb === 'set'
-                ? `the new ${objectHead(action.object)} ${are} shown`
-                : action.verb === 'rename'
-                  ? `${named} ${are} shown under ${are === 'are' ? 'their new names' : 'its new name'}`
-                  : `${named} ${shows} the change`;
+              : action.verb === 'subscribe'
+                ? `they are shown as subscribed to ${named === 'the result' ? action.rest.replace(/^to\s+/i, '') : named}`
+                : action.verb === 'set'
+                  ? `the new ${objectHead(action.object)} ${are} shown`
+                  : action.verb === 'rename'
+                    ? `${named} ${are} shown under ${are === 'are' ? 'their new names' : 'its new name'}`
+                    : `${named} ${shows} the change`;
         d.outcome(
           `${facts.actor} is about to ${action.phrase}`,
           'they confirm',

@@ -482,6 +482,34 @@ describe('offline criteria by what the action is', () => {
     expect(club).toContain('then they are shown as a member of the running club at once');
   });
 
+  it('treats a newsletter as free and confirmed by email, and an import as records added, with the owner signed in', async () => {
+    const newsletter = (
+      await criteria(
+        'As a visitor, I want to subscribe to the newsletter so that I hear about new exhibitions.',
+      )
+    ).join('\n');
+    expect(newsletter).toContain('then they are shown as subscribed to the newsletter at once');
+    expect(newsletter).toContain(
+      'when they have not confirmed it from the email sent to that address, then nothing else is sent to it',
+    );
+    expect(newsletter).not.toMatch(/charged|billing period|does not know the verb "subscribe"/);
+    // A paid subscription still gets its billing.
+    const box = (
+      await criteria(
+        'As a customer, I want to subscribe to a monthly coffee box so that I never run out of coffee.',
+      )
+    ).join('\n');
+    expect(box).toContain('what they will be charged and when');
+    const catalogue = (
+      await criteria(
+        'As a shop owner, I want to import my product catalogue from a CSV file so that I do not have to type every product.',
+      )
+    ).join('\n');
+    expect(catalogue).toContain('they see how many records were added, updated and skipped');
+    expect(catalogue).toContain('Given the shop owner is not signed in');
+    expect(catalogue).not.toMatch(/no results|search term/);
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(

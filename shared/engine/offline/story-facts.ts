@@ -112,7 +112,7 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
       ' ',
     ),
   change:
-    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute dispute contest appeal discharge'.split(
+    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
