@@ -889,7 +889,8 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'reporting',
     name: 'Reporting and export',
     triggers:
-      /\b(?:reports|reporting|(?:a|the|monthly|weekly|annual|month-end) report|export|exports|download|downloads|csv|pdf|excel|xlsx|statements?|payslips?|dashboards?|charts?|burndown|print|exporter|rapport|exportieren|bericht|exportar|informe|esportare)\b/iu,
+      // A file format the actor hands in ("submit my thesis as a PDF", "import a CSV") is an upload, not an export.
+      /\b(?:reports|reporting|(?:a|the|monthly|weekly|annual|month-end) report|export|exports|download|downloads|(?<!\b(?:submit|upload|attach|import|send|scan)\w*\b[^.;]{0,40})(?:csv|pdf|excel|xlsx)|statements?|payslips?|dashboards?|charts?|burndown|print|exporter|rapport|exportieren|bericht|exportar|informe|esportare)\b/iu,
     items: [
       outcome(
         'validation',

@@ -401,7 +401,10 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
-        'they see that it was sent, to whom, and its current status',
+        // A payment is judged by its amount and its date; a message by who got it.
+        /^(?:pay|transfer|deposit|reimburse|refund)$/.test(action.verb)
+          ? 'they see the amount, the recipient and the date it is paid on, and its current status'
+          : 'they see that it was sent, to whom, and its current status',
       );
       {
         // "to all tenants of a building", "to every member": one send reaches many, and some may be unreachable.
@@ -653,12 +656,12 @@ function statedValues(context: Context, d: Draft): void {
           `A test on ${value} and one on the day after show where the deadline "${fact.text}" falls, in the time zone the specification names for it.`,
         );
         d.question(
-          `What happens to what is not done "${fact.text}", and which time zone decides when ${value} ends?`,
+          `What happens once the deadline ("${fact.text}") has passed, and which time zone decides when ${value} ends?`,
         );
         break;
       case 'schedule':
         d.system(
-          `A test that moves the clock over three consecutive periods sees it happen exactly once in each, "${value}", in the time zone of the person concerned.`,
+          `A test that moves the clock over three consecutive periods ("${value}") sees it happen exactly once in each, in the time zone of the person concerned.`,
         );
         if (/\d(?:st|nd|rd|th)\b/i.test(value)) {
           d.question(`What happens when "${value}" falls on a weekend or a public holiday?`);

@@ -510,6 +510,35 @@ describe('offline criteria by what the action is', () => {
     expect(catalogue).not.toMatch(/no results|search term/);
   });
 
+  it('reads a handed-in file as an upload with its deadline, a wished-for report as getting it, and a payment by its amount', async () => {
+    const thesis = (
+      await criteria(
+        'As a student, I want to submit my thesis as a PDF of at most 20 MB before the deadline of 1 June so that it can be graded.',
+      )
+    ).join('\n');
+    expect(thesis).toContain('A test on 1 June and one on the day after show where the deadline');
+    expect(thesis).toContain('then they see a confirmation with what was saved');
+    expect(thesis).not.toMatch(
+      /nothing to export|period covered|Exports and downloads|thesis as a PDF before the deadline/,
+    );
+    const overtime = (
+      await criteria(
+        'As a manager, I want a report of overtime hours per employee per month as Excel so that I can pay overtime correctly.',
+      )
+    ).join('\n');
+    expect(overtime).toContain('when it is ready, then they get it with a name that says what it contains');
+    expect(overtime).not.toMatch(/could not read an action/);
+    const rent = (
+      await criteria(
+        'As a tenant, I want to pay my rent by direct debit on the first working day of each month so that I never pay late.',
+      )
+    ).join('\n');
+    expect(rent).toContain(
+      'then they see the amount, the recipient and the date it is paid on, and its current status',
+    );
+    expect(rent).toContain('three consecutive periods ("each month") sees it happen exactly once in each');
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(
@@ -671,7 +700,7 @@ describe('offline criteria by what the action is', () => {
       'Als Vermieter möchte ich die Abrechnung an alle Mieter senden, damit sie bis zum 31. Dezember informiert sind.',
     );
     expect(german).toContain(
-      'What happens to what is not done "bis zum 31. Dezember", and which time zone decides when 31. Dezember ends?',
+      'What happens once the deadline ("bis zum 31. Dezember") has passed, and which time zone decides when 31. Dezember ends?',
     );
   });
 
@@ -740,7 +769,7 @@ describe('offline criteria by what the action is', () => {
       'As an admin, I want the database backed up daily, so that no data is lost.',
     );
     expect(backup.join('\n')).toMatch(
-      /three consecutive periods sees it happen exactly once in each, "daily"/,
+      /three consecutive periods \("daily"\) sees it happen exactly once in each/,
     );
   });
 });
@@ -801,7 +830,7 @@ describe('offline criteria for the values a story states', () => {
       'As a landlord, I want to collect rent by direct debit on the 1st of each month so that I do not chase late payments.',
     );
     expect(criteria(story.original)).toContain(
-      'A test that moves the clock over three consecutive periods sees it happen exactly once in each, "on the 1st of each month", in the time zone of the person concerned.',
+      'A test that moves the clock over three consecutive periods ("on the 1st of each month") sees it happen exactly once in each, in the time zone of the person concerned.',
     );
     const { story: enhanced } = await runWorkflow({ llm, story, iterations: ['validation'] });
     expect(enhanced.openQuestions.map((item) => item.text)).toContain(

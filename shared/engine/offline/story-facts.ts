@@ -245,6 +245,23 @@ export function readAction(wish: string): Action | undefined {
 const circumstanceClause =
   /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move)\b[^,;]*)/i;
 
+/**
+ * "I want a report of overtime hours as Excel": wishing for a document is getting it, wishing for a display
+ * is seeing it. "" for any other wish.
+ */
+function thingWished(wish: string): string {
+  const thing =
+    /^(?:a|an|the)\s+(?:[\p{L}-]+\s+){0,2}?([\p{L}-]+?)s?\b/iu.exec(wish.trim())?.[1]?.toLowerCase() ?? '';
+  if (
+    /^(?:report|export|summary|statement|invoice|receipt|copy|file|pdf|csv|spreadsheet|digest|certificate)$/.test(
+      thing,
+    )
+  )
+    return `get ${wish}`;
+  if (/^(?:overview|list|map|calendar|timeline|history)$/.test(thing)) return `see ${wish}`;
+  return '';
+}
+
 /** A condition clause after the action: "as long as it has not shipped", "only if the order is unpaid". */
 const conditionClause =
   /(?:^|[,;]?\s+)((?:as long as|only if|only while|provided that|providing that|unless)\s+[^,;]+)/i;
@@ -297,7 +314,7 @@ const englishMonths =
 
 /** The words before a deadline's date: "by the", "bis zum", "avant le". */
 const deadlineLead =
-  /^(?:by|before|until|till|no later than|not later than|bis(?: zum| spätestens(?: zum| am)?)?|avant le|d'ici le|au plus tard le|jusqu'au|antes del|hasta el|a más tardar el)\s+(?:the\s+)?/iu;
+  /^(?:(?:by|before|until|till|no later than|not later than|bis(?: zum| spätestens(?: zum| am)?)?|avant le|d'ici le|au plus tard le|jusqu'au|antes del|hasta el|a más tardar el)\s+(?:the\s+)?)?(?:(?:deadline|closing date|cut-off date|cut-off)\s+(?:of|on|is)\s+(?:the\s+)?)?/iu;
 
 const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
   {
@@ -354,7 +371,7 @@ const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
     kind: 'deadline',
     pattern: new RegExp(
       [
-        String.raw`\b(?:by|before|until|till|no later than|not later than)\s+(?:the\s+)?(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:${englishMonths})|(?:${englishMonths})\s+\d{1,2}(?:st|nd|rd|th)?)(?![\p{L}\d])`,
+        String.raw`\b(?:(?:by|before|until|till|no later than|not later than)\s+(?:the\s+)?(?:(?:deadline|closing date|cut-off date|cut-off)\s+(?:of|on)\s+(?:the\s+)?)?|(?:deadline|closing date|cut-off date)\s+(?:of|on|is)\s+(?:the\s+)?)(?:\d{1,2}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:${englishMonths})|(?:${englishMonths})\s+\d{1,2}(?:st|nd|rd|th)?)(?![\p{L}\d])`,
         String.raw`\bbis (?:zum |spätestens (?:zum |am )?)?\d{1,2}\.\s*(?:Januar|Jänner|Februar|März|April|Mai|Juni|Juli|August|September|Oktober|November|Dezember)(?![\p{L}])`,
         String.raw`\b(?:avant le|d'ici le|au plus tard le|jusqu'au)\s+\d{1,2}(?:er)?\s+(?:janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre)(?![\p{L}])`,
         String.raw`\b(?:antes del|hasta el|a más tardar el)\s+\d{1,2}\s+de\s+(?:enero|febrero|marzo|abril|mayo|junio|julio|agosto|septiembre|octubre|noviembre|diciembre)(?![\p{L}])`,
@@ -574,9 +591,8 @@ export function storyFacts(story: Story): StoryFacts {
   const roleTail = english ? written.slice(role.length) : '';
   const features = english ? actionsOf(story.statement.iWant).actions : [];
   // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
-  const read = english
-    ? readAction(features.length > 1 ? (features[0] ?? '') : actorWish(story.statement.iWant))
-    : undefined;
+  const wished = features.length > 1 ? (features[0] ?? '') : actorWish(story.statement.iWant);
+  const read = english ? (readAction(wished) ?? readAction(thingWished(wished))) : undefined;
   const resolved = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
   const facts = statedFacts(story.original.slice(0, analysisChars), story.statement.iWant);
   // Criteria about signing in or screen readers need not repeat "up to 7 days ahead": the value has its own.
