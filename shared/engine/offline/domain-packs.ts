@@ -99,6 +99,9 @@ const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
 const statesTypeAndSize =
   /^(?=[\s\S]*\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b)(?=[\s\S]*\b\d[\d,.]*\s?(?:kb|mb|gb)\b)/;
 
+/** Closing one's own account: the sign-in pack's business, with none of its sign-in checks. */
+const deletesAccount = /delete (?:my|their) account|account deletion|close (?:my|their) account/;
+
 /** Ordering as a buyer: whether an account is needed is the checkout's question, not a sign-in step's. */
 export const ordersGoods = /checkout|basket|cart|\bbuy\b|purchase/;
 
@@ -325,17 +328,39 @@ export const domainPacks: readonly DomainPack[] = [
         '{actor} confirms that their account should be deleted',
         'the deletion is processed',
         'their personal data is erased or anonymised within 30 days and they receive a confirmation',
-        { onlyIf: /delete (?:my|their) account|account deletion|close (?:my|their) account/ },
+        { onlyIf: deletesAccount },
+      ),
+      outcome(
+        'security',
+        '{actor} asks to delete their account',
+        'they confirm',
+        'they are asked to prove it is them again (their password or a code sent to them) before anything is deleted',
+        { onlyIf: deletesAccount },
+      ),
+      outcome(
+        'validation',
+        'the account still has an open order, a running subscription or a balance',
+        '{actor} asks to delete it',
+        'they are told what happens to each before they confirm, and nothing is deleted until they do',
+        { onlyIf: deletesAccount },
+      ),
+      item(
+        'user-roles',
+        'question',
+        'Which records must be kept after the account is deleted (invoices, for how many years), and are they kept without the personal data?',
+        { onlyIf: deletesAccount },
       ),
       item(
         'analytics',
         'system',
         'Sign-in and reset outcomes are counted by result (success, wrong credentials, locked, expired link) without email addresses in the events.',
+        { onlyIf: /log ?in|sign in|sign up|password|forgot|reset|credentials/ },
       ),
       item(
         'security',
         'question',
         'Which sign-in methods are in scope (password, passkey, single sign-on), is two-factor authentication required, and are the limits above (5 attempts, 15 minutes, 30 minutes) right?',
+        { onlyIf: /log ?in|sign in|password/, unless: /forgot|reset/ },
       ),
     ],
   },

@@ -241,10 +241,13 @@ const userRoles: Rule = (context, d) => {
     facts.role !== '' &&
     !accountsDecidedByPack(context)
   ) {
+    const many = /[^s]s$/.test(objectHead(action.object));
     d.outcome(
       `another ${facts.role}'s ${objectHead(action.object)}`,
-      `${facts.actor} tries to ${action.verb} it`,
-      'it is answered as "not found" and nothing changes',
+      `${facts.actor} tries to ${action.verb} ${many ? 'them' : 'it'}`,
+      many && facts.kind === 'view'
+        ? 'none of them appear, and asking for one by its id is answered as "not found"'
+        : `${many ? 'they are' : 'it is'} answered as "not found" and nothing changes`,
     );
   }
   const beneficiary = facts.beneficiary;
@@ -538,7 +541,7 @@ function apiResult(action: Action): string | undefined {
   // "delete a shipment" answers about the shipment it named.
   const target =
     (/^(?:a|an)\s/i.test(action.object) ? `the ${head}` : theObject(action.object)) || 'the result';
-  switch (kindOf(action.verb)) {
+  switch (actionKindOf(action)) {
     case 'create':
       return head === ''
         ? undefined

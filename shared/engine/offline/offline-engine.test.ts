@@ -539,6 +539,27 @@ describe('offline criteria by what the action is', () => {
     expect(rent).toContain('three consecutive periods ("each month") sees it happen exactly once in each');
   });
 
+  it('reads how a list is paged as manner, keeps account deletion apart from signing in, and names plural objects', async () => {
+    const orders = (
+      await criteria(
+        '---\nproductType: api\n---\n\nAs a partner, I want to list my orders page by page via GET /v1/orders so that I can reconcile them.',
+      )
+    ).join('\n');
+    expect(orders).toContain('then the response is 200 with their orders');
+    expect(orders).toContain(
+      'Given another partner\'s orders, when the partner tries to list them, then none of them appear, and asking for one by its id is answered as "not found".',
+    );
+    expect(orders).not.toMatch(/201|orders page/);
+    const closing = (
+      await criteria(
+        'As a user, I want to delete my account and all my data so that the company no longer holds information about me.',
+      )
+    ).join('\n');
+    expect(closing).toContain('they are asked to prove it is them again');
+    expect(closing).toContain('open order, a running subscription or a balance');
+    expect(closing).not.toMatch(/Sign-in and reset outcomes|Which sign-in methods/);
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(
