@@ -115,6 +115,10 @@ const reportsPosition =
 /** Being guided somewhere on a map. */
 const followsRoute = /\b(?:route|routes|directions|navigat\w*|bike lanes)\b/;
 
+/** Recording where one went: the track is kept, as the actor's own. */
+const recordsTrack =
+  /\b(?:record|track)\w*\b[^.]*\b(?:gps|rides?|runs?|walks?|hikes?|routes?|tracks?|trips?|journeys?)\b/;
+
 export const domainPacks: readonly DomainPack[] = [
   {
     id: 'payments',
@@ -368,7 +372,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'booking',
     name: 'Booking and scheduling',
     triggers:
-      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|(?:schedule|scheduling)(?!\s+(?:(?:a|an|the|my|our|their|each)\s+)?(?:newsletters?|posts?|emails?|messages?|reports?|campaigns?|tweets?|exports?|backups?|jobs?|payments?|transfers?|reminders?|notifications?))|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
+      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|(?:schedule|scheduling)(?!\s+(?:(?:a|an|the|my|our|their|each)\s+)?(?:[\p{L}-]+\s+)?(?:newsletters?|posts?|emails?|messages?|reports?|campaigns?|tweets?|exports?|backups?|jobs?|payments?|transfers?|reminders?|notifications?))|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
     items: [
       outcome(
         'validation',
@@ -1194,7 +1198,7 @@ export const domainPacks: readonly DomainPack[] = [
         '{actor} cannot see the map',
         'they ask for the route',
         'the same route is available as a list of steps with distances',
-        { onlyIf: followsRoute },
+        { onlyIf: followsRoute, unless: recordsTrack },
       ),
       item(
         'performance',
@@ -1206,13 +1210,19 @@ export const domainPacks: readonly DomainPack[] = [
         'security',
         'system',
         "{actor}'s precise location is not stored after the route is shown, and analytics use areas of at least 1 km.",
-        { onlyIf: followsRoute },
+        { onlyIf: followsRoute, unless: recordsTrack },
+      ),
+      item(
+        'security',
+        'system',
+        'A recorded track is visible only to {actor} until they share it, they can hide where it starts and ends (near their home, for example), and analytics use areas of at least 1 km.',
+        { onlyIf: recordsTrack },
       ),
       item(
         'security',
         'system',
         "{actor}'s own position is used only to answer what they asked and is not kept with their account; analytics use areas of at least 1 km.",
-        { unless: followsRoute },
+        { unless: new RegExp(`${followsRoute.source}|${recordsTrack.source}`) },
       ),
       item('user-roles', 'question', 'Where does the map data come from, and how often is it updated?'),
     ],

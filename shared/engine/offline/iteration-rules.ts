@@ -9,6 +9,7 @@ import {
   coreOf,
   joinList,
   actionKindOf,
+  capturesOverTime,
   kindOf,
   storyFacts,
   type Action,
@@ -331,6 +332,28 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'create':
+      if (capturesOverTime(action)) {
+        d.outcome(
+          `${facts.actor} has started to ${action.phrase}`,
+          'they stop',
+          `it is saved with its ${/\b(?:gps|rides?|runs?|walks?|hikes?|routes?|tracks?|trips?|journeys?)\b/i.test(action.phrase) ? 'route, distance and duration' : 'duration'} and shown at once, and nothing recorded is lost if the app is closed in between`,
+        );
+        break;
+      }
+      // "schedule a blog post for publication": something that happens later by itself, not an appointment.
+      if (action.verb === 'schedule' && !context.packs.some((pack) => pack.id === 'booking')) {
+        d.outcome(
+          `${facts.actor} has scheduled ${/^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target} for a date and time`,
+          'that time comes',
+          `${/publicat|publish|go(?:es)? live/i.test(`${action.phrase} ${facts.benefit}`) ? 'it is published' : /\bsend|\bsent\b|e-?mails?|newsletters?|messages?/i.test(action.phrase) ? 'it is sent' : 'it happens'} once, at that time in the time zone shown when it was scheduled, and until then ${facts.actor} can change or cancel it`,
+        );
+        d.outcome(
+          'a date and time in the past',
+          `${facts.actor} tries to schedule it`,
+          'it is refused with the reason shown, and nothing is scheduled',
+        );
+        break;
+      }
       if (action.verb === 'import') {
         d.outcome(
           `${facts.actor} has a valid file to ${action.phrase}`,
@@ -495,11 +518,21 @@ const interactiveElements: Rule = (context, d) => {
       'it works from what is stored on the device and shows when that was last updated',
     );
   }
+  for (const lasting of actions.filter((candidate) => candidate.deviceState)) {
+    d.outcome(
+      `${facts.actor} has started to ${lasting.phrase}`,
+      `${lasting.deviceState} for an hour`,
+      'it carries on without a gap until they stop it, and the lock screen or a notification shows that it is running',
+    );
+  }
   const action = facts.action;
   if (!action || context.packs[0]?.id === 'sign-in') return;
   if (!d.has('outcomeCriteria', /when they confirm|summary shows/)) actionOutcome(context, d, action);
   featureOutcomes(context, d);
-  const submits = facts.kind === 'create' || facts.kind === 'send' || facts.kind === 'remove';
+  const submits =
+    (facts.kind === 'create' && !capturesOverTime(action)) ||
+    facts.kind === 'send' ||
+    facts.kind === 'remove';
   if (
     submits &&
     !context.packs.some((pack) => pack.items.some((entry) => /once|twice|idempotency/.test(entry.text ?? '')))
@@ -833,7 +866,9 @@ const validation: Rule = (context, d) => {
   d.pack('validation');
   const action = context.facts.action;
   const entersData =
-    context.facts.kind === 'create' || context.facts.kind === 'send' || context.facts.kind === 'change';
+    (context.facts.kind === 'create' && !(action && capturesOverTime(action))) ||
+    context.facts.kind === 'send' ||
+    context.facts.kind === 'change';
   const scan = action && scannedCode(action);
   if (scan) {
     d.outcome(

@@ -560,6 +560,34 @@ describe('offline criteria by what the action is', () => {
     expect(closing).not.toMatch(/Sign-in and reset outcomes|Which sign-in methods/);
   });
 
+  it('records a ride from start to stop and past a locked phone, and schedules a post to go out by itself', async () => {
+    const ride = (
+      await criteria(
+        '---\nproductType: mobile-native\n---\n\nAs a cyclist, I want to record my ride with GPS while my phone is locked so that I can see my route and distance afterwards.',
+      )
+    ).join('\n');
+    expect(ride).toContain(
+      'Given the cyclist has started to record their ride with GPS, when their phone is locked for an hour, then it carries on without a gap until they stop it',
+    );
+    expect(ride).toContain('when they stop, then it is saved with its route, distance and duration');
+    expect(ride).toContain('A recorded track is visible only to the cyclist until they share it');
+    expect(ride).not.toMatch(
+      /required fields|required value|pressed? the button again|not stored after the route/,
+    );
+    const post = (
+      await criteria(
+        "As an editor, I want to schedule a blog post for publication at a chosen date and time so that it goes live while I'm away.",
+      )
+    ).join('\n');
+    expect(post).toContain(
+      'Given the editor has scheduled the blog post for a date and time, when that time comes, then it is published once',
+    );
+    expect(post).toContain(
+      'Given a date and time in the past, when the editor tries to schedule it, then it is refused',
+    );
+    expect(post).not.toMatch(/booking|no-show/);
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(

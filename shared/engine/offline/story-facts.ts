@@ -21,6 +21,8 @@ export interface Action {
    * the system knows it, so it is a question, not a check.
    */
   circumstance?: string;
+  /** The device's state the action must work in, third person: "their phone is locked". */
+  deviceState?: string;
 }
 
 /** What kind of thing an action does: decides which generic criteria make sense for it. */
@@ -230,7 +232,8 @@ export function readAction(wish: string): Action | undefined {
   // phrase every criterion repeats stops before it.
   const condition = conditionClause.exec(rest);
   const circumstance = condition ? undefined : circumstanceClause.exec(rest);
-  const clause = condition ?? circumstance;
+  const device = condition || circumstance ? undefined : deviceStateClause.exec(rest);
+  const clause = condition ?? circumstance ?? device;
   const phraseRest = clause ? rest.slice(0, clause.index).replace(/[,;\s]+$/, '') : rest;
   const clauseText = clause?.[1]?.replace(/[.\s]+$/, '');
   return {
@@ -240,7 +243,25 @@ export function readAction(wish: string): Action | undefined {
     phrase: [verb, object, phraseRest].filter((part) => part !== '').join(' '),
     ...(condition && clauseText ? { condition: clauseText } : {}),
     ...(circumstance && clauseText ? { circumstance: clauseText } : {}),
+    ...(device?.[2] ? { deviceState: device[2] } : {}),
   };
+}
+
+/** "while my phone is locked", "even when the app is in the background": what the action must outlast. */
+const deviceStateClause =
+  /(?:^|[,;]?\s+)((?:even\s+)?(?:while|when|if)\s+((?:their|the)\s+(?:phone|device|screen|app|tablet)\s+is\s+(?:locked|off|asleep|closed|in the background)))/i;
+
+/**
+ * Recording something that goes on for a while ("record my ride with GPS", "record a voice memo"): it is
+ * started and stopped, not filled in and submitted.
+ */
+export function capturesOverTime(action: Action): boolean {
+  return (
+    /^(?:record|track)$/.test(action.verb) &&
+    /\b(?:rides?|runs?|walks?|hikes?|routes?|tracks?|trips?|journeys?|workouts?|activit(?:y|ies)|sessions?|audio|video|voice|memos?|sleep|screen|calls?|meetings?)\b|\bgps\b/i.test(
+      `${action.object} ${action.rest}`,
+    )
+  );
 }
 
 /** The actor's own circumstance after the action: "when I am injured", "while I am abroad", third person. */
