@@ -636,7 +636,7 @@ export const domainPacks: readonly DomainPack[] = [
       item(
         'security',
         'system',
-        'SMS texts carry no personal data beyond what the recipient needs: a lock screen shows them to anyone nearby.',
+        'An SMS text holds only what the recipient needs to act, never an account number, a password or health data: a lock screen shows it to anyone nearby.',
         { onlyIf: /sms|text message/ },
       ),
       outcome(

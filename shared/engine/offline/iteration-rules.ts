@@ -850,7 +850,7 @@ const formatCriteria: Record<string, string> = {
 
 const headerCriteria: Record<string, string> = {
   'retry-after':
-    'The Retry-After header gives the number of seconds until the client may retry, and a retry after that time succeeds.',
+    'The Retry-After header gives the number of seconds until the client may retry, and a retry after that time gets its normal answer rather than 429.',
   'idempotency-key':
     'A repeated request with the same Idempotency-Key within 24 hours returns the first response and changes nothing again.',
   authorization:

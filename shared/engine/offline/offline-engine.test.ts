@@ -588,6 +588,22 @@ describe('offline criteria by what the action is', () => {
     expect(post).not.toMatch(/booking|no-show/);
   });
 
+  it('reads the action of a wish whose subject is people, and writes its pack criteria so its own judge can measure them', async () => {
+    const deletion = await criteria(
+      'Users should be able to delete their account so that their personal data is erased.',
+    );
+    expect(deletion.join('\n')).toContain('Given the user asks to delete their account, when they confirm');
+    expect(deletion.join('\n')).not.toMatch(/could not read what the user wants/);
+    expect(deletion).toContain(
+      'Who is the user of this story? Name their role ("As a ..."), so criteria can be written in their voice.',
+    );
+    const story = parseStory(
+      'As a host, I want guests to get the door code by SMS 2 hours before check-in so that they can let themselves in.',
+    );
+    const { review } = await runWorkflow({ llm, story });
+    expect(review?.issues.filter((issue) => issue.dimension === 'testableSystem')).toEqual([]);
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(

@@ -268,6 +268,10 @@ export function capturesOverTime(action: Action): boolean {
 const circumstanceClause =
   /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move)\b[^,;]*)/i;
 
+/** A subject of the wish that is people, not the product: "users", "every customer". */
+const peopleSubject =
+  /^(?:(?:the|all|every|each|our)\s+)?(?:users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|teachers?|clients?|people|everyone|anyone|guests?|buyers?|sellers?)$/i;
+
 /**
  * "I want a report of overtime hours as Excel": wishing for a document is getting it, wishing for a display
  * is seeing it. "" for any other wish.
@@ -612,10 +616,15 @@ export function storyFacts(story: Story): StoryFacts {
   // "user who forgot my password" is a user; "accountant using the desktop app" is an accountant.
   const role = english ? written.replace(/\s+(?:who|that|on|using|with|from|at|in)\b.*$/i, '') : written;
   const roleTail = english ? written.slice(role.length) : '';
-  const features = english ? actionsOf(story.statement.iWant).actions : [];
+  const means = english ? actionsOf(story.statement.iWant) : { subject: '', actions: [] };
+  const features = means.actions;
   // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
   const wished = features.length > 1 ? (features[0] ?? '') : actorWish(story.statement.iWant);
-  const read = english ? (readAction(wished) ?? readAction(thingWished(wished))) : undefined;
+  // "Users should be able to delete their account": people as the subject do what follows.
+  const byPeople = peopleSubject.test(means.subject) && features.length === 1 ? (features[0] ?? '') : '';
+  const read = english
+    ? (readAction(wished) ?? readAction(byPeople) ?? readAction(thingWished(wished)))
+    : undefined;
   const resolved = read && /^(?:it|them)$/i.test(read.object) ? resolvePronoun(read, roleTail) : read;
   const facts = statedFacts(story.original.slice(0, analysisChars), story.statement.iWant);
   // Criteria about signing in or screen readers need not repeat "up to 7 days ahead": the value has its own.
