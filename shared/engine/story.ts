@@ -299,6 +299,10 @@ function splitBenefit(sentence: string, benefit: RegExp, subject: string): { iWa
   return { iWant: collapse(sentence.slice(0, match.index)), soThat };
 }
 
+/** A purpose clause opening the sentence, then what is wanted: "In order to ..., the ...". */
+const leadingPurpose =
+  /^(?:in order to|to)\s+((?!(?:the|a|an|my|our|their|his|her|your|its|all|each|every|any|me|us|them|him|you|it|do)\b)[a-z]+\b[^,]{2,120}),\s+(\S.*)$/i;
+
 /** The statement opens a story; looking further only costs time on hostile 50 KB inputs. */
 const statementSearchChars = 4_000;
 
@@ -328,7 +332,12 @@ export function parseStatement(fullText: string): Statement {
   const start = roleLess ? roleLess[0].length : 0;
   const sentence = body.slice(start, sentenceEnd(body, start)).replace(/[.!?]+$/, '');
   const subject = /^we$/i.test(roleLess?.[1] ?? '') ? 'we' : 'I';
-  const { iWant, soThat } = splitBenefit(sentence, englishBenefit, subject);
+  // "To avoid double bookings, the calendar must block a room": the purpose may come first.
+  const purposeFirst = leadingPurpose.exec(sentence);
+  const { iWant, soThat } =
+    purposeFirst?.[1] && purposeFirst[2]
+      ? { iWant: collapse(purposeFirst[2]), soThat: `${subject} can ${collapse(purposeFirst[1])}` }
+      : splitBenefit(sentence, englishBenefit, subject);
   // A run-on first sentence is cut to a readable length.
   const want = iWant.length > 300 ? iWant.slice(0, 300).replace(/\s+\S*$/, '') : iWant;
   return { asA: '', iWant: want, soThat };

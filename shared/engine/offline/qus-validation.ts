@@ -38,20 +38,21 @@ const reasonMarkers =
 /** Each pattern describes text that addresses the AI instead of the team; paraphrases included. */
 const instructionPatterns: readonly RegExp[] = [
   // Override: "ignore / disregard / forget ... instructions / the rules above / what you were told".
-  /\b(?:ignore|disregard|forget|override|bypass|discard|abandon|stop following|do not follow|don't follow)\b[^.;!?\n]{0,40}?(?:\b(?:instructions?|prompts?|system message)\b|\b(?:previous|prior|above|earlier|original|system|your|all|these|those|any)\s+(?:rules|guidelines|directives|constraints|guardrails|policies)\b|\brules\s+(?:above|before)\b|\b(?:everything|anything|all)\s+(?:you(?:'ve| have| were)?\s+(?:been\s+)?(?:told|given)|above|before|previously)\b|\bwhat you (?:were|have been) told\b)/iu,
+  /\b(?:ignore|disregard|forget|override|bypass|discard|abandon|stop following|do not follow|don't follow)\b[^.;!?\n]{0,40}?(?:\b(?:instructions?|prompts?|system message)\b|\b(?:previous|prior|above|earlier|original|system|your|all|these|those|any)\s+(?:rules|guidelines|guidance|directions|directives|commands|constraints|guardrails|policies)\b|\brules\s+(?:above|before)\b|\b(?:everything|anything|all)\s+(?:you(?:'ve| have| were)?\s+(?:been\s+)?(?:told|given)|above|before|previously)\b|\bwhat you (?:were|have been) told\b)/iu,
   // Persona and mode switches.
   /\b(?:you are now|from now on,? you|you must now|you will now|you should now|act as (?:an? |the )?(?:ai|assistant|system|admin|developer|unrestricted)|pretend (?:to be|you are)|role-?play as|developer mode|jailbreak|dan mode|as an (?:ai|llm)|as a (?:large )?language model)\b/iu,
-  // Role labels that fake a conversation turn.
-  /(?:^|[\n.;!?]\s*)(?:system|assistant|developer)\s*:/iu,
+  // Role labels that fake a conversation turn, a new instruction announced as such, and the AI addressed by name.
+  /(?:^|[\n.;!?]\s*)(?:system|assistant|developer|(?:new|updated|additional|real) instructions?)\s*:/iu,
+  /(?:^|[\n.;!?>]\s*)(?:assistant|ai|chatbot|claude|gpt|llm)\s*,\s+(?:please\s+)?(?:ignore|disregard|forget|add|write|output|print|reply|respond|answer|do|don't|stop|you|now|from now|say|return|include|remove|make|change|give|tell|list|show|reveal|skip|approve)\b/iu,
   // Exfiltration of the prompt or configuration.
-  /\b(?:print|reveal|show|output|repeat|tell me|leak|disclose|display|dump|give me|write out|return)\b[^.;!?\n]{0,20}?\b(?:your|the hidden|the secret|the internal|the initial|hidden|secret)\s+(?:system\s+)?(?:prompt|instructions|rules|configuration|guidelines|context)\b/iu,
+  /\b(?:print|reveal|show|output|repeat|tell me|leak|disclose|display|dump|give me|write out|return)\b[^.;!?\n]{0,20}?\b(?:your|the hidden|the secret|the internal|the initial|the system|hidden|secret)\s+(?:system\s+)?(?:prompt|instructions|rules|configuration|guidelines|context)\b/iu,
   /\b(?:you were|you've been|you have been)\s+(?:given|told|instructed|programmed|configured)\b/iu,
   // Output hijacking.
   /\b(?:reply|respond|answer|output|print|say|write)\s+(?:only|just|exactly)\s+(?:with\s+)?(?:the\s+)?(?:words?|text|phrase)\b/iu,
   /\b(?:output|print|say|write|answer|reply)\b[^.;!?\n]{0,40}?\binstead of (?:a|an|the|your) (?:specification|story|analysis|answer|output|json)\b/iu,
   /\b(?:ai|assistant|model|llm|bot|gpt|claude)\b[^.;:!?\n]{0,20}?\b(?:reading|processing|analy[sz]ing|parsing) this\b/iu,
   // Markup that imitates the engine's own delimiters or chat templates.
-  /<\/?\s*(?:story_data|engine_request|system|instructions?|prompt|assistant)\b[^>]*>|\[\/?(?:INST|SYS)\]|<\|im_(?:start|end)\|>/iu,
+  /<\/?\s*(?:story_data|user_story|engine_request|system|instructions?|prompt|assistant)\b[^>]*>|\[\/?(?:INST|SYS)\]|<\|im_(?:start|end)\|>/iu,
   // The same override in the other common story languages.
   /\b(?:ignore[rz]?|oublie[rz]?)\b[^.;!?\n]{0,40}?\b(?:instructions|consignes|règles)\b/iu,
   /\b(?:ignorier(?:e|en)?|vergiss|vergessen sie)\b[^.;!?\n]{0,40}?\b(?:anweisungen|regeln|instruktionen)\b/iu,
@@ -227,8 +228,12 @@ const vagueFamilies: readonly VagueFamily[] = [
   },
   {
     words:
-      /\b(?:(?:much|more|very|really)\s+)*(?:better|improved|enhanced|optimal|optimised|optimized|robust|flexible|powerful|smart|reliable|scalable|best|good|great|proper|properly|appropriate|appropriately)\b/giu,
+      /\b(?:(?:much|more|very|really)\s+)*(?:better|improve|improves|improving|improved|enhance|enhanced|optimal|optimised|optimized|robust|flexible|powerful|smart|reliable|scalable|best|good|great|proper|properly|appropriate|appropriately)\b/giu,
     instead: 'the measure that must change, from what value to what value',
+  },
+  {
+    words: /\b(?:relevant|meaningful|suitable)\b/giu,
+    instead: 'the rule that decides it, for example "bought by others who bought this in the last 90 days"',
   },
   {
     words: /\b(?:(?:much|more|very|really)\s+)*(?:secure|securely|safe|safely)\b/giu,
@@ -370,7 +375,7 @@ export function actionsOf(wish: string): Means {
   );
   const wishes = body
     .split(
-      /\s*(?:,\s*)?\b(?:and also|and then also|as well as|and additionally|plus)\b\s*(?:(?:I|we)\s+(?:also\s+)?(?:want|need|would like)\s+)?(?:to\s+)?/iu,
+      /\s*(?:,\s*)?\b(?:(?:and also|and then also|as well as|and additionally|plus)\b\s*(?:(?:I|we)\s+(?:also\s+)?(?:want|need|would like)\s+)?|and\s+(?:I|we)\s+(?:also\s+)?(?:want|need|would like)\s+)(?:to\s+)?/iu,
     )
     .filter((part) => part.trim() !== '');
   const actions: string[] = [];
