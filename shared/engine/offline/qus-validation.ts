@@ -39,6 +39,8 @@ const reasonMarkers =
 const instructionPatterns: readonly RegExp[] = [
   // Override: "ignore / disregard / forget ... instructions / the rules above / what you were told".
   /\b(?:ignore|disregard|forget|override|bypass|discard|abandon|stop following|do not follow|don't follow)\b[^.;!?\n]{0,40}?(?:\b(?:instructions?|prompts?|system message)\b|\b(?:previous|prior|above|earlier|original|system|your|all|these|those|any)\s+(?:rules|guidelines|guidance|directions|directives|commands|constraints|guardrails|policies)\b|\brules\s+(?:above|before)\b|\b(?:everything|anything|all)\s+(?:you(?:'ve| have| were)?\s+(?:been\s+)?(?:told|given)|above|before|previously)\b|\bwhat you (?:were|have been) told\b)/iu,
+  // The reader told what to skip or decide: stories speak as "I", never to "you".
+  /\byou\s+(?:should|must|need to|have to|are to|will)\s+(?:now\s+)?(?:ignore|skip|disregard|forget|bypass|override|approve|accept)\b/iu,
   // Persona and mode switches.
   /\b(?:you are now|from now on,? you|you must now|you will now|you should now|act as (?:an? |the )?(?:ai|assistant|system|admin|developer|unrestricted)|pretend (?:to be|you are)|role-?play as|developer mode|jailbreak|dan mode|as an (?:ai|llm)|as a (?:large )?language model)\b/iu,
   // Role labels that fake a conversation turn, a new instruction announced as such, and the AI addressed by name.
