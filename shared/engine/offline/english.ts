@@ -27,7 +27,8 @@ export const verbs: ReadonlySet<string> = new Set(
   prescribe dispense vaccinate discharge assess evaluate endorse certify inspect purge wipe warn nominate delegate
   acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook freeze unfreeze grade ship teach
   learn study practise practice train onboard offboard reward earn spend tip caption moderate ban unban mention
-  react embed retract cite quote customise customize personalise personalize`.split(/\s+/),
+  react embed retract cite quote customise customize personalise personalize ask avoid exclude ignore override
+  predict prefer reopen resize snooze wait zoom bring build clone define score hold match push`.split(/\s+/),
 );
 
 /**
@@ -40,7 +41,7 @@ export const nounLikeVerbs: ReadonlySet<string> = new Set(
   play post preview print queue rank rate record refund release reply report request reserve return review scan
   schedule search share sign skip sort start stop store stream swap switch tag top trade transfer turn update
   upgrade upload use view vote watch bookmark favourite favorite refill discharge appeal dispute grade ship study
-  practice train reward tip caption mention ban quote`.split(/\s+/),
+  practice train reward tip caption mention ban quote score hold match push`.split(/\s+/),
 );
 
 /** Particles that belong to the verb before them ("log in", "sign up", "check out"). */
@@ -120,6 +121,9 @@ const irregular: Record<string, { third?: string; participle: string }> = {
   output: { participle: 'output' },
   rebuild: { participle: 'rebuilt' },
   build: { participle: 'built' },
+  hold: { participle: 'held' },
+  bring: { participle: 'brought' },
+  override: { participle: 'overridden' },
   rewrite: { participle: 'rewritten' },
   draw: { participle: 'drawn' },
   know: { participle: 'known' },

@@ -369,6 +369,15 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'change':
+      // "avoid tolls", "exclude weekends": a choice that leaves things out of what is shown.
+      if (/^(?:avoid|exclude)$/.test(action.verb) && action.object !== '') {
+        d.outcome(
+          `${facts.actor} has chosen to ${action.phrase}`,
+          'the results are shown',
+          `none of them include ${objectHead(action.object)}, and the choice is kept for next time`,
+        );
+        break;
+      }
       // "confirm the quantity", "verify an address": the change is the confirmation itself, and who made it.
       if (attests.test(action.verb)) {
         const done = pastParticiple(action.verb);

@@ -604,6 +604,23 @@ describe('offline criteria by what the action is', () => {
     expect(review?.issues.filter((issue) => issue.dimension === 'testableSystem')).toEqual([]);
   });
 
+  it('knows more verbs: holding a place is like reserving one, avoiding something leaves it out', async () => {
+    const route = (
+      await criteria(
+        'As a driver, I want to see the fastest route and avoid tolls so that I get home cheaply.',
+      )
+    ).join('\n');
+    expect(route).toContain(
+      'Given the driver has chosen to avoid tolls, when the results are shown, then none of them include tolls, and the choice is kept for next time.',
+    );
+    expect(route).not.toMatch(/does not know the verb "avoid"/);
+    const place = (
+      await criteria('As a coach, I want to hold a place for a late athlete so that they can still join.')
+    ).join('\n');
+    expect(place).not.toMatch(/does not know the verb "hold"/);
+    expect(place).toContain('when they confirm, then they see a confirmation with what was saved');
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(

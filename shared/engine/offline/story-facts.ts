@@ -106,22 +106,22 @@ export interface StoryFacts {
 }
 
 const actionKinds: Record<ActionKind, readonly string[]> = {
-  view: 'see view browse track check read watch compare find search look display page filter sort monitor preview inspect diagnose'.split(
+  view: 'see view browse track check read watch compare find search look display page filter sort monitor preview inspect diagnose zoom predict'.split(
     ' ',
   ),
   create:
-    'add create list report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook'.split(
+    'add create list report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook hold clone build define'.split(
       ' ',
     ),
   change:
-    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe dispute contest appeal discharge'.split(
+    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe avoid exclude snooze prefer reopen resize override match dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
     'delete remove cancel withdraw revoke unsubscribe archive deactivate suspend block erase close purge wipe unfollow'.split(
       ' ',
     ),
-  send: 'send share invite notify transfer pay forward email message refer refund buy order purchase sell trade deposit reimburse prescribe dispense warn'.split(
+  send: 'send share invite notify transfer pay forward email ask push message refer refund buy order purchase sell trade deposit reimburse prescribe dispense warn'.split(
     ' ',
   ),
   get: 'download export print receive get generate fetch redeem claim'.split(' '),
