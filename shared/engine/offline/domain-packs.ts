@@ -1248,13 +1248,16 @@ export function packScore(pack: DomainPack, core: string, subject: string): numb
 
 /**
  * The packs a story is about, strongest first (at most three): those its core action names, or, when it names
- * none, those its role and wish mention.
+ * none, those its role and wish mention; `named` says which.
  */
-export function packsFor(core: string, subject: string): DomainPack[] {
+export function packsFor(core: string, subject: string): { packs: DomainPack[]; named: boolean } {
   const scored = domainPacks
     .map((pack) => ({ pack, score: packScore(pack, core, subject) }))
     .filter(({ score }) => score > 0)
     .sort((a, b) => b.score - a.score);
   const central = scored.filter(({ score }) => score >= 2);
-  return (central.length > 0 ? central : scored).slice(0, 3).map(({ pack }) => pack);
+  return {
+    packs: (central.length > 0 ? central : scored).slice(0, 3).map(({ pack }) => pack),
+    named: central.length > 0,
+  };
 }

@@ -369,6 +369,23 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'change':
+      // "split the bill with my friends": shares that must add up, each paid on its own.
+      if (
+        action.verb === 'split' &&
+        /\b(?:bills?|costs?|payments?|rent|checks?|tabs?|fares?|expenses?)\b/i.test(action.object)
+      ) {
+        d.outcome(
+          `${facts.actor} has chosen to ${action.phrase}`,
+          'the shares are shown',
+          'each share shows its amount, the shares add up to exactly the total (a rounding cent goes to one share), and every person can pay their share separately',
+        );
+        d.outcome(
+          'some shares are paid and others are not',
+          `${facts.actor} looks at ${theObject(action.object)}`,
+          'they see who has paid and who has not, and it is settled only when every share is paid',
+        );
+        break;
+      }
       // "avoid tolls", "exclude weekends": a choice that leaves things out of what is shown.
       if (/^(?:avoid|exclude)$/.test(action.verb) && action.object !== '') {
         d.outcome(
@@ -1243,7 +1260,11 @@ function storyPacks(facts: StoryFacts): DomainPack[] {
   // The benefit says why, not what is built ("afin de ne pas payer" is no payment): packs come from role and wish.
   // Each feature of a compound story brings its own domain ("save a search and get an email when ...").
   const cores = facts.english ? [facts.core, ...facts.features.slice(1).map(coreOf)] : [facts.subject];
-  const lists = cores.map((core) => packsFor(core, facts.english ? facts.subject : core));
+  const found = cores.map((core) => packsFor(core, facts.english ? facts.subject : core));
+  // A role suggests a domain only when nothing the story asks for names one: a shopper who shares a wishlist
+  // is not checking out.
+  const anyNamed = found.some((each) => each.named);
+  const lists = found.map((each) => (anyNamed && !each.named ? [] : each.packs));
   // The strongest pack of every feature first, then the others.
   const ranked = [0, 1, 2].flatMap((rank) => lists.flatMap((list) => list[rank] ?? []));
   const packs = [...new Set(ranked)].slice(0, 3);

@@ -621,6 +621,23 @@ describe('offline criteria by what the action is', () => {
     expect(place).toContain('when they confirm, then they see a confirmation with what was saved');
   });
 
+  it('splits a bill into shares that add up, and takes no domain from the role when a feature names one', async () => {
+    const bill = (
+      await criteria(
+        'As a restaurant guest, I want to split the bill with my friends in the app so that everyone pays their own share.',
+      )
+    ).join('\n');
+    expect(bill).toContain('the shares add up to exactly the total');
+    expect(bill).toContain('it is settled only when every share is paid');
+    const wishlist = (
+      await criteria(
+        'As an online shopper, I want to save items to a wishlist and share it with my family so that they know what to buy me.',
+      )
+    ).join('\n');
+    expect(wishlist).toContain('they cannot see the item unless the online shopper shared it with them too');
+    expect(wishlist).not.toMatch(/basket|payment step|order number|checks out/);
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(
