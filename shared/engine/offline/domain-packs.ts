@@ -124,7 +124,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'payments',
     name: 'Payments and transfers',
     triggers:
-      /\b(?:transfer|pay|pays|payment|payments|send money|money|wire|iban|direct debit|top up|withdraw|deposit|instal?ments?|paypal|apple pay|google pay|rent|virement|virer|argent|payer|überweis\w*|geld|bezahlen|transferencia|transferir|dinero|dinheiro|pagar|overma\w*|betalen|bonifico|trasferire|denaro|pagare)\b/iu,
+      /\b(?:transfer|pay|pays|payment|payments|send money|money|wire|iban|direct debit|top up|withdraw|deposit|instal?ments?|paypal|apple pay|google pay|rent|donate|donation|donations|virement|virer|argent|payer|überweis\w*|geld|bezahlen|transferencia|transferir|dinero|dinheiro|pagar|overma\w*|betalen|bonifico|trasferire|denaro|pagare)\b/iu,
     items: [
       outcome(
         'user-roles',
@@ -242,7 +242,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'sign-in',
     name: 'Sign-in and accounts',
     triggers:
-      /\b(?:log ?in|logs? in|sign(?:s|ed)? in|sign(?:s|ed)? up(?!\s+for\s+(?!an?\s+account))|password|passwords|credentials|two-factor|2fa|sso|single sign-on|passkey|magic link|forgot|account deletion|delete (?:my|their) account|create an account|connexion|mot de passe|anmeld\w*|passwort|iniciar sesión|contraseña|inloggen|wachtwoord|accedere)\b/iu,
+      /\b(?:log ?in|logs? in|sign(?:s|ed)? in|sign(?:s|ed)? up(?!\s+for\s+(?!an?\s+account))|password|passwords|credentials|two-factor|2fa|sso|single sign-on|passkey|magic link|forgot|account deletion|delete (?:my|their) account|create an account|access tokens?|refresh tokens?|connexion|mot de passe|anmeld\w*|passwort|iniciar sesión|contraseña|inloggen|wachtwoord|accedere)\b/iu,
     items: [
       outcome(
         'user-roles',
@@ -326,6 +326,20 @@ export const domainPacks: readonly DomainPack[] = [
         'it fills the sign-in form',
         'both fields accept the values and pasting is allowed',
         { onlyIf: /log ?in|sign in|password/, unless: /forgot|reset/ },
+      ),
+      outcome(
+        'security',
+        'a valid refresh token',
+        '{actor} exchanges it for a new access token',
+        'a new access token and a new refresh token are returned, and the old refresh token stops working',
+        { onlyIf: /refresh token/ },
+      ),
+      outcome(
+        'security',
+        'a refresh token that was already used',
+        'it is presented again',
+        'it is refused with 401 and every token issued from it is revoked, since only a stolen copy can be used twice',
+        { onlyIf: /refresh token/ },
       ),
       outcome(
         'security',

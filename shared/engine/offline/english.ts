@@ -28,7 +28,10 @@ export const verbs: ReadonlySet<string> = new Set(
   acknowledge unarchive unblock unpublish unmute dispute contest appeal rebook freeze unfreeze grade ship teach
   learn study practise practice train onboard offboard reward earn spend tip caption moderate ban unban mention
   react embed retract cite quote customise customize personalise personalize ask avoid exclude ignore override
-  predict prefer reopen resize snooze wait zoom bring build clone define score hold match push`.split(/\s+/),
+  predict prefer reopen resize snooze wait zoom bring build clone define score hold match push make
+  improve enhance optimise optimize simplify streamline redesign`.split(
+    /\s+/,
+  ),
 );
 
 /**

@@ -638,6 +638,27 @@ describe('offline criteria by what the action is', () => {
     expect(wishlist).not.toMatch(/basket|payment step|order number|checks out/);
   });
 
+  it('reads "make a donation" as an action with payment criteria, and rotates refresh tokens', async () => {
+    const donation = (
+      await criteria(
+        'As a donor, I want to make a recurring monthly donation of a chosen amount so that the charity can plan its budget.',
+      )
+    ).join('\n');
+    expect(donation).not.toMatch(/could not read an action/);
+    expect(donation).toContain('moves money only once');
+    const tokens = (
+      await criteria(
+        '---\nproductType: api\n---\n\nAs a mobile app developer, I want to refresh an expired access token with a refresh token so that users stay signed in.',
+      )
+    ).join('\n');
+    expect(tokens).toContain(
+      'a new access token and a new refresh token are returned, and the old refresh token stops working',
+    );
+    expect(tokens).toContain(
+      'Given a refresh token that was already used, when it is presented again, then it is refused with 401',
+    );
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(

@@ -110,7 +110,7 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
     ' ',
   ),
   create:
-    'add create list report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook hold clone build define'.split(
+    'add create list report register submit record post request book reserve schedule attach upload save rate review comment write mark enrol enroll apply draft import collect sign bookmark favourite favorite upvote downvote transcribe summarise summarize compile prepare nominate rebook hold clone build define make'.split(
       ' ',
     ),
   change:
