@@ -99,6 +99,10 @@ const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
 const statesTypeAndSize =
   /^(?=[\s\S]*\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b)(?=[\s\S]*\b\d[\d,.]*\s?(?:kb|mb|gb)\b)/;
 
+/** The actor offers times that others book ("publish a meeting slot", "open class sessions"). */
+const offersSlots =
+  /\b(?:publish|offer|open|add|create|set up|release|post|define)\w*\s+(?:(?:a|an|the|my|our|their|new|available|free|more|\d+)\s+)*(?:[a-z-]+\s+){0,2}?(?:slots?|availability|available times|shifts?|sessions?)\b/;
+
 /** Closing one's own account: the sign-in pack's business, with none of its sign-in checks. */
 const deletesAccount = /delete (?:my|their) account|account deletion|close (?:my|their) account/;
 
@@ -395,6 +399,7 @@ export const domainPacks: readonly DomainPack[] = [
         'the booking is refused, nothing is charged, and the nearest free slots are offered',
         {
           onlyIf: /book|reserv|slot|appointment|class|shift|table|réserv|buchen|reservar|boeken|prenot/,
+          unless: offersSlots,
           kinds: ['create', 'change'],
         },
       ),
@@ -416,7 +421,10 @@ export const domainPacks: readonly DomainPack[] = [
         'the booking is confirmed',
         '{actor} looks at the confirmation',
         'it shows the date, the time with its time zone, the place and how to cancel or move it',
-        { unless: /check in|check-in|newsletter/, kinds: ['create', 'change'] },
+        {
+          unless: new RegExp(`check in|check-in|newsletter|${offersSlots.source}`),
+          kinds: ['create', 'change'],
+        },
       ),
       outcome(
         'interactive-elements',
@@ -445,7 +453,7 @@ export const domainPacks: readonly DomainPack[] = [
       ),
       item('validation', 'question', 'How far ahead can {actor} book?', {
         unless: new RegExp(
-          `check in|check-in|newsletter|${statedDuration}\\s+(?:ahead|in advance|à l'avance|à l’avance|im voraus|de antelación|con antelación|de antecedência|van tevoren|in anticipo)`,
+          `${offersSlots.source}|check in|check-in|newsletter|${statedDuration}\\s+(?:ahead|in advance|à l'avance|à l’avance|im voraus|de antelación|con antelación|de antecedência|van tevoren|in anticipo)`,
         ),
         kinds: ['create', 'change'],
       }),
@@ -455,7 +463,7 @@ export const domainPacks: readonly DomainPack[] = [
         'Until when before the start can {actor} cancel or move without a fee, and what happens after a no-show?',
         {
           unless: new RegExp(
-            `check in|check-in|newsletter|${statedDuration}\\s+(?:before|prior to|avant|vorher|vor|antes|voor|prima)`,
+            `${offersSlots.source}|check in|check-in|newsletter|${statedDuration}\\s+(?:before|prior to|avant|vorher|vor|antes|voor|prima)`,
           ),
           kinds: ['create', 'change', 'remove'],
         },
@@ -466,6 +474,26 @@ export const domainPacks: readonly DomainPack[] = [
         'they pick a slot',
         'the slot picker works without a mouse and each slot is announced with its date, time and whether it is free',
         { unless: /check in|check-in|newsletter/, kinds: ['create', 'change'] },
+      ),
+      outcome(
+        'validation',
+        'a slot {actor} published',
+        'someone books it',
+        'it is no longer offered to anyone else, and {actor} sees who booked it',
+        { onlyIf: offersSlots },
+      ),
+      outcome(
+        'interactive-elements',
+        'a published slot that is already booked',
+        '{actor} changes or removes it',
+        'the person who booked it is told at once and offered another time',
+        { onlyIf: offersSlots },
+      ),
+      item(
+        'validation',
+        'question',
+        'Who may book the published slots, how far ahead, and until when before the start can a booking be cancelled?',
+        { onlyIf: offersSlots },
       ),
       outcome(
         'validation',

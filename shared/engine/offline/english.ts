@@ -29,9 +29,7 @@ export const verbs: ReadonlySet<string> = new Set(
   learn study practise practice train onboard offboard reward earn spend tip caption moderate ban unban mention
   react embed retract cite quote customise customize personalise personalize ask avoid exclude ignore override
   predict prefer reopen resize snooze wait zoom bring build clone define score hold match push make
-  improve enhance optimise optimize simplify streamline redesign`.split(
-    /\s+/,
-  ),
+  improve enhance optimise optimize simplify streamline redesign`.split(/\s+/),
 );
 
 /**

@@ -659,6 +659,28 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('writes a booking story from the side of the one who offers the slots when the actor publishes them', async () => {
+    const slots = (
+      await criteria(
+        'As a teacher, I want to publish a parent-teacher meeting slot and invite the parents of my class so that every family can book a time.',
+      )
+    ).join('\n');
+    expect(slots).toContain(
+      'Given a slot the teacher published, when someone books it, then it is no longer offered to anyone else, and the teacher sees who booked it.',
+    );
+    expect(slots).toContain('the person who booked it is told at once and offered another time');
+    expect(slots).not.toMatch(
+      /How far ahead can the teacher book|the teacher looks at the confirmation|someone else booked a moment earlier/,
+    );
+    // The one who books keeps the booker's criteria.
+    const patient = (
+      await criteria(
+        'As a patient, I want to book an appointment with my doctor online so that I do not have to phone.',
+      )
+    ).join('\n');
+    expect(patient).toContain('the patient looks at the confirmation');
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(
