@@ -255,10 +255,17 @@ const userRoles: Rule = (context, d) => {
   if (action && beneficiary && facts.kind !== 'view' && facts.kind !== 'access') {
     const several = /[^s]s$/.test(beneficiary.who);
     const them = /[^s]s$/.test(objectHead(action.object)) ? 'them' : 'it';
+    const done = pastParticiple(action.verb);
+    // "so that the council can repair it": what the council can do is the test, with what the actor gave.
+    const enabled = /^(?:can|could|will be able to)\s+(?!be\b)(.+)$/i.exec(beneficiary.gains)?.[1];
     d.outcome(
-      `${facts.actor} has ${pastParticiple(action.verb)} ${[action.object, action.rest].filter((part) => part !== '').join(' ')}`,
-      `${beneficiary.who} ${several ? 'open' : 'opens'} ${them}`,
-      `${beneficiary.who} ${beneficiary.gains}`,
+      `${facts.actor} has ${done} ${[action.object, action.rest].filter((part) => part !== '').join(' ')}`,
+      enabled
+        ? `${beneficiary.who} ${several ? 'try' : 'tries'} to ${enabled}`
+        : `${beneficiary.who} ${several ? 'open' : 'opens'} ${them}`,
+      enabled
+        ? `they have what ${facts.actor} ${done} in front of them, without asking ${facts.actor} again`
+        : `${beneficiary.who} ${beneficiary.gains}`,
     );
   }
   for (const fact of facts.facts.filter(

@@ -217,7 +217,7 @@ describe('offline reading of the wish', () => {
         'As a tenant, I want to report a broken heater so that the landlord can schedule a repair.',
       ),
     ).toContain(
-      'Given the tenant has reported a broken heater, when the landlord opens it, then the landlord can schedule a repair.',
+      'Given the tenant has reported a broken heater, when the landlord tries to schedule a repair, then they have what the tenant reported in front of them, without asking the tenant again.',
     );
   });
 
