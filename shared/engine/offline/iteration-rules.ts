@@ -142,7 +142,7 @@ function objectHead(object: string): string {
 
 /** Verbs that put their object in a named state ("frozen", "archived"), which the result can show. */
 const becomesState =
-  /^(?:merge|combine|grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
+  /^(?:turn on|turn off|switch on|switch off|merge|combine|grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
 
 /** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
 const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
@@ -431,7 +431,9 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
                   ? `the new ${objectHead(action.object)} ${are} shown`
                   : action.verb === 'rename'
                     ? `${named} ${are} shown under ${are === 'are' ? 'their new names' : 'its new name'}`
-                    : `${named} ${shows} the change`;
+                    : named === 'the result' && /^(?:choose|select|pick)$/.test(action.verb)
+                      ? 'their choice is shown'
+                      : `${named} ${shows} the change`;
         d.outcome(
           `${facts.actor} is about to ${action.phrase}`,
           'they confirm',

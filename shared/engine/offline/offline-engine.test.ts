@@ -681,6 +681,24 @@ describe('offline criteria by what the action is', () => {
     expect(patient).toContain('the patient looks at the confirmation');
   });
 
+  it('reads turning something on and choosing as changes, and "make sure" as no action', async () => {
+    const alerts = (
+      await criteria(
+        'As a user, I want to turn on push notifications and choose which events trigger them so that I only get what matters.',
+      )
+    ).join('\n');
+    expect(alerts).toContain('then the push notifications are shown as turned on at once');
+    expect(alerts).toContain('then their choice is shown at once');
+    expect(alerts).not.toMatch(/does not know the verb/);
+    const backups = (
+      await criteria(
+        'As an admin, I want to make sure every backup is encrypted so that a stolen disk reveals nothing.',
+      )
+    ).join('\n');
+    expect(backups).toContain('could not read an action');
+    expect(backups).not.toMatch(/required fields to make sure|"Make sure/);
+  });
+
   it('keeps a currency with its amount in every feature, written before or after the number', async () => {
     const claims = (
       await criteria(

@@ -114,7 +114,7 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
       ' ',
     ),
   change:
-    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe avoid exclude snooze prefer reopen resize override match split dispute contest appeal discharge'.split(
+    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe avoid exclude snooze prefer reopen resize override match split choose select pick turn dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
@@ -196,6 +196,8 @@ export function readAction(wish: string): Action | undefined {
     .replace(/[.!?]+$/, '')
     .replace(/\s+/g, ' ')
     .trim();
+  // "make sure every backup is encrypted" states a property, not an action of the actor.
+  if (/^(?:make sure|make certain)\b/i.test(text)) return undefined;
   const words = text.split(' ');
   const first = (words[0] ?? '').toLowerCase().replace(/[,;:]$/, '');
   if (!isVerb(first)) return undefined;
