@@ -103,9 +103,9 @@ class CachedInstructions {
  *
  * Each call streams (`messages.stream`), tells `onResponseStart` when the response begins, forwards text
  * deltas to `onChunk`, remembers for `instructionsCached` which instructions a response read from or wrote
- * to the prompt cache, asks for structured output with
- * `output_config.format` (see `wireSchema`) and validates the answer with the same zod schema. It sends no sampling parameters and no
- * forced tool use: current Sonnet models reject both.
+ * to the prompt cache, asks for structured output with `output_config.format` (see `wireSchema`) and
+ * validates the answer with the same zod schema. It sends no sampling parameters and no forced tool use:
+ * current Sonnet models reject both.
  *
  * Retries are done here, not by the SDK (`maxRetries: 0`), so the policy is explicit: 429 (except spend
  * limits), 408, 409, 5xx, 529, connection failures and a retryable error arriving mid-stream before any
@@ -235,7 +235,7 @@ class AttemptFailure extends Error {
 /** An error thrown by the caller's `onChunk` or `onResponseStart`: the caller's problem, never retried or taken for a network error. */
 class CallbackFailure extends Error {
   constructor(cause: unknown) {
-    super('onChunk failed', { cause });
+    super('A caller callback failed', { cause });
   }
 }
 

@@ -81,6 +81,11 @@ const collecting =
 const directDebit =
   /direct debit|lastschrift|prélèvement|domiciliación|adeudo directo|incasso|addebito diretto|débito direto/;
 const buying = /\b(?:checkout|check out|basket|cart|buy|buys|buying|purchase\w*|pay|pays|paying)\b/;
+/**
+ * Ordering as a buyer, narrower than `buying` (paying is not ordering): whether an account is needed is the
+ * checkout's question, not a sign-in step's.
+ */
+export const ordersGoods = /checkout|basket|cart|\bbuy\b|purchase/;
 /** The actor sells: checkout items are written for the buyer. */
 const sellerSide = /shop owner|seller|merchant|vendor|\bsell/;
 /** Goods with no basket, delivery or stock to speak of: what is bought is a right, held in the account. */
@@ -105,9 +110,6 @@ const offersSlots =
 
 /** Closing one's own account: the sign-in pack's business, with none of its sign-in checks. */
 const deletesAccount = /delete (?:my|their) account|account deletion|close (?:my|their) account/;
-
-/** Ordering as a buyer: whether an account is needed is the checkout's question, not a sign-in step's. */
-export const ordersGoods = /checkout|basket|cart|\bbuy\b|purchase/;
 
 /** Looking for what is near the actor: results come by distance, not by words typed. */
 const searchesByPosition = /\b(?:nearest|closest|nearby|near me|around me)\b/;
