@@ -266,6 +266,28 @@ describe('offline consolidation', () => {
     expect([...(rewards?.itemIds ?? [])].sort()).toEqual(ids(4, 6));
   });
 
+  it('keeps criteria worded alike that test different features, and maps a feature only by its own words', () => {
+    const story = withItems(
+      parseStory(
+        'As a loyalty club member, I want to see my points balance and see the rewards I can claim so that I am encouraged to buy again.',
+      ),
+      'outcomeCriteria',
+      [
+        'Given the loyalty club member wants to see their points balance, when the page loads, then it shows their points balance with the time it was last updated.',
+        'Given the loyalty club member wants to see the rewards they can claim, when the page loads, then it shows the rewards they can claim with the time it was last updated.',
+      ],
+    );
+    const withMetric = withItems(story, 'systemCriteria', [
+      'A weekly report shows how many loyalty club members see their points balance and whether "I am encouraged to buy again" follows.',
+    ]);
+    const output = offlineConsolidation(withMetric);
+    expect(output.patches).toEqual([]);
+    expect(output.coverage.find((entry) => entry.feature.includes('rewards'))?.itemIds).toEqual([
+      story.outcomeCriteria[1]?.id,
+    ]);
+    expect(offlineReview(withMetric).issues.filter((issue) => issue.dimension === 'minimal')).toEqual([]);
+  });
+
   it("never removes the user's own criteria", () => {
     const story = parseStory(
       'As a bank customer, I want to transfer money to another account.\n\n## Acceptance criteria\n- The transfer is refused above the balance.\n- The transfer is refused above the balance!',

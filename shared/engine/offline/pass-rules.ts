@@ -51,7 +51,7 @@ export function quote(text: string): string {
 // Meaning: duplicates, filler, vague words, contradictions
 
 const stopWords = new Set(
-  'a an the and or of to in on at by for with from is are be been it its they their them this that then when given so as not no can will must should may only each every any all within after before into than'.split(
+  'a an the and or of to in on at by for with from is are be been it its they their them this that then when given so as not no can will must should may only each every any all within after before into than i me my mine we us our you your he him his she her'.split(
     ' ',
   ),
 );
@@ -73,8 +73,19 @@ export function similarity(a: Set<string>, b: Set<string>): number {
   return shared / (a.size + b.size - shared);
 }
 
+/**
+ * Whether each of two criteria names something of the story the other does not ("points balance" against
+ * "rewards I can claim"): then they test different things, however alike the rest of their wording.
+ */
+function aboutDifferentThings(a: Set<string>, b: Set<string>, storyWords: ReadonlySet<string>): boolean {
+  const namesMore = (one: Set<string>, other: Set<string>) =>
+    [...one].some((word) => storyWords.has(word) && !other.has(word));
+  return namesMore(a, b) && namesMore(b, a);
+}
+
 /** Pairs of criteria that say the same thing: the later one of each pair repeats the earlier. */
-function duplicates(items: readonly StoryItem[]): { item: StoryItem; of: StoryItem }[] {
+function duplicates(items: readonly StoryItem[], story: Story): { item: StoryItem; of: StoryItem }[] {
+  const storyWords = contentWords(story.original);
   const words = items.map((item) => contentWords(item.text));
   const found: { item: StoryItem; of: StoryItem }[] = [];
   items.forEach((item, index) => {
@@ -82,7 +93,14 @@ function duplicates(items: readonly StoryItem[]): { item: StoryItem; of: StoryIt
       const first = items[earlier];
       const a = words[earlier];
       const b = words[index];
-      if (first && a && b && !found.some((pair) => pair.item.id === first.id) && similarity(a, b) >= 0.8) {
+      if (
+        first &&
+        a &&
+        b &&
+        !found.some((pair) => pair.item.id === first.id) &&
+        similarity(a, b) >= 0.8 &&
+        !aboutDifferentThings(a, b, storyWords)
+      ) {
         found.push({ item, of: first });
         return;
       }
@@ -247,7 +265,7 @@ function read(story: Story): Reading {
       .filter((item) => item.addedBy !== 'original')
       .map((item) => ({ item, problems: sentenceProblems(item.text) }))
       .filter(({ problems }) => problems.length > 0),
-    repeats: duplicates(criteria),
+    repeats: duplicates(criteria, story),
     filler: criteria.filter(
       (item) => item.addedBy !== 'original' && !askedFor(item) && isFiller(item.text, vocabulary),
     ),
