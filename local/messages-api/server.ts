@@ -63,6 +63,9 @@ export interface ReceivedRequest {
   usage?: WireUsage;
   /** The image and document blocks it carried (vision input), without their data. */
   attachments: { kind: Attachment['kind']; mediaType: string; bytes: number }[];
+  /** When it arrived and when its answer ended, in ms on the server's clock (`performance.now()`). */
+  arrivedAtMs: number;
+  finishedAtMs: number;
 }
 
 export interface MessagesApiStats {
@@ -198,9 +201,18 @@ export async function startMessagesApiServer(options: MessagesApiServerOptions):
     }
     const params = parsed.data;
     const purpose = parsePurpose(headerValue(req.headers, PURPOSE_HEADER));
-    const entry: ReceivedRequest = { requestId, params, purpose, status: 0, attachments: [] };
+    const entry: ReceivedRequest = {
+      requestId,
+      params,
+      purpose,
+      status: 0,
+      attachments: [],
+      arrivedAtMs: arrivedAt,
+      finishedAtMs: 0,
+    };
     const finish = (status: number) => {
       entry.status = status;
+      entry.finishedAtMs = performance.now();
       record(entry);
     };
 

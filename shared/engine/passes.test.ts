@@ -1,13 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../errors';
+import type { LlmPort, StructuredRequest, StructuredResponse } from '../llm/port';
+import { sectionNames } from './catalog';
 import { sampleStory } from './fixtures/sample-stories';
 import { scriptedLlm } from './fixtures/scripted-llm';
+import { createOfflineAdapter } from './offline/offline-adapter';
 import { offlineConsolidation } from './offline/pass-rules';
-import type { EngineOutput } from './prompts';
+import { decodeEngineText, type EngineOutput } from './prompts';
 import { reviewDimensions, type ReviewScores } from './review';
 import { memoryWorkflowStore, runWorkflow } from './runner';
 import { StepExecutor, type WorkflowEvent } from './step-executor';
-import { parseStory } from './story';
+import { parseStory, type Story } from './story';
 
 const transfer = parseStory(sampleStory('bank-transfer.md'));
 
@@ -273,5 +276,165 @@ describe('iteration findings', () => {
     expect(result.iterations.map((iteration) => iteration.findings.length)).toEqual([2, 0]);
     expect(result.findings).toEqual([finding]);
     expect(result.iterations.map((iteration) => iteration.status)).toEqual(['skipped', 'skipped']);
+  });
+});
+
+describe('consolidation and the first judge round', () => {
+  /** Wraps a port, recording when each call starts and ends, what story it was given and whether it was stopped. */
+  function timed(inner: LlmPort) {
+    const calls: { kind: string; story: Story; started: number; ended: number; stopped: boolean }[] = [];
+    const llm: LlmPort = {
+      provider: 'test',
+      async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
+        const { story } = decodeEngineText(`${request.context}\n${request.task}`);
+        const call = {
+          kind: request.purpose.kind,
+          story,
+          started: performance.now(),
+          ended: 0,
+          stopped: false,
+        };
+        calls.push(call);
+        try {
+          return await inner.generate(request);
+        } finally {
+          call.ended = performance.now();
+          call.stopped = request.signal?.aborted ?? false;
+        }
+      },
+    };
+    return { llm, calls };
+  }
+
+  const itemIds = (story: Story) => sectionNames.flatMap((section) => story[section].map((item) => item.id));
+
+  it("starts judging once consolidation's edits are final, while it still writes its coverage, and keeps that round", async () => {
+    const { llm, calls } = timed(createOfflineAdapter({ latencyMs: 400, chunks: 20 }));
+    const events: WorkflowEvent[] = [];
+    const result = await runWorkflow({
+      llm,
+      story: transfer,
+      iterations: ['security'],
+      rewriteRounds: 0,
+      onEvent: (event) => {
+        events.push(event);
+      },
+    });
+    const consolidation = calls.find((call) => call.kind === 'consolidation');
+    const judge = calls.filter((call) => call.kind === 'review');
+    expect(judge).toHaveLength(1);
+    expect(judge[0]?.started).toBeLessThan(consolidation?.ended ?? 0);
+    expect(judge[0]?.started).toBeGreaterThan(consolidation?.started ?? Infinity);
+    expect(itemIds(judge[0]?.story ?? transfer)).toEqual(itemIds(result.story));
+    expect(result.passes.map((pass) => [pass.id, pass.round])).toEqual([
+      ['consolidation', 1],
+      ['review', 1],
+    ]);
+    expect(result.review).toMatchObject({ rounds: 1 });
+    expect(events.filter((event) => event.type.startsWith('review:')).map((event) => event.type)).toEqual([
+      'review:start',
+      'review:complete',
+    ]);
+  });
+
+  it('judges the story the edits make: a removed item is not in what the judge reads', async () => {
+    const llm = scriptedLlm((request) =>
+      request.purpose === 'consolidation'
+        ? {
+            summary: 'Removed one repeat.',
+            patches: [
+              patch({
+                op: 'remove',
+                section: 'systemCriteria',
+                target: request.story.systemCriteria.at(-1)?.id,
+              }),
+            ],
+            coverage: [{ feature: 'transfer money', itemIds: [] }],
+          }
+        : undefined,
+    );
+    const result = await runWorkflow({ llm, story: transfer, iterations: ['security'], rewriteRounds: 0 });
+    const removed = result.passes[0]?.changes[0]?.itemId ?? '';
+    expect(removed).not.toBe('');
+    const judged = llm.calls.filter((call) => call.purpose.kind === 'review');
+    expect(judged).toHaveLength(1);
+    expect(itemIds(judged[0]?.request.story ?? transfer)).not.toContain(removed);
+    expect(itemIds(judged[0]?.request.story ?? transfer)).toEqual(itemIds(result.story));
+  });
+
+  it('stops that round and judges again when consolidation ends with other edits (a retried answer)', async () => {
+    const offline = createOfflineAdapter({ latencyMs: 300 });
+    const first = { summary: 'Nothing to remove.', patches: [], coverage: [] };
+    const { llm: inner, calls } = timed(offline);
+    // The first attempt streams its edits, then breaks off; the retry removes an item.
+    const llm: LlmPort = {
+      provider: 'test',
+      async generate<T>(request: StructuredRequest<T>): Promise<StructuredResponse<T>> {
+        if (request.purpose.kind !== 'consolidation') return inner.generate(request);
+        const { story } = decodeEngineText(`${request.context}\n${request.task}`);
+        const retried = {
+          summary: 'Removed one repeat.',
+          patches: [
+            patch({ op: 'remove', section: 'systemCriteria', target: story.systemCriteria.at(-1)?.id }),
+          ],
+          coverage: [],
+        };
+        request.onResponseStart?.();
+        request.onChunk?.(JSON.stringify(first).replace(/}$/, ''));
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        request.onResponseStart?.();
+        request.onChunk?.(JSON.stringify(retried));
+        const usage = {
+          inputTokens: 1,
+          outputTokens: 1,
+          cacheCreationInputTokens: 0,
+          cacheReadInputTokens: 0,
+        };
+        return {
+          output: request.schema.parse(retried),
+          usage,
+          costMicroUsd: 1,
+          model: 'test',
+          durationMs: 100,
+        };
+      },
+    };
+    const events: WorkflowEvent[] = [];
+    const result = await runWorkflow({
+      llm,
+      story: transfer,
+      iterations: ['security'],
+      rewriteRounds: 0,
+      onEvent: (event) => {
+        events.push(event);
+      },
+    });
+    const judged = calls.filter((call) => call.kind === 'review');
+    expect(judged.map((call) => call.stopped)).toEqual([true, false]);
+    expect(itemIds(judged[1]?.story ?? transfer)).toEqual(itemIds(result.story));
+    expect(itemIds(judged[0]?.story ?? transfer)).not.toEqual(itemIds(result.story));
+    expect(result.passes.map((pass) => [pass.id, pass.status])).toEqual([
+      ['consolidation', 'applied'],
+      ['review', 'applied'],
+    ]);
+    expect(events.filter((event) => event.type === 'review:complete')).toHaveLength(1);
+  });
+
+  it('runs that round once: the judge step after it calls no model, and a replayed step neither', async () => {
+    const llm = scriptedLlm(() => undefined);
+    const store = memoryWorkflowStore(transfer);
+    const executor = new StepExecutor(store, { llm, iterations: ['security'] });
+    await executor.runIteration('security', 'original');
+    await executor.merge();
+    const consolidated = await executor.consolidate(1);
+    const reviewed = await executor.review(1, 1);
+    expect(reviewed).toMatchObject({ outcome: 'applied', verdict: expect.any(String) });
+    expect(await executor.consolidate(1)).toEqual(consolidated);
+    expect(await executor.review(1, 1)).toEqual(reviewed);
+    expect(llm.calls.map((call) => call.purpose.iterationId)).toEqual([
+      'security',
+      'consolidation',
+      'review-1',
+    ]);
   });
 });

@@ -17,6 +17,8 @@ import {
   type MockupInventory,
   type MockupResult,
 } from './mockup-inventory';
+import { FieldWatch } from './field-watch';
+import { applyResult } from './merge';
 import { validatePatches, type Patch, type PatchValidation } from './patch';
 import {
   buildConsolidationRequest,
@@ -25,6 +27,8 @@ import {
   buildReviewRequest,
   buildRewriteRequest,
   buildVerificationRequest,
+  engineOutputSchema,
+  fieldsAfter,
   type EngineOutput,
 } from './prompts';
 import { clampScores, overallScore, reviewVerdict, type Review, type ReviewIssue } from './review';
@@ -275,9 +279,13 @@ async function runPass(
   }
 }
 
-function editsOf(story: Story, author: WorkflowPassId, patches: readonly Patch[]): Partial<PassResult> {
+function editsOf(
+  story: Story,
+  author: WorkflowPassId,
+  patches: readonly Patch[],
+): Pick<PassResult, 'id' | 'status' | 'changes' | 'rejected'> {
   const { changes, rejected } = validatePatches(story, author, patches);
-  return { status: changes.length > 0 ? 'applied' : 'skipped', changes, rejected };
+  return { id: author, status: changes.length > 0 ? 'applied' : 'skipped', changes, rejected };
 }
 
 /**
@@ -286,11 +294,40 @@ function editsOf(story: Story, author: WorkflowPassId, patches: readonly Patch[]
  * compound story. Its changes are validated, not applied (see `applyResult`).
  */
 export function runConsolidation(
-  input: PassInput & { proposedSplit?: readonly string[] },
+  input: PassInput & {
+    proposedSplit?: readonly string[];
+    /**
+     * Called once the answer's edits are final, before its coverage and split are written, with the story
+     * those edits make (as `applyResult` would apply them): what the next pass can start on. The story is
+     * a forecast until the answer ends; compare it with the story the result makes.
+     */
+    onEditsKnown?: (story: Story) => void;
+  },
 ): Promise<PassResult> {
+  const { onEditsKnown } = input;
+  const watch =
+    onEditsKnown &&
+    new FieldWatch('patches', fieldsAfter('patches'), (value) => {
+      const patches = engineOutputSchema.shape.patches.safeParse(value);
+      if (patches.success)
+        onEditsKnown(applyResult(input.story, editsOf(input.story, 'consolidation', patches.data)).story);
+    });
   return runPass('consolidation', 1, input, async (log) => {
     const output = await log.call(
-      buildConsolidationRequest({ ...input, model: passModel(input.models), attempt: 1 }),
+      buildConsolidationRequest({
+        ...input,
+        model: passModel(input.models),
+        attempt: 1,
+        ...(watch
+          ? {
+              onResponseStart: () => watch.restart(),
+              onChunk: (text: string) => {
+                watch.write(text);
+                input.onChunk?.(text);
+              },
+            }
+          : {}),
+      }),
     );
     return {
       ...editsOf(input.story, 'consolidation', output.patches),

@@ -66,6 +66,12 @@ export const engineOutputSchema = z.object({
 });
 export type EngineOutput = z.infer<typeof engineOutputSchema>;
 
+/** The answer's fields that the schema puts after `field`: a model writes them once `field` is done. */
+export function fieldsAfter(field: keyof EngineOutput): Set<string> {
+  const fields = Object.keys(engineOutputSchema.shape);
+  return new Set(fields.slice(fields.indexOf(field) + 1));
+}
+
 /** What verification reads from an answer; `passed` is decided by code from the score. */
 export interface VerificationOutput {
   score: number;

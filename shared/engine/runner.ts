@@ -185,7 +185,7 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<WorkflowResu
         await executor.merge();
         return { kind: 'merge' };
       case 'consolidation':
-        return { kind: 'consolidation', ...(await executor.consolidate()) };
+        return { kind: 'consolidation', ...(await executor.consolidate(step.judgeRewriteRounds)) };
       case 'review':
         return { kind: 'review', ...(await executor.review(step.round, step.rewriteRoundsLeft)) };
       case 'rewrite':

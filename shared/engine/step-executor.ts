@@ -127,6 +127,21 @@ export function memoryCacheGate(waitMs = 10_000): CacheGate {
   };
 }
 
+/** A judge round started before the step that would run it. */
+interface EarlyJudge {
+  /** The story it judges. */
+  story: Story;
+  /** Whether the run goes on with that story, so the round stands. */
+  kept: boolean;
+  result: Promise<PassResult | undefined>;
+  stop: () => void;
+}
+
+/** Whether two stories built in this process are the same: same fields, written in the same order. */
+function sameStory(a: Story, b: Story): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
 /** What the steps of one run share besides the store. */
 export interface StepEnvironment extends CallOptions {
   /** The plan's iterations in catalog order: the `index` and `total` of iteration events, and cache roles. */
@@ -333,13 +348,79 @@ export class StepExecutor {
     }
   }
 
-  /** Duplicates, contradictions and coverage over the merged story. */
-  consolidate(): Promise<PassOutcome> {
-    return this.editingPass('consolidation', 1, async (story) => {
-      const findings = (await this.store.iterationResults()).flatMap((result) => result.findings);
-      const proposedSplit = findings.find((finding) => finding.kind === 'not_atomic')?.split ?? [];
-      return runConsolidation({ ...this.env, story, mockups: await this.inventories(), proposedSplit });
-    });
+  /**
+   * Duplicates, contradictions and coverage over the merged story. Given the rewrite rounds of the judge that
+   * follows, its first round starts as soon as consolidation's edits are final, while coverage and split are
+   * still being written. That round is kept only when consolidation ends with the very story it judged (a
+   * retried answer may edit differently); otherwise it is stopped and the judge step runs it.
+   */
+  async consolidate(judgeRewriteRounds?: number): Promise<PassOutcome> {
+    const early: { judge?: EarlyJudge } = {};
+    try {
+      const outcome = await this.editingPass('consolidation', 1, async (story) => {
+        const findings = (await this.store.iterationResults()).flatMap((result) => result.findings);
+        const proposedSplit = findings.find((finding) => finding.kind === 'not_atomic')?.split ?? [];
+        const proposed = await runConsolidation({
+          ...this.env,
+          story,
+          mockups: await this.inventories(),
+          proposedSplit,
+          ...(judgeRewriteRounds === undefined
+            ? {}
+            : {
+                onEditsKnown: (consolidated: Story) => {
+                  early.judge ??= this.startJudge(consolidated, judgeRewriteRounds);
+                },
+              }),
+        });
+        if (early.judge) {
+          early.judge.kept = sameStory(early.judge.story, applyResult(story, proposed).story);
+        }
+        return proposed;
+      });
+      if (outcome.outcome === 'cancelled' || !early.judge?.kept) return outcome;
+      const judged = await early.judge.result;
+      if (judged) await this.saveReview(judged);
+      return outcome;
+    } finally {
+      early.judge?.stop();
+    }
+  }
+
+  /** The first judge round, started on the story consolidation's edits make, with a way to stop it. */
+  private startJudge(story: Story, rewriteRoundsLeft: number): EarlyJudge {
+    const stopped = new AbortController();
+    const signal = this.env.signal ? AbortSignal.any([this.env.signal, stopped.signal]) : stopped.signal;
+    const result = (async () => {
+      await this.emit({ type: 'review:start', round: 1 });
+      return this.judge(story, 1, rewriteRoundsLeft, signal);
+    })();
+    // A judge that is stopped, or whose story consolidation did not end with, is never awaited.
+    result.catch(() => undefined);
+    return { story, kept: false, result, stop: () => stopped.abort() };
+  }
+
+  /** One judge call on `story`; undefined when cancelled. */
+  private async judge(
+    story: Story,
+    round: number,
+    rewriteRoundsLeft: number,
+    signal = this.env.signal,
+  ): Promise<PassResult | undefined> {
+    const mockups = await this.inventories();
+    return this.cancellable(() =>
+      runReview({ ...this.env, signal, story, mockups, round, rewriteRoundsLeft }),
+    );
+  }
+
+  /** Checkpoints a judge round and reports its verdict. */
+  private async saveReview(result: PassResult): Promise<void> {
+    this.failOnRetryable(result);
+    await this.store.savePass(result);
+    if (result.review) {
+      const { verdict, overall } = result.review;
+      await this.emit({ type: 'review:complete', round: result.round, verdict, overall });
+    }
   }
 
   /** A conversation turn: the user's instruction applied to the story the previous turn finished with. */
@@ -356,23 +437,15 @@ export class StepExecutor {
   async review(round: number, rewriteRoundsLeft: number): Promise<PassOutcome> {
     const done = await this.storedPass('review', round);
     if (done) return passOutcome(done);
-    const story = await this.current();
     await this.emit({ type: 'review:start', round });
     const rewrite = round > 1 ? await this.storedPass('rewrite', round - 1) : undefined;
     const previous =
       rewrite && rewrite.status !== 'applied' ? await this.storedPass('review', round - 1) : undefined;
     const result = previous?.review
       ? unchangedReview(previous, round, rewriteRoundsLeft)
-      : await this.cancellable(async () =>
-          runReview({ ...this.env, story, mockups: await this.inventories(), round, rewriteRoundsLeft }),
-        );
+      : await this.judge(await this.current(), round, rewriteRoundsLeft);
     if (!result) return { outcome: 'cancelled' };
-    this.failOnRetryable(result);
-    await this.store.savePass(result);
-    if (result.review) {
-      const { verdict, overall } = result.review;
-      await this.emit({ type: 'review:complete', round, verdict, overall });
-    }
+    await this.saveReview(result);
     return passOutcome(result);
   }
 

@@ -28,7 +28,9 @@ function drive(
               ? `review(${step.round}, ${step.rewriteRoundsLeft} left)`
               : step.kind === 'rewrite'
                 ? `rewrite(${step.round})`
-                : step.kind,
+                : step.kind === 'consolidation'
+                  ? `consolidation(judge: ${step.judgeRewriteRounds} left)`
+                  : step.kind,
     );
     next = workflow.next(answer(step));
   }
@@ -67,7 +69,12 @@ const parallel: WorkflowPlan = {
 describe('workflowSteps', () => {
   it('runs the iterations in parallel, merges, consolidates and judges once when the judge approves', () => {
     expect(drive(parallel, applied)).toEqual({
-      steps: ['iterations(user-roles,validation)@original', 'merge', 'consolidation', 'review(1, 1 left)'],
+      steps: [
+        'iterations(user-roles,validation)@original',
+        'merge',
+        'consolidation(judge: 1 left)',
+        'review(1, 1 left)',
+      ],
       outcome: { outcome: 'completed' },
     });
   });
@@ -83,7 +90,12 @@ describe('workflowSteps', () => {
           }
         : applied(step),
     );
-    expect(steps.slice(2)).toEqual(['consolidation', 'review(1, 1 left)', 'rewrite(1)', 'review(2, 0 left)']);
+    expect(steps.slice(2)).toEqual([
+      'consolidation(judge: 1 left)',
+      'review(1, 1 left)',
+      'rewrite(1)',
+      'review(2, 0 left)',
+    ]);
     expect(outcome).toEqual({ outcome: 'completed' });
   });
 
@@ -135,7 +147,7 @@ describe('workflowSteps', () => {
         ? { kind: step.kind, outcome: 'failed' }
         : applied(step),
     );
-    expect(steps.slice(-2)).toEqual(['consolidation', 'review(1, 1 left)']);
+    expect(steps.slice(-2)).toEqual(['consolidation(judge: 1 left)', 'review(1, 1 left)']);
     expect(outcome).toEqual({ outcome: 'completed' });
   });
 
@@ -156,7 +168,7 @@ describe('workflowSteps', () => {
       'approval(user-roles)',
       'iterations(validation)@working',
       'approval(validation)',
-      'consolidation',
+      'consolidation(judge: 0 left)',
       'review(1, 0 left)',
     ]);
   });

@@ -37,7 +37,8 @@ export type WorkflowStep =
   | { kind: 'iterations'; iterations: IterationId[]; base: 'original' | 'working' }
   | { kind: 'approval'; iteration: IterationId }
   | { kind: 'merge' }
-  | { kind: 'consolidation' }
+  /** `judgeRewriteRounds`: those of the judge that follows, whose first round may start during consolidation. */
+  | { kind: 'consolidation'; judgeRewriteRounds: number }
   | { kind: 'review'; round: number; rewriteRoundsLeft: number }
   | { kind: 'rewrite'; round: number }
   | { kind: 'refinement' };
@@ -151,7 +152,11 @@ export function* workflowSteps(plan: WorkflowPlan): Generator<WorkflowStep, Work
   }
   if (!plan.review) return { outcome: 'completed' };
 
-  if ((yield* step({ kind: 'consolidation' })).outcome === 'cancelled') return { outcome: 'cancelled' };
+  const consolidation = yield* step({
+    kind: 'consolidation',
+    judgeRewriteRounds: plan.review.rewriteRounds,
+  });
+  if (consolidation.outcome === 'cancelled') return { outcome: 'cancelled' };
   return yield* judgeSteps(plan.review.rewriteRounds);
 }
 

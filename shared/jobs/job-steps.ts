@@ -334,7 +334,7 @@ export class JobSteps {
           await executor.merge();
           return { outcome: 'applied' };
         case 'consolidation':
-          return executor.consolidate();
+          return executor.consolidate(step.judgeRewriteRounds);
         case 'review':
           return executor.review(step.round, step.rewriteRoundsLeft);
         case 'rewrite':

@@ -95,7 +95,7 @@ export type IterationRunOutput = z.infer<typeof iterationRunOutputSchema>;
  */
 export const workflowStepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('merge') }),
-  z.object({ kind: z.literal('consolidation') }),
+  z.object({ kind: z.literal('consolidation'), judgeRewriteRounds: z.number().int().nonnegative() }),
   z.object({
     kind: z.literal('review'),
     round: z.number().int().positive(),

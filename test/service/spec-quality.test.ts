@@ -22,7 +22,7 @@ import { readSse, terminalSseEvents, type SseEvent } from '../support/sse';
  * A job end to end through the durable runtime and the real Anthropic SDK against the local Messages API
  * (cache minimum 2,048 tokens): iterations, consolidation, the whole-story judge and its rewrite round. The
  * Messages API answers like the offline engine, except the judge: its first round names a weak system
- * criterion (so the verdict is `rewrite`), its second approves.
+ * criterion (so the verdict is `rewrite`), its second approves. The first round starts during consolidation.
  */
 
 const holdMarker = 'while the judge deliberates';
@@ -84,7 +84,12 @@ const story = sampleStory('login-web.md');
 const iterations = ['user-roles', 'validation', 'security'];
 
 beforeAll(async () => {
-  messages = await startMessagesApiServer({ responder: scriptedJudge, minCacheableTokens: 2_048 });
+  // Answers stream at 6 ms a token, so a call that starts while another streams shows in their times.
+  messages = await startMessagesApiServer({
+    responder: scriptedJudge,
+    minCacheableTokens: 2_048,
+    latency: { baseMs: 0, perOutputTokenMs: 6 },
+  });
   service = await startService({
     ANTHROPIC_API_KEY: 'local-test-key',
     ANTHROPIC_BASE_URL: messages.url,
@@ -150,6 +155,10 @@ describe('a job with consolidation and the whole-story judge (durable runtime, A
       'rewrite',
       'review',
     ]);
+    // The first judge round began once consolidation's edits were final, while it still wrote its coverage.
+    const [consolidation, firstJudge] = calls.slice(3, 5);
+    expect(firstJudge?.arrivedAtMs).toBeGreaterThan(consolidation?.arrivedAtMs ?? Infinity);
+    expect(firstJudge?.arrivedAtMs).toBeLessThan(consolidation?.finishedAtMs ?? 0);
     expect(new Set(calls.map((call) => JSON.stringify(call.params.system))).size).toBe(1);
     expect(new Set(calls.map((call) => JSON.stringify(call.params.output_config))).size).toBe(1);
     const [first, ...rest] = calls;
