@@ -29,7 +29,6 @@ import { storySchema, type Story } from './story';
  * verdict does not wait for an empty patch list and eight zero scores to be written out.
  */
 export const engineOutputSchema = z.object({
-  summary: z.string().describe('Iterations and passes: one or two sentences on what you did.').default(''),
   patches: z
     .array(patchSchema)
     .describe('Iterations, consolidation and rewrite: the edits, fewest that do the job.')
@@ -63,6 +62,9 @@ export const engineOutputSchema = z.object({
     .array(z.string())
     .describe('Verification only: concrete problems with the proposed patches.')
     .default([]),
+  // Last: a summary is written once the work it sums up is done, and a pass that needs only the edits (the
+  // judge after consolidation) can start as soon as they are written.
+  summary: z.string().describe('Iterations and passes: one or two sentences on what you did.').default(''),
 });
 export type EngineOutput = z.infer<typeof engineOutputSchema>;
 
