@@ -1,3 +1,4 @@
+import { AsyncResource } from 'node:async_hooks';
 import { AppError, toAppError } from '../errors';
 import { getIteration, type IterationId, type ProductType } from './catalog';
 import type { IterationResult, PassResult } from './iteration-result';
@@ -356,6 +357,11 @@ export class StepExecutor {
    */
   async consolidate(judgeRewriteRounds?: number): Promise<PassOutcome> {
     const early: { judge?: EarlyJudge } = {};
+    // Called from inside consolidation's stream, the judge still belongs to this step, not to that call:
+    // it runs in the step's async context (its trace span and scope).
+    const startJudge = AsyncResource.bind((consolidated: Story, rounds: number) =>
+      this.startJudge(consolidated, rounds),
+    );
     try {
       const outcome = await this.editingPass('consolidation', 1, async (story) => {
         const findings = (await this.store.iterationResults()).flatMap((result) => result.findings);
@@ -369,7 +375,7 @@ export class StepExecutor {
             ? {}
             : {
                 onEditsKnown: (consolidated: Story) => {
-                  early.judge ??= this.startJudge(consolidated, judgeRewriteRounds);
+                  early.judge ??= startJudge(consolidated, judgeRewriteRounds);
                 },
               }),
         });
