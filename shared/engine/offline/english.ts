@@ -202,3 +202,11 @@ export function pastParticiple(verb: string): string {
   if (/[^aeiou]y$/.test(lower)) return `${head.slice(0, -1)}ied${tail}`;
   return `${head}ed${tail}`;
 }
+
+/** "categories" -> "category", "boxes" -> "box", "guests" -> "guest"; a word that is not a plural stays. */
+export function singular(word: string): string {
+  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
+  if (word.length > 4 && /(?:ss|sh|ch|x)es$/.test(word)) return word.slice(0, -2);
+  if (word.length > 3 && word.endsWith('s') && !/(?:ss|us|is)$/.test(word)) return word.slice(0, -1);
+  return word;
+}

@@ -210,15 +210,16 @@ const userRoles: Rule = (context, d) => {
     );
   }
   if (action && facts.kind !== 'access' && !accountsDecidedByPack(context)) {
-    if (facts.anonymous) {
+    // Something sent to a person is theirs alone, whether or not they have an account.
+    if (facts.received) {
+      d.system(
+        `Each ${facts.received} goes only to the ${facts.role || 'users'} it is meant for: nobody in another account or without that role receives it.`,
+      );
+    } else if (facts.anonymous) {
       d.outcome(
         `${facts.actor} has no account`,
         `they ${action.phrase}`,
         'it works without signing in, and nothing they do creates an account',
-      );
-    } else if (facts.received) {
-      d.system(
-        `Each ${facts.received} goes only to the ${facts.role || 'users'} it is meant for: nobody in another account or without that role receives it.`,
       );
     } else if (facts.productType === 'api') {
       d.system(
@@ -495,7 +496,9 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       }
       break;
     case 'get':
-      if (eventNotice(context, d, action)) break;
+      if (eventNotice(context, d, action) || scheduledNotice(context, d, action)) break;
+      // A message with no stated moment: validation asks what sends it (`deliveryQuestion`).
+      if (facts.received) break;
       // "get a notification", "receive a reminder": the packs know what those look like; this is about files.
       if (!fileLike.test(`${action.verb} ${action.object}`)) break;
       d.outcome(
@@ -584,13 +587,16 @@ const interactiveElements: Rule = (context, d) => {
 const notice =
   /\b(?:e-?mails?|notifications?|alerts?|reminders?|messages?|sms|push notifications?|webhooks?|callbacks?|events?)\b/i;
 
+/** A message's own trigger: "when an invoice is paid". */
+const noticeWhen = /^(?:when|whenever|if|as soon as|each time|every time)\b/i;
+
 /**
  * "get an email when new jobs match it", "receive a webhook when an invoice is paid": one notice per event
  * the actor asked to hear about, and none without one. False when the action is not such a wish.
  */
 function eventNotice(context: Context, d: Draft, action: Action): boolean {
   if (kindOf(action.verb) !== 'get' || !notice.test(action.object)) return false;
-  if (!/^(?:when|whenever|if|as soon as|each time|every time)\b/i.test(action.rest)) return false;
+  if (!noticeWhen.test(action.rest)) return false;
   const { actor } = context.facts;
   const head = objectHead(action.object);
   d.outcome(
@@ -601,6 +607,44 @@ function eventNotice(context: Context, d: Draft, action: Action): boolean {
       : `they get exactly one ${head} saying what happened, with a link to it, and none when nothing happened`,
   );
   return true;
+}
+
+/** "on the morning of their arrival", "the day before the appointment": a message's moment, by the person's event. */
+function sendingTime(
+  action: Action,
+): { phrase: string; part: string; relation: string; event: string } | undefined {
+  const [phrase, part, relation, event] =
+    /\bthe\s+(morning|afternoon|evening|night|day)\s+(of|before|after)\s+(?:their|the|each|its)\s+([\p{L}-]+)/iu.exec(
+      action.rest,
+    ) ?? [];
+  return phrase && part && relation && event ? { phrase, part, relation, event } : undefined;
+}
+
+/**
+ * "get the door code by SMS on the morning of their arrival": one message, at a moment tied to the person's own
+ * event. False when the action is no message with such a moment.
+ */
+function scheduledNotice(context: Context, d: Draft, action: Action): boolean {
+  const { facts } = context;
+  const time = sendingTime(action);
+  if (!facts.received || !time) return false;
+  d.outcome(
+    `${facts.actor}'s ${time.event} is on a given day`,
+    `the ${time.part} of ${time.relation === 'of' ? 'that day' : `the day ${time.relation} it`} comes`,
+    `they get exactly one ${facts.received}, and nobody else gets it`,
+  );
+  return true;
+}
+
+/** What a message sent to the actor leaves open: its exact moment, or what sends it at all. */
+function deliveryQuestion(context: Context): string | undefined {
+  const { facts } = context;
+  const action = facts.action;
+  if (!facts.received || !action || noticeWhen.test(action.rest)) return undefined;
+  const time = sendingTime(action);
+  return time
+    ? `What time exactly is "${time.phrase}", in which time zone, and what happens when the ${time.event} is arranged after that time?`
+    : `What sends the ${facts.received} to ${facts.actor}: which event or time, how soon after it, and what must it say?`;
 }
 
 /** What a client sees when its request for an action succeeds, by what the action does to its object. */
@@ -896,6 +940,8 @@ const validation: Rule = (context, d) => {
   const check = checkStory(context.story);
   d.findings.push(...check.findings);
   for (const question of check.questions) d.question(question);
+  const delivery = deliveryQuestion(context);
+  if (delivery) d.question(delivery);
   statedValues(context, d);
   if (context.story.productType === 'api') apiOutcomes(context, d);
   d.pack('validation');
@@ -1015,7 +1061,17 @@ const measurableWording: { pattern: RegExp; wording: (roles: string) => string }
 const accessibility: Rule = (context, d) => {
   const { facts } = context;
   d.pack('accessibility');
-  if (facts.action && !d.has('outcomeCriteria', /screen reader|keyboard/)) {
+  // A message is read, not operated: its order and its links are what a screen reader needs. An SMS is
+  // plain text the phone reads out as it is.
+  if (facts.received && !/^(?:sms|text message)\b/i.test(facts.received)) {
+    if (!d.has('outcomeCriteria', /screen reader/)) {
+      d.outcome(
+        `${facts.actor} uses a screen reader`,
+        `they open the ${facts.received}`,
+        'it reads in a logical order, every link names where it leads, and nothing is said only by colour or an image',
+      );
+    }
+  } else if (facts.action && !facts.received && !d.has('outcomeCriteria', /screen reader|keyboard/)) {
     const native = context.story.productType === 'mobile-native';
     d.outcome(
       native
@@ -1039,9 +1095,11 @@ const performance: Rule = (context, d) => {
   const { facts } = context;
   d.pack('performance');
   const action = facts.action;
-  // An API has no screen to confirm on: its latency is the system criterion below.
+  // An API has no screen to confirm on: its latency is the system criterion below. Nor has a message sent
+  // to the actor: its delivery is what has to be fast.
   if (
     action &&
+    !facts.received &&
     context.story.productType !== 'api' &&
     !d.has('outcomeCriteria', /within \d/) &&
     !d.has('systemCriteria', /within \d/)
@@ -1056,6 +1114,7 @@ const performance: Rule = (context, d) => {
   }
   if (
     action &&
+    !facts.received &&
     (context.story.productType === 'mobile-native' || context.story.productType === 'mobile-web')
   ) {
     d.outcome(
@@ -1064,13 +1123,17 @@ const performance: Rule = (context, d) => {
       'it completes within 5 seconds or says that it is still working',
     );
   }
-  if (context.story.productType === 'api' && action) {
+  if (action && facts.received) {
+    // One asks for what one receives once (or not at all); the deliveries are what has to be fast.
     d.system(
-      // A client asks for what it receives once; the deliveries are what has to be fast.
-      facts.received
-        ? `Each ${facts.received} is sent within 1 minute of the event that causes it at the 95th percentile at 10 times the expected peak of events, shown by a load test.`
-        : `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
+      `Each ${facts.received} is sent within 1 minute of ${sendingTime(action) ? 'the time it is due' : 'the event that causes it'} at the 95th percentile at 10 times the expected peak of events, shown by a load test.`,
     );
+  } else if (context.story.productType === 'api' && action) {
+    d.system(
+      `Requests to ${action.phrase} are answered within 500 ms at the 95th percentile at 10 times the expected peak, shown by a load test.`,
+    );
+  }
+  if (context.story.productType === 'api' && action) {
     // "list all orders": a list with no bound is a page at a time, or one call can ask for everything.
     if (facts.kind === 'view' && /^(?:all|every)\b|s\b/i.test(action.object))
       d.outcome(

@@ -837,6 +837,61 @@ describe('offline criteria by what the action is', () => {
     expect(text).not.toMatch(/"Get email"/);
   });
 
+  it('reads a wish for other people ("I want guests to get ...") as about them, and a message as sent to them', async () => {
+    const doorCode = (
+      await itemTexts(
+        'As a holiday-home owner, I want guests to get the door code by SMS on the morning of their arrival so that they can let themselves in.',
+      )
+    ).join('\n');
+    expect(doorCode).not.toMatch(/could not read|"Get door code"|keyboard|Every attempt to/);
+    expect(doorCode).toContain(
+      "Given the guest's arrival is on a given day, when the morning of that day comes, then they get exactly one SMS with the door code, and nobody else gets it.",
+    );
+    expect(doorCode).toContain(
+      'Each SMS with the door code goes only to the guest it is meant for: nobody in another account or without that role receives it.',
+    );
+    expect(doorCode).toContain(
+      'What time exactly is "the morning of their arrival", in which time zone, and what happens when the arrival is arranged after that time?',
+    );
+    expect(doorCode).toMatch(/SMS with the door code is sent within 1 minute of the time it is due/);
+
+    const absence = (
+      await itemTexts(
+        'As a teacher, I want parents to be notified when their child is absent so that they can react the same day.',
+      )
+    ).join('\n');
+    expect(absence).toContain(
+      'Given the parent has asked to get a notification when their child is absent, when that happens, then they get exactly one notification saying what happened, with a link to it, and none when nothing happened.',
+    );
+    expect(absence).toContain(
+      'Given the parent uses a screen reader, when they open the notification, then it reads in a logical order, every link names where it leads, and nothing is said only by colour or an image.',
+    );
+    expect(absence).not.toMatch(/could not read|asks to get|every control is reachable/);
+
+    const rota = (
+      await itemTexts(
+        'As a manager, I want my team to see the holiday rota so that nobody books the same week.',
+      )
+    ).join('\n');
+    expect(rota).toContain(
+      'Given the team member is not signed in, when they try to see the holiday rota, then they are asked to sign in first and then return to the same step.',
+    );
+    expect(rota).toMatch(/how many team members see the holiday rota/);
+    expect(rota).not.toMatch(/could not read/);
+
+    // The admin asks on behalf of new users: the story is about them, not about administering roles.
+    const welcome = (
+      await itemTexts(
+        'As an admin, I want new users to receive a welcome email so that they know how to start.',
+      )
+    ).join('\n');
+    expect(welcome).not.toMatch(/administrator|role does not allow|confirmation appears/);
+    expect(welcome).toContain(
+      'What sends the welcome email to the new user: which event or time, how soon after it, and what must it say?',
+    );
+    expect(welcome).toMatch(/at most one notification per recipient/);
+  });
+
   it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {
     const sent = await criteria(
       'As a landlord, I want to send the utility statement as a PDF to all tenants of a building so that they are informed.',

@@ -1,6 +1,6 @@
 import type { ProductType } from '../catalog';
 import type { Story } from '../story';
-import { determiners, isIrregularParticiple, isVerb, particleAfter, prepositions } from './english';
+import { determiners, isIrregularParticiple, isVerb, particleAfter, prepositions, singular } from './english';
 import { detectLanguage, type StoryLanguage } from './language';
 import { actionsOf, actorWish, analysisChars, thirdPersonText } from './qus-validation';
 
@@ -67,7 +67,10 @@ export interface StoryFacts {
   language: StoryLanguage;
   english: boolean;
   productType: ProductType;
-  /** The role as written ("bank customer"); "" when the story names none. */
+  /**
+   * Who does or gets what the story asks for: its role as written ("bank customer"), or the people it wants
+   * something for ("guest" in "I want guests to get the door code"); "" when the story names none.
+   */
   role: string;
   /** How sentences name the actor: "the bank customer", or "the user" without a role. */
   actor: string;
@@ -270,9 +273,49 @@ export function capturesOverTime(action: Action): boolean {
 const circumstanceClause =
   /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move)\b[^,;]*)/i;
 
+/** People a story may speak of besides its actor. */
+const peopleNouns =
+  'users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|teachers?|clients?|guests?|buyers?|sellers?|parents?|team|colleagues?|drivers?|tenants?|residents?|subscribers?|attendees?|participants?|candidates?|applicants?|volunteers?|players?|partners?|suppliers?|managers?|reviewers?|approvers?|readers?|followers?|learners?|owners?|riders?|passengers?|travell?ers?|shoppers?|agents?|nurses?|doctors?|carers?|friends?|family';
+
 /** A subject of the wish that is people, not the product: "users", "every customer". */
-const peopleSubject =
-  /^(?:(?:the|all|every|each|our)\s+)?(?:users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|teachers?|clients?|people|everyone|anyone|guests?|buyers?|sellers?)$/i;
+const peopleSubject = new RegExp(
+  `^(?:(?:the|all|every|each|our)\\s+)?(?:${peopleNouns}|people|everyone|anyone)$`,
+  'i',
+);
+
+/**
+ * "guests to get the door code by SMS", "new users to receive a welcome email", "my team to see the rota": the
+ * actor wants other people to do or get something. Groups: the people's adjective, their noun, the wish.
+ */
+const othersWish = new RegExp(
+  `^(?:(?:the|all|every|each|our|my|their)\\s+)?(?:(new|other|existing|invited|registered|returning)\\s+)?(${peopleNouns})\\s+to\\s+(.+)$`,
+  'i',
+);
+
+/** "team" -> "team member", "new users" -> "new user": one of the people a wish is for. */
+function onePersonOf(adjective: string, noun: string): string {
+  const person = /^(?:team|staff|family)$/i.test(noun) ? `${noun} member` : singular(noun);
+  return `${adjective === '' ? '' : `${adjective} `}${person}`.toLowerCase();
+}
+
+/** Being told something is getting a message: "be notified when ..." -> "get a notification when ...". */
+const toldAs: Record<string, string> = {
+  notified: 'a notification',
+  informed: 'a notification',
+  told: 'a notification',
+  alerted: 'an alert',
+  warned: 'a warning',
+  reminded: 'a reminder',
+  emailed: 'an email',
+  texted: 'a text message',
+};
+
+function asReceived(wish: string): string {
+  return wish.replace(
+    /^be\s+(notified|informed|told|alerted|warned|reminded|emailed|texted)\b/i,
+    (_, told: string) => `get ${toldAs[told.toLowerCase()] ?? 'a notification'}`,
+  );
+}
 
 /**
  * "I want a report of overtime hours as Excel": wishing for a document is getting it, wishing for a display
@@ -621,7 +664,11 @@ export function storyFacts(story: Story): StoryFacts {
   const means = english ? actionsOf(story.statement.iWant) : { subject: '', actions: [] };
   const features = means.actions;
   // A compound wish is read from its first feature ("book an appointment ..." of "book, move or cancel ...").
-  const wished = features.length > 1 ? (features[0] ?? '') : actorWish(story.statement.iWant);
+  const firstWish = features.length > 1 ? (features[0] ?? '') : actorWish(story.statement.iWant);
+  // "I want guests to get the door code": the criteria are about the guests, who do or get what follows.
+  const others = english ? othersWish.exec(firstWish) : null;
+  const wished = asReceived(others?.[3] ?? firstWish);
+  const doer = others ? onePersonOf(others[1] ?? '', others[2] ?? '') : undefined;
   // "Users should be able to delete their account": people as the subject do what follows.
   const byPeople = peopleSubject.test(means.subject) && features.length === 1 ? (features[0] ?? '') : '';
   const read = english
@@ -637,9 +684,9 @@ export function storyFacts(story: Story): StoryFacts {
     language,
     english,
     productType: story.productType,
-    role,
+    role: doer ?? role,
     // A role in another language is quoted, so English sentences keep the story's own word for the actor.
-    actor: role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
+    actor: doer ? `the ${doer}` : role === '' ? 'the user' : english ? `the ${role}` : `the "${role}"`,
     action,
     kind: action ? actionKindOf(action) : undefined,
     features: features.length > 1 ? features : [],
@@ -654,12 +701,13 @@ export function storyFacts(story: Story): StoryFacts {
       /\b(?:another|other|others|someone|somebody|a client|clients|colleagues?|friends?|recipients?|customers?|candidates?|guests?|patients?|tenants?|students?)\b|\b(?:share|send|invite|transfer|refer|forward|assign)\b/i.test(
         wish,
       ),
-    anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(role),
+    anonymous: /\b(?:visitor|guest|anonymous|passer-by|passerby|prospect)\b/i.test(doer ?? role),
     received: action ? receivedMessage(action) : undefined,
     text: `${story.original.slice(0, analysisChars)}\n${story.implementationNotes.map((note) => note.text).join('\n')}`
       .slice(0, 2 * analysisChars)
       .toLowerCase(),
-    subject: `${role} ${story.statement.iWant}`.toLowerCase(),
+    // Who the story is for decides its domain: "As an admin, I want new users to receive ..." is not admin work.
+    subject: `${doer ?? role} ${story.statement.iWant}`.toLowerCase(),
     core: coreOf(english ? (features[0] ?? story.statement.iWant) : ''),
     facts,
     languages: findAll(story.original, languageNames),
@@ -670,10 +718,36 @@ export function storyFacts(story: Story): StoryFacts {
 const messageNouns =
   /^(?:(?:a|an|the|my|their|one)\s+)?((?:[\p{L}-]+\s+)?(?:notifications?|alerts?|reminders?|messages?|e-?mails?|sms|texts?|push notifications?|warnings?|digests?|newsletters?|webhooks?|callbacks?))$/iu;
 
-/** "receive an alert" -> "alert"; undefined when the action is not being sent something. */
+/** How something is sent to a person: "by SMS", "via email", "in a push notification". */
+const sentBy =
+  /^(?:by|via|in|as|through)\s+(?:an?\s+)?(sms|text(?: message)?|e-?mail|push(?: notification)?|letter|post)\b/i;
+
+const channelNames: Record<string, string> = {
+  sms: 'SMS',
+  text: 'text message',
+  push: 'push notification',
+  post: 'letter',
+};
+
+/**
+ * "receive an alert" -> "alert"; "get the door code by SMS" -> "SMS with the door code"; undefined when the
+ * action is not being sent something.
+ */
 function receivedMessage(action: Action): string | undefined {
   if (action.verb !== 'receive' && action.verb !== 'get') return undefined;
-  return messageNouns.exec(action.object)?.[1]?.toLowerCase();
+  const message = messageNouns.exec(action.object)?.[1]?.toLowerCase();
+  if (message) return message;
+  const channel = sentBy
+    .exec(action.rest)?.[1]
+    ?.toLowerCase()
+    .replace(/^e-mail$/, 'email');
+  if (!channel || action.object === '') return undefined;
+  return `${channelNames[channel] ?? channel} with ${theThing(action.object)}`;
+}
+
+/** "a door code" -> "the door code": what is sent is a particular one. */
+function theThing(object: string): string {
+  return object.replace(/^(?:a|an)\s+/i, 'the ');
 }
 
 /** "a", "a or b", "a, b or c". */

@@ -2,7 +2,7 @@ import { mentionPattern, renameText } from '../backlog-names';
 import { allItems, splitSentences, type Story } from '../story';
 import type { BacklogEntry, ConsistencyFinding, Relationship, SystemContext } from '../system-analysis';
 import type { SystemOutput } from '../system-prompts';
-import { determiners, isVerb, nounLikeVerbs, prepositions } from './english';
+import { determiners, isVerb, nounLikeVerbs, prepositions, singular } from './english';
 import { contentWords, quote, similarity } from './pass-rules';
 import { checkStory } from './qus-validation';
 import { readAction, storyFacts } from './story-facts';
@@ -37,13 +37,6 @@ const genericTerms = new Set(
 );
 
 const screenWords = /^(?:page|screen|form|dialog|dialogue|dashboard|view|tab|wizard|modal|menu)$/;
-
-function singular(word: string): string {
-  if (word.length > 4 && word.endsWith('ies')) return `${word.slice(0, -3)}y`;
-  if (word.length > 4 && /(?:ss|sh|ch|x)es$/.test(word)) return word.slice(0, -2);
-  if (word.length > 3 && word.endsWith('s') && !/(?:ss|us|is)$/.test(word)) return word.slice(0, -1);
-  return word;
-}
 
 /** A boundary no name or mention crosses: punctuation and numbers. */
 const boundary = '|';
