@@ -101,8 +101,10 @@ const notPhysical = new RegExp(`${sellerSide.source}|${digitalGoods.source}`);
 const fileKinds: readonly ActionKind[] = ['get', 'view', 'create'];
 
 /** A story that names the accepted file type and the largest size ("a PDF of at most 20 MB"). */
-const statesTypeAndSize =
-  /^(?=[\s\S]*\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b)(?=[\s\S]*\b\d[\d,.]*\s?(?:kb|mb|gb)\b)/;
+const statesType = /\b(?:pdf|csv|jpe?g|png|heic|gif|docx?|xlsx?|mp4|mov|zip|svg)\b/;
+const statesSize = /\b\d[\d,.]*\s?(?:kb|mb|gb)\b/;
+const statesTypeAndSize = new RegExp(`^(?=[\\s\\S]*${statesType.source})(?=[\\s\\S]*${statesSize.source})`);
+const statesTypeOrSize = new RegExp(`${statesType.source}|${statesSize.source}`);
 
 /** The actor offers times that others book ("publish a meeting slot", "open class sessions"). */
 const offersSlots =
@@ -578,11 +580,27 @@ export const domainPacks: readonly DomainPack[] = [
     triggers:
       /\b(?:upload|uploads|photos?|images?|pictures?|videos?|files?|attachments?|attach|receipts?|documents?|camera|gallery|avatar|worksheet|floor plan|téléverser|hochladen|foto|fotos|subir|uploaden|caricare)\b/iu,
     items: [
+      // What the story states (a type, a size) has a criterion of its own; the pack checks the rest.
       outcome(
         'validation',
         'a file of a type or size that is not accepted',
         '{actor} chooses it',
         'it is refused before the upload starts, naming the accepted types and the maximum size',
+        { unless: statesTypeOrSize },
+      ),
+      outcome(
+        'validation',
+        'a file larger than the maximum size',
+        '{actor} chooses it',
+        'it is refused before the upload starts, naming the maximum size',
+        { onlyIf: statesType, unless: statesSize },
+      ),
+      outcome(
+        'validation',
+        'a file of a type that is not accepted',
+        '{actor} chooses it',
+        'it is refused before the upload starts, naming the accepted types',
+        { onlyIf: statesSize, unless: statesType },
       ),
       outcome(
         'interactive-elements',
@@ -627,8 +645,21 @@ export const domainPacks: readonly DomainPack[] = [
         'validation',
         'question',
         'Which file types and which maximum size are accepted, and how long are uploaded files kept?',
-        { unless: statesTypeAndSize },
+        { unless: statesTypeOrSize },
       ),
+      item(
+        'validation',
+        'question',
+        'Which maximum size is accepted, and how long are uploaded files kept?',
+        {
+          onlyIf: statesType,
+          unless: statesSize,
+        },
+      ),
+      item('validation', 'question', 'Which file types are accepted, and how long are uploaded files kept?', {
+        onlyIf: statesSize,
+        unless: statesType,
+      }),
       // The story already says which type and how large: only what it leaves open is asked.
       item('validation', 'question', 'How long are uploaded files kept, and who may delete them?', {
         onlyIf: statesTypeAndSize,

@@ -811,6 +811,17 @@ describe('offline criteria by what the action is', () => {
     );
     expect(uploadText).not.toMatch(/PDF of before|opens in common readers|thumbnails|Which file types/);
     expect(uploadText).toMatch(/upload their assignment as a PDF before the deadline/);
+    // A type without a size: the pack checks only the size, and asks only for it.
+    const cv = (
+      await itemTexts(
+        'As a recruiter, I want candidates to upload their CV as a PDF so that I can review applications in one place.',
+      )
+    ).join('\n');
+    expect(cv).toContain(
+      'Given a file larger than the maximum size, when the candidate chooses it, then it is refused before the upload starts, naming the maximum size.',
+    );
+    expect(cv).toContain('Which maximum size is accepted, and how long are uploaded files kept?');
+    expect(cv).not.toMatch(/a type or size that is not accepted|Which file types/);
     const importText = (
       await itemTexts(
         'As an HR admin, I want to bulk import employees from a CSV file with up to 5,000 rows, so that onboarding a new client takes minutes, not days.',
