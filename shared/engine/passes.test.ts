@@ -308,8 +308,8 @@ describe('consolidation and the first judge round', () => {
 
   const itemIds = (story: Story) => sectionNames.flatMap((section) => story[section].map((item) => item.id));
 
-  it("starts judging once consolidation's edits are final, while it still writes its coverage, and keeps that round", async () => {
-    const { llm, calls } = timed(createOfflineAdapter({ latencyMs: 400, chunks: 20 }));
+  /** The transfer story through the security iteration, consolidation and one judge round, with its events. */
+  async function securityRun(llm: LlmPort) {
     const events: WorkflowEvent[] = [];
     const result = await runWorkflow({
       llm,
@@ -320,6 +320,12 @@ describe('consolidation and the first judge round', () => {
         events.push(event);
       },
     });
+    return { result, events };
+  }
+
+  it("starts judging once consolidation's edits are final, while it still writes its coverage, and keeps that round", async () => {
+    const { llm, calls } = timed(createOfflineAdapter({ latencyMs: 400, chunks: 20 }));
+    const { result, events } = await securityRun(llm);
     const consolidation = calls.find((call) => call.kind === 'consolidation');
     const judge = calls.filter((call) => call.kind === 'review');
     expect(judge).toHaveLength(1);
@@ -399,16 +405,7 @@ describe('consolidation and the first judge round', () => {
         };
       },
     };
-    const events: WorkflowEvent[] = [];
-    const result = await runWorkflow({
-      llm,
-      story: transfer,
-      iterations: ['security'],
-      rewriteRounds: 0,
-      onEvent: (event) => {
-        events.push(event);
-      },
-    });
+    const { result, events } = await securityRun(llm);
     const judged = calls.filter((call) => call.kind === 'review');
     expect(judged.map((call) => call.stopped)).toEqual([true, false]);
     expect(itemIds(judged[1]?.story ?? transfer)).toEqual(itemIds(result.story));
