@@ -609,15 +609,28 @@ function eventNotice(context: Context, d: Draft, action: Action): boolean {
   return true;
 }
 
-/** "on the morning of their arrival", "the day before the appointment": a message's moment, by the person's event. */
+/**
+ * A message's moment, set by the person's own event: "on the morning of their arrival" (a part of a day, whose
+ * exact time is open), "24 hours before their appointment" (a stated interval).
+ */
 function sendingTime(
   action: Action,
-): { phrase: string; part: string; relation: string; event: string } | undefined {
+): { phrase: string; moment: string; event: string; exact: boolean } | undefined {
   const [phrase, part, relation, event] =
     /\bthe\s+(morning|afternoon|evening|night|day)\s+(of|before|after)\s+(?:their|the|each|its)\s+([\p{L}-]+)/iu.exec(
       action.rest,
     ) ?? [];
-  return phrase && part && relation && event ? { phrase, part, relation, event } : undefined;
+  if (phrase && part && relation && event) {
+    const day = relation === 'of' ? 'that day' : `the day ${relation} it`;
+    return { phrase, moment: `the ${part} of ${day}`, event, exact: false };
+  }
+  const [stated, interval, side, later] =
+    /\b(\d[\d,.]*\s+(?:minutes?|hours?|days?|weeks?))\s+(before|after)\s+(?:their|the|each|its)\s+([\p{L}-]+)/iu.exec(
+      action.rest,
+    ) ?? [];
+  return stated && interval && side && later
+    ? { phrase: interval, moment: `${interval} ${side} it`, event: later, exact: true }
+    : undefined;
 }
 
 /**
@@ -629,8 +642,8 @@ function scheduledNotice(context: Context, d: Draft, action: Action): boolean {
   const time = sendingTime(action);
   if (!facts.received || !time) return false;
   d.outcome(
-    `${facts.actor}'s ${time.event} is on a given day`,
-    `the ${time.part} of ${time.relation === 'of' ? 'that day' : `the day ${time.relation} it`} comes`,
+    `${facts.actor}'s ${time.event} is ${time.exact ? 'at a given time' : 'on a given day'}`,
+    `${time.moment} comes`,
     `they get exactly one ${facts.received}, and nobody else gets it`,
   );
   return true;
@@ -642,9 +655,11 @@ function deliveryQuestion(context: Context): string | undefined {
   const action = facts.action;
   if (!facts.received || !action || noticeWhen.test(action.rest)) return undefined;
   const time = sendingTime(action);
-  return time
-    ? `What time exactly is "${time.phrase}", in which time zone, and what happens when the ${time.event} is arranged after that time?`
-    : `What sends the ${facts.received} to ${facts.actor}: which event or time, how soon after it, and what must it say?`;
+  if (!time)
+    return `What sends the ${facts.received} to ${facts.actor}: which event or time, how soon after it, and what must it say?`;
+  return time.exact
+    ? `What happens when the ${time.event} is arranged less than ${time.phrase} ahead: is the ${facts.received} sent at once or not at all?`
+    : `What time exactly is "${time.phrase}", in which time zone, and what happens when the ${time.event} is arranged after that time?`;
 }
 
 /** What a client sees when its request for an action succeeds, by what the action does to its object. */

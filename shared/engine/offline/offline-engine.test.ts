@@ -901,6 +901,36 @@ describe('offline criteria by what the action is', () => {
       'What sends the welcome email to the new user: which event or time, how soon after it, and what must it say?',
     );
     expect(welcome).toMatch(/at most one notification per recipient/);
+
+    // A stated interval is the moment, not part of what is sent; the open question is the late booking.
+    const reminder = await runWorkflow({
+      llm,
+      story: parseStory(
+        'As a shop owner, I want customers to be reminded 24 hours before their appointment so that fewer of them miss it.',
+      ),
+    });
+    const reminderText = allItems(reminder.story)
+      .map((item) => item.text)
+      .join('\n');
+    expect(reminderText).toContain(
+      "Given the customer's appointment is at a given time, when 24 hours before it comes, then they get exactly one reminder, and nobody else gets it.",
+    );
+    expect(reminderText).toContain(
+      'What happens when the appointment is arranged less than 24 hours ahead: is the reminder sent at once or not at all?',
+    );
+    expect(reminderText).toMatch(/Each reminder is sent within 1 minute of the time it is due/);
+    expect(reminderText).not.toMatch(/reminder 24 hours|asks to get/);
+    expect(reminder.review?.verdict).toBe('approve');
+
+    // Logging something is recording it; logging in is access.
+    const fuel = (
+      await itemTexts(
+        'As a fleet manager, I want drivers to log their fuel purchases in the app so that I can track costs per vehicle.',
+      )
+    ).join('\n');
+    expect(fuel).toContain(
+      'Given the driver has filled in the required fields to log their fuel purchases in the app, when they confirm, then they see a confirmation with what was saved, without reloading the page.',
+    );
   });
 
   it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {

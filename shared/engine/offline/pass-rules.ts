@@ -119,7 +119,8 @@ const vagueInCriteria =
  */
 function specificVocabulary(story: Story): Set<string> {
   const context = storyContext(story);
-  const vocabulary = contentWords(`${story.original} ${context.facts.actor}`);
+  // What the story asks to be sent counts as its own word ("be reminded" asks for a reminder).
+  const vocabulary = contentWords(`${story.original} ${context.facts.actor} ${context.facts.received ?? ''}`);
   for (const pack of context.packs) {
     for (const entry of pack.items) {
       for (const word of contentWords(

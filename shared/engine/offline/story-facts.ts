@@ -147,6 +147,8 @@ export function actionKindOf(action: Action): ActionKind | undefined {
     )
       ? 'create'
       : 'remove';
+  // "log my fuel purchases" records them; "log in" and "log out" are access.
+  if (action.verb === 'log') return 'create';
   if (
     action.verb === 'list' &&
     /^(?:(?:all|every)\b|(?:(?:the|my|their)\s+)?[\p{L}-]+s\b)/iu.test(action.object)
@@ -227,6 +229,8 @@ export function readAction(wish: string): Action | undefined {
     const ahead = words.slice(end, end + 4).join(' ');
     const named = words.slice(start, end).some((part) => !determiners.has(part.toLowerCase()));
     if (named && comparisonOpening.test(ahead) && /\d/.test(ahead)) break;
+    // "a reminder 24 hours before their appointment": the moment is not part of the object.
+    if (named && relativeMoment.test(ahead)) break;
     end += 1;
     if (/[,;]$/.test(words[end - 1] ?? '')) break;
   }
@@ -251,6 +255,10 @@ export function readAction(wish: string): Action | undefined {
     ...(device?.[2] ? { deviceState: device[2] } : {}),
   };
 }
+
+/** "24 hours before ...", "2 days after ...": a moment set by another event. */
+const relativeMoment =
+  /^\d[\d,.]*\s+(?:minutes?|hours?|days?|weeks?|months?)\s+(?:before|after|ahead of|prior to)\b/i;
 
 /** "while my phone is locked", "even when the app is in the background": what the action must outlast. */
 const deviceStateClause =
