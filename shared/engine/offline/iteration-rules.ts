@@ -662,6 +662,43 @@ function deliveryQuestion(context: Context): string | undefined {
     : `What time exactly is "${time.phrase}", in which time zone, and what happens when the ${time.event} is arranged after that time?`;
 }
 
+/** "releases" -> "release", "finishes" -> "finish", "copies" -> "copy": the base form of a third-person verb. */
+function baseOf(verb: string): string {
+  const lower = verb.toLowerCase();
+  if (/ies$/.test(lower)) return `${lower.slice(0, -3)}y`;
+  if (/(?:ch|sh|ss|x|z)es$/.test(lower)) return lower.slice(0, -2);
+  return lower.replace(/s$/, '');
+}
+
+/**
+ * "see my lab results as soon as my doctor releases them": before that act, what it releases is not there;
+ * after it, it is, and how soon is asked. Nothing when the act's verb is not one the engine knows.
+ */
+function awaitedAct(context: Context, d: Draft, action: Action, trigger: string): void {
+  const { actor } = context.facts;
+  const [, whose, who, verb, what] =
+    /^(their|the|a|an|its|our)\s+([\p{L}-]+)\s+([\p{L}-]+)\s*(.*)$/iu.exec(trigger) ?? [];
+  const base = verb ? baseOf(verb) : '';
+  if (!whose || !who || !verb || !isVerb(base) || base === verb.toLowerCase()) return;
+  const doer = whose.toLowerCase() === 'their' ? `${actor}'s ${who}` : `${whose.toLowerCase()} ${who}`;
+  const thing = theObject(action.object) || 'it';
+  const acted = (what ?? '').replace(/^(?:them|it)\b/i, thing);
+  const plural = /[^s]s$/.test(objectHead(action.object));
+  d.outcome(
+    `${doer} has not ${pastParticiple(base)} ${acted} yet`,
+    `${actor} tries to ${action.phrase}`,
+    `${plural ? 'they are' : 'it is'} not shown yet, and nothing hints at ${plural ? 'them' : 'it'}`,
+  );
+  d.outcome(
+    `${doer} ${verb.toLowerCase()} ${acted}`,
+    `${actor} next tries to ${action.phrase}`,
+    `${plural ? 'they are' : 'it is'} there, with when ${plural ? 'they were' : 'it was'} ${pastParticiple(base)}`,
+  );
+  d.question(
+    `How soon after ${doer} ${verb.toLowerCase()} ${acted} must ${actor} be able to ${action.phrase}: within a minute, or a stated longer time?`,
+  );
+}
+
 /** What a client sees when its request for an action succeeds, by what the action does to its object. */
 function apiResult(action: Action): string | undefined {
   const head = objectHead(action.object);
@@ -1021,6 +1058,7 @@ const validation: Rule = (context, d) => {
         : 'it is refused with the reason shown, and nothing changes',
     );
   }
+  if (action?.trigger) awaitedAct(context, d, action, action.trigger);
   const circumstance = action?.circumstance;
   if (action && circumstance) {
     d.question(

@@ -922,6 +922,15 @@ describe('offline criteria by what the action is', () => {
     expect(reminderText).not.toMatch(/reminder 24 hours|asks to get/);
     expect(reminder.review?.verdict).toBe('approve');
 
+    // Any role noun can be the people a wish is for.
+    const pickers = (
+      await itemTexts(
+        'As a warehouse supervisor, I want pickers to see their next pick list on the handheld scanner so that they waste no time walking.',
+      )
+    ).join('\n');
+    expect(pickers).toMatch(/Given the picker wants to see their next pick list/);
+    expect(pickers).not.toMatch(/could not read/);
+
     // Logging something is recording it; logging in is access.
     const fuel = (
       await itemTexts(
@@ -931,6 +940,24 @@ describe('offline criteria by what the action is', () => {
     expect(fuel).toContain(
       'Given the driver has filled in the required fields to log their fuel purchases in the app, when they confirm, then they see a confirmation with what was saved, without reloading the page.',
     );
+  });
+
+  it('keeps what another person must do first out of every criterion, and checks before and after it', async () => {
+    const results = (
+      await itemTexts(
+        "As a patient, I want to see my lab results as soon as my doctor releases them so that I don't have to call the clinic.",
+      )
+    ).join('\n');
+    expect(results).toContain(
+      "Given the patient's doctor has not released their lab results yet, when the patient tries to see their lab results, then they are not shown yet, and nothing hints at them.",
+    );
+    expect(results).toContain(
+      "Given the patient's doctor releases their lab results, when the patient next tries to see their lab results, then they are there, with when they were released.",
+    );
+    expect(results).toContain(
+      "How soon after the patient's doctor releases their lab results must the patient be able to see their lab results: within a minute, or a stated longer time?",
+    );
+    expect(results).not.toMatch(/see their lab results as soon as/);
   });
 
   it('sends a file to many without export criteria, and says who an unreachable recipient is', async () => {

@@ -23,6 +23,11 @@ export interface Action {
   circumstance?: string;
   /** The device's state the action must work in, third person: "their phone is locked". */
   deviceState?: string;
+  /**
+   * Someone else's act that makes the action possible, third person, without its connector: "their doctor
+   * releases them" of "as soon as their doctor releases them".
+   */
+  trigger?: string;
 }
 
 /** What kind of thing an action does: decides which generic criteria make sense for it. */
@@ -242,7 +247,8 @@ export function readAction(wish: string): Action | undefined {
   const condition = conditionClause.exec(rest);
   const circumstance = condition ? undefined : circumstanceClause.exec(rest);
   const device = condition || circumstance ? undefined : deviceStateClause.exec(rest);
-  const clause = condition ?? circumstance ?? device;
+  const trigger = condition || circumstance || device ? undefined : triggerClause.exec(rest);
+  const clause = condition ?? circumstance ?? device ?? trigger;
   const phraseRest = clause ? rest.slice(0, clause.index).replace(/[,;\s]+$/, '') : rest;
   const clauseText = clause?.[1]?.replace(/[.\s]+$/, '');
   return {
@@ -253,8 +259,13 @@ export function readAction(wish: string): Action | undefined {
     ...(condition && clauseText ? { condition: clauseText } : {}),
     ...(circumstance && clauseText ? { circumstance: clauseText } : {}),
     ...(device?.[2] ? { deviceState: device[2] } : {}),
+    ...(trigger?.[2] ? { trigger: trigger[2].replace(/[.\s]+$/, '') } : {}),
   };
 }
+
+/** "as soon as their doctor releases them", "once the order ships": another's act the action waits for. */
+const triggerClause =
+  /(?:^|[,;]?\s+)((?:as soon as|the moment|once|right after|immediately after)\s+((?:their|the|a|an|its|our)\s+[^,;]+))/i;
 
 /** "24 hours before ...", "2 days after ...": a moment set by another event. */
 const relativeMoment =
@@ -283,7 +294,17 @@ const circumstanceClause =
 
 /** People a story may speak of besides its actor. */
 const peopleNouns =
-  'users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|teachers?|clients?|guests?|buyers?|sellers?|parents?|team|colleagues?|drivers?|tenants?|residents?|subscribers?|attendees?|participants?|candidates?|applicants?|volunteers?|players?|partners?|suppliers?|managers?|reviewers?|approvers?|readers?|followers?|learners?|owners?|riders?|passengers?|travell?ers?|shoppers?|agents?|nurses?|doctors?|carers?|friends?|family';
+  [
+    'users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|pupils?',
+    'teachers?|clients?|guests?|buyers?|sellers?|vendors?|merchants?|parents?|team|colleagues?|drivers?|couriers?',
+    'tenants?|landlords?|residents?|citizens?|subscribers?|attendees?|participants?|candidates?|applicants?',
+    'volunteers?|players?|athletes?|partners?|suppliers?|contractors?|freelancers?|managers?|supervisors?',
+    'reviewers?|approvers?|moderators?|editors?|authors?|writers?|readers?|followers?|learners?|owners?|hosts?',
+    'riders?|passengers?|travell?ers?|shoppers?|agents?|nurses?|doctors?|clinicians?|carers?|caregivers?|friends?',
+    'family|pickers?|packers?|workers?|operators?|technicians?|engineers?|developers?|designers?|analysts?',
+    'accountants?|clerks?|cashiers?|waiters?|chefs?|cleaners?|inspectors?|auditors?|coaches?|trainers?',
+    'instructors?|tutors?|mentors?|recruiters?|employers?|donors?|investors?|dispatchers?|planners?|tellers?',
+  ].join('|');
 
 /** A subject of the wish that is people, not the product: "users", "every customer". */
 const peopleSubject = new RegExp(
