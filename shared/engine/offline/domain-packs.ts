@@ -75,6 +75,15 @@ const statedDuration = String.raw`\d+\s*(?:hours?|days?|weeks?|months?|heures?|j
 const transferWords =
   /transfer|send money|wire|iban|another account|virement|virer|autre compte|überweis|anderes konto|transferencia|otra cuenta|overma|overboek|andere rekening|bonifico|altro conto|transferir|outra conta/;
 const walletWords = /apple pay|google pay|wallet/;
+/** Paying by card: 3-D Secure, the card provider's answer. */
+const cardWords = /\b(?:credit |debit )?cards?\b/;
+/**
+ * Paying by card to a shop, a restaurant or a service that is not the actor's bank: the product shows no account
+ * the money leaves and no payee list, so balance and new-payee criteria would not fit.
+ */
+const cardOutsideBank = new RegExp(
+  `^(?![\\s\\S]*\\b(?:bank|banking|account holder)\\b)[\\s\\S]*${cardWords.source}`,
+);
 /** The actor is paid rather than paying: criteria about their balance going down would contradict the story. */
 const collecting =
   /\bcollect\w*|get paid|be paid|accept(?:s|ing)? (?:card )?payments?|charge (?:my|our|the|a|their) (?:customers?|clients?|tenants?|members?|guests?)|encaisser|einziehen|cobrar|incass/;
@@ -170,7 +179,7 @@ export const domainPacks: readonly DomainPack[] = [
         'the payment was executed',
         '{actor} opens the account it was paid from',
         'the balance is lower by exactly the amount plus any fee shown, and the payment is listed with its recipient and reference',
-        { unless: new RegExp(`${walletWords.source}|${collecting.source}`) },
+        { unless: new RegExp(`${walletWords.source}|${collecting.source}|${cardOutsideBank.source}`) },
       ),
       outcome(
         'interactive-elements',
@@ -194,7 +203,13 @@ export const domainPacks: readonly DomainPack[] = [
         'security',
         'system',
         'A payment to a new recipient, or above the per-payment threshold, is executed only after strong customer authentication with two independent factors (PSD2).',
-        { unless: new RegExp(`${walletWords.source}|${collecting.source}`) },
+        { unless: new RegExp(`${walletWords.source}|${collecting.source}|${cardOutsideBank.source}`) },
+      ),
+      item(
+        'security',
+        'system',
+        'Each card payment is authorised with 3-D Secure unless the provider applies an exemption, and a declined card is reported to {actor} with the reason the provider gives, with nothing charged.',
+        { onlyIf: cardWords, unless: collecting },
       ),
       item(
         'performance',

@@ -442,13 +442,18 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
         );
       }
       break;
-    case 'remove':
+    case 'remove': {
+      const removed = /^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target;
       d.outcome(
         `${facts.actor} is about to ${action.phrase}`,
         'they confirm',
-        `${/^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target} ${are} shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
+        // Archiving puts something away and loses nothing; the others end or erase it.
+        action.verb === 'archive'
+          ? `${removed} ${are} shown as archived at once, leave the everyday list, and can still be found among the archived ones and restored`
+          : `${removed} ${are} shown as ${pastParticiple(action.verb)} at once, and before confirming they are told what they will lose`,
       );
       break;
+    }
     case 'send':
       // Buying is paying for something, not sending it: the checkout pack says what the confirmation shows.
       if (/^(?:buy|purchase|order)$/.test(action.verb)) {

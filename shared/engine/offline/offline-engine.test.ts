@@ -942,6 +942,31 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('archives without a loss, and pays by card without bank-account or payee criteria', async () => {
+    const archive = (
+      await itemTexts(
+        'As a project lead, I want to archive finished projects so that the project list stays short.',
+      )
+    ).join('\n');
+    expect(archive).toContain(
+      'Given the project lead is about to archive finished projects, when they confirm, then the finished projects are shown as archived at once, leave the everyday list, and can still be found among the archived ones and restored.',
+    );
+    expect(archive).not.toMatch(/what they will lose/);
+
+    const split = await runWorkflow({
+      llm,
+      story: parseStory(
+        'As a restaurant guest, I want to split the payment between two cards so that my friend and I can each pay our share.',
+      ),
+    });
+    const splitText = allItems(split.story)
+      .map((item) => item.text)
+      .join('\n');
+    expect(splitText).toMatch(/authorised with 3-D Secure/);
+    expect(splitText).not.toMatch(/the account it was paid from|new recipient/);
+    expect(split.review?.scores.unambiguous).toBe(5);
+  });
+
   it('keeps what another person must do first out of every criterion, and checks before and after it', async () => {
     const results = (
       await itemTexts(

@@ -109,9 +109,12 @@ function duplicates(items: readonly StoryItem[], story: Story): { item: StoryIte
   return found;
 }
 
-/** Words no tester can check in a criterion; a quoted word is being defined ("fast", measured as ...). */
+/**
+ * Words no tester can check in a criterion; a quoted word is being defined ("fast", measured as ...), and a
+ * name ("3-D Secure") claims nothing.
+ */
 const vagueInCriteria =
-  /(?<!")\b(?:fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(?:ly)?|everything|etc|robust|reliable|secure|good|better|properly|appropriate|as expected|well tested|modern|nice)\b(?!")/i;
+  /(?<!")\b(?:fast|quick|quickly|user-friendly|intuitive|easy|easily|simple|seamless(?:ly)?|everything|etc|robust|reliable|(?<!3-?D )secure|good|better|properly|appropriate|as expected|well tested|modern|nice)\b(?!")/i;
 
 /**
  * Words that tie a criterion to this story: its own words, its stated values, and the vocabulary of the

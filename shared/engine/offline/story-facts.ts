@@ -293,18 +293,17 @@ const circumstanceClause =
   /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move)\b[^,;]*)/i;
 
 /** People a story may speak of besides its actor. */
-const peopleNouns =
-  [
-    'users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|pupils?',
-    'teachers?|clients?|guests?|buyers?|sellers?|vendors?|merchants?|parents?|team|colleagues?|drivers?|couriers?',
-    'tenants?|landlords?|residents?|citizens?|subscribers?|attendees?|participants?|candidates?|applicants?',
-    'volunteers?|players?|athletes?|partners?|suppliers?|contractors?|freelancers?|managers?|supervisors?',
-    'reviewers?|approvers?|moderators?|editors?|authors?|writers?|readers?|followers?|learners?|owners?|hosts?',
-    'riders?|passengers?|travell?ers?|shoppers?|agents?|nurses?|doctors?|clinicians?|carers?|caregivers?|friends?',
-    'family|pickers?|packers?|workers?|operators?|technicians?|engineers?|developers?|designers?|analysts?',
-    'accountants?|clerks?|cashiers?|waiters?|chefs?|cleaners?|inspectors?|auditors?|coaches?|trainers?',
-    'instructors?|tutors?|mentors?|recruiters?|employers?|donors?|investors?|dispatchers?|planners?|tellers?',
-  ].join('|');
+const peopleNouns = [
+  'users?|customers?|members?|visitors?|admins?|administrators?|employees?|staff|patients?|students?|pupils?',
+  'teachers?|clients?|guests?|buyers?|sellers?|vendors?|merchants?|parents?|team|colleagues?|drivers?|couriers?',
+  'tenants?|landlords?|residents?|citizens?|subscribers?|attendees?|participants?|candidates?|applicants?',
+  'volunteers?|players?|athletes?|partners?|suppliers?|contractors?|freelancers?|managers?|supervisors?',
+  'reviewers?|approvers?|moderators?|editors?|authors?|writers?|readers?|followers?|learners?|owners?|hosts?',
+  'riders?|passengers?|travell?ers?|shoppers?|agents?|nurses?|doctors?|clinicians?|carers?|caregivers?|friends?',
+  'family|pickers?|packers?|workers?|operators?|technicians?|engineers?|developers?|designers?|analysts?',
+  'accountants?|clerks?|cashiers?|waiters?|chefs?|cleaners?|inspectors?|auditors?|coaches?|trainers?',
+  'instructors?|tutors?|mentors?|recruiters?|employers?|donors?|investors?|dispatchers?|planners?|tellers?',
+].join('|');
 
 /** A subject of the wish that is people, not the product: "users", "every customer". */
 const peopleSubject = new RegExp(
