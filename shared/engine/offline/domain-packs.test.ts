@@ -175,6 +175,25 @@ describe('domain pack items', () => {
   const texts = async (text: string): Promise<string[]> =>
     allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
 
+  it('renew a permit by its dates, never as a subscription that pauses', async () => {
+    const items = (
+      await texts(
+        "As a citizen, I want to renew my parking permit online before it expires so that I don't get a fine.",
+      )
+    ).join('\n');
+    expect(items).toContain(
+      "Given the citizen's permit runs out on a given day, when they renew it before that day, then the new period starts the day after the old one ends, with no gap and no overlap, and they see the new end date and what they paid.",
+    );
+    expect(items).toMatch(/Can a permit that has already run out still be renewed/);
+    expect(items).not.toMatch(/subscription|subscribers|pause/i);
+    const gym = (
+      await texts(
+        'As a gym member, I want to pause my membership for a month so that I do not pay while travelling.',
+      )
+    ).join('\n');
+    expect(gym).toMatch(/share of subscribers who come back after a pause/);
+  });
+
   it('never tell someone who collects a payment that their balance goes down', async () => {
     const items = await texts(
       'As a landlord, I want to collect rent by direct debit so that I do not chase late payments.',

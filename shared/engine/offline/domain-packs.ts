@@ -75,6 +75,9 @@ const statedDuration = String.raw`\d+\s*(?:hours?|days?|weeks?|months?|heures?|j
 const transferWords =
   /transfer|send money|wire|iban|another account|virement|virer|autre compte|überweis|anderes konto|transferencia|otra cuenta|overma|overboek|andere rekening|bonifico|altro conto|transferir|outra conta/;
 const walletWords = /apple pay|google pay|wallet/;
+/** A permit (parking, residence, work) is issued for a period and renewed; it is not a subscription. */
+const permit = /\bpermits?\b/;
+
 /** Paying by card: 3-D Secure, the card provider's answer. */
 const cardWords = /\b(?:credit |debit )?cards?\b/;
 /**
@@ -1169,27 +1172,60 @@ export const domainPacks: readonly DomainPack[] = [
         '{actor} is about to change their subscription',
         'they review the change',
         'they see the date it takes effect, what they will be charged and when, before they confirm',
+        { unless: permit },
       ),
       outcome(
         'validation',
         'a subscription that is already paused, cancelled or expired',
         '{actor} tries the same change again',
         'they are told its current state and nothing is charged',
+        { unless: permit },
       ),
       item(
         'security',
         'system',
         'A renewal or a pause is applied once per billing period: a repeated request does not charge or extend twice.',
+        { unless: permit },
       ),
       item(
         'analytics',
         'system',
         'Pauses, renewals and cancellations are counted per month with the share of subscribers who come back after a pause.',
+        { unless: permit },
       ),
       item(
         'user-roles',
         'question',
         'What happens at the end of the period: does the subscription resume or renew by itself, and is {actor} reminded beforehand?',
+        { unless: permit },
+      ),
+      // A permit is issued for a period and renewed, never paused: the renewal's dates are what matter.
+      outcome(
+        'interactive-elements',
+        "{actor}'s permit runs out on a given day",
+        'they renew it before that day',
+        'the new period starts the day after the old one ends, with no gap and no overlap, and they see the new end date and what they paid',
+        { onlyIf: permit },
+      ),
+      item(
+        'security',
+        'system',
+        'A renewal is applied once per period: a repeated request does not charge or extend twice.',
+        { onlyIf: permit },
+      ),
+      item(
+        'analytics',
+        'system',
+        'Renewals are counted per month, with the share made before the old permit ran out.',
+        {
+          onlyIf: permit,
+        },
+      ),
+      item(
+        'user-roles',
+        'question',
+        'Can a permit that has already run out still be renewed, and for how long, or must {actor} apply again? Is {actor} reminded before it runs out, and how long before?',
+        { onlyIf: permit },
       ),
     ],
   },
