@@ -95,7 +95,11 @@ export type IterationRunOutput = z.infer<typeof iterationRunOutputSchema>;
  */
 export const workflowStepSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('merge') }),
-  z.object({ kind: z.literal('consolidation'), judgeRewriteRounds: z.number().int().nonnegative() }),
+  z.object({
+    kind: z.literal('consolidation'),
+    // Absent from a step an orchestration scheduled before the first judge round could start early.
+    judgeRewriteRounds: z.number().int().nonnegative().optional(),
+  }),
   z.object({
     kind: z.literal('review'),
     round: z.number().int().positive(),
