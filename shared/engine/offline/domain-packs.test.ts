@@ -175,7 +175,7 @@ describe('domain pack items', () => {
   const texts = async (text: string): Promise<string[]> =>
     allItems((await runWorkflow({ llm, story: parseStory(text) })).story).map((item) => item.text);
 
-  it('renew a permit by its dates, never as a subscription that pauses', async () => {
+  it('renew a permit by its dates, never as a subscription that pauses, and ask when a cancellation mid-period takes effect', async () => {
     const items = (
       await texts(
         "As a citizen, I want to renew my parking permit online before it expires so that I don't get a fine.",
@@ -186,6 +186,15 @@ describe('domain pack items', () => {
     );
     expect(items).toMatch(/Can a permit that has already run out still be renewed/);
     expect(items).not.toMatch(/subscription|subscribers|pause/i);
+    const cancel = (
+      await texts(
+        'As a member, I want to cancel my subscription at any time so that I only pay for what I use.',
+      )
+    ).join('\n');
+    expect(cancel).toContain(
+      'When does a cancellation made in the middle of a paid period take effect: at once, with the unused part refunded, or at the end of that period?',
+    );
+    expect(cancel).not.toMatch(/subscription at any time/);
     const gym = (
       await texts(
         'As a gym member, I want to pause my membership for a month so that I do not pay while travelling.',

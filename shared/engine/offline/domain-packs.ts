@@ -1199,6 +1199,12 @@ export const domainPacks: readonly DomainPack[] = [
         'What happens at the end of the period: does the subscription resume or renew by itself, and is {actor} reminded beforehand?',
         { unless: permit },
       ),
+      item(
+        'validation',
+        'question',
+        'When does a cancellation made in the middle of a paid period take effect: at once, with the unused part refunded, or at the end of that period?',
+        { onlyIf: /\bcancel/, unless: permit },
+      ),
       // A permit is issued for a period and renewed, never paused: the renewal's dates are what matter.
       outcome(
         'interactive-elements',

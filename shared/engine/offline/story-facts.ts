@@ -198,8 +198,11 @@ export function readAction(wish: string): Action | undefined {
       /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|instantly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
       ' ',
     )
-    // "list my orders page by page": how, not what.
-    .replace(/\b(?:page by page|one by one|step by step|one at a time|in one go)\b/gi, ' ')
+    // "list my orders page by page", "cancel at any time": how or when, not what.
+    .replace(
+      /\b(?:page by page|one by one|step by step|one at a time|in one go|at any time|anytime|whenever (?:I|we|they) (?:want|like|need))\b/gi,
+      ' ',
+    )
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
     // "bulk import", "batch delete": how many at once, not a different action.
     .replace(/^(?:bulk|batch|mass)[\s-]+(?=[a-z])/i, '')
