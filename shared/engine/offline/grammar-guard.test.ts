@@ -23,6 +23,7 @@ describe('grammar guard', () => {
       '"of" with no noun after it',
     ],
     ["The page shows the today's appointments.", "an article before a day's possessive"],
+    ['Then it shows the how many sick days each team took.', 'an article before a question clause'],
     [
       'Given the client de la banque is signed in, when they pay, then it works.',
       'words of another language outside quotes',

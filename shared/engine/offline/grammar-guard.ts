@@ -96,6 +96,10 @@ export function sentenceProblems(sentence: string): string[] {
     (/[^s]s$/.test(afterThey) && isVerb(afterThey.replace(/(?:ie)?s$/, '')));
   if (singular) problems.push('"they" with a singular verb');
   if (/\buse the request\b|\bthe user the\b|\bto to\b/i.test(text)) problems.push('a placeholder object');
+  // "the how many sick days ...": a question clause takes no article.
+  if (/\b(?:a|an|the)\s+(?:how|what|which|whether|whom|whose)\b/i.test(text)) {
+    problems.push('an article before a question clause');
+  }
   // "the today's appointments": a day's possessive takes no article.
   if (/\b(?:a|an|the)\s+(?:today|tomorrow|yesterday|tonight)['’]s\b/i.test(text)) {
     problems.push("an article before a day's possessive");

@@ -130,9 +130,16 @@ function theObject(object: string): string {
   if (object === '') return '';
   // "today's appointments", "Anna's invoices": a possessive that is not a common noun takes no article.
   if (/^(?:(?:today|tomorrow|yesterday|tonight)['’]s|\p{Lu}\p{L}*['’]s)\s/u.test(object)) return object;
+  // "how many sick days each team took": a question clause takes no article.
+  if (/^(?:how|what|which|who|whom|whose|when|where|why|whether)\b/i.test(object)) return object;
   return /^(?:the|their|a|an|this|these|those|each|every|all|another|its|his|her)\b/i.test(object)
     ? object
     : `the ${object}`;
+}
+
+/** "save my application as a draft": kept unfinished on purpose, so no field is required yet. */
+function isDraft(action: Action): boolean {
+  return /\bdrafts?\b/i.test(`${action.object} ${action.rest}`) || action.verb === 'draft';
 }
 
 /** The object named without a possessive ("their parcel" -> "parcel"). */
@@ -142,7 +149,7 @@ function objectHead(object: string): string {
 
 /** Verbs that put their object in a named state ("frozen", "archived"), which the result can show. */
 const becomesState =
-  /^(?:turn on|turn off|switch on|switch off|merge|combine|grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
+  /^(?:turn on|turn off|switch on|switch off|finish|complete|merge|combine|grade|score|freeze|unfreeze|pause|resume|enable|disable|approve|reject|block|unblock|suspend|lock|unlock|activate|deactivate|reactivate|publish|unpublish|archive|unarchive|restore|renew|upgrade|extend|pin|mute|unmute|escalate|settle|dispute|discharge)$/;
 
 /** Verbs whose change is a person vouching for something: who did it matters as much as the new state. */
 const attests = /^(?:confirm|verify|acknowledge|certify|endorse)$/;
@@ -367,6 +374,15 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
           `${facts.actor} has a valid file to ${action.phrase}`,
           'they import it',
           'they see how many records were added, updated and skipped, and what was imported appears at once',
+        );
+        break;
+      }
+      // A draft is saved as far as it goes: nothing is required yet.
+      if (isDraft(action)) {
+        d.outcome(
+          `${facts.actor} has filled in only some of the fields`,
+          `they ${action.phrase}`,
+          'it is saved as it is, and when they come back later they find it with the values they entered',
         );
         break;
       }
@@ -1017,6 +1033,7 @@ const validation: Rule = (context, d) => {
   } else if (
     action &&
     entersData &&
+    !isDraft(action) &&
     context.story.productType !== 'api' &&
     !d.has('outcomeCriteria', /refused|flagged|marked/)
   ) {

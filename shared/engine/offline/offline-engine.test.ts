@@ -931,6 +931,29 @@ describe('offline criteria by what the action is', () => {
     expect(pickers).toMatch(/Given the picker wants to see their next pick list/);
     expect(pickers).not.toMatch(/could not read/);
 
+    // A draft is saved as far as it goes; finishing it is shown as finished.
+    const draft = (
+      await itemTexts(
+        "As a job applicant, I want to save my application as a draft and finish it later so that I don't lose my work.",
+      )
+    ).join('\n');
+    expect(draft).toContain(
+      'Given the job applicant has filled in only some of the fields, when they save their application as a draft, then it is saved as it is, and when they come back later they find it with the values they entered.',
+    );
+    expect(draft).toMatch(/their application is shown as finished/);
+    expect(draft).not.toMatch(
+      /required value is missing|filled in the required fields|does not know the verb/,
+    );
+
+    // A question clause as the object keeps no article.
+    const sickDays = (
+      await itemTexts(
+        'As an HR manager, I want to see how many sick days each team took last quarter so that I can spot burnout early.',
+      )
+    ).join('\n');
+    expect(sickDays).toMatch(/it shows how many sick days each team took last quarter with the time/);
+    expect(sickDays).not.toMatch(/the how many/);
+
     // Logging something is recording it; logging in is access.
     const fuel = (
       await itemTexts(

@@ -122,7 +122,7 @@ const actionKinds: Record<ActionKind, readonly string[]> = {
       ' ',
     ),
   change:
-    'merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe avoid exclude snooze prefer reopen resize override match split choose select pick turn dispute contest appeal discharge'.split(
+    'finish complete merge combine grade score edit update change freeze unfreeze rename move reschedule renew rotate reset set assign give approve reject pause resume enable disable switch configure verify confirm scan tag label link pin reorder extend upgrade restore reactivate restock refill settle escalate triage assess evaluate endorse certify delegate acknowledge unarchive unblock publish unpublish unmute subscribe avoid exclude snooze prefer reopen resize override match split choose select pick turn dispute contest appeal discharge'.split(
       ' ',
     ),
   remove:
@@ -198,9 +198,9 @@ export function readAction(wish: string): Action | undefined {
       /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|instantly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
       ' ',
     )
-    // "list my orders page by page", "cancel at any time": how or when, not what.
+    // "list my orders page by page", "cancel at any time", "finish it later": how or when, not what.
     .replace(
-      /\b(?:page by page|one by one|step by step|one at a time|in one go|at any time|anytime|whenever (?:I|we|they) (?:want|like|need))\b/gi,
+      /\b(?:page by page|one by one|step by step|one at a time|in one go|at any time|anytime|whenever (?:I|we|they) (?:want|like|need)|later(?= *$))\b/gi,
       ' ',
     )
     .replace(/^\s*(?:to\s+)?(?:be able to\s+)?/i, '')
