@@ -688,7 +688,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'notifications',
     name: 'Notifications',
     triggers:
-      /\b(?:notify|notified|notifications?|remind|reminders?|alerts?|by e-?mail|an e-?mail|(?:reminder|welcome|confirmation|follow-up|thank-you) e-?mails?|sms|push|text messages?|newsletters?|rappel|benachrichtigung\w*|erinnerung\w*|recordatorio|notificaci\w+|melding\w*|herinnering\w*|promemoria|notifica)\b/iu,
+      /\b(?:notify|notified|notifications?|remind|reminded|reminders?|alerts?|alerted|by e-?mail|an e-?mail|(?:reminder|welcome|confirmation|follow-up|thank-you) e-?mails?|sms|push|text messages?|newsletters?|rappel|benachrichtigung\w*|erinnerung\w*|recordatorio|notificaci\w+|melding\w*|herinnering\w*|promemoria|notifica)\b/iu,
     items: [
       item(
         'validation',

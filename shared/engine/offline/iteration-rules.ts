@@ -267,7 +267,8 @@ const userRoles: Rule = (context, d) => {
     // "so that the council can repair it": what the council can do is the test, with what the actor gave.
     const enabled = /^(?:can|could|will be able to)\s+(?!be\b)(.+)$/i.exec(beneficiary.gains)?.[1];
     d.outcome(
-      `${facts.actor} has ${done} ${[action.object, action.rest].filter((part) => part !== '').join(' ')}`,
+      // The phrase, not the raw rest: a condition ("unless ...") has a criterion of its own.
+      `${facts.actor} has ${done}${action.phrase.slice(action.verb.length)}`,
       enabled
         ? `${beneficiary.who} ${several ? 'try' : 'tries'} to ${enabled}`
         : `${beneficiary.who} ${several ? 'open' : 'opens'} ${them}`,
@@ -1072,8 +1073,10 @@ const validation: Rule = (context, d) => {
   }
   const condition = action?.condition;
   if (action && condition) {
+    // "unless someone has reserved the book": the refusal is tested with that exception in place.
+    const exception = /^unless\s+(.+)$/i.exec(condition)?.[1];
     d.outcome(
-      `the condition "${condition}" no longer holds`,
+      exception ?? `the condition "${condition}" no longer holds`,
       `${context.facts.actor} tries to ${action.phrase}`,
       context.story.productType === 'api'
         ? 'the response is 409 naming the condition, and nothing changes'

@@ -931,6 +931,28 @@ describe('offline criteria by what the action is', () => {
     expect(pickers).toMatch(/Given the picker wants to see their next pick list/);
     expect(pickers).not.toMatch(/could not read/);
 
+    // The actor's own "to be alerted when ..." is an alert per event.
+    const alerted = (
+      await itemTexts(
+        'As a team lead, I want to be alerted when a deployment fails so that I can roll back quickly.',
+      )
+    ).join('\n');
+    expect(alerted).toContain(
+      'Given the team lead has asked to get an alert when a deployment fails, when that happens, then they get exactly one alert saying what happened, with a link to it, and none when nothing happened.',
+    );
+    expect(alerted).toMatch(/at most one notification per recipient/);
+
+    // "unless ..." is tested with the exception in place, and stays out of the other criteria.
+    const loan = (
+      await itemTexts(
+        'As a librarian, I want to extend a loan by two weeks unless someone has reserved the book so that readers can finish it.',
+      )
+    ).join('\n');
+    expect(loan).toContain(
+      'Given someone has reserved the book, when the librarian tries to extend a loan, then it is refused with the reason shown, and nothing changes.',
+    );
+    expect(loan).not.toMatch(/condition "unless|extended a loan by two weeks unless/);
+
     // A draft is saved as far as it goes; finishing it is shown as finished.
     const draft = (
       await itemTexts(

@@ -343,7 +343,7 @@ const toldAs: Record<string, string> = {
 
 function asReceived(wish: string): string {
   return wish.replace(
-    /^be\s+(notified|informed|told|alerted|warned|reminded|emailed|texted)\b/i,
+    /^(?:to\s+)?be\s+(notified|informed|told|alerted|warned|reminded|emailed|texted)\b/i,
     (_, told: string) => `get ${toldAs[told.toLowerCase()] ?? 'a notification'}`,
   );
 }
