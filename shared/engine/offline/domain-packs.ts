@@ -988,7 +988,8 @@ export const domainPacks: readonly DomainPack[] = [
         'security',
         'system',
         'After a key is rotated, the old and the new key both work for a grace period of 24 hours; afterwards the old key gets 401 and its last use is shown to its owner.',
-        { onlyIf: /rotate|key|token/ },
+        // An idempotency key identifies a request, not a client: nothing to rotate.
+        { onlyIf: /rotate|(?<!idempotency )key|token/ },
       ),
       item(
         'validation',

@@ -609,6 +609,9 @@ const interactiveElements: Rule = (context, d) => {
 const notice =
   /\b(?:e-?mails?|notifications?|alerts?|reminders?|messages?|sms|push notifications?|webhooks?|callbacks?|events?)\b/i;
 
+/** A message one system sends another: no person reads it on a screen. */
+const machineMessage = /\b(?:webhooks?|callbacks?)\b/i;
+
 /** A message's own trigger: "when an invoice is paid". */
 const noticeWhen = /^(?:when|whenever|if|as soon as|each time|every time)\b/i;
 
@@ -624,7 +627,7 @@ function eventNotice(context: Context, d: Draft, action: Action): boolean {
   d.outcome(
     `${actor} has asked to ${action.phrase}`,
     'that happens',
-    context.story.productType === 'api'
+    context.story.productType === 'api' || machineMessage.test(head)
       ? `${actor} receives exactly one ${head} for it, with an event id, the event type and the id of what it concerns, and none when nothing happened`
       : `they get exactly one ${head} saying what happened, with a link to it, and none when nothing happened`,
   );
@@ -718,6 +721,25 @@ function awaitedAct(context: Context, d: Draft, action: Action, trigger: string)
   );
   d.question(
     `How soon after ${doer} ${verb.toLowerCase()} ${acted} must ${actor} be able to ${action.phrase}: within a minute, or a stated longer time?`,
+  );
+}
+
+/**
+ * "create a shipment with an idempotency key": the same request sent again (a retry after a time-out) gives the
+ * first answer and creates nothing; how long a key is remembered is the story's to say.
+ */
+function idempotentRetry(context: Context, d: Draft): void {
+  const { facts } = context;
+  const action = facts.action;
+  if (!action || !/\bidempotency keys?\b/.test(facts.text)) return;
+  const head = objectHead(action.object) || 'result';
+  d.outcome(
+    `a request to ${action.phrase} that succeeded`,
+    `${facts.actor} sends it again with the same idempotency key`,
+    `the answer repeats the first one, with the same ${head} id, and no second ${head} is created`,
+  );
+  d.question(
+    'For how long is an idempotency key remembered, and what does a reused key with a different request body get?',
   );
 }
 
@@ -1018,6 +1040,7 @@ const validation: Rule = (context, d) => {
   if (delivery) d.question(delivery);
   statedValues(context, d);
   if (context.story.productType === 'api') apiOutcomes(context, d);
+  idempotentRetry(context, d);
   d.pack('validation');
   const action = context.facts.action;
   const entersData =
@@ -1140,9 +1163,10 @@ const accessibility: Rule = (context, d) => {
   const { facts } = context;
   d.pack('accessibility');
   // A message is read, not operated: its order and its links are what a screen reader needs. An SMS is
-  // plain text the phone reads out as it is.
-  if (facts.received && !/^(?:sms|text message)\b/i.test(facts.received)) {
-    if (!d.has('outcomeCriteria', /screen reader/)) {
+  // plain text the phone reads out as it is, and a webhook is read by another system.
+  if (facts.received) {
+    const read = !/^(?:sms|text message)\b/i.test(facts.received) && !machineMessage.test(facts.received);
+    if (read && !d.has('outcomeCriteria', /screen reader/)) {
       d.outcome(
         `${facts.actor} uses a screen reader`,
         `they open the ${facts.received}`,
@@ -1261,6 +1285,7 @@ const responsiveWeb: Rule = (context, d) => {
       objects,
     );
   const showsMedia = /\b(?:photo|image|picture|map|chart|dashboard|video|plan)s?\b/.test(objects);
+  if (facts.received && machineMessage.test(facts.received)) return;
   if (facts.received) {
     d.outcome(
       'a screen 320 px wide',

@@ -987,6 +987,31 @@ describe('offline criteria by what the action is', () => {
     );
   });
 
+  it('retries a request with an idempotency key without a duplicate, and writes a callback for a system, not a screen', async () => {
+    const shipment = (
+      await itemTexts(
+        'As a partner developer, I want to create a shipment via POST /v1/shipments with an idempotency key so that retries never create duplicates.',
+      )
+    ).join('\n');
+    expect(shipment).toContain(
+      'Given a request to create a shipment via POST /v1/shipments that succeeded, when the partner developer sends it again with the same idempotency key, then the answer repeats the first one, with the same shipment id, and no second shipment is created.',
+    );
+    expect(shipment).toContain(
+      'For how long is an idempotency key remembered, and what does a reused key with a different request body get?',
+    );
+    expect(shipment).not.toMatch(/key is rotated|shipments with an idempotency key[;,]/);
+
+    const callback = (
+      await itemTexts(
+        'As an integrator, I want to receive a callback when a payment is refunded so that our books stay in sync.',
+      )
+    ).join('\n');
+    expect(callback).toContain(
+      'Given the integrator has asked to receive a callback when a payment is refunded, when that happens, then the integrator receives exactly one callback for it, with an event id, the event type and the id of what it concerns, and none when nothing happened.',
+    );
+    expect(callback).not.toMatch(/screen reader|320 px|with a link to it/);
+  });
+
   it('archives without a loss, and pays by card without bank-account or payee criteria', async () => {
     const archive = (
       await itemTexts(

@@ -198,6 +198,8 @@ export function readAction(wish: string): Action | undefined {
       /\b(?:(?:much|more|a lot|way|far|even|very|really|super)\s+)*(?:easily|quickly|instantly|simply|seamlessly|intuitively|efficiently|faster|better|etc\.?|and so on)(?=[\s,.;]|$)/gi,
       ' ',
     )
+    // "with an idempotency key": how a request is made safe to retry, with a criterion of its own.
+    .replace(/\s*\bwith (?:an|a|the) idempotency key\b/gi, ' ')
     // "list my orders page by page", "cancel at any time", "finish it later": how or when, not what.
     .replace(
       /\b(?:page by page|one by one|step by step|one at a time|in one go|at any time|anytime|whenever (?:I|we|they) (?:want|like|need)|later(?= *$))\b/gi,
