@@ -412,7 +412,7 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'booking',
     name: 'Booking and scheduling',
     triggers:
-      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|(?:schedule|scheduling)(?!\s+(?:(?:a|an|the|my|our|their|each)\s+)?(?:[\p{L}-]+\s+)?(?:newsletters?|posts?|emails?|messages?|reports?|campaigns?|tweets?|exports?|backups?|jobs?|payments?|transfers?|reminders?|notifications?))|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
+      /\b(?:(?<!\b(?:the|a|an|my|our|their|your|his|her|this|these|those|of|library|e-|audio|text|note|account|cheque|check)[\s-]?)books?|booking|bookings|appointments?|reserve|reservation|(?:schedule|scheduling)(?!\s+(?:(?:a|an|the|my|our|their|each)\s+)?(?:[\p{L}-]+\s+)?(?:newsletters?|posts?|emails?|messages?|reports?|campaigns?|tweets?|exports?|backups?|jobs?|payments?|transfers?|reminders?|notifications?|banners?|articles?|announcements?|promotions?|releases?|deployments?|broadcasts?|ads?|adverts?|videos?|episodes?|updates?))|slots?|calendar|reschedule|shifts?|classes|class|check in|check-in|rendez-vous|réserv\w*|termin\w*|buchen|buchung|reservar|cita|afspraak|boeken|prenot\w*)\b/iu,
     items: [
       outcome(
         'validation',

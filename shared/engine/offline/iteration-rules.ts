@@ -358,8 +358,23 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       }
       // "schedule a blog post for publication": something that happens later by itself, not an appointment.
       if (action.verb === 'schedule' && !context.packs.some((pack) => pack.id === 'booking')) {
+        const scheduled = /^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target;
+        // "schedule a banner to show between two dates": a window, with a start and an end.
+        if (/\bbetween\b|\bfrom\s+.+\s+(?:to|until|till)\b/i.test(action.rest)) {
+          d.outcome(
+            `${facts.actor} has scheduled ${scheduled} with a start and an end`,
+            'the start comes, and later the end',
+            `it is shown from the start and no longer after the end, in the time zone shown when it was scheduled, and until then ${facts.actor} can change or cancel it`,
+          );
+          d.outcome(
+            'an end that is not after the start, or one already in the past',
+            `${facts.actor} tries to schedule it`,
+            'it is refused with the reason shown, and nothing is scheduled',
+          );
+          break;
+        }
         d.outcome(
-          `${facts.actor} has scheduled ${/^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target} for a date and time`,
+          `${facts.actor} has scheduled ${scheduled} for a date and time`,
           'that time comes',
           `${/publicat|publish|go(?:es)? live/i.test(`${action.phrase} ${facts.benefit}`) ? 'it is published' : /\bsend|\bsent\b|e-?mails?|newsletters?|messages?/i.test(action.phrase) ? 'it is sent' : 'it happens'} once, at that time in the time zone shown when it was scheduled, and until then ${facts.actor} can change or cancel it`,
         );

@@ -1012,6 +1012,21 @@ describe('offline criteria by what the action is', () => {
     expect(callback).not.toMatch(/screen reader|320 px|with a link to it/);
   });
 
+  it('schedules a banner for a window without booking criteria', async () => {
+    const banner = (
+      await itemTexts(
+        'As a content editor, I want to schedule a banner to show between two dates so that promotions start and end on time.',
+      )
+    ).join('\n');
+    expect(banner).toContain(
+      'Given the content editor has scheduled the banner with a start and an end, when the start comes, and later the end, then it is shown from the start and no longer after the end, in the time zone shown when it was scheduled, and until then the content editor can change or cancel it.',
+    );
+    expect(banner).toContain(
+      'Given an end that is not after the start, or one already in the past, when the content editor tries to schedule it, then it is refused with the reason shown, and nothing is scheduled.',
+    );
+    expect(banner).not.toMatch(/booking|slot|How far ahead/i);
+  });
+
   it('archives without a loss, and pays by card without bank-account or payee criteria', async () => {
     const archive = (
       await itemTexts(
