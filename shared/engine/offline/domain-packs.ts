@@ -1297,7 +1297,9 @@ export const domainPacks: readonly DomainPack[] = [
     id: 'maps',
     name: 'Maps and location',
     triggers:
-      /\b(?:maps?|route|routes|location|locations|distance|nearby|nearest|closest|near me|around me|gps|directions|bike lanes)\b/iu,
+      // "assign a delivery to the nearest driver": the distance is the product's to work out, not the actor's
+      // own position.
+      /\b(?:maps?|route|routes|location|locations|distance|nearby|(?<!\b(?:assign|allocate|dispatch)\w*\b[^.]*\bto (?:the |an? )?)(?:nearest|closest)|near me|around me|gps|directions|bike lanes)\b/iu,
     items: [
       outcome(
         'user-roles',

@@ -142,6 +142,32 @@ function isDraft(action: Action): boolean {
   return /\bdrafts?\b/i.test(`${action.object} ${action.rest}`) || action.verb === 'draft';
 }
 
+/** Stopping something from being used, and what undoes it: "freeze my card" is undone by unfreezing it. */
+const undoneBy: Record<string, string> = {
+  freeze: 'unfreeze',
+  block: 'unblock',
+  lock: 'unlock',
+  suspend: 'reactivate',
+  deactivate: 'reactivate',
+};
+
+/**
+ * "freeze my card so that nobody can use it": the test is someone using it while it is frozen, and the actor
+ * undoing it. Only for things that are used (cards, accounts, keys, tokens, passes).
+ */
+function stopsUse(context: Context, d: Draft, action: Action): void {
+  const undo = undoneBy[action.verb];
+  const head = objectHead(action.object);
+  if (!undo || !/\b(?:cards?|accounts?|keys?|tokens?|pass(?:es)?|badges?|licen[cs]es?)$/i.test(head)) return;
+  const { actor } = context.facts;
+  const thing = /^their\s/i.test(action.object) ? `${actor}'s ${head}` : theObject(action.object);
+  d.outcome(
+    `${thing} is ${pastParticiple(action.verb)}`,
+    `someone tries to use it`,
+    `it is refused, and once ${actor} ${thirdPerson(undo)} it, it works again`,
+  );
+}
+
 /** The object named without a possessive ("their parcel" -> "parcel"). */
 function objectHead(object: string): string {
   return object.replace(/^(?:their|the|a|an|each|every|all)\s+/i, '');
@@ -409,6 +435,7 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
       );
       break;
     case 'change':
+      stopsUse(context, d, action);
       // "split the bill with my friends": shares that must add up, each paid on its own.
       if (
         action.verb === 'split' &&
@@ -449,9 +476,19 @@ function actionOutcome(context: Context, d: Draft, action: Action): void {
         // The result names what changed: "the task shows the team member as assigned", "the membership is
         // shown as frozen", "the address shows the change", never a vague "new state".
         const named = /^(?:a|an)\s/i.test(action.object) ? `the ${objectHead(action.object)}` : target;
-        const assignee = /^to\s+(?:the|a|an)\s+([\p{L}-]+(?:\s+(?!so\b|when\b|and\b)[\p{L}-]+)?)/iu.exec(
-          action.rest,
-        )?.[1];
+        const assignee =
+          /^to\s+(?:the|a|an)\s+([\p{L}-]+(?:\s+(?!(?:so|when|and|in|on|at|for|with|from|by|of|who|that|which)\b)[\p{L}-]+){0,2})/iu.exec(
+            action.rest,
+          )?.[1];
+        // "the nearest available driver": the product chooses by distance and availability.
+        if (action.verb === 'assign' && assignee && /^(?:nearest|closest)\b/i.test(assignee)) {
+          const candidate = assignee.replace(/^(?:nearest|closest)\s+(?:available\s+)?/i, '');
+          d.outcome(
+            `two available ${plural(candidate)} at different distances from ${named}`,
+            `${facts.actor} ${thirdPerson('assign')} it`,
+            `the nearer one gets it, and a ${candidate} who is not available is never chosen, however near`,
+          );
+        }
         const shows = are === 'are' ? 'show' : 'shows';
         const result =
           action.verb === 'assign' && assignee

@@ -1012,6 +1012,30 @@ describe('offline criteria by what the action is', () => {
     expect(callback).not.toMatch(/screen reader|320 px|with a link to it/);
   });
 
+  it('assigns to the nearest by distance and availability, and tests a frozen card by someone using it', async () => {
+    const dispatch = (
+      await itemTexts(
+        'As a dispatcher, I want to assign a delivery to the nearest available driver so that parcels arrive faster.',
+      )
+    ).join('\n');
+    expect(dispatch).toContain(
+      'Given two available drivers at different distances from the delivery, when the dispatcher assigns it, then the nearer one gets it, and a driver who is not available is never chosen, however near.',
+    );
+    expect(dispatch).toMatch(/the delivery shows the nearest available driver as assigned/);
+    expect(dispatch).not.toMatch(/access to their location|own position/);
+
+    const card = (
+      await itemTexts(
+        'As a mobile banking user, I want to freeze my card from the app if I lose it so that nobody can use it.',
+      )
+    ).join('\n');
+    expect(card).toContain(
+      "Given the mobile banking user's card is frozen, when someone tries to use it, then it is refused, and once the mobile banking user unfreezes it, it works again.",
+    );
+    expect(card).toMatch(/The story allows this "if they lose it"/);
+    expect(card).not.toMatch(/freeze their card from the app if/);
+  });
+
   it('schedules a banner for a window without booking criteria', async () => {
     const banner = (
       await itemTexts(

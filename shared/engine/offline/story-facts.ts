@@ -295,7 +295,7 @@ export function capturesOverTime(action: Action): boolean {
 
 /** The actor's own circumstance after the action: "when I am injured", "while I am abroad", third person. */
 const circumstanceClause =
-  /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move)\b[^,;]*)/i;
+  /(?:^|[,;]?\s+)((?:when|whenever|while|if)\s+they\s+(?:are|were|have|feel|get|go|travel|work|live|move|lose|forget|break)\b[^,;]*)/i;
 
 /** People a story may speak of besides its actor. */
 const peopleNouns = [
