@@ -1036,6 +1036,17 @@ describe('offline criteria by what the action is', () => {
     expect(card).not.toMatch(/freeze their card from the app if/);
   });
 
+  it('signs up for shifts as taking a place, and gives no beneficiary criterion to a thing', async () => {
+    const shifts = (
+      await itemTexts(
+        'As a volunteer coordinator, I want volunteers to sign up for shifts so that every shift has enough people.',
+      )
+    ).join('\n');
+    expect(shifts).toMatch(/of two confirmations arriving within the same second, exactly one is accepted/);
+    expect(shifts).toMatch(/Given the volunteer has filled in the required fields to sign up for shifts/);
+    expect(shifts).not.toMatch(/every shift opens|every shift tries|breached passwords/);
+  });
+
   it('schedules a banner for a window without booking criteria', async () => {
     const banner = (
       await itemTexts(

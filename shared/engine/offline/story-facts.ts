@@ -154,6 +154,9 @@ export function actionKindOf(action: Action): ActionKind | undefined {
       : 'remove';
   // "log my fuel purchases" records them; "log in" and "log out" are access.
   if (action.verb === 'log') return 'create';
+  // "sign up for shifts" takes a place, like booking one; "sign up" alone, or for an account, opens an account.
+  if (action.verb === 'sign up' && /^for\s+(?!(?:an?\s+|their\s+)?account\b)\S/i.test(action.rest))
+    return 'create';
   if (
     action.verb === 'list' &&
     /^(?:(?:all|every)\b|(?:(?:the|my|their)\s+)?[\p{L}-]+s\b)/iu.test(action.object)
@@ -309,6 +312,12 @@ const peopleNouns = [
   'accountants?|clerks?|cashiers?|waiters?|chefs?|cleaners?|inspectors?|auditors?|coaches?|trainers?',
   'instructors?|tutors?|mentors?|recruiters?|employers?|donors?|investors?|dispatchers?|planners?|tellers?',
 ].join('|');
+
+/** Who can gain from a story besides its actor: a person, or an organisation that acts. */
+const someoneNoun = new RegExp(
+  `^(?:${peopleNouns}|people|person|everyone|council|shop|store|company|business|bank|clinic|hospital|school|restaurant|hotel|agency|department|office|authority|city|municipality|insurer|organi[sz]ation|support|helpdesk|courier|carrier|warehouse|lab|pharmacy|club|charity|landlord|government)$`,
+  'i',
+);
 
 /** A subject of the wish that is people, not the product: "users", "every customer". */
 const peopleSubject = new RegExp(
@@ -629,6 +638,8 @@ function beneficiaryOf(benefit: string): StoryFacts['beneficiary'] {
   if (/^(?:can|could|will|may)\s+be\b|^(?:is|are|gets?)\s+\w+ed\b/i.test(match[2])) return undefined;
   const who = match[1];
   if (/^(they|their [\p{L}]+ is|it)$/iu.test(who)) return undefined;
+  // "every shift has enough people": only a person or an organisation gains something.
+  if (!someoneNoun.test(who.split(/\s+/).at(-1) ?? '')) return undefined;
   return { who, gains: match[2] };
 }
 
