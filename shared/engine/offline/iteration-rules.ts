@@ -864,6 +864,17 @@ function statedValues(context: Context, d: Draft): void {
     const { value } = fact;
     if (fact.kind === 'duration' && durationCriterion(context, d, fact, doing)) continue;
     switch (fact.kind) {
+      case 'range': {
+        const [low, high] = fact.values;
+        if (low && high) {
+          d.outcome(
+            `a value just outside the range "${fact.text}" the story states`,
+            attempt,
+            `it is refused with the range named, while "${low}" and "${high}" are both accepted`,
+          );
+        }
+        break;
+      }
       case 'duration':
       case 'amount':
       case 'count':

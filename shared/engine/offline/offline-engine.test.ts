@@ -1253,6 +1253,18 @@ describe('offline criteria for the values a story states', () => {
     ]);
   });
 
+  it('checks a stated range at both ends and just outside, and keeps it out of the action', async () => {
+    const rating = (
+      await itemTexts(
+        'As a customer, I want to rate my delivery from 1 to 5 stars so that the shop can improve.',
+      )
+    ).join('\n');
+    expect(rating).toContain(
+      'Given a value just outside the range "from 1 to 5 stars" the story states, when the customer tries to rate their delivery, then it is refused with the range named, while "1" and "5" are both accepted.',
+    );
+    expect(rating).not.toMatch(/rate their delivery from 1/);
+  });
+
   it('checks a recurring date over consecutive periods and asks about weekends and holidays', async () => {
     const story = parseStory(
       'As a landlord, I want to collect rent by direct debit on the 1st of each month so that I do not chase late payments.',

@@ -55,13 +55,14 @@ export interface StatedFact {
     | 'timeOfDay'
     | 'deadline'
     | 'schedule'
+    | 'range'
     | 'options';
   /** The words as the story has them: "24 hours before each booking", "CSV", "Retry-After". */
   text: string;
   /** The number and unit without the bounding words: "500 €" of "über 500 €"; `text` for other facts. */
   value: string;
   comparison: Comparison;
-  /** For options: the listed values ("viewer", "editor", "admin"). */
+  /** For options: the listed values ("viewer", "editor", "admin"); for a range: its two ends ("1", "5"). */
   values: string[];
   /** What the options qualify ("role", "filter"); "" otherwise. */
   about: string;
@@ -431,6 +432,12 @@ const deadlineLead =
   /^(?:(?:by|before|until|till|no later than|not later than|bis(?: zum| spätestens(?: zum| am)?)?|avant le|d'ici le|au plus tard le|jusqu'au|antes del|hasta el|a más tardar el)\s+(?:the\s+)?)?(?:(?:deadline|closing date|cut-off date|cut-off)\s+(?:of|on|is)\s+(?:the\s+)?)?/iu;
 
 const factPatterns: { kind: StatedFact['kind']; pattern: RegExp }[] = [
+  // "from 1 to 5 stars", "between 1 and 10 points": both ends are allowed, nothing outside them.
+  {
+    kind: 'range',
+    pattern:
+      /\b(?:from|between)\s+\d[\d,.]*\s+(?:to|and)\s+\d[\d,.]*\s+(?:stars?|points?|marks?|guests?|people|persons?|seats?|items?|tickets?|nights?|days?)\b/giu,
+  },
   {
     kind: 'rate',
     pattern: new RegExp(
@@ -559,6 +566,10 @@ function statedFacts(text: string, wish: string): StatedFact[] {
         bounded.has(kind) && !comparisonOpening.test(found)
           ? comparisonBefore.exec(text.slice(Math.max(0, start - 24), start))?.[1]
           : undefined;
+      if (kind === 'range') {
+        add(kind, found, { values: found.match(/\d[\d,.]*/g) ?? [] });
+        continue;
+      }
       add(kind, bound ? `${bound} ${found}` : found);
     }
   }
