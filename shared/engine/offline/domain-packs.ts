@@ -770,7 +770,8 @@ export const domainPacks: readonly DomainPack[] = [
         'an item that went out of stock after it was added',
         '{actor} checks out',
         'they are told before paying and can remove it or wait for it',
-        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase|products/, unless: notPhysical },
+        // A buyer's basket; "which products are low on stock" is a shop's own stock, not a purchase.
+        { onlyIf: /checkout|basket|cart|\bbuy\b|purchase/, unless: notPhysical },
       ),
       item(
         'security',

@@ -967,6 +967,16 @@ describe('offline criteria by what the action is', () => {
       /required value is missing|filled in the required fields|does not know the verb/,
     );
 
+    // A question clause after "see" is what is seen, not a missing object, and stock is no basket.
+    const stock = (
+      await itemTexts(
+        'As a store manager, I want to see which products are low on stock each morning so that I can reorder in time.',
+      )
+    ).join('\n');
+    expect(stock).toMatch(/it shows which products are low on stock each morning with the time/);
+    expect(stock).toMatch(/how many store managers see which products are low on stock/);
+    expect(stock).not.toMatch(/checks out|shows the result/);
+
     // A question clause as the object keeps no article.
     const sickDays = (
       await itemTexts(

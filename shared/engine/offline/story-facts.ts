@@ -232,7 +232,16 @@ export function readAction(wish: string): Action | undefined {
     determiners.has((words[particle === '' ? 2 : 3] ?? '').toLowerCase());
   const start = (particle === '' ? 1 : 2) + (indirect ? 1 : 0);
   let end = start;
-  while (end < words.length) {
+  // "see which products are low on stock": the question clause is what is seen, up to the purpose ("choose
+  // which events ..." keeps its choice).
+  const questionClause =
+    /^(?:which|what|how|who|whether|where)$/i.test(words[start] ?? '') &&
+    (kindOf(verb) === 'view' || kindOf(verb) === 'get');
+  if (questionClause) {
+    end = words.findIndex((word, index) => index > start && /^(?:so|because)$/i.test(word));
+    if (end < 0) end = words.length;
+  }
+  while (!questionClause && end < words.length) {
     const word = (words[end] ?? '').toLowerCase().replace(/[,;]$/, '');
     if (prepositions.has(word) || stopAfterObject.has(word)) break;
     // "appointments grouped by doctor": a participle before its preposition describes the object.
