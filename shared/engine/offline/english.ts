@@ -180,6 +180,16 @@ export function thirdPerson(verb: string): string {
   return `${head}s${tail}`;
 }
 
+/**
+ * "releases" -> "release", "copies" -> "copy", "goes" -> "go": the known verb whose third person `word` is;
+ * undefined when none is.
+ */
+export function baseOfThirdPerson(word: string): string | undefined {
+  const lower = word.toLowerCase();
+  const candidates = [lower.replace(/s$/, ''), lower.replace(/es$/, ''), lower.replace(/ies$/, 'y')];
+  return candidates.find((base) => base !== lower && isVerb(base) && thirdPerson(base) === lower);
+}
+
 /** "send" -> "sent", "transfer" -> "transferred", "sign up" -> "signed up". */
 const irregularParticiples = new Set(
   Object.values(irregular)

@@ -2,7 +2,7 @@ import { getIteration, type IterationId, type SectionName } from '../catalog';
 import type { Finding, IterationOutput, Patch } from '../patch';
 import { allItems, criterionText, normalizeText, type CriterionSteps, type Story } from '../story';
 import { domainPacks, ordersGoods, packsFor, type DomainPack, type PackItem } from './domain-packs';
-import { isVerb, pastParticiple, thirdPerson } from './english';
+import { baseOfThirdPerson, isVerb, pastParticiple, thirdPerson } from './english';
 import { sentenceProblems } from './grammar-guard';
 import { checkStory } from './qus-validation';
 import {
@@ -739,14 +739,6 @@ function deliveryQuestion(context: Context): string | undefined {
     : `What time exactly is "${time.phrase}", in which time zone, and what happens when the ${time.event} is arranged after that time?`;
 }
 
-/** "releases" -> "release", "finishes" -> "finish", "copies" -> "copy": the base form of a third-person verb. */
-function baseOf(verb: string): string {
-  const lower = verb.toLowerCase();
-  if (/ies$/.test(lower)) return `${lower.slice(0, -3)}y`;
-  if (/(?:ch|sh|ss|x|z)es$/.test(lower)) return lower.slice(0, -2);
-  return lower.replace(/s$/, '');
-}
-
 /**
  * "see my lab results as soon as my doctor releases them": before that act, what it releases is not there;
  * after it, it is, and how soon is asked. Nothing when the act's verb is not one the engine knows.
@@ -755,8 +747,8 @@ function awaitedAct(context: Context, d: Draft, action: Action, trigger: string)
   const { actor } = context.facts;
   const [, whose, who, verb, what] =
     /^(their|the|a|an|its|our)\s+([\p{L}-]+)\s+([\p{L}-]+)\s*(.*)$/iu.exec(trigger) ?? [];
-  const base = verb ? baseOf(verb) : '';
-  if (!whose || !who || !verb || !isVerb(base) || base === verb.toLowerCase()) return;
+  const base = verb && baseOfThirdPerson(verb);
+  if (!whose || !who || !verb || !base) return;
   const doer = whose.toLowerCase() === 'their' ? `${actor}'s ${who}` : `${whose.toLowerCase()} ${who}`;
   const thing = theObject(action.object) || 'it';
   const acted = (what ?? '').replace(/^(?:them|it)\b/i, thing);
